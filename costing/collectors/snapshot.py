@@ -1,0 +1,66 @@
+"""What one look at a cluster sees: the plain records every collector returns and the recorder stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSample:
+    """One node as seen at one instant."""
+
+    name: str
+    node_pool: str
+    provider_id: str
+    cpu_capacity_cores: float
+    memory_capacity_bytes: int
+    instance_type: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def instance_id(self) -> str:
+        """The cloud's instance id: the last path segment of spec.providerID (what bills call ResourceId)."""
+        return self.provider_id.rstrip("/").rsplit("/", 1)[-1] if self.provider_id else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PodSample:
+    """One running pod as seen at one instant, with its effective requests and its measured usage."""
+
+    namespace: str
+    name: str
+    uid: str
+    node: str
+    owner_kind: str  # Deployment, StatefulSet, DaemonSet, CronJob, Job or Pod
+    owner_name: str
+    cpu_request_cores: float
+    cpu_usage_cores: float
+    memory_request_bytes: float
+    memory_usage_bytes: float
+    labels: dict[str, str] = field(default_factory=dict)
+    has_metrics: bool = True  # False: the metrics API had nothing for it, usage is taken as 0
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceInfo:
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything one sample of a cluster saw, at `taken_at` (UTC)."""
+
+    taken_at: datetime
+    nodes: list[NodeSample]
+    pods: list[PodSample]
+    namespaces: list[NamespaceInfo]
+
+
+class SnapshotError(Exception):
+    """A sample could not be taken; the slot is recorded as a gap with `reason`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
