@@ -1,0 +1,86 @@
+"""What was paid: imported bills and their lines, attributed to clusters and nodes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from costing.choices import BillFormat, LineKind, RunStatus
+
+from .inventory import Cluster, Node
+
+MONEY = {"max_digits": 20, "decimal_places": 8}
+
+
+class BillImport(models.Model):
+    """One import of one bill file: what came in, from whom, and how it ended."""
+
+    file_name = models.CharField(max_length=500)
+    format = models.CharField(max_length=10, choices=BillFormat.choices)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    error = models.TextField(blank=True, default="")
+    progress = models.FloatField(default=0, help_text="0..1 while running")
+    rows = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    billing_account_ids = models.JSONField(default=list, blank=True)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    effective_total = models.DecimalField(default=0, **MONEY)
+    billed_total = models.DecimalField(default=0, **MONEY)
+    list_total = models.DecimalField(default=0, **MONEY)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class BillLine(models.Model):
+    """One line of a bill: a charge for one resource over one charge period, and where it belongs.
+
+    A re-import of the same billing account and billing period replaces these lines.
+    """
+
+    bill_import = models.ForeignKey(BillImport, on_delete=models.CASCADE, related_name="lines")
+    source_row = models.PositiveIntegerField()
+    billing_account_id = models.CharField(max_length=200)
+    billing_period_start = models.DateTimeField()
+    billing_period_end = models.DateTimeField()
+    charge_period_start = models.DateTimeField()
+    charge_period_end = models.DateTimeField()
+    charge_category = models.CharField(max_length=20)
+    charge_class = models.CharField(max_length=20, blank=True, default="")
+    provider = models.CharField(max_length=200, blank=True, default="")
+    service_name = models.CharField(max_length=300, blank=True, default="")
+    sku_id = models.CharField(max_length=300, blank=True, default="")
+    region = models.CharField(max_length=100, blank=True, default="")
+    resource_id = models.CharField(max_length=1000, blank=True, default="")
+    resource_name = models.CharField(max_length=1000, blank=True, default="")
+    resource_type = models.CharField(max_length=300, blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    currency = models.CharField(max_length=3)
+    effective_cost = models.DecimalField(**MONEY)
+    billed_cost = models.DecimalField(**MONEY)
+    list_cost = models.DecimalField(null=True, blank=True, **MONEY)
+    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["bill_import", "source_row"]
+        indexes = [
+            models.Index(
+                fields=["billing_account_id", "billing_period_start"], name="billline_account_period"
+            ),
+            models.Index(fields=["cluster", "charge_period_start"], name="billline_cluster_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id or self.service_name}: {self.effective_cost} {self.currency}"

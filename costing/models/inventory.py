@@ -1,0 +1,136 @@
+"""What exists: clusters and what the collectors have seen in them (nodes, namespaces, workloads, pods)."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from costing.choices import ConnectionType, OwnerKind
+
+
+class Cluster(models.Model):
+    """One Kubernetes cluster that is sampled and costed."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    connection_type = models.CharField(max_length=20, choices=ConnectionType.choices)
+    # The kubeconfig is a credential: the admin form never renders it back and nothing logs it.
+    kubeconfig = models.TextField(blank=True, default="")
+    kubeconfig_context = models.CharField(max_length=200, blank=True, default="")
+    sampling_interval = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(3600)],
+        help_text="Seconds between samples. Each sample stands for the interval that follows it.",
+    )
+    node_pool_label = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Node label that names the node pool, tried before the well-known cloud labels.",
+    )
+    simulator_seed = models.PositiveIntegerField(default=42)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never the kubeconfig
+        return f"<Cluster {self.name} ({self.connection_type})>"
+
+
+class NodePool(models.Model):
+    """A group of nodes of one cluster (CCE node pool, EKS node group, GKE node pool, AKS agent pool)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="node_pools")
+    name = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="nodepool_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster.name}/{self.name}"
+
+
+class Node(models.Model):
+    """One node of a cluster, as last seen."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="nodes")
+    name = models.CharField(max_length=253)
+    node_pool = models.ForeignKey(NodePool, on_delete=models.PROTECT, related_name="nodes")
+    provider_id = models.CharField(max_length=500, blank=True, default="")
+    # The last segment of providerID: what a bill calls the ResourceId of the instance.
+    instance_id = models.CharField(max_length=253, blank=True, default="", db_index=True)
+    instance_type = models.CharField(max_length=100, blank=True, default="")
+    cpu_capacity_cores = models.FloatField(default=0)
+    memory_capacity_bytes = models.BigIntegerField(default=0)
+    labels = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="node_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Namespace(models.Model):
+    """One namespace of a cluster, with the labels that department rules may read."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces")
+    name = models.CharField(max_length=253)
+    labels = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="namespace_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Workload(models.Model):
+    """A top controller (Deployment, StatefulSet, DaemonSet, CronJob, Job) or a bare pod."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="workloads")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="workloads")
+    kind = models.CharField(max_length=100, choices=OwnerKind.choices)
+    name = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["namespace", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "kind", "name"], name="workload_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+class Pod(models.Model):
+    """One pod over its life: bound to one node, first and last seen by a sample."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="pods")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="pods")
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="pods")
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="pods")
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=253)
+    labels = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["namespace", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_unique_uid")]
+        indexes = [models.Index(fields=["cluster", "last_seen"], name="pod_cluster_last_seen")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,124 @@
+"""Who pays: effective-dated apportionment policies, departments and their namespace rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from costing.choices import PoolMethod, Scope, SplitMethod
+
+PRICE = {"max_digits": 20, "decimal_places": 10}
+
+
+class Department(models.Model):
+    """A cost owner. Lives across policies; each policy says which namespaces it owns."""
+
+    name = models.CharField(max_length=200, unique=True)
+    viewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="departments",
+        help_text="Department viewers who may see this department's costs.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Policy(models.Model):
+    """The apportionment policy in force from `effective_from` until the next policy's date."""
+
+    effective_from = models.DateField(unique=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    split_method = models.CharField(
+        max_length=20, choices=SplitMethod.choices, default=SplitMethod.COST_SHARE
+    )
+    cpu_share = models.DecimalField(max_digits=6, decimal_places=5, default=Decimal("0.5"))
+    price_ratio = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("7.46"))
+    namespace_label_key = models.CharField(max_length=200, blank=True, default="")
+    shared_namespaces = models.JSONField(default=list, blank=True, help_text="Names or glob patterns.")
+    shared_method = models.CharField(
+        max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL
+    )
+    shared_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
+    idle_method = models.CharField(max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL)
+    overhead_method = models.CharField(
+        max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL
+    )
+    overhead_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
+    comment = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return f"Policy from {self.effective_from:%Y-%m-%d}"
+
+
+class DepartmentRule(models.Model):
+    """What one department owns under one policy, and its weight for `weights` pools."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="department_rules")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="rules")
+    namespaces = models.JSONField(default=list, blank=True, help_text="Explicit namespace names.")
+    patterns = models.JSONField(default=list, blank=True, help_text="Glob patterns, e.g. pay-*.")
+    label_value = models.CharField(max_length=200, blank=True, default="")
+    weight = models.DecimalField(
+        max_digits=9, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["policy", "department__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "department"], name="departmentrule_unique_department")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} under {self.policy}"
+
+
+class TagRule(models.Model):
+    """A bill line carrying this tag belongs to the cluster (value empty: the key alone is enough)."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="tag_rules")
+    cluster_name = models.CharField(max_length=100)
+    key = models.CharField(max_length=500)
+    value = models.CharField(max_length=500, null=True, blank=True)
+
+    class Meta:
+        ordering = ["policy", "cluster_name", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "cluster_name", "key", "value"], name="tagrule_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value or '*'} -> {self.cluster_name}"
+
+
+class FallbackPrice(models.Model):
+    """Prices for node-hours that have no bill line yet; blank instance type is the default row."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="fallback_prices")
+    instance_type = models.CharField(max_length=100, blank=True, default="")
+    cpu_core_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
+    mem_gib_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
+
+    class Meta:
+        ordering = ["policy", "instance_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "instance_type"], name="fallbackprice_unique_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance_type or 'default'}: {self.cpu_core_hour}/core-h, {self.mem_gib_hour}/GiB-h"

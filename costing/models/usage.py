@@ -1,0 +1,101 @@
+"""What was used: sample slots and the hourly quantities they add up to."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from costing.choices import SampleSource, SampleStatus
+
+from .inventory import Cluster, Node, Pod
+
+
+class SampleSlot(models.Model):
+    """One sampling slot of a cluster: [slot, slot + interval) was sampled once, or is a gap.
+
+    The unique (cluster, slot) is what makes sampling idempotent: a slot's quantities are added to the
+    hourly rows in the same transaction that creates this row, so a second run of the same slot (late,
+    retried or concurrent) finds the row and adds nothing.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sample_slots")
+    slot = models.DateTimeField()
+    interval = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=SampleStatus.choices)
+    source = models.CharField(max_length=20, choices=SampleSource.choices)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    nodes = models.PositiveIntegerField(default=0)
+    pods = models.PositiveIntegerField(default=0)
+    pods_without_metrics = models.PositiveIntegerField(default=0)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cluster", "slot"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "slot"], name="sampleslot_unique_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id}@{self.slot:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class PodHour(models.Model):
+    """One pod's quantities for one hour: resource-hours requested, used and billable, and samples seen.
+
+    Billable is max(usage, request) per sample, summed; it is not max of the sums.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    samples = models.PositiveIntegerField(default=0)
+    samples_without_metrics = models.PositiveIntegerField(default=0)
+    cpu_request_core_hours = models.FloatField(default=0)
+    cpu_usage_core_hours = models.FloatField(default=0)
+    cpu_billable_core_hours = models.FloatField(default=0)
+    mem_request_gib_hours = models.FloatField(default=0)
+    mem_usage_gib_hours = models.FloatField(default=0)
+    mem_billable_gib_hours = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pod", "hour"], name="podhour_unique_hour")]
+        indexes = [models.Index(fields=["cluster", "hour"], name="podhour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"pod {self.pod_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class NodeHour(models.Model):
+    """One node's capacity for one hour, in core-hours and GiB-hours of the samples that saw it."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    samples = models.PositiveIntegerField(default=0)
+    cpu_capacity_core_hours = models.FloatField(default=0)
+    mem_capacity_gib_hours = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "hour"], name="nodehour_unique_hour")]
+        indexes = [models.Index(fields=["cluster", "hour"], name="nodehour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"node {self.node_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class CoverageHour(models.Model):
+    """How much of one cluster-hour was sampled: seconds sampled and seconds lost to gaps."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="coverage")
+    hour = models.DateTimeField()
+    sampled_seconds = models.PositiveIntegerField(default=0)
+    gap_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["cluster", "hour"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "hour"], name="coveragehour_unique_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id}@{self.hour:%Y-%m-%d %H:00} {self.coverage:.0%}"
+
+    @property
+    def coverage(self) -> float:
+        """Sampled share of the hour (an hour nobody tried to sample counts as not sampled)."""
+        return min(self.sampled_seconds / 3600, 1.0)

@@ -1,0 +1,9 @@
+"""Pages of the product."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+]
