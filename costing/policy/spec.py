@@ -137,7 +137,10 @@ def _is_number(value) -> bool:
 
 
 def _text(value) -> str:
-    return repr(value) if not isinstance(value, str) else f"'{value}'"
+    """A value as an error message shows it: text quoted, a Decimal as written, anything else by repr."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value) if isinstance(value, Decimal) else repr(value)
 
 
 class _Checker:
