@@ -25,7 +25,10 @@ from costing.policy.spec import (
 )
 
 FORMAT_VERSION = 1
-_STANDARD_TAG = "tag:yaml.org,2002:"
+# The tags plain YAML data resolves to; anything else (!!python/..., !custom, !!binary) is refused.
+_ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
 _NULL_TAG = "tag:yaml.org,2002:null"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MISSING = object()
@@ -83,7 +86,8 @@ def read_policy(
         # ReaderError (a character YAML does not allow) carries a position, not a line.
         position = getattr(exc, "position", 0) or 0
         line = text.count("\n", 0, position) + 1
-        raise PolicyFileError([FileError(line, "", f"invalid YAML: {exc}")], source) from exc
+        reason = str(exc).splitlines()[0]  # the rest names PyYAML's stream, not the file
+        raise PolicyFileError([FileError(line, "", f"invalid YAML: {reason}")], source) from exc
     if root is None:
         raise PolicyFileError(
             [FileError(1, "", "the file is empty; a policy needs at least effective_from")], source
@@ -129,7 +133,7 @@ class _Reader:
         return self.lines.get("", 1)
 
     def _tag_ok(self, node: Node, path: str) -> bool:
-        if not node.tag.startswith(_STANDARD_TAG):
+        if node.tag not in _ALLOWED_TAGS:
             self.error(node, path, f"the YAML tag {node.tag} is not allowed here")
             return False
         return True
