@@ -23,7 +23,8 @@ from costing.policy.spec import (
 )
 from costing.policy.yamlfile import FileError, PolicyFileError, dump_policy, load_policy, read_policy
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "costing" / "policy" / "example.yaml"
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "costing" / "policy" / "example.yaml"
 D = Decimal
 
 GOOD = textwrap.dedent(
@@ -94,6 +95,12 @@ def test_the_example_file_loads_without_error_or_warning():
     assert spec.pools["idle"] == PoolSpec("per_resource", "cluster")
     assert TagRule("kubernetes.io/cluster/staging", None) in spec.clusters[2].tag_rules
     assert validate(spec) == []
+
+
+def test_the_documented_example_is_the_example_file():
+    doc = (ROOT / "docs" / "policy.md").read_text()
+    block = doc.split("## The complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == EXAMPLE.read_text()
 
 
 def test_the_error_names_the_file_the_line_and_the_field():
