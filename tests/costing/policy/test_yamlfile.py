@@ -464,7 +464,7 @@ def policies(draw) -> PolicySpec:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(policies())
 def test_round_trip_of_generated_policies(spec):
     assert [i for i in validate(spec) if i.level == "error"] == []  # the strategy makes valid policies
