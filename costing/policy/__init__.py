@@ -1,0 +1,57 @@
+"""The apportionment policy: its specification, its YAML file and namespace-to-department resolution."""
+
+from costing.policy.namespaces import DepartmentResolver, pattern_specificity, resolve_department
+from costing.policy.spec import (
+    POOL_METHODS,
+    POOLS,
+    RESERVED_DEPARTMENT_NAMES,
+    SCOPES,
+    SHARED,
+    SPLIT_METHODS,
+    UNALLOCATED,
+    ClusterRules,
+    DepartmentSpec,
+    FallbackPrice,
+    Issue,
+    PolicySpec,
+    PoolSpec,
+    SplitSpec,
+    TagRule,
+    validate,
+)
+from costing.policy.yamlfile import (
+    FileError,
+    PolicyFileError,
+    PolicyRead,
+    dump_policy,
+    load_policy,
+    read_policy,
+)
+
+__all__ = [
+    "POOLS",
+    "POOL_METHODS",
+    "RESERVED_DEPARTMENT_NAMES",
+    "SCOPES",
+    "SHARED",
+    "SPLIT_METHODS",
+    "UNALLOCATED",
+    "ClusterRules",
+    "DepartmentResolver",
+    "DepartmentSpec",
+    "FallbackPrice",
+    "FileError",
+    "Issue",
+    "PolicyFileError",
+    "PolicyRead",
+    "PolicySpec",
+    "PoolSpec",
+    "SplitSpec",
+    "TagRule",
+    "dump_policy",
+    "load_policy",
+    "pattern_specificity",
+    "read_policy",
+    "resolve_department",
+    "validate",
+]

@@ -1,0 +1,521 @@
+"""The apportionment policy as plain frozen dataclasses, and the rules that say whether it makes sense."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fnmatch import fnmatchcase
+
+# Same values as costing.choices, repeated here because this package must import without Django.
+UNALLOCATED = "Unallocated"
+SHARED = "Shared"
+IDLE = "Idle"
+OVERHEAD = "Overhead"
+RESERVED_DEPARTMENT_NAMES = (UNALLOCATED, SHARED, IDLE, OVERHEAD)
+
+SPLIT_METHODS = ("cost_share", "price_ratio")
+POOLS = ("shared", "idle", "overhead")
+POOL_METHODS = ("proportional", "even", "weights", "separate", "per_resource")
+SCOPES = ("cluster", "global")
+
+DEFAULT_CPU_SHARE = Decimal("0.5")
+DEFAULT_PRICE_RATIO = Decimal("7.46")  # OpenCost's default core-hour : GiB-hour price ratio
+WEIGHT_TOTAL = Decimal(100)
+WEIGHT_TOLERANCE = Decimal("0.01")
+
+GLOB_CHARS = frozenset("*?[")
+# A Kubernetes namespace name is an RFC 1123 label.
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSpec:
+    """How a node's hourly cost is split between CPU and memory (COST_MODEL 4)."""
+
+    method: str = "cost_share"
+    cpu_share: Decimal = DEFAULT_CPU_SHARE  # used by cost_share: CPU's part of the node cost
+    price_ratio: Decimal = DEFAULT_PRICE_RATIO  # used by price_ratio: a core-hour costs k GiB-hours
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FallbackPrice:
+    """Unit prices for node-hours that have no bill line; instance_type "" is the default row."""
+
+    instance_type: str = ""
+    cpu_core_hour: Decimal
+    mem_gib_hour: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TagRule:
+    """A bill line carrying this tag belongs to the cluster; value None means the key alone is enough."""
+
+    key: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRules:
+    """The tag rules that attach bill lines to one cluster."""
+
+    name: str
+    tag_rules: list[TagRule] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentSpec:
+    """One department: the namespaces it owns (by name, glob pattern or label value) and its weight."""
+
+    name: str
+    namespaces: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    label_value: str | None = None
+    weight: Decimal | None = None  # percent, used by pools divided with the `weights` method
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSpec:
+    """How one common pool (shared, idle or overhead cost) is divided, and over which scope."""
+
+    method: str = "proportional"
+    scope: str = "cluster"
+
+
+def default_pools() -> dict[str, PoolSpec]:
+    return {pool: PoolSpec() for pool in POOLS}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """A whole apportionment policy, in force from `effective_from` until the next policy's date."""
+
+    effective_from: date
+    currency: str = "EUR"
+    split: SplitSpec = field(default_factory=SplitSpec)
+    fallback_prices: list[FallbackPrice] = field(default_factory=list)
+    clusters: list[ClusterRules] = field(default_factory=list)
+    namespace_label_key: str | None = None
+    shared_namespaces: list[str] = field(default_factory=list)
+    departments: list[DepartmentSpec] = field(default_factory=list)
+    pools: dict[str, PoolSpec] = field(default_factory=default_pools)
+
+    def __post_init__(self):
+        # A pool left out takes the default, so two specs that mean the same thing compare equal.
+        if any(pool not in self.pools for pool in POOLS):
+            object.__setattr__(self, "pools", {**default_pools(), **self.pools})
+
+    def pool(self, name: str) -> PoolSpec:
+        return self.pools.get(name, PoolSpec())
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One finding of `validate`: level "error" or "warning", the field path and what is wrong."""
+
+    level: str
+    field: str
+    message: str
+
+
+def is_pattern(name: str) -> bool:
+    """True for a glob pattern (it has *, ? or [), False for a plain namespace name."""
+    return any(ch in GLOB_CHARS for ch in name)
+
+
+def _is_number(value) -> bool:
+    # int is exact; float is refused on purpose (0.1 is not 0.1), bool is an int but never a number here.
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int)
+
+
+def _text(value) -> str:
+    """A value as an error message shows it: text quoted, a Decimal as written, anything else by repr."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value) if isinstance(value, Decimal) else repr(value)
+
+
+class _Checker:
+    def __init__(self):
+        self.issues: list[Issue] = []
+
+    def error(self, path: str, message: str):
+        self.issues.append(Issue("error", path, message))
+
+    def warning(self, path: str, message: str):
+        self.issues.append(Issue("warning", path, message))
+
+
+def validate(spec: PolicySpec, known_namespaces: Iterable[str] | None = None) -> list[Issue]:
+    """Every error and warning of the policy, in file order; the policy is usable when no issue is an error.
+
+    `known_namespaces` (the namespaces the clusters actually have) enables the checks that need them:
+    explicit names nobody has, patterns that match nothing.
+    """
+    check = _Checker()
+    known = set(known_namespaces) if known_namespaces is not None else None
+
+    _check_header(check, spec)
+    _check_split(check, spec.split)
+    _check_fallback_prices(check, spec.fallback_prices)
+    _check_clusters(check, spec.clusters)
+    shared_names, shared_patterns = _check_shared(check, spec.shared_namespaces, known)
+    _check_departments(check, spec, shared_names, shared_patterns, known)
+    _check_pools(check, spec)
+    return check.issues
+
+
+def _check_header(check: _Checker, spec: PolicySpec):
+    if not isinstance(spec.effective_from, date) or isinstance(spec.effective_from, datetime):
+        check.error("effective_from", f"must be a date (YYYY-MM-DD), not {_text(spec.effective_from)}")
+    if not isinstance(spec.currency, str) or not CURRENCY_CODE.fullmatch(spec.currency):
+        check.error("currency", f"must be a 3-letter ISO 4217 code such as EUR, not {_text(spec.currency)}")
+    key = spec.namespace_label_key
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        check.error("namespace_label_key", "must be a label key such as 'department', or left out")
+
+
+def _check_split(check: _Checker, split: SplitSpec):
+    if split.method not in SPLIT_METHODS:
+        check.error("split.method", f"must be one of {', '.join(SPLIT_METHODS)}, not {_text(split.method)}")
+    if not _is_number(split.cpu_share) or not 0 <= split.cpu_share <= 1:
+        check.error("split.cpu_share", f"must be a number between 0 and 1, not {_text(split.cpu_share)}")
+    if not _is_number(split.price_ratio) or split.price_ratio <= 0:
+        check.error("split.price_ratio", f"must be a number above 0, not {_text(split.price_ratio)}")
+
+
+def _check_fallback_prices(check: _Checker, prices: list[FallbackPrice]):
+    seen: dict[str, int] = {}
+    for i, price in enumerate(prices):
+        path = f"fallback_prices[{i}]"
+        if not isinstance(price.instance_type, str):
+            check.error(f"{path}.instance_type", "must be text (empty for the default row)")
+        elif price.instance_type in seen:
+            label = price.instance_type or "the default row"
+            check.error(
+                f"{path}.instance_type",
+                f"{label} is already priced by fallback_prices[{seen[price.instance_type]}]",
+            )
+        else:
+            seen[price.instance_type] = i
+        for name in ("cpu_core_hour", "mem_gib_hour"):
+            value = getattr(price, name)
+            if not _is_number(value) or value < 0:
+                check.error(f"{path}.{name}", f"must be a number of 0 or more, not {_text(value)}")
+    if prices and "" not in seen:
+        check.warning(
+            "fallback_prices",
+            "no default row (instance_type left empty): node-hours of other instance types cannot be "
+            "estimated before their bill arrives",
+        )
+
+
+def _check_clusters(check: _Checker, clusters: list[ClusterRules]):
+    names: dict[str, int] = {}
+    rules: list[tuple[str, TagRule]] = []
+    for i, cluster in enumerate(clusters):
+        path = f"clusters[{i}]"
+        if not isinstance(cluster.name, str) or not cluster.name.strip():
+            check.error(f"{path}.name", "must be the cluster's name")
+        elif cluster.name in names:
+            check.error(
+                f"{path}.name",
+                f"cluster '{cluster.name}' is already listed at clusters[{names[cluster.name]}]",
+            )
+        else:
+            names[cluster.name] = i
+        if not cluster.tag_rules:
+            check.warning(f"{path}.tag_rules", "no tag rule: no bill line can be attributed to this cluster")
+        for j, rule in enumerate(cluster.tag_rules):
+            rule_path = f"{path}.tag_rules[{j}]"
+            if not isinstance(rule.key, str) or not rule.key:
+                check.error(f"{rule_path}.key", "must be a tag key")
+                continue
+            if rule.value is not None and not isinstance(rule.value, str):
+                check.error(f"{rule_path}.value", "must be text, or left out to match the key alone")
+                continue
+            for other_path, other in rules:
+                # A key-only rule matches every value of that key, so it collides with any rule on the key.
+                if other.key == rule.key and (
+                    other.value is None or rule.value is None or other.value == rule.value
+                ):
+                    check.error(rule_path, f"matches the same bill lines as {other_path}")
+                    break
+            rules.append((rule_path, rule))
+
+
+def _check_shared(check: _Checker, shared: list[str], known: set[str] | None) -> tuple[dict, list]:
+    names: dict[str, str] = {}
+    patterns: list[tuple[str, str]] = []
+    for i, entry in enumerate(shared):
+        path = f"shared_namespaces[{i}]"
+        if not isinstance(entry, str) or not entry:
+            check.error(path, "must be a namespace name or a glob pattern")
+            continue
+        if is_pattern(entry):
+            if known is not None and not any(fnmatchcase(ns, entry) for ns in known):
+                check.warning(path, f"pattern '{entry}' matches none of the known namespaces")
+            patterns.append((path, entry))
+            continue
+        if not NAMESPACE_NAME.fullmatch(entry):
+            check.error(path, f"'{entry}' is not a valid Kubernetes namespace name")
+        elif entry in names:
+            check.warning(path, f"'{entry}' is already listed at {names[entry]}")
+            continue
+        elif known is not None and entry not in known:
+            check.warning(path, f"namespace '{entry}' is not one of the known namespaces")
+        names[entry] = path
+    return names, patterns
+
+
+def _check_departments(
+    check: _Checker,
+    spec: PolicySpec,
+    shared_names: dict[str, str],
+    shared_patterns: list[tuple[str, str]],
+    known: set[str] | None,
+):
+    names: dict[str, int] = {}
+    claimed: dict[str, str] = {}  # explicit namespace -> path of its first claim
+    label_values: dict[str, str] = {}
+    patterns: list[tuple[str, int, str]] = []  # (path, department index, pattern)
+    for i, dept in enumerate(spec.departments):
+        path = f"departments[{i}]"
+        if not isinstance(dept.name, str) or not dept.name.strip():
+            check.error(f"{path}.name", "must be the department's name")
+        elif dept.name in RESERVED_DEPARTMENT_NAMES:
+            check.error(
+                f"{path}.name",
+                f"'{dept.name}' is reserved for the lines {', '.join(RESERVED_DEPARTMENT_NAMES)}",
+            )
+        elif dept.name in names:
+            check.error(
+                f"{path}.name",
+                f"department '{dept.name}' is already listed at departments[{names[dept.name]}]",
+            )
+        else:
+            names[dept.name] = i
+
+        for j, ns in enumerate(dept.namespaces):
+            ns_path = f"{path}.namespaces[{j}]"
+            if not isinstance(ns, str) or not NAMESPACE_NAME.fullmatch(ns):
+                hint = " (glob patterns go under patterns)" if isinstance(ns, str) and is_pattern(ns) else ""
+                check.error(ns_path, f"{_text(ns)} is not a valid Kubernetes namespace name{hint}")
+                continue
+            if ns in claimed:
+                check.error(ns_path, f"namespace '{ns}' is already claimed by {claimed[ns]}")
+                continue
+            claimed[ns] = ns_path
+            if ns in shared_names:
+                check.error(ns_path, f"namespace '{ns}' is also shared ({shared_names[ns]})")
+            else:
+                for shared_path, pattern in shared_patterns:
+                    if fnmatchcase(ns, pattern):
+                        check.error(ns_path, f"namespace '{ns}' is also shared ({shared_path} '{pattern}')")
+                        break
+            if known is not None and ns not in known:
+                check.warning(ns_path, f"namespace '{ns}' is not one of the known namespaces")
+
+        for j, pattern in enumerate(dept.patterns):
+            pattern_path = f"{path}.patterns[{j}]"
+            if not isinstance(pattern, str) or not pattern:
+                check.error(pattern_path, "must be a glob pattern such as 'pay-*'")
+                continue
+            if known is not None and not any(fnmatchcase(ns, pattern) for ns in known):
+                check.warning(pattern_path, f"pattern '{pattern}' matches none of the known namespaces")
+            patterns.append((pattern_path, i, pattern))
+
+        if dept.label_value is not None:
+            label_path = f"{path}.label_value"
+            if not isinstance(dept.label_value, str) or not dept.label_value:
+                check.error(label_path, "must be a label value, or left out")
+            elif not spec.namespace_label_key:
+                check.error(label_path, "a label value needs namespace_label_key to say which label to read")
+            elif dept.label_value in label_values:
+                check.error(
+                    label_path,
+                    f"label value '{dept.label_value}' is already used by {label_values[dept.label_value]}",
+                )
+            else:
+                label_values[dept.label_value] = label_path
+
+        if dept.weight is not None and (not _is_number(dept.weight) or not 0 <= dept.weight <= WEIGHT_TOTAL):
+            check.error(f"{path}.weight", f"must be a number between 0 and 100, not {_text(dept.weight)}")
+
+        if not (dept.namespaces or dept.patterns or dept.label_value is not None or dept.weight is not None):
+            check.warning(
+                path, "no namespace, pattern, label value or weight: this department is never charged"
+            )
+
+    _check_pattern_overlaps(check, spec, patterns, known)
+
+
+def _check_pattern_overlaps(check: _Checker, spec: PolicySpec, patterns: list[tuple[str, int, str]], known):
+    for a in range(len(patterns)):
+        path_a, dept_a, pattern_a = patterns[a]
+        for b in range(a + 1, len(patterns)):
+            path_b, dept_b, pattern_b = patterns[b]
+            if dept_a == dept_b:
+                continue
+            if pattern_a == pattern_b:
+                check.error(path_b, f"pattern '{pattern_b}' is already used by {path_a}")
+                continue
+            example = None
+            if known is not None:
+                example = next(
+                    (ns for ns in sorted(known) if fnmatchcase(ns, pattern_a) and fnmatchcase(ns, pattern_b)),
+                    None,
+                )
+            if example is None:
+                example = glob_overlap(pattern_a, pattern_b)
+            if example is not None:
+                check.warning(
+                    path_b,
+                    f"pattern '{pattern_b}' and {path_a} '{pattern_a}' both match namespaces such as "
+                    f"'{example}'; the more specific pattern wins (see docs/policy.md)",
+                )
+
+
+def _check_pools(check: _Checker, spec: PolicySpec):
+    for pool in spec.pools:
+        if pool not in POOLS:
+            check.error(f"pools.{pool}", f"unknown pool; the pools are {', '.join(POOLS)}")
+    weighted = [d for d in spec.departments if d.weight is not None]
+    numeric = [d.weight for d in weighted if _is_number(d.weight)]
+    uses_weights = False
+    for pool in POOLS:
+        pool_spec = spec.pools[pool]
+        path = f"pools.{pool}"
+        if pool_spec.method not in POOL_METHODS:
+            check.error(
+                f"{path}.method",
+                f"must be one of {', '.join(_methods_for(pool))}, not {_text(pool_spec.method)}",
+            )
+        elif pool_spec.method == "per_resource" and pool != "idle":
+            check.error(f"{path}.method", "per_resource is only for the idle pool")
+        elif pool_spec.method == "weights":
+            uses_weights = True
+            if not weighted:
+                check.error(
+                    f"{path}.method", "the weights method needs at least one department with a weight"
+                )
+        if pool_spec.scope not in SCOPES:
+            check.error(f"{path}.scope", f"must be one of {', '.join(SCOPES)}, not {_text(pool_spec.scope)}")
+        elif pool == "idle" and pool_spec.scope != "cluster":
+            check.error(
+                f"{path}.scope",
+                "idle cost is always divided within its own cluster: the scope must be cluster",
+            )
+
+    if uses_weights and weighted and len(numeric) == len(weighted):
+        total = sum(numeric, Decimal(0))
+        if total == 0:
+            check.warning("departments", "all weights are 0: pools divided by weights fall back to even")
+        elif abs(total - WEIGHT_TOTAL) > WEIGHT_TOLERANCE:
+            check.warning(
+                "departments",
+                f"the weights add up to {total}, not 100; they are normalised over the departments "
+                "that have one",
+            )
+    elif weighted and not uses_weights:
+        check.warning(
+            "departments", "weights are set but no pool uses the weights method; they have no effect"
+        )
+
+
+def _methods_for(pool: str) -> tuple[str, ...]:
+    return POOL_METHODS if pool == "idle" else tuple(m for m in POOL_METHODS if m != "per_resource")
+
+
+# --- glob overlap -------------------------------------------------------------------------------------
+
+# Characters tried when searching for a name both patterns match: every printable ASCII character,
+# plus one non-ASCII letter standing for everything a pattern does not mention. Namespace characters
+# come first so that the example shown reads like a namespace.
+_NAMESPACE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_ALPHABET = (
+    _NAMESPACE_CHARS
+    + "".join(ch for ch in map(chr, range(0x20, 0x7F)) if ch not in _NAMESPACE_CHARS)
+    + "\u00e9"
+)
+
+
+def glob_tokens(pattern: str) -> list[str]:
+    """Split a glob into tokens: '*', '?', a '[...]' class, or one literal character (fnmatch's rules)."""
+    tokens, i, n = [], 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j < n:
+                tokens.append(pattern[i : j + 1])
+                i = j + 1
+                continue
+        tokens.append(ch)
+        i += 1
+    return tokens
+
+
+def _token_accepts(token: str, ch: str) -> bool:
+    if token in ("*", "?"):
+        return True
+    if len(token) > 1:
+        return fnmatchcase(ch, token)
+    return token == ch
+
+
+def glob_overlap(pattern_a: str, pattern_b: str) -> str | None:
+    """The shortest name that both glob patterns match (over printable ASCII), or None when there is none.
+
+    A breadth-first search over pairs of positions in the two patterns: '*' may stay on its
+    position while consuming a character, or be skipped.
+    """
+    ta, tb = glob_tokens(pattern_a), glob_tokens(pattern_b)
+    chars = _ALPHABET + "".join(sorted({t for t in ta + tb if len(t) == 1} - set(_ALPHABET)))
+
+    def closure(i: int, j: int) -> set[tuple[int, int]]:
+        out, stack = set(), [(i, j)]
+        while stack:
+            state = stack.pop()
+            if state in out:
+                continue
+            out.add(state)
+            a, b = state
+            if a < len(ta) and ta[a] == "*":
+                stack.append((a + 1, b))
+            if b < len(tb) and tb[b] == "*":
+                stack.append((a, b + 1))
+        return out
+
+    # A state is remembered with whether its text is empty yet: a namespace name is never empty.
+    start = closure(0, 0)
+    seen = {(state, False) for state in start}
+    queue = deque((state, "") for state in sorted(start))
+    while queue:
+        (a, b), text = queue.popleft()
+        if text and a == len(ta) and b == len(tb):
+            return text
+        for ch in chars:
+            if not (a < len(ta) and _token_accepts(ta[a], ch) and b < len(tb) and _token_accepts(tb[b], ch)):
+                continue
+            next_a = a if ta[a] == "*" else a + 1
+            next_b = b if tb[b] == "*" else b + 1
+            for state in sorted(closure(next_a, next_b)):
+                if (state, True) not in seen:
+                    seen.add((state, True))
+                    queue.append((state, text + ch))
+    return None
