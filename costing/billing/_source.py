@@ -176,8 +176,10 @@ class CsvSource:
         if simple and not data.startswith(b"\n") and b"\n\n" not in data:
             data = data.replace(b"\n", b"," + _SENTINEL + b"\n")
             lines = np.arange(start, start + len(buffer), dtype=np.int64)
+            records = buffer
         else:
-            data, starts = _records(buffer, start)
+            records, starts = _records(buffer, start)
+            data = b"".join(record.rstrip(b"\r\n") + b"," + _SENTINEL + b"\n" for record in records)
             lines = np.asarray(starts, dtype=np.int64)
         if not len(lines):
             return RawChunk(pd.DataFrame(columns=usecols, dtype=str), lines)
@@ -205,14 +207,16 @@ class CsvSource:
             raise self._error(f"{fields} fields where the header has {len(self.header)}", line) from exc
         if len(frame) != len(lines):
             raise self._error("quoting the CSV reader cannot follow (a stray '\"' inside a field?)", start)
-        short = (frame[_END] != _SENTINEL.decode()).to_numpy()
-        if short.any():
-            line = int(lines[short.argmax()])
-            raise self._error(f"fewer fields than the {len(self.header)} of the header", line)
+        ragged = (frame[_END] != _SENTINEL.decode()).to_numpy()
+        if ragged.any():
+            row = int(ragged.argmax())
+            text = records[row].decode("utf-8", errors="replace").rstrip("\r\n")
+            fields = len(next(csv.reader([text]), []))
+            raise self._error(f"{fields} fields where the header has {len(self.header)}", int(lines[row]))
         return RawChunk(frame.drop(columns=_END), lines)
 
 
-def _records(buffer: list[bytes], start: int) -> tuple[bytes, list[int]]:
+def _records(buffer: list[bytes], start: int) -> tuple[list[bytes], list[int]]:
     """Group physical lines into records (quoted fields may hold line breaks); blank lines are skipped."""
     out: list[bytes] = []
     starts: list[int] = []
@@ -226,9 +230,9 @@ def _records(buffer: list[bytes], start: int) -> tuple[bytes, list[int]]:
         current.append(line)
         parity ^= line.count(b'"') & 1
         if not parity:
-            out.append(b"".join(current).rstrip(b"\r\n") + b"," + _SENTINEL + b"\n")
+            out.append(b"".join(current))
             current = []
-    return b"".join(out), starts
+    return out, starts
 
 
 def _open_record_offset(buffer: list[bytes]) -> int:
