@@ -82,17 +82,17 @@ class CsvSource:
         if b"\x00" in data:
             line = data.count(b"\n", 0, data.index(b"\x00")) + 1
             raise self._error("wrong encoding: NUL bytes (UTF-16?); export the bill as UTF-8 or GBK", line)
-        first_failure = None
+        failure = None
         for encoding in encodings:
             try:
                 text = data.decode(encoding)
             except UnicodeDecodeError as exc:
-                first_failure = first_failure or exc
+                failure = exc  # the last, most permissive encoding points at the byte really wrong
                 continue
             self.encoding = encoding
             return text
-        line = data.count(b"\n", 0, first_failure.start) + 1
-        bad = data[first_failure.start : first_failure.start + 1]
+        line = data.count(b"\n", 0, failure.start) + 1
+        bad = data[failure.start : failure.start + 1]
         raise self._error(f"wrong encoding: byte {bad!r} is neither {' nor '.join(encodings)}", line)
 
     def _guarded_read(self, read, *args):
