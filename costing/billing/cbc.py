@@ -12,6 +12,7 @@ import pandas as pd
 from costing.billing import lines as L
 from costing.billing._source import RawChunk
 from costing.billing.errors import BillError
+from costing.billing.lines import _factorize
 
 # The Huawei console writes times in Beijing time without saying so.
 DEFAULT_TIMEZONE = "+08:00"
@@ -206,7 +207,7 @@ def _plain_amounts(values: pd.Series) -> pd.Series:
 
 def _cycles(values: pd.Series, timezone: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex, np.ndarray]:
     """账期 '2026-10' -> the month [start, end) in the console's zone, as UTC."""
-    codes, uniques = pd.factorize(values, sort=False)
+    codes, uniques = _factorize(values)
     starts, ends, bad = [], [], np.zeros(len(uniques), dtype=bool)
     for i, value in enumerate(uniques):
         match = _CYCLE.fullmatch(value.strip())
@@ -226,7 +227,7 @@ def _cycles(values: pd.Series, timezone: str) -> tuple[pd.DatetimeIndex, pd.Date
 
 def _tags(values: pd.Series):
     """'key:value;key2:value2' -> dict; '--' or empty: no tags. A part without ':' is a key with value ''."""
-    codes, uniques = pd.factorize(values, sort=False)
+    codes, uniques = _factorize(values)
     parsed = np.empty(len(uniques), dtype=object)
     reasons = [""] * len(uniques)
     for i, value in enumerate(uniques):
