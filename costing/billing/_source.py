@@ -1,0 +1,246 @@
+"""Reads a bill CSV (plain or gzipped; UTF-8 or GBK) in chunks of whole records, with their line numbers."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costing.billing.errors import BillError
+
+GZIP_MAGIC = b"\x1f\x8b"
+# An extra last field appended to every record: a row with too few fields shows it in the wrong column,
+# which pandas alone would hide by padding the row with empty strings.
+_END = "\x00end"
+_SENTINEL = b"\x01"
+_PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+@dataclass(slots=True)
+class RawChunk:
+    """Consecutive records of the file as strings, and the physical line on which each record starts."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+
+
+class CsvSource:
+    """One bill file opened for reading; `header` is known after construction, `chunks()` streams the rest.
+
+    UTF-8 files are streamed. When more than one encoding is allowed (Huawei consoles write GBK), the file is
+    decoded whole first, since the encoding is a property of the whole file and not of its first chunk.
+    """
+
+    def __init__(
+        self, path: str | Path, *, encodings: tuple[str, ...] = ("utf-8",), chunk_size: int = 50_000
+    ):
+        self.path = Path(path)
+        self.chunk_size = max(1, int(chunk_size))
+        self.encoding = "utf-8"
+        self.compressed = False
+        self._validate_utf8 = True
+        self._next_line = 1
+        self._stream = self._open(encodings)
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self._stream.close()
+            raise
+
+    # -- opening -----------------------------------------------------------------------------------------
+    def _error(self, reason: str, line: int | None = None, column: str | None = None) -> BillError:
+        return BillError(self.path, reason, line=line, column=column)
+
+    def _open(self, encodings: tuple[str, ...]):
+        try:
+            with open(self.path, "rb") as probe:
+                magic = probe.read(2)
+        except OSError as exc:
+            raise self._error(f"cannot open: {exc.strerror or exc}") from exc
+        self.compressed = magic == GZIP_MAGIC
+        raw = gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb")  # noqa: SIM115
+        if len(encodings) == 1:
+            return raw
+        with raw:
+            data = self._guarded_read(raw.read)
+        text = self._decode_whole(data, encodings)
+        self._validate_utf8 = False
+        return io.BytesIO(text.encode("utf-8"))
+
+    def _decode_whole(self, data: bytes, encodings: tuple[str, ...]) -> str:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        if b"\x00" in data:
+            line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+            raise self._error("wrong encoding: NUL bytes (UTF-16?); export the bill as UTF-8 or GBK", line)
+        failure = None
+        for encoding in encodings:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                failure = exc  # the last, most permissive encoding points at the byte really wrong
+                continue
+            self.encoding = encoding
+            return text
+        line = data.count(b"\n", 0, failure.start) + 1
+        bad = data[failure.start : failure.start + 1]
+        raise self._error(f"wrong encoding: byte {bad!r} is neither {' nor '.join(encodings)}", line)
+
+    def _guarded_read(self, read, *args):
+        try:
+            return read(*args)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise self._error(f"truncated or corrupt gzip file ({exc})", self._next_line) from exc
+
+    def _lines(self) -> Iterator[bytes]:
+        while True:
+            line = self._guarded_read(self._stream.readline)
+            if not line:
+                return
+            yield line
+
+    def close(self) -> None:
+        self._stream.close()
+
+    # -- header ------------------------------------------------------------------------------------------
+    def _read_header(self) -> list[str]:
+        record: list[bytes] = []
+        parity = 0
+        for line in self._lines():
+            record.append(line)
+            parity ^= line.count(b'"') & 1
+            if not parity:
+                break
+        if not record or not b"".join(record).strip():
+            raise self._error("empty file: no header line", 1)
+        raw = b"".join(record)
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._error("wrong encoding: the header is not UTF-8", 1) from exc
+        names = [name.strip() for name in next(csv.reader([text.rstrip("\r\n")]))]
+        seen: set[str] = set()
+        for name in names:
+            if name in seen and name:
+                raise self._error("column appears twice in the header", 1, name)
+            seen.add(name)
+        self._next_line = 1 + len(record)
+        return names
+
+    # -- records -----------------------------------------------------------------------------------------
+    def chunks(self, usecols: list[str]) -> Iterator[RawChunk]:
+        """Yield the data records, `usecols` only (names from `header`), as str columns in chunks."""
+        buffer: list[bytes] = []
+        parity = 0
+        simple = True
+        for line in self._lines():
+            buffer.append(line)
+            if line.count(b'"') & 1:
+                parity ^= 1
+                simple = False
+            if not parity and len(buffer) >= self.chunk_size:
+                yield self._parse(buffer, simple, usecols)
+                buffer, simple = [], True
+        if parity:
+            start = self._next_line + _open_record_offset(buffer)
+            raise self._error("a quoted field is never closed (unbalanced '\"')", start)
+        if buffer:
+            yield self._parse(buffer, simple, usecols)
+
+    def _parse(self, buffer: list[bytes], simple: bool, usecols: list[str]) -> RawChunk:
+        start = self._next_line
+        self._next_line += len(buffer)
+        data = b"".join(buffer)
+        if self._validate_utf8:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = start + data.count(b"\n", 0, exc.start)
+                bad = data[exc.start : exc.start + 1]
+                raise self._error(f"wrong encoding: byte {bad!r} is not UTF-8", line) from exc
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        if simple and not data.startswith(b"\n") and b"\n\n" not in data:
+            data = data.replace(b"\n", b"," + _SENTINEL + b"\n")
+            lines = np.arange(start, start + len(buffer), dtype=np.int64)
+            records = buffer
+        else:
+            records, starts = _records(buffer, start)
+            data = b"".join(record.rstrip(b"\r\n") + b"," + _SENTINEL + b"\n" for record in records)
+            lines = np.asarray(starts, dtype=np.int64)
+        if not len(lines):
+            return RawChunk(pd.DataFrame(columns=usecols, dtype=str), lines)
+        names = [*self.header, _END]
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                names=names,
+                usecols=[*usecols, _END],
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                encoding="utf-8",
+                engine="c",
+            )
+        except pd.errors.ParserError as exc:
+            found = _PARSER_LINE.search(str(exc))
+            if not found:
+                raise self._error(f"not a readable CSV: {exc}", start) from exc
+            index = int(found.group(2)) - 1
+            line = int(lines[index]) if index < len(lines) else start
+            fields = int(found.group(3)) - 1
+            raise self._error(f"{fields} fields where the header has {len(self.header)}", line) from exc
+        if len(frame) != len(lines):
+            raise self._error("quoting the CSV reader cannot follow (a stray '\"' inside a field?)", start)
+        ragged = (frame[_END] != _SENTINEL.decode()).to_numpy()
+        if ragged.any():
+            row = int(ragged.argmax())
+            text = records[row].decode("utf-8", errors="replace").rstrip("\r\n")
+            fields = len(next(csv.reader([text]), []))
+            raise self._error(f"{fields} fields where the header has {len(self.header)}", int(lines[row]))
+        return RawChunk(frame.drop(columns=_END), lines)
+
+
+def _records(buffer: list[bytes], start: int) -> tuple[list[bytes], list[int]]:
+    """Group physical lines into records (quoted fields may hold line breaks); blank lines are skipped."""
+    out: list[bytes] = []
+    starts: list[int] = []
+    current: list[bytes] = []
+    parity = 0
+    for offset, line in enumerate(buffer):
+        if not current:
+            if not line.strip(b"\r\n"):
+                continue
+            starts.append(start + offset)
+        current.append(line)
+        parity ^= line.count(b'"') & 1
+        if not parity:
+            out.append(b"".join(current))
+            current = []
+    return out, starts
+
+
+def _open_record_offset(buffer: list[bytes]) -> int:
+    """Offset in `buffer` of the line where the record whose quote never closes begins."""
+    parity = 0
+    begin = 0
+    for offset, line in enumerate(buffer):
+        if not parity:
+            begin = offset
+        parity ^= line.count(b'"') & 1
+    return begin

@@ -1,0 +1,75 @@
+"""Attributes bill lines to clusters and nodes: node compute, cluster overhead, or cost outside Kubernetes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+NODE, OVERHEAD, OUTSIDE = "node", "overhead", "outside"
+
+
+@dataclass(frozen=True, slots=True)
+class TagRule:
+    """A line with tag `key` (and, unless value is None, that exact value) belongs to `cluster`.
+
+    value None means "the key is present", for keys like kubernetes.io/cluster/NAME whose value is only
+    'owned' or 'shared'. Keys and values are compared exactly (FOCUS tag keys are case-sensitive).
+    """
+
+    cluster: str
+    key: str
+    value: str | None = None
+
+
+def attribute_lines(
+    lines: pd.DataFrame,
+    tag_rules: Sequence[TagRule],
+    node_instance_ids: Mapping[str, tuple[str, str]],
+) -> pd.DataFrame:
+    """Add columns cluster, node (None when not applicable) and kind (node, overhead or outside).
+
+    node_instance_ids maps an instance id (the last segment of a node's spec.providerID) to (cluster, node).
+    A line whose resource_id is that id, or ends with "/" + that id (ARNs, Huawei resource paths), is the
+    node's compute cost, with or without tags; the node's cluster wins over any tag. Otherwise the first
+    tag rule that matches, in the order given, names the cluster and the line is its overhead. A line that
+    no rule claims is cost outside Kubernetes.
+    """
+    clusters: list[str | None] = []
+    nodes: list[str | None] = []
+    kinds: list[str] = []
+    for resource_id, tags in zip(lines["resource_id"].to_numpy(), lines["tags"].to_numpy(), strict=True):
+        hit = _node_of(resource_id, node_instance_ids)
+        if hit is not None:
+            clusters.append(hit[0])
+            nodes.append(hit[1])
+            kinds.append(NODE)
+            continue
+        cluster = _cluster_of(tags, tag_rules)
+        clusters.append(cluster)
+        nodes.append(None)
+        kinds.append(OVERHEAD if cluster is not None else OUTSIDE)
+    result = lines.copy(deep=False)
+    result["cluster"] = pd.Series(clusters, index=lines.index, dtype=object)
+    result["node"] = pd.Series(nodes, index=lines.index, dtype=object)
+    result["kind"] = pd.Series(kinds, index=lines.index, dtype=object)
+    return result
+
+
+def _node_of(resource_id, node_instance_ids: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
+    if not isinstance(resource_id, str) or not resource_id:
+        return None
+    hit = node_instance_ids.get(resource_id)
+    if hit is None and "/" in resource_id:
+        hit = node_instance_ids.get(resource_id.rsplit("/", 1)[1])
+    return hit
+
+
+def _cluster_of(tags, tag_rules: Sequence[TagRule]) -> str | None:
+    if not isinstance(tags, Mapping) or not tags:
+        return None
+    for rule in tag_rules:
+        if rule.key in tags and (rule.value is None or tags[rule.key] == rule.value):
+            return rule.cluster
+    return None

@@ -1,0 +1,174 @@
+"""Reads a bill file of either format into validated chunks of canonical lines, and tallies what it read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Context, Decimal, localcontext
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from costing.billing import cbc, focus
+from costing.billing._source import CsvSource
+from costing.billing.errors import BillError
+
+BillFormat = Literal["focus", "cbc"]
+_ZERO = Decimal(0)
+_EXACT = Context(prec=200)  # totals of many amounts must not round
+
+
+class BillReader:
+    """Iterate to get validated chunks of canonical lines (see lines.CANONICAL_COLUMNS).
+
+    The first bad row raises BillError before its chunk is yielded, so a caller that writes the chunks in
+    one transaction and rolls back on BillError stores either the whole file or nothing.
+    After a complete iteration: `rows`, the totals (`effective_total`, `billed_total`, `list_total`, exact
+    Decimal), `currency`, `billing_account_ids` and `billing_periods` {(account, start, end)}: the keys of
+    what a re-import replaces.
+
+    expected_currency: the organisation's currency; a line in another one is refused unless
+    `exchange_rates` maps its currency to the rate that converts one unit of it into expected_currency.
+    account_id: CBC only, the billing account when the file has no account column (it wins over the column).
+    cbc_timezone: CBC only, the zone of times written without one (the Huawei console writes UTC+08:00).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        fmt: BillFormat,
+        *,
+        chunk_size: int = 50_000,
+        expected_currency: str | None = None,
+        exchange_rates: Mapping[str, Decimal] | None = None,
+        account_id: str | None = None,
+        cbc_timezone: str = cbc.DEFAULT_TIMEZONE,
+    ):
+        if fmt not in ("focus", "cbc"):
+            raise ValueError(f"unknown bill format {fmt!r}: expected 'focus' or 'cbc'")
+        self.path = Path(path)
+        self.format = fmt
+        self.chunk_size = chunk_size
+        self.expected_currency = expected_currency.upper() if expected_currency else None
+        self.exchange_rates = {k.upper(): Decimal(v) for k, v in (exchange_rates or {}).items()}
+        self.account_id = account_id
+        self.cbc_timezone = cbc_timezone
+        self.focus_version: str | None = None
+        self.encoding: str | None = None
+        self.currency: str | None = self.expected_currency
+        self.source_currencies: set[str] = set()
+        self.billing_account_ids: set[str] = set()
+        self.billing_periods: set[tuple[str, pd.Timestamp, pd.Timestamp]] = set()
+        self.rows = 0
+        self.effective_total = _ZERO
+        self.billed_total = _ZERO
+        self.list_total = _ZERO
+        # Commitment purchases whose EffectiveCost the file did not set to 0 although FOCUS requires it.
+        self.zeroed_purchases = 0
+        self.zeroed_purchase_cost = _ZERO
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self.format == "focus":
+            source = CsvSource(self.path, chunk_size=self.chunk_size)
+            self.focus_version = focus.detect_version(source.header)
+            columns = focus.resolve_columns(source.header, self.path)
+            usecols = list(dict.fromkeys(columns.values()))
+            currency_column = columns["BillingCurrency"]
+
+            def convert(raw):
+                return focus.convert_chunk(raw, columns, self.path)
+        else:
+            source = CsvSource(self.path, encodings=("utf-8", "gb18030"), chunk_size=self.chunk_size)
+            layout = cbc.resolve_columns(source.header, self.path, account_id=self.account_id)
+            usecols = layout.usecols
+            currency_column = layout.currency_column
+
+            def convert(raw):
+                return cbc.convert_chunk(
+                    raw, layout, self.path, account_id=self.account_id, timezone=self.cbc_timezone
+                )
+
+        self.encoding = source.encoding
+        try:
+            for raw in source.chunks(usecols):
+                lines = convert(raw)
+                lines = self._one_currency(lines, currency_column)
+                self._zero_amortised_purchases(lines)
+                self._tally(lines)
+                yield lines
+        finally:
+            source.close()
+
+    def _one_currency(self, lines: pd.DataFrame, column: str) -> pd.DataFrame:
+        currency = lines["currency"].to_numpy()
+        if not len(currency):
+            return lines
+        self.source_currencies.update(pd.unique(currency))
+        if self.currency is None:
+            self.currency = currency[0]
+        foreign = currency != self.currency
+        if not foreign.any():
+            return lines
+        convertible = np.isin(currency, list(self.exchange_rates)) & foreign
+        refused = foreign & ~convertible
+        if refused.any() or self.expected_currency is None:
+            row = int((refused if refused.any() else foreign).argmax())
+            if self.expected_currency:
+                reason = (
+                    f"currency {currency[row]!r} is not the organisation's currency "
+                    f"{self.expected_currency!r}, and no exchange rate for it is configured"
+                )
+            else:
+                reason = (
+                    f"currency {currency[row]!r} differs from {self.currency!r} of the lines before: "
+                    "a bill is imported in one currency"
+                )
+            raise BillError(self.path, reason, line=int(lines["source_row"].iat[row]), column=column)
+        lines = lines.copy()
+        rates = np.array([self.exchange_rates.get(c, Decimal(1)) for c in currency], dtype=object)
+        for name in ("effective_cost", "billed_cost", "list_cost"):
+            values = lines[name].to_numpy()
+            with localcontext(_EXACT):
+                converted = [
+                    v * r if f and v is not None else v
+                    for v, r, f in zip(values, rates, convertible, strict=True)
+                ]
+            lines[name] = pd.Series(converted, index=lines.index, dtype=object)
+        lines["currency"] = self.currency
+        return lines
+
+    def _zero_amortised_purchases(self, lines: pd.DataFrame) -> None:
+        # FOCUS: EffectiveCost MUST be 0 on a purchase meant to cover future charges, since those charges
+        # carry it amortised; a file that breaks the rule would count the commitment twice.
+        purchase = (lines["charge_category"] == "Purchase").to_numpy() & lines[
+            "commitment_discount_id"
+        ].notna().to_numpy()
+        if not purchase.any():
+            return
+        costs = lines["effective_cost"].to_numpy()
+        nonzero = purchase & np.array([c != 0 for c in costs], dtype=bool)
+        if nonzero.any():
+            self.zeroed_purchases += int(nonzero.sum())
+            self.zeroed_purchase_cost += sum(costs[nonzero], _ZERO)
+            costs = costs.copy()
+            costs[nonzero] = _ZERO
+            lines["effective_cost"] = costs
+
+    def _tally(self, lines: pd.DataFrame) -> None:
+        self.rows += len(lines)
+        with localcontext(_EXACT):
+            self.effective_total += sum(lines["effective_cost"].to_numpy(), _ZERO)
+            self.billed_total += sum(lines["billed_cost"].to_numpy(), _ZERO)
+            self.list_total += sum((v for v in lines["list_cost"].to_numpy() if v is not None), _ZERO)
+        keys = lines[["billing_account_id", "billing_period_start", "billing_period_end"]].drop_duplicates()
+        for account, start, end in keys.itertuples(index=False):
+            self.billing_account_ids.add(account)
+            self.billing_periods.add((account, start, end))
+
+
+def read_bill(
+    path: str | Path, fmt: BillFormat, *, chunk_size: int = 50_000, **options
+) -> Iterator[pd.DataFrame]:
+    """Validated chunks of canonical bill lines; BillError at the first bad row. Options: see BillReader."""
+    yield from BillReader(path, fmt, chunk_size=chunk_size, **options)
