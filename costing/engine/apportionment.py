@@ -139,50 +139,20 @@ def apportion(
     if sorted(pool_order) != sorted(POOLS):
         raise EngineInputError(f"pool_order: {list(pool_order)!r} is not an ordering of {', '.join(POOLS)}")
     ns, idle, overhead = _checked(day_inputs)
+    day = _Day(ns, idle, overhead, rules)
 
-    clusters = sorted(set(ns["cluster"]) | set(idle["cluster"]) | set(overhead["cluster"]))
-    own = ns.loc[~ns["shared"]]
-    extra = sorted(set(own["department"]) - set(rules.departments) - set(rules.weights))
-    departments = [*rules.departments, *[d for d in rules.weights if d not in rules.departments], *extra]
-    recipients = [*departments, *LINES.values()]
-
-    def by_cluster(frame: pd.DataFrame, column: str, *, columns: str | None = None) -> pd.DataFrame:
-        keys = ["cluster"] if columns is None else ["cluster", columns]
-        summed = frame.groupby(keys, sort=False)[column].sum()
-        wide = summed.unstack(fill_value=0.0) if columns else summed.to_frame(column)
-        return wide.reindex(index=clusters, fill_value=0.0).fillna(0.0).astype(float)
-
-    direct = by_cluster(own, "cost", columns="department").reindex(columns=departments, fill_value=0.0)
-    shared_ns = ns.loc[ns["shared"]]
-    pools = {
-        "shared": by_cluster(shared_ns, "cost")["cost"],
-        "idle_cpu": by_cluster(idle, "cpu_idle")["cpu_idle"],
-        "idle_mem": by_cluster(idle, "mem_idle")["mem_idle"],
-        "overhead": by_cluster(overhead, "cost")["cost"],
-    }
-    ctx = _Context(clusters, departments, recipients, direct, rules)
-
-    columns: dict[str, pd.DataFrame] = {}
-    explain: list[pd.DataFrame] = []
+    columns: dict[str, np.ndarray] = {}
     for pool in pool_order:
         if pool == "idle" and rules.idle == "per_resource":
-            matrix, notes = _per_resource_idle(ctx, own, shared_ns, pools)
+            columns[pool] = day.per_resource_idle()
         elif pool == "idle":
-            matrix, notes = ctx.divide("idle", pools["idle_cpu"] + pools["idle_mem"])
+            columns[pool] = day.divide("idle", day.pools["idle_cpu"] + day.pools["idle_mem"])
         else:
-            matrix, notes = ctx.divide(pool, pools[pool])
-        columns[pool] = matrix
-        explain.extend(notes)
+            columns[pool] = day.divide(pool, day.pools[pool])
 
-    lines = _lines(ctx, direct, columns, ns)
-    _check(lines, ns, pools, clusters)
-    explain_frame = (
-        pd.concat(explain, ignore_index=True) if explain else pd.DataFrame(columns=EXPLAIN_COLUMNS)
-    )
-    explain_frame = explain_frame.sort_values(
-        ["cluster", "pool", "via", "resource", "department"], kind="stable"
-    )
-    return Apportionment(lines=lines, explain=explain_frame.reset_index(drop=True)[EXPLAIN_COLUMNS])
+    lines = day.lines(columns)
+    day.check(lines)
+    return Apportionment(lines=lines, explain=day.explanation())
 
 
 def _checked(day_inputs: ApportionInputs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -213,137 +183,148 @@ def _checked(day_inputs: ApportionInputs) -> tuple[pd.DataFrame, pd.DataFrame, p
     return ns, day_inputs.idle, day_inputs.overhead
 
 
-def _normalised(basis: pd.DataFrame) -> pd.DataFrame:
+def _normalised(basis: np.ndarray) -> np.ndarray:
     """Each row divided by its sum; a row summing to 0 stays all 0 (nobody to take it)."""
-    sums = basis.sum(axis=1)
-    return basis.div(sums.where(sums > 0), axis=0).fillna(0.0)
+    sums = basis.sum(axis=1, keepdims=True)
+    return np.divide(basis, sums, out=np.zeros_like(basis), where=sums > 0)
 
 
-class _Context:
-    """What every pool's division needs: the clusters, the recipients and the direct costs before division."""
+_BASIS = {
+    "proportional": "direct cost",
+    "even": "departments with direct cost",
+    "weights": "policy weights",
+    "separate": "not divided",
+}
+# Name of the shared namespaces as a recipient of per_resource idle, in the explanation only.
+SHARED_NAMESPACES = "(shared namespaces)"
 
-    def __init__(self, clusters, departments, recipients, direct: pd.DataFrame, rules: ApportionRules):
-        self.clusters = clusters
-        self.departments = departments
-        self.recipients = recipients
-        self.direct = direct
+
+class _Day:
+    """One day as matrices: a row per cluster, a column per department (then the lines), all small."""
+
+    def __init__(self, ns: pd.DataFrame, idle: pd.DataFrame, overhead: pd.DataFrame, rules: ApportionRules):
         self.rules = rules
+        self.clusters = sorted(set(ns["cluster"]) | set(idle["cluster"]) | set(overhead["cluster"]))
+        shared = ns["shared"].to_numpy(dtype=bool)
+        extra = sorted(set(ns.loc[~shared, "department"]) - set(rules.departments) - set(rules.weights))
+        self.departments = [
+            *rules.departments,
+            *[d for d in rules.weights if d not in rules.departments],
+            *extra,
+        ]
+        self.recipients = [*self.departments, *LINES.values()]
+        n_d = len(self.departments)
+        cluster_index = pd.Index(self.clusters)
 
-    def scoped(self, basis: pd.DataFrame, scope: str) -> pd.DataFrame:
-        """The basis per cluster (scope cluster) or the global basis repeated for every cluster."""
-        if scope == "cluster":
-            return basis
-        total = basis.sum(axis=0)
-        return pd.DataFrame([total.to_numpy()] * len(self.clusters), index=basis.index, columns=basis.columns)
+        # Column n_d holds the shared namespaces, so one matrix carries direct and shared costs.
+        row = cluster_index.get_indexer(ns["cluster"])
+        col = np.where(shared, n_d, pd.Index(self.departments).get_indexer(ns["department"]))
 
-    def fractions(self, method: str, scope: str) -> tuple[pd.DataFrame, pd.Series]:
+        def table(values) -> np.ndarray:
+            out = np.zeros((len(self.clusters), n_d + 1))
+            np.add.at(out, (row, col), np.asarray(values, dtype=float))
+            return out
+
+        def per_cluster(frame: pd.DataFrame, column: str) -> np.ndarray:
+            out = np.zeros(len(self.clusters))
+            np.add.at(out, cluster_index.get_indexer(frame["cluster"]), frame[column].to_numpy(dtype=float))
+            return out
+
+        costs = table(ns["cost"])
+        self.direct = costs[:, :n_d]
+        self.cpu_costs = table(ns["cpu_cost"])
+        self.mem_costs = table(ns["mem_cost"])
+        self.has_namespace = np.zeros((len(self.clusters), len(self.recipients)), dtype=bool)
+        self.has_namespace[row[~shared], col[~shared]] = True
+        self.pools = {
+            "shared": costs[:, n_d],
+            "idle_cpu": per_cluster(idle, "cpu_idle"),
+            "idle_mem": per_cluster(idle, "mem_idle"),
+            "overhead": per_cluster(overhead, "cost"),
+        }
+        self._notes: list[dict[str, np.ndarray]] = []
+
+    def fractions(self, method: str, scope: str) -> tuple[np.ndarray, np.ndarray]:
         """Fraction of a pool per (cluster, department) and the method applied per cluster.
 
         Rows add up to 1, or to 0 where nobody can take the pool.
         """
-        direct = self.scoped(self.direct, scope).clip(lower=0.0)
+        direct = (
+            self.direct if scope == "cluster" else np.broadcast_to(self.direct.sum(axis=0), self.direct.shape)
+        )
+        direct = np.clip(direct, 0.0, None)
         even = _normalised((direct > 0).astype(float))
-        applied = pd.Series(method, index=self.direct.index, dtype=object)
+        applied = np.full(len(self.clusters), method, dtype=object)
         if method == "separate":
-            return even * 0.0, applied
+            return np.zeros_like(direct), applied
         if method == "even":
             result = even
         else:
             if method == "proportional":
                 basis = direct
             else:
-                weights = pd.Series(self.rules.weights, dtype=float).reindex(self.departments, fill_value=0.0)
-                basis = pd.DataFrame(
-                    [weights.to_numpy()] * len(self.clusters), index=direct.index, columns=direct.columns
-                )
+                weights = np.array([self.rules.weights.get(d, 0.0) for d in self.departments], dtype=float)
+                basis = np.broadcast_to(weights, direct.shape)
             result = _normalised(basis)
-            fallback = result.sum(axis=1) == 0
-            result.loc[fallback] = even.loc[fallback]
+            fallback = ~result.any(axis=1)
+            result[fallback] = even[fallback]
             applied[fallback] = f"even (fallback: no {_BASIS[method]})"
-        applied[result.sum(axis=1) == 0] = "no taker"
+        applied[~result.any(axis=1)] = "no taker"
         return result, applied
 
-    def divide(self, pool: str, amounts: pd.Series) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    def spread(self, amounts: np.ndarray, fractions: np.ndarray, line: str) -> np.ndarray:
+        """amounts * fractions per recipient, with what no department takes on `line`."""
+        matrix = np.zeros((len(self.clusters), len(self.recipients)))
+        matrix[:, : len(self.departments)] = fractions * amounts[:, None]
+        nobody = ~fractions.any(axis=1)
+        matrix[:, self.recipients.index(line)] += np.where(nobody, amounts, 0.0)
+        return matrix
+
+    def divide(self, pool: str, amounts: np.ndarray, *, via: str = "") -> np.ndarray:
         """Divide `amounts` (per cluster) by the pool's method; what nobody takes stays on the pool's line."""
         method, scope = self.rules.method(pool), self.rules.scope(pool)
         fractions, applied = self.fractions(method, scope)
-        matrix = self.spread(amounts, fractions, LINES[pool])
-        notes = self.explain(
-            pool, method, applied, scope, _BASIS[method], "all", "", amounts, fractions, LINES[pool]
+        line = LINES[pool]
+        self.note(
+            "idle" if via else pool,
+            method,
+            applied,
+            scope,
+            _BASIS[method],
+            "all",
+            via,
+            amounts,
+            fractions,
+            line,
         )
-        return matrix, [notes]
+        return self.spread(amounts, fractions, line)
 
-    def spread(self, amounts: pd.Series, fractions: pd.DataFrame, line: str) -> pd.DataFrame:
-        """amounts * fractions per recipient, with what no department takes on `line`."""
-        matrix = fractions.mul(amounts, axis=0).reindex(columns=self.recipients, fill_value=0.0)
-        nobody = fractions.sum(axis=1) == 0
-        matrix[line] = matrix[line] + amounts.where(nobody, 0.0)
-        return matrix
+    def per_resource_idle(self) -> np.ndarray:
+        """Idle CPU by CPU cost and idle memory by memory cost over all namespaces, shared ones included.
 
-    def explain(
-        self, pool, method, applied, scope, basis, resource, via, amounts, fractions, line
-    ) -> pd.DataFrame:
-        long = fractions.rename_axis(index="cluster", columns="department").stack().rename("fraction")
-        long = long[long != 0].reset_index()
-        long["department"] = long["department"].replace(_SHARED_NAMESPACES, "(shared namespaces)")
-        nobody = applied.index[fractions.sum(axis=1) == 0]
-        taken = pd.DataFrame({"cluster": nobody, "department": line, "fraction": 1.0})
-        long = pd.concat([long, taken], ignore_index=True) if len(taken) else long
-        long["pool_amount"] = amounts.reindex(long["cluster"]).to_numpy()
-        long["amount"] = long["pool_amount"] * long["fraction"]
-        long["applied"] = applied.reindex(long["cluster"]).to_numpy()
-        return long.assign(pool=pool, method=method, scope=scope, basis=basis, resource=resource, via=via)[
-            EXPLAIN_COLUMNS
-        ]
-
-
-# Internal recipient of per_resource idle, named for the explanation; no department can be called so.
-_SHARED_NAMESPACES = "\x00shared namespaces"
-_BASIS = {
-    "proportional": "direct cost",
-    "even": "departments with direct cost",
-    "weights": "policy weights",
-    "separate": "not divided",
-    "per_resource": "",
-}
-
-
-def _per_resource_idle(
-    ctx: _Context, own: pd.DataFrame, shared_ns: pd.DataFrame, pools: dict[str, pd.Series]
-):
-    """Idle CPU by CPU cost and idle memory by memory cost over all namespaces, shared ones included.
-
-    The shared namespaces' part of idle follows their shared cost: it is divided by the shared
-    pool's method and scope, and shows in the idle column of whoever takes it.
-    """
-    matrix = pd.DataFrame(0.0, index=ctx.clusters, columns=ctx.recipients)
-    even, _ = ctx.fractions("even", "cluster")
-    notes = []
-    passed_on = pd.Series(0.0, index=ctx.clusters)
-    for resource, cost_col, pool_key in (("cpu", "cpu_cost", "idle_cpu"), ("memory", "mem_cost", "idle_mem")):
-        basis = (
-            own.groupby(["cluster", "department"])[cost_col]
-            .sum()
-            .unstack(fill_value=0.0)
-            .reindex(index=ctx.clusters, columns=ctx.departments, fill_value=0.0)
-            .fillna(0.0)
-        )
-        basis[_SHARED_NAMESPACES] = (
-            shared_ns.groupby("cluster")[cost_col].sum().reindex(ctx.clusters, fill_value=0.0)
-        )
-        fractions = _normalised(basis.clip(lower=0.0))
-        applied = pd.Series("per_resource", index=ctx.clusters, dtype=object)
-        fallback = fractions.sum(axis=1) == 0
-        fractions.loc[fallback, ctx.departments] = even.loc[fallback].to_numpy()
-        applied[fallback] = "even (fallback: no allocation)"
-        taken = fractions.sum(axis=1) > 0
-        applied[~taken] = "no taker"
-        amounts = pools[pool_key]
-        matrix[ctx.departments] += fractions[ctx.departments].mul(amounts, axis=0)
-        matrix[LINES["idle"]] += amounts.where(~taken, 0.0)
-        passed_on = passed_on + amounts * fractions[_SHARED_NAMESPACES]
-        notes.append(
-            ctx.explain(
+        The shared namespaces' part of idle follows their shared cost: it is divided by the shared
+        pool's method and scope, and shows in the idle column of whoever takes it.
+        """
+        n_d = len(self.departments)
+        even, _ = self.fractions("even", "cluster")
+        matrix = np.zeros((len(self.clusters), len(self.recipients)))
+        passed_on = np.zeros(len(self.clusters))
+        for resource, costs, pool in (
+            ("cpu", self.cpu_costs, "idle_cpu"),
+            ("memory", self.mem_costs, "idle_mem"),
+        ):
+            fractions = _normalised(np.clip(costs, 0.0, None))
+            applied = np.full(len(self.clusters), "per_resource", dtype=object)
+            fallback = ~fractions.any(axis=1)
+            fractions[fallback, :n_d] = even[fallback]
+            applied[fallback] = "even (fallback: no allocation)"
+            taken = fractions.any(axis=1)
+            applied[~taken] = "no taker"
+            amounts = self.pools[pool]
+            matrix[:, :n_d] += fractions[:, :n_d] * amounts[:, None]
+            matrix[:, self.recipients.index(LINES["idle"])] += np.where(taken, 0.0, amounts)
+            passed_on += fractions[:, n_d] * amounts
+            self.note(
                 "idle",
                 "per_resource",
                 applied,
@@ -355,57 +336,71 @@ def _per_resource_idle(
                 fractions,
                 "Idle",
             )
+        # The shared namespaces' idle goes where their cost goes (to their line when shared is separate).
+        return matrix + self.divide("shared", passed_on, via="shared")
+
+    def note(self, pool, method, applied, scope, basis, resource, via, amounts, fractions, line) -> None:
+        """Record who took which fraction of a division, for the explanation."""
+        names = np.array([*self.departments, SHARED_NAMESPACES][: fractions.shape[1]], dtype=object)
+        rows, cols = np.nonzero(fractions)
+        nobody = np.flatnonzero(~fractions.any(axis=1))
+        rows_all = np.concatenate([rows, nobody])
+        fraction = np.concatenate([fractions[rows, cols], np.ones(len(nobody))])
+        count = len(rows_all)
+        self._notes.append(
+            {
+                "cluster": np.array(self.clusters, dtype=object)[rows_all]
+                if count
+                else np.array([], dtype=object),
+                "pool": np.full(count, pool, dtype=object),
+                "department": np.concatenate([names[cols], np.full(len(nobody), line, dtype=object)]),
+                "method": np.full(count, method, dtype=object),
+                "applied": applied[rows_all],
+                "scope": np.full(count, scope, dtype=object),
+                "basis": np.full(count, basis, dtype=object),
+                "resource": np.full(count, resource, dtype=object),
+                "via": np.full(count, via, dtype=object),
+                "pool_amount": amounts[rows_all],
+                "fraction": fraction,
+                "amount": amounts[rows_all] * fraction,
+            }
         )
-    # The shared namespaces' idle goes where their cost goes (their line when shared is separate).
-    method, scope = ctx.rules.shared, ctx.rules.shared_scope
-    fractions, applied = ctx.fractions(method, scope)
-    matrix = matrix + ctx.spread(passed_on, fractions, LINES["shared"])
-    notes.append(
-        ctx.explain(
-            "idle", method, applied, scope, _BASIS[method], "all", "shared", passed_on, fractions, "Shared"
+
+    def explanation(self) -> pd.DataFrame:
+        explain = pd.DataFrame(
+            {c: np.concatenate([n[c] for n in self._notes]) if self._notes else [] for c in EXPLAIN_COLUMNS}
         )
-    )
-    return matrix, notes
+        explain = explain.astype({"pool_amount": float, "fraction": float, "amount": float})
+        explain = explain.sort_values(["cluster", "pool", "via", "resource"], kind="stable")
+        return explain.reset_index(drop=True)
 
-
-def _lines(
-    ctx: _Context, direct: pd.DataFrame, columns: dict[str, pd.DataFrame], ns: pd.DataFrame
-) -> pd.DataFrame:
-    wide = {"direct": direct.reindex(columns=ctx.recipients, fill_value=0.0)}
-    for pool in POOLS:
-        wide[pool] = columns[pool].reindex(index=ctx.clusters, columns=ctx.recipients, fill_value=0.0)
-    long = pd.concat(
-        {
-            name: frame.rename_axis(index="cluster", columns="department").stack()
-            for name, frame in wide.items()
-        },
-        axis=1,
-    ).reset_index()
-    long["total"] = long["direct"] + long["shared"] + long["idle"] + long["overhead"]
-    long["kind"] = np.where(long["department"].isin(list(LINES.values())), "line", "department")
-    has_namespace = pd.MultiIndex.from_frame(long[["cluster", "department"]]).isin(
-        pd.MultiIndex.from_frame(ns.loc[~ns["shared"], ["cluster", "department"]])
-    )
-    keep = has_namespace | (long[AMOUNTS] != 0).any(axis=1).to_numpy()
-    order = {name: i for i, name in enumerate(ctx.recipients)}
-    long = long.loc[keep].assign(_order=lambda f: f["department"].map(order))
-    long = long.sort_values(["cluster", "_order"], kind="stable").drop(columns="_order")
-    return long[["cluster", "department", "kind", *AMOUNTS, "total"]].reset_index(drop=True)
-
-
-def _check(lines: pd.DataFrame, ns: pd.DataFrame, pools: dict[str, pd.Series], clusters: list[str]) -> None:
-    expected = (
-        ns.groupby("cluster")["cost"].sum().reindex(clusters, fill_value=0.0)
-        + pools["idle_cpu"]
-        + pools["idle_mem"]
-        + pools["overhead"]
-    )
-    got = lines.groupby("cluster")["total"].sum().reindex(clusters, fill_value=0.0)
-    scale = np.maximum(np.abs(expected.to_numpy()), 1e-3)
-    off = np.abs(got.to_numpy() - expected.to_numpy()) > REL_TOL * scale
-    if off.any():
-        cluster = clusters[int(off.argmax())]
-        raise ApportionmentMismatch(
-            f"cluster {cluster}: departments and lines add up to {got[cluster]!r}, "
-            f"its cost is {expected[cluster]!r}"
+    def lines(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+        n_c, n_r = len(self.clusters), len(self.recipients)
+        direct = np.zeros((n_c, n_r))
+        direct[:, : len(self.departments)] = self.direct
+        amounts = {"direct": direct.ravel(), **{pool: columns[pool].ravel() for pool in POOLS}}
+        lines = pd.DataFrame(
+            {
+                "cluster": np.repeat(np.array(self.clusters, dtype=object), n_r),
+                "department": np.tile(np.array(self.recipients, dtype=object), n_c),
+                "kind": np.tile(
+                    np.array(["department"] * len(self.departments) + ["line"] * len(LINES)), n_c
+                ),
+                **amounts,
+            }
         )
+        lines["total"] = lines["direct"] + lines["shared"] + lines["idle"] + lines["overhead"]
+        keep = self.has_namespace.ravel() | (lines[AMOUNTS] != 0).any(axis=1).to_numpy()
+        return lines.loc[keep].reset_index(drop=True)
+
+    def check(self, lines: pd.DataFrame) -> None:
+        expected = self.direct.sum(axis=1) + sum(self.pools.values())
+        got = np.zeros(len(self.clusters))
+        np.add.at(got, pd.Index(self.clusters).get_indexer(lines["cluster"]), lines["total"].to_numpy())
+        off = np.abs(got - expected) > REL_TOL * np.maximum(np.abs(expected), 1e-3)
+        if off.any():
+            i = int(off.argmax())
+            raise ApportionmentMismatch(
+                f"cluster {self.clusters[i]}: departments and lines add up to {got[i]!r}, "
+                f"its cost is {expected[i]!r}"
+            )
