@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+import pandas as pd
+
 from costing.engine._validate import EngineInputError
 
 
@@ -65,3 +67,31 @@ def largest_remainder(
         steps[i] += 1
     sign = 1 if missing >= 0 else -1
     return [(f + sign * s * unit).quantize(unit) for f, s in zip(floors, steps, strict=True)]
+
+
+def round_lines(
+    lines: pd.DataFrame,
+    *,
+    parts: Sequence[str] = ("direct", "shared", "idle", "overhead"),
+    total: str = "total",
+    places: int = 2,
+    grand_total: Decimal | None = None,
+) -> pd.DataFrame:
+    """A copy of apportionment lines in Decimal currency units that add up both ways that matter.
+
+    The `total` column is rounded first, against `grand_total` (the rounded physical cost, when the
+    caller has it) so that departments and lines match the bill to the cent; then each row's parts
+    are rounded against that row's rounded total. A column of parts may therefore differ from its
+    own rounded sum by a cent or so: the total is the figure that has to reconcile.
+    """
+    out = lines.copy()
+    totals = largest_remainder(list(lines[total]), places=places, total=grand_total)
+    rows = lines[list(parts)].to_numpy(dtype=float)
+    rounded = [
+        largest_remainder(list(row), places=places, total=row_total)
+        for row, row_total in zip(rows, totals, strict=True)
+    ]
+    for i, column in enumerate(parts):
+        out[column] = pd.Series([r[i] for r in rounded], index=out.index, dtype=object)
+    out[total] = pd.Series(totals, index=out.index, dtype=object)
+    return out

@@ -1,11 +1,12 @@
 from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costing.engine._validate import EngineInputError
-from costing.engine.rounding import largest_remainder
+from costing.engine.rounding import largest_remainder, round_lines
 
 D = Decimal
 
@@ -71,3 +72,25 @@ def test_a_given_total_is_always_met(amounts, total):
     got = largest_remainder(amounts, total=total)
     assert sum(got, D(0)) == total.quantize(D("0.01"), rounding=ROUND_HALF_UP)
     assert largest_remainder(amounts, total=total) == got
+
+
+def test_round_lines_reconciles_rows_and_the_total_column():
+    lines = pd.DataFrame(
+        {
+            "department": ["Sales", "Ops", "Idle"],
+            "direct": [1 / 3, 2 / 3, 0.0],
+            "shared": [1 / 3, 1 / 6, 0.0],
+            "idle": [0.125, 0.005, 10 / 3],
+            "overhead": [0.0, 0.0, 0.0],
+        }
+    )
+    lines["total"] = lines[["direct", "shared", "idle", "overhead"]].sum(axis=1)
+    # Totals 0.7916.., 0.8383.., 3.3333.. (sum 4.9633..): floors 4.95, the cent goes to Ops (.0083 left).
+    got = round_lines(lines, grand_total=D("4.96"))
+    assert got["total"].tolist() == [D("0.79"), D("0.84"), D("3.33")]
+    for _, row in got.iterrows():
+        assert row["direct"] + row["shared"] + row["idle"] + row["overhead"] == row["total"]
+    # Sales' parts floor to 0.33 + 0.33 + 0.12 = 0.78; the cent goes to idle (0.125 leaves the most).
+    assert got.loc[0, ["direct", "shared", "idle"]].tolist() == [D("0.33"), D("0.33"), D("0.13")]
+    assert got.loc[1, ["direct", "shared", "idle"]].tolist() == [D("0.67"), D("0.17"), D("0.00")]
+    assert got["department"].tolist() == ["Sales", "Ops", "Idle"]
