@@ -181,10 +181,10 @@ def efficiency(usage, request) -> np.ndarray:
         return np.where(request > 0, usage / request, np.where(usage > 0, 1.0, 0.0))
 
 
-def rollup(frame: pd.DataFrame, by: list[str], freq: str) -> pd.DataFrame:
-    """Sum costs and quantities of `frame` (Allocation.pods or Allocation.idle) per `by` and hour or day.
+def rollup(pods: pd.DataFrame, by: list[str], freq: str) -> pd.DataFrame:
+    """Sum costs and quantities of `pods` (Allocation.pods, or Allocation.idle) per `by` and hour or day.
 
-    `by` is any list of columns of the frame (cluster, node_pool, node, namespace, workload_kind,
+    `by` is any list of its columns (cluster, node_pool, node, namespace, workload_kind,
     workload, a label column the caller joined, ...), possibly empty. The period column is `hour`
     for freq="hour" and `day` (UTC midnight) for freq="day". Missing values in `by` form their own
     group. Every column of MEASURES the frame has is summed; cpu_efficiency and mem_efficiency are
@@ -192,12 +192,12 @@ def rollup(frame: pd.DataFrame, by: list[str], freq: str) -> pd.DataFrame:
     """
     if freq not in FREQS:
         raise EngineInputError(f"freq: {freq!r} is not one of {', '.join(FREQS)}")
-    require_columns(frame, [*by, "hour"], name="rollup frame")
+    require_columns(pods, [*by, "hour"], name="rollup pods")
     if freq in by:
         raise EngineInputError(f"by: {freq!r} is the period column; it cannot also be a grouping column")
-    measures = [m for m in MEASURES if m in frame.columns]
-    keys = frame[[*by, "hour"]] if freq == "hour" else frame[by].assign(day=frame["hour"].dt.floor("D"))
-    grouped = pd.concat([keys, frame[measures]], axis=1).groupby(
+    measures = [m for m in MEASURES if m in pods.columns]
+    keys = pods[[*by, "hour"]] if freq == "hour" else pods[by].assign(day=pods["hour"].dt.floor("D"))
+    grouped = pd.concat([keys, pods[measures]], axis=1).groupby(
         [*by, freq], sort=True, dropna=False, observed=True
     )
     out = grouped[measures].sum().reset_index()

@@ -281,7 +281,10 @@ class _Day:
         return matrix
 
     def divide(self, pool: str, amounts: np.ndarray, *, via: str = "") -> np.ndarray:
-        """Divide `amounts` (per cluster) by the pool's method; what nobody takes stays on the pool's line."""
+        """Divide `amounts` (per cluster) by the pool's method; what nobody takes stays on the pool's line.
+
+        via="shared" divides idle that passes on with the shared cost: shared's method, noted as idle.
+        """
         method, scope = self.rules.method(pool), self.rules.scope(pool)
         fractions, applied = self.fractions(method, scope)
         line = LINES[pool]
@@ -349,9 +352,7 @@ class _Day:
         count = len(rows_all)
         self._notes.append(
             {
-                "cluster": np.array(self.clusters, dtype=object)[rows_all]
-                if count
-                else np.array([], dtype=object),
+                "cluster": np.array(self.clusters, dtype=object)[rows_all],
                 "pool": np.full(count, pool, dtype=object),
                 "department": np.concatenate([names[cols], np.full(len(nobody), line, dtype=object)]),
                 "method": np.full(count, method, dtype=object),
