@@ -231,7 +231,7 @@ class KubernetesCollector:
         return owners
 
     def _pod_usage(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]] | None:
-        """(namespace, name) -> (cpu cores, working-set bytes) summed over containers; None without metrics."""
+        """(namespace, name) -> (cpu cores, working-set bytes), containers summed; None: no metrics API."""
         items = self._list(
             "pod metrics",
             self._custom.list_cluster_custom_object,
@@ -369,9 +369,8 @@ def _transport_reason(error: BaseException, timeout: float) -> str | None:
     if isinstance(error, NameResolutionError):
         return "cannot resolve the API server's host name"
     if isinstance(error, NewConnectionError):
-        if isinstance(error.__cause__ or error.__context__, ConnectionRefusedError) or "refused" in str(
-            error
-        ):
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, ConnectionRefusedError) or "refused" in str(error):
             return "connection refused: the API server is down or unreachable"
         return "cannot connect to the API server"
     if isinstance(error, SSLError):

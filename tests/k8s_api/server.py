@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import random
 import socket
@@ -110,7 +111,7 @@ class FakeKubeAPI:
     selectors get 400). Objects are serialized when added: add them again to change them.
     """
 
-    def __init__(self, token: str = "test-token"):
+    def __init__(self, token: str = "test-token"):  # noqa: S107 - a test credential
         self.token = token
         self.metrics_available = True
         self.delay = 0.0  # seconds to wait before answering a request under delay_path_prefix
@@ -228,10 +229,8 @@ class FakeKubeAPI:
         with self._lock:
             connections, self._connections = list(self._connections), set()
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -829,6 +828,12 @@ def make_node_metrics(name: str, cpu: str, memory: str) -> dict:
     }
 
 
+_POOL_SHAPES = [
+    ("4", "16Gi", "m5.xlarge"),
+    ("8", "32Gi", "m5.2xlarge"),
+    ("16", "64Gi", "c5.4xlarge"),
+    ("2", "8Gi", "t3.large"),
+]
 _POOL_LABELS = [
     "cce.cloud.com/cce-nodepool",
     "eks.amazonaws.com/nodegroup",
@@ -853,8 +858,7 @@ def build_cluster(nodes: int, pods: int, seed: int = 0, api: FakeKubeAPI | None 
         pool = i % 4
         name = f"ip-10-0-{i // 250}-{i % 250}.eu-west-1.compute.internal"
         node_names.append(name)
-        cpu, memory, itype = [("4", "16Gi", "m5.xlarge"), ("8", "32Gi", "m5.2xlarge"), ("16", "64Gi", "c5.4xlarge"),
-                              ("2", "8Gi", "t3.large")][pool]  # fmt: skip
+        cpu, memory, itype = _POOL_SHAPES[pool]
         objects.append(
             make_node(
                 name,
@@ -906,8 +910,10 @@ def build_cluster(nodes: int, pods: int, seed: int = 0, api: FakeKubeAPI | None 
                     make_container("istio-proxy", "100m", "128Mi", image="istio/proxyv2:1.26.1")
                 )
             elif roll < 0.25:
-                init = [make_container("migrate", "500m", "256Mi"), make_container("log-shipper", "50m", "64Mi",
-                        restart_policy="Always")]  # fmt: skip
+                init = [
+                    make_container("migrate", "500m", "256Mi"),
+                    make_container("log-shipper", "50m", "64Mi", restart_policy="Always"),
+                ]
             phase = "Running"
             node: str | None = rng.choice(node_names) if node_names else None
             roll = rng.random()
