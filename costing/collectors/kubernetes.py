@@ -364,8 +364,7 @@ def _transport_reason(error: BaseException, timeout: float) -> str | None:
     """A short reason for a network failure, or None for an error that is not one (a bug: re-raise)."""
     if isinstance(error, MaxRetryError) and error.reason is not None:
         error = error.reason
-    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, socket.timeout, TimeoutError)):
-        return f"API server timed out (no answer within {timeout:g} s)"
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
     if isinstance(error, NameResolutionError):
         return "cannot resolve the API server's host name"
     if isinstance(error, NewConnectionError):
@@ -373,6 +372,8 @@ def _transport_reason(error: BaseException, timeout: float) -> str | None:
         if isinstance(cause, ConnectionRefusedError) or "refused" in str(error):
             return "connection refused: the API server is down or unreachable"
         return "cannot connect to the API server"
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, socket.timeout, TimeoutError)):
+        return f"API server timed out (no answer within {timeout:g} s)"
     if isinstance(error, SSLError):
         return "TLS error talking to the API server"
     if isinstance(error, (ProtocolError, ConnectionError)):

@@ -216,7 +216,9 @@ class FakeKubeAPI:
             fake = api
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kube-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-kube-api", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -346,6 +348,7 @@ class FakeKubeAPI:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as kube-apiserver; the client pools connections
+    disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body 40 ms
     fake: FakeKubeAPI
 
     def do_GET(self):
@@ -524,7 +527,6 @@ def make_node(
     if pool_label:
         node_labels[pool_label[0]] = pool_label[1]
     node_labels.update(labels or {})
-    allocatable_cpu = f"{max(int(float(cpu) * 1000) - 90, 0)}m"
     spec: dict = {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}
     if provider_id is not None:
         spec["providerID"] = provider_id
@@ -545,7 +547,7 @@ def make_node(
         "status": {
             "capacity": {"cpu": cpu, "ephemeral-storage": "83873772Ki", "memory": memory, "pods": "110"},
             "allocatable": {
-                "cpu": allocatable_cpu,
+                "cpu": cpu,  # the kubelet reserves some; capacity is what the collector reads
                 "ephemeral-storage": "76224326324",
                 "memory": memory,
                 "pods": "110",
