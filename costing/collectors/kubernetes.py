@@ -216,11 +216,16 @@ class KubernetesCollector:
             return _ZERO, _ZERO
         cpu = requests.get("cpu")
         memory = requests.get("memory")
-        field = f"{where} {role} {container.get('name', '?')}"
-        return (
-            _ZERO if cpu is None else self._quantity(cpu, field, "resources.requests.cpu"),
-            _ZERO if memory is None else self._quantity(memory, field, "resources.requests.memory"),
-        )
+        known = self._quantities
+        # The hot path of a snapshot: a cache hit needs no name for the field, so none is formatted.
+        try:
+            return (_ZERO if cpu is None else known[cpu], _ZERO if memory is None else known[memory])
+        except (KeyError, TypeError):
+            field = f"{where} {role} {container.get('name', '?')}"
+            return (
+                _ZERO if cpu is None else self._quantity(cpu, field, "resources.requests.cpu"),
+                _ZERO if memory is None else self._quantity(memory, field, "resources.requests.memory"),
+            )
 
     def _controllers(self, what: str, call) -> dict[tuple[str, str], tuple[str, str] | None]:
         """(namespace, name) -> the controller (kind, name) that owns each listed object, or None."""
