@@ -10,6 +10,7 @@ from costing.collectors.kubernetes import (
     KubeconfigError,
     KubernetesCollector,
     api_client_from_kubeconfig,
+    in_cluster_api_client,
 )
 from costing.collectors.snapshot import SnapshotError
 from tests.costing.collectors.conftest import TOKEN, kubeconfig_for
@@ -473,3 +474,9 @@ def test_unusable_kubeconfigs_are_refused(replace, by, message):
     text = kubeconfig_for("https://127.0.0.1:6443").replace(replace, by, 1)
     with pytest.raises(KubeconfigError, match=message):
         api_client_from_kubeconfig(text, None)
+
+
+def test_in_cluster_client_outside_a_pod_is_refused(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(KubeconfigError, match="not inside a Kubernetes pod"):
+        in_cluster_api_client()
