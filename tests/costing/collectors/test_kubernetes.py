@@ -478,5 +478,5 @@ def test_unusable_kubeconfigs_are_refused(replace, by, message):
 
 def test_in_cluster_client_outside_a_pod_is_refused(monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    with pytest.raises(KubeconfigError, match="not inside a Kubernetes pod"):
+    with pytest.raises(KubeconfigError, match="not running inside a Kubernetes pod"):
         in_cluster_api_client()
