@@ -19,6 +19,7 @@ DAY = 86400
 WEEK = 7 * DAY
 MIB = 2**20
 GIB = 2**30
+_SUNDAY = 3  # epoch weeks start on Thursday 1970-01-01, so Sunday is their day 3
 _FOREVER = 2**40  # end of a static node's life, in epoch seconds (far beyond any demo)
 
 REGION = "eu-west-101"
@@ -174,70 +175,85 @@ ALL_NAMESPACES = [
 ]
 
 D, S = "Deployment", "StatefulSet"
-WORKLOADS = (
-    Workload("kube-system", "coredns", D, "system-pool", 2, 2, 0.1, 128, FLAT, 0.3, 0.3, 0.4, 0.1),
-    Workload("kube-system", "metrics-server", D, "system-pool", 1, 1, 0.1, 200, FLAT, 0.2, 0.1, 0.5, 0.1),
-    Workload("kube-system", "cluster-autoscaler", D, "system-pool", 1, 1, 0.1, 300, FLAT, 0.15, 0.05, 0.6, 0),
-    Workload("kube-system", "everest-csi-controller", D, "system-pool", 2, 2, 0.25, 600, FLAT, 0.1, 0.1, 0.5, 0),
-    Workload("monitoring", "prometheus", S, "general-pool", 2, 2, 1.0, 4096, FLAT, 0.6, 0.4, 0.8, 0.3, 0.1, 0,
-             "metrics"),
-    Workload("monitoring", "alertmanager", S, "system-pool", 2, 2, 0.1, 256, FLAT, 0.1, 0.05, 0.3, 0, 0.1, 0,
-             "alerting"),
-    Workload("monitoring", "grafana", D, "system-pool", 1, 1, 0.2, 512, BUSINESS, 0.1, 0.3, 0.4, 0.1),
-    Workload("monitoring", "kube-state-metrics", D, "system-pool", 1, 1, 0.1, 256, FLAT, 0.3, 0.1, 0.5, 0.1),
-    Workload("ingress-nginx", "ingress-nginx-controller", D, "system-pool", 2, 4, 0.5, 512, BUSINESS,
-             0.45, 0.3, 0.5, 0.2, component="ingress"),
-    Workload("payments-api", "payments-api", D, "general-pool", 3, 10, 0.4, 1024, BUSINESS, 0.55, 0.2, 0.6,
-             0.15),
-    Workload("payments-api", "payments-worker", D, "spot-pool", 2, 6, 0.25, 512, BUSINESS, 0.5, 0.3, 0.5, 0.2,
-             component="worker"),
-    Workload("payments-ledger", "ledger-api", D, "general-pool", 2, 4, 0.25, 512, BUSINESS, 0.4, 0.3, 0.6, 0.1),
-    Workload("payments-ledger", "ledger-db", S, "memory-pool", 2, 2, 1.0, 8192, FLAT, 0.4, 0.3, 1.0, 0.1, 0.1,
-             component="database"),
-    Workload("fraud-detection", "fraud-scorer", D, "general-pool", 2, 8, 0.5, 1024, BUSINESS, 0.6, 0.3, 0.7,
-             0.1),
-    Workload("search-api", "search-api", D, "spot-pool", 3, 12, 0.4, 768, BUSINESS, 0.5, 0.7, 0.6, 0.1, 0.2),
-    Workload("search-api", "search-cache", S, "memory-pool", 2, 2, 0.25, 3072, FLAT, 0.2, 0.2, 0.8, 0.05, 0.1,
-             component="cache"),
-    Workload("search-indexer", "indexer", D, "spot-pool", 2, 4, 0.5, 1024, BUSINESS, 0.6, 0.3, 0.6, 0.2,
-             component="worker"),
-    Workload("search-indexer", "opensearch", S, "memory-pool", 3, 3, 1.0, 8192, FLAT, 0.5, 0.3, 0.85, 0.05,
-             0.1, component="database"),
-    Workload("data-ingest", "ingest-gateway", D, "general-pool", 2, 2, 0.5, 1024, FLAT, 0.4, 0.3, 0.5, 0.1),
-    Workload("data-ingest", "stream-processor", D, "spot-pool", 2, 4, 0.25, 1024, BUSINESS, 0.6, 0.3, 0.6, 0.2,
-             component="worker"),
-    Workload("data-warehouse", "trino-coordinator", D, "general-pool", 1, 1, 1.0, 4096, NIGHTLY, 0.3, 0.3,
-             0.6, 0.2, component="query"),
+SYS, GEN, MEM, SPOT = "system-pool", "general-pool", "memory-pool", "spot-pool"
+# fmt: off
+_WORKLOAD_TABLE = [
+    # namespace, name, kind, pool, min and max replicas, cpu request, memory request MiB, load profile,
+    # cpu use at no load and added at full load, the same for memory (fractions of the request), noise
+    ("kube-system", "coredns", D, SYS, 2, 2, 0.1, 128, FLAT, 0.3, 0.3, 0.4, 0.1, 0.15),
+    ("kube-system", "metrics-server", D, SYS, 1, 1, 0.1, 200, FLAT, 0.2, 0.1, 0.5, 0.1, 0.15),
+    ("kube-system", "cluster-autoscaler", D, SYS, 1, 1, 0.1, 300, FLAT, 0.15, 0.05, 0.6, 0.0, 0.15),
+    ("kube-system", "everest-csi-controller", D, SYS, 2, 2, 0.25, 600, FLAT, 0.1, 0.1, 0.5, 0.0, 0.15),
+    ("monitoring", "prometheus", S, GEN, 2, 2, 1.0, 4096, FLAT, 0.6, 0.4, 0.8, 0.3, 0.1),
+    ("monitoring", "alertmanager", S, SYS, 2, 2, 0.1, 256, FLAT, 0.1, 0.05, 0.3, 0.0, 0.1),
+    ("monitoring", "grafana", D, SYS, 1, 1, 0.2, 512, BUSINESS, 0.1, 0.3, 0.4, 0.1, 0.15),
+    ("monitoring", "kube-state-metrics", D, SYS, 1, 1, 0.1, 256, FLAT, 0.3, 0.1, 0.5, 0.1, 0.15),
+    ("ingress-nginx", "ingress-nginx-controller", D, SYS, 2, 4, 0.5, 512, BUSINESS, 0.45, 0.3, 0.5, 0.2, .15),
+    ("payments-api", "payments-api", D, GEN, 3, 10, 0.4, 1024, BUSINESS, 0.55, 0.2, 0.6, 0.15, 0.15),
+    ("payments-api", "payments-worker", D, SPOT, 2, 6, 0.25, 512, BUSINESS, 0.5, 0.3, 0.5, 0.2, 0.15),
+    ("payments-ledger", "ledger-api", D, GEN, 2, 4, 0.25, 512, BUSINESS, 0.4, 0.3, 0.6, 0.1, 0.15),
+    ("payments-ledger", "ledger-db", S, MEM, 2, 2, 1.0, 8192, FLAT, 0.4, 0.3, 1.0, 0.1, 0.1),
+    ("fraud-detection", "fraud-scorer", D, GEN, 2, 8, 0.5, 1024, BUSINESS, 0.6, 0.3, 0.7, 0.1, 0.15),
+    ("search-api", "search-api", D, SPOT, 3, 12, 0.4, 768, BUSINESS, 0.5, 0.7, 0.6, 0.1, 0.2),
+    ("search-api", "search-cache", S, MEM, 2, 2, 0.25, 3072, FLAT, 0.2, 0.2, 0.8, 0.05, 0.1),
+    ("search-indexer", "indexer", D, SPOT, 2, 4, 0.5, 1024, BUSINESS, 0.6, 0.3, 0.6, 0.2, 0.15),
+    ("search-indexer", "opensearch", S, MEM, 3, 3, 1.0, 8192, FLAT, 0.5, 0.3, 0.85, 0.05, 0.1),
+    ("data-ingest", "ingest-gateway", D, GEN, 2, 2, 0.5, 1024, FLAT, 0.4, 0.3, 0.5, 0.1, 0.15),
+    ("data-ingest", "stream-processor", D, SPOT, 2, 4, 0.25, 1024, BUSINESS, 0.6, 0.3, 0.6, 0.2, 0.15),
+    ("data-warehouse", "trino-coordinator", D, GEN, 1, 1, 1.0, 4096, NIGHTLY, 0.3, 0.3, 0.6, 0.2, 0.15),
     # Usage above request at peak: the engine must bill max(usage, request).
-    Workload("data-warehouse", "trino-worker", D, "spot-pool", 2, 3, 1.0, 2048, BUSINESS, 0.8, 0.6, 0.9, 0.4,
-             0.2, component="query"),
-    Workload("kafka", "kafka", S, "memory-pool", 3, 3, 0.5, 6144, FLAT, 0.4, 0.3, 0.9, 0.05, 0.1,
-             component="broker"),
-    Workload("storefront-web", "storefront-web", D, "spot-pool", 4, 20, 0.25, 384, EVENING, 0.55, 0.2, 0.6,
-             0.1, evening_replicas=16, component="web"),
-    Workload("storefront-web", "storefront-bff", D, "general-pool", 2, 12, 0.4, 512, EVENING, 0.55, 0.2, 0.6,
-             0.1, evening_replicas=10),
-    Workload("storefront-web", "image-resizer", D, "spot-pool", 1, 5, 0.5, 512, EVENING, 0.4, 0.6, 0.5, 0.3,
-             0.25, component="worker"),
-    Workload("catalog", "catalog-api", D, "general-pool", 2, 6, 0.25, 512, EVENING, 0.5, 0.3, 0.6, 0.1),
-    Workload("catalog", "catalog-postgres", S, "memory-pool", 2, 2, 0.5, 4096, FLAT, 0.3, 0.4, 0.8, 0.1, 0.1,
-             component="database", flaky_replica=1),
-    Workload("cart", "cart-api", D, "general-pool", 2, 8, 0.25, 256, EVENING, 0.5, 0.3, 0.6, 0.1,
-             evening_replicas=6),
-    Workload("cart", "cart-redis", S, "memory-pool", 1, 1, 0.25, 2048, FLAT, 0.2, 0.3, 0.7, 0.1, 0.1,
-             component="cache"),
-    Workload("sandbox", "jupyter", D, "general-pool", 1, 1, 0.5, 2048, BUSINESS, 0.05, 0.4, 0.5, 0.3, 0.3,
-             component="notebook"),
+    ("data-warehouse", "trino-worker", D, SPOT, 2, 3, 1.0, 2048, BUSINESS, 0.8, 0.6, 0.9, 0.4, 0.2),
+    ("kafka", "kafka", S, MEM, 3, 3, 0.5, 6144, FLAT, 0.4, 0.3, 0.9, 0.05, 0.1),
+    ("storefront-web", "storefront-web", D, SPOT, 4, 20, 0.25, 384, EVENING, 0.55, 0.2, 0.6, 0.1, 0.15),
+    ("storefront-web", "storefront-bff", D, GEN, 2, 12, 0.4, 512, EVENING, 0.55, 0.2, 0.6, 0.1, 0.15),
+    ("storefront-web", "image-resizer", D, SPOT, 1, 5, 0.5, 512, EVENING, 0.4, 0.6, 0.5, 0.3, 0.25),
+    ("catalog", "catalog-api", D, GEN, 2, 6, 0.25, 512, EVENING, 0.5, 0.3, 0.6, 0.1, 0.15),
+    ("catalog", "catalog-postgres", S, MEM, 2, 2, 0.5, 4096, FLAT, 0.3, 0.4, 0.8, 0.1, 0.1),
+    ("cart", "cart-api", D, GEN, 2, 8, 0.25, 256, EVENING, 0.5, 0.3, 0.6, 0.1, 0.15),
+    ("cart", "cart-redis", S, MEM, 1, 1, 0.25, 2048, FLAT, 0.2, 0.3, 0.7, 0.1, 0.1),
+    ("sandbox", "jupyter", D, GEN, 1, 1, 0.5, 2048, BUSINESS, 0.05, 0.4, 0.5, 0.3, 0.3),
+]
+# fmt: on
+_EVENING_REPLICAS = {"storefront-web": 16, "storefront-bff": 10, "cart-api": 6}  # CronHPA floors
+_COMPONENTS = {
+    "prometheus": "metrics",
+    "alertmanager": "alerting",
+    "ingress-nginx-controller": "ingress",
+    "payments-worker": "worker",
+    "ledger-db": "database",
+    "search-cache": "cache",
+    "indexer": "worker",
+    "opensearch": "database",
+    "stream-processor": "worker",
+    "trino-coordinator": "query",
+    "trino-worker": "query",
+    "kafka": "broker",
+    "storefront-web": "web",
+    "image-resizer": "worker",
+    "catalog-postgres": "database",
+    "cart-redis": "cache",
+    "jupyter": "notebook",
+}
+_FLAKY = {"catalog-postgres": 1}  # catalog-postgres-1 sometimes misses its metrics
+WORKLOADS = tuple(
+    Workload(
+        *row,
+        evening_replicas=_EVENING_REPLICAS.get(row[1], 0),
+        component=_COMPONENTS.get(row[1], "api"),
+        flaky_replica=_FLAKY.get(row[1], -1),
+    )
+    for row in _WORKLOAD_TABLE
 )
+# fmt: off
 BATCHES = (
-    Batch("data-warehouse", "dbt-run", "CronJob", "spot-pool", 15 * MINUTE, 0, 120, 300, 1.0, 1024),
-    Batch("payments-ledger", "ledger-reconcile", "CronJob", "spot-pool", HOUR, 5 * MINUTE, 120, 300, 0.5, 512),
-    Batch("fraud-detection", "model-refresh", "CronJob", "spot-pool", 30 * MINUTE, 10 * MINUTE, 150, 300, 1.0,
-          1024, 1.1, 0.8),
-    Batch("catalog", "sitemap-builder", "CronJob", "spot-pool", 20 * MINUTE, 2 * MINUTE, 120, 240, 0.25, 256),
-    Batch("search-indexer", "full-reindex", "Job", "spot-pool", DAY, HOUR, 30 * MINUTE, 45 * MINUTE, 2.0, 2048,
-          0.8, 0.75),
+    # namespace, name, kind, pool, period, offset, shortest and longest life (s), cpu, MiB, cpu and mem use
+    Batch("data-warehouse", "dbt-run", "CronJob", SPOT, 15 * MINUTE, 0, 120, 300, 1.0, 1024),
+    Batch("payments-ledger", "ledger-reconcile", "CronJob", SPOT, HOUR, 5 * MINUTE, 120, 300, 0.5, 512),
+    Batch("fraud-detection", "model-refresh", "CronJob", SPOT, 1800, 600, 150, 300, 1.0, 1024, 1.1, 0.8),
+    Batch("catalog", "sitemap-builder", "CronJob", SPOT, 20 * MINUTE, 2 * MINUTE, 120, 240, 0.25, 256),
+    Batch("search-indexer", "full-reindex", "Job", SPOT, DAY, HOUR, 1800, 2700, 2.0, 2048, 0.8, 0.75),
 )
+# fmt: on
 DAEMONSETS = (
     DaemonSet("kube-system", "kube-proxy", 0.1, 128, 0.2, 0.5),
     DaemonSet("kube-system", "node-local-dns", 0.05, 64, 0.3, 0.6),
@@ -254,7 +270,9 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generated 
 
 
 def _key(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "little"
+    )
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -366,7 +384,9 @@ class DemoCluster:
     def __init__(self, name: str = "demo", seed: int = 42):
         self.name = name
         self.seed = seed
-        self.cluster_id = str(uuid.UUID(int=_key(name, seed, "cluster") << 64 | _key(name, seed, "id"), version=4))
+        self.cluster_id = str(
+            uuid.UUID(int=_key(name, seed, "cluster") << 64 | _key(name, seed, "id"), version=4)
+        )
         self._pools = {p.name: p for p in POOLS}
         self._label_cache: dict[tuple[str, str, str], dict[str, str]] = {}
         self._scaling_cache: dict[tuple[str, int], dict] = {}
@@ -483,8 +503,16 @@ class DemoCluster:
 
     def persistent_volumes(self) -> list[tuple[str, str, int]]:
         """(namespace, claim name, size GiB) of the StatefulSets' volumes: the EVS disks of the bill."""
-        sizes = {"prometheus": 100, "alertmanager": 5, "ledger-db": 100, "search-cache": 20,
-                 "opensearch": 200, "kafka": 500, "catalog-postgres": 50, "cart-redis": 20}  # fmt: skip
+        sizes = {
+            "prometheus": 100,
+            "alertmanager": 5,
+            "ledger-db": 100,
+            "search-cache": 20,
+            "opensearch": 200,
+            "kafka": 500,
+            "catalog-postgres": 50,
+            "cart-redis": 20,
+        }
         return [
             (w.namespace, f"data-{w.name}-{i}", sizes[w.name])
             for w in WORKLOADS
@@ -548,7 +576,9 @@ class DemoCluster:
                 r_idx.append(i)
         self._slot_w = np.array(w_idx)
         self._slot_i = np.array(r_idx)
-        self._w_key = np.array([_key(self.name, self.seed, w.namespace, w.name) for w in WORKLOADS], np.uint64)
+        self._w_key = np.array(
+            [_key(self.name, self.seed, w.namespace, w.name) for w in WORKLOADS], np.uint64
+        )
         self._slot_key = _mix(self._w_key[self._slot_w], self._slot_i)
         pool_index = {p.name: i for i, p in enumerate(POOLS)}
         self._slot_pool = np.array([pool_index[WORKLOADS[w].pool] for w in self._slot_w])
@@ -559,7 +589,6 @@ class DemoCluster:
         self._w_min = np.array([w.min_replicas for w in WORKLOADS])
         self._w_max = np.array([w.max_replicas for w in WORKLOADS])
         self._w_profile = np.array([w.profile for w in WORKLOADS])
-        self._w_hpa = self._w_max > self._w_min
         self._w_evening = np.array([w.evening_replicas for w in WORKLOADS])
         # Deployments roll out daily at a minute of their own during office hours, StatefulSets weekly.
         daily = np.array([w.kind == "Deployment" for w in WORKLOADS])
@@ -567,14 +596,16 @@ class DemoCluster:
         self._w_offset = np.where(
             daily,
             7 * 60 + (self._w_key % np.uint64(600)).astype(np.int64),
-            # weekly on Sunday (minute 6*1440 of the week) at 02:00-04:00; weeks start on Thursday at epoch 0
-            (6 - 3) * 1440 + 120 + (self._w_key % np.uint64(120)).astype(np.int64),
+            # weekly, on Sunday between 02:00 and 04:00
+            _SUNDAY * 1440 + 120 + (self._w_key % np.uint64(120)).astype(np.int64),
         )
         for w in WORKLOADS:
             # A run's start must lie within one period before the window for the replay in
             # _controller_runs to be exact: so scaling workloads and scaling pools need daily rollouts.
             if (w.kind != "Deployment") and (w.max_replicas > w.min_replicas or self._pools[w.pool].scaling):
-                raise ValueError(f"{w.namespace}/{w.name}: only Deployments may scale or run on a scaling pool")
+                raise ValueError(
+                    f"{w.namespace}/{w.name}: only Deployments may scale or run on a scaling pool"
+                )
 
     def _build_namespace_labels(self) -> dict[str, dict[str, str]]:
         labels = {ns: {"kubernetes.io/metadata.name": ns} for ns in ALL_NAMESPACES}
@@ -675,7 +706,9 @@ class DemoCluster:
         return self._controller_records(slot, start_min, end_min)
 
     @staticmethod
-    def _label_runs(active: np.ndarray, starts: np.ndarray, minutes: np.ndarray, first_start: np.ndarray) -> dict:
+    def _label_runs(
+        active: np.ndarray, starts: np.ndarray, minutes: np.ndarray, first_start: np.ndarray
+    ) -> dict:
         """Split the active cells of each slot into lives: a life begins at a start or after a gap."""
         n_min = active.shape[0]
         cells = np.flatnonzero(active.T)  # slot-major, so each slot's minutes are contiguous
@@ -721,8 +754,9 @@ class DemoCluster:
         sw = self._slot_w[slot]
         generation = (start_min - self._w_offset[sw]) // self._w_period[sw]
         names, uids = [], []
-        for w, i, g, k, wk in zip(wl, replica.tolist(), generation.tolist(), keys.tolist(), self._w_key[sw].tolist(),
-                                  strict=True):  # fmt: skip
+        for w, i, g, k, wk in zip(
+            wl, replica.tolist(), generation.tolist(), keys.tolist(), self._w_key[sw].tolist(), strict=True
+        ):
             if w.kind == "StatefulSet":
                 names.append(f"{w.name}-{i}")
             else:
@@ -750,7 +784,9 @@ class DemoCluster:
             mem_load=np.array([w.mem_load for w in wl], dtype=float).reshape(n),
             noise=np.array([w.noise for w in wl], dtype=float).reshape(n),
             profile=np.array([w.profile for w in wl], dtype=np.int64).reshape(n),
-            flaky=np.array([w.flaky_replica == i for w, i in zip(wl, replica.tolist(), strict=True)], bool).reshape(n),
+            flaky=np.array(
+                [w.flaky_replica == i for w, i in zip(wl, replica.tolist(), strict=True)], bool
+            ).reshape(n),
         )
 
     def _pod_labels(self, app: str, component: str, namespace: str) -> dict[str, str]:
@@ -772,32 +808,38 @@ class DemoCluster:
             # The controller starts the pod a few seconds after the scheduled time.
             scheduled = k * b.period + b.offset
             start = scheduled + 1 + (h % np.uint64(9)).astype(np.int64)
-            life = b.min_seconds + (_mix(h, 1) % np.uint64(b.max_seconds - b.min_seconds + 1)).astype(np.int64)
+            life = b.min_seconds + (_mix(h, 1) % np.uint64(b.max_seconds - b.min_seconds + 1)).astype(
+                np.int64
+            )
             end = start + life
             keep = (end > t0) & (start < t1)
             k, h, start, end, scheduled = k[keep], h[keep], start[keep], end[keep], scheduled[keep]
             first, last = start // 60, (end - 1) // 60
-            fits = self._scaling_present(first) & self._scaling_present(last) & (first // 1440 == last // 1440)
+            fits = (
+                self._scaling_present(first) & self._scaling_present(last) & (first // 1440 == last // 1440)
+            )
             nodes, _ = self._pick_nodes(self._pools[b.pool], h, start, fits)
             if b.kind == "CronJob":
                 owners = [b.name] * len(k)
-                pods = [f"{b.name}-{s // 60}-{_suffix(x, 5)}" for s, x in zip(scheduled.tolist(), h.tolist(), strict=True)]
+                pods = [
+                    f"{b.name}-{s // 60}-{_suffix(x, 5)}"
+                    for s, x in zip(scheduled.tolist(), h.tolist(), strict=True)
+                ]
             else:
                 owners = [f"{b.name}-{datetime.fromtimestamp(s, UTC):%Y%m%d}" for s in scheduled.tolist()]
                 pods = [f"{o}-{_suffix(x, 5)}" for o, x in zip(owners, h.tolist(), strict=True)]
-            out.append(self._simple_runs(
-                b.namespace, pods, [_uid(x) for x in h.tolist()], nodes, b.kind, owners,
-                self._pod_labels(b.name, "batch", b.namespace), start, end, h,
-                b.cpu_request, b.memory_request_mib * MIB, b.cpu_request, b.memory_request_mib * MIB,
-                b.cpu_base, 0.0, b.mem_base, 0.0, 0.2, NIGHTLY,
-            ))  # fmt: skip
+            usage = _Usage(b.cpu_request, b.memory_request_mib * MIB, b.cpu_base, 0.0, b.mem_base, 0.0, 0.2)
+            labels = self._pod_labels(b.name, "batch", b.namespace)
+            uids = [_uid(x) for x in h.tolist()]
+            runs = _simple_runs(b.namespace, b.kind, pods, uids, nodes, owners, labels, start, end, h, usage)
+            out.append(runs)
         return out
 
     def _daemonset_runs(self, t0: int, t1: int, lives: dict) -> list[_Runs]:
         out = []
         for ds in DAEMONSETS:
             dk = _key(self.name, self.seed, ds.namespace, ds.name)
-            offset = (6 - 3) * DAY + 3 * HOUR + int(dk % 3600)  # weekly, Sunday 03:00-04:00
+            offset = _SUNDAY * DAY + 3 * HOUR + int(dk % 3600)  # weekly, Sunday 03:00-04:00
             pods, uids, nodes, starts, ends, keys = [], [], [], [], [], []
             for node, a, b in zip(lives["node"], lives["start"].tolist(), lives["end"].tolist(), strict=True):
                 lo, hi = max(a, t0), min(b, t1)
@@ -810,13 +852,13 @@ class DemoCluster:
                     starts.append(s)
                     ends.append(e)
                     keys.append(k)
-            out.append(self._simple_runs(
-                ds.namespace, pods, uids, nodes, "DaemonSet", [ds.name] * len(pods),
-                self._pod_labels(ds.name, "node-agent", ds.namespace), np.array(starts, np.int64),
-                np.array(ends, np.int64), np.array(keys, np.uint64), ds.cpu_request,
-                ds.memory_request_mib * MIB, ds.cpu_request, ds.memory_request_mib * MIB, ds.cpu_base, 0.2,
-                ds.mem_base, 0.1, 0.15, FLAT,
-            ))  # fmt: skip
+            mem = ds.memory_request_mib * MIB
+            usage = _Usage(ds.cpu_request, mem, ds.cpu_base, 0.2, ds.mem_base, 0.1, 0.15)
+            labels = self._pod_labels(ds.name, "node-agent", ds.namespace)
+            owners = [ds.name] * len(pods)
+            life = (np.array(starts, np.int64), np.array(ends, np.int64), np.array(keys, np.uint64))
+            runs = _simple_runs(ds.namespace, "DaemonSet", pods, uids, nodes, owners, labels, *life, usage)
+            out.append(runs)
         return out
 
     def _bare_pod_runs(self, t0: int, t1: int) -> _Runs:
@@ -827,28 +869,12 @@ class DemoCluster:
         start, end = g * WEEK + offset, (g + 1) * WEEK + offset
         h = _mix(np.uint64(bk), g)
         nodes, _ = self._pick_nodes(self._pools[pool], h, start, np.zeros(len(g), dtype=bool))
-        return self._simple_runs(
-            ns, [name] * len(g), [_uid(x) for x in h.tolist()], nodes, "Pod", [name] * len(g),
-            self._pod_labels(name, "debug", ns), start, end, h, 0.0, 0.0, cpu_ref, mem_ref, 0.5, 1.0, 0.8, 0.3,
-            0.5, BUSINESS,
-        )  # fmt: skip
-
-    @staticmethod
-    def _simple_runs(namespace, pods, uids, nodes, kind, owners, labels, start, end, keys, cpu_req, mem_req,
-                     cpu_ref, mem_ref, cpu_base, cpu_load, mem_base, mem_load, noise, profile) -> _Runs:  # fmt: skip
-        n = len(pods)
-
-        def full(v, dtype=float):
-            return np.full(n, v, dtype=dtype)
-
-        return _Runs(
-            namespace=[namespace] * n, pod=list(pods), uid=list(uids), node=list(nodes), owner_kind=[kind] * n,
-            owner_name=list(owners), labels=[labels] * n, start=np.asarray(start, np.int64),
-            end=np.asarray(end, np.int64), key=np.asarray(keys, np.uint64), cpu_request=full(cpu_req),
-            mem_request=full(mem_req), cpu_ref=full(cpu_ref), mem_ref=full(mem_ref), cpu_base=full(cpu_base),
-            cpu_load=full(cpu_load), mem_base=full(mem_base), mem_load=full(mem_load), noise=full(noise),
-            profile=full(profile, np.int64), flaky=full(False, bool),
-        )  # fmt: skip
+        # BestEffort: no requests; usage is sized from a reference instead.
+        usage = _Usage(0.0, 0.0, 0.5, 1.0, 0.8, 0.3, 0.5, cpu_ref=cpu_ref, mem_ref=mem_ref, profile=BUSINESS)
+        uids = [_uid(x) for x in h.tolist()]
+        names = [name] * len(g)
+        labels = self._pod_labels(name, "debug", ns)
+        return _simple_runs(ns, "Pod", names, uids, nodes, names, labels, start, end, h, usage)
 
     # -- sampling ------------------------------------------------------------------------------------
 
@@ -900,9 +926,15 @@ class DemoCluster:
         u_cpu, u_mem, u_metrics = _uniform(h), _uniform(_mix(h, 1)), _uniform(_mix(h, 2))
         load = _LOAD[runs.profile[life], _minute_of_week(t // 60)]
         noise = runs.noise[life]
-        cpu = runs.cpu_ref[life] * (runs.cpu_base[life] + runs.cpu_load[life] * load) * (1 + noise * (2 * u_cpu - 1))
-        mem = runs.mem_ref[life] * (runs.mem_base[life] + runs.mem_load[life] * load) * (
-            1 + noise / 3 * (2 * u_mem - 1)
+        cpu = (
+            runs.cpu_ref[life]
+            * (runs.cpu_base[life] + runs.cpu_load[life] * load)
+            * (1 + noise * (2 * u_cpu - 1))
+        )
+        mem = (
+            runs.mem_ref[life]
+            * (runs.mem_base[life] + runs.mem_load[life] * load)
+            * (1 + noise / 3 * (2 * u_mem - 1))
         )
         has_metrics = ~(runs.flaky[life] & (u_metrics < 0.04))
         cpu = np.where(has_metrics, np.round(cpu, 6), 0.0)
@@ -928,6 +960,53 @@ class DemoCluster:
         data = dict(cols)
         data["timestamp"] = pd.to_datetime(np.asarray(cols["timestamp"], dtype=np.int64), unit="s", utc=True)
         return pd.DataFrame(data, columns=columns)
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """Requests and usage curve shared by all lives of one DaemonSet, CronJob or bare pod."""
+
+    cpu_request: float
+    mem_request: float
+    cpu_base: float
+    cpu_load: float
+    mem_base: float
+    mem_load: float
+    noise: float
+    cpu_ref: float | None = None  # usage is relative to the request unless a reference is given
+    mem_ref: float | None = None
+    profile: int = FLAT
+
+
+def _simple_runs(namespace, kind, pods, uids, nodes, owners, labels, start, end, keys, u: _Usage) -> _Runs:
+    n = len(pods)
+
+    def full(v, dtype=float):
+        return np.full(n, v, dtype=dtype)
+
+    return _Runs(
+        namespace=[namespace] * n,
+        pod=list(pods),
+        uid=list(uids),
+        node=list(nodes),
+        owner_kind=[kind] * n,
+        owner_name=list(owners),
+        labels=[labels] * n,
+        start=np.asarray(start, np.int64),
+        end=np.asarray(end, np.int64),
+        key=np.asarray(keys, np.uint64),
+        cpu_request=full(u.cpu_request),
+        mem_request=full(u.mem_request),
+        cpu_ref=full(u.cpu_request if u.cpu_ref is None else u.cpu_ref),
+        mem_ref=full(u.mem_request if u.mem_ref is None else u.mem_ref),
+        cpu_base=full(u.cpu_base),
+        cpu_load=full(u.cpu_load),
+        mem_base=full(u.mem_base),
+        mem_load=full(u.mem_load),
+        noise=full(u.noise),
+        profile=full(u.profile, np.int64),
+        flaky=full(False, bool),
+    )
 
 
 def _take(values: list, idx: np.ndarray) -> np.ndarray:

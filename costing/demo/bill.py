@@ -92,7 +92,9 @@ def on_demand_hourly_price(instance_type: str) -> Decimal:
 
 def spot_hourly_price(instance_type: str, hour: datetime) -> Decimal:
     """The spot market price of the hour starting at `hour`: the same for every cluster."""
-    h = int.from_bytes(hashlib.blake2b(f"spot|{instance_type}|{hour:%Y%m%d%H}".encode(), digest_size=8).digest())
+    h = int.from_bytes(
+        hashlib.blake2b(f"spot|{instance_type}|{hour:%Y%m%d%H}".encode(), digest_size=8).digest()
+    )
     steps = int((SPOT_MAX_FRACTION - SPOT_MIN_FRACTION) * 10000)
     fraction = SPOT_MIN_FRACTION + Decimal(h % (steps + 1)) / 10000
     return (on_demand_hourly_price(instance_type) * fraction).quantize(_MONEY)
@@ -183,7 +185,7 @@ def write_demo_focus_bill(
         writer = csv.DictWriter(f, fieldnames=FOCUS_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for c in charges:
-            writer.writerow({**{col: "" for col in FOCUS_COLUMNS}, **account, **_focus_row(c)})
+            writer.writerow({**dict.fromkeys(FOCUS_COLUMNS, ""), **account, **_focus_row(c)})
     return len(charges)
 
 
