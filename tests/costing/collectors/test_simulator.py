@@ -1,0 +1,395 @@
+"""Tests of the demo cluster simulator and its FOCUS bill."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from costing.collectors.simulator import DemoCluster
+from costing.collectors.snapshot import Snapshot
+from costing.demo.bill import demo_price_sheet, write_demo_focus_bill
+
+WEDNESDAY = datetime(2025, 3, 5, tzinfo=UTC)
+SATURDAY = datetime(2025, 3, 8, tzinfo=UTC)
+POD_FIELDS = [
+    "namespace", "pod", "pod_uid", "node", "owner_kind", "owner_name", "cpu_request_cores", "cpu_usage_cores",
+    "memory_request_bytes", "memory_usage_bytes", "labels", "has_metrics",
+]  # fmt: skip
+NODE_FIELDS = [
+    "node", "node_pool", "provider_id", "instance_type", "cpu_capacity_cores", "memory_capacity_bytes",
+    "labels",
+]  # fmt: skip
+# Written from the FOCUS 1.0 specification, not from the module under test.
+FOCUS_1_0 = {
+    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
+    "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription",
+    "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory",
+    "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountStatus", "CommitmentDiscountType",
+    "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice", "EffectiveCost",
+    "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit",
+    "ProviderName", "PublisherName", "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType",
+    "ServiceCategory", "ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster() -> DemoCluster:
+    return DemoCluster()
+
+
+@pytest.fixture(scope="module")
+def wednesday(cluster) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(days=1))
+
+
+@pytest.fixture(scope="module")
+def saturday(cluster) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return cluster.frames(SATURDAY, SATURDAY + timedelta(days=1))
+
+
+def at(frame: pd.DataFrame, t: datetime) -> pd.DataFrame:
+    return frame[frame["timestamp"] == pd.Timestamp(t)]
+
+
+def pod_rows(snapshot: Snapshot) -> list[tuple]:
+    return [
+        (p.namespace, p.name, p.uid, p.node, p.owner_kind, p.owner_name, p.cpu_request_cores,
+         p.cpu_usage_cores, p.memory_request_bytes, p.memory_usage_bytes, p.labels, p.has_metrics)
+        for p in snapshot.pods
+    ]  # fmt: skip
+
+
+def node_rows(snapshot: Snapshot) -> list[tuple]:
+    return [
+        (n.name, n.node_pool, n.provider_id, n.instance_type, n.cpu_capacity_cores, n.memory_capacity_bytes,
+         n.labels)
+        for n in snapshot.nodes
+    ]  # fmt: skip
+
+
+# -- determinism and agreement -----------------------------------------------------------------------
+
+
+def test_snapshot_is_a_pure_function_of_name_seed_and_instant(cluster):
+    t = WEDNESDAY + timedelta(hours=12, seconds=17)
+    first, again, other = cluster.snapshot(t), cluster.snapshot(t), DemoCluster("demo", 42).snapshot(t)
+    assert first.taken_at == t
+    assert pod_rows(first) == pod_rows(again) == pod_rows(other)
+    assert node_rows(first) == node_rows(again) == node_rows(other)
+    assert {n.name for n in first.namespaces} == {n.name for n in other.namespaces}
+    reseeded = DemoCluster("demo", 7).snapshot(t)
+    assert {p.uid for p in reseeded.pods}.isdisjoint({p.uid for p in first.pods})
+
+
+def test_naive_datetime_is_taken_as_utc(cluster):
+    t = WEDNESDAY + timedelta(hours=9, minutes=30)
+    assert pod_rows(cluster.snapshot(t.replace(tzinfo=None))) == pod_rows(cluster.snapshot(t))
+
+
+def assert_frames_match_snapshots(cluster, start: datetime, end: datetime, interval: int):
+    nodes, pods = cluster.frames(start, end, interval)
+    by_time_pods = dict(list(pods.groupby("timestamp")))
+    by_time_nodes = dict(list(nodes.groupby("timestamp")))
+    slots = 0
+    t = start
+    while t < end:
+        snap = cluster.snapshot(t)
+        key = pd.Timestamp(t)
+        assert list(by_time_pods[key][POD_FIELDS].itertuples(index=False, name=None)) == pod_rows(snap), t
+        assert list(by_time_nodes[key][NODE_FIELDS].itertuples(index=False, name=None)) == node_rows(snap), t
+        slots += 1
+        t += timedelta(seconds=interval)
+    assert pods["timestamp"].nunique() == nodes["timestamp"].nunique() == slots
+
+
+def test_frames_equal_snapshots_around_scale_in_and_evening_window(cluster):
+    # 15:45-18:15 on a Wednesday: the scaling node leaves at 16:00, CronHPA scales up at 18:00, and
+    # CronJob pods come and go throughout.
+    assert_frames_match_snapshots(cluster, WEDNESDAY + timedelta(hours=15, minutes=45),
+                                  WEDNESDAY + timedelta(hours=18, minutes=15), 60)  # fmt: skip
+
+
+def test_frames_equal_snapshots_at_odd_seconds_around_scale_out(cluster):
+    start = WEDNESDAY + timedelta(hours=9, minutes=57, seconds=13)
+    assert_frames_match_snapshots(cluster, start, start + timedelta(minutes=8), 17)
+
+
+def test_frames_do_not_depend_on_the_window_they_are_computed_in(cluster, wednesday):
+    nodes, pods = wednesday
+    start, end = WEDNESDAY + timedelta(hours=10, minutes=30), WEDNESDAY + timedelta(hours=16, minutes=30)
+    part_nodes, part_pods = cluster.frames(start, end)
+    in_window = pods[(pods["timestamp"] >= start) & (pods["timestamp"] < end)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part_pods, in_window)
+    in_window = nodes[(nodes["timestamp"] >= start) & (nodes["timestamp"] < end)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part_nodes, in_window)
+
+
+def test_daily_frames_are_frames_day_by_day(cluster, wednesday):
+    days = list(cluster.daily_frames(date(2025, 3, 4), date(2025, 3, 6)))
+    assert [d for d, _, _ in days] == [date(2025, 3, 4), date(2025, 3, 5)]
+    pd.testing.assert_frame_equal(days[1][2], wednesday[1])
+    assert days[0][2]["timestamp"].max() == pd.Timestamp("2025-03-04 23:59:00", tz="UTC")
+
+
+def test_frames_columns_and_bad_interval(cluster):
+    nodes, pods = cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(minutes=2))
+    assert list(pods.columns) == ["timestamp", *POD_FIELDS[:2], "pod_uid", *POD_FIELDS[3:]]
+    assert list(nodes.columns) == ["timestamp", *NODE_FIELDS]
+    assert str(pods["timestamp"].dt.tz) == "UTC"
+    with pytest.raises(ValueError, match="interval"):
+        cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(minutes=2), 0)
+
+
+# -- structural promises -----------------------------------------------------------------------------
+
+
+def test_node_pools_one_of_them_spot_and_a_light_cluster(wednesday):
+    nodes, pods = wednesday
+    pools = nodes.groupby("node_pool")["labels"].first()
+    assert len(pools) >= 3
+    spot = [p for p, labels in pools.items() if labels["finops.demo/capacity-type"] == "spot"]
+    assert len(spot) >= 1
+    for labels, pool, itype in nodes[["labels", "node_pool", "instance_type"]].itertuples(index=False):
+        assert labels["cce.cloud.com/cce-nodepool"] == pool
+        assert labels["node.kubernetes.io/instance-type"] == itype
+    per_slot_nodes = nodes.groupby("timestamp").size()
+    per_slot_pods = pods.groupby("timestamp").size()
+    assert per_slot_nodes.min() >= 8 and per_slot_nodes.max() <= 15
+    assert 120 <= per_slot_pods.max() <= 250
+
+
+def test_namespaces_and_departments(cluster):
+    namespaces = {n.name: n.labels for n in cluster.namespaces()}
+    shared = {"kube-system", "monitoring", "ingress-nginx"}
+    assert shared <= set(namespaces)
+    assert set(cluster.shared_namespaces()) == shared
+    apps = set(namespaces) - shared
+    assert len(apps) >= 10
+    departments = cluster.departments()
+    assert {"Payments", "Search", "Data Platform", "Storefront"} <= set(departments)
+    claimed = [ns for names in departments.values() for ns in names]
+    assert len(claimed) == len(set(claimed)) and set(claimed) <= apps
+    labelled = {ns for ns in apps if "department" in namespaces[ns]}
+    assert len(apps - labelled) >= 2  # something is left for patterns and "Unallocated"
+    assert len(labelled) > len(apps) / 2
+    slugs = cluster.department_label_values()
+    for dept, names in departments.items():
+        for ns in names:
+            if ns in labelled:
+                assert namespaces[ns]["department"] == slugs[dept]
+
+
+def test_every_owner_kind_is_present_and_pods_keep_identity(wednesday):
+    _, pods = wednesday
+    assert set(pods["owner_kind"]) == {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "Pod"}
+    # A pod (uid) has one name, one namespace and one node for its whole life.
+    per_uid = pods.groupby("pod_uid")[["pod", "namespace", "node"]].nunique()
+    assert (per_uid == 1).all().all()
+
+
+def test_cron_pods_live_a_few_consecutive_minutes(wednesday):
+    _, pods = wednesday
+    cron = pods[pods["owner_kind"] == "CronJob"]
+    lives = cron.groupby("pod_uid")["timestamp"].agg(["min", "max", "count"])
+    assert len(lives) > 100
+    assert lives["count"].between(1, 5).all()  # 2-5 minute pods sampled every minute
+    consecutive = (lives["max"] - lives["min"]) == pd.to_timedelta(lives["count"] - 1, unit="min")
+    assert consecutive.all()
+
+
+def test_best_effort_pod_has_no_requests_but_uses_something(wednesday):
+    _, pods = wednesday
+    best_effort = pods[(pods["cpu_request_cores"] == 0) & (pods["memory_request_bytes"] == 0)]
+    assert set(best_effort["owner_kind"]) == {"Pod"}
+    assert best_effort["pod"].nunique() == 1
+    assert (best_effort["cpu_usage_cores"] > 0).all() and (best_effort["memory_usage_bytes"] > 0).all()
+
+
+def test_one_pod_sometimes_has_no_metrics_and_then_no_usage(wednesday):
+    _, pods = wednesday
+    missing = pods[~pods["has_metrics"]]
+    assert missing["pod"].nunique() == 1
+    assert 0 < len(missing) < 0.1 * (pods["pod"] == missing["pod"].iloc[0]).sum()
+    assert (missing["cpu_usage_cores"] == 0).all() and (missing["memory_usage_bytes"] == 0).all()
+
+
+def test_usage_sometimes_exceeds_requests(wednesday):
+    _, pods = wednesday
+    requested = pods[pods["cpu_request_cores"] > 0]
+    above = (requested["cpu_usage_cores"] > requested["cpu_request_cores"]).mean()
+    assert 0 < above < 0.2
+    assert (requested["memory_usage_bytes"] > requested["memory_request_bytes"]).any()
+
+
+def test_replicas_follow_the_business_day(wednesday):
+    _, pods = wednesday
+    deployments = pods[pods["owner_kind"] == "Deployment"]
+    night = len(at(deployments, WEDNESDAY + timedelta(hours=3)))
+    noon = len(at(deployments, WEDNESDAY + timedelta(hours=13)))
+    assert noon > night + 20
+
+
+@pytest.mark.parametrize("day", ["wednesday", "saturday"])
+def test_evening_window_has_more_replicas_than_five_pm(request, day):
+    _, pods = request.getfixturevalue(day)
+    start = WEDNESDAY if day == "wednesday" else SATURDAY
+    web = pods[pods["owner_name"] == "storefront-web"]
+    five_pm = len(at(web, start + timedelta(hours=17)))
+    for minute in (0, 30, 119):
+        evening = len(at(web, start + timedelta(hours=18, minutes=minute)))
+        assert evening >= 16 > five_pm  # the CronHPA floor is 16 replicas
+    assert len(at(web, start + timedelta(hours=20, minutes=30))) < 16
+
+
+def test_a_node_scales_out_on_weekdays_and_back_in(wednesday, saturday):
+    nodes, pods = wednesday
+    noon = set(at(nodes, WEDNESDAY + timedelta(hours=12))["node"])
+    night = set(at(nodes, WEDNESDAY + timedelta(hours=3))["node"])
+    evening = set(at(nodes, WEDNESDAY + timedelta(hours=16))["node"])
+    assert night < noon and len(noon - night) == 1 and evening == night
+    (scaled,) = noon - night
+    life = nodes[nodes["node"] == scaled]["timestamp"]
+    assert life.min() == pd.Timestamp(WEDNESDAY + timedelta(hours=10))
+    assert life.max() == pd.Timestamp(WEDNESDAY + timedelta(hours=15, minutes=59))
+    assert len(life) == 360
+    assert (pods["node"] == scaled).any()  # pods were scheduled there
+    sat_nodes, _ = saturday
+    assert sat_nodes.groupby("timestamp").size().nunique() == 1  # no scaling at the weekend
+    assert set(at(sat_nodes, SATURDAY + timedelta(hours=12))["node"]) == night
+
+
+def test_daemonset_pods_on_every_node(wednesday, saturday):
+    for (nodes, pods), day in ((wednesday, WEDNESDAY), (saturday, SATURDAY)):
+        for hours in (3, 10, 12.5, 15.99, 16, 23.5):
+            t = day + timedelta(hours=hours)
+            t = t.replace(second=0, microsecond=0)
+            present = set(at(nodes, t)["node"])
+            ds = at(pods, t)
+            ds = ds[ds["owner_kind"] == "DaemonSet"]
+            assert ds["owner_name"].nunique() >= 3
+            for _, group in ds.groupby("owner_name"):
+                assert len(group) == len(present)
+                assert set(group["node"]) == present
+
+
+def test_pods_only_on_nodes_that_exist_and_fit(wednesday, saturday):
+    for nodes, pods in (wednesday, saturday):
+        placed = pods.merge(nodes[["timestamp", "node", "cpu_capacity_cores", "memory_capacity_bytes"]],
+                            on=["timestamp", "node"], how="left", indicator=True)  # fmt: skip
+        assert (placed["_merge"] == "both").all()
+        per_node = placed.groupby(["timestamp", "node"]).agg(
+            cpu=("cpu_request_cores", "sum"),
+            mem=("memory_request_bytes", "sum"),
+            cpu_cap=("cpu_capacity_cores", "first"),
+            mem_cap=("memory_capacity_bytes", "first"),
+        )
+        # The scheduler never promises more than a node has.
+        assert (per_node["cpu"] <= per_node["cpu_cap"]).all()
+        assert (per_node["mem"] <= per_node["mem_cap"]).all()
+
+
+# -- the demo bill -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bill(cluster, tmp_path_factory) -> list[dict[str, str]]:
+    path = tmp_path_factory.mktemp("bill") / "focus.csv"
+    count = write_demo_focus_bill(cluster, date(2025, 3, 7), date(2025, 3, 9), path)  # Friday, Saturday
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        assert set(reader.fieldnames) == FOCUS_1_0 and len(reader.fieldnames) == 43
+        rows = list(reader)
+    assert len(rows) == count
+    return rows
+
+
+def test_bill_node_lines_are_the_node_hours_of_the_simulator(cluster, bill):
+    expected = set()
+    for day in (date(2025, 3, 7), date(2025, 3, 8)):
+        t = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        nodes, _ = cluster.frames(t, t + timedelta(days=1))
+        instance = nodes["provider_id"].str.rsplit("/", n=1).str[-1]
+        hour = nodes["timestamp"].dt.floor("h").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        expected |= set(zip(instance, hour, strict=True))
+    lines = [r for r in bill if r["ServiceName"] == "Elastic Cloud Server"]
+    got = [(r["ResourceId"], r["ChargePeriodStart"]) for r in lines]
+    assert len(got) == len(set(got))
+    assert set(got) == expected
+    # 12 static nodes (2 + 4 + 2 + 4) for 48 hours plus the Friday's scaling node for 6.
+    assert len(got) == 12 * 48 + 6
+
+
+def test_bill_node_prices(bill):
+    lines = [r for r in bill if r["ServiceName"] == "Elastic Cloud Server"]
+    for r in lines:
+        assert r["BilledCost"] == r["EffectiveCost"]
+        assert Decimal(r["EffectiveCost"]) == Decimal(r["ContractedUnitPrice"]) * Decimal(
+            r["PricingQuantity"]
+        )
+        assert Decimal(r["ConsumedQuantity"]) == 1
+        start = datetime.strptime(r["ChargePeriodStart"], "%Y-%m-%dT%H:%M:%SZ")
+        end = datetime.strptime(r["ChargePeriodEnd"], "%Y-%m-%dT%H:%M:%SZ")
+        assert end - start == timedelta(hours=1)
+        if r["SkuId"] == "c7.2xlarge.4":  # 8 cores x 0.04 + 32 GiB x 0.005, on demand
+            assert Decimal(r["EffectiveCost"]) == Decimal("0.48")
+            assert r["PricingCategory"] == "Standard"
+        if r["PricingCategory"] == "Dynamic":
+            assert Decimal("0.30") <= Decimal(r["EffectiveCost"]) / Decimal(r["ListCost"]) <= Decimal("0.40")
+    assert {r["PricingCategory"] for r in lines} == {"Standard", "Dynamic"}
+
+
+def test_bill_overhead_lines_carry_the_cluster_tag(cluster, bill):
+    tag = ("CCE-Cluster-ID", cluster.cluster_id)
+
+    def tagged(r):
+        return json.loads(r["Tags"]).get(tag[0]) == tag[1]
+
+    control_plane = [r for r in bill if r["ServiceName"] == "Cloud Container Engine"]
+    assert len(control_plane) == 48 and all(tagged(r) for r in control_plane)
+    for service in ("Elastic Volume Service", "Elastic Load Balance", "Elastic IP"):
+        lines = [r for r in bill if r["ServiceName"] == service]
+        assert lines and all(tagged(r) for r in lines)
+        for r in lines:
+            start = datetime.strptime(r["ChargePeriodStart"], "%Y-%m-%dT%H:%M:%SZ")
+            assert r["ChargePeriodEnd"] == (start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    untagged = [r for r in bill if not tagged(r)]
+    assert len(untagged) == 2  # one per day, a service outside the cluster
+    assert {r["ServiceName"] for r in untagged} == {"Object Storage Service"}
+    assert all(r["BillingCurrency"] == "EUR" and r["BillingAccountId"] == "demo-account" for r in bill)
+    disks = {
+        json.loads(r["Tags"]).get("department") for r in bill if r["ServiceName"] == "Elastic Volume Service"
+    }
+    assert "payments" in disks
+
+
+def test_bill_is_deterministic_and_validates_dates(cluster, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_demo_focus_bill(
+        cluster, date(2025, 3, 7), date(2025, 3, 8), a, cluster_tag=("kubernetes.io/cluster/x", "owned")
+    )
+    write_demo_focus_bill(DemoCluster(), date(2025, 3, 7), date(2025, 3, 8), b,
+                          cluster_tag=("kubernetes.io/cluster/x", "owned"))  # fmt: skip
+    assert a.read_bytes() == b.read_bytes()
+    assert '""kubernetes.io/cluster/x"": ""owned""' in a.read_text()
+    with pytest.raises(ValueError, match="after start"):
+        write_demo_focus_bill(cluster, date(2025, 3, 8), date(2025, 3, 8), a)
+
+
+def test_price_sheet_estimates_the_bill_closely(cluster, bill):
+    sheet = demo_price_sheet()
+    nodes, _ = cluster.frames(datetime(2025, 3, 7, tzinfo=UTC), datetime(2025, 3, 9, tzinfo=UTC), 3600)
+    estimate = Decimal(0)
+    for itype, cores, mem in nodes[
+        ["instance_type", "cpu_capacity_cores", "memory_capacity_bytes"]
+    ].itertuples(index=False):
+        prices = sheet["instance_types"][itype]
+        estimate += (
+            prices["cpu_core_hour"] * Decimal(cores) + prices["memory_gib_hour"] * Decimal(mem) / 2**30
+        )
+    billed = sum(Decimal(r["EffectiveCost"]) for r in bill if r["ServiceName"] == "Elastic Cloud Server")
+    assert abs(estimate - billed) / billed < Decimal("0.05")
