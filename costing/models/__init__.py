@@ -1,28 +1,46 @@
-"""The cost domain's tables, by family: inventory, usage, billing, policy, operations."""
+"""The cost domain's tables, by family: inventory, usage, billing, policy, results, operations."""
 
 from .billing import BillImport, BillLine
 from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
+from .results import (
+    ClusterDay,
+    DepartmentCostDay,
+    NamespaceCostDay,
+    NodeCostDay,
+    NodeCostHour,
+    PodCostDay,
+    PoolShareDay,
+    WorkloadCostDay,
+)
 from .usage import CoverageHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
     "BillImport",
     "BillLine",
     "Cluster",
+    "ClusterDay",
     "CoverageHour",
     "Department",
+    "DepartmentCostDay",
     "DepartmentRule",
     "FallbackPrice",
     "Namespace",
+    "NamespaceCostDay",
     "Node",
+    "NodeCostDay",
+    "NodeCostHour",
     "NodeHour",
     "NodePool",
     "Pod",
+    "PodCostDay",
     "PodHour",
     "Policy",
+    "PoolShareDay",
     "SampleSlot",
     "TagRule",
     "WorkerHeartbeat",
     "Workload",
+    "WorkloadCostDay",
 ]
