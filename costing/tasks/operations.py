@@ -1,4 +1,4 @@
-"""Celery tasks of the cost domain: thin wrappers that take ids and dates and call domain functions."""
+"""Tasks that keep the machinery observable."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
-from .models import WorkerHeartbeat
+from costing.models import WorkerHeartbeat
 
 
 @shared_task(name="costing.worker_heartbeat", ignore_result=True)
