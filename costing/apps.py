@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CostingConfig(AppConfig):
     name = "costing"
     verbose_name = "Costing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .roles import ensure_role_groups
+
+        post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="costing.ensure_role_groups")

@@ -4,7 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from costing.access import is_admin
+
 from . import health
+
+# The Django admin is for FinOps admins only (superusers, or members of the "FinOps admin" group).
+admin.site.has_permission = lambda request: is_admin(request.user)
+admin.site.site_header = "FinOps administration"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

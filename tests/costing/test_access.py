@@ -1,0 +1,89 @@
+"""The three roles, and the filters every page, export and API call goes through."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group
+
+from costing import access
+from costing.choices import ConnectionType, Role
+from costing.models import Cluster, Department, Namespace, NamespaceCostDay
+
+
+@pytest.fixture
+def users(django_user_model):
+    def make(name, *roles, superuser=False):
+        user = django_user_model.objects.create_user(name, password="pw-" + name, is_superuser=superuser)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role))
+        return django_user_model.objects.get(pk=user.pk)  # fresh: no cached groups
+
+    return make
+
+
+@pytest.mark.django_db
+def test_role_groups_exist_after_migrate_and_admins_hold_costing_permissions():
+    names = set(Group.objects.values_list("name", flat=True))
+    assert {r.value for r in Role} <= names
+    perms = set(Group.objects.get(name=Role.ADMIN).permissions.values_list("codename", flat=True))
+    assert {"change_policy", "add_cluster", "view_billimport"} <= perms
+
+
+@pytest.mark.django_db
+def test_roles(users):
+    root = users("root", superuser=True)
+    admin = users("ada", Role.ADMIN)
+    viewer = users("vic", Role.VIEWER)
+    dept = users("dee", Role.DEPARTMENT_VIEWER)
+    nobody = users("nob")
+    payments = Department.objects.create(name="Payments")
+    Department.objects.create(name="Search")
+    payments.viewers.add(dept)
+    dept = type(dept).objects.get(pk=dept.pk)
+
+    assert [access.is_admin(u) for u in (root, admin, viewer, dept, nobody)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert access.granted_departments(viewer) is None
+    assert access.granted_departments(dept) == {"Payments"}
+    assert access.granted_departments(nobody) == frozenset()
+    assert access.has_any_role(dept) and not access.has_any_role(nobody)
+    assert access.may_see_department(dept, "Payments") and not access.may_see_department(dept, "Search")
+
+
+@pytest.mark.django_db
+def test_namespace_rows_are_filtered_by_the_owner_of_that_day(users):
+    dept = users("dee", Role.DEPARTMENT_VIEWER)
+    Department.objects.create(name="Payments").viewers.add(dept)
+    dept = type(dept).objects.get(pk=dept.pk)
+    cluster = Cluster.objects.create(name="c", connection_type=ConnectionType.SIMULATOR)
+    seen = date(2026, 10, 1)
+    ns = Namespace.objects.create(
+        cluster=cluster, name="pay", first_seen="2026-10-01T00:00Z", last_seen="2026-10-03T00:00Z"
+    )
+    other = Namespace.objects.create(
+        cluster=cluster, name="search", first_seen="2026-10-01T00:00Z", last_seen="2026-10-03T00:00Z"
+    )
+    # "pay" belonged to Payments on the 1st and moved to Search on the 2nd (a policy change).
+    NamespaceCostDay.objects.create(cluster=cluster, day=seen, namespace=ns, department="Payments")
+    NamespaceCostDay.objects.create(cluster=cluster, day=date(2026, 10, 2), namespace=ns, department="Search")
+    NamespaceCostDay.objects.create(cluster=cluster, day=seen, namespace=other, department="Search")
+
+    visible = access.restrict_by_namespace_owner(NamespaceCostDay.objects.all(), dept)
+    assert list(visible.values_list("namespace__name", "day")) == [("pay", seen)]
+    assert access.restrict_by_department(NamespaceCostDay.objects.all(), dept).count() == 1
+
+
+@pytest.mark.django_db
+def test_django_admin_is_for_finops_admins_only(client, users):
+    for user, expected in ((users("ada", Role.ADMIN), 200), (users("vic", Role.VIEWER), 302)):
+        user.is_staff = True  # even staff status does not open the admin without the role
+        user.save()
+        client.force_login(user)
+        assert client.get("/admin/").status_code == expected, user.username
