@@ -49,6 +49,7 @@ __all__ = [
     "record_gap",
     "record_samples",
     "record_snapshot",
+    "replace_hours",
     "snapshot_frames",
 ]
 
@@ -187,6 +188,23 @@ def record_samples(
         if result.days:
             mark_days_dirty([cluster_id], result.days)
     return result
+
+
+def replace_hours(cluster, timestamps, interval: int) -> set[date]:
+    """Empty every cluster-hour that the slots [t, t + interval) touch, before recording them anew.
+
+    Deletes those hours' pod-, node- and coverage-hours and the slots that start in them; a deleted
+    slot that spills into a neighbouring hour takes that hour too (so no half-slot is left behind).
+    Marks the days dirty and returns them. What `import_samples` does before recording.
+    """
+    ts = np.asarray(timestamps, dtype=np.int64)
+    if len(ts) == 0:
+        return set()
+    cluster_id = getattr(cluster, "pk", cluster)
+    with transaction.atomic():
+        days = _days_of(_Writer(cluster_id).clear_hours(_hours_of(ts, interval)))
+        mark_days_dirty([cluster_id], days)
+    return days
 
 
 def record_snapshot(
@@ -376,8 +394,13 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
     namespace = pods["namespace"].astype(str)
     name = pods["pod"].astype(str)
-    uid = pods["pod_uid"].astype(str) if "pod_uid" in pods else namespace + "/" + name
-    uid = uid.where(uid != "", namespace + "/" + name)
+    if "pod_uid" in pods:
+        uid = pods["pod_uid"].astype(str)
+        blank = (uid == "").to_numpy()
+        if blank.any():
+            uid = uid.where(~blank, namespace + "/" + name)
+    else:
+        uid = namespace + "/" + name
     has_metrics = (
         pods["has_metrics"].astype(bool).to_numpy() if "has_metrics" in pods else np.ones(len(pods), bool)
     )
@@ -898,8 +921,8 @@ class _Writer:
         mem_use = pods["memory_usage_bytes"].to_numpy() / GIB
         frame = pd.DataFrame(
             {
-                "pod_id": pods["pod_uid"].map(pod_ids).to_numpy(np.int64)[index],
-                "node_id": pods["node"].map(node_ids).to_numpy(np.int64)[index],
+                "pod_id": _ids(pods["pod_uid"], pod_ids)[index],
+                "node_id": _ids(pods["node"], node_ids)[index],
                 "hour": hour,
                 "samples": 1,
                 "samples_without_metrics": (~pods["has_metrics"].to_numpy()).astype(np.int64)[index],
@@ -927,7 +950,7 @@ class _Writer:
         weight = seconds / SECONDS_PER_HOUR
         frame = pd.DataFrame(
             {
-                "node_id": nodes["node"].map(node_ids).to_numpy(np.int64)[index],
+                "node_id": _ids(nodes["node"], node_ids)[index],
                 "hour": hour,
                 "samples": 1,
                 "cpu_capacity_core_hours": nodes["cpu_capacity_cores"].to_numpy()[index] * weight,
@@ -964,6 +987,12 @@ def _min_max(table: str) -> str:
         f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
         f"THEN excluded.last_seen ELSE {table}.last_seen END"
     )
+
+
+def _ids(keys: pd.Series, ids: dict[str, int]) -> np.ndarray:
+    """The id of every key, through the distinct keys (a Series.map over strings is slow)."""
+    codes, uniques = pd.factorize(keys)
+    return np.array([ids[k] for k in uniques], dtype=np.int64)[codes]
 
 
 def _instance_id(provider_id: str) -> str:

@@ -1,0 +1,304 @@
+"""Reading sample CSV files (nodes, pods, namespaces) into recorder frames, validated as a whole first."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costing.quantity import BINARY_SUFFIXES, DECIMAL_SUFFIXES, QuantityError, parse_quantity
+
+__all__ = [
+    "NAMESPACE_FILE_COLUMNS",
+    "NODE_FILE_COLUMNS",
+    "POD_FILE_COLUMNS",
+    "SampleFileError",
+    "read_sample_files",
+]
+
+NODE_FILE_COLUMNS = [
+    "timestamp",
+    "node",
+    "node_pool",
+    "provider_id",
+    "cpu_capacity_cores",
+    "memory_capacity_bytes",
+]
+NODE_OPTIONAL = ["instance_type", "labels"]
+POD_FILE_COLUMNS = [
+    "timestamp",
+    "namespace",
+    "pod",
+    "node",
+    "owner_kind",
+    "owner_name",
+    "cpu_request_cores",
+    "cpu_usage_cores",
+    "memory_request_bytes",
+    "memory_usage_bytes",
+]
+POD_OPTIONAL = ["pod_uid", "labels"]
+NAMESPACE_FILE_COLUMNS = ["namespace"]
+NAMESPACE_OPTIONAL = ["labels"]
+_FIRST_DATA_LINE = 2  # line 1 is the header
+
+
+class SampleFileError(ValueError):
+    """A bad sample file: which file, line (the header is line 1), column, and why."""
+
+    def __init__(self, path: Path | str, line: int, column: str, reason: str):
+        self.path, self.line, self.column, self.reason = Path(path), line, column, reason
+        super().__init__(f"{self.path.name}, line {line}, column {column}: {reason}")
+
+
+class _Errors:
+    """The first error of a file by line (then by column order), so the report does not depend on the order
+    in which the checks ran."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.path = path
+        self.order = {c: i for i, c in enumerate(columns)}
+        self.first: tuple[int, int, str, str] | None = None
+
+    def at(self, row: int, column: str, reason: str) -> None:
+        candidate = (row, self.order.get(column, len(self.order)), column, reason)
+        if self.first is None or candidate[:2] < self.first[:2]:
+            self.first = candidate
+
+    def where(self, bad: np.ndarray, column: str, reason: Callable[[int], str] | str) -> None:
+        rows = np.flatnonzero(bad)
+        if len(rows):
+            row = int(rows[0])
+            self.at(row, column, reason(row) if callable(reason) else reason)
+
+    def raise_first(self) -> None:
+        if self.first is not None:
+            row, _, column, reason = self.first
+            raise SampleFileError(self.path, row + _FIRST_DATA_LINE, column, reason)
+
+
+def read_sample_files(
+    nodes_path: Path | str, pods_path: Path | str, namespaces_path: Path | str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(nodes, pods, namespaces) frames in the recorder's columns, or SampleFileError for the first bad field.
+
+    A pod must be on a node that nodes.csv lists at the same timestamp. Empty usage fields (both) mean
+    the pod had no metrics: it is charged its request.
+    """
+    nodes_path, pods_path = Path(nodes_path), Path(pods_path)
+    nodes = _read_nodes(nodes_path)
+    pods = _read_pods(pods_path)
+    namespaces = _read_namespaces(Path(namespaces_path)) if namespaces_path else None
+    seen = pd.MultiIndex.from_arrays([nodes["timestamp"], nodes["node"]])
+    known = pd.MultiIndex.from_arrays([pods["timestamp"], pods["node"]]).isin(seen)
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        raise SampleFileError(
+            pods_path,
+            row + _FIRST_DATA_LINE,
+            "node",
+            f"node {pods['node'].iat[row]!r} is not in {nodes_path.name} at {pods['timestamp'].iat[row].isoformat()}",
+        )
+    return nodes, pods, namespaces
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+
+def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.DataFrame, _Errors]:
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            skipinitialspace=False,
+        )
+    except FileNotFoundError:
+        raise SampleFileError(path, 0, "-", "no such file") from None
+    except UnicodeDecodeError:
+        raise SampleFileError(path, 0, "-", "not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise SampleFileError(path, 1, "-", "the file is empty (a header line is required)") from None
+    except pd.errors.ParserError as error:
+        raise SampleFileError(path, 0, "-", f"not a CSV file ({error})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for column in required:
+        if column not in frame.columns:
+            raise SampleFileError(path, 1, column, "missing column")
+    for column in frame.columns:
+        if column not in required and column not in optional:
+            raise SampleFileError(
+                path, 1, column, f"unknown column (expected {', '.join(required + optional)})"
+            )
+    if frame.columns.duplicated().any():
+        raise SampleFileError(path, 1, frame.columns[frame.columns.duplicated()][0], "column given twice")
+    return frame, _Errors(path, list(frame.columns))
+
+
+def _read_nodes(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, NODE_FILE_COLUMNS, NODE_OPTIONAL)
+    out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    out["node"] = _text(raw["node"], "node", errors, required=True)
+    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors)
+    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors)
+    out["instance_type"] = (
+        _text(raw["instance_type"], "instance_type", errors) if "instance_type" in raw else ""
+    )
+    out["cpu_capacity_cores"] = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
+    out["memory_capacity_bytes"] = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    errors.raise_first()
+    _no_duplicates(out, ["timestamp", "node"], "node", errors, "node {} is listed twice at this timestamp")
+    return out
+
+
+def _read_pods(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
+    out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    for column in ("namespace", "pod", "node"):
+        out[column] = _text(raw[column], column, errors, required=True)
+    out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
+    out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
+    out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
+    out["cpu_request_cores"] = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
+    out["memory_request_bytes"] = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
+    cpu_blank = (raw["cpu_usage_cores"].str.strip() == "").to_numpy()
+    mem_blank = (raw["memory_usage_bytes"].str.strip() == "").to_numpy()
+    one_blank = np.flatnonzero(cpu_blank != mem_blank)
+    if len(one_blank):
+        row = int(one_blank[0])
+        errors.at(
+            row,
+            "cpu_usage_cores" if cpu_blank[row] else "memory_usage_bytes",
+            "empty while the other usage is not: leave both empty for a pod without metrics",
+        )
+    out["cpu_usage_cores"] = _numbers(raw["cpu_usage_cores"], "cpu_usage_cores", errors, blank_ok=True)
+    out["memory_usage_bytes"] = _numbers(
+        raw["memory_usage_bytes"], "memory_usage_bytes", errors, blank_ok=True
+    )
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    out["has_metrics"] = ~(cpu_blank & mem_blank)
+    errors.raise_first()
+    blank_uid = (out["pod_uid"] == "").to_numpy()
+    if blank_uid.any():
+        out["pod_uid"] = out["pod_uid"].where(~blank_uid, out["namespace"] + "/" + out["pod"])
+    _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
+    return out
+
+
+def _read_namespaces(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, NAMESPACE_FILE_COLUMNS, NAMESPACE_OPTIONAL)
+    out = pd.DataFrame({"namespace": _text(raw["namespace"], "namespace", errors, required=True)})
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    errors.raise_first()
+    dup = out.duplicated("namespace").to_numpy()
+    errors.where(dup, "namespace", lambda row: f"namespace {out['namespace'].iat[row]} is listed twice")
+    errors.raise_first()
+    return out
+
+
+# --- columns ----------------------------------------------------------------------------------------------
+
+
+def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, pd.Index(uniques)
+
+
+def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
+    # Few distinct instants (one per slot): parse those, then spread them.
+    codes, uniques = _distinct(column.str.strip())
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    bad = parsed.isna().to_numpy()[codes]
+    errors.where(bad, "timestamp", lambda row: f"not an ISO 8601 time: {column.iat[row]!r}")
+    values = parsed.dt.tz_localize(None).dt.floor("s").to_numpy()[codes]
+    return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
+
+
+def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> pd.Series:
+    stripped = column.str.strip()
+    if required:
+        errors.where((stripped == "").to_numpy(), name, "empty")
+    return stripped
+
+
+def _numbers(column: pd.Series, name: str, errors: _Errors, *, blank_ok: bool = False) -> np.ndarray:
+    """Plain numbers the fast way; anything else through parse_quantity (Kubernetes quantities), once per value."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    other = np.flatnonzero(np.isnan(values))
+    if len(other):
+        stripped = column.iloc[other].str.strip()
+        blank = (stripped == "").to_numpy()
+        if not blank_ok:
+            errors.where(np.isin(np.arange(len(column)), other[blank]), name, "empty")
+        values[other[blank]] = 0.0
+        todo = other[~blank]
+        if len(todo):
+            codes, uniques = _distinct(stripped.iloc[~blank])
+            parsed = np.empty(len(uniques))
+            reasons: dict[int, str] = {}
+            for i, text in enumerate(uniques):
+                try:
+                    parsed[i] = float(parse_quantity(text))
+                except QuantityError as error:
+                    parsed[i] = np.nan
+                    reasons[i] = _quantity_reason(text, error)
+            values[todo] = parsed[codes]
+            if reasons:
+                bad_rows = todo[np.isin(codes, list(reasons))]
+                row = int(bad_rows[0])
+                errors.at(row, name, reasons[int(codes[np.searchsorted(todo, row)])])
+    finite = np.isfinite(values)
+    errors.where(~finite & ~np.isnan(values), name, lambda row: f"not a finite number: {column.iat[row]!r}")
+    errors.where(finite & (values < 0), name, lambda row: f"negative: {column.iat[row]!r}")
+    return values
+
+
+_SUFFIXED = re.compile(r"[+-]?[0-9]*\.?[0-9]+(?P<suffix>[A-Za-z]+)")
+_KNOWN_SUFFIXES = " ".join(s for s in [*DECIMAL_SUFFIXES, *BINARY_SUFFIXES] if s)
+
+
+def _quantity_reason(text: str, error: QuantityError) -> str:
+    match = _SUFFIXED.fullmatch(text)
+    if match and match["suffix"] not in DECIMAL_SUFFIXES and match["suffix"] not in BINARY_SUFFIXES:
+        return f"unknown suffix {match['suffix']!r} in {text!r} (known: {_KNOWN_SUFFIXES})"
+    return f"{error.reason}: {text!r}"
+
+
+def _labels(column: pd.Series, errors: _Errors) -> np.ndarray:
+    """Each labels field as canonical JSON text of a {string: string} object ("" is {})."""
+    codes, uniques = _distinct(column.str.strip())
+    canonical = []
+    reasons: dict[int, str] = {}
+    for i, text in enumerate(uniques):
+        if text == "":
+            canonical.append("{}")
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+            reasons[i] = f"not JSON: {text[:60]!r}"
+        if i not in reasons and not (
+            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        ):
+            reasons[i] = 'not a JSON object of strings, e.g. {"team": "shop"}'
+        canonical.append("{}" if i in reasons else json.dumps(value, sort_keys=True, separators=(",", ":")))
+    if reasons:
+        bad = np.isin(codes, list(reasons))
+        row = int(np.flatnonzero(bad)[0])
+        errors.at(row, "labels", reasons[int(codes[row])])
+    return np.asarray(canonical, dtype=object)[codes]
+
+
+def _no_duplicates(frame: pd.DataFrame, keys: list[str], column: str, errors: _Errors, message: str) -> None:
+    dup = frame.duplicated(keys).to_numpy()
+    errors.where(dup, column, lambda row: message.format(repr(frame[keys[1]].iat[row])))
+    errors.raise_first()
