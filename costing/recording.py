@@ -18,10 +18,12 @@ The live task, the simulator backfill and `import_samples` all call `record_samp
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -163,7 +165,7 @@ def record_samples(
     result = RecordResult()
     if len(slot_ts) == 0:
         return result
-    with transaction.atomic():
+    with _gc_paused(), transaction.atomic():
         writer = _Writer(cluster_id)
         touched_hours: set[int] = set()
         if replace:
@@ -337,6 +339,20 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
                 cluster_id=cluster_id, hour__lt=limit
             ).delete()[0]
     return deleted
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while rows are built: tens of thousands of acyclic tuples would
+    trigger full collections that walk the whole heap (the collector's own snapshot included) for nothing.
+    Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- frames -------------------------------------------------------------------------------------------
@@ -673,7 +689,7 @@ class _Writer:
         """Node pools and nodes (attributes from their latest sample); name -> id of every node named."""
         ids: dict[str, int] = {}
         if len(nodes):
-            pools = sorted(set(nodes["node_pool"]))
+            pools = sorted(nodes["node_pool"].unique().tolist())
             self.upsert(
                 "costing_nodepool",
                 ["cluster_id", "name"],
@@ -722,7 +738,7 @@ class _Writer:
                 returning="name, id",
             )  # fmt: skip
             ids.update(returned)
-        missing = sorted(set(pods["node"]) - set(ids)) if len(pods) else []
+        missing = sorted(set(pods["node"].unique().tolist()) - set(ids)) if len(pods) else []
         if missing:
             ids.update(self._nodes_by_name(missing))
             unknown = [name for name in missing if name not in ids]

@@ -151,8 +151,8 @@ def _read_nodes(path: Path) -> pd.DataFrame:
     out["instance_type"] = (
         _text(raw["instance_type"], "instance_type", errors) if "instance_type" in raw else ""
     )
-    out["cpu_capacity_cores"] = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
-    out["memory_capacity_bytes"] = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
+    out["cpu_capacity_cores"], _ = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
+    out["memory_capacity_bytes"], _ = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     errors.raise_first()
     _no_duplicates(out, ["timestamp", "node"], "node", errors, "node {} is listed twice at this timestamp")
@@ -167,10 +167,14 @@ def _read_pods(path: Path) -> pd.DataFrame:
     out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
     out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
     out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
-    out["cpu_request_cores"] = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
-    out["memory_request_bytes"] = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
-    cpu_blank = (raw["cpu_usage_cores"].str.strip() == "").to_numpy()
-    mem_blank = (raw["memory_usage_bytes"].str.strip() == "").to_numpy()
+    out["cpu_request_cores"], _ = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
+    out["memory_request_bytes"], _ = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
+    out["cpu_usage_cores"], cpu_blank = _numbers(
+        raw["cpu_usage_cores"], "cpu_usage_cores", errors, blank_ok=True
+    )
+    out["memory_usage_bytes"], mem_blank = _numbers(
+        raw["memory_usage_bytes"], "memory_usage_bytes", errors, blank_ok=True
+    )
     one_blank = np.flatnonzero(cpu_blank != mem_blank)
     if len(one_blank):
         row = int(one_blank[0])
@@ -179,16 +183,21 @@ def _read_pods(path: Path) -> pd.DataFrame:
             "cpu_usage_cores" if cpu_blank[row] else "memory_usage_bytes",
             "empty while the other usage is not: leave both empty for a pod without metrics",
         )
-    out["cpu_usage_cores"] = _numbers(raw["cpu_usage_cores"], "cpu_usage_cores", errors, blank_ok=True)
-    out["memory_usage_bytes"] = _numbers(
-        raw["memory_usage_bytes"], "memory_usage_bytes", errors, blank_ok=True
-    )
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     out["has_metrics"] = ~(cpu_blank & mem_blank)
     errors.raise_first()
-    blank_uid = (out["pod_uid"] == "").to_numpy()
+    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
+    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
     if blank_uid.any():
-        out["pod_uid"] = out["pod_uid"].where(~blank_uid, out["namespace"] + "/" + out["pod"])
+        # namespace/pod, built once per distinct pair
+        ns_codes, ns_names = pd.factorize(out["namespace"])
+        pod_codes, pod_names = pd.factorize(out["pod"])
+        pair_codes, pairs = pd.factorize(ns_codes.astype(np.int64) * (len(pod_names) + 1) + pod_codes)
+        names = np.array(
+            [f"{ns_names[p // (len(pod_names) + 1)]}/{pod_names[p % (len(pod_names) + 1)]}" for p in pairs],
+            dtype=object,
+        )[pair_codes]
+        out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
     _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
     return out
 
@@ -207,58 +216,91 @@ def _read_namespaces(path: Path) -> pd.DataFrame:
 # --- columns ----------------------------------------------------------------------------------------------
 
 
-def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code of each row, distinct values stripped of blanks): checks then run once per distinct value."""
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    return codes, pd.Index(uniques)
+    return codes, [str(u).strip() for u in uniques]
+
+
+def _first(codes: np.ndarray, bad: dict[int, str]) -> tuple[int, str] | None:
+    """The first row whose distinct value is bad, and why."""
+    if not bad:
+        return None
+    row = int(np.flatnonzero(np.isin(codes, list(bad)))[0])
+    return row, bad[int(codes[row])]
 
 
 def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
     # Few distinct instants (one per slot): parse those, then spread them.
-    codes, uniques = _distinct(column.str.strip())
+    codes, uniques = _distinct(column)
     parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    bad = parsed.isna().to_numpy()[codes]
-    errors.where(bad, "timestamp", lambda row: f"not an ISO 8601 time: {column.iat[row]!r}")
+    bad = {i: f"not an ISO 8601 time: {text!r}" for i, text in enumerate(uniques) if pd.isna(parsed.iat[i])}
+    if first := _first(codes, bad):
+        errors.at(first[0], "timestamp", first[1])
     values = parsed.dt.tz_localize(None).dt.floor("s").to_numpy()[codes]
     return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
 
 
-def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> pd.Series:
-    stripped = column.str.strip()
-    if required:
-        errors.where((stripped == "").to_numpy(), name, "empty")
-    return stripped
+def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> np.ndarray:
+    codes, uniques = _distinct(column)
+    if required and (first := _first(codes, {i: "empty" for i, u in enumerate(uniques) if not u})):
+        errors.at(first[0], name, first[1])
+    return np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
 
 
-def _numbers(column: pd.Series, name: str, errors: _Errors, *, blank_ok: bool = False) -> np.ndarray:
-    """Plain numbers the fast way; anything else through parse_quantity (Kubernetes quantities), once per value."""
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    other = np.flatnonzero(np.isnan(values))
-    if len(other):
-        stripped = column.iloc[other].str.strip()
-        blank = (stripped == "").to_numpy()
-        if not blank_ok:
-            errors.where(np.isin(np.arange(len(column)), other[blank]), name, "empty")
-        values[other[blank]] = 0.0
-        todo = other[~blank]
-        if len(todo):
-            codes, uniques = _distinct(stripped.iloc[~blank])
-            parsed = np.empty(len(uniques))
-            reasons: dict[int, str] = {}
-            for i, text in enumerate(uniques):
-                try:
-                    parsed[i] = float(parse_quantity(text))
-                except QuantityError as error:
-                    parsed[i] = np.nan
-                    reasons[i] = _quantity_reason(text, error)
-            values[todo] = parsed[codes]
-            if reasons:
-                bad_rows = todo[np.isin(codes, list(reasons))]
-                row = int(bad_rows[0])
-                errors.at(row, name, reasons[int(codes[np.searchsorted(todo, row)])])
-    finite = np.isfinite(values)
-    errors.where(~finite & ~np.isnan(values), name, lambda row: f"not a finite number: {column.iat[row]!r}")
-    errors.where(finite & (values < 0), name, lambda row: f"negative: {column.iat[row]!r}")
-    return values
+def _numbers(
+    column: pd.Series, name: str, errors: _Errors, *, blank_ok: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, blank) of a numeric column: plain numbers the fast way, Kubernetes quantities through
+    parse_quantity, each distinct text parsed once."""
+    head = column.iloc[:4096]
+    if len(column) > len(head) and head.nunique() * 4 <= len(head):
+        # Few distinct values (requests, capacities): parse those only.
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        values, blank, bad = _number_values(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+        values, blank = values[codes], blank[codes]
+        first = _first(codes, bad)
+    else:
+        values, blank, bad = _number_values(column)
+        first = (min(bad), bad[min(bad)]) if bad else None
+    if first:
+        errors.at(first[0], name, first[1])
+    if not blank_ok:
+        errors.where(blank, name, "empty")
+    return values, blank
+
+
+def _number_values(texts: pd.Series) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """(values, blank, {position: reason}) for each text; blanks are 0."""
+    values = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    blank = np.zeros(len(values), dtype=bool)
+    bad: dict[int, str] = {}
+    others = np.flatnonzero(np.isnan(values))
+    if len(others):
+        codes, uniques = pd.factorize(texts.iloc[others], use_na_sentinel=False)
+        parsed = np.zeros(len(uniques))
+        empty = np.zeros(len(uniques), dtype=bool)
+        reasons: dict[int, str] = {}
+        for i, raw in enumerate(uniques):
+            text = str(raw).strip()
+            if not text:
+                empty[i] = True
+                continue
+            try:
+                parsed[i] = float(parse_quantity(text))
+            except QuantityError as error:
+                reasons[i] = _quantity_reason(text, error)
+        values[others] = parsed[codes]
+        blank[others] = empty[codes]
+        if first := _first(codes, reasons):
+            bad[int(others[first[0]])] = first[1]
+    infinite = np.flatnonzero(~np.isfinite(values))
+    if len(infinite):
+        bad.setdefault(int(infinite[0]), f"not a finite number: {texts.iat[int(infinite[0])]!r}")
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        bad.setdefault(int(negative[0]), f"negative: {texts.iat[int(negative[0])]!r}")
+    return values, blank, bad
 
 
 _SUFFIXED = re.compile(r"[+-]?[0-9]*\.?[0-9]+(?P<suffix>[A-Za-z]+)")
@@ -274,28 +316,23 @@ def _quantity_reason(text: str, error: QuantityError) -> str:
 
 def _labels(column: pd.Series, errors: _Errors) -> np.ndarray:
     """Each labels field as canonical JSON text of a {string: string} object ("" is {})."""
-    codes, uniques = _distinct(column.str.strip())
+    codes, uniques = _distinct(column)
     canonical = []
-    reasons: dict[int, str] = {}
+    bad: dict[int, str] = {}
     for i, text in enumerate(uniques):
-        if text == "":
-            canonical.append("{}")
-            continue
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-            reasons[i] = f"not JSON: {text[:60]!r}"
-        if i not in reasons and not (
-            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-        ):
-            reasons[i] = 'not a JSON object of strings, e.g. {"team": "shop"}'
-        canonical.append("{}" if i in reasons else json.dumps(value, sort_keys=True, separators=(",", ":")))
-    if reasons:
-        bad = np.isin(codes, list(reasons))
-        row = int(np.flatnonzero(bad)[0])
-        errors.at(row, "labels", reasons[int(codes[row])])
-    return np.asarray(canonical, dtype=object)[codes]
+        value = {}
+        if text:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                bad[i] = f"not JSON: {text[:60]!r}"
+            else:
+                if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+                    bad[i] = 'not a JSON object of strings, e.g. {"team": "shop"}'
+        canonical.append("{}" if i in bad else json.dumps(value, sort_keys=True, separators=(",", ":")))
+    if first := _first(codes, bad):
+        errors.at(first[0], "labels", first[1])
+    return np.asarray(canonical, dtype=object)[codes] if canonical else np.array([], dtype=object)
 
 
 def _no_duplicates(frame: pd.DataFrame, keys: list[str], column: str, errors: _Errors, message: str) -> None:
