@@ -406,3 +406,46 @@ def test_two_threads_recording_the_same_slot_count_it_once():
     assert row.samples == 2
     assert row.cpu_billable_core_hours == pytest.approx((0.5 + 0.7) / 60)
     assert CoverageHour.objects.get().sampled_seconds == 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_threads_recording_different_slots_both_count():
+    cluster = Cluster.objects.create(name="race2", connection_type=ConnectionType.SIMULATOR)
+    batches = [[at(0), at(1)], [at(2), at(3)]]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(times):
+        try:
+            barrier.wait(timeout=5)
+            record_samples(
+                cluster.pk, node_rows(times), pod_rows(times, [0.2, 0.7], [GIB, GIB]), interval=60, source=SIM
+            )
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(times,)) for times in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    row = only_pod_hour()
+    assert row.samples == 4
+    assert row.cpu_billable_core_hours == pytest.approx(2 * (0.5 + 0.7) / 60)
+    assert Pod.objects.get().last_seen == at(3)
+    assert CoverageHour.objects.get().sampled_seconds == 240
+
+
+def test_an_empty_cluster_is_sampled_not_a_gap(cluster):
+    from costing.collectors.snapshot import Snapshot
+    from costing.recording import record_snapshot
+
+    empty = Snapshot(taken_at=at(0), nodes=[], pods=[], namespaces=[])
+    assert record_snapshot(cluster, empty, slot=at(0), interval=60, source=SampleSource.COLLECTOR).slots == 1
+    assert record_snapshot(cluster, empty, slot=at(0), interval=60, source=SampleSource.COLLECTOR).slots == 0
+    slot = SampleSlot.objects.get()
+    assert (slot.status, slot.pods) == (SampleStatus.OK, 0)
+    assert CoverageHour.objects.get().sampled_seconds == 60
