@@ -406,7 +406,7 @@ def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
 
 def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     if pods is None or pods.empty:
-        return pd.DataFrame({c: [] for c in ["ts", *POD_COLUMNS[1:]]}).astype({"ts": np.int64})
+        return pd.DataFrame({c: [] for c in ["ts", *POD_COLUMNS[1:], "pod_code"]}).astype({"ts": np.int64})
     _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
     namespace = pods["namespace"].astype(str)
     name = pods["pod"].astype(str)
@@ -444,7 +444,9 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     if bare.any():
         out.loc[bare, "owner_kind"] = "Pod"
         out.loc[bare, "owner_name"] = out.loc[bare, "pod"]
-    if out.duplicated(["ts", "pod_uid"]).any():
+    # Integer codes of the pods: every later grouping by pod runs on these, not on the strings.
+    out["pod_code"] = pd.factorize(out["pod_uid"])[0]
+    if out.duplicated(["ts", "pod_code"]).any():
         raise RecordingError("pods frame has a pod twice at the same timestamp")
     return out
 
@@ -860,9 +862,9 @@ class _Writer:
         """Workloads and pods (attributes from their latest sample); uid -> id."""
         if pods.empty:
             return {}
-        ordered = pods.sort_values(["pod_uid", "ts"], kind="stable")
-        grouped = ordered.groupby("pod_uid", sort=True)
-        last = grouped.tail(1).set_index("pod_uid")
+        ordered = pods.sort_values(["pod_code", "ts"], kind="stable")
+        grouped = ordered.groupby("pod_code", sort=True)
+        last = grouped.tail(1).set_index("pod_code")
         last = last.join(grouped["ts"].min().rename("first_ts"))
         last["namespace_id"] = last["namespace"].map(namespace_ids)
         workloads = (
@@ -893,7 +895,7 @@ class _Writer:
         rows = [
             (self.cluster_id, int(ns), workload_ids[(int(ns), kind[:100], owner)], node_ids[node], name, uid, label, f, ls)
             for uid, ns, kind, owner, node, name, label, f, ls in zip(
-                last.index, last["namespace_id"], last["owner_kind"], last["owner_name"], last["node"],
+                last["pod_uid"], last["namespace_id"], last["owner_kind"], last["owner_name"], last["node"],
                 last["pod"], labels, first, latest, strict=True,
             )
         ]  # fmt: skip
@@ -902,7 +904,7 @@ class _Writer:
             f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE costing_pod.{c} END"
             for c in ("namespace_id", "workload_id", "node_id", "name", "labels")
         ) + ", " + _min_max("costing_pod")  # fmt: skip
-        return dict(
+        ids = dict(
             self.upsert(
                 "costing_pod",
                 [
@@ -922,6 +924,10 @@ class _Writer:
                 returning="uid, id",
             )
         )
+        # pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)
+        self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
+        self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
+        return ids
 
     # -- hourly quantities --
     def add_pod_hours(
@@ -937,7 +943,7 @@ class _Writer:
         mem_use = pods["memory_usage_bytes"].to_numpy() / GIB
         frame = pd.DataFrame(
             {
-                "pod_id": _ids(pods["pod_uid"], pod_ids)[index],
+                "pod_id": self.pod_id_by_code[pods["pod_code"].to_numpy()][index],
                 "node_id": _ids(pods["node"], node_ids)[index],
                 "hour": hour,
                 "samples": 1,

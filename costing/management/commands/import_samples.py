@@ -78,10 +78,11 @@ def import_frames(cluster, nodes, pods, namespaces, interval: int, *, progress=N
         with transaction.atomic():
             result.days |= replace_hours(cluster, ts, interval)
             for day in days:
+                one = len(days) == 1  # no copy of a one-day import
                 result += record_samples(
                     cluster,
-                    nodes[node_day == day],
-                    pods[pod_day == day],
+                    nodes if one else nodes[node_day == day],
+                    pods if one else pods[pod_day == day],
                     namespaces,
                     interval=interval,
                     source=SampleSource.IMPORT,

@@ -172,3 +172,32 @@ def test_unknown_cluster_and_bad_interval(cluster, tmp_path):
     with pytest.raises(CommandError, match="--interval"):
         run(paths, interval=0)
     assert not SampleSlot.objects.exists()
+
+
+def test_an_import_over_midnight_records_each_day_and_the_straddling_slot(cluster, tmp_path):
+    header_nodes = NODES.splitlines()[0]
+    nodes = (
+        header_nodes
+        + "\n"
+        + "\n".join(f"{t},n1,pool-a,,4,16Gi," for t in ("2026-03-02T23:59:30Z", "2026-03-03T00:00:30Z"))
+    )
+    pods = (
+        HEADER_PODS
+        + "\n"
+        + "\n".join(
+            f"{t},shop,web-1,n1,Deployment,web,1,0.5,1Gi,1Gi"
+            for t in ("2026-03-02T23:59:30Z", "2026-03-03T00:00:30Z")
+        )
+    )
+    paths = write(tmp_path, nodes=nodes + "\n", pods=pods + "\n")
+    for _ in range(2):  # the second import replaces the first
+        run(paths)
+        by_hour = dict(PodHour.objects.values_list("hour", "cpu_billable_core_hours"))
+        assert by_hour == {
+            datetime(2026, 3, 2, 23, tzinfo=UTC): pytest.approx(30 / 3600),
+            datetime(2026, 3, 3, 0, tzinfo=UTC): pytest.approx(90 / 3600),
+        }
+        assert dict(CoverageHour.objects.values_list("hour", "sampled_seconds")) == {
+            datetime(2026, 3, 2, 23, tzinfo=UTC): 30,
+            datetime(2026, 3, 3, 0, tzinfo=UTC): 90,
+        }
