@@ -37,13 +37,18 @@ class SampleSlot(models.Model):
 
 
 class PodHour(models.Model):
-    """One pod's quantities for one hour: resource-hours requested, used and billable, and samples seen.
+    """One pod's quantities for one hour on one node: resource-hours requested, used and billable.
 
-    Billable is max(usage, request) per sample, summed; it is not max of the sums.
+    Billable is max(usage, request) per sample, summed; it is not max of the sums. A sample stands for
+    [t, t + interval): its quantities land in the hours that interval overlaps, in proportion.
+    `samples` counts the samples whose interval overlaps the hour. The node is part of the key because
+    the engine prices per node-hour (a pod keeps its node for life, but an imported pod name reused on
+    another node within an hour must not be priced at the first node's rate).
     """
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
     pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="hours")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="pod_hours")
     hour = models.DateTimeField()
     samples = models.PositiveIntegerField(default=0)
     samples_without_metrics = models.PositiveIntegerField(default=0)
@@ -55,7 +60,7 @@ class PodHour(models.Model):
     mem_billable_gib_hours = models.FloatField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["pod", "hour"], name="podhour_unique_hour")]
+        constraints = [models.UniqueConstraint(fields=["pod", "node", "hour"], name="podhour_unique_hour")]
         indexes = [models.Index(fields=["cluster", "hour"], name="podhour_cluster_hour")]
 
     def __str__(self) -> str:

@@ -1,0 +1,1045 @@
+"""The one way samples become stored quantities: inventory, pod-, node- and coverage-hours, sample slots.
+
+The live task, the simulator backfill and `import_samples` all call `record_samples` (or its wrappers
+`record_snapshot` and `record_gap`). Rules (COST_MODEL 1-2, decisions in docs/cost-model.md):
+
+- A sample at t stands for [t, t + interval). Its quantities go to the hours that interval overlaps,
+  in proportion to the overlap (a 60 s slot at 10:59:30 puts 30 s in hour 10 and 30 s in hour 11).
+- Per pod sample and resource: billable = max(usage, request). A pod without metrics is charged its
+  request (usage 0, billable = request) and counted in `samples_without_metrics`.
+- Quantities are resource-hours: value x seconds / 3600; memory in GiB (2^30 bytes).
+- One SampleSlot per (cluster, slot start), inserted in the same transaction as the additions with
+  INSERT ... ON CONFLICT DO NOTHING RETURNING: only the slots that this transaction created add
+  anything, so a slot recorded twice (late, retried, concurrent) counts once.
+- Hourly rows grow by `INSERT ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x`: no
+  read-then-write. Rows are sorted by key so that concurrent writers lock in the same order.
+- Every hour touched marks its day dirty (costing.dirty) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min, Sum
+from django.utils import timezone
+
+from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
+from costing.collectors.snapshot import Snapshot
+from costing.dirty import mark_days_dirty
+from costing.models import ClusterDay, CoverageHour, NodeHour, PodHour, SampleSlot
+
+__all__ = [
+    "NAMESPACE_COLUMNS",
+    "NODE_COLUMNS",
+    "POD_COLUMNS",
+    "RecordResult",
+    "coverage",
+    "coverage_hours",
+    "floor_slot",
+    "prune_usage",
+    "record_gap",
+    "record_samples",
+    "record_snapshot",
+    "replace_hours",
+    "snapshot_frames",
+]
+
+logger = logging.getLogger(__name__)
+
+NODE_COLUMNS = [
+    "timestamp",
+    "node",
+    "node_pool",
+    "provider_id",
+    "instance_type",
+    "cpu_capacity_cores",
+    "memory_capacity_bytes",
+    "labels",
+]
+POD_COLUMNS = [
+    "timestamp",
+    "namespace",
+    "pod",
+    "pod_uid",
+    "node",
+    "owner_kind",
+    "owner_name",
+    "cpu_request_cores",
+    "cpu_usage_cores",
+    "memory_request_bytes",
+    "memory_usage_bytes",
+    "labels",
+    "has_metrics",
+]
+NAMESPACE_COLUMNS = ["namespace", "labels"]
+DEFAULT_POOL = "default"
+# Below this many rows a multi-row VALUES statement beats the COPY round trips on PostgreSQL.
+COPY_MIN_ROWS = 2000
+_EMPTY_JSON = "{}"
+
+
+@dataclass
+class RecordResult:
+    """What one call stored: slots created, slots already there (added nothing), hourly rows touched."""
+
+    slots: int = 0
+    gaps: int = 0
+    duplicate_slots: int = 0
+    pod_samples: int = 0
+    pod_hours: int = 0
+    node_hours: int = 0
+    days: set[date] = field(default_factory=set)
+
+    def __iadd__(self, other: RecordResult) -> RecordResult:
+        self.slots += other.slots
+        self.gaps += other.gaps
+        self.duplicate_slots += other.duplicate_slots
+        self.pod_samples += other.pod_samples
+        self.pod_hours += other.pod_hours
+        self.node_hours += other.node_hours
+        self.days |= other.days
+        return self
+
+
+class RecordingError(ValueError):
+    """Samples that cannot be recorded as given (the importer validates before it gets here)."""
+
+
+# --- public interface ---------------------------------------------------------------------------------
+
+
+def floor_slot(t: datetime, interval: int) -> datetime:
+    """The start of the slot of `interval` seconds (aligned on the Unix epoch) that contains `t`."""
+    if t.tzinfo is None:
+        raise ValueError("floor_slot: t must be timezone-aware")
+    epoch = int(t.timestamp() // 1)
+    return datetime.fromtimestamp(epoch - epoch % interval, tz=UTC)
+
+
+def record_samples(
+    cluster,
+    nodes: pd.DataFrame,
+    pods: pd.DataFrame,
+    namespaces: pd.DataFrame | None = None,
+    *,
+    interval: int,
+    source: str,
+    replace: bool = False,
+    strict: bool = True,
+) -> RecordResult:
+    """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
+
+    Every distinct timestamp of `nodes` and `pods` is a slot [timestamp, timestamp + interval).
+    Slots already recorded for the cluster add nothing. With `replace`, every cluster-hour these
+    slots touch is emptied first (its pod-, node-, coverage-hours and slots), so that the samples
+    given become the whole truth of those hours: what a re-import does.
+    With `strict`, a pod on a node that has no node row at the same timestamp is an error; without,
+    the pod is recorded on that node (found or created by name) and the node-hour is simply not
+    sampled, as when a node disappears between two list calls of a live sample.
+    Optional columns: pods' `pod_uid` (default namespace/pod), `labels` ({}), `has_metrics` (True),
+    nodes' `instance_type` (""), `provider_id` (""), `labels` ({}).
+    """
+    if not 1 <= int(interval) <= SECONDS_PER_HOUR:
+        raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
+    if source not in SampleSource.values:
+        raise ValueError(f"unknown sample source {source!r}")
+    interval = int(interval)
+    cluster_id = getattr(cluster, "pk", cluster)
+    nodes = _prepare_nodes(nodes)
+    pods = _prepare_pods(pods)
+    namespaces = _prepare_namespaces(namespaces)
+    if strict:
+        _check_pods_on_sampled_nodes(nodes, pods)
+    slot_ts = np.union1d(nodes["ts"].to_numpy(), pods["ts"].to_numpy())
+    result = RecordResult()
+    if len(slot_ts) == 0:
+        return result
+    with _gc_paused(), transaction.atomic():
+        writer = _Writer(cluster_id)
+        touched_hours: set[int] = set()
+        if replace:
+            touched_hours |= writer.clear_hours(_hours_of(slot_ts, interval))
+        new_ts = writer.claim_slots(slot_ts, interval, source, nodes, pods)
+        result.duplicate_slots = len(slot_ts) - len(new_ts)
+        result.slots = len(new_ts)
+        if len(new_ts):
+            if len(new_ts) < len(slot_ts):
+                nodes = nodes[np.isin(nodes["ts"].to_numpy(), new_ts)]
+                pods = pods[np.isin(pods["ts"].to_numpy(), new_ts)]
+            result.pod_samples = len(pods)
+            node_ids = writer.upsert_nodes(nodes, pods)
+            namespace_ids = writer.upsert_namespaces(namespaces, pods, new_ts)
+            pod_ids = writer.upsert_pods(pods, node_ids, namespace_ids)
+            result.pod_hours = writer.add_pod_hours(pods, pod_ids, node_ids, interval)
+            result.node_hours = writer.add_node_hours(nodes, node_ids, interval)
+            sampled = _split_seconds(new_ts, interval)
+            writer.add_coverage(sampled, "sampled_seconds")
+            touched_hours |= set(sampled[0].tolist())
+        result.days = _days_of(touched_hours)
+        if result.days:
+            mark_days_dirty([cluster_id], result.days)
+    return result
+
+
+def replace_hours(cluster, timestamps, interval: int) -> set[date]:
+    """Empty every cluster-hour that the slots [t, t + interval) touch, before recording them anew.
+
+    Deletes those hours' pod-, node- and coverage-hours and the slots that start in them; a deleted
+    slot that spills into a neighbouring hour takes that hour too (so no half-slot is left behind).
+    Marks the days dirty and returns them. What `import_samples` does before recording.
+    """
+    ts = np.asarray(timestamps, dtype=np.int64)
+    if len(ts) == 0:
+        return set()
+    cluster_id = getattr(cluster, "pk", cluster)
+    with transaction.atomic():
+        days = _days_of(_Writer(cluster_id).clear_hours(_hours_of(ts, interval)))
+        mark_days_dirty([cluster_id], days)
+    return days
+
+
+def record_snapshot(
+    cluster, snapshot: Snapshot, *, slot: datetime, interval: int, source: str
+) -> RecordResult:
+    """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path."""
+    nodes, pods, namespaces = snapshot_frames(snapshot, slot)
+    if nodes.empty and pods.empty:
+        # An empty cluster was still looked at: the slot is sampled, with nothing in it.
+        return _record_empty(cluster, slot, interval, source)
+    return record_samples(cluster, nodes, pods, namespaces, interval=interval, source=source, strict=False)
+
+
+def record_gap(cluster, slot: datetime, *, interval: int, source: str, reason: str) -> bool:
+    """Record that `slot` could not be sampled, and why. False if the slot was already recorded."""
+    cluster_id = getattr(cluster, "pk", cluster)
+    ts = np.array([int(slot.timestamp())], dtype=np.int64)
+    with transaction.atomic():
+        writer = _Writer(cluster_id)
+        claimed = writer.claim_slots(ts, interval, source, None, None, status=SampleStatus.GAP, reason=reason)
+        if not len(claimed):
+            return False
+        seconds = _split_seconds(claimed, interval)
+        writer.add_coverage(seconds, "gap_seconds")
+        mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())))
+    return True
+
+
+def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(nodes, pods, namespaces) frames of a snapshot, every row stamped `at`."""
+    nodes = pd.DataFrame(
+        [
+            (n.name, n.node_pool, n.provider_id, n.instance_type, n.cpu_capacity_cores,
+             n.memory_capacity_bytes, n.labels)
+            for n in snapshot.nodes
+        ],
+        columns=NODE_COLUMNS[1:],
+    )  # fmt: skip
+    pods = pd.DataFrame(
+        [
+            (p.namespace, p.name, p.uid or f"{p.namespace}/{p.name}", p.node, p.owner_kind, p.owner_name,
+             p.cpu_request_cores, p.cpu_usage_cores, p.memory_request_bytes, p.memory_usage_bytes,
+             p.labels, p.has_metrics)
+            for p in snapshot.pods
+        ],
+        columns=POD_COLUMNS[1:],
+    )  # fmt: skip
+    stamp = pd.Timestamp(at).tz_convert(UTC) if pd.Timestamp(at).tzinfo else pd.Timestamp(at, tz=UTC)
+    nodes.insert(0, "timestamp", stamp)
+    pods.insert(0, "timestamp", stamp)
+    namespaces = pd.DataFrame([(ns.name, ns.labels) for ns in snapshot.namespaces], columns=NAMESPACE_COLUMNS)
+    return nodes, pods, namespaces
+
+
+def coverage(cluster, start: datetime, end: datetime, *, now: datetime | None = None) -> float | None:
+    """Sampled seconds / expected seconds of the cluster over [start, end) (hours), 0..1.
+
+    Expected seconds run from the start to the end or to now, whichever is earlier; None when that is
+    no time at all (a period in the future). An hour nobody tried to sample counts as not sampled.
+    """
+    start, end = _floor_hour(start), _ceil_hour(end)
+    now = now or timezone.now()
+    expected = (min(end, now) - start).total_seconds()
+    if expected <= 0:
+        return None
+    sampled = (
+        CoverageHour.objects.filter(cluster=cluster, hour__gte=start, hour__lt=end).aggregate(
+            s=Sum("sampled_seconds")
+        )["s"]
+        or 0
+    )
+    return min(sampled / expected, 1.0)
+
+
+def coverage_hours(cluster, start: datetime, end: datetime) -> pd.DataFrame:
+    """One row per hour of [start, end): hour, sampled_seconds, gap_seconds, coverage (missing hours: 0)."""
+    start, end = _floor_hour(start), _ceil_hour(end)
+    hours = pd.date_range(start, end, freq="h", inclusive="left", tz=UTC)
+    rows = pd.DataFrame.from_records(
+        CoverageHour.objects.filter(cluster=cluster, hour__gte=start, hour__lt=end).values(
+            "hour", "sampled_seconds", "gap_seconds"
+        ),
+        columns=["hour", "sampled_seconds", "gap_seconds"],
+    )
+    rows["hour"] = pd.to_datetime(rows["hour"], utc=True)
+    frame = (
+        pd.DataFrame({"hour": hours})
+        .merge(rows, on="hour", how="left")
+        .fillna({"sampled_seconds": 0, "gap_seconds": 0})
+    )
+    frame[["sampled_seconds", "gap_seconds"]] = frame[["sampled_seconds", "gap_seconds"]].astype(np.int64)
+    frame["coverage"] = np.minimum(frame["sampled_seconds"] / SECONDS_PER_HOUR, 1.0)
+    return frame
+
+
+def prune_usage(*, now: datetime | None = None, retention_days: int | None = None) -> dict[str, int]:
+    """Delete slot rows and hourly rows older than the hourly retention (FINOPS_HOURLY_RETENTION_DAYS).
+
+    Days still waiting for a recompute (dirty) keep their hours, and so does everything after the first
+    of them for that cluster: the engine must be able to read them. Returns rows deleted per table.
+    """
+    days = settings.FINOPS_HOURLY_RETENTION_DAYS if retention_days is None else retention_days
+    now = now or timezone.now()
+    cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
+    deleted = {"slots": 0, "pod_hours": 0, "node_hours": 0, "coverage_hours": 0}
+    first_dirty = dict(
+        ClusterDay.objects.filter(dirty=True, day__lt=cutoff.date())
+        .values("cluster_id")
+        .annotate(first=Min("day"))
+        .values_list("cluster_id", "first")
+    )
+    cluster_ids = set(
+        SampleSlot.objects.filter(slot__lt=cutoff).values_list("cluster_id", flat=True).distinct()
+    )
+    cluster_ids |= set(
+        PodHour.objects.filter(hour__lt=cutoff).values_list("cluster_id", flat=True).distinct()
+    )
+    for cluster_id in sorted(cluster_ids):
+        limit = cutoff
+        if cluster_id in first_dirty:
+            d = first_dirty[cluster_id]
+            limit = min(limit, datetime(d.year, d.month, d.day, tzinfo=UTC))
+        with transaction.atomic():
+            deleted["slots"] += SampleSlot.objects.filter(cluster_id=cluster_id, slot__lt=limit).delete()[0]
+            deleted["pod_hours"] += PodHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[0]
+            deleted["node_hours"] += NodeHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[
+                0
+            ]
+            deleted["coverage_hours"] += CoverageHour.objects.filter(
+                cluster_id=cluster_id, hour__lt=limit
+            ).delete()[0]
+    return deleted
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while rows are built: tens of thousands of acyclic tuples would
+    trigger full collections that walk the whole heap (the collector's own snapshot included) for nothing.
+    Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --- frames -------------------------------------------------------------------------------------------
+
+
+def _epoch_seconds(series: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(series, utc=True)
+    return stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def _labels_json(values: Iterable) -> list[str]:
+    out = []
+    for value in values:
+        if isinstance(value, str):
+            out.append(value or _EMPTY_JSON)
+        elif value is None or (isinstance(value, float) and np.isnan(value)):
+            out.append(_EMPTY_JSON)
+        else:
+            out.append(json.dumps(value, sort_keys=True, separators=(",", ":")))
+    return out
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RecordingError(f"{what} frame has no column {', '.join(missing)}")
+
+
+def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
+    if nodes is None or nodes.empty:
+        return pd.DataFrame({c: [] for c in ["ts", *NODE_COLUMNS[1:]]}).astype({"ts": np.int64})
+    _require(
+        nodes, ["timestamp", "node", "node_pool", "cpu_capacity_cores", "memory_capacity_bytes"], "nodes"
+    )
+    out = pd.DataFrame(
+        {
+            "ts": _epoch_seconds(nodes["timestamp"]),
+            "node": nodes["node"].astype(str).to_numpy(),
+            "node_pool": nodes["node_pool"].astype(str).replace("", DEFAULT_POOL).to_numpy(),
+            "provider_id": _optional(nodes, "provider_id", ""),
+            "instance_type": _optional(nodes, "instance_type", ""),
+            "cpu_capacity_cores": nodes["cpu_capacity_cores"].astype(np.float64).to_numpy(),
+            "memory_capacity_bytes": nodes["memory_capacity_bytes"].astype(np.float64).to_numpy(),
+            "labels": nodes["labels"].to_numpy() if "labels" in nodes else None,
+        }
+    )
+    if out.duplicated(["ts", "node"]).any():
+        raise RecordingError("nodes frame has a node twice at the same timestamp")
+    return out
+
+
+def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
+    if pods is None or pods.empty:
+        return pd.DataFrame({c: [] for c in ["ts", *POD_COLUMNS[1:], "pod_code"]}).astype({"ts": np.int64})
+    _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
+    namespace = pods["namespace"].astype(str)
+    name = pods["pod"].astype(str)
+    if "pod_uid" in pods:
+        uid = pods["pod_uid"].astype(str)
+        blank = (uid == "").to_numpy()
+        if blank.any():
+            uid = uid.where(~blank, namespace + "/" + name)
+    else:
+        uid = namespace + "/" + name
+    has_metrics = (
+        pods["has_metrics"].astype(bool).to_numpy() if "has_metrics" in pods else np.ones(len(pods), bool)
+    )
+    cpu_usage = np.where(has_metrics, pods["cpu_usage_cores"].astype(np.float64).to_numpy(), 0.0)
+    mem_usage = np.where(has_metrics, pods["memory_usage_bytes"].astype(np.float64).to_numpy(), 0.0)
+    out = pd.DataFrame(
+        {
+            "ts": _epoch_seconds(pods["timestamp"]),
+            "namespace": namespace.to_numpy(),
+            "pod": name.to_numpy(),
+            "pod_uid": uid.to_numpy(),
+            "node": pods["node"].astype(str).to_numpy(),
+            "owner_kind": pods["owner_kind"].astype(str).to_numpy(),
+            "owner_name": pods["owner_name"].astype(str).to_numpy(),
+            "cpu_request_cores": pods["cpu_request_cores"].astype(np.float64).to_numpy(),
+            "cpu_usage_cores": cpu_usage,
+            "memory_request_bytes": pods["memory_request_bytes"].astype(np.float64).to_numpy(),
+            "memory_usage_bytes": mem_usage,
+            "labels": pods["labels"].to_numpy() if "labels" in pods else None,
+            "has_metrics": has_metrics,
+        }
+    )
+    # A bare pod is its own workload.
+    bare = (out["owner_kind"] == "") | (out["owner_name"] == "")
+    if bare.any():
+        out.loc[bare, "owner_kind"] = "Pod"
+        out.loc[bare, "owner_name"] = out.loc[bare, "pod"]
+    # Integer codes of the pods: every later grouping by pod runs on these, not on the strings.
+    out["pod_code"] = pd.factorize(out["pod_uid"])[0]
+    if out.duplicated(["ts", "pod_code"]).any():
+        raise RecordingError("pods frame has a pod twice at the same timestamp")
+    return out
+
+
+def _prepare_namespaces(namespaces: pd.DataFrame | None) -> pd.DataFrame:
+    if namespaces is None or namespaces.empty:
+        return pd.DataFrame({"namespace": pd.Series([], dtype=object), "labels": pd.Series([], dtype=object)})
+    _require(namespaces, ["namespace"], "namespaces")
+    labels = namespaces["labels"] if "labels" in namespaces else [None] * len(namespaces)
+    out = pd.DataFrame(
+        {"namespace": namespaces["namespace"].astype(str).to_numpy(), "labels": _labels_json(labels)}
+    )
+    return out.drop_duplicates("namespace", keep="last")
+
+
+def _optional(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), default, dtype=object)
+    return frame[column].fillna(default).astype(str).to_numpy()
+
+
+def _check_pods_on_sampled_nodes(nodes: pd.DataFrame, pods: pd.DataFrame) -> None:
+    if pods.empty:
+        return
+    seen = pd.MultiIndex.from_arrays([nodes["ts"], nodes["node"]])
+    present = pd.MultiIndex.from_arrays([pods["ts"], pods["node"]]).isin(seen)
+    if not present.all():
+        row = pods[~present].iloc[0]
+        at = datetime.fromtimestamp(int(row["ts"]), tz=UTC).isoformat()
+        raise RecordingError(
+            f"pod {row['namespace']}/{row['pod']} is on node {row['node']!r}, not sampled at {at}"
+        )
+
+
+def _split_seconds(ts: np.ndarray, interval: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hour start, seconds in that hour, index into ts) of each slot [t, t + interval) per hour it overlaps."""
+    ts = np.asarray(ts, dtype=np.int64)
+    hour = ts - ts % SECONDS_PER_HOUR
+    first = np.minimum(ts + interval, hour + SECONDS_PER_HOUR) - ts
+    second = interval - first
+    spill = np.flatnonzero(second > 0)
+    index = np.concatenate([np.arange(len(ts)), spill])
+    return (
+        np.concatenate([hour, hour[spill] + SECONDS_PER_HOUR]),
+        np.concatenate([first, second[spill]]),
+        index,
+    )
+
+
+def _hours_of(ts: np.ndarray, interval: int) -> set[int]:
+    return set(np.unique(_split_seconds(ts, interval)[0]).tolist())
+
+
+def _days_of(hours: Iterable[int]) -> set[date]:
+    return {datetime.fromtimestamp(h, tz=UTC).date() for h in hours}
+
+
+def _floor_hour(t: datetime) -> datetime:
+    t = t.astimezone(UTC)
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    floor = _floor_hour(t)
+    return floor if floor == t.astimezone(UTC) else floor + timedelta(hours=1)
+
+
+def _record_empty(cluster, slot: datetime, interval: int, source: str) -> RecordResult:
+    cluster_id = getattr(cluster, "pk", cluster)
+    ts = np.array([int(slot.timestamp())], dtype=np.int64)
+    result = RecordResult()
+    with transaction.atomic():
+        writer = _Writer(cluster_id)
+        claimed = writer.claim_slots(ts, interval, source, None, None)
+        result.slots, result.duplicate_slots = len(claimed), 1 - len(claimed)
+        if len(claimed):
+            seconds = _split_seconds(claimed, interval)
+            writer.add_coverage(seconds, "sampled_seconds")
+            result.days = _days_of(set(seconds[0].tolist()))
+            mark_days_dirty([cluster_id], result.days)
+    return result
+
+
+# --- SQL ----------------------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Bulk SQL for one cluster inside the caller's transaction, portable between SQLite and PostgreSQL."""
+
+    def __init__(self, cluster_id: int):
+        self.cluster_id = cluster_id
+        self.postgres = connection.vendor == "postgresql"
+        self.max_params = self._max_params()
+        self._stages = 0
+
+    # Timestamps travel as text: naive UTC for SQLite (what Django stores there), with +00 for PostgreSQL.
+    def stamp(self, ts: np.ndarray) -> list[str]:
+        text = np.datetime_as_string(np.asarray(ts, dtype=np.int64).astype("datetime64[s]"), unit="s")
+        suffix = "+00" if self.postgres else ""
+        return [t.replace("T", " ") + suffix for t in text.tolist()]
+
+    def _max_params(self) -> int:
+        if self.postgres:
+            return 65000
+        raw = connection.connection
+        try:
+            return max(999, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 10)
+        except (AttributeError, sqlite3.Error):
+            return 999
+
+    # -- generic upsert --
+    def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple],
+        conflict: str,
+        update: str | None,
+        returning: str | None = None,
+    ) -> list[tuple]:
+        """INSERT rows; on a conflict with `conflict` columns DO UPDATE SET `update` (or DO NOTHING).
+
+        Table and column names are this module's constants, never input: S608 does not apply.
+        """
+        if not rows:
+            return []
+        action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+        tail = f" ON CONFLICT ({conflict}) {action}" + (f" RETURNING {returning}" if returning else "")
+        cols = ", ".join(columns)
+        out: list[tuple] = []
+        with connection.cursor() as cursor:
+            if self.postgres and len(rows) >= COPY_MIN_ROWS:
+                self._stages += 1
+                stage = f"_stage_{table}_{self._stages}"
+                cursor.execute(
+                    f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {table} LIMIT 0"  # noqa: S608
+                )
+                with cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}{tail}")  # noqa: S608
+                if returning:
+                    out.extend(cursor.fetchall())
+                cursor.execute(f"DROP TABLE {stage}")
+                return out
+            per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            chunk = max(1, min(5000, self.max_params // len(columns)))
+            for i in range(0, len(rows), chunk):
+                part = rows[i : i + chunk]
+                sql = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([per_row] * len(part)) + tail  # noqa: S608
+                cursor.execute(sql, [v for row in part for v in row])
+                if returning:
+                    out.extend(cursor.fetchall())
+        return out
+
+    def select(self, sql: str, params: Sequence) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    # -- slots --
+    def claim_slots(
+        self,
+        slot_ts: np.ndarray,
+        interval: int,
+        source: str,
+        nodes: pd.DataFrame | None,
+        pods: pd.DataFrame | None,
+        *,
+        status: str = SampleStatus.OK,
+        reason: str = "",
+    ) -> np.ndarray:
+        """Insert the SampleSlot rows; return the slot starts (epoch s) that this call created."""
+        slot_ts = np.sort(np.asarray(slot_ts, dtype=np.int64))
+        counts = pd.DataFrame(index=slot_ts)
+        counts["nodes"] = nodes["ts"].value_counts() if nodes is not None and len(nodes) else 0
+        counts["pods"] = pods["ts"].value_counts() if pods is not None and len(pods) else 0
+        if pods is not None and len(pods):
+            counts["no_metrics"] = pods.loc[~pods["has_metrics"], "ts"].value_counts()
+        else:
+            counts["no_metrics"] = 0
+        counts = counts.fillna(0).astype(np.int64)
+        now = self.stamp(np.array([int(timezone.now().timestamp())]))[0]
+        stamps = self.stamp(slot_ts)
+        rows = [
+            (
+                self.cluster_id,
+                stamps[i],
+                interval,
+                str(status),
+                source,
+                reason[:500],
+                int(n),
+                int(p),
+                int(m),
+                now,
+            )
+            for i, (n, p, m) in enumerate(counts[["nodes", "pods", "no_metrics"]].itertuples(index=False))
+        ]
+        returned = self.upsert(
+            "costing_sampleslot",
+            [
+                "cluster_id", "slot", "interval", "status", "source", "reason",
+                "nodes", "pods", "pods_without_metrics", "recorded_at",
+            ],
+            rows,
+            "cluster_id, slot",
+            None,
+            returning="slot",
+        )  # fmt: skip
+        return np.sort(np.array([_to_epoch(r[0]) for r in returned], dtype=np.int64))
+
+    def clear_hours(self, hours: set[int]) -> set[int]:
+        """Delete every hourly row and slot of the given hours (grown to whole slots); return the hours."""
+        hours = set(hours)
+        while True:  # a slot that starts in one of the hours may spill into the next: take that too
+            lo, hi = min(hours) - SECONDS_PER_HOUR, max(hours) + SECONDS_PER_HOUR
+            slots = SampleSlot.objects.filter(
+                cluster_id=self.cluster_id,
+                slot__gte=datetime.fromtimestamp(lo, tz=UTC),
+                slot__lt=datetime.fromtimestamp(hi, tz=UTC),
+            ).values_list("slot", "interval")
+            grown = set(hours)
+            for slot, interval in slots:
+                spanned = _hours_of(np.array([int(slot.timestamp())]), interval)
+                if spanned & hours:
+                    grown |= spanned
+            if grown == hours:
+                break
+            hours = grown
+        for start, end in _ranges(sorted(hours)):
+            a, b = datetime.fromtimestamp(start, tz=UTC), datetime.fromtimestamp(end, tz=UTC)
+            scope = {"cluster_id": self.cluster_id}
+            PodHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            NodeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
+        return hours
+
+    # -- inventory --
+    def upsert_nodes(self, nodes: pd.DataFrame, pods: pd.DataFrame) -> dict[str, int]:
+        """Node pools and nodes (attributes from their latest sample); name -> id of every node named."""
+        ids: dict[str, int] = {}
+        if len(nodes):
+            pools = sorted(nodes["node_pool"].unique().tolist())
+            self.upsert(
+                "costing_nodepool",
+                ["cluster_id", "name"],
+                [(self.cluster_id, p) for p in pools],
+                "cluster_id, name",
+                None,
+            )
+            pool_ids = dict(
+                self.select("SELECT name, id FROM costing_nodepool WHERE cluster_id = %s", [self.cluster_id])
+            )
+            ordered = nodes.sort_values(["node", "ts"], kind="stable")
+            grouped = ordered.groupby("node", sort=True)
+            last = grouped.tail(1).set_index("node")
+            first_ts = grouped["ts"].min()
+            last = last.join(first_ts.rename("first_ts"))
+            labels = (
+                _labels_json(last["labels"]) if last["labels"].notna().any() else [_EMPTY_JSON] * len(last)
+            )
+            first = self.stamp(last["first_ts"].to_numpy())
+            latest = self.stamp(last["ts"].to_numpy())
+            rows = [
+                (self.cluster_id, name, pool_ids[pool], provider, _instance_id(provider), itype,
+                 float(cpu), int(mem), label, f, ls)
+                for name, pool, provider, itype, cpu, mem, label, f, ls in zip(
+                    last.index, last["node_pool"], last["provider_id"], last["instance_type"],
+                    last["cpu_capacity_cores"], last["memory_capacity_bytes"], labels, first, latest, strict=True,
+                )
+            ]  # fmt: skip
+            newer = "excluded.last_seen >= costing_node.last_seen"
+            update = ", ".join(
+                f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE costing_node.{c} END"
+                for c in (
+                    "node_pool_id", "provider_id", "instance_id", "instance_type",
+                    "cpu_capacity_cores", "memory_capacity_bytes", "labels",
+                )
+            ) + "," + _min_max("costing_node")  # fmt: skip
+            returned = self.upsert(
+                "costing_node",
+                [
+                    "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
+                    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
+                ],
+                rows,
+                "cluster_id, name",
+                update,
+                returning="name, id",
+            )  # fmt: skip
+            ids.update(returned)
+        missing = sorted(set(pods["node"].unique().tolist()) - set(ids)) if len(pods) else []
+        if missing:
+            ids.update(self._nodes_by_name(missing))
+            unknown = [name for name in missing if name not in ids]
+            if unknown:
+                ids.update(self._unsampled_nodes(unknown, pods))
+        return ids
+
+    def _nodes_by_name(self, names: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        chunk = self.max_params - 1
+        for i in range(0, len(names), chunk):
+            part = names[i : i + chunk]
+            found.update(
+                self.select(
+                    "SELECT name, id FROM costing_node WHERE cluster_id = %s AND name IN ("  # noqa: S608
+                    + ", ".join(["%s"] * len(part))
+                    + ")",
+                    [self.cluster_id, *part],
+                )
+            )
+        return found
+
+    def _unsampled_nodes(self, names: list[str], pods: pd.DataFrame) -> dict[str, int]:
+        """Nodes that pods name but no sample listed: known by name only, in the default pool."""
+        logger.info(
+            "cluster %s: %d pod node(s) not in the node list; recorded unsampled", self.cluster_id, len(names)
+        )
+        self.upsert(
+            "costing_nodepool",
+            ["cluster_id", "name"],
+            [(self.cluster_id, DEFAULT_POOL)],
+            "cluster_id, name",
+            None,
+        )
+        (pool_id,) = self.select(
+            "SELECT id FROM costing_nodepool WHERE cluster_id = %s AND name = %s",
+            [self.cluster_id, DEFAULT_POOL],
+        )[0]
+        seen = pods[pods["node"].isin(names)].groupby("node")["ts"].agg(["min", "max"])
+        rows = [
+            (self.cluster_id, name, pool_id, "", "", "", 0.0, 0, _EMPTY_JSON, f, last)
+            for name, f, last in zip(
+                seen.index,
+                self.stamp(seen["min"].to_numpy()),
+                self.stamp(seen["max"].to_numpy()),
+                strict=True,
+            )
+        ]
+        return dict(
+            self.upsert(
+                "costing_node",
+                [
+                    "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
+                    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
+                ],
+                rows,
+                "cluster_id, name",
+                _min_max("costing_node"),
+                returning="name, id",
+            )
+        )  # fmt: skip
+
+    def upsert_namespaces(
+        self, namespaces: pd.DataFrame, pods: pd.DataFrame, slot_ts: np.ndarray
+    ) -> dict[str, int]:
+        """Namespaces listed (with their labels) and namespaces of pods; name -> id."""
+        seen = (
+            pods.groupby("namespace")["ts"].agg(["min", "max"])
+            if len(pods)
+            else pd.DataFrame(columns=["min", "max"])
+        )
+        lo, hi = int(slot_ts.min()), int(slot_ts.max())
+        ids: dict[str, int] = {}
+        columns = ["cluster_id", "name", "labels", "first_seen", "last_seen"]
+        listed = set(namespaces["namespace"])
+        if listed:
+            spans = seen.reindex(namespaces["namespace"])
+            first = self.stamp(spans["min"].fillna(lo).astype(np.int64).to_numpy())
+            last = self.stamp(spans["max"].fillna(hi).astype(np.int64).to_numpy())
+            rows = sorted(
+                (self.cluster_id, name, label, f, ls)
+                for name, label, f, ls in zip(
+                    namespaces["namespace"], namespaces["labels"], first, last, strict=True
+                )
+            )
+            update = (
+                "labels = CASE WHEN excluded.last_seen >= costing_namespace.last_seen "
+                "THEN excluded.labels ELSE costing_namespace.labels END, " + _min_max("costing_namespace")
+            )
+            ids.update(
+                self.upsert("costing_namespace", columns, rows, "cluster_id, name", update, "name, id")
+            )
+        others = seen[~seen.index.isin(listed)]
+        if len(others):
+            rows = [
+                (self.cluster_id, name, _EMPTY_JSON, f, ls)
+                for name, f, ls in zip(
+                    others.index,
+                    self.stamp(others["min"].to_numpy()),
+                    self.stamp(others["max"].to_numpy()),
+                    strict=True,
+                )
+            ]
+            ids.update(
+                self.upsert(
+                    "costing_namespace",
+                    columns,
+                    rows,
+                    "cluster_id, name",
+                    _min_max("costing_namespace"),
+                    "name, id",
+                )
+            )
+        return ids
+
+    def upsert_pods(
+        self, pods: pd.DataFrame, node_ids: dict[str, int], namespace_ids: dict[str, int]
+    ) -> dict[str, int]:
+        """Workloads and pods (attributes from their latest sample); uid -> id."""
+        if pods.empty:
+            return {}
+        ordered = pods.sort_values(["pod_code", "ts"], kind="stable")
+        grouped = ordered.groupby("pod_code", sort=True)
+        last = grouped.tail(1).set_index("pod_code")
+        last = last.join(grouped["ts"].min().rename("first_ts"))
+        last["namespace_id"] = last["namespace"].map(namespace_ids)
+        workloads = (
+            last[["namespace_id", "owner_kind", "owner_name"]]
+            .drop_duplicates()
+            .sort_values(["namespace_id", "owner_kind", "owner_name"])
+        )
+        self.upsert(
+            "costing_workload",
+            ["cluster_id", "namespace_id", "kind", "name"],
+            [(self.cluster_id, int(n), k[:100], w) for n, k, w in workloads.itertuples(index=False)],
+            "namespace_id, kind, name",
+            None,
+        )
+        namespace_list = sorted({int(n) for n in workloads["namespace_id"]})
+        workload_ids = {
+            (n, k, w): i
+            for i, n, k, w in self.select(
+                "SELECT id, namespace_id, kind, name FROM costing_workload WHERE cluster_id = %s AND namespace_id IN ("  # noqa: S608
+                + ", ".join(["%s"] * len(namespace_list))
+                + ")",
+                [self.cluster_id, *namespace_list],
+            )
+        }
+        labels = _labels_json(last["labels"]) if last["labels"].notna().any() else [_EMPTY_JSON] * len(last)
+        first = self.stamp(last["first_ts"].to_numpy())
+        latest = self.stamp(last["ts"].to_numpy())
+        rows = [
+            (self.cluster_id, int(ns), workload_ids[(int(ns), kind[:100], owner)], node_ids[node], name, uid, label, f, ls)
+            for uid, ns, kind, owner, node, name, label, f, ls in zip(
+                last["pod_uid"], last["namespace_id"], last["owner_kind"], last["owner_name"], last["node"],
+                last["pod"], labels, first, latest, strict=True,
+            )
+        ]  # fmt: skip
+        newer = "excluded.last_seen >= costing_pod.last_seen"
+        update = ", ".join(
+            f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE costing_pod.{c} END"
+            for c in ("namespace_id", "workload_id", "node_id", "name", "labels")
+        ) + ", " + _min_max("costing_pod")  # fmt: skip
+        ids = dict(
+            self.upsert(
+                "costing_pod",
+                [
+                    "cluster_id",
+                    "namespace_id",
+                    "workload_id",
+                    "node_id",
+                    "name",
+                    "uid",
+                    "labels",
+                    "first_seen",
+                    "last_seen",
+                ],
+                rows,
+                "cluster_id, uid",
+                update,
+                returning="uid, id",
+            )
+        )
+        # pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)
+        self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
+        self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
+        return ids
+
+    # -- hourly quantities --
+    def add_pod_hours(
+        self, pods: pd.DataFrame, pod_ids: dict[str, int], node_ids: dict[str, int], interval: int
+    ) -> int:
+        if pods.empty:
+            return 0
+        hour, seconds, index = _split_seconds(pods["ts"].to_numpy(), interval)
+        weight = seconds / SECONDS_PER_HOUR
+        cpu_req = pods["cpu_request_cores"].to_numpy()
+        cpu_use = pods["cpu_usage_cores"].to_numpy()
+        mem_req = pods["memory_request_bytes"].to_numpy() / GIB
+        mem_use = pods["memory_usage_bytes"].to_numpy() / GIB
+        frame = pd.DataFrame(
+            {
+                "pod_id": self.pod_id_by_code[pods["pod_code"].to_numpy()][index],
+                "node_id": _ids(pods["node"], node_ids)[index],
+                "hour": hour,
+                "samples": 1,
+                "samples_without_metrics": (~pods["has_metrics"].to_numpy()).astype(np.int64)[index],
+                # The maximum is taken per sample, before anything is summed (COST_MODEL 2).
+                "cpu_request_core_hours": cpu_req[index] * weight,
+                "cpu_usage_core_hours": cpu_use[index] * weight,
+                "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req)[index] * weight,
+                "mem_request_gib_hours": mem_req[index] * weight,
+                "mem_usage_gib_hours": mem_use[index] * weight,
+                "mem_billable_gib_hours": np.maximum(mem_use, mem_req)[index] * weight,
+            }
+        )
+        sums = frame.groupby(["pod_id", "node_id", "hour"], sort=True).sum().reset_index()
+        sums.insert(0, "cluster_id", self.cluster_id)
+        sums["hour"] = self.stamp(sums["hour"].to_numpy())
+        columns = list(sums.columns)
+        update = ", ".join(f"{c} = costing_podhour.{c} + excluded.{c}" for c in columns[4:])
+        self.upsert("costing_podhour", columns, _tuples(sums), "pod_id, node_id, hour", update)
+        return len(sums)
+
+    def add_node_hours(self, nodes: pd.DataFrame, node_ids: dict[str, int], interval: int) -> int:
+        if nodes.empty:
+            return 0
+        hour, seconds, index = _split_seconds(nodes["ts"].to_numpy(), interval)
+        weight = seconds / SECONDS_PER_HOUR
+        frame = pd.DataFrame(
+            {
+                "node_id": _ids(nodes["node"], node_ids)[index],
+                "hour": hour,
+                "samples": 1,
+                "cpu_capacity_core_hours": nodes["cpu_capacity_cores"].to_numpy()[index] * weight,
+                "mem_capacity_gib_hours": (nodes["memory_capacity_bytes"].to_numpy() / GIB)[index] * weight,
+            }
+        )
+        sums = frame.groupby(["node_id", "hour"], sort=True).sum().reset_index()
+        sums.insert(0, "cluster_id", self.cluster_id)
+        sums["hour"] = self.stamp(sums["hour"].to_numpy())
+        columns = list(sums.columns)
+        update = ", ".join(f"{c} = costing_nodehour.{c} + excluded.{c}" for c in columns[3:])
+        self.upsert("costing_nodehour", columns, _tuples(sums), "node_id, hour", update)
+        return len(sums)
+
+    def add_coverage(self, split: tuple[np.ndarray, np.ndarray, np.ndarray], column: str) -> None:
+        hour, seconds, _ = split
+        sums = pd.Series(seconds).groupby(hour).sum().sort_index()
+        other = "gap_seconds" if column == "sampled_seconds" else "sampled_seconds"
+        stamps = self.stamp(sums.index.to_numpy())
+        rows = [(self.cluster_id, h, int(s), 0) for h, s in zip(stamps, sums.to_numpy(), strict=True)]
+        self.upsert(
+            "costing_coveragehour",
+            ["cluster_id", "hour", column, other],
+            rows,
+            "cluster_id, hour",
+            f"{column} = costing_coveragehour.{column} + excluded.{column}",
+        )
+
+
+def _min_max(table: str) -> str:
+    return (
+        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
+        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
+        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
+        f"THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+
+
+def _ids(keys: pd.Series, ids: dict[str, int]) -> np.ndarray:
+    """The id of every key, through the distinct keys (a Series.map over strings is slow)."""
+    codes, uniques = pd.factorize(keys)
+    return np.array([ids[k] for k in uniques], dtype=np.int64)[codes]
+
+
+def _instance_id(provider_id: str) -> str:
+    return provider_id.rstrip("/").rsplit("/", 1)[-1] if provider_id else ""
+
+
+def _tuples(frame: pd.DataFrame) -> list[tuple]:
+    # Plain Python values: both drivers adapt them without numpy adapters.
+    return list(zip(*(frame[c].tolist() for c in frame.columns), strict=True))
+
+
+def _to_epoch(value) -> int:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def _ranges(hours: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of hour starts as [start, end) pairs."""
+    out: list[tuple[int, int]] = []
+    for h in hours:
+        if out and out[-1][1] == h:
+            out[-1] = (out[-1][0], h + SECONDS_PER_HOUR)
+        else:
+            out.append((h, h + SECONDS_PER_HOUR))
+    return out

@@ -1,0 +1,341 @@
+"""Reading sample CSV files (nodes, pods, namespaces) into recorder frames, validated as a whole first."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costing.quantity import BINARY_SUFFIXES, DECIMAL_SUFFIXES, QuantityError, parse_quantity
+
+__all__ = [
+    "NAMESPACE_FILE_COLUMNS",
+    "NODE_FILE_COLUMNS",
+    "POD_FILE_COLUMNS",
+    "SampleFileError",
+    "read_sample_files",
+]
+
+NODE_FILE_COLUMNS = [
+    "timestamp",
+    "node",
+    "node_pool",
+    "provider_id",
+    "cpu_capacity_cores",
+    "memory_capacity_bytes",
+]
+NODE_OPTIONAL = ["instance_type", "labels"]
+POD_FILE_COLUMNS = [
+    "timestamp",
+    "namespace",
+    "pod",
+    "node",
+    "owner_kind",
+    "owner_name",
+    "cpu_request_cores",
+    "cpu_usage_cores",
+    "memory_request_bytes",
+    "memory_usage_bytes",
+]
+POD_OPTIONAL = ["pod_uid", "labels"]
+NAMESPACE_FILE_COLUMNS = ["namespace"]
+NAMESPACE_OPTIONAL = ["labels"]
+_FIRST_DATA_LINE = 2  # line 1 is the header
+
+
+class SampleFileError(ValueError):
+    """A bad sample file: which file, line (the header is line 1), column, and why."""
+
+    def __init__(self, path: Path | str, line: int, column: str, reason: str):
+        self.path, self.line, self.column, self.reason = Path(path), line, column, reason
+        super().__init__(f"{self.path.name}, line {line}, column {column}: {reason}")
+
+
+class _Errors:
+    """The first error of a file by line (then by column order), so the report does not depend on the order
+    in which the checks ran."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.path = path
+        self.order = {c: i for i, c in enumerate(columns)}
+        self.first: tuple[int, int, str, str] | None = None
+
+    def at(self, row: int, column: str, reason: str) -> None:
+        candidate = (row, self.order.get(column, len(self.order)), column, reason)
+        if self.first is None or candidate[:2] < self.first[:2]:
+            self.first = candidate
+
+    def where(self, bad: np.ndarray, column: str, reason: Callable[[int], str] | str) -> None:
+        rows = np.flatnonzero(bad)
+        if len(rows):
+            row = int(rows[0])
+            self.at(row, column, reason(row) if callable(reason) else reason)
+
+    def raise_first(self) -> None:
+        if self.first is not None:
+            row, _, column, reason = self.first
+            raise SampleFileError(self.path, row + _FIRST_DATA_LINE, column, reason)
+
+
+def read_sample_files(
+    nodes_path: Path | str, pods_path: Path | str, namespaces_path: Path | str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(nodes, pods, namespaces) frames in the recorder's columns, or SampleFileError for the first bad field.
+
+    A pod must be on a node that nodes.csv lists at the same timestamp. Empty usage fields (both) mean
+    the pod had no metrics: it is charged its request.
+    """
+    nodes_path, pods_path = Path(nodes_path), Path(pods_path)
+    nodes = _read_nodes(nodes_path)
+    pods = _read_pods(pods_path)
+    namespaces = _read_namespaces(Path(namespaces_path)) if namespaces_path else None
+    seen = pd.MultiIndex.from_arrays([nodes["timestamp"], nodes["node"]])
+    known = pd.MultiIndex.from_arrays([pods["timestamp"], pods["node"]]).isin(seen)
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        raise SampleFileError(
+            pods_path,
+            row + _FIRST_DATA_LINE,
+            "node",
+            f"node {pods['node'].iat[row]!r} is not in {nodes_path.name} at {pods['timestamp'].iat[row].isoformat()}",
+        )
+    return nodes, pods, namespaces
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+
+def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.DataFrame, _Errors]:
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            skipinitialspace=False,
+        )
+    except FileNotFoundError:
+        raise SampleFileError(path, 0, "-", "no such file") from None
+    except UnicodeDecodeError:
+        raise SampleFileError(path, 0, "-", "not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise SampleFileError(path, 1, "-", "the file is empty (a header line is required)") from None
+    except pd.errors.ParserError as error:
+        raise SampleFileError(path, 0, "-", f"not a CSV file ({error})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for column in required:
+        if column not in frame.columns:
+            raise SampleFileError(path, 1, column, "missing column")
+    for column in frame.columns:
+        if column not in required and column not in optional:
+            raise SampleFileError(
+                path, 1, column, f"unknown column (expected {', '.join(required + optional)})"
+            )
+    if frame.columns.duplicated().any():
+        raise SampleFileError(path, 1, frame.columns[frame.columns.duplicated()][0], "column given twice")
+    return frame, _Errors(path, list(frame.columns))
+
+
+def _read_nodes(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, NODE_FILE_COLUMNS, NODE_OPTIONAL)
+    out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    out["node"] = _text(raw["node"], "node", errors, required=True)
+    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors)
+    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors)
+    out["instance_type"] = (
+        _text(raw["instance_type"], "instance_type", errors) if "instance_type" in raw else ""
+    )
+    out["cpu_capacity_cores"], _ = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
+    out["memory_capacity_bytes"], _ = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    errors.raise_first()
+    _no_duplicates(out, ["timestamp", "node"], "node", errors, "node {} is listed twice at this timestamp")
+    return out
+
+
+def _read_pods(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
+    out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    for column in ("namespace", "pod", "node"):
+        out[column] = _text(raw[column], column, errors, required=True)
+    out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
+    out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
+    out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
+    out["cpu_request_cores"], _ = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
+    out["memory_request_bytes"], _ = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
+    out["cpu_usage_cores"], cpu_blank = _numbers(
+        raw["cpu_usage_cores"], "cpu_usage_cores", errors, blank_ok=True
+    )
+    out["memory_usage_bytes"], mem_blank = _numbers(
+        raw["memory_usage_bytes"], "memory_usage_bytes", errors, blank_ok=True
+    )
+    one_blank = np.flatnonzero(cpu_blank != mem_blank)
+    if len(one_blank):
+        row = int(one_blank[0])
+        errors.at(
+            row,
+            "cpu_usage_cores" if cpu_blank[row] else "memory_usage_bytes",
+            "empty while the other usage is not: leave both empty for a pod without metrics",
+        )
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    out["has_metrics"] = ~(cpu_blank & mem_blank)
+    errors.raise_first()
+    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
+    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
+    if blank_uid.any():
+        # namespace/pod, built once per distinct pair
+        ns_codes, ns_names = pd.factorize(out["namespace"])
+        pod_codes, pod_names = pd.factorize(out["pod"])
+        pair_codes, pairs = pd.factorize(ns_codes.astype(np.int64) * (len(pod_names) + 1) + pod_codes)
+        names = np.array(
+            [f"{ns_names[p // (len(pod_names) + 1)]}/{pod_names[p % (len(pod_names) + 1)]}" for p in pairs],
+            dtype=object,
+        )[pair_codes]
+        out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
+    _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
+    return out
+
+
+def _read_namespaces(path: Path) -> pd.DataFrame:
+    raw, errors = _read(path, NAMESPACE_FILE_COLUMNS, NAMESPACE_OPTIONAL)
+    out = pd.DataFrame({"namespace": _text(raw["namespace"], "namespace", errors, required=True)})
+    out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    errors.raise_first()
+    dup = out.duplicated("namespace").to_numpy()
+    errors.where(dup, "namespace", lambda row: f"namespace {out['namespace'].iat[row]} is listed twice")
+    errors.raise_first()
+    return out
+
+
+# --- columns ----------------------------------------------------------------------------------------------
+
+
+def _distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code of each row, distinct values stripped of blanks): checks then run once per distinct value."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, [str(u).strip() for u in uniques]
+
+
+def _first(codes: np.ndarray, bad: dict[int, str]) -> tuple[int, str] | None:
+    """The first row whose distinct value is bad, and why."""
+    if not bad:
+        return None
+    row = int(np.flatnonzero(np.isin(codes, list(bad)))[0])
+    return row, bad[int(codes[row])]
+
+
+def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
+    # Few distinct instants (one per slot): parse those, then spread them.
+    codes, uniques = _distinct(column)
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    bad = {i: f"not an ISO 8601 time: {text!r}" for i, text in enumerate(uniques) if pd.isna(parsed.iat[i])}
+    if first := _first(codes, bad):
+        errors.at(first[0], "timestamp", first[1])
+    values = parsed.dt.tz_localize(None).dt.floor("s").to_numpy()[codes]
+    return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
+
+
+def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> np.ndarray:
+    codes, uniques = _distinct(column)
+    if required and (first := _first(codes, {i: "empty" for i, u in enumerate(uniques) if not u})):
+        errors.at(first[0], name, first[1])
+    return np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
+
+
+def _numbers(
+    column: pd.Series, name: str, errors: _Errors, *, blank_ok: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, blank) of a numeric column: plain numbers the fast way, Kubernetes quantities through
+    parse_quantity, each distinct text parsed once."""
+    head = column.iloc[:4096]
+    if len(column) > len(head) and head.nunique() * 4 <= len(head):
+        # Few distinct values (requests, capacities): parse those only.
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        values, blank, bad = _number_values(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+        values, blank = values[codes], blank[codes]
+        first = _first(codes, bad)
+    else:
+        values, blank, bad = _number_values(column)
+        first = (min(bad), bad[min(bad)]) if bad else None
+    if first:
+        errors.at(first[0], name, first[1])
+    if not blank_ok:
+        errors.where(blank, name, "empty")
+    return values, blank
+
+
+def _number_values(texts: pd.Series) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """(values, blank, {position: reason}) for each text; blanks are 0."""
+    values = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    blank = np.zeros(len(values), dtype=bool)
+    bad: dict[int, str] = {}
+    others = np.flatnonzero(np.isnan(values))
+    if len(others):
+        codes, uniques = pd.factorize(texts.iloc[others], use_na_sentinel=False)
+        parsed = np.zeros(len(uniques))
+        empty = np.zeros(len(uniques), dtype=bool)
+        reasons: dict[int, str] = {}
+        for i, raw in enumerate(uniques):
+            text = str(raw).strip()
+            if not text:
+                empty[i] = True
+                continue
+            try:
+                parsed[i] = float(parse_quantity(text))
+            except QuantityError as error:
+                reasons[i] = _quantity_reason(text, error)
+        values[others] = parsed[codes]
+        blank[others] = empty[codes]
+        if first := _first(codes, reasons):
+            bad[int(others[first[0]])] = first[1]
+    infinite = np.flatnonzero(~np.isfinite(values))
+    if len(infinite):
+        bad.setdefault(int(infinite[0]), f"not a finite number: {texts.iat[int(infinite[0])]!r}")
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        bad.setdefault(int(negative[0]), f"negative: {texts.iat[int(negative[0])]!r}")
+    return values, blank, bad
+
+
+_SUFFIXED = re.compile(r"[+-]?[0-9]*\.?[0-9]+(?P<suffix>[A-Za-z]+)")
+_KNOWN_SUFFIXES = " ".join(s for s in [*DECIMAL_SUFFIXES, *BINARY_SUFFIXES] if s)
+
+
+def _quantity_reason(text: str, error: QuantityError) -> str:
+    match = _SUFFIXED.fullmatch(text)
+    if match and match["suffix"] not in DECIMAL_SUFFIXES and match["suffix"] not in BINARY_SUFFIXES:
+        return f"unknown suffix {match['suffix']!r} in {text!r} (known: {_KNOWN_SUFFIXES})"
+    return f"{error.reason}: {text!r}"
+
+
+def _labels(column: pd.Series, errors: _Errors) -> np.ndarray:
+    """Each labels field as canonical JSON text of a {string: string} object ("" is {})."""
+    codes, uniques = _distinct(column)
+    canonical = []
+    bad: dict[int, str] = {}
+    for i, text in enumerate(uniques):
+        value = {}
+        if text:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                bad[i] = f"not JSON: {text[:60]!r}"
+            else:
+                if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+                    bad[i] = 'not a JSON object of strings, e.g. {"team": "shop"}'
+        canonical.append("{}" if i in bad else json.dumps(value, sort_keys=True, separators=(",", ":")))
+    if first := _first(codes, bad):
+        errors.at(first[0], "labels", first[1])
+    return np.asarray(canonical, dtype=object)[codes] if canonical else np.array([], dtype=object)
+
+
+def _no_duplicates(frame: pd.DataFrame, keys: list[str], column: str, errors: _Errors, message: str) -> None:
+    dup = frame.duplicated(keys).to_numpy()
+    errors.where(dup, column, lambda row: message.format(repr(frame[keys[1]].iat[row])))
+    errors.raise_first()

@@ -1,0 +1,203 @@
+"""import_samples: quantity strings, every kind of bad field named by file/line/column with nothing stored, re-import."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from costing.choices import ConnectionType, SampleSource
+from costing.models import Cluster, CoverageHour, Namespace, Node, NodeHour, Pod, PodHour, SampleSlot
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+NODES = """timestamp,node,node_pool,provider_id,cpu_capacity_cores,memory_capacity_bytes,labels
+2026-03-02T10:00:00Z,n1,pool-a,aws:///eu-west-1a/i-0abc,4,16Gi,"{""zone"": ""a""}"
+2026-03-02T10:01:00Z,n1,pool-a,aws:///eu-west-1a/i-0abc,4000m,17179869184,
+"""
+PODS = """timestamp,namespace,pod,node,owner_kind,owner_name,cpu_request_cores,cpu_usage_cores,memory_request_bytes,memory_usage_bytes
+2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,500m,0.2,1Gi,512Mi
+2026-03-02T10:01:00Z,shop,web-1,n1,Deployment,web,0.5,700m,1073741824,2Gi
+2026-03-02T10:01:00+00:00,shop,job-1,n1,,,1,,2Gi,
+"""
+NAMESPACES = """namespace,labels
+shop,"{""department"": ""retail""}"
+"""
+
+
+@pytest.fixture
+def cluster(db):
+    return Cluster.objects.create(name="prod", connection_type=ConnectionType.KUBECONFIG)
+
+
+def write(tmp_path, nodes=NODES, pods=PODS, namespaces=NAMESPACES):
+    paths = {}
+    for name, text in (("nodes", nodes), ("pods", pods), ("namespaces", namespaces)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text)
+        paths[name] = str(path)
+    return paths
+
+
+def run(paths, cluster="prod", **extra):
+    out = io.StringIO()
+    call_command(
+        "import_samples",
+        "--cluster", cluster,
+        "--nodes", paths["nodes"],
+        "--pods", paths["pods"],
+        "--namespaces", paths["namespaces"],
+        *[f"--{k}={v}" for k, v in extra.items()],
+        stdout=out,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+def state():
+    return (
+        sorted(
+            PodHour.objects.values_list(
+                "pod__name", "samples", "cpu_billable_core_hours", "mem_billable_gib_hours"
+            )
+        ),
+        sorted(NodeHour.objects.values_list("node__name", "samples", "cpu_capacity_core_hours")),
+        sorted(CoverageHour.objects.values_list("hour", "sampled_seconds")),
+        sorted(SampleSlot.objects.values_list("slot", "source")),
+        Pod.objects.count(),
+    )
+
+
+def test_happy_path_with_quantity_strings(cluster, tmp_path):
+    output = run(write(tmp_path))
+    assert "2 slots" in output and "3 pod samples" in output
+    assert "Recording" not in output  # no progress bar when stdout is not a terminal
+    web = PodHour.objects.get(pod__name="web-1")
+    assert web.samples == 2 and web.samples_without_metrics == 0
+    assert web.cpu_request_core_hours == pytest.approx((0.5 + 0.5) / 60)
+    assert web.cpu_usage_core_hours == pytest.approx((0.2 + 0.7) / 60)
+    assert web.cpu_billable_core_hours == pytest.approx((0.5 + 0.7) / 60)
+    assert web.mem_usage_gib_hours == pytest.approx((0.5 + 2) / 60)
+    assert web.mem_billable_gib_hours == pytest.approx((1 + 2) / 60)
+    job = PodHour.objects.get(pod__name="job-1")  # empty usage: no metrics, charged its request
+    assert (job.samples, job.samples_without_metrics) == (1, 1)
+    assert job.cpu_usage_core_hours == 0 and job.cpu_billable_core_hours == pytest.approx(1 / 60)
+    assert job.mem_billable_gib_hours == pytest.approx(2 / 60)
+    pod = Pod.objects.get(name="job-1")
+    assert (pod.uid, pod.workload.kind, pod.workload.name) == ("shop/job-1", "Pod", "job-1")
+    node = Node.objects.get()
+    assert (node.node_pool.name, node.instance_id, node.labels) == ("pool-a", "i-0abc", {})
+    assert node.first_seen == T0
+    node_hour = NodeHour.objects.get()
+    assert node_hour.cpu_capacity_core_hours == pytest.approx(8 / 60)
+    assert node_hour.mem_capacity_gib_hours == pytest.approx(32 / 60)
+    assert Namespace.objects.get(name="shop").labels == {"department": "retail"}
+    assert set(SampleSlot.objects.values_list("source", flat=True)) == {SampleSource.IMPORT}
+    assert CoverageHour.objects.get().sampled_seconds == 120
+
+
+def test_reimport_replaces_the_hours_it_touches(cluster, tmp_path):
+    run(write(tmp_path))
+    # the same first slot with other numbers, and nothing for 10:01: hour 10 is now only this
+    pods = PODS.splitlines()[0] + "\n2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,1,3,1Gi,1Gi\n"
+    run(write(tmp_path, nodes="\n".join(NODES.splitlines()[:2]) + "\n", pods=pods))
+    (row,) = PodHour.objects.all()
+    assert (row.pod.name, row.samples, row.cpu_billable_core_hours) == ("web-1", 1, pytest.approx(3 / 60))
+    assert NodeHour.objects.get().samples == 1
+    assert CoverageHour.objects.get().sampled_seconds == 60
+    assert SampleSlot.objects.count() == 1
+    before = state()
+    run(write(tmp_path, nodes="\n".join(NODES.splitlines()[:2]) + "\n", pods=pods))
+    assert state() == before
+
+
+HEADER_PODS = PODS.splitlines()[0]
+POD_ROW = "2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,500m,0.2,1Gi,512Mi"
+
+
+@pytest.mark.parametrize(
+    ("which", "text", "message"),
+    [
+        ("pods", f"{HEADER_PODS}\n{POD_ROW}\nyesterday,shop,web-2,n1,Deployment,web,1,1,1,1\n",
+         "pods.csv, line 3, column timestamp: not an ISO 8601 time: 'yesterday'"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('500m', '5X')}\n",
+         "pods.csv, line 2, column cpu_request_cores: unknown suffix"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('512Mi', '-512Mi')}\n",
+         "pods.csv, line 2, column memory_usage_bytes: negative"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',0.2,', ',-0.2,')}\n",
+         "pods.csv, line 2, column cpu_usage_cores: negative"),
+        ("pods", f"{HEADER_PODS.replace(',owner_name', '')}\n{POD_ROW}\n",
+         "pods.csv, line 1, column owner_name: missing column"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW}\n{POD_ROW.replace(',n1,', ',n9,').replace('web-1', 'web-2')}\n",
+         "pods.csv, line 3, column node: node 'n9' is not in nodes.csv at 2026-03-02T10:00:00+00:00"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',0.2,', ',,')}\n",
+         "pods.csv, line 2, column cpu_usage_cores: empty while the other usage is not"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW}\n{POD_ROW}\n",
+         "pods.csv, line 3, column pod: pod 'shop/web-1' is listed twice"),
+        ("pods", f"{HEADER_PODS},labels\n{POD_ROW},[1]\n",
+         "pods.csv, line 2, column labels: not a JSON object"),
+        ("nodes", NODES.replace(",4000m,", ",4 cores,"),
+         "nodes.csv, line 3, column cpu_capacity_cores:"),
+        ("nodes", NODES.replace("2026-03-02T10:01:00Z", "2026-03-32T10:01:00Z"),
+         "nodes.csv, line 3, column timestamp: not an ISO 8601 time"),
+        ("nodes", NODES.replace(",16Gi,", ",,"),
+         "nodes.csv, line 2, column memory_capacity_bytes: empty"),
+        ("nodes", NODES.replace("provider_id,", "provider,"),
+         "nodes.csv, line 1, column provider_id: missing column"),
+        ("nodes", NODES.replace(",labels", ",labels,colour").replace("\n2026", ",x\n2026"),
+         "nodes.csv, line 1, column colour: unknown column"),
+        ("namespaces", 'namespace,labels\nshop,"{""a"": 1}"\n',
+         "namespaces.csv, line 2, column labels: not a JSON object of strings"),
+    ],
+)  # fmt: skip
+def test_a_bad_field_is_named_and_nothing_is_stored(cluster, tmp_path, which, text, message):
+    run(write_dir(tmp_path / "good"))
+    before = state()
+    paths = write_dir(tmp_path / "bad", **{which: text})
+    with pytest.raises(CommandError) as error:
+        run(paths)
+    assert message in str(error.value)
+    assert state() == before
+
+
+def write_dir(folder, **texts):
+    folder.mkdir(exist_ok=True)
+    return write(folder, **texts)
+
+
+def test_unknown_cluster_and_bad_interval(cluster, tmp_path):
+    paths = write(tmp_path)
+    with pytest.raises(CommandError, match="no cluster named 'nope'"):
+        run(paths, cluster="nope")
+    with pytest.raises(CommandError, match="--interval"):
+        run(paths, interval=0)
+    assert not SampleSlot.objects.exists()
+
+
+def test_an_import_over_midnight_records_each_day_and_the_straddling_slot(cluster, tmp_path):
+    header_nodes = NODES.splitlines()[0]
+    nodes = (
+        header_nodes
+        + "\n"
+        + "\n".join(f"{t},n1,pool-a,,4,16Gi," for t in ("2026-03-02T23:59:30Z", "2026-03-03T00:00:30Z"))
+    )
+    pods = (
+        HEADER_PODS
+        + "\n"
+        + "\n".join(
+            f"{t},shop,web-1,n1,Deployment,web,1,0.5,1Gi,1Gi"
+            for t in ("2026-03-02T23:59:30Z", "2026-03-03T00:00:30Z")
+        )
+    )
+    paths = write(tmp_path, nodes=nodes + "\n", pods=pods + "\n")
+    for _ in range(2):  # the second import replaces the first
+        run(paths)
+        by_hour = dict(PodHour.objects.values_list("hour", "cpu_billable_core_hours"))
+        assert by_hour == {
+            datetime(2026, 3, 2, 23, tzinfo=UTC): pytest.approx(30 / 3600),
+            datetime(2026, 3, 3, 0, tzinfo=UTC): pytest.approx(90 / 3600),
+        }
+        assert dict(CoverageHour.objects.values_list("hour", "sampled_seconds")) == {
+            datetime(2026, 3, 2, 23, tzinfo=UTC): 30,
+            datetime(2026, 3, 3, 0, tzinfo=UTC): 90,
+        }
