@@ -71,7 +71,7 @@ def to_units(value) -> int:
     """A count of 1e-8 units: exact for a Decimal (rounded half even past 8 places), rounded for a float."""
     if isinstance(value, Decimal):
         return int(value.scaleb(PLACES).to_integral_value())
-    return int(round(float(value) * SCALE))
+    return round(float(value) * SCALE)
 
 
 def _units(values) -> np.ndarray:
@@ -100,7 +100,9 @@ def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    return (
+        pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    )
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -178,7 +180,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
 
     node_bills = bills.loc[bills["kind"] == LineKind.NODE]
     billed: dict[tuple[int, pd.Timestamp], Decimal] = {}
-    for node, hour, cost in zip(node_bills["node"], node_bills["hour"], node_bills["effective_cost"], strict=True):
+    for node, hour, cost in zip(
+        node_bills["node"], node_bills["hour"], node_bills["effective_cost"], strict=True
+    ):
         key = (int(node), hour)
         billed[key] = billed.get(key, Decimal(0)) + cost
     overhead = sum(bills.loc[bills["kind"] != LineKind.NODE, "effective_cost"], Decimal(0))
@@ -214,7 +218,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
         cost_units[is_billed] = [to_units(v) for v in nodes.loc[is_billed, "bill"]]
     estimate = ~is_billed
     if estimate.any():
-        prices = {p.instance_type: (float(p.cpu_core_hour), float(p.mem_gib_hour)) for p in spec.fallback_prices}
+        prices = {
+            p.instance_type: (float(p.cpu_core_hour), float(p.mem_gib_hour)) for p in spec.fallback_prices
+        }
         default = prices.get("")
         cpu_price = np.full(len(nodes), np.nan)
         mem_price = np.full(len(nodes), np.nan)
@@ -222,7 +228,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
             row = prices.get(nodes["instance_type"].iat[i] or "", default)
             if row is not None:
                 cpu_price[i], mem_price[i] = row
-        fallback = nodes["cpu_core_hours"].to_numpy() * cpu_price + nodes["mem_gib_hours"].to_numpy() * mem_price
+        fallback = (
+            nodes["cpu_core_hours"].to_numpy() * cpu_price + nodes["mem_gib_hours"].to_numpy() * mem_price
+        )
         priced = estimate & np.isfinite(fallback)
         cost_units[priced] = _units(fallback[priced])
         # A sampled node-hour with neither a bill line nor a price has no row: its pods stay unpriced.
@@ -235,9 +243,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
 
     coverage_seconds = sum(
         min(s, SECONDS_PER_HOUR)
-        for s in CoverageHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).values_list(
-            "sampled_seconds", flat=True
-        )
+        for s in CoverageHour.objects.filter(
+            cluster_id=cluster_id, hour__gte=start, hour__lt=end
+        ).values_list("sampled_seconds", flat=True)
     )
     return DayInputs(
         pod_hours=pod_hours,
@@ -313,12 +321,17 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
     # Pods: quantities of every pod-hour (priced or not), costs of the priced ones.
     pod_ids, sums = _sum_by(
         pod_hours["pod"].to_numpy(),
-        {"samples": pod_hours["samples"].to_numpy(np.int64), **{q: pod_hours[q].to_numpy(float) for q in QUANTITIES}},
+        {
+            "samples": pod_hours["samples"].to_numpy(np.int64),
+            **{q: pod_hours[q].to_numpy(float) for q in QUANTITIES},
+        },
     )
     cost_index = np.searchsorted(pod_ids, priced["pod"].to_numpy())
     cost_sums = {}
     for name in ("cpu_cost", "mem_cost", "estimated_cost"):
-        cost_sums[name] = np.bincount(cost_index, weights=priced[name].to_numpy(float), minlength=len(pod_ids))
+        cost_sums[name] = np.bincount(
+            cost_index, weights=priced[name].to_numpy(float), minlength=len(pod_ids)
+        )
     cpu_units = _units(cost_sums["cpu_cost"])
     mem_units = _units(cost_sums["mem_cost"])
     cost_units = cpu_units + mem_units
@@ -453,9 +466,7 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
         priced_pods = np.isin(pod_node, node_ids)
         np.add.at(paid[name], paid_index[priced_pods], pod_values[name][priced_pods])
     cpu_pool_units = _units(node_sums["cpu_pool"])
-    pools = dict(
-        Node.objects.filter(pk__in=node_ids.tolist()).values_list("pk", "node_pool_id")
-    )
+    pools = dict(Node.objects.filter(pk__in=node_ids.tolist()).values_list("pk", "node_pool_id"))
     NodeCostDay.objects.bulk_create(
         (
             NodeCostDay(
@@ -556,7 +567,9 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         for column in ("cpu_cost", "mem_cost", "cost"):
             namespaces[column] = namespaces[column].astype(float)
         namespaces["shared"] = namespaces["shared"].astype(bool)
-        idle_rows = list(NodeCostDay.objects.filter(day=day).values_list("cluster_id", "cpu_idle", "mem_idle"))
+        idle_rows = list(
+            NodeCostDay.objects.filter(day=day).values_list("cluster_id", "cpu_idle", "mem_idle")
+        )
         idle = pd.DataFrame.from_records(idle_rows, columns=["cluster", "cpu_idle", "mem_idle"])
         idle = idle.astype({"cpu_idle": float, "mem_idle": float})
         overhead = pd.DataFrame(
@@ -700,8 +713,12 @@ def clusters_of_day(day: date) -> list[int]:
     """Clusters with anything to compute on `day`: a ClusterDay row, samples or a bill line."""
     start, end = day_bounds(day)
     ids = set(ClusterDay.objects.filter(day=day).values_list("cluster_id", flat=True))
-    ids |= set(NodeHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct())
-    ids |= set(PodHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct())
+    ids |= set(
+        NodeHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct()
+    )
+    ids |= set(
+        PodHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct()
+    )
     ids |= set(
         BillLine.objects.filter(
             Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),

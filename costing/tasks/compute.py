@@ -31,7 +31,9 @@ DIRTY_BATCH = 200
 def recompute_dirty(batch: int = DIRTY_BATCH) -> list[tuple[date, int]]:
     """Compute up to `batch` dirty cluster-days, oldest first, then apportion each day touched once."""
     pairs = list(
-        ClusterDay.objects.filter(dirty=True).order_by("day", "cluster_id").values_list("day", "cluster_id")[:batch]
+        ClusterDay.objects.filter(dirty=True)
+        .order_by("day", "cluster_id")
+        .values_list("day", "cluster_id")[:batch]
     )
     by_day: dict[date, list[int]] = {}
     for day, cluster_id in pairs:
@@ -76,11 +78,20 @@ def prune(today: date | None = None) -> dict[str, int]:
     FINOPS_HOURLY_RETENTION_DAYS. Returns the rows deleted per table."""
     today = today or timezone.now().date()
     daily_cutoff = months_before(today, settings.FINOPS_DAILY_RETENTION_MONTHS)
-    hourly_cutoff = datetime.combine(today - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS), time(0), UTC)
+    hourly_cutoff = datetime.combine(
+        today - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS), time(0), UTC
+    )
     deleted = {}
     with transaction.atomic():
         deleted["NodeCostHour"] = NodeCostHour.objects.filter(hour__lt=hourly_cutoff).delete()[0]
-        for model in (PoolShareDay, DepartmentCostDay, PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay):
+        for model in (
+            PoolShareDay,
+            DepartmentCostDay,
+            PodCostDay,
+            WorkloadCostDay,
+            NamespaceCostDay,
+            NodeCostDay,
+        ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
         deleted["ClusterDay"] = ClusterDay.objects.filter(day__lt=daily_cutoff).delete()[0]
     return deleted

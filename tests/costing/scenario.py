@@ -154,7 +154,9 @@ def build(day_start: datetime = START, *, name: str = "prod", policy: PolicySpec
             node=nodes[node_name],
             name=pod_name,
             uid=f"{name}-{pod_name}",
-            labels={"team": "core"} if ns_name == "kube-system" else ({"team": "pay"} if ns_name == "payments" else {}),
+            labels={"team": "core"}
+            if ns_name == "kube-system"
+            else ({"team": "pay"} if ns_name == "payments" else {}),
             **seen,
         )
         pods[pod_name] = pod
@@ -198,4 +200,11 @@ def build(day_start: datetime = START, *, name: str = "prod", policy: PolicySpec
         # Not the cluster's: must not count.
         "other": line(bill, None, LineKind.OUTSIDE, "99.00", day_start, 24, None, "rds-1"),
     }
-    return {"cluster": cluster, "nodes": nodes, "namespaces": namespaces, "workloads": workloads, "pods": pods, "lines": lines}
+    return {
+        "cluster": cluster,
+        "nodes": nodes,
+        "namespaces": namespaces,
+        "workloads": workloads,
+        "pods": pods,
+        "lines": lines,
+    }

@@ -69,7 +69,11 @@ def test_node_days(prod):
 
 def test_node_hours_keep_prices(prod):
     hour = NodeCostHour.objects.get(node=prod["nodes"]["n1"], hour=scenario.HOURS[7])
-    assert hour.cost == D("1") and hour.cpu_price == pytest.approx(0.125) and hour.mem_price == pytest.approx(0.03125)
+    assert (
+        hour.cost == D("1")
+        and hour.cpu_price == pytest.approx(0.125)
+        and hour.mem_price == pytest.approx(0.03125)
+    )
     assert not hour.estimated and hour.sampled
     est = NodeCostHour.objects.get(node=prod["nodes"]["n2"], hour=scenario.HOURS[7])
     assert est.estimated and close(est.cost, "0.18") and est.cpu_price == pytest.approx(0.045)
@@ -87,14 +91,20 @@ def test_pod_workload_namespace_days(prod):
         assert row.samples == 24 * 60
     co = PodCostDay.objects.get(pod=prod["pods"]["co-1"])
     # Billable is the larger of usage and request: 24 core-hours, 48 GiB-hours.
-    assert co.cpu_billable_core_hours == 24 and co.mem_billable_gib_hours == 48 and co.cpu_request_core_hours == 12
+    assert (
+        co.cpu_billable_core_hours == 24
+        and co.mem_billable_gib_hours == 48
+        and co.cpu_request_core_hours == 12
+    )
     assert close(co.cpu_cost, "3.00") and close(co.mem_cost, "1.50") and co.estimated_cost == 0
     se = PodCostDay.objects.get(pod=prod["pods"]["se-1"])
     assert se.estimated_cost == se.cost
 
     proxy = WorkloadCostDay.objects.get(workload=prod["workloads"][("kube-system", "kube-proxy")], day=DAY)
     assert proxy.pods == 2 and close(proxy.cost, "3.06")
-    by_ns = {r.namespace.name: r for r in NamespaceCostDay.objects.filter(day=DAY).select_related("namespace")}
+    by_ns = {
+        r.namespace.name: r for r in NamespaceCostDay.objects.filter(day=DAY).select_related("namespace")
+    }
     assert {n: (r.department, r.shared) for n, r in by_ns.items()} == {
         "payments": ("Payments", False),
         "checkout": ("Payments", False),
@@ -129,7 +139,9 @@ def test_departments_and_pool_shares(prod):
 
 
 def test_recompute_replaces_and_clears_dirty(prod):
-    before = {m: m.objects.count() for m in (PodCostDay, NodeCostDay, NodeCostHour, DepartmentCostDay, PoolShareDay)}
+    before = {
+        m: m.objects.count() for m in (PodCostDay, NodeCostDay, NodeCostHour, DepartmentCostDay, PoolShareDay)
+    }
     mark_days_dirty([prod["cluster"].pk], [DAY])
     assert ClusterDay.objects.get(day=DAY).dirty
     recompute_day(DAY)
