@@ -79,14 +79,17 @@ def _units(values) -> np.ndarray:
 
 
 def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
-    """The rows of a values_list() queryset as a DataFrame; on PostgreSQL read with COPY (much faster).
+    """The rows of a values_list() queryset as a DataFrame; on PostgreSQL read with COPY (several
+    times faster than fetching rows for the hundreds of thousands of pod-hours of a large cluster-day).
 
     Only ids, numbers and timestamps go through here: CSV would turn a name such as 0123 into a number.
     """
     sql, params = queryset.query.sql_with_params()
+    empty = pd.DataFrame({c: [] for c in columns})
     if connection.vendor == "postgresql":
         from psycopg import sql as pgsql
 
+        # COPY takes no bind parameters: the values (ids, timestamps) are quoted as literals by psycopg.
         composed = pgsql.SQL(sql.replace("%s", "{}")).format(*(pgsql.Literal(p) for p in params))
         query = pgsql.SQL("COPY ({}) TO STDOUT (FORMAT CSV)").format(composed)
         buffer = io.BytesIO()
@@ -94,15 +97,13 @@ def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
             for block in copy:
                 buffer.write(block)
         if buffer.tell() == 0:
-            return pd.DataFrame({c: [] for c in columns})
+            return empty
         buffer.seek(0)
         return pd.read_csv(buffer, names=columns, header=None)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return (
-        pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
-    )
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else empty
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -308,6 +309,72 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
     return allocate(inputs.pod_hours, prices)
 
 
+def write_rows(model, columns: dict[str, object], money: tuple[str, ...] = ()) -> int:
+    """Insert rows given as columns (arrays or lists of equal length, or scalars for every row).
+
+    `money` names columns given as int64 counts of 1e-8. PostgreSQL gets the rows with COPY (a day of
+    a large cluster is tens of thousands of rows: bulk_create spends seconds building statements);
+    other databases get bulk_create.
+    """
+    lengths = {len(v) for v in columns.values() if _is_column(v)}
+    if not lengths or max(lengths) == 0:
+        return 0
+    (n,) = lengths
+    fields = {name: model._meta.get_field(name) for name in columns}
+    if connection.vendor == "postgresql":
+        frame = pd.DataFrame(
+            {
+                fields[name].column: (_money_text(values) if name in money else values)
+                for name, values in columns.items()
+            },
+            index=range(n),
+        )
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S+00")
+        names = ", ".join(connection.ops.quote_name(c) for c in frame.columns)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT CSV, NULL '\\N')") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return n
+    values = {
+        name: ([to_money(u) for u in v] if name in money else list(v)) if _is_column(v) else [v] * n
+        for name, v in columns.items()
+    }
+    model.objects.bulk_create(
+        (model(**{name: _plain(values[name][i]) for name in columns}) for i in range(n)), batch_size=BATCH
+    )
+    return n
+
+
+def _is_column(value) -> bool:
+    return isinstance(value, (list, np.ndarray, pd.Series))
+
+
+def _money_text(units) -> list[str] | str:
+    def text(u: int) -> str:
+        sign = "-" if u < 0 else ""
+        whole, frac = divmod(abs(int(u)), SCALE)
+        return f"{sign}{whole}.{frac:08d}"
+
+    if np.isscalar(units):
+        return text(units)
+    return [text(u) for u in units]
+
+
+def _plain(value):
+    """A numpy scalar as the Python value Django expects; NaN as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
 def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, spec: PolicySpec) -> dict:
     """Write the day's rows (replacing the old ones) and return the ClusterDay totals, all exact."""
     start, end = day_bounds(day)
@@ -337,109 +404,93 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
     cost_units = cpu_units + mem_units
     estimated_units = np.minimum(_units(cost_sums["estimated_cost"]), np.maximum(cost_units, 0))
     first = pod_hours.drop_duplicates("pod").set_index("pod").loc[pod_ids]
-    pod_node = first["node"].to_numpy()
-    pod_ns = first["namespace"].to_numpy()
-    pod_wl = first["workload"].to_numpy()
-
-    PodCostDay.objects.bulk_create(
-        (
-            PodCostDay(
-                cluster_id=cluster_id,
-                day=day,
-                pod_id=int(pod_ids[i]),
-                node_id=int(pod_node[i]),
-                namespace_id=int(pod_ns[i]),
-                workload_id=int(pod_wl[i]),
-                samples=int(sums["samples"][i]),
-                **{q: float(sums[q][i]) for q in QUANTITIES},
-                cpu_cost=to_money(cpu_units[i]),
-                mem_cost=to_money(mem_units[i]),
-                cost=to_money(cost_units[i]),
-                estimated_cost=to_money(estimated_units[i]),
-            )
-            for i in range(len(pod_ids))
-        ),
-        batch_size=BATCH,
-    )
-
+    pod_node = first["node"].to_numpy(np.int64)
+    pod_ns = first["namespace"].to_numpy(np.int64)
+    pod_wl = first["workload"].to_numpy(np.int64)
     pod_values = {
         **{q: sums[q] for q in QUANTITIES},
-        "cpu_units": cpu_units,
-        "mem_units": mem_units,
-        "cost_units": cost_units,
-        "estimated_units": estimated_units,
+        "cpu_cost": cpu_units,
+        "mem_cost": mem_units,
+        "cost": cost_units,
+        "estimated_cost": estimated_units,
     }
+    money = ("cpu_cost", "mem_cost", "cost", "estimated_cost")
+    common = {"cluster_id": cluster_id, "day": day}
+    write_rows(
+        PodCostDay,
+        {
+            **common,
+            "pod_id": pod_ids,
+            "node_id": pod_node,
+            "namespace_id": pod_ns,
+            "workload_id": pod_wl,
+            "samples": sums["samples"],
+            **pod_values,
+        },
+        money,
+    )
 
     # Workloads and namespaces: exact sums of their pods.
     wl_ids, wl = _sum_by(pod_wl, {**pod_values, "pods": np.ones(len(pod_ids), dtype=np.int64)})
     wl_ns = dict(zip(pod_wl.tolist(), pod_ns.tolist(), strict=True))
-    WorkloadCostDay.objects.bulk_create(
-        (
-            WorkloadCostDay(
-                cluster_id=cluster_id,
-                day=day,
-                namespace_id=wl_ns[int(w)],
-                workload_id=int(w),
-                pods=int(wl["pods"][i]),
-                **_money_fields(wl, i),
-            )
-            for i, w in enumerate(wl_ids)
-        ),
-        batch_size=BATCH,
+    write_rows(
+        WorkloadCostDay,
+        {**common, "namespace_id": [wl_ns[w] for w in wl_ids.tolist()], "workload_id": wl_ids, **wl},
+        money,
     )
     ns_ids, ns = _sum_by(pod_ns, pod_values)
     resolver = DepartmentResolver(spec)
-    names = dict(Namespace.objects.filter(pk__in=ns_ids.tolist()).values_list("pk", "name"))
-    labels = dict(Namespace.objects.filter(pk__in=ns_ids.tolist()).values_list("pk", "labels"))
-    NamespaceCostDay.objects.bulk_create(
-        (
-            NamespaceCostDay(
-                cluster_id=cluster_id,
-                day=day,
-                namespace_id=int(n),
-                department=resolver.resolve(names[int(n)], labels[int(n)] or {}),
-                shared=resolver.is_shared(names[int(n)]),
-                **_money_fields(ns, i),
-            )
-            for i, n in enumerate(ns_ids)
-        ),
-        batch_size=BATCH,
+    found = {
+        pk: (name, labels)
+        for pk, name, labels in Namespace.objects.filter(pk__in=ns_ids.tolist()).values_list(
+            "pk", "name", "labels"
+        )
+    }
+    write_rows(
+        NamespaceCostDay,
+        {
+            **common,
+            "namespace_id": ns_ids,
+            "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids.tolist()],
+            "shared": [resolver.is_shared(found[n][0]) for n in ns_ids.tolist()],
+            **ns,
+        },
+        money,
     )
 
     # Node-hours, then node-days: a node's day cost is the exact sum of its hours; its idle is what
     # its pods did not pay, per resource, so pods + idle == cost to the last unit.
     prices = result.idle
-    nodes = inputs.node_hours.set_index(["node", "hour"])
     key = pd.MultiIndex.from_frame(prices[["node", "hour"]])
-    node_cost_units = nodes["cost_units"].reindex(key).to_numpy(np.int64)
+    by_node_hour = inputs.node_hours.set_index(["node", "hour"])
+    node_cost_units = by_node_hour["cost_units"].reindex(key).to_numpy(np.int64)
+    node_bill = by_node_hour["bill"].reindex(key).to_numpy(object)
     pool_cpu_units = _units(prices["cpu_cost_pool"])
     sampled = ~prices["unsampled"].to_numpy(bool)
     estimated = prices["estimated"].to_numpy(bool)
     cpu_price, mem_price = _paid_prices(prices)
-    NodeCostHour.objects.bulk_create(
-        (
-            NodeCostHour(
-                cluster_id=cluster_id,
-                node_id=int(prices["node"].iat[i]),
-                hour=prices["hour"].iat[i].to_pydatetime(),
-                cost=to_money(node_cost_units[i]),
-                cpu_cost_pool=to_money(pool_cpu_units[i]),
-                mem_cost_pool=to_money(node_cost_units[i] - pool_cpu_units[i]),
-                cpu_price=_nullable(cpu_price[i]),
-                mem_price=_nullable(mem_price[i]),
-                cpu_idle=to_money(_units(prices["cpu_idle"].iat[i])),
-                mem_idle=to_money(_units(prices["mem_idle"].iat[i])),
-                estimated=bool(estimated[i]),
-                sampled=bool(sampled[i]),
-            )
-            for i in range(len(prices))
-        ),
-        batch_size=BATCH,
+    hour_nodes = prices["node"].to_numpy(np.int64)
+    write_rows(
+        NodeCostHour,
+        {
+            "cluster_id": cluster_id,
+            "node_id": hour_nodes,
+            "hour": list(prices["hour"]),
+            "cost": node_cost_units,
+            "cpu_cost_pool": pool_cpu_units,
+            "mem_cost_pool": node_cost_units - pool_cpu_units,
+            "cpu_price": np.where(np.isfinite(cpu_price), cpu_price, np.nan),
+            "mem_price": np.where(np.isfinite(mem_price), mem_price, np.nan),
+            "cpu_idle": _units(prices["cpu_idle"]),
+            "mem_idle": _units(prices["mem_idle"]),
+            "estimated": estimated,
+            "sampled": sampled,
+        },
+        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle"),
     )
 
-    node_bill = inputs.node_hours.set_index(["node", "hour"])["bill"].reindex(key).to_numpy(object)
     node_ids, node_sums = _sum_by(
-        prices["node"].to_numpy(np.int64),
+        hour_nodes,
         {
             "estimated_units": np.where(estimated, node_cost_units, 0),
             "cpu_pool": prices["cpu_cost_pool"].to_numpy(float),
@@ -453,42 +504,39 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
     # Billed hours are summed in Decimal before rounding, so a line's day equals the line to 1e-8.
     day_cost_units = node_sums["estimated_units"].copy()
     billed_by_node: dict[int, Decimal] = {}
-    for node, bill in zip(prices["node"].to_numpy(np.int64), node_bill, strict=True):
+    for node, bill in zip(hour_nodes.tolist(), node_bill, strict=True):
         if isinstance(bill, Decimal):
-            billed_by_node[int(node)] = billed_by_node.get(int(node), Decimal(0)) + bill
+            billed_by_node[node] = billed_by_node.get(node, Decimal(0)) + bill
     position = {int(n): i for i, n in enumerate(node_ids)}
     for node, total in billed_by_node.items():
         day_cost_units[position[node]] += to_units(total)
-    paid_index = np.searchsorted(node_ids, pod_node)
     paid = {}
-    for name in ("cpu_units", "mem_units"):
+    priced_pods = np.isin(pod_node, node_ids)
+    paid_index = np.searchsorted(node_ids, pod_node[priced_pods])
+    for name in ("cpu_cost", "mem_cost"):
         paid[name] = np.zeros(len(node_ids), dtype=np.int64)
-        priced_pods = np.isin(pod_node, node_ids)
-        np.add.at(paid[name], paid_index[priced_pods], pod_values[name][priced_pods])
+        np.add.at(paid[name], paid_index, pod_values[name][priced_pods])
     cpu_pool_units = _units(node_sums["cpu_pool"])
     pools = dict(Node.objects.filter(pk__in=node_ids.tolist()).values_list("pk", "node_pool_id"))
-    NodeCostDay.objects.bulk_create(
-        (
-            NodeCostDay(
-                cluster_id=cluster_id,
-                day=day,
-                node_id=int(n),
-                node_pool_id=pools[int(n)],
-                cost=to_money(day_cost_units[i]),
-                cpu_cost_pool=to_money(cpu_pool_units[i]),
-                mem_cost_pool=to_money(day_cost_units[i] - cpu_pool_units[i]),
-                cpu_idle=to_money(cpu_pool_units[i] - paid["cpu_units"][i]),
-                mem_idle=to_money(day_cost_units[i] - cpu_pool_units[i] - paid["mem_units"][i]),
-                estimated_cost=to_money(node_sums["estimated_units"][i]),
-                cpu_capacity_core_hours=float(node_sums["cpu_core_hours"][i]),
-                mem_capacity_gib_hours=float(node_sums["mem_gib_hours"][i]),
-                hours_billed=int(node_sums["billed"][i]),
-                hours_estimated=int(node_sums["estimated"][i]),
-                hours_unsampled=int(node_sums["unsampled"][i]),
-            )
-            for i, n in enumerate(node_ids)
-        ),
-        batch_size=BATCH,
+    write_rows(
+        NodeCostDay,
+        {
+            **common,
+            "node_id": node_ids,
+            "node_pool_id": [pools[n] for n in node_ids.tolist()],
+            "cost": day_cost_units,
+            "cpu_cost_pool": cpu_pool_units,
+            "mem_cost_pool": day_cost_units - cpu_pool_units,
+            "cpu_idle": cpu_pool_units - paid["cpu_cost"],
+            "mem_idle": day_cost_units - cpu_pool_units - paid["mem_cost"],
+            "estimated_cost": node_sums["estimated_units"],
+            "cpu_capacity_core_hours": node_sums["cpu_core_hours"],
+            "mem_capacity_gib_hours": node_sums["mem_gib_hours"],
+            "hours_billed": node_sums["billed"],
+            "hours_estimated": node_sums["estimated"],
+            "hours_unsampled": node_sums["unsampled"],
+        },
+        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle", "estimated_cost"),
     )
 
     node_total = int(day_cost_units.sum())
@@ -504,16 +552,6 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
     }
 
 
-def _money_fields(sums: dict[str, np.ndarray], i: int) -> dict:
-    return {
-        **{q: float(sums[q][i]) for q in QUANTITIES},
-        "cpu_cost": to_money(sums["cpu_units"][i]),
-        "mem_cost": to_money(sums["mem_units"][i]),
-        "cost": to_money(sums["cost_units"][i]),
-        "estimated_cost": to_money(sums["estimated_units"][i]),
-    }
-
-
 def _paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per node-hour, the price its pods paid per unit: pool / max(capacity, billed) (allocate's rule)."""
     out = []
@@ -526,10 +564,6 @@ def _paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(divide="ignore", invalid="ignore"):
             out.append(np.where(divisor > 0, pool / divisor, np.nan))
     return out[0], out[1]
-
-
-def _nullable(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
 
 
 def apportion_rules(spec: PolicySpec) -> ApportionRules:
@@ -713,22 +747,19 @@ def clusters_of_day(day: date) -> list[int]:
     """Clusters with anything to compute on `day`: a ClusterDay row, samples or a bill line."""
     start, end = day_bounds(day)
     ids = set(ClusterDay.objects.filter(day=day).values_list("cluster_id", flat=True))
-    ids |= set(
-        NodeHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct()
+    lines = BillLine.objects.filter(
+        Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
+        charge_period_start__lt=end,
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD],
     )
-    ids |= set(
-        PodHour.objects.filter(hour__gte=start, hour__lt=end).values_list("cluster_id", flat=True).distinct()
-    )
-    ids |= set(
-        BillLine.objects.filter(
-            Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
-            charge_period_start__lt=end,
-            cluster__isnull=False,
-            kind__in=[LineKind.NODE, LineKind.OVERHEAD],
-        )
-        .values_list("cluster_id", flat=True)
-        .distinct()
-    )
+    # One indexed probe per cluster and table: clusters are few, their hours are many.
+    for cluster_id in Cluster.objects.exclude(pk__in=ids).values_list("pk", flat=True):
+        if (
+            NodeHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).exists()
+            or PodHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).exists()
+            or lines.filter(cluster_id=cluster_id).exists()
+        ):
+            ids.add(cluster_id)
     return sorted(ids)
 
 
