@@ -216,3 +216,30 @@ def test_apportion_day_alone_is_idempotent(prod):
     before = list(DepartmentCostDay.objects.values_list("name", "total"))
     apportion_day(DAY)
     assert list(DepartmentCostDay.objects.values_list("name", "total")) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_recomputes_of_a_day_at_once_queue_and_do_not_double():
+    import threading
+
+    from django.db import connection
+
+    scenario.build()
+    errors = []
+
+    def run():
+        try:
+            recompute_day(DAY)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert PodCostDay.objects.count() == 5 and NodeCostHour.objects.count() == 50
+    assert sum(r.total for r in DepartmentCostDay.objects.filter(day=DAY)) == D("32.92")
