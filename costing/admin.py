@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
 
 from .models import (
     BillImport,
@@ -14,6 +17,10 @@ from .models import (
     Policy,
     TagRule,
 )
+from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, SplitSpec, validate
+from .policy import FallbackPrice as FallbackPriceSpec
+from .policy import TagRule as TagRuleSpec
+from .policy.store import mark_policy_days_dirty, spec_from_policy
 
 
 class ClusterForm(forms.ModelForm):
@@ -61,18 +68,120 @@ class ClusterAdmin(admin.ModelAdmin):
         return bool(obj.kubeconfig)
 
 
+# Where a field path of costing.policy.validate is edited on the policy's own form.
+POLICY_FORM_FIELDS = {
+    "effective_from": "effective_from",
+    "currency": "currency",
+    "namespace_label_key": "namespace_label_key",
+    "split.method": "split_method",
+    "split.cpu_share": "cpu_share",
+    "split.price_ratio": "price_ratio",
+    "shared_namespaces": "shared_namespaces",
+    "pools.shared.method": "shared_method",
+    "pools.shared.scope": "shared_scope",
+    "pools.idle.method": "idle_method",
+    "pools.idle": "idle_method",
+    "pools.overhead.method": "overhead_method",
+    "pools.overhead.scope": "overhead_scope",
+}
+
+
+def _live_forms(formset) -> list:
+    return sorted(
+        (f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")),
+        key=lambda f: f.cleaned_data.get("position") or 0,
+    )
+
+
+def spec_from_forms(policy: Policy, formsets: dict[str, BaseInlineFormSet]) -> PolicySpec:
+    """The PolicySpec the admin form and its inlines describe, before anything is saved."""
+    clusters: dict[str, list[TagRuleSpec]] = {}
+    for f in _live_forms(formsets["tag_rules"]):
+        data = f.cleaned_data
+        clusters.setdefault(data["cluster_name"], []).append(TagRuleSpec(data["key"], data.get("value")))
+    return PolicySpec(
+        effective_from=policy.effective_from,
+        currency=policy.currency,
+        split=SplitSpec(policy.split_method, Decimal(policy.cpu_share), Decimal(policy.price_ratio)),
+        fallback_prices=[
+            FallbackPriceSpec(
+                instance_type=f.cleaned_data.get("instance_type") or "",
+                cpu_core_hour=f.cleaned_data["cpu_core_hour"],
+                mem_gib_hour=f.cleaned_data["mem_gib_hour"],
+            )
+            for f in _live_forms(formsets["fallback_prices"])
+        ],
+        clusters=[ClusterRules(name, rules) for name, rules in clusters.items()],
+        namespace_label_key=policy.namespace_label_key or None,
+        shared_namespaces=list(policy.shared_namespaces or []),
+        departments=[
+            DepartmentSpec(
+                name=f.cleaned_data["department"].name,
+                namespaces=list(f.cleaned_data.get("namespaces") or []),
+                patterns=list(f.cleaned_data.get("patterns") or []),
+                label_value=f.cleaned_data.get("label_value") or None,
+                weight=f.cleaned_data.get("weight"),
+            )
+            for f in _live_forms(formsets["department_rules"])
+        ],
+        pools={
+            "shared": PoolSpec(policy.shared_method, policy.shared_scope),
+            "idle": PoolSpec(policy.idle_method, "cluster"),
+            "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
+        },
+    )
+
+
+class PolicyPartFormSet(BaseInlineFormSet):
+    """The inlines of a policy. The last one to be cleaned checks the whole policy with validate():
+    errors go on the policy form (by field where the field is there) and stop the save."""
+
+    checks_policy = False
+
+    def __init__(self, *args, policy_parts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy_parts = policy_parts if policy_parts is not None else {}
+        self.policy_parts[self.fk.remote_field.related_name or self.prefix] = self
+
+    def clean(self):
+        super().clean()
+        if not self.checks_policy:
+            return
+        parts = {name: fs for name, fs in self.policy_parts.items() if name != "form"}
+        form = self.policy_parts.get("form")
+        if form is None or form.errors or any(fs is not self and not fs.is_valid() for fs in parts.values()):
+            return  # the field errors come first; the policy is checked once they are fixed
+        issues = validate(spec_from_forms(self.instance, parts))
+        errors = [i for i in issues if i.level == "error"]
+        for issue in errors:
+            field = POLICY_FORM_FIELDS.get(issue.field)
+            if field is not None and field in form.fields:
+                form.add_error(field, issue.message)
+            else:
+                form.add_error(None, f"{issue.field}: {issue.message}")
+        if errors:
+            raise forms.ValidationError("The policy is not valid: see the errors at the top of the page.")
+
+
 class DepartmentRuleInline(admin.TabularInline):
     model = DepartmentRule
+    formset = PolicyPartFormSet
     extra = 0
 
 
 class TagRuleInline(admin.TabularInline):
     model = TagRule
+    formset = PolicyPartFormSet
     extra = 0
+
+
+class FallbackPriceFormSet(PolicyPartFormSet):
+    checks_policy = True  # the last inline: the other parts are cleaned by then
 
 
 class FallbackPriceInline(admin.TabularInline):
     model = FallbackPrice
+    formset = FallbackPriceFormSet
     extra = 0
 
 
@@ -80,6 +189,50 @@ class FallbackPriceInline(admin.TabularInline):
 class PolicyAdmin(admin.ModelAdmin):
     list_display = ("effective_from", "split_method", "shared_method", "idle_method", "overhead_method")
     inlines = [DepartmentRuleInline, TagRuleInline, FallbackPriceInline]
+
+    def _parts(self, request) -> dict:
+        # One dict per request, shared by the policy form and its inline formsets.
+        if not hasattr(request, "_policy_parts"):
+            request._policy_parts = {}
+        return request._policy_parts
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        parts = self._parts(request)
+
+        class PolicyForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                parts["form"] = self
+
+        return PolicyForm
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        return {
+            **super().get_formset_kwargs(request, obj, inline, prefix),
+            "policy_parts": self._parts(request),
+        }
+
+    def save_model(self, request, obj, form, change):
+        if change and "effective_from" in form.changed_data:
+            request._policy_old_date = form.initial.get("effective_from")
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        policy = form.instance
+        for issue in validate(spec_from_policy(policy)):
+            if issue.level == "warning":
+                messages.warning(request, f"{issue.field}: {issue.message}")
+        old = getattr(request, "_policy_old_date", None)
+        marked = mark_policy_days_dirty(min(policy.effective_from, old) if old else policy.effective_from)
+        if marked:
+            messages.info(request, f"{marked} computed cluster-day(s) will be recomputed under this policy.")
+
+    def delete_model(self, request, obj):
+        day = obj.effective_from
+        super().delete_model(request, obj)
+        mark_policy_days_dirty(day)
 
 
 @admin.register(Department)

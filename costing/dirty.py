@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from django.db.models import F
+
 from costing.models import ClusterDay
 
 
@@ -19,7 +21,11 @@ def mark_days_dirty(cluster_ids: Iterable[int], days: Iterable[date]) -> int:
     days = sorted(set(days))
     if not cluster_ids or not days:
         return 0
-    ClusterDay.objects.filter(cluster_id__in=cluster_ids, day__in=days, dirty=False).update(dirty=True)
+    # Every mark bumps dirty_version, also on a day already dirty: a recompute that is running reads the
+    # version when it starts and leaves the day dirty if a mark came in meanwhile (costing.compute).
+    ClusterDay.objects.filter(cluster_id__in=cluster_ids, day__in=days).update(
+        dirty=True, dirty_version=F("dirty_version") + 1
+    )
     existing = set(
         ClusterDay.objects.filter(cluster_id__in=cluster_ids, day__in=days).values_list("cluster_id", "day")
     )

@@ -77,9 +77,11 @@ class DepartmentRule(models.Model):
     weight = models.DecimalField(
         max_digits=9, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    # The order of the policy file: a tie between equally specific patterns goes to the first department.
+    position = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["policy", "department__name"]
+        ordering = ["policy", "position", "department__name"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "department"], name="departmentrule_unique_department")
         ]
@@ -95,9 +97,10 @@ class TagRule(models.Model):
     cluster_name = models.CharField(max_length=100)
     key = models.CharField(max_length=500)
     value = models.CharField(max_length=500, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="order in the policy file")
 
     class Meta:
-        ordering = ["policy", "cluster_name", "key"]
+        ordering = ["policy", "position", "cluster_name", "key"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "cluster_name", "key", "value"], name="tagrule_unique")
         ]
@@ -113,9 +116,10 @@ class FallbackPrice(models.Model):
     instance_type = models.CharField(max_length=100, blank=True, default="")
     cpu_core_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
     mem_gib_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
+    position = models.PositiveIntegerField(default=0, help_text="order in the policy file")
 
     class Meta:
-        ordering = ["policy", "instance_type"]
+        ordering = ["policy", "position", "instance_type"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "instance_type"], name="fallbackprice_unique_type")
         ]

@@ -27,6 +27,8 @@ class ClusterDay(models.Model):
     day = models.DateField()
     policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     dirty = models.BooleanField(default=True)
+    # Bumped by every mark_days_dirty: a computation clears `dirty` only if no mark came in meanwhile.
+    dirty_version = models.PositiveBigIntegerField(default=0)
     computed_at = models.DateTimeField(null=True, blank=True)
     physical_cost = models.DecimalField(**MONEY)
     workload_cost = models.DecimalField(**MONEY)
@@ -56,8 +58,10 @@ class NodeCostHour(models.Model):
     cost = models.DecimalField(**MONEY)
     cpu_cost_pool = models.DecimalField(**MONEY)
     mem_cost_pool = models.DecimalField(**MONEY)
-    cpu_price = models.FloatField(null=True, blank=True, help_text="per core-hour")
-    mem_price = models.FloatField(null=True, blank=True, help_text="per GiB-hour")
+    # The prices the pods paid: pool / max(capacity, billed), so below capacity the unit price of
+    # COST_MODEL 4 and on an over-committed node-hour the pool divided by what its pods billed.
+    cpu_price = models.FloatField(null=True, blank=True, help_text="per core-hour charged to pods")
+    mem_price = models.FloatField(null=True, blank=True, help_text="per GiB-hour charged to pods")
     cpu_idle = models.DecimalField(**MONEY)
     mem_idle = models.DecimalField(**MONEY)
     estimated = models.BooleanField(default=False)
@@ -65,7 +69,10 @@ class NodeCostHour(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["node", "hour"], name="nodecosthour_unique_hour")]
-        indexes = [models.Index(fields=["cluster", "hour"], name="nodecosthour_cluster_hour")]
+        indexes = [
+            models.Index(fields=["cluster", "hour"], name="nodecosthour_cluster_hour"),
+            models.Index(fields=["hour"], name="nodecosthour_hour"),
+        ]
 
     def __str__(self) -> str:
         return f"node {self.node_id} @ {self.hour:%Y-%m-%d %H:00}: {self.cost}"

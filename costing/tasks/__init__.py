@@ -1,6 +1,14 @@
 """Celery tasks of the cost domain, one module per family; Celery's autodiscovery imports this package."""
 
+from .compute import prune_results, recompute_day, recompute_dirty_days
 from .operations import worker_heartbeat
 from .sampling import prune_usage_task, sample_cluster
 
-__all__ = ["prune_usage_task", "sample_cluster", "worker_heartbeat"]
+__all__ = [
+    "prune_results",
+    "prune_usage_task",
+    "recompute_day",
+    "recompute_dirty_days",
+    "sample_cluster",
+    "worker_heartbeat",
+]

@@ -1,0 +1,795 @@
+"""Computes cluster-days from the stored inputs with the pure engine and stores the results, exactly."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from costing.billing.spreading import spread_hourly
+from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
+from costing.engine.allocation import Allocation, allocate
+from costing.engine.apportionment import ApportionInputs, ApportionmentMismatch, ApportionRules, apportion
+from costing.engine.pricing import node_unit_prices
+from costing.models import (
+    BillLine,
+    Cluster,
+    ClusterDay,
+    CoverageHour,
+    Department,
+    DepartmentCostDay,
+    Namespace,
+    NamespaceCostDay,
+    Node,
+    NodeCostDay,
+    NodeCostHour,
+    NodeHour,
+    PodCostDay,
+    PodHour,
+    PoolShareDay,
+    WorkloadCostDay,
+)
+from costing.policy import DepartmentResolver, PolicySpec
+from costing.policy.store import policy_for_day, spec_from_policy
+from costing.policy.store import spec_for_day as _spec_for_day
+
+# Money is stored with 8 decimals; inside this module it travels as int64 counts of 1e-8 so that every
+# sum is exact and the stored parts add up to the stored totals by construction.
+PLACES = 8
+SCALE = 10**PLACES
+QUANTITIES = [
+    "cpu_request_core_hours",
+    "cpu_usage_core_hours",
+    "cpu_billable_core_hours",
+    "mem_request_gib_hours",
+    "mem_usage_gib_hours",
+    "mem_billable_gib_hours",
+]
+BATCH = 5000
+TOLERANCE = Decimal("0.000001")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of a day."""
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def to_money(units) -> Decimal:
+    """A Decimal of 8 places from a count of 1e-8 currency units."""
+    return Decimal(int(units)).scaleb(-PLACES)
+
+
+def to_units(value) -> int:
+    """A count of 1e-8 units: exact for a Decimal (rounded half even past 8 places), rounded for a float."""
+    if isinstance(value, Decimal):
+        return int(value.scaleb(PLACES).to_integral_value())
+    return round(float(value) * SCALE)
+
+
+def _units(values) -> np.ndarray:
+    return np.rint(np.asarray(values, dtype=float) * SCALE).astype(np.int64)
+
+
+def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
+    """The rows of a values_list() queryset as a DataFrame; on PostgreSQL read with COPY (several
+    times faster than fetching rows for the hundreds of thousands of pod-hours of a large cluster-day).
+
+    Only ids, numbers and timestamps go through here: CSV would turn a name such as 0123 into a number.
+    """
+    sql, params = queryset.query.sql_with_params()
+    empty = pd.DataFrame({c: [] for c in columns})
+    if connection.vendor == "postgresql":
+        from psycopg import sql as pgsql
+
+        # COPY takes no bind parameters: the values (ids, timestamps) are quoted as literals by psycopg.
+        composed = pgsql.SQL(sql.replace("%s", "{}")).format(*(pgsql.Literal(p) for p in params))
+        query = pgsql.SQL("COPY ({}) TO STDOUT (FORMAT CSV)").format(composed)
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+            for block in copy:
+                buffer.write(block)
+        if buffer.tell() == 0:
+            return empty
+        buffer.seek(0)
+        return pd.read_csv(buffer, names=columns, header=None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else empty
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.as_unit("ns")
+    return pd.to_datetime(values, utc=True, format="ISO8601").dt.as_unit("ns")
+
+
+@dataclass
+class DayInputs:
+    """What one cluster-day is computed from, as engine frames (ids for names)."""
+
+    pod_hours: pd.DataFrame
+    node_hours: pd.DataFrame  # the engine's node-hour frame plus cost_units and instance_type
+    overhead_units: int
+    coverage: float
+
+
+def read_pod_hours(cluster_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    qs = PodHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).values_list(
+        "pod_id",
+        "hour",
+        "samples",
+        *QUANTITIES,
+        "node_id",
+        "pod__namespace_id",
+        "pod__workload_id",
+    )
+    frame = read_frame(qs, ["pod", "hour", "samples", *QUANTITIES, "node", "namespace", "workload"])
+    frame["hour"] = _utc(frame["hour"])
+    for column in ("pod", "samples", "node", "namespace", "workload"):
+        frame[column] = frame[column].astype(np.int64)
+    for column in QUANTITIES:
+        frame[column] = frame[column].astype(float)
+    frame["cluster"] = cluster_id
+    frame["workload_kind"] = ""
+    return frame
+
+
+def read_bill_hours(cluster_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """The cluster's node and overhead bill lines that touch [start, end), spread per hour and cut to it."""
+    lines = BillLine.objects.filter(
+        Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
+        cluster_id=cluster_id,
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD],
+        charge_period_start__lt=end,
+    ).values("charge_period_start", "charge_period_end", "effective_cost", "cluster_id", "node_id", "kind")
+    frame = pd.DataFrame.from_records(list(lines))
+    if frame.empty:
+        return pd.DataFrame({"hour": [], "node": [], "kind": [], "effective_cost": []})
+    frame = frame.rename(columns={"cluster_id": "cluster", "node_id": "node"})
+    frame["node"] = frame["node"].astype(object)
+    # A node line without its node stays the cluster's cost: it is booked as overhead, never lost.
+    orphan = (frame["kind"] == LineKind.NODE) & frame["node"].isna()
+    frame.loc[orphan, "kind"] = LineKind.OVERHEAD
+    for column in ("charge_period_start", "charge_period_end"):
+        frame[column] = _utc(frame[column])
+    spread = spread_hourly(frame)
+    inside = (spread["hour"] >= pd.Timestamp(start)) & (spread["hour"] < pd.Timestamp(end))
+    return spread.loc[inside].reset_index(drop=True)
+
+
+def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
+    start, end = day_bounds(day)
+    pod_hours = read_pod_hours(cluster_id, start, end)
+    node_rows = read_frame(
+        NodeHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).values_list(
+            "node_id", "hour", "cpu_capacity_core_hours", "mem_capacity_gib_hours"
+        ),
+        ["node", "hour", "cpu_core_hours", "mem_gib_hours"],
+    )
+    node_rows["hour"] = _utc(node_rows["hour"])
+    node_rows["node"] = node_rows["node"].astype(np.int64)
+    bills = read_bill_hours(cluster_id, start, end)
+
+    node_bills = bills.loc[bills["kind"] == LineKind.NODE]
+    billed: dict[tuple[int, pd.Timestamp], Decimal] = {}
+    for node, hour, cost in zip(
+        node_bills["node"], node_bills["hour"], node_bills["effective_cost"], strict=True
+    ):
+        key = (int(node), hour)
+        billed[key] = billed.get(key, Decimal(0)) + cost
+    overhead = sum(bills.loc[bills["kind"] != LineKind.NODE, "effective_cost"], Decimal(0))
+
+    sampled = node_rows.assign(sampled=True)
+    billed_frame = pd.DataFrame(
+        {
+            "node": pd.Series([k[0] for k in billed], dtype=np.int64),
+            "hour": pd.Series([k[1] for k in billed], dtype="datetime64[ns, UTC]"),
+            "bill": pd.Series(list(billed.values()), dtype=object),
+        }
+    )
+    nodes = sampled.merge(billed_frame, on=["node", "hour"], how="outer")
+    nodes["sampled"] = nodes["sampled"].fillna(False).astype(bool)
+    nodes["cpu_core_hours"] = nodes["cpu_core_hours"].fillna(0.0).astype(float)
+    nodes["mem_gib_hours"] = nodes["mem_gib_hours"].fillna(0.0).astype(float)
+    node_ids = sorted(set(nodes["node"].tolist()) | set(pod_hours["node"].unique().tolist()))
+    info = pd.DataFrame.from_records(
+        list(
+            Node.objects.filter(pk__in=node_ids).values_list(
+                "pk", "node_pool_id", "instance_type", "cpu_capacity_cores", "memory_capacity_bytes"
+            )
+        ),
+        columns=["node", "node_pool", "instance_type", "cpu_capacity_cores", "memory_capacity_bytes"],
+    )
+    info["mem_capacity_gib"] = info["memory_capacity_bytes"].astype(float) / GIB
+    nodes = nodes.merge(info.drop(columns="memory_capacity_bytes"), on="node", how="left")
+
+    is_billed = nodes["bill"].notna().to_numpy()
+    nodes["estimated"] = ~is_billed
+    cost_units = np.zeros(len(nodes), dtype=np.int64)
+    if is_billed.any():
+        cost_units[is_billed] = [to_units(v) for v in nodes.loc[is_billed, "bill"]]
+    estimate = ~is_billed
+    if estimate.any():
+        prices = {
+            p.instance_type: (float(p.cpu_core_hour), float(p.mem_gib_hour)) for p in spec.fallback_prices
+        }
+        default = prices.get("")
+        cpu_price = np.full(len(nodes), np.nan)
+        mem_price = np.full(len(nodes), np.nan)
+        for i in np.flatnonzero(estimate):
+            row = prices.get(nodes["instance_type"].iat[i] or "", default)
+            if row is not None:
+                cpu_price[i], mem_price[i] = row
+        fallback = (
+            nodes["cpu_core_hours"].to_numpy() * cpu_price + nodes["mem_gib_hours"].to_numpy() * mem_price
+        )
+        priced = estimate & np.isfinite(fallback)
+        cost_units[priced] = _units(fallback[priced])
+        # A sampled node-hour with neither a bill line nor a price has no row: its pods stay unpriced.
+        keep = is_billed | priced
+        nodes = nodes.loc[keep].reset_index(drop=True)
+        cost_units = cost_units[keep]
+    nodes["cost_units"] = cost_units
+    nodes["cost"] = cost_units / SCALE
+    nodes["cluster"] = cluster_id
+
+    coverage_seconds = sum(
+        min(s, SECONDS_PER_HOUR)
+        for s in CoverageHour.objects.filter(
+            cluster_id=cluster_id, hour__gte=start, hour__lt=end
+        ).values_list("sampled_seconds", flat=True)
+    )
+    return DayInputs(
+        pod_hours=pod_hours,
+        node_hours=nodes,
+        overhead_units=to_units(overhead),
+        coverage=coverage_seconds / (24 * SECONDS_PER_HOUR),
+    )
+
+
+def _sum_by(keys: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Sums of each value array per distinct key (keys sorted)."""
+    uniques, inverse = np.unique(keys, return_inverse=True)
+    out = {}
+    for name, array in values.items():
+        if array.dtype.kind in "iu":
+            summed = np.zeros(len(uniques), dtype=np.int64)
+            np.add.at(summed, inverse, array)
+        else:
+            summed = np.bincount(inverse, weights=array, minlength=len(uniques))
+        out[name] = summed
+    return uniques, out
+
+
+def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True) -> ClusterDay:
+    """Price one cluster-day and store its node, pod, workload and namespace days and its totals.
+
+    Replaces the previous results of that cluster-day in one transaction, under a row lock on the
+    ClusterDay row (SQLite's IMMEDIATE transactions already serialise writers). The departments of the
+    day are not apportioned here: call apportion_day(day) in the same transaction (recompute_day does).
+    `dirty` is cleared only if no mark_days_dirty came in since the computation began.
+    """
+    with transaction.atomic():
+        ClusterDay.objects.get_or_create(cluster_id=cluster_id, day=day)
+        row = ClusterDay.objects.select_for_update().get(cluster_id=cluster_id, day=day)
+        version = row.dirty_version
+        policy = policy_for_day(day)
+        spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
+        inputs = read_inputs(cluster_id, day, spec)
+        result = _price(inputs, spec)
+        totals = _store(cluster_id, day, inputs, result, spec)
+        row.policy = policy
+        row.computed_at = timezone.now()
+        for name, value in totals.items():
+            setattr(row, name, value)
+        row.coverage = inputs.coverage
+        row.save(update_fields=["policy", "computed_at", "coverage", *totals])
+        if clear_dirty:
+            ClusterDay.objects.filter(pk=row.pk, dirty_version=version).update(dirty=False)
+        row.refresh_from_db()
+    return row
+
+
+def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
+    prices = node_unit_prices(
+        inputs.node_hours,
+        split=spec.split.method,
+        cpu_share=float(spec.split.cpu_share),
+        price_ratio=float(spec.split.price_ratio),
+    )
+    return allocate(inputs.pod_hours, prices)
+
+
+def write_rows(model, columns: dict[str, object], money: tuple[str, ...] = ()) -> int:
+    """Insert rows given as columns (arrays or lists of equal length, or scalars for every row).
+
+    `money` names columns given as int64 counts of 1e-8. PostgreSQL gets the rows with COPY (a day of
+    a large cluster is tens of thousands of rows: bulk_create spends seconds building statements);
+    other databases get bulk_create.
+    """
+    lengths = {len(v) for v in columns.values() if _is_column(v)}
+    if not lengths or max(lengths) == 0:
+        return 0
+    (n,) = lengths
+    fields = {name: model._meta.get_field(name) for name in columns}
+    if connection.vendor == "postgresql":
+        frame = pd.DataFrame(
+            {
+                fields[name].column: (_money_text(values) if name in money else values)
+                for name, values in columns.items()
+            },
+            index=range(n),
+        )
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S+00")
+        names = ", ".join(connection.ops.quote_name(c) for c in frame.columns)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT CSV, NULL '\\N')") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return n
+    values = {
+        name: ([to_money(u) for u in v] if name in money else list(v)) if _is_column(v) else [v] * n
+        for name, v in columns.items()
+    }
+    model.objects.bulk_create(
+        (model(**{name: _plain(values[name][i]) for name in columns}) for i in range(n)), batch_size=BATCH
+    )
+    return n
+
+
+def _is_column(value) -> bool:
+    return isinstance(value, (list, np.ndarray, pd.Series))
+
+
+def _money_text(units) -> list[str] | str:
+    def text(u: int) -> str:
+        sign = "-" if u < 0 else ""
+        whole, frac = divmod(abs(int(u)), SCALE)
+        return f"{sign}{whole}.{frac:08d}"
+
+    if np.isscalar(units):
+        return text(units)
+    return [text(u) for u in units]
+
+
+def _plain(value):
+    """A numpy scalar as the Python value Django expects; NaN as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, spec: PolicySpec) -> dict:
+    """Write the day's rows (replacing the old ones) and return the ClusterDay totals, all exact."""
+    start, end = day_bounds(day)
+    for model in (PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay):
+        model.objects.filter(cluster_id=cluster_id, day=day).delete()
+    NodeCostHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).delete()
+
+    pod_hours = inputs.pod_hours
+    priced = result.pods
+
+    # Pods: quantities of every pod-hour (priced or not), costs of the priced ones.
+    pod_ids, sums = _sum_by(
+        pod_hours["pod"].to_numpy(),
+        {
+            "samples": pod_hours["samples"].to_numpy(np.int64),
+            **{q: pod_hours[q].to_numpy(float) for q in QUANTITIES},
+        },
+    )
+    cost_index = np.searchsorted(pod_ids, priced["pod"].to_numpy())
+    cost_sums = {}
+    for name in ("cpu_cost", "mem_cost", "estimated_cost"):
+        cost_sums[name] = np.bincount(
+            cost_index, weights=priced[name].to_numpy(float), minlength=len(pod_ids)
+        )
+    cpu_units = _units(cost_sums["cpu_cost"])
+    mem_units = _units(cost_sums["mem_cost"])
+    cost_units = cpu_units + mem_units
+    estimated_units = np.minimum(_units(cost_sums["estimated_cost"]), np.maximum(cost_units, 0))
+    first = pod_hours.drop_duplicates("pod").set_index("pod").loc[pod_ids]
+    pod_node = first["node"].to_numpy(np.int64)
+    pod_ns = first["namespace"].to_numpy(np.int64)
+    pod_wl = first["workload"].to_numpy(np.int64)
+    pod_values = {
+        **{q: sums[q] for q in QUANTITIES},
+        "cpu_cost": cpu_units,
+        "mem_cost": mem_units,
+        "cost": cost_units,
+        "estimated_cost": estimated_units,
+    }
+    money = ("cpu_cost", "mem_cost", "cost", "estimated_cost")
+    common = {"cluster_id": cluster_id, "day": day}
+    write_rows(
+        PodCostDay,
+        {
+            **common,
+            "pod_id": pod_ids,
+            "node_id": pod_node,
+            "namespace_id": pod_ns,
+            "workload_id": pod_wl,
+            "samples": sums["samples"],
+            **pod_values,
+        },
+        money,
+    )
+
+    # Workloads and namespaces: exact sums of their pods.
+    wl_ids, wl = _sum_by(pod_wl, {**pod_values, "pods": np.ones(len(pod_ids), dtype=np.int64)})
+    wl_ns = dict(zip(pod_wl.tolist(), pod_ns.tolist(), strict=True))
+    write_rows(
+        WorkloadCostDay,
+        {**common, "namespace_id": [wl_ns[w] for w in wl_ids.tolist()], "workload_id": wl_ids, **wl},
+        money,
+    )
+    ns_ids, ns = _sum_by(pod_ns, pod_values)
+    resolver = DepartmentResolver(spec)
+    found = {
+        pk: (name, labels)
+        for pk, name, labels in Namespace.objects.filter(pk__in=ns_ids.tolist()).values_list(
+            "pk", "name", "labels"
+        )
+    }
+    write_rows(
+        NamespaceCostDay,
+        {
+            **common,
+            "namespace_id": ns_ids,
+            "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids.tolist()],
+            "shared": [resolver.is_shared(found[n][0]) for n in ns_ids.tolist()],
+            **ns,
+        },
+        money,
+    )
+
+    # Node-hours, then node-days: a node's day cost is the exact sum of its hours; its idle is what
+    # its pods did not pay, per resource, so pods + idle == cost to the last unit.
+    prices = result.idle
+    key = pd.MultiIndex.from_frame(prices[["node", "hour"]])
+    by_node_hour = inputs.node_hours.set_index(["node", "hour"])
+    node_cost_units = by_node_hour["cost_units"].reindex(key).to_numpy(np.int64)
+    node_bill = by_node_hour["bill"].reindex(key).to_numpy(object)
+    pool_cpu_units = _units(prices["cpu_cost_pool"])
+    sampled = ~prices["unsampled"].to_numpy(bool)
+    estimated = prices["estimated"].to_numpy(bool)
+    cpu_price, mem_price = _paid_prices(prices)
+    hour_nodes = prices["node"].to_numpy(np.int64)
+    write_rows(
+        NodeCostHour,
+        {
+            "cluster_id": cluster_id,
+            "node_id": hour_nodes,
+            "hour": list(prices["hour"]),
+            "cost": node_cost_units,
+            "cpu_cost_pool": pool_cpu_units,
+            "mem_cost_pool": node_cost_units - pool_cpu_units,
+            "cpu_price": np.where(np.isfinite(cpu_price), cpu_price, np.nan),
+            "mem_price": np.where(np.isfinite(mem_price), mem_price, np.nan),
+            "cpu_idle": _units(prices["cpu_idle"]),
+            "mem_idle": _units(prices["mem_idle"]),
+            "estimated": estimated,
+            "sampled": sampled,
+        },
+        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle"),
+    )
+
+    node_ids, node_sums = _sum_by(
+        hour_nodes,
+        {
+            "estimated_units": np.where(estimated, node_cost_units, 0),
+            "cpu_pool": prices["cpu_cost_pool"].to_numpy(float),
+            "cpu_core_hours": prices["cpu_core_hours"].to_numpy(float),
+            "mem_gib_hours": prices["mem_gib_hours"].to_numpy(float),
+            "billed": (~estimated).astype(np.int64),
+            "estimated": estimated.astype(np.int64),
+            "unsampled": (~sampled).astype(np.int64),
+        },
+    )
+    # Billed hours are summed in Decimal before rounding, so a line's day equals the line to 1e-8.
+    day_cost_units = node_sums["estimated_units"].copy()
+    billed_by_node: dict[int, Decimal] = {}
+    for node, bill in zip(hour_nodes.tolist(), node_bill, strict=True):
+        if isinstance(bill, Decimal):
+            billed_by_node[node] = billed_by_node.get(node, Decimal(0)) + bill
+    position = {int(n): i for i, n in enumerate(node_ids)}
+    for node, total in billed_by_node.items():
+        day_cost_units[position[node]] += to_units(total)
+    paid = {}
+    priced_pods = np.isin(pod_node, node_ids)
+    paid_index = np.searchsorted(node_ids, pod_node[priced_pods])
+    for name in ("cpu_cost", "mem_cost"):
+        paid[name] = np.zeros(len(node_ids), dtype=np.int64)
+        np.add.at(paid[name], paid_index, pod_values[name][priced_pods])
+    cpu_pool_units = _units(node_sums["cpu_pool"])
+    pools = dict(Node.objects.filter(pk__in=node_ids.tolist()).values_list("pk", "node_pool_id"))
+    write_rows(
+        NodeCostDay,
+        {
+            **common,
+            "node_id": node_ids,
+            "node_pool_id": [pools[n] for n in node_ids.tolist()],
+            "cost": day_cost_units,
+            "cpu_cost_pool": cpu_pool_units,
+            "mem_cost_pool": day_cost_units - cpu_pool_units,
+            "cpu_idle": cpu_pool_units - paid["cpu_cost"],
+            "mem_idle": day_cost_units - cpu_pool_units - paid["mem_cost"],
+            "estimated_cost": node_sums["estimated_units"],
+            "cpu_capacity_core_hours": node_sums["cpu_core_hours"],
+            "mem_capacity_gib_hours": node_sums["mem_gib_hours"],
+            "hours_billed": node_sums["billed"],
+            "hours_estimated": node_sums["estimated"],
+            "hours_unsampled": node_sums["unsampled"],
+        },
+        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle", "estimated_cost"),
+    )
+
+    node_total = int(day_cost_units.sum())
+    workload_total = int(cost_units.sum())
+    unpriced = result.unpriced
+    return {
+        "physical_cost": to_money(node_total + inputs.overhead_units),
+        "workload_cost": to_money(workload_total),
+        "idle_cost": to_money(node_total - workload_total),
+        "overhead_cost": to_money(inputs.overhead_units),
+        "estimated_cost": to_money(int(node_sums["estimated_units"].sum())),
+        "unpriced_core_hours": float(unpriced["cpu_billable_core_hours"].sum()) if len(unpriced) else 0.0,
+    }
+
+
+def _paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per node-hour, the price its pods paid per unit: pool / max(capacity, billed) (allocate's rule)."""
+    out = []
+    for resource, capacity, billed in (
+        ("cpu", "cpu_core_hours", "cpu_billable_core_hours"),
+        ("mem", "mem_gib_hours", "mem_billable_gib_hours"),
+    ):
+        divisor = np.maximum(idle[capacity].to_numpy(float), idle[billed].to_numpy(float))
+        pool = idle[f"{resource}_cost_pool"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(np.where(divisor > 0, pool / divisor, np.nan))
+    return out[0], out[1]
+
+
+def apportion_rules(spec: PolicySpec) -> ApportionRules:
+    """The engine's rules for a policy spec."""
+    return ApportionRules(
+        shared=spec.pools["shared"].method,
+        idle=spec.pools["idle"].method,
+        overhead=spec.pools["overhead"].method,
+        shared_scope=spec.pools["shared"].scope,
+        overhead_scope=spec.pools["overhead"].scope,
+        weights={d.name: float(d.weight) for d in spec.departments if d.weight is not None},
+        departments=[d.name for d in spec.departments],
+    )
+
+
+def apportion_day(day: date) -> list[DepartmentCostDay]:
+    """Divide the day's shared, idle and overhead costs of all clusters among departments and store it.
+
+    Reads the stored namespace, node and cluster days (global scopes need every cluster of the day),
+    replaces the day's DepartmentCostDay and PoolShareDay rows, and checks before commit that for every
+    cluster the departments and lines add up to its physical cost; otherwise nothing is stored.
+    """
+    with transaction.atomic():
+        cluster_days = list(ClusterDay.objects.select_for_update().filter(day=day).order_by("cluster_id"))
+        policy = policy_for_day(day)
+        spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
+        ns_rows = list(
+            NamespaceCostDay.objects.filter(day=day).values_list(
+                "cluster_id", "namespace_id", "department", "shared", "cpu_cost", "mem_cost", "cost"
+            )
+        )
+        namespaces = pd.DataFrame.from_records(
+            ns_rows, columns=["cluster", "namespace", "department", "shared", "cpu_cost", "mem_cost", "cost"]
+        )
+        for column in ("cpu_cost", "mem_cost", "cost"):
+            namespaces[column] = namespaces[column].astype(float)
+        namespaces["shared"] = namespaces["shared"].astype(bool)
+        idle_rows = list(
+            NodeCostDay.objects.filter(day=day).values_list("cluster_id", "cpu_idle", "mem_idle")
+        )
+        idle = pd.DataFrame.from_records(idle_rows, columns=["cluster", "cpu_idle", "mem_idle"])
+        idle = idle.astype({"cpu_idle": float, "mem_idle": float})
+        overhead = pd.DataFrame(
+            {
+                "cluster": [c.cluster_id for c in cluster_days],
+                "cost": [float(c.overhead_cost) for c in cluster_days],
+            }
+        )
+        result = apportion(ApportionInputs(namespaces, idle, overhead), apportion_rules(spec))
+
+        targets = _column_targets(cluster_days, ns_rows)
+        lines = _reconciled(result.lines, targets, ns_rows)
+        DepartmentCostDay.objects.filter(day=day).delete()
+        PoolShareDay.objects.filter(day=day).delete()
+        departments = dict(Department.objects.values_list("name", "pk"))
+        rows = [
+            DepartmentCostDay(
+                day=day,
+                cluster_id=int(line["cluster"]),
+                name=line["department"],
+                department_id=departments.get(line["department"]) if line["kind"] == "department" else None,
+                is_line=line["kind"] == "line",
+                policy=policy,
+                **{part: to_money(line[part]) for part in ("direct", "shared", "idle", "overhead", "total")},
+            )
+            for line in lines
+        ]
+        DepartmentCostDay.objects.bulk_create(rows, batch_size=BATCH)
+        explain = result.explain
+        PoolShareDay.objects.bulk_create(
+            (
+                PoolShareDay(
+                    day=day,
+                    cluster_id=int(r.cluster),
+                    pool=r.pool,
+                    name=r.department,
+                    method=r.method,
+                    applied=r.applied,
+                    scope=r.scope,
+                    basis=r.basis,
+                    resource=r.resource,
+                    via=r.via,
+                    pool_amount=to_money(to_units(r.pool_amount)),
+                    fraction=float(r.fraction),
+                    amount=to_money(to_units(r.amount)),
+                )
+                for r in explain.itertuples(index=False)
+            ),
+            batch_size=BATCH,
+        )
+        check_day(day)
+    return rows
+
+
+def _column_targets(cluster_days: list[ClusterDay], ns_rows: list[tuple]) -> dict[int, dict[str, int]]:
+    """Per cluster, what each column of its lines must add up to, in units: the stored costs."""
+    targets = {
+        c.cluster_id: {
+            "shared": 0,
+            "idle": to_units(c.idle_cost),
+            "overhead": to_units(c.overhead_cost),
+        }
+        for c in cluster_days
+    }
+    for cluster, _ns, _dept, shared, _cpu, _mem, cost in ns_rows:
+        if shared:
+            targets[cluster]["shared"] += to_units(cost)
+    return targets
+
+
+def _reconciled(lines: pd.DataFrame, targets: dict[int, dict[str, int]], ns_rows: list[tuple]) -> list[dict]:
+    """The engine's lines in units of 1e-8 whose columns add up exactly to the stored costs.
+
+    Direct costs are the exact sums of the departments' namespaces. Each pool column is rounded, and
+    the few units the float arithmetic leaves over go to the line with the largest amount of that pool.
+    """
+    direct: dict[tuple[int, str], int] = {}
+    for cluster, _ns, dept, shared, _cpu, _mem, cost in ns_rows:
+        if not shared:
+            direct[(cluster, dept)] = direct.get((cluster, dept), 0) + to_units(cost)
+    out = [
+        {
+            "cluster": int(r.cluster),
+            "department": r.department,
+            "kind": r.kind,
+            "direct": direct.get((int(r.cluster), r.department), 0) if r.kind == "department" else 0,
+            "_float": {p: float(getattr(r, p)) for p in ("shared", "idle", "overhead")},
+            **{p: to_units(getattr(r, p)) for p in ("shared", "idle", "overhead")},
+        }
+        for r in lines.itertuples(index=False)
+    ]
+    line_names = {"shared": "Shared", "idle": "Idle", "overhead": "Overhead"}
+    for cluster, wanted in targets.items():
+        mine = [line for line in out if line["cluster"] == cluster]
+        for pool, target in wanted.items():
+            residual = target - sum(line[pool] for line in mine)
+            if residual == 0:
+                continue
+            holders = [line for line in mine if line["_float"][pool] != 0]
+            if not holders:
+                holder = next((line for line in mine if line["department"] == line_names[pool]), None)
+                if holder is None:
+                    holder = {
+                        "cluster": cluster,
+                        "department": line_names[pool],
+                        "kind": "line",
+                        "direct": 0,
+                        "_float": {"shared": 0.0, "idle": 0.0, "overhead": 0.0},
+                        "shared": 0,
+                        "idle": 0,
+                        "overhead": 0,
+                    }
+                    out.append(holder)
+                    mine.append(holder)
+            else:
+                holder = max(holders, key=lambda line, p=pool: abs(line["_float"][p]))
+            holder[pool] += residual
+    for line in out:
+        line.pop("_float")
+        line["total"] = line["direct"] + line["shared"] + line["idle"] + line["overhead"]
+    return out
+
+
+def check_day(day: date) -> None:
+    """Raise ApportionmentMismatch unless, per cluster, the stored departments and lines add up to the
+    stored physical cost (to 1e-6) and the cluster's cost parts add up to it."""
+    totals: dict[int, Decimal] = {}
+    for cluster, total in DepartmentCostDay.objects.filter(day=day).values_list("cluster_id", "total"):
+        totals[cluster] = totals.get(cluster, Decimal(0)) + total
+    for row in ClusterDay.objects.filter(day=day):
+        got = totals.get(row.cluster_id, Decimal(0))
+        parts = row.workload_cost + row.idle_cost + row.overhead_cost
+        if abs(got - row.physical_cost) > TOLERANCE or abs(parts - row.physical_cost) > TOLERANCE:
+            raise ApportionmentMismatch(
+                f"cluster {row.cluster_id} on {day}: departments and lines add up to {got}, workload + idle "
+                f"+ overhead to {parts}, its physical cost is {row.physical_cost}"
+            )
+
+
+def clusters_of_day(day: date) -> list[int]:
+    """Clusters with anything to compute on `day`: a ClusterDay row, samples or a bill line."""
+    start, end = day_bounds(day)
+    ids = set(ClusterDay.objects.filter(day=day).values_list("cluster_id", flat=True))
+    lines = BillLine.objects.filter(
+        Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
+        charge_period_start__lt=end,
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD],
+    )
+    # One indexed probe per cluster and table: clusters are few, their hours are many.
+    for cluster_id in Cluster.objects.exclude(pk__in=ids).values_list("pk", flat=True):
+        if (
+            NodeHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).exists()
+            or PodHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).exists()
+            or lines.filter(cluster_id=cluster_id).exists()
+        ):
+            ids.add(cluster_id)
+    return sorted(ids)
+
+
+def recompute_day(day: date, cluster_ids: list[int] | None = None) -> list[ClusterDay]:
+    """Compute the given clusters (default: every cluster with data that day) and apportion the day,
+    all in one transaction: a reader sees the old day or the new one, never half of each."""
+    with transaction.atomic():
+        ids = sorted(set(cluster_ids)) if cluster_ids is not None else clusters_of_day(day)
+        existing = set(ClusterDay.objects.filter(day=day).values_list("cluster_id", flat=True))
+        ClusterDay.objects.bulk_create(
+            [ClusterDay(cluster_id=c, day=day) for c in ids if c not in existing], ignore_conflicts=True
+        )
+        # Lock every cluster-day of the day in one order, so two recomputes of a day queue, never deadlock.
+        list(ClusterDay.objects.select_for_update().filter(day=day).order_by("cluster_id").values_list("pk"))
+        rows = [compute_cluster_day(c, day) for c in ids]
+        apportion_day(day)
+    return rows
+
+
+def recompute_period(start: date, end: date, cluster: str | None = None, progress=None) -> int:
+    """Recompute every day of [start, end), one transaction per day; returns the number of cluster-days."""
+    cluster_ids = None
+    if cluster is not None:
+        cluster_ids = [Cluster.objects.get(name=cluster).pk]
+    count = 0
+    day = start
+    while day < end:
+        rows = recompute_day(day, cluster_ids)
+        count += len(rows)
+        if progress is not None:
+            progress(day, rows)
+        day += timedelta(days=1)
+    return count

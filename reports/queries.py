@@ -1,0 +1,353 @@
+"""Cost rows for a period, grouped as asked, read from the stored daily results only (never recomputed)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from costing.engine.allocation import efficiency
+from costing.engine.rounding import largest_remainder, round_lines
+from costing.models import (
+    Cluster,
+    ClusterDay,
+    DepartmentCostDay,
+    NamespaceCostDay,
+    NodeCostDay,
+    PodCostDay,
+    WorkloadCostDay,
+)
+
+GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
+QUANTITIES = [
+    "cpu_request_core_hours",
+    "cpu_usage_core_hours",
+    "cpu_billable_core_hours",
+    "mem_request_gib_hours",
+    "mem_usage_gib_hours",
+    "mem_billable_gib_hours",
+]
+COSTS = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
+# The grouping keys each `by` shows, and where they come from in the pod rows.
+KEYS = {
+    "cluster": ["cluster"],
+    "node_pool": ["cluster", "node_pool"],
+    "node": ["cluster", "node_pool", "node"],
+    "namespace": ["cluster", "namespace", "department"],
+    "workload": ["cluster", "namespace", "workload_kind", "workload"],
+}
+NO_LABEL = "(none)"
+CENT = 2
+
+
+class QueryError(ValueError):
+    """The arguments of a query do not name a period, grouping, cluster or department that can be read."""
+
+
+def cost_rows(
+    start: date, end: date, by: str, *, cluster: str | None = None, department: str | None = None
+) -> list[dict]:
+    """One row per group over the days [start, end), then a totals row (row="total").
+
+    Money is in Decimal currency units rounded to the cent so that the rows add up to the totals row
+    (largest remainder); without a department filter the totals row carries the period's physical cost
+    and cost + idle + overhead == physical_cost to the cent. Quantities are resource-hours.
+
+    by: cluster | node_pool | node | namespace | workload | department | label:KEY. `department`
+    restricts pod-level groupings to the namespaces the department owned on each day, and the
+    `department` grouping to that department's rows.
+    """
+    if not isinstance(start, date) or not isinstance(end, date) or end <= start:
+        raise QueryError(f"period: end {end} must be after start {start} (the end is exclusive)")
+    cluster_id = None
+    if cluster is not None:
+        cluster_id = Cluster.objects.filter(name=cluster).values_list("pk", flat=True).first()
+        if cluster_id is None:
+            raise QueryError(f"cluster: no cluster named {cluster!r}")
+    days = ClusterDay.objects.filter(day__gte=start, day__lt=end)
+    if cluster_id is not None:
+        days = days.filter(cluster_id=cluster_id)
+    cluster_days = pd.DataFrame.from_records(
+        list(
+            days.values_list(
+                "cluster_id",
+                "cluster__name",
+                "day",
+                "physical_cost",
+                "workload_cost",
+                "idle_cost",
+                "overhead_cost",
+                "coverage",
+            )
+        ),
+        columns=["cluster_id", "cluster", "day", "physical", "workload", "idle", "overhead", "coverage"],
+    )
+
+    if by == "department":
+        return _department_rows(start, end, cluster_id, department, cluster_days)
+    label = None
+    if by.startswith("label:"):
+        label = by.removeprefix("label:")
+        if not label:
+            raise QueryError("by: label:KEY needs a label key, e.g. label:team")
+    elif by not in KEYS:
+        raise QueryError(f"by: {by!r} is not one of {', '.join(GROUPINGS)}")
+    if department is not None and not _known_department(department):
+        raise QueryError(f"department: no costs were ever booked to {department!r}")
+
+    keys = ["label"] if label is not None else KEYS[by]
+    pods = _pod_rows(by, label, start, end, cluster_id, department)
+    groups = _group(pods, keys, cluster_days)
+    with_idle = by in ("cluster", "node_pool", "node") and department is None
+    if with_idle:
+        groups = _add_idle(groups, by, start, end, cluster_id, cluster_days)
+    rows = _round(groups, keys, by, cluster_days, with_totals=department is None)
+    return rows
+
+
+def _known_department(name: str) -> bool:
+    return (
+        NamespaceCostDay.objects.filter(department=name).exists()
+        or DepartmentCostDay.objects.filter(name=name).exists()
+    )
+
+
+def _filter(qs, start, end, cluster_id):
+    qs = qs.filter(day__gte=start, day__lt=end)
+    return qs.filter(cluster_id=cluster_id) if cluster_id is not None else qs
+
+
+def _units(values) -> np.ndarray:
+    return np.array([int(v.scaleb(8)) for v in values], dtype=np.int64)
+
+
+def _pod_rows(by, label, start, end, cluster_id, department) -> pd.DataFrame:
+    """The rows the grouping adds up: namespace days, workload days or pod days, costs in 1e-8 units."""
+    if by == "namespace":
+        qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
+        fields = {"namespace": "namespace__name", "department": "department", "namespace_id": "namespace_id"}
+    elif by == "workload":
+        qs = _filter(WorkloadCostDay.objects, start, end, cluster_id)
+        fields = {
+            "namespace": "namespace__name",
+            "workload_kind": "workload__kind",
+            "workload": "workload__name",
+            "namespace_id": "namespace_id",
+        }
+    elif by == "cluster" and label is None:
+        qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
+        fields = {"namespace_id": "namespace_id"}
+    else:
+        qs = _filter(PodCostDay.objects, start, end, cluster_id)
+        fields = {
+            "node_pool": "node__node_pool__name",
+            "node": "node__name",
+            "namespace_id": "namespace_id",
+            "labels": "pod__labels",
+        }
+    columns = {"cluster_id": "cluster_id", "cluster": "cluster__name", "day": "day", **fields}
+    columns.update({q: q for q in QUANTITIES})
+    columns.update({c: c for c in COSTS})
+    frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
+    for cost in COSTS:
+        frame[cost] = _units(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
+    for quantity in QUANTITIES:
+        frame[quantity] = frame[quantity].astype(float)
+    if label is not None:
+        frame["label"] = [
+            str((labels or {}).get(label, NO_LABEL)) if (labels or {}).get(label) is not None else NO_LABEL
+            for labels in frame["labels"]
+        ]
+    if department is not None:
+        owned = set(
+            _filter(NamespaceCostDay.objects, start, end, cluster_id)
+            .filter(department=department, shared=False)
+            .values_list("namespace_id", "day")
+        )
+        keep = [(n, d) in owned for n, d in zip(frame["namespace_id"], frame["day"], strict=True)]
+        frame = frame.loc[np.array(keep, dtype=bool)] if len(frame) else frame
+    return frame
+
+
+def _group(pods: pd.DataFrame, keys: list[str], cluster_days: pd.DataFrame) -> pd.DataFrame:
+    measures = [*QUANTITIES, *COSTS]
+    if pods.empty:
+        return pd.DataFrame(columns=[*keys, *measures, "coverage"])
+    grouped = pods.groupby(keys, sort=True, dropna=False)[measures].sum().reset_index()
+    # Coverage of a group: the mean over the cluster-days it has costs in.
+    coverage = cluster_days.set_index(["cluster_id", "day"])["coverage"]
+    seen = pods[[*keys, "cluster_id", "day"]].drop_duplicates()
+    seen["coverage"] = coverage.reindex(pd.MultiIndex.from_frame(seen[["cluster_id", "day"]])).to_numpy()
+    grouped = grouped.merge(
+        seen.groupby(keys, dropna=False)["coverage"].mean().reset_index(), on=keys, how="left"
+    )
+    return grouped
+
+
+def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
+    """Idle (and, per cluster, overhead) of the node days, also for groups whose pods cost nothing."""
+    node_days = pd.DataFrame.from_records(
+        list(
+            _filter(NodeCostDay.objects, start, end, cluster_id).values_list(
+                "cluster__name", "node_pool__name", "node__name", "cpu_idle", "mem_idle"
+            )
+        ),
+        columns=["cluster", "node_pool", "node", "cpu_idle", "mem_idle"],
+    )
+    keys = KEYS[by]
+    node_days["idle"] = _units(node_days["cpu_idle"]) + _units(node_days["mem_idle"]) if len(node_days) else 0
+    idle = (
+        node_days.groupby(keys)["idle"].sum().reset_index()
+        if len(node_days)
+        else pd.DataFrame(columns=[*keys, "idle"])
+    )
+    out = groups.merge(idle, on=keys, how="outer")
+    if by == "cluster":
+        overhead = (
+            pd.DataFrame({"cluster": cluster_days["cluster"], "overhead": _units(cluster_days["overhead"])})
+            .groupby("cluster")["overhead"]
+            .sum()
+            .reset_index()
+        )
+        cover = cluster_days.groupby("cluster")["coverage"].mean().reset_index()
+        out = (
+            out.drop(columns="coverage")
+            .merge(cover, on="cluster", how="outer")
+            .merge(overhead, on="cluster", how="outer")
+        )
+        out["overhead"] = out["overhead"].fillna(0).astype(np.int64)
+    for column in [*QUANTITIES]:
+        out[column] = out[column].fillna(0.0).astype(float)
+    for column in [*COSTS, "idle"]:
+        out[column] = out[column].fillna(0).astype(np.int64)
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def _money(units: int) -> Decimal:
+    return Decimal(int(units)).scaleb(-8)
+
+
+def _cents(values, total: Decimal) -> list[Decimal]:
+    return largest_remainder([_money(v) for v in values], places=CENT, total=total)
+
+
+def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.DataFrame, *, with_totals: bool):
+    n = len(groups)
+    cost = groups["cost"].to_numpy(np.int64) if n else np.zeros(0, dtype=np.int64)
+    workload = int(cost.sum())
+    totals: dict[str, Decimal] = {}
+    if with_totals:
+        physical = sum(cluster_days["physical"], Decimal(0))
+        idle_total = sum(cluster_days["idle"], Decimal(0))
+        overhead_total = sum(cluster_days["overhead"], Decimal(0))
+        totals["cost"], totals["idle"], totals["overhead"] = largest_remainder(
+            [_money(workload), idle_total, overhead_total], places=CENT, total=physical
+        )
+        totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
+    else:
+        totals["cost"] = largest_remainder([_money(workload)], places=CENT)[0]
+    totals["cpu_cost"], totals["mem_cost"] = largest_remainder(
+        [_money(groups["cpu_cost"].sum() if n else 0), _money(groups["mem_cost"].sum() if n else 0)],
+        places=CENT,
+        total=totals["cost"],
+    )
+
+    columns: dict[str, list[Decimal]] = {}
+    if by == "cluster" and with_totals:
+        # Each cluster's cost + idle + overhead is its physical cost, to the cent.
+        lines = groups[["cost", "idle", "overhead"]].astype(float) / 1e8
+        lines["total"] = (groups["cost"] + groups["idle"] + groups["overhead"]).to_numpy() / 1e8
+        rounded = round_lines(lines, parts=("cost", "idle", "overhead"), grand_total=totals["physical_cost"])
+        for column in ("cost", "idle", "overhead", "total"):
+            columns[column] = list(rounded[column])
+        columns["physical_cost"] = columns.pop("total")
+        cpu_mem = [
+            largest_remainder([_money(c), _money(m)], places=CENT, total=row_cost)
+            for c, m, row_cost in zip(groups["cpu_cost"], groups["mem_cost"], columns["cost"], strict=True)
+        ]
+        columns["cpu_cost"] = [pair[0] for pair in cpu_mem]
+        columns["mem_cost"] = [pair[1] for pair in cpu_mem]
+    else:
+        for column in ("cost", "cpu_cost", "mem_cost"):
+            columns[column] = _cents(groups[column], totals[column]) if n else []
+        if "idle" in groups.columns:
+            columns["idle"] = _cents(groups["idle"], totals["idle"]) if n else []
+
+    rows = []
+    for i in range(n):
+        row = {"row": "group", **{k: _key(groups[k].iat[i]) for k in keys}}
+        row.update({q: float(groups[q].iat[i]) for q in QUANTITIES})
+        row["cpu_efficiency"] = float(efficiency(row["cpu_usage_core_hours"], row["cpu_request_core_hours"]))
+        row["mem_efficiency"] = float(efficiency(row["mem_usage_gib_hours"], row["mem_request_gib_hours"]))
+        for column, values in columns.items():
+            row[column] = values[i]
+        row["estimated_share"] = _share(groups["estimated_cost"].iat[i], groups["cost"].iat[i])
+        coverage = groups["coverage"].iat[i]
+        row["coverage"] = None if pd.isna(coverage) else float(coverage)
+        rows.append(row)
+
+    total_row = {"row": "total", **{k: "Total" if j == 0 else "" for j, k in enumerate(keys)}}
+    total_row.update({q: float(groups[q].sum()) if n else 0.0 for q in QUANTITIES})
+    total_row["cpu_efficiency"] = float(
+        efficiency(total_row["cpu_usage_core_hours"], total_row["cpu_request_core_hours"])
+    )
+    total_row["mem_efficiency"] = float(
+        efficiency(total_row["mem_usage_gib_hours"], total_row["mem_request_gib_hours"])
+    )
+    for column, values in columns.items():
+        total_row[column] = sum(values, Decimal("0.00"))
+    for column in ("cost", "cpu_cost", "mem_cost", "idle", "overhead", "physical_cost"):
+        if column in totals and column not in total_row:
+            total_row[column] = totals[column]
+    total_row["estimated_share"] = _share(groups["estimated_cost"].sum() if n else 0, workload)
+    total_row["coverage"] = float(cluster_days["coverage"].mean()) if len(cluster_days) else None
+    rows.append(total_row)
+    return rows
+
+
+def _key(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _share(part, whole) -> float:
+    return float(part) / float(whole) if whole else 0.0
+
+
+def _department_rows(start, end, cluster_id, department, cluster_days) -> list[dict]:
+    qs = _filter(DepartmentCostDay.objects, start, end, cluster_id)
+    if department is not None:
+        if not _known_department(department):
+            raise QueryError(f"department: no costs were ever booked to {department!r}")
+        qs = qs.filter(name=department)
+    parts = ["direct", "shared", "idle", "overhead", "total"]
+    frame = pd.DataFrame.from_records(
+        list(qs.values_list("name", "is_line", *parts)), columns=["name", "is_line", *parts]
+    )
+    if frame.empty:
+        grouped = frame
+    else:
+        for part in parts:
+            frame[part] = _units(frame[part])
+        grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
+    grand = sum(cluster_days["physical"], Decimal(0)) if department is None else None
+    lines = grouped[parts].astype(float) / 1e8 if len(grouped) else pd.DataFrame(columns=parts)
+    rounded = round_lines(lines, grand_total=grand) if len(grouped) else lines
+    rows = []
+    for i in range(len(grouped)):
+        rows.append(
+            {
+                "row": "line" if grouped["is_line"].iat[i] else "department",
+                "department": grouped["name"].iat[i],
+                **{part: rounded[part].iat[i] for part in parts},
+            }
+        )
+    total = {"row": "total", "department": "Total"}
+    total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
+    if grand is not None:
+        total["physical_cost"] = largest_remainder([grand], places=CENT)[0]
+    rows.append(total)
+    return rows

@@ -1,0 +1,226 @@
+"""Random small clusters and policies: every cluster-day's departments and lines add up to its physical cost."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from costing.choices import ConnectionType, LineKind, OwnerKind
+from costing.compute import recompute_day
+from costing.models import (
+    BillImport,
+    BillLine,
+    Cluster,
+    ClusterDay,
+    DepartmentCostDay,
+    Namespace,
+    Node,
+    NodeCostDay,
+    NodeHour,
+    NodePool,
+    Pod,
+    PodCostDay,
+    PodHour,
+    Workload,
+)
+from costing.policy import DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec
+from costing.policy.store import save_spec
+
+DAY = date(2025, 5, 5)
+START = datetime(2025, 5, 5, tzinfo=UTC)
+NAMESPACES = ["a", "b", "c", "kube-system"]
+
+money = st.decimals(min_value=Decimal("0"), max_value=Decimal("50"), places=4)
+node = st.fixed_dictionaries(
+    {
+        "cores": st.integers(1, 8),
+        "gib": st.integers(1, 32),
+        "bill": st.one_of(st.none(), money),
+        "hours": st.lists(st.integers(0, 3), max_size=4, unique=True),
+    }
+)
+pod = st.fixed_dictionaries(
+    {
+        "namespace": st.sampled_from(NAMESPACES),
+        "node": st.integers(0, 2),
+        "cpu": st.tuples(st.floats(0, 4), st.floats(0, 4)),
+        "mem": st.tuples(st.floats(0, 16), st.floats(0, 16)),
+        "hours": st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),
+    }
+)
+cluster = st.fixed_dictionaries(
+    {
+        "nodes": st.lists(node, min_size=1, max_size=3),
+        "pods": st.lists(pod, max_size=6),
+        "overhead": st.one_of(st.none(), money),
+    }
+)
+pools = st.fixed_dictionaries(
+    {
+        "shared": st.builds(
+            PoolSpec,
+            st.sampled_from(["proportional", "even", "weights", "separate"]),
+            st.sampled_from(["cluster", "global"]),
+        ),
+        "idle": st.builds(
+            PoolSpec,
+            st.sampled_from(["proportional", "even", "weights", "separate", "per_resource"]),
+            st.just("cluster"),
+        ),
+        "overhead": st.builds(
+            PoolSpec,
+            st.sampled_from(["proportional", "even", "weights", "separate"]),
+            st.sampled_from(["cluster", "global"]),
+        ),
+    }
+)
+policy = st.builds(
+    lambda split, pools, weight_a, weight_b: PolicySpec(
+        effective_from=date(2025, 1, 1),
+        split=split,
+        fallback_prices=[FallbackPrice(cpu_core_hour=Decimal("0.03"), mem_gib_hour=Decimal("0.004"))],
+        shared_namespaces=["kube-system"],
+        departments=[
+            DepartmentSpec("A", namespaces=["a"], weight=weight_a),
+            DepartmentSpec("B", namespaces=["b"], weight=weight_b),
+        ],
+        pools=pools,
+    ),
+    st.sampled_from(
+        [
+            PolicySpec(effective_from=DAY).split,
+            type(PolicySpec(effective_from=DAY).split)("price_ratio", Decimal("0.5"), Decimal("7.46")),
+            type(PolicySpec(effective_from=DAY).split)("cost_share", Decimal("0.3"), Decimal("7.46")),
+        ]
+    ),
+    pools,
+    st.sampled_from([Decimal(60), Decimal(0)]),
+    st.sampled_from([Decimal(40), Decimal(5)]),
+)
+
+
+def build(index: int, spec: dict, bill: BillImport) -> None:
+    c = Cluster.objects.create(name=f"c{index}", connection_type=ConnectionType.SIMULATOR)
+    pool = NodePool.objects.create(cluster=c, name="p")
+    seen = {"first_seen": START, "last_seen": START}
+    nodes = []
+    for i, n in enumerate(spec["nodes"]):
+        node = Node.objects.create(
+            cluster=c,
+            name=f"n{i}",
+            node_pool=pool,
+            cpu_capacity_cores=n["cores"],
+            memory_capacity_bytes=n["gib"] * 2**30,
+            **seen,
+        )
+        nodes.append(node)
+        NodeHour.objects.bulk_create(
+            NodeHour(
+                cluster=c,
+                node=node,
+                hour=START + timedelta(hours=h),
+                samples=1,
+                cpu_capacity_core_hours=n["cores"],
+                mem_capacity_gib_hours=n["gib"],
+            )
+            for h in n["hours"]
+        )
+        if n["bill"] is not None:
+            BillLine.objects.create(
+                bill_import=bill,
+                source_row=i,
+                billing_account_id="a",
+                billing_period_start=START,
+                billing_period_end=START,
+                charge_period_start=START,
+                charge_period_end=START + timedelta(hours=24),
+                charge_category="Usage",
+                currency="EUR",
+                effective_cost=n["bill"],
+                billed_cost=n["bill"],
+                kind=LineKind.NODE,
+                cluster=c,
+                node=node,
+            )
+    if spec["overhead"] is not None:
+        BillLine.objects.create(
+            bill_import=bill,
+            source_row=99,
+            billing_account_id="a",
+            billing_period_start=START,
+            billing_period_end=START,
+            charge_period_start=START - timedelta(hours=5),
+            charge_period_end=START + timedelta(hours=7),
+            charge_category="Usage",
+            currency="EUR",
+            effective_cost=spec["overhead"],
+            billed_cost=spec["overhead"],
+            kind=LineKind.OVERHEAD,
+            cluster=c,
+        )
+    for i, p in enumerate(spec["pods"]):
+        ns, _ = Namespace.objects.get_or_create(cluster=c, name=p["namespace"], defaults=seen)
+        wl, _ = Workload.objects.get_or_create(
+            cluster=c, namespace=ns, kind=OwnerKind.DEPLOYMENT, name=p["namespace"]
+        )
+        pod = Pod.objects.create(
+            cluster=c,
+            namespace=ns,
+            workload=wl,
+            node=nodes[p["node"] % len(nodes)],
+            name=f"p{i}",
+            uid=f"{index}-{i}",
+            **seen,
+        )
+        (cpu_req, cpu_use), (mem_req, mem_use) = p["cpu"], p["mem"]
+        PodHour.objects.bulk_create(
+            PodHour(
+                cluster=c,
+                pod=pod,
+                node=pod.node,
+                hour=START + timedelta(hours=h),
+                samples=1,
+                cpu_request_core_hours=cpu_req,
+                cpu_usage_core_hours=cpu_use,
+                cpu_billable_core_hours=max(cpu_req, cpu_use),
+                mem_request_gib_hours=mem_req,
+                mem_usage_gib_hours=mem_use,
+                mem_billable_gib_hours=max(mem_req, mem_use),
+            )
+            for h in p["hours"]
+        )
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters=st.lists(cluster, min_size=1, max_size=2), spec=policy)
+def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
+    with transaction.atomic():
+        save_spec(spec)
+        bill = BillImport.objects.create(file_name="b", format="focus")
+        for index, c in enumerate(clusters):
+            build(index, c, bill)
+        recompute_day(DAY)
+        for day in ClusterDay.objects.filter(day=DAY):
+            lines = DepartmentCostDay.objects.filter(cluster_id=day.cluster_id, day=DAY)
+            assert sum((r.total for r in lines), Decimal(0)) == day.physical_cost
+            for r in lines:
+                assert r.direct + r.shared + r.idle + r.overhead == r.total
+            assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
+            pods = sum((p.cost for p in PodCostDay.objects.filter(cluster_id=day.cluster_id)), Decimal(0))
+            nodes = NodeCostDay.objects.filter(cluster_id=day.cluster_id)
+            assert pods == day.workload_cost
+            assert sum((n.cpu_idle + n.mem_idle for n in nodes), Decimal(0)) == day.idle_cost
+            # Physical cost is what the bill says for the day (bill lines are spread exactly).
+            expected = sum(
+                (n["bill"] for n in clusters[int(day.cluster.name[1:])]["nodes"] if n["bill"] is not None),
+                Decimal(0),
+            )
+            overhead = clusters[int(day.cluster.name[1:])]["overhead"]
+            expected += overhead * 7 / 12 if overhead is not None else 0
+            estimated = day.estimated_cost
+            assert abs(day.physical_cost - estimated - expected) <= Decimal("0.00000001")
+        transaction.set_rollback(True)
