@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from costing.choices import ConnectionType
+from costing.demo.setup import setup_demo_bill
 from costing.models import Cluster
 
 DEMO_ADMIN = "admin"
@@ -40,3 +41,4 @@ class Command(BaseCommand):
                 name="demo", defaults={"connection_type": ConnectionType.SIMULATOR}
             )
             self.stdout.write(f"Demo cluster {'created' if created else 'present'}: {cluster.name}")
+            self.stdout.write(setup_demo_bill(cluster))  # bills: minimal policy + demo FOCUS bill, once

@@ -1,0 +1,85 @@
+"""What `setup_demo` puts in the database beside the demo cluster: a minimal policy and the demo bill."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from costing.billing.importer import import_bill
+from costing.choices import RunStatus
+from costing.collectors.simulator import DemoCluster
+from costing.demo.bill import CLUSTER_TAG_KEY, demo_price_sheet, write_demo_focus_bill
+from costing.models import BillImport, Cluster, FallbackPrice, Policy, TagRule
+
+
+def ensure_demo_policy(cluster: Cluster | None = None) -> Policy:
+    """The policy in force, or, when there is none, a minimal one effective two years back: the demo tag
+    rule (CCE-Cluster-ID = the demo cluster's id) and the demo fallback prices. The full demo policy
+    (departments, pools) comes from its YAML file."""
+    policy = Policy.objects.order_by("-effective_from").first()
+    if policy is not None:
+        return policy
+    cluster = cluster or Cluster.objects.get(name="demo")
+    demo = DemoCluster(cluster.name, cluster.simulator_seed)
+    sheet = demo_price_sheet()
+    with transaction.atomic():
+        policy = Policy.objects.create(
+            effective_from=timezone.now().date() - timedelta(days=730),
+            currency=settings.FINOPS_CURRENCY,
+            comment="Minimal demo policy: the demo cluster's tag rule and fallback prices.",
+        )
+        TagRule.objects.create(
+            policy=policy, cluster_name=cluster.name, key=CLUSTER_TAG_KEY, value=demo.cluster_id
+        )
+        FallbackPrice.objects.create(
+            policy=policy, cpu_core_hour=sheet["cpu_core_hour"], mem_gib_hour=sheet["memory_gib_hour"]
+        )
+        FallbackPrice.objects.bulk_create(
+            FallbackPrice(
+                policy=policy,
+                instance_type=name,
+                cpu_core_hour=prices["cpu_core_hour"],
+                mem_gib_hour=prices["memory_gib_hour"],
+            )
+            for name, prices in sheet["instance_types"].items()
+        )
+    return policy
+
+
+def load_demo_bill(cluster: Cluster, start: date, end: date) -> BillImport | None:
+    """Write the demo FOCUS bill of the days [start, end) under VAR_DIR/demo/ and import it.
+
+    Once: when a successful import of that very file (same cluster and days) exists, nothing is done and
+    None is returned. Else the BillImport (a later window replaces the lines of the months it covers).
+    """
+    name = f"demo-focus-{cluster.name}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    if BillImport.objects.filter(file_name=name, status=RunStatus.SUCCEEDED).exists():
+        return None
+    folder = settings.VAR_DIR / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    demo = DemoCluster(cluster.name, cluster.simulator_seed)
+    write_demo_focus_bill(demo, start, end, path, currency=settings.FINOPS_CURRENCY)
+    return import_bill(path, "focus")
+
+
+def demo_bill_window(today: date | None = None) -> tuple[date, date]:
+    """The days the demo bill covers: the whole previous month and this month up to yesterday."""
+    today = today or timezone.now().date()
+    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return previous, today
+
+
+def setup_demo_bill(cluster: Cluster) -> str:
+    """ensure_demo_policy, then load_demo_bill over demo_bill_window; a line for setup_demo to print."""
+    ensure_demo_policy(cluster)
+    start, end = demo_bill_window()
+    record = load_demo_bill(cluster, start, end)
+    if record is None:
+        return f"Demo bill {start} to {end}: already imported"
+    if record.status != RunStatus.SUCCEEDED:
+        return f"Demo bill {start} to {end}: FAILED: {record.error}"
+    return f"Demo bill {start} to {end}: {record.rows} lines imported (#{record.pk})"
