@@ -78,11 +78,14 @@ def bills(request):
 def _bills(request):
     admin = is_finops_admin(request.user)
     form = UploadForm()
+    refused = []
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if getattr(request, "bill_too_large", False):
-            form = UploadForm()
-            form.add_error(None, _too_large_message())
+            form = UploadForm(
+                initial={"format": request.POST.get("format"), "account": request.POST.get("account")}
+            )
+            refused.append(_too_large_message())
         elif form.is_valid():
             record = _store_and_enqueue(form, request.user)
             messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
@@ -91,12 +94,13 @@ def _bills(request):
     context = {
         "imports": BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN],
         "form": form,
+        "upload_errors": [*refused, *form.non_field_errors(), *form.errors.get("file", [])],
         "is_admin": admin,
         "max_bytes": settings.FINOPS_BILL_UPLOAD_MAX_BYTES,
         "currency": settings.FINOPS_CURRENCY,
         **outside_costs(month),
     }
-    return render(request, "reports/bills.html", context, status=400 if form.errors else 200)
+    return render(request, "reports/bills.html", context, status=400 if form.errors or refused else 200)
 
 
 @require_GET

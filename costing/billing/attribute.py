@@ -43,7 +43,10 @@ class Attributor:
                 rules[policy_id].append((value is None or value == "", name, key, value or None))
         self.policy_days = np.array([(d - _EPOCH).days for _, d in policies], dtype=np.int64)
         self.rules = [
-            [TagRule(clusters[name], key, value) for _, name, key, value in sorted(rules[pk])]
+            [
+                TagRule(clusters[name], key, value)
+                for _, name, key, value in sorted(rules[pk], key=_rule_order)
+            ]
             for pk, _ in policies
         ]
         self.nodes = {
@@ -66,6 +69,11 @@ class Attributor:
 
     def _rules(self, index: int) -> list[TagRule]:
         return self.rules[index] if index >= 0 else []
+
+
+def _rule_order(rule: tuple) -> tuple:
+    key_only, name, key, value = rule
+    return key_only, name, key, value or ""
 
 
 def touched_days(lines: pd.DataFrame) -> dict[int, set[date]]:
