@@ -118,8 +118,11 @@ def attribute_lines_in_db(
     fields = ("pk", "resource_id", "tags", "charge_period_start", "charge_period_end", "kind", "cluster_id")
     changed = 0
     with transaction.atomic():
-        rows = lines.order_by().values_list(*fields, "node_id").iterator(chunk_size=BATCH)
-        while batch := _take(rows, BATCH):
+        last = 0
+        # Keyset batches, each read whole before its updates (SQLite has no isolation between the queries of
+        # one connection, so no open cursor over the table being written).
+        while batch := list(lines.filter(pk__gt=last).order_by("pk").values_list(*fields, "node_id")[:BATCH]):
+            last = batch[-1][0]
             frame = pd.DataFrame(batch, columns=[*fields, "node_id"])
             frame["charge_period_start"] = pd.to_datetime(frame["charge_period_start"], utc=True)
             frame["charge_period_end"] = pd.to_datetime(frame["charge_period_end"], utc=True)
@@ -152,15 +155,6 @@ def attribute_lines_in_db(
 def reattribute(start: datetime, end: datetime) -> int:
     """Attribute again the lines whose charge period overlaps [start, end); see attribute_lines_in_db."""
     return attribute_lines_in_db((start, end))
-
-
-def _take(rows, n: int) -> list:
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == n:
-            break
-    return batch
 
 
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:

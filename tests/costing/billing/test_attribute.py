@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from costing.billing import attribute
 from costing.billing.attribute import attribute_lines_in_db, reattribute
 from costing.billing.importer import import_bill
 from costing.choices import ConnectionType
@@ -129,7 +130,8 @@ def test_a_replaced_import_marks_the_days_of_the_lines_it_removes(world, write_f
     }
 
 
-def test_a_node_seen_after_the_import_takes_its_lines_on_reattribute(world, write_focus):
+def test_a_node_seen_after_the_import_takes_its_lines_on_reattribute(world, write_focus, monkeypatch):
+    monkeypatch.setattr(attribute, "BATCH", 1)  # one line per batch: the batches follow each other
     rows = [
         _on(4, hour=10, ResourceId="i-0new", Tags='{"aws:eks:cluster-name": "prod"}'),
         _on(4, hour=11, ResourceId="i-0new", Tags='{"aws:eks:cluster-name": "prod"}'),
