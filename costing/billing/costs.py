@@ -10,7 +10,7 @@ import pandas as pd
 
 from costing.billing.attribution import NODE
 from costing.billing.spreading import HOUR_NS, split_cost
-from costing.models import BillLine, Node
+from costing.models import BillLine
 
 HOURLY_COLUMNS = ("hour", "node_id", "kind", "effective_cost", "billed_cost")
 EXPLAIN_COLUMNS = (
@@ -81,10 +81,8 @@ def lines_for_node_hour(node_id: int, hour: datetime) -> pd.DataFrame:
     to the node-hour's cost in bill_costs_by_hour.
     """
     hour = hour.replace(minute=0, second=0, microsecond=0)
-    cluster_id = Node.objects.filter(pk=node_id).values_list("cluster_id", flat=True).first()
     lines = (
         BillLine.objects.filter(
-            cluster_id=cluster_id,  # served by the (cluster, charge_period_end) index
             node_id=node_id,
             kind=NODE,
             charge_period_end__gte=hour,

@@ -8,6 +8,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from decimal import Context, Decimal, localcontext
 from itertools import repeat
@@ -103,9 +104,11 @@ def import_bill(
     record.started_at, record.finished_at = timezone.now(), None
     record.save()
     store = _ProgressStore(record.pk)
+    pool = ThreadPoolExecutor(max_workers=1)
+    # The file is read a second time beside the import (hashlib and zlib let go of the GIL): its sha256, and
+    # its number of lines, which turns rows read into a progress fraction.
+    fingerprint = pool.submit(_fingerprint, path)
     try:
-        record.sha256, expected_lines = _fingerprint(path)
-        BillImport.objects.filter(pk=record.pk).update(sha256=record.sha256)
         reader = BillReader(
             path,
             fmt,
@@ -116,35 +119,32 @@ def import_bill(
         )
 
         def report(rows: int) -> None:
-            fraction = min(0.99, (rows + 1) / max(expected_lines, 1))
+            fraction = min(0.99, (rows + 1) / max(fingerprint.result()[1], 1))
             store(fraction)
             if progress:
                 progress(fraction, rows)
 
-        owns_transaction = not connection.in_atomic_block
         with transaction.atomic():
-            _load(record, reader, report, owns_transaction=owns_transaction)
+            _load(record, reader, report, lambda: fingerprint.result()[0])
     except BillError as exc:
-        _fail(record, str(exc))
+        _fail(record, str(exc), fingerprint)
         return record
     except Exception as exc:
-        _fail(record, f"{path.name}: {type(exc).__name__}: {exc}")
+        _fail(record, f"{path.name}: {type(exc).__name__}: {exc}", fingerprint)
         raise
     finally:
         store.close()
+        pool.shutdown()
     if progress:
         progress(1.0, record.rows)
     return record
 
 
 def _load(
-    record: BillImport, reader: BillReader, report: Callable[[int], None], *, owns_transaction: bool
+    record: BillImport, reader: BillReader, report: Callable[[int], None], sha256: Callable[[], str]
 ) -> None:
     attributor = Attributor()
-    if connection.vendor == "postgresql":
-        writer = _CopyWriter(record.pk, immediate=owns_transaction)
-    else:
-        writer = _OrmWriter(record.pk)
+    writer = _CopyWriter(record.pk) if connection.vendor == "postgresql" else _OrmWriter(record.pk)
     days: dict[int, set] = {}
     kinds: dict[str, list] = {}
     try:
@@ -202,6 +202,7 @@ def _load(
         notes.append(
             f"Replaced {replaced_count} line(s) of import(s) {', '.join(map(str, sorted(earlier)))}."
         )
+    record.sha256 = sha256()
     record.rows = reader.rows
     record.currency = reader.currency or ""
     record.billing_account_ids = sorted(reader.billing_account_ids)
@@ -220,8 +221,12 @@ def _load(
     record.save()
 
 
-def _fail(record: BillImport, message: str) -> None:
+def _fail(record: BillImport, message: str, fingerprint: Future) -> None:
     record.status, record.error, record.finished_at = RunStatus.FAILED, message, timezone.now()
+    try:
+        record.sha256 = fingerprint.result()[0]
+    except BillError:
+        record.sha256 = ""
     record.rows, record.kind_totals, record.replaced_lines = 0, {}, 0
     record.effective_total = record.billed_total = record.list_total = _ZERO
     record.save()
@@ -308,16 +313,13 @@ class _CopyWriter:
     """PostgreSQL: one COPY ... FROM STDIN (text format) for the whole file, inside the caller's transaction.
 
     A writer thread (psycopg's QueuedLibpqWriter) sends the data while the next chunk is parsed, so the
-    server inserts and indexes on one core while Python reads on another. With `immediate`, the foreign keys
-    (deferred by Django) are checked as the rows arrive rather than all at the commit, for the same reason;
-    only when the import owns its transaction, since SET CONSTRAINTS would also check the caller's rows.
+    server inserts and indexes on one core while Python reads on another.
     """
 
-    def __init__(self, bill_import_id: int, *, immediate: bool = False):
+    def __init__(self, bill_import_id: int):
         self.bill_import_id = str(bill_import_id)
         columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
         self.sql = f"COPY {connection.ops.quote_name(BillLine._meta.db_table)} ({columns}) FROM STDIN"
-        self.immediate = immediate
         self._stack: ExitStack | None = None
         self._copy = None
 
@@ -326,8 +328,6 @@ class _CopyWriter:
 
         self._stack = ExitStack()
         cursor = self._stack.enter_context(connection.cursor()).cursor
-        if self.immediate:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self._copy = self._stack.enter_context(cursor.copy(self.sql, writer=QueuedLibpqWriter(cursor)))
 
     def write(self, lines: pd.DataFrame) -> None:

@@ -65,7 +65,12 @@ class BillLine(models.Model):
     A re-import of the same billing account and billing period replaces these lines.
     """
 
-    bill_import = models.ForeignKey(BillImport, on_delete=models.CASCADE, related_name="lines")
+    # No database constraint on this key nor on cluster and node below: checking a foreign key costs the
+    # server more per row than storing it, and a bill has millions of rows. Django still applies on_delete
+    # (CASCADE here, SET_NULL below); the importer writes only ids it has just read or created.
+    bill_import = models.ForeignKey(
+        BillImport, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     source_row = models.PositiveIntegerField()
     billing_account_id = models.CharField(max_length=200)
     billing_period_start = models.DateTimeField()
@@ -87,9 +92,7 @@ class BillLine(models.Model):
     billed_cost = models.DecimalField(**MONEY)
     list_cost = models.DecimalField(null=True, blank=True, **MONEY)
     kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE)
-    # A million-line import pays for every index and every foreign-key check per row, so: no database
-    # constraint on cluster and node (Django still applies SET_NULL when one is deleted; the importer only
-    # writes ids it has just read) and no index of their own (the (cluster, ...) index serves the key).
+    # No index of their own: the (cluster, ...) and (node, ...) indexes below serve the keys.
     cluster = models.ForeignKey(
         Cluster,
         null=True,
@@ -118,7 +121,17 @@ class BillLine(models.Model):
             models.Index(
                 fields=["billing_account_id", "billing_period_start"], name="billline_account_period"
             ),
-            models.Index(fields=["cluster", "charge_period_end"], name="billline_cluster_end"),
+            # Partial: the lines outside Kubernetes (no cluster, no node) are never looked up by these keys.
+            models.Index(
+                fields=["cluster", "charge_period_end"],
+                name="billline_cluster_end",
+                condition=models.Q(cluster__isnull=False),
+            ),
+            models.Index(
+                fields=["node", "charge_period_end"],
+                name="billline_node_end",
+                condition=models.Q(node__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

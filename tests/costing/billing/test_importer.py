@@ -147,7 +147,7 @@ def test_a_failure_after_written_chunks_is_rolled_back(write_focus):
 
 def test_a_missing_file_is_a_failed_import(tmp_path):
     record = import_bill(tmp_path / "nowhere.csv", "focus")
-    assert record.status == RunStatus.FAILED and "nowhere.csv: cannot read" in record.error
+    assert record.status == RunStatus.FAILED and "nowhere.csv: cannot open: No such file" in record.error
 
 
 def test_a_value_longer_than_its_column_is_refused_at_its_line(write_focus):
