@@ -160,6 +160,7 @@ def _load(
         raise
     writer.close()
 
+    _lock_periods(reader.billing_periods)
     replaced = BillLine.objects.none()
     if reader.billing_periods:
         same_period = Q()
@@ -219,6 +220,28 @@ def _load(
     record.notes = "\n".join(notes)
     record.status, record.progress, record.finished_at = RunStatus.SUCCEEDED, 1.0, timezone.now()
     record.save()
+
+
+def period_lock_key(account: str, start, end) -> int:
+    """The PostgreSQL advisory lock key of one (billing account, billing period start, end)."""
+    text = f"bill|{account}|{pd.Timestamp(start).isoformat()}|{pd.Timestamp(end).isoformat()}"
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _lock_periods(periods) -> None:
+    """PostgreSQL: one import at a time per (account, billing period), from here to the commit.
+
+    Two imports of the same period running together would each delete only the lines committed before them
+    and both keep theirs. With the lock, the second one's DELETE (a new snapshot, under READ COMMITTED) sees
+    and replaces the first one's lines. Sorted, so two imports of several periods cannot deadlock.
+    SQLite needs nothing: its write transactions already run one at a time.
+    """
+    if connection.vendor != "postgresql" or not periods:
+        return
+    keys = sorted(period_lock_key(account, start, end) for account, start, end in periods)
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _fail(record: BillImport, message: str, fingerprint: Future) -> None:

@@ -253,3 +253,37 @@ def test_on_postgresql_a_watcher_sees_the_progress_during_the_import(write_focus
     during = watched[:-1]
     assert [value for _, value, _ in during] == [(fraction, "running") for fraction, _, _ in during]
     assert all(lines == 0 for _, _, lines in during)  # the lines themselves wait for the commit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_imports_of_one_period_wait_for_each_other(write_focus):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time anyway")
+    import threading
+
+    import psycopg
+
+    from costing.billing.importer import period_lock_key
+
+    path = write_focus([focus_row(), focus_row()])
+    key = period_lock_key("acct-1", datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+    outcome = {}
+
+    def run():
+        try:
+            outcome["record"] = import_bill(path, "focus", expected_currency="USD")
+        finally:
+            connection.close()
+
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(%s)", [key]
+        )  # as if another import of September were finishing
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive()  # read and written, waiting to replace the period
+        assert other.execute("SELECT status FROM costing_billimport").fetchone() == ("running",)
+        other.execute("SELECT pg_advisory_unlock(%s)", [key])
+    worker.join(timeout=10)
+    assert outcome["record"].status == RunStatus.SUCCEEDED and BillLine.objects.count() == 2
