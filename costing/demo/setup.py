@@ -73,10 +73,16 @@ def demo_bill_window(today: date | None = None) -> tuple[date, date]:
     return previous, today
 
 
-def setup_demo_bill(cluster: Cluster) -> str:
-    """ensure_demo_policy, then load_demo_bill over demo_bill_window; a line for setup_demo to print."""
+def setup_demo_bill(cluster: Cluster, days: int | None = None) -> str:
+    """ensure_demo_policy, then load_demo_bill; a line for setup_demo to print.
+
+    days: the bill covers the `days` days before today (pass the sampled history, so that every billed day
+    has samples); None: demo_bill_window (last month and this one).
+    """
     ensure_demo_policy(cluster)
     start, end = demo_bill_window()
+    if days is not None:
+        start = end - timedelta(days=days)
     record = load_demo_bill(cluster, start, end)
     if record is None:
         return f"Demo bill {start} to {end}: already imported"

@@ -59,3 +59,16 @@ def test_the_demo_bill_is_imported_once_and_lands_on_the_demo_cluster(demo, tmp_
 def test_the_window_is_last_month_and_this_one_until_today():
     assert demo_bill_window(date(2026, 11, 27)) == (date(2026, 10, 1), date(2026, 11, 27))
     assert demo_bill_window(date(2026, 1, 1)) == (date(2025, 12, 1), date(2026, 1, 1))
+
+
+def test_setup_demo_bill_covers_the_days_asked_for(demo):
+    from django.utils import timezone
+
+    from costing.demo.setup import setup_demo_bill
+
+    message = setup_demo_bill(demo, days=1)
+    today = timezone.now().date()
+    record = BillImport.objects.get()
+    assert record.status == "succeeded" and record.file_name.endswith(f"{today:%Y%m%d}.csv")
+    assert message.endswith(f"{record.rows} lines imported (#{record.pk})")
+    assert setup_demo_bill(demo, days=1).endswith("already imported")
