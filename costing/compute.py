@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from costing.billing.attribute import reattribute
 from costing.billing.spreading import spread_hourly
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
 from costing.engine.allocation import Allocation, allocate
@@ -767,6 +768,9 @@ def recompute_day(day: date, cluster_ids: list[int] | None = None) -> list[Clust
     """Compute the given clusters (default: every cluster with data that day) and apportion the day,
     all in one transaction: a reader sees the old day or the new one, never half of each."""
     with transaction.atomic():
+        # Attribution may have changed since the import (a node first seen after its bill, a new tag
+        # rule): lines that move mark their days dirty, including this one, before it is computed.
+        reattribute(*day_bounds(day))
         ids = sorted(set(cluster_ids)) if cluster_ids is not None else clusters_of_day(day)
         existing = set(ClusterDay.objects.filter(day=day).values_list("cluster_id", flat=True))
         ClusterDay.objects.bulk_create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -195,3 +196,25 @@ FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=9
 FINOPS_DAILY_RETENTION_MONTHS = env.int("FINOPS_DAILY_RETENTION_MONTHS", default=25)
 FINOPS_BILL_UPLOAD_MAX_BYTES = env.int("FINOPS_BILL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 FINOPS_EXPORT_DIR = Path(env.str("FINOPS_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+
+
+def _exchange_rates(text: str) -> dict[tuple[str, str], Decimal]:
+    """FINOPS_EXCHANGE_RATES="USD:EUR=0.92,CNY:EUR=0.13": one unit of USD is 0.92 EUR."""
+    rates = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            pair, rate = item.split("=")
+            source, target = (code.strip().upper() for code in pair.split(":"))
+            value = Decimal(rate.strip())
+        except (ValueError, InvalidOperation) as exc:
+            raise ImproperlyConfigured(
+                f"FINOPS_EXCHANGE_RATES: {item!r} is not FROM:TO=RATE (e.g. USD:EUR=0.92)"
+            ) from exc
+        if len(source) != 3 or len(target) != 3 or not value.is_finite() or value <= 0:
+            raise ImproperlyConfigured(f"FINOPS_EXCHANGE_RATES: {item!r} needs 3-letter codes and a rate > 0")
+        rates[(source, target)] = value
+    return rates
+
+
+# Conversion of bills in another currency into FINOPS_CURRENCY; without a rate such a bill is refused.
+FINOPS_EXCHANGE_RATES = _exchange_rates(env.str("FINOPS_EXCHANGE_RATES", default=""))

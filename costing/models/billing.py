@@ -9,7 +9,9 @@ from costing.choices import BillFormat, LineKind, RunStatus
 
 from .inventory import Cluster, Node
 
-MONEY = {"max_digits": 20, "decimal_places": 8}
+# Bills carry up to 10-11 decimals (the FOCUS sample, the demo bill): stored exactly, so that the lines of an
+# import add up to the file's totals.
+MONEY = {"max_digits": 30, "decimal_places": 12}
 
 
 class BillImport(models.Model):
@@ -33,10 +35,25 @@ class BillImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Where an uploaded file waits for the worker (under MEDIA_ROOT/bills/); empty for command-line imports.
+    stored_path = models.CharField(max_length=1000, blank=True, default="")
+    cbc_account_id = models.CharField(
+        max_length=200, blank=True, default="", help_text="CBC only: the account of a file without one."
+    )
+    # {kind: {"lines": n, "effective": "...", "billed": "..."}} as attributed at import time (exact).
+    kind_totals = models.JSONField(default=dict, blank=True)
+    replaced_lines = models.PositiveIntegerField(
+        default=0, help_text="lines of earlier imports of the same account and billing period it replaced"
+    )
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced"
+    )
+    notes = models.TextField(blank=True, default="")
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
@@ -48,7 +65,12 @@ class BillLine(models.Model):
     A re-import of the same billing account and billing period replaces these lines.
     """
 
-    bill_import = models.ForeignKey(BillImport, on_delete=models.CASCADE, related_name="lines")
+    # No database constraint on this key nor on cluster and node below: checking a foreign key costs the
+    # server more per row than storing it, and a bill has millions of rows. Django still applies on_delete
+    # (CASCADE here, SET_NULL below); the importer writes only ids it has just read or created.
+    bill_import = models.ForeignKey(
+        BillImport, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     source_row = models.PositiveIntegerField()
     billing_account_id = models.CharField(max_length=200)
     billing_period_start = models.DateTimeField()
@@ -70,16 +92,46 @@ class BillLine(models.Model):
     billed_cost = models.DecimalField(**MONEY)
     list_cost = models.DecimalField(null=True, blank=True, **MONEY)
     kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE)
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index of their own: the (cluster, ...) and (node, ...) indexes below serve the keys.
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    node = models.ForeignKey(
+        Node,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["bill_import", "source_row"]
+        # A cluster's lines in a window are found by the end of their charge period (end > window start,
+        # then start < window end): a recent window reads only recent lines, however long the older ones.
+        # On PostgreSQL a BRIN index on charge_period_end (migration 0003) serves the windows of all clusters.
         indexes = [
             models.Index(
                 fields=["billing_account_id", "billing_period_start"], name="billline_account_period"
             ),
-            models.Index(fields=["cluster", "charge_period_start"], name="billline_cluster_start"),
+            # Partial: the lines outside Kubernetes (no cluster, no node) are never looked up by these keys.
+            models.Index(
+                fields=["cluster", "charge_period_end"],
+                name="billline_cluster_end",
+                condition=models.Q(cluster__isnull=False),
+            ),
+            models.Index(
+                fields=["node", "charge_period_end"],
+                name="billline_node_end",
+                condition=models.Q(node__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,12 @@
 """Celery tasks of the cost domain, one module per family; Celery's autodiscovery imports this package."""
 
+from .billing import import_bill
 from .compute import prune_results, recompute_day, recompute_dirty_days
 from .operations import worker_heartbeat
 from .sampling import prune_usage_task, sample_cluster
 
 __all__ = [
+    "import_bill",
     "prune_results",
     "prune_usage_task",
     "recompute_day",

@@ -43,7 +43,7 @@ from costing.models import (
     PodHour,
     Workload,
 )
-from costing.policy import DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec
+from costing.policy import ClusterRules, DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec, TagRule
 from costing.policy.store import save_spec
 
 DAY = date(2025, 3, 10)
@@ -56,6 +56,7 @@ POLICY = PolicySpec(
         FallbackPrice(cpu_core_hour=Decimal("0.04"), mem_gib_hour=Decimal("0.005")),
         FallbackPrice(instance_type="m5.large", cpu_core_hour=Decimal("0.05"), mem_gib_hour=Decimal("0.01")),
     ],
+    clusters=[ClusterRules("prod", [TagRule("kubernetes.io/cluster/prod")])],
     shared_namespaces=["kube-system"],
     departments=[
         DepartmentSpec("Payments", namespaces=["payments", "checkout"], weight=Decimal(75)),
@@ -90,6 +91,8 @@ def line(bill, cluster, kind, cost, start, hours, node=None, resource="", row=[0
         charge_period_end=start + timedelta(hours=hours),
         charge_category="Usage",
         resource_id=resource,
+        # As a real export tags them: the policy's tag rule is what makes them the cluster's.
+        tags={f"kubernetes.io/cluster/{cluster.name}": "owned"} if cluster is not None else {},
         currency="EUR",
         effective_cost=Decimal(cost),
         billed_cost=Decimal(cost),

@@ -169,6 +169,7 @@ def test_policy_change_marks_days_dirty_and_applies_the_new_split(prod):
     new = type(POLICY)(
         effective_from=date(2025, 3, 1),
         fallback_prices=POLICY.fallback_prices,
+        clusters=POLICY.clusters,
         shared_namespaces=POLICY.shared_namespaces,
         departments=POLICY.departments,
         pools={
@@ -205,11 +206,13 @@ def test_without_policy_everything_is_unallocated_and_unbilled_nodes_unpriced():
     recompute_day(DAY)
     day = ClusterDay.objects.get(day=DAY)
     # No fallback prices: n2's 24 node-hours have no price, its pods are unpriced (1.5 core-hours each hour).
-    assert day.physical_cost == D("28.60") and day.estimated_cost == 0 and day.policy is None
+    # No tag rules either: the control plane and load balancer lines belong to no cluster (cost outside
+    # Kubernetes); the node lines are the nodes' by instance id: 24.00 + 1.00.
+    assert day.physical_cost == D("25.00") and day.estimated_cost == 0 and day.policy is None
     assert day.unpriced_core_hours == pytest.approx(1.5 * 24)
     assert not NodeCostDay.objects.filter(node=objects["nodes"]["n2"]).exists()
     rows = {r.name: r.total for r in DepartmentCostDay.objects.filter(day=DAY)}
-    assert set(rows) == {"Unallocated"} and rows["Unallocated"] == D("28.60")
+    assert set(rows) == {"Unallocated"} and rows["Unallocated"] == D("25.00")
 
 
 def test_apportion_day_alone_is_idempotent(prod):

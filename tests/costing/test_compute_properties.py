@@ -26,7 +26,7 @@ from costing.models import (
     PodHour,
     Workload,
 )
-from costing.policy import DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec
+from costing.policy import ClusterRules, DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec, TagRule
 from costing.policy.store import save_spec
 
 DAY = date(2025, 5, 5)
@@ -88,6 +88,7 @@ policy = st.builds(
             DepartmentSpec("B", namespaces=["b"], weight=weight_b),
         ],
         pools=pools,
+        clusters=[ClusterRules(f"c{i}", [TagRule(f"kubernetes.io/cluster/c{i}")]) for i in range(2)],
     ),
     st.sampled_from(
         [
@@ -112,6 +113,7 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             cluster=c,
             name=f"n{i}",
             node_pool=pool,
+            instance_id=f"i-{index}-{i}",
             cpu_capacity_cores=n["cores"],
             memory_capacity_bytes=n["gib"] * 2**30,
             **seen,
@@ -138,6 +140,8 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
                 charge_period_start=START,
                 charge_period_end=START + timedelta(hours=24),
                 charge_category="Usage",
+                resource_id=node.instance_id,
+                tags={f"kubernetes.io/cluster/{c.name}": "owned"},
                 currency="EUR",
                 effective_cost=n["bill"],
                 billed_cost=n["bill"],
@@ -155,6 +159,7 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             charge_period_start=START - timedelta(hours=5),
             charge_period_end=START + timedelta(hours=7),
             charge_category="Usage",
+            tags={f"kubernetes.io/cluster/{c.name}": "owned"},
             currency="EUR",
             effective_cost=spec["overhead"],
             billed_cost=spec["overhead"],

@@ -1,0 +1,180 @@
+"""Bills: the import history, the cost outside Kubernetes, and the upload of a bill file by a FinOps admin."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db import transaction
+from django.db.models import Count, Max, Sum
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from costing.choices import BillFormat, LineKind, Role, RunStatus
+from costing.models import BillImport, BillLine
+
+MAX_IMPORTS_SHOWN = 50
+
+
+def is_finops_admin(user) -> bool:
+    return user.is_superuser or user.groups.filter(name=Role.ADMIN).exists()
+
+
+def can_see_bills(user) -> bool:
+    """Bills are organisation-wide figures: FinOps admins and viewers, not department viewers."""
+    return is_finops_admin(user) or user.groups.filter(name=Role.VIEWER).exists()
+
+
+class UploadForm(forms.Form):
+    format = forms.ChoiceField(choices=BillFormat.choices)
+    account = forms.CharField(
+        required=False, max_length=200, help_text="CBC only: the billing account of a file without one."
+    )
+    file = forms.FileField()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.FINOPS_BILL_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_too_large_message())
+        return upload
+
+
+class BillSizeLimit(FileUploadHandler):
+    """Stops reading an uploaded file past FINOPS_BILL_UPLOAD_MAX_BYTES (the fields before it are kept)."""
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.FINOPS_BILL_UPLOAD_MAX_BYTES:
+            self.request.bill_too_large = True
+            raise StopUpload(connection_reset=False)  # the rest of the body is read and thrown away
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handlers keep the file
+
+
+@csrf_exempt  # checked by _bills, once the size limit is in place: the check reads the body
+@require_http_methods(["GET", "POST"])
+def bills(request):
+    """GET: imports and cost outside Kubernetes for ?month=YYYY-MM. POST: upload (FinOps admins only)."""
+    if not can_see_bills(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        if not is_finops_admin(request.user):
+            raise PermissionDenied
+        request.upload_handlers.insert(0, BillSizeLimit(request))
+    return _bills(request)
+
+
+@csrf_protect
+def _bills(request):
+    admin = is_finops_admin(request.user)
+    form = UploadForm()
+    refused = []
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if getattr(request, "bill_too_large", False):
+            form = UploadForm(
+                initial={"format": request.POST.get("format"), "account": request.POST.get("account")}
+            )
+            refused.append(_too_large_message())
+        elif form.is_valid():
+            record = _store_and_enqueue(form, request.user)
+            messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
+            return redirect("bills")
+    month = _month(request.GET.get("month", ""))
+    context = {
+        "imports": BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN],
+        "form": form,
+        "upload_errors": [*refused, *form.non_field_errors(), *form.errors.get("file", [])],
+        "is_admin": admin,
+        "max_bytes": settings.FINOPS_BILL_UPLOAD_MAX_BYTES,
+        "currency": settings.FINOPS_CURRENCY,
+        **outside_costs(month),
+    }
+    return render(request, "reports/bills.html", context, status=400 if form.errors or refused else 200)
+
+
+@require_GET
+def bill_status(request, pk: int):
+    """The state of one import, polled by the bills page while it runs."""
+    if not can_see_bills(request.user):
+        raise PermissionDenied
+    record = get_object_or_404(BillImport, pk=pk)
+    return JsonResponse(
+        {
+            "id": record.pk,
+            "status": record.status,
+            "progress": record.progress,
+            "rows": record.rows,
+            "error": record.error,
+            "done": record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED),
+        }
+    )
+
+
+def outside_costs(month: date | None) -> dict:
+    """Lines of kind outside charged in the month (by the start of their charge period), by service and tags."""
+    outside = BillLine.objects.filter(kind=LineKind.OUTSIDE)
+    if month is None:
+        latest = outside.aggregate(latest=Max("charge_period_start"))["latest"]
+        month = date(latest.year, latest.month, 1) if latest else None
+    if month is None:
+        return {"month": None, "outside": [], "outside_total": None}
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+    rows = list(
+        outside.filter(charge_period_start__gte=start, charge_period_start__lt=end)
+        .values("service_name", "tags", "currency")
+        .annotate(lines=Count("id"), effective=Sum("effective_cost"), billed=Sum("billed_cost"))
+        .order_by("-effective", "service_name")[:500]
+    )
+    total = sum((row["effective"] for row in rows), start=0) if rows else None
+    return {"month": month, "outside": rows, "outside_total": total}
+
+
+def _store_and_enqueue(form: UploadForm, user) -> BillImport:
+    from costing.tasks.billing import import_bill
+
+    upload = form.cleaned_data["file"]
+    folder = settings.MEDIA_ROOT / "bills"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name)[-150:] or "bill.csv"
+    path = folder / f"{uuid.uuid4().hex}-{safe}"
+    with open(path, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    with transaction.atomic():
+        record = BillImport.objects.create(
+            file_name=upload.name[:500],
+            format=form.cleaned_data["format"],
+            cbc_account_id=form.cleaned_data["account"],
+            stored_path=str(path),
+            uploaded_by=user,
+        )
+        # After commit: the worker must find the row it is given.
+        transaction.on_commit(lambda: import_bill.delay(record.pk))
+    return record
+
+
+def _too_large_message() -> str:
+    limit = settings.FINOPS_BILL_UPLOAD_MAX_BYTES
+    return (
+        f"The upload is larger than the limit of {filesizeformat(limit)} (FINOPS_BILL_UPLOAD_MAX_BYTES). "
+        "Import it with `manage.py import_bill` instead."
+    )
+
+
+def _month(text: str) -> date | None:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return date(int(match.group(1)), int(match.group(2)), 1)
