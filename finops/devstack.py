@@ -49,10 +49,12 @@ def wait_until_healthy(url: str, procs: dict[str, subprocess.Popen], timeout: fl
 
 
 def stop_all(procs: dict[str, subprocess.Popen]) -> None:
+    # The leader first: gunicorn's master and Celery's main process stop their own children cleanly
+    # (a TERM to the whole group would make Celery log its pool workers as killed).
     for proc in procs.values():
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     for proc in procs.values():
         with contextlib.suppress(subprocess.TimeoutExpired):
