@@ -16,7 +16,7 @@ from django.utils import timezone
 from costing.billing.attribute import reattribute
 from costing.billing.spreading import spread_hourly
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
-from costing.engine.allocation import Allocation, allocate
+from costing.engine.allocation import POD_QUANTITIES, Allocation, allocate
 from costing.engine.apportionment import ApportionInputs, ApportionmentMismatch, ApportionRules, apportion
 from costing.engine.pricing import node_unit_prices
 from costing.models import (
@@ -45,14 +45,7 @@ from costing.policy.store import spec_for_day as _spec_for_day
 # sum is exact and the stored parts add up to the stored totals by construction.
 PLACES = 8
 SCALE = 10**PLACES
-QUANTITIES = [
-    "cpu_request_core_hours",
-    "cpu_usage_core_hours",
-    "cpu_billable_core_hours",
-    "mem_request_gib_hours",
-    "mem_usage_gib_hours",
-    "mem_billable_gib_hours",
-]
+QUANTITIES = POD_QUANTITIES
 BATCH = 5000
 TOLERANCE = Decimal("0.000001")
 

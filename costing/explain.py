@@ -14,6 +14,7 @@ from django.utils import timezone
 from costing.billing.spreading import split_cost
 from costing.choices import LineKind
 from costing.compute import day_bounds
+from costing.engine.allocation import POD_COSTS, POD_QUANTITIES
 from costing.models import (
     BillLine,
     Cluster,
@@ -31,15 +32,8 @@ from costing.models import (
 )
 from costing.policy.store import spec_for_day
 
-QUANTITIES = [
-    "cpu_request_core_hours",
-    "cpu_usage_core_hours",
-    "cpu_billable_core_hours",
-    "mem_request_gib_hours",
-    "mem_usage_gib_hours",
-    "mem_billable_gib_hours",
-]
-COSTS = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
+QUANTITIES = POD_QUANTITIES
+COSTS = POD_COSTS
 ZERO = Decimal(0)
 
 

@@ -35,7 +35,7 @@ from django.db.models import Min, Sum
 from django.utils import timezone
 
 from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
-from costing.collectors.snapshot import Snapshot
+from costing.collectors.snapshot import NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS, Snapshot
 from costing.dirty import mark_days_dirty
 from costing.models import ClusterDay, CoverageHour, NodeHour, PodHour, SampleSlot
 
@@ -57,32 +57,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-NODE_COLUMNS = [
-    "timestamp",
-    "node",
-    "node_pool",
-    "provider_id",
-    "instance_type",
-    "cpu_capacity_cores",
-    "memory_capacity_bytes",
-    "labels",
-]
-POD_COLUMNS = [
-    "timestamp",
-    "namespace",
-    "pod",
-    "pod_uid",
-    "node",
-    "owner_kind",
-    "owner_name",
-    "cpu_request_cores",
-    "cpu_usage_cores",
-    "memory_request_bytes",
-    "memory_usage_bytes",
-    "labels",
-    "has_metrics",
-]
-NAMESPACE_COLUMNS = ["namespace", "labels"]
 DEFAULT_POOL = "default"
 # Below this many rows a multi-row VALUES statement beats the COPY round trips on PostgreSQL.
 COPY_MIN_ROWS = 2000

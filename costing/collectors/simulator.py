@@ -11,7 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from costing.collectors.snapshot import NamespaceInfo, NodeSample, PodSample, Snapshot
+from costing.collectors.snapshot import (
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    NamespaceInfo,
+    NodeSample,
+    PodSample,
+    Snapshot,
+)
 
 MINUTE = 60
 HOUR = 3600
@@ -35,32 +42,6 @@ SCALE_IN_MINUTE = 16 * 60
 # CronHPA pre-scaled window, every evening (minutes of the day, UTC).
 EVENING_START_MINUTE = 18 * 60
 EVENING_END_MINUTE = 20 * 60
-
-POD_COLUMNS = [
-    "timestamp",
-    "namespace",
-    "pod",
-    "pod_uid",
-    "node",
-    "owner_kind",
-    "owner_name",
-    "cpu_request_cores",
-    "cpu_usage_cores",
-    "memory_request_bytes",
-    "memory_usage_bytes",
-    "labels",
-    "has_metrics",
-]
-NODE_COLUMNS = [
-    "timestamp",
-    "node",
-    "node_pool",
-    "provider_id",
-    "instance_type",
-    "cpu_capacity_cores",
-    "memory_capacity_bytes",
-    "labels",
-]
 
 
 @dataclass(frozen=True)

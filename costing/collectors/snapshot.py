@@ -5,6 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The same samples as tables (one row per node or pod and sample): what the simulator's frames(), the
+# bulk import and the recorder speak. Timestamps are UTC; labels are dicts.
+NODE_COLUMNS = [
+    "timestamp",
+    "node",
+    "node_pool",
+    "provider_id",
+    "instance_type",
+    "cpu_capacity_cores",
+    "memory_capacity_bytes",
+    "labels",
+]
+POD_COLUMNS = [
+    "timestamp",
+    "namespace",
+    "pod",
+    "pod_uid",
+    "node",
+    "owner_kind",
+    "owner_name",
+    "cpu_request_cores",
+    "cpu_usage_cores",
+    "memory_request_bytes",
+    "memory_usage_bytes",
+    "labels",
+    "has_metrics",
+]
+NAMESPACE_COLUMNS = ["namespace", "labels"]
+
 
 @dataclass(frozen=True, slots=True)
 class NodeSample:

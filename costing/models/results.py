@@ -10,10 +10,9 @@ from django.db import models
 
 from costing.choices import Pool
 
+from .base import MONEY, AllocatedCost, ResourceHours
 from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
 from .policy import Department, Policy
-
-MONEY = {"max_digits": 20, "decimal_places": 8, "default": 0}
 
 
 class ClusterDay(models.Model):
@@ -106,7 +105,7 @@ class NodeCostDay(models.Model):
         return f"node {self.node_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class PodCostDay(models.Model):
+class PodCostDay(ResourceHours, AllocatedCost):
     """One pod's day: its quantities and what it paid for them (the workload cost's finest grain)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
@@ -116,16 +115,6 @@ class PodCostDay(models.Model):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+")
     samples = models.PositiveIntegerField(default=0)
-    cpu_request_core_hours = models.FloatField(default=0)
-    cpu_usage_core_hours = models.FloatField(default=0)
-    cpu_billable_core_hours = models.FloatField(default=0)
-    mem_request_gib_hours = models.FloatField(default=0)
-    mem_usage_gib_hours = models.FloatField(default=0)
-    mem_billable_gib_hours = models.FloatField(default=0)
-    cpu_cost = models.DecimalField(**MONEY)
-    mem_cost = models.DecimalField(**MONEY)
-    cost = models.DecimalField(**MONEY)
-    estimated_cost = models.DecimalField(**MONEY)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pod", "day"], name="podcostday_unique_day")]
@@ -138,7 +127,7 @@ class PodCostDay(models.Model):
         return f"pod {self.pod_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class WorkloadCostDay(models.Model):
+class WorkloadCostDay(ResourceHours, AllocatedCost):
     """One workload's day, summed from its pods (what the pages and reports read)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
@@ -146,16 +135,6 @@ class WorkloadCostDay(models.Model):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="cost_days")
     pods = models.PositiveIntegerField(default=0)
-    cpu_request_core_hours = models.FloatField(default=0)
-    cpu_usage_core_hours = models.FloatField(default=0)
-    cpu_billable_core_hours = models.FloatField(default=0)
-    mem_request_gib_hours = models.FloatField(default=0)
-    mem_usage_gib_hours = models.FloatField(default=0)
-    mem_billable_gib_hours = models.FloatField(default=0)
-    cpu_cost = models.DecimalField(**MONEY)
-    mem_cost = models.DecimalField(**MONEY)
-    cost = models.DecimalField(**MONEY)
-    estimated_cost = models.DecimalField(**MONEY)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workload", "day"], name="workloadcostday_unique_day")]
@@ -165,7 +144,7 @@ class WorkloadCostDay(models.Model):
         return f"workload {self.workload_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class NamespaceCostDay(models.Model):
+class NamespaceCostDay(ResourceHours, AllocatedCost):
     """One namespace's day, with the department the policy of that day gave it (or shared)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
@@ -173,16 +152,6 @@ class NamespaceCostDay(models.Model):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="cost_days")
     department = models.CharField(max_length=200, help_text="resolved owner; 'Unallocated' when no rule")
     shared = models.BooleanField(default=False)
-    cpu_request_core_hours = models.FloatField(default=0)
-    cpu_usage_core_hours = models.FloatField(default=0)
-    cpu_billable_core_hours = models.FloatField(default=0)
-    mem_request_gib_hours = models.FloatField(default=0)
-    mem_usage_gib_hours = models.FloatField(default=0)
-    mem_billable_gib_hours = models.FloatField(default=0)
-    cpu_cost = models.DecimalField(**MONEY)
-    mem_cost = models.DecimalField(**MONEY)
-    cost = models.DecimalField(**MONEY)
-    estimated_cost = models.DecimalField(**MONEY)
 
     class Meta:
         constraints = [

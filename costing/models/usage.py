@@ -6,6 +6,7 @@ from django.db import models
 
 from costing.choices import SampleSource, SampleStatus
 
+from .base import ResourceHours
 from .inventory import Cluster, Node, Pod
 
 
@@ -36,7 +37,7 @@ class SampleSlot(models.Model):
         return f"{self.cluster_id}@{self.slot:%Y-%m-%d %H:%M:%S} {self.status}"
 
 
-class PodHour(models.Model):
+class PodHour(ResourceHours):
     """One pod's quantities for one hour on one node: resource-hours requested, used and billable.
 
     Billable is max(usage, request) per sample, summed; it is not max of the sums. A sample stands for
@@ -52,12 +53,6 @@ class PodHour(models.Model):
     hour = models.DateTimeField()
     samples = models.PositiveIntegerField(default=0)
     samples_without_metrics = models.PositiveIntegerField(default=0)
-    cpu_request_core_hours = models.FloatField(default=0)
-    cpu_usage_core_hours = models.FloatField(default=0)
-    cpu_billable_core_hours = models.FloatField(default=0)
-    mem_request_gib_hours = models.FloatField(default=0)
-    mem_usage_gib_hours = models.FloatField(default=0)
-    mem_billable_gib_hours = models.FloatField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pod", "node", "hour"], name="podhour_unique_hour")]
