@@ -52,7 +52,16 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "costing",
     "reports",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
 ]
+try:  # Swagger UI and Redoc as static files of an installed package (no CDN), when it is installed
+    import drf_spectacular_sidecar  # noqa: F401
+
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
+except ImportError:
+    pass
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -195,3 +204,33 @@ FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=9
 FINOPS_DAILY_RETENTION_MONTHS = env.int("FINOPS_DAILY_RETENTION_MONTHS", default=25)
 FINOPS_BILL_UPLOAD_MAX_BYTES = env.int("FINOPS_BILL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 FINOPS_EXPORT_DIR = Path(env.str("FINOPS_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+
+# The REST API (api/): session or per-user token, the product's roles, JSON errors with field messages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",  # first: its 401 + WWW-Authenticate for anonymous calls
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasRole"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.pagination.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FinOps for Kubernetes API",
+    "DESCRIPTION": "Costs, departments, clusters, explanations, bills and the policy; OpenCost-compatible "
+    "/allocation. Sign in (session) or send `Authorization: Bearer <token>` (tokens: /api/tokens/). "
+    "See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
