@@ -274,8 +274,9 @@ def _round(value: float) -> float:
 def _allocation(name, properties, window, first, last, sums) -> dict:
     days = (last - first).days
     hours = days * 24.0
-    cpu_cost = sums["cpu_cost"] / _MONEY + sums["cpu_idle_share"]
-    ram_cost = sums["mem_cost"] / _MONEY + sums["mem_idle_share"]
+    # Money in the frames is in units of 1e-8, idle shares too.
+    cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / _MONEY
+    ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / _MONEY
     cpu_eff = float(efficiency(sums["cpu_usage_core_hours"], sums["cpu_request_core_hours"]))
     ram_eff = float(efficiency(sums["mem_usage_gib_hours"], sums["mem_request_gib_hours"]))
     total = cpu_cost + ram_cost
@@ -293,7 +294,7 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
         "cpuCoreRequestAverage": _round(sums["cpu_request_core_hours"] / hours) if hours else 0.0,
         "cpuCoreUsageAverage": _round(sums["cpu_usage_core_hours"] / hours) if hours else 0.0,
         "cpuCost": _round(cpu_cost),
-        "cpuCostIdle": _round(sums["cpu_idle_share"]),
+        "cpuCostIdle": _round(sums["cpu_idle_share"] / _MONEY),
         "cpuEfficiency": _round(cpu_eff),
         "ramBytes": _round(sums["mem_billable_gib_hours"] * GIB / hours) if hours else 0.0,
         "ramByteHours": _round(sums["mem_billable_gib_hours"] * GIB),
@@ -303,7 +304,7 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
         "ramByteUsageAverage": _round(ram_usage),
         "ramBytesUsageAverage": _round(ram_usage),
         "ramCost": _round(ram_cost),
-        "ramCostIdle": _round(sums["mem_idle_share"]),
+        "ramCostIdle": _round(sums["mem_idle_share"] / _MONEY),
         "ramEfficiency": _round(ram_eff),
         "gpuCost": 0.0,
         "pvCost": 0.0,

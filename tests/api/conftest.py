@@ -37,7 +37,9 @@ def prod(db):
 @pytest.fixture
 def users(db, django_user_model):
     def make(name, *roles, superuser=False, departments=()):
-        user = django_user_model.objects.create_user(name, password="pw-" + name, is_superuser=superuser)
+        user = django_user_model.objects.create_user(
+            name, is_superuser=superuser
+        )  # no password: no slow hashing
         for role in roles:
             user.groups.add(Group.objects.get(name=role))
         for dept in departments:
