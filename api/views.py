@@ -373,9 +373,14 @@ class YAMLRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, str):
             return data.encode("utf-8")
-        import yaml
+        import json
 
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8")
+        import yaml
+        from rest_framework.utils.encoders import JSONEncoder
+
+        # Errors and other answers hold DRF types (ErrorDetail, Decimal): plain JSON values first.
+        plain_data = json.loads(json.dumps(data, cls=JSONEncoder))
+        return yaml.safe_dump(plain_data, sort_keys=False, allow_unicode=True).encode("utf-8")
 
 
 class YAMLTextParser(parsers.BaseParser):
