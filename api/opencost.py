@@ -340,22 +340,9 @@ _SINGLE = {
 }
 
 
-def _properties(group: pd.DataFrame) -> dict:
-    """The properties all members of the group share (OpenCost keeps the ones that match)."""
-    props = {}
-    for name, column in _SINGLE.items():
-        values = group[column].unique()
-        if len(values) == 1 and values[0] != "":
-            value = values[0]
-            if name == "controllerKind":
-                value = _kind(value)
-                if not value:
-                    continue
-            elif name == "controller" and not _kind(group["controller_kind"].iat[0]):
-                continue
-            props[name] = str(value)
+def _common_labels(label_dicts) -> dict:
     labels = None
-    for row_labels in group["labels"]:
+    for row_labels in label_dicts:
         row_labels = row_labels or {}
         labels = (
             dict(row_labels)
@@ -363,10 +350,38 @@ def _properties(group: pd.DataFrame) -> dict:
             else {k: v for k, v in labels.items() if row_labels.get(k) == v}
         )
         if not labels:
-            break
-    if labels:
-        props["labels"] = {k: str(v) for k, v in sorted(labels.items())}
-    return props
+            return {}
+    return labels or {}
+
+
+def _properties(grouped) -> dict[str, dict]:
+    """Per allocation name, the properties all its members share (OpenCost keeps the ones that match)."""
+    columns = list(_SINGLE.values())
+    distinct = grouped[columns].nunique().to_dict("index")
+    first = grouped[columns].first().to_dict("index")
+    labels = grouped["labels"].agg(list).to_dict()
+    out = {}
+    for name, values in first.items():
+        counts = distinct[name]
+        props = {}
+        kind = _kind(values["controller_kind"]) if counts["controller_kind"] == 1 else None
+        for prop, column in _SINGLE.items():
+            value = values[column]
+            if counts[column] != 1 or value == "":
+                continue
+            if prop == "controllerKind":
+                if kind:
+                    props[prop] = kind
+            elif prop == "controller":
+                if kind:
+                    props[prop] = str(value)
+            else:
+                props[prop] = str(value)
+        common = _common_labels(labels[name])
+        if common:
+            props["labels"] = {k: str(v) for k, v in sorted(common.items())}
+        out[name] = props
+    return out
 
 
 def allocation_sets(
@@ -407,15 +422,18 @@ def allocation_sets(
             in_set = in_set.assign(
                 _name=pd.Series(["/".join(p) for p in zip(*names, strict=True)], index=in_set.index)
             )
-            for name, group in in_set.groupby("_name", sort=True):
-                sums = {m: group[m].sum() for m in _MEASURES}
+            grouped = in_set.groupby("_name", sort=True)
+            sums = grouped[_MEASURES].sum()
+            first_day, last_day = grouped["day"].min().to_dict(), grouped["day"].max().to_dict()
+            properties = _properties(grouped)
+            for name, row in zip(sums.index, sums.to_dict("records"), strict=True):
                 allocations[name] = _allocation(
                     name,
-                    _properties(group),
+                    properties[name],
                     (first, last),
-                    group["day"].min(),
-                    group["day"].max() + timedelta(days=1),
-                    sums,
+                    first_day[name],
+                    last_day[name] + timedelta(days=1),
+                    row,
                 )
         if include_idle and visible is None and len(idle_left):
             by_cluster = "cluster" in keys
