@@ -53,7 +53,16 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "costing",
     "reports",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
 ]
+try:  # Swagger UI and Redoc as static files of an installed package (no CDN), when it is installed
+    import drf_spectacular_sidecar  # noqa: F401
+
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
+except ImportError:
+    pass
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -218,3 +227,33 @@ def _exchange_rates(text: str) -> dict[tuple[str, str], Decimal]:
 
 # Conversion of bills in another currency into FINOPS_CURRENCY; without a rate such a bill is refused.
 FINOPS_EXCHANGE_RATES = _exchange_rates(env.str("FINOPS_EXCHANGE_RATES", default=""))
+
+# The REST API (api/): session or per-user token, the product's roles, JSON errors with field messages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",  # first: its 401 + WWW-Authenticate for anonymous calls
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasRole"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.pagination.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FinOps for Kubernetes API",
+    "DESCRIPTION": "Costs, departments, clusters, explanations, bills and the policy; OpenCost-compatible "
+    "/allocation. Sign in (session) or send `Authorization: Bearer <token>` (tokens: /api/tokens/). "
+    "See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -351,3 +351,67 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
         total["physical_cost"] = largest_remainder([grand], places=CENT)[0]
     rows.append(total)
     return rows
+
+
+def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
+    """One row per pod and day over [start, end), for APIs that aggregate pods their own way (OpenCost).
+
+    Columns: day, cluster, node_pool, node, namespace, department (its owner that day, from the stored
+    namespace day), shared, controller_kind, controller, pod, labels, the QUANTITIES (resource-hours)
+    and cpu_cost, mem_cost, cost in int64 units of 1e-8 (exact sums; `_money` turns them back).
+    """
+    if not isinstance(start, date) or not isinstance(end, date) or end <= start:
+        raise QueryError(f"period: end {end} must be after start {start} (the end is exclusive)")
+    cluster_id = None
+    if cluster is not None:
+        cluster_id = Cluster.objects.filter(name=cluster).values_list("pk", flat=True).first()
+        if cluster_id is None:
+            raise QueryError(f"cluster: no cluster named {cluster!r}")
+    columns = {
+        "day": "day",
+        "cluster": "cluster__name",
+        "node_pool": "node__node_pool__name",
+        "node": "node__name",
+        "namespace_id": "namespace_id",
+        "namespace": "namespace__name",
+        "controller_kind": "workload__kind",
+        "controller": "workload__name",
+        "pod": "pod__name",
+        "labels": "pod__labels",
+        **{q: q for q in QUANTITIES},
+        "cpu_cost": "cpu_cost",
+        "mem_cost": "mem_cost",
+        "cost": "cost",
+    }
+    qs = _filter(PodCostDay.objects, start, end, cluster_id)
+    frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
+    for cost in ("cpu_cost", "mem_cost", "cost"):
+        frame[cost] = _units(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
+    for quantity in QUANTITIES:
+        frame[quantity] = frame[quantity].astype(float)
+    owners = {
+        (n, d): (dept, shared)
+        for n, d, dept, shared in _filter(NamespaceCostDay.objects, start, end, cluster_id).values_list(
+            "namespace_id", "day", "department", "shared"
+        )
+    }
+    found = [
+        owners.get((n, d), ("", False)) for n, d in zip(frame["namespace_id"], frame["day"], strict=True)
+    ]
+    frame["department"] = [o[0] for o in found]
+    frame["shared"] = np.array([o[1] for o in found], dtype=bool)
+    return frame.drop(columns="namespace_id")
+
+
+def node_idle_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
+    """One row per node and day over [start, end): day, cluster, node, cpu_idle, mem_idle (int64, 1e-8 units)."""
+    qs = NodeCostDay.objects.filter(day__gte=start, day__lt=end)
+    if cluster is not None:
+        qs = qs.filter(cluster__name=cluster)
+    frame = pd.DataFrame.from_records(
+        list(qs.values_list("day", "cluster__name", "node__name", "cpu_idle", "mem_idle")),
+        columns=["day", "cluster", "node", "cpu_idle", "mem_idle"],
+    )
+    for column in ("cpu_idle", "mem_idle"):
+        frame[column] = _units(frame[column]) if len(frame) else np.zeros(0, dtype=np.int64)
+    return frame

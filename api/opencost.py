@@ -1,0 +1,454 @@
+"""OpenCost's /allocation API over our stored pod days: its window, step and aggregate grammar, its JSON shape.
+
+Pure functions (no database): the view reads the pod days and node idle days (reports.queries) and
+hands them here. Our finest grain is the UTC day, so every window is widened to whole UTC days.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+
+from costing.choices import GIB, OwnerKind
+from costing.engine.allocation import efficiency
+
+IDLE = "__idle__"
+UNALLOCATED = "__unallocated__"
+# The properties `aggregate` accepts (OpenCost's names, matched case-insensitively as OpenCost does), plus
+# `department`, which here is the namespace's owner under the policy (OpenCost reads it from a label).
+PROPERTIES = {
+    "cluster": "cluster",
+    "node": "node",
+    "namespace": "namespace",
+    "controllerkind": "controllerKind",
+    "controller": "controller",
+    "pod": "pod",
+    "department": "department",
+}
+DEFAULT_AGGREGATE = ["cluster", "node", "namespace", "pod"]
+
+_DURATION = re.compile(r"^(\d{1,9})(m|h|d|w)$")
+_DURATION_OFFSET = re.compile(r"^(\d{1,9})(m|h|d|w) offset (\d{1,9})(m|h|d|w)$")
+_TIMESTAMPS = re.compile(r"^(\d{1,12})[,-](\d{1,12})$")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+_MONEY = 1e8  # the frames carry money in int64 units of 1e-8
+
+
+class ParameterError(ValueError):
+    """A query parameter OpenCost's grammar does not accept (or that our day grain cannot honour)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window as asked (`requested_*`, UTC) and widened to whole UTC days [start, end)."""
+
+    requested_start: datetime
+    requested_end: datetime
+    start: date
+    end: date
+
+
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), time(), tzinfo=UTC)
+
+
+def _truncate(moment: datetime, unit: timedelta) -> datetime:
+    seconds = int(unit.total_seconds())
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def _rfc3339(text: str, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ParameterError(
+            "window", f"the window's {what} {text.strip()!r} is not an RFC3339 time"
+        ) from None
+    if moment.tzinfo is None:
+        raise ParameterError("window", f"the window's {what} {text.strip()!r} has no time zone (e.g. ...Z)")
+    return moment.astimezone(UTC)
+
+
+def requested_window(text: str, now: datetime) -> tuple[datetime, datetime]:
+    """OpenCost's window grammar (core/pkg/opencost/window.go) relative to `now`, in UTC."""
+    text = (text or "").strip()
+    now = now.astimezone(UTC)
+    today = _midnight(now)
+    since_sunday = (today.weekday() + 1) % 7  # Go's Weekday: Sunday is 0
+    try:
+        if text == "today":
+            return today, today + timedelta(days=1)
+        if text == "yesterday":
+            return today - timedelta(days=1), today
+        if text == "week":
+            return today - timedelta(days=since_sunday), now
+        if text == "lastweek":
+            start = today - timedelta(days=since_sunday + 7)
+            return start, start + timedelta(days=7)
+        if text == "month":
+            return today.replace(day=1), now
+        if text == "lastmonth":
+            end = today.replace(day=1)
+            return (end - timedelta(days=1)).replace(day=1), end
+        match = _DURATION.match(text)
+        if match:
+            count, unit = int(match[1]), _UNITS[match[2]]
+            if match[2] == "w":
+                # "the past N weeks" ends with today, like OpenCost.
+                end = today + timedelta(days=1)
+                return _midnight(now - count * unit) + timedelta(days=1), end
+            end = _truncate(now, unit) + unit
+            return end - count * unit, end
+        match = _DURATION_OFFSET.match(text)
+        if match:
+            end = now - int(match[3]) * _UNITS[match[4]]
+            return end - int(match[1]) * _UNITS[match[2]], end
+        match = _TIMESTAMPS.match(text)
+        if match:
+            return (
+                datetime.fromtimestamp(int(match[1]), tz=UTC),
+                datetime.fromtimestamp(int(match[2]), tz=UTC),
+            )
+    except (OverflowError, ValueError, OSError):
+        raise ParameterError("window", f"{text!r} reaches outside the calendar") from None
+    if text.count(",") == 1:
+        first, last = text.split(",")
+        return _rfc3339(first, "start"), _rfc3339(last, "end")
+    raise ParameterError(
+        "window",
+        f"{text!r} is not a window: use today, yesterday, week, month, lastweek, lastmonth, a duration "
+        "(24h, 7d, 2w), an RFC3339 pair (2026-10-01T00:00:00Z,2026-11-01T00:00:00Z) or unix seconds "
+        "(1790812800,1793491200)",
+    )
+
+
+def parse_window(text: str, now: datetime) -> Window:
+    """The window, widened to whole UTC days: the start back to its midnight, the end on to the next."""
+    start, end = requested_window(text, now)
+    if end <= start:
+        raise ParameterError("window", f"{text!r}: the window must end after it starts")
+    first = start.date()
+    last = end.date() if end == _midnight(end) else end.date() + timedelta(days=1)
+    return Window(start, end, first, last)
+
+
+def parse_step(text: str | None) -> int:
+    """The step in whole days (default 1d): OpenCost's duration grammar, our day grain."""
+    if text is None or text == "":
+        return 1
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ParameterError("step", f"{text!r} is not a duration such as 1d, 7d, 1w or 24h")
+    length = int(match[1]) * _UNITS[match[2]]
+    if length < timedelta(days=1) or length % timedelta(days=1):
+        raise ParameterError(
+            "step", f"{text!r}: costs are kept per UTC day, so the step must be a whole number of days"
+        )
+    return length.days
+
+
+def parse_bool(text: str | None, field: str, default: bool) -> bool:
+    """Go's strconv.ParseBool, which OpenCost uses; anything else is an error here, not the default."""
+    if text is None or text == "":
+        return default
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ParameterError(field, f"{text!r} is not a boolean (true or false)")
+
+
+def parse_aggregate(text: str | None) -> list[str]:
+    """The aggregation properties: comma-separated, each one of PROPERTIES or label:KEY."""
+    if text is None or not text.strip():
+        return []
+    out: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("label:"):
+            key = part[len("label:") :].strip()
+            if not key:
+                raise ParameterError("aggregate", "label: needs a label key, e.g. label:app")
+            prop = f"label:{key}"
+        elif part.lower() in PROPERTIES:
+            prop = PROPERTIES[part.lower()]
+        else:
+            raise ParameterError(
+                "aggregate",
+                f"{part!r} is not one of {', '.join(PROPERTIES.values())} or label:KEY",
+            )
+        if prop not in out:
+            out.append(prop)
+    return out
+
+
+def set_windows(start: date, end: date, step_days: int, accumulate: bool) -> list[tuple[date, date]]:
+    """The [start, end) day ranges of the sets: one when accumulating, else one per step (the last clipped)."""
+    if accumulate:
+        return [(start, end)]
+    windows = []
+    day = start
+    while day < end:
+        stop = min(day + timedelta(days=step_days), end)
+        windows.append((day, stop))
+        day = stop
+    return windows
+
+
+def _kind(kind: str) -> str:
+    return "" if kind == OwnerKind.POD else kind.lower()  # a bare pod has no controller
+
+
+def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
+    parts = []
+    kinds = pods["controller_kind"].map(_kind)
+    for prop in aggregate:
+        if prop == "controllerKind":
+            parts.append(kinds.where(kinds != "", UNALLOCATED))
+        elif prop == "controller":
+            named = kinds + ":" + pods["controller"].astype(str)
+            parts.append(named.where(kinds != "", UNALLOCATED))
+        elif prop.startswith("label:"):
+            key = prop[len("label:") :]
+            parts.append(
+                pods["labels"].map(
+                    lambda labels, key=key: (
+                        str(labels[key]) if labels and labels.get(key) is not None else UNALLOCATED
+                    )
+                )
+            )
+        elif prop == "department":
+            parts.append(pods["department"].where(~pods["shared"], "__shared__"))
+        else:
+            parts.append(pods[prop].astype(str))
+    return parts
+
+
+def _share_idle(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each cluster-day's idle CPU cost divided by CPU cost, idle memory cost by memory cost, over all of
+    its pods (OpenCost's weighted shareIdle, per day as our apportionment is). Returns the pods with
+    cpu_idle_share / mem_idle_share and the idle that had no pod cost to follow (it stays idle).
+    """
+    pods = pods.copy()
+    pods["cpu_idle_share"] = 0.0
+    pods["mem_idle_share"] = 0.0
+    if idle.empty:
+        return pods, idle
+    per_day = idle.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum()
+    left = per_day.copy()
+    if not pods.empty:
+        basis = pods.groupby(["cluster", "day"])[["cpu_cost", "mem_cost"]].sum()
+        index = pd.MultiIndex.from_frame(pods[["cluster", "day"]])
+        for resource in ("cpu", "mem"):
+            pool = per_day[f"{resource}_idle"].reindex(index).fillna(0).to_numpy(float)
+            total = basis[f"{resource}_cost"].reindex(index).to_numpy(float)
+            weight = np.divide(
+                pods[f"{resource}_cost"].to_numpy(float), total, out=np.zeros(len(pods)), where=total > 0
+            )
+            pods[f"{resource}_idle_share"] = pool * weight
+            shared = basis[f"{resource}_cost"].reindex(per_day.index).fillna(0) > 0
+            left.loc[shared, f"{resource}_idle"] = 0
+    left = left.reset_index()
+    return pods, left[(left["cpu_idle"] != 0) | (left["mem_idle"] != 0)]
+
+
+def _iso(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6)
+
+
+def _allocation(name, properties, window, first, last, sums) -> dict:
+    days = (last - first).days
+    hours = days * 24.0
+    # Money in the frames is in units of 1e-8, idle shares too.
+    cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / _MONEY
+    ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / _MONEY
+    cpu_eff = float(efficiency(sums["cpu_usage_core_hours"], sums["cpu_request_core_hours"]))
+    ram_eff = float(efficiency(sums["mem_usage_gib_hours"], sums["mem_request_gib_hours"]))
+    total = cpu_cost + ram_cost
+    ram_request = sums["mem_request_gib_hours"] * GIB / hours if hours else 0.0
+    ram_usage = sums["mem_usage_gib_hours"] * GIB / hours if hours else 0.0
+    return {
+        "name": name,
+        "properties": properties,
+        "window": {"start": _iso(window[0]), "end": _iso(window[1])},
+        "start": _iso(first),
+        "end": _iso(last),
+        "minutes": days * 1440.0,
+        "cpuCores": _round(sums["cpu_billable_core_hours"] / hours) if hours else 0.0,
+        "cpuCoreHours": _round(sums["cpu_billable_core_hours"]),
+        "cpuCoreRequestAverage": _round(sums["cpu_request_core_hours"] / hours) if hours else 0.0,
+        "cpuCoreUsageAverage": _round(sums["cpu_usage_core_hours"] / hours) if hours else 0.0,
+        "cpuCost": _round(cpu_cost),
+        "cpuCostIdle": _round(sums["cpu_idle_share"] / _MONEY),
+        "cpuEfficiency": _round(cpu_eff),
+        "ramBytes": _round(sums["mem_billable_gib_hours"] * GIB / hours) if hours else 0.0,
+        "ramByteHours": _round(sums["mem_billable_gib_hours"] * GIB),
+        # OpenCost's JSON says ramByte...; its Go fields (and some clients) say ramBytes...: both are given.
+        "ramByteRequestAverage": _round(ram_request),
+        "ramBytesRequestAverage": _round(ram_request),
+        "ramByteUsageAverage": _round(ram_usage),
+        "ramBytesUsageAverage": _round(ram_usage),
+        "ramCost": _round(ram_cost),
+        "ramCostIdle": _round(sums["mem_idle_share"] / _MONEY),
+        "ramEfficiency": _round(ram_eff),
+        "gpuCost": 0.0,
+        "pvCost": 0.0,
+        "networkCost": 0.0,
+        "loadBalancerCost": 0.0,
+        "sharedCost": 0.0,
+        "externalCost": 0.0,
+        "totalCost": _round(total),
+        "totalEfficiency": _round((cpu_eff * cpu_cost + ram_eff * ram_cost) / total) if total else 0.0,
+    }
+
+
+_MEASURES = [
+    "cpu_request_core_hours",
+    "cpu_usage_core_hours",
+    "cpu_billable_core_hours",
+    "mem_request_gib_hours",
+    "mem_usage_gib_hours",
+    "mem_billable_gib_hours",
+    "cpu_cost",
+    "mem_cost",
+    "cpu_idle_share",
+    "mem_idle_share",
+]
+_SINGLE = {
+    "cluster": "cluster",
+    "node": "node",
+    "namespace": "namespace",
+    "controllerKind": "controller_kind",
+    "controller": "controller",
+    "pod": "pod",
+    "department": "department",
+}
+
+
+def _common_labels(label_dicts) -> dict:
+    labels = None
+    for row_labels in label_dicts:
+        row_labels = row_labels or {}
+        labels = (
+            dict(row_labels)
+            if labels is None
+            else {k: v for k, v in labels.items() if row_labels.get(k) == v}
+        )
+        if not labels:
+            return {}
+    return labels or {}
+
+
+def _properties(grouped) -> dict[str, dict]:
+    """Per allocation name, the properties all its members share (OpenCost keeps the ones that match)."""
+    columns = list(_SINGLE.values())
+    distinct = grouped[columns].nunique().to_dict("index")
+    first = grouped[columns].first().to_dict("index")
+    labels = grouped["labels"].agg(list).to_dict()
+    out = {}
+    for name, values in first.items():
+        counts = distinct[name]
+        props = {}
+        kind = _kind(values["controller_kind"]) if counts["controller_kind"] == 1 else None
+        for prop, column in _SINGLE.items():
+            value = values[column]
+            if counts[column] != 1 or value == "":
+                continue
+            if prop == "controllerKind":
+                if kind:
+                    props[prop] = kind
+            elif prop == "controller":
+                if kind:
+                    props[prop] = str(value)
+            else:
+                props[prop] = str(value)
+        common = _common_labels(labels[name])
+        if common:
+            props["labels"] = {k: str(v) for k, v in sorted(common.items())}
+        out[name] = props
+    return out
+
+
+def allocation_sets(
+    pods: pd.DataFrame,
+    idle: pd.DataFrame,
+    windows: list[tuple[date, date]],
+    aggregate: list[str],
+    *,
+    include_idle: bool = False,
+    share_idle: bool = False,
+    visible=None,
+) -> list[dict[str, dict]]:
+    """One dict per window: allocation name -> OpenCost allocation (see _allocation).
+
+    pods: reports.queries.pod_cost_frame; idle: reports.queries.node_idle_frame. `visible(pods)` returns
+    the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
+    as a department sees the idle pool only as its share).
+    """
+    keys = aggregate or DEFAULT_AGGREGATE
+    out = []
+    for first, last in windows:
+        in_set = pods[(pods["day"] >= first) & (pods["day"] < last)] if len(pods) else pods
+        idle_set = idle[(idle["day"] >= first) & (idle["day"] < last)] if len(idle) else idle
+        if share_idle:
+            in_set, idle_left = _share_idle(in_set, idle_set)
+        else:
+            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
+            idle_left = (
+                idle_set.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum().reset_index()
+                if len(idle_set)
+                else idle_set
+            )
+        if visible is not None and len(in_set):
+            in_set = in_set[visible(in_set)]
+        allocations: dict[str, dict] = {}
+        if len(in_set):
+            names = _key_parts(in_set, keys)
+            in_set = in_set.assign(
+                _name=pd.Series(["/".join(p) for p in zip(*names, strict=True)], index=in_set.index)
+            )
+            grouped = in_set.groupby("_name", sort=True)
+            sums = grouped[_MEASURES].sum()
+            first_day, last_day = grouped["day"].min().to_dict(), grouped["day"].max().to_dict()
+            properties = _properties(grouped)
+            for name, row in zip(sums.index, sums.to_dict("records"), strict=True):
+                allocations[name] = _allocation(
+                    name,
+                    properties[name],
+                    (first, last),
+                    first_day[name],
+                    last_day[name] + timedelta(days=1),
+                    row,
+                )
+        if include_idle and visible is None and len(idle_left):
+            by_cluster = "cluster" in keys
+            groups = idle_left.groupby("cluster") if by_cluster else [(None, idle_left)]
+            for cluster, group in groups:
+                name = f"{cluster}/{IDLE}" if by_cluster else IDLE
+                sums = dict.fromkeys(_MEASURES, 0.0)
+                sums["cpu_cost"], sums["mem_cost"] = group["cpu_idle"].sum(), group["mem_idle"].sum()
+                allocations[name] = _allocation(
+                    name,
+                    {"cluster": cluster} if cluster else {},
+                    (first, last),
+                    group["day"].min(),
+                    group["day"].max() + timedelta(days=1),
+                    sums,
+                )
+        out.append(dict(sorted(allocations.items())))
+    return out

@@ -1,0 +1,581 @@
+"""API views: parse the query, check the role (costing/access.py), call one query or service, render JSON."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, parsers, renderers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from costing.access import granted_departments, may_see_department
+from costing.explain import (
+    NotFound as ExplainNotFound,
+)
+from costing.explain import (
+    explain_department,
+    explain_namespace,
+    explain_node_hour,
+    explain_workload,
+)
+from costing.models import BillImport, Cluster, Department, Namespace, NamespaceCostDay, Node, Workload
+from costing.policy import PolicyFileError, dump_policy, read_policy
+from costing.policy.store import InvalidPolicy, policy_for_day, save_spec, spec_for_day
+from reports.periods import check_in_history, custom_period
+from reports.queries import QueryError, cost_rows, node_idle_frame, pod_cost_frame
+
+from . import opencost
+from . import serializers as s
+from .models import ApiToken
+from .pagination import Pagination
+from .permissions import HasRole, IsFinOpsAdmin, ReadEverythingWriteAdmin, SeesEverything
+
+ID = r"[0-9]{1,18}"  # ids in URLs: anything longer is no row of ours (and would overflow SQLite)
+
+
+def _query_error(exc: QueryError) -> ValidationError:
+    """QueryError messages start with the parameter they are about ("by: ...", "cluster: ...")."""
+    field, sep, message = str(exc).partition(": ")
+    if not sep or not re.fullmatch(r"[a-z_]+", field):
+        field, message = "non_field_errors", str(exc)
+    return ValidationError({field: [message]})
+
+
+def _query(serializer_class, request):
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+def _period_json(period) -> dict:
+    return {
+        "key": period.key,
+        "kind": period.kind,
+        "label": period.label,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- costs
+
+
+class CostsView(APIView):
+    """Costs of a period grouped `by` cluster, node_pool, node, namespace, workload, department or label:KEY.
+
+    The same rows as the `costs` command and the pages (reports.queries.cost_rows): money in currency
+    units as exact decimal text, rounded to the cent so that the rows add up to `total`; quantities in
+    resource-hours. Department viewers get their department's namespaces only (`department` defaults to
+    theirs; with several departments, name one), and by=department only their departments' rows.
+    """
+
+    permission_classes = [HasRole]
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[s.CostQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.CostQuerySerializer, request)
+        period = query["period_obj"]
+        by, cluster, department = query["by"], query.get("cluster"), query.get("department")
+        granted = granted_departments(request.user)
+        only = None  # department rows to keep, for a department viewer's by=department
+        if granted is not None:
+            if department is not None and department not in granted:
+                raise PermissionDenied(f"{department!r} is not one of your departments")
+            if department is None and by == "department":
+                only = granted
+            elif department is None and len(granted) == 1:
+                (department,) = granted
+            elif department is None:
+                raise ValidationError(
+                    {"department": [f"choose one of your departments: {', '.join(sorted(granted))}"]}
+                )
+        try:
+            rows = cost_rows(period.start, period.end, by, cluster=cluster, department=department)
+        except QueryError as exc:
+            if granted is not None and str(exc).startswith("department:"):
+                rows = [{"row": "total"}]  # one of theirs, with nothing booked yet
+            else:
+                raise _query_error(exc) from None
+        groups = [r for r in rows if r["row"] != "total"]
+        total = next((r for r in rows if r["row"] == "total"), None)
+        if only is not None:
+            groups = [r for r in groups if r.get("department") in only]
+            parts = ("direct", "shared", "idle", "overhead", "total")
+            total = {"row": "total", "department": "Total"}
+            total.update(
+                {p: sum((r[p] for r in groups), start=type(groups[0][p])(0)) for p in parts} if groups else {}
+            )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(groups, request, view=self)
+        response = paginator.get_paginated_response(s.plain(page))
+        response.data = {
+            "period": _period_json(period),
+            "by": by,
+            "cluster": cluster,
+            "department": department,
+            "currency": settings.FINOPS_CURRENCY,
+            **response.data,
+            "total": s.plain(total),
+        }
+        return response
+
+
+# ------------------------------------------------------------------------------------ departments
+
+
+class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Departments (cost owners). Department viewers see only theirs."""
+
+    permission_classes = [HasRole]
+    serializer_class = s.DepartmentSerializer
+    pagination_class = Pagination
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        granted = granted_departments(self.request.user)
+        qs = Department.objects.order_by("name")
+        return qs if granted is None else qs.filter(name__in=granted)
+
+
+# ------------------------------------------------------------------------------------------ clusters
+
+
+class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+    """Clusters, their node pools and nodes (never a kubeconfig). Department viewers see the clusters
+    their departments have namespaces in."""
+
+    permission_classes = [HasRole]
+    pagination_class = Pagination
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        qs = Cluster.objects.order_by("name")
+        granted = granted_departments(self.request.user)
+        if granted is not None:
+            owned = NamespaceCostDay.objects.filter(
+                cluster=OuterRef("pk"), department__in=granted, shared=False
+            )
+            qs = qs.filter(Exists(owned))
+        return qs
+
+    def get_serializer_class(self):
+        return s.ClusterDetailSerializer if self.action == "retrieve" else s.ClusterSerializer
+
+    @extend_schema(responses={200: s.NodePoolSerializer(many=True)})
+    @action(detail=True, url_path="node-pools", pagination_class=None)
+    def node_pools(self, request, pk=None):
+        cluster = self.get_object()
+        pools = cluster.node_pools.annotate(node_count=Count("nodes")).order_by("name")
+        return Response(s.NodePoolSerializer(pools, many=True).data)
+
+    @extend_schema(responses={200: s.NodeSerializer(many=True)})
+    @action(detail=True, serializer_class=s.NodeSerializer)
+    def nodes(self, request, pk=None):
+        cluster = self.get_object()
+        nodes = Node.objects.filter(cluster=cluster).select_related("node_pool").order_by("name")
+        page = self.paginate_queryset(nodes)
+        return self.get_paginated_response(s.NodeSerializer(page, many=True).data)
+
+
+# -------------------------------------------------------------------------------------- explanations
+
+
+def _namespace_visible(user, namespace_id: int, start, end) -> bool:
+    """A department viewer sees a namespace if, on every day of the period it has costs, it belonged
+    (not as a shared namespace) to one of their departments."""
+    granted = granted_departments(user)
+    if granted is None:
+        return True
+    days = list(
+        NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__gte=start, day__lt=end).values_list(
+            "department", "shared"
+        )
+    )
+    return bool(days) and all(dept in granted and not shared for dept, shared in days)
+
+
+class ExplainDepartmentView(APIView):
+    """A department's (or pool line's) total: its namespaces and its share of each pool, with method and basis."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(parameters=[s.ExplainDepartmentQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.ExplainDepartmentQuery, request)
+        if not may_see_department(request.user, query["name"]):
+            raise PermissionDenied(f"{query['name']!r} is not one of your departments")
+        period = query["period_obj"]
+        try:
+            data = explain_department(query["name"], period.start, period.end, query.get("cluster"))
+        except ExplainNotFound as exc:
+            raise NotFound(str(exc)) from None
+        return Response(s.plain({"period": _period_json(period), **data}))
+
+
+class ExplainNamespaceView(APIView):
+    """A namespace's cost and the workloads it is made of."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(parameters=[s.ExplainNamespaceQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.ExplainNamespaceQuery, request)
+        period = query["period_obj"]
+        if granted_departments(request.user) is not None:
+            ns_id = (
+                Namespace.objects.filter(cluster__name=query["cluster"], name=query["namespace"])
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if ns_id is None or not _namespace_visible(request.user, ns_id, period.start, period.end):
+                raise NotFound("no such namespace among your departments' in this period")
+        try:
+            data = explain_namespace(query["cluster"], query["namespace"], period.start, period.end)
+        except ExplainNotFound as exc:
+            raise NotFound(str(exc)) from None
+        return Response(s.plain({"period": _period_json(period), **data}))
+
+
+class ExplainWorkloadView(APIView):
+    """A workload's pods, their days and (within hourly retention) node-hours with unit prices."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(parameters=[s.ExplainWorkloadQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.ExplainWorkloadQuery, request)
+        period = query["period_obj"]
+        namespace_id = (
+            Workload.objects.filter(pk=query["workload"]).values_list("namespace_id", flat=True).first()
+        )
+        if namespace_id is None or not _namespace_visible(
+            request.user, namespace_id, period.start, period.end
+        ):
+            raise NotFound(f"no workload with id {query['workload']} among what you may see")
+        try:
+            data = explain_workload(query["workload"], period.start, period.end)
+        except ExplainNotFound as exc:
+            raise NotFound(str(exc)) from None
+        return Response(s.plain({"period": _period_json(period), **data}))
+
+
+class ExplainNodeHourView(APIView):
+    """What one node-hour cost and the bill lines (or price-sheet row) it came from. Admins and viewers."""
+
+    permission_classes = [SeesEverything]
+
+    @extend_schema(parameters=[s.ExplainNodeHourQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.ExplainNodeHourQuery, request)
+        hour = query["hour"].astimezone(UTC)
+        if hour.minute or hour.second or hour.microsecond:
+            raise ValidationError({"hour": ["give the start of an hour, e.g. 2026-10-05T13:00:00Z"]})
+        try:
+            data = explain_node_hour(query["node"], hour)
+        except ExplainNotFound as exc:
+            raise NotFound(str(exc)) from None
+        return Response(s.plain(data))
+
+
+# --------------------------------------------------------------------------------------------- bills
+
+
+def _bill_task():
+    """The Celery task that imports an uploaded bill, or None where it is not installed yet."""
+    try:
+        from costing.tasks.billing import import_bill
+    except ImportError:
+        return None
+    return import_bill
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.BillUploadSerializer, responses={202: s.BillImportSerializer}),
+)
+class BillImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Bill imports: history and status (admins and viewers); upload (FinOps admins), imported by a worker."""
+
+    queryset = BillImport.objects.select_related("uploaded_by").order_by("-created_at", "-pk")
+    serializer_class = s.BillImportSerializer
+    pagination_class = Pagination
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    lookup_value_regex = ID
+
+    def get_permissions(self):
+        return [IsFinOpsAdmin()] if self.action == "create" else [SeesEverything()]
+
+    def create(self, request, *args, **kwargs):
+        task = _bill_task()
+        if task is None:
+            return Response(
+                {"detail": "bill imports by upload are not available in this installation yet"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        upload = s.BillUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        if data["file"].size > settings.FINOPS_BILL_UPLOAD_MAX_BYTES:
+            raise ValidationError(
+                {
+                    "file": [
+                        f"larger than the limit of {settings.FINOPS_BILL_UPLOAD_MAX_BYTES} bytes; "
+                        "import it with `manage.py import_bill` instead"
+                    ]
+                }
+            )
+        record = _store_upload(data, request.user)
+        task.delay_on_commit(record.pk)
+        return Response(s.BillImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _store_upload(data, user) -> BillImport:
+    upload = data["file"]
+    folder = settings.MEDIA_ROOT / "bills"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name)[-150:] or "bill.csv"
+    path = folder / f"{uuid.uuid4().hex}-{safe}"
+    with open(path, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    fields = {f.name for f in BillImport._meta.get_fields()}
+    extra = {}
+    # Where the worker finds the file, and the CBC account: fields of the bills helper's BillImport.
+    if "stored_path" in fields:
+        extra["stored_path"] = str(path)
+    if "cbc_account_id" in fields and data.get("account"):
+        extra["cbc_account_id"] = data["account"]
+    with transaction.atomic():
+        return BillImport.objects.create(
+            file_name=upload.name[:500], format=data["format"], uploaded_by=user, **extra
+        )
+
+
+# -------------------------------------------------------------------------------------------- policy
+
+
+class YAMLRenderer(renderers.BaseRenderer):
+    media_type = "application/yaml"
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        import json
+
+        import yaml
+        from rest_framework.utils.encoders import JSONEncoder
+
+        # Errors and other answers hold DRF types (ErrorDetail, Decimal): plain JSON values first.
+        plain_data = json.loads(json.dumps(data, cls=JSONEncoder))
+        return yaml.safe_dump(plain_data, sort_keys=False, allow_unicode=True).encode("utf-8")
+
+
+class YAMLTextParser(parsers.BaseParser):
+    """The policy file as the request body (application/yaml, text/yaml, text/plain)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError({"yaml": ["the policy file must be UTF-8 text"]}) from None
+
+
+class PolicyTextSerializer(serializers.Serializer):
+    yaml = serializers.CharField(help_text="the policy file (docs/policy.md); or send the YAML as the body")
+
+
+class PolicyView(APIView):
+    """The apportionment policy. GET: the one in force on `date` (default today), as JSON and YAML
+    (`?format=yaml` for the file alone); admins and viewers. PUT or POST: a policy file (YAML body, or
+    JSON {"yaml": ...}), checked as a whole like `load_policy`; stored entirely or not at all. Admins."""
+
+    permission_classes = [ReadEverythingWriteAdmin]
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, YAMLRenderer]
+    parser_classes = [parsers.JSONParser, YAMLTextParser]
+
+    @extend_schema(parameters=[s.PolicyQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.PolicyQuery, request)
+        day = query.get("date") or timezone.now().date()
+        policy = policy_for_day(day)
+        spec = spec_for_day(day)
+        text = dump_policy(spec)
+        if getattr(request.accepted_renderer, "format", None) == "yaml":
+            return Response(text)
+        return Response(
+            {
+                "date": day.isoformat(),
+                "stored": policy is not None,
+                "effective_from": spec.effective_from.isoformat(),
+                "spec": s.spec_as_dict(spec),
+                "yaml": text,
+            }
+        )
+
+    @extend_schema(
+        request={"application/yaml": OpenApiTypes.STR, "application/json": PolicyTextSerializer},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            201: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+    )
+    def put(self, request):
+        return self._store(request)
+
+    @extend_schema(
+        request={"application/yaml": OpenApiTypes.STR, "application/json": PolicyTextSerializer},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            201: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+    )
+    def post(self, request):
+        return self._store(request)
+
+    def _store(self, request):
+        from costing.models import Policy
+
+        text = request.data
+        if isinstance(text, dict):
+            body = PolicyTextSerializer(data=text)
+            body.is_valid(raise_exception=True)
+            text = body.validated_data["yaml"]
+        if not isinstance(text, str):
+            raise ValidationError({"yaml": ['send the policy file as YAML text, or JSON {"yaml": "..."}']})
+        known = set(Namespace.objects.values_list("name", flat=True))
+        try:
+            read = read_policy(text, source="policy", known_namespaces=known or None)
+        except PolicyFileError as exc:
+            return _policy_refused([(e.line, e.field, e.message) for e in exc.errors])
+        existed = Policy.objects.filter(effective_from=read.spec.effective_from).exists()
+        try:
+            policy = save_spec(read.spec, user=request.user)
+        except InvalidPolicy as exc:
+            return _policy_refused([(None, i.field, i.message) for i in exc.issues])
+        return Response(
+            {
+                "effective_from": policy.effective_from.isoformat(),
+                "replaced": existed,
+                "warnings": [{"line": w.line, "field": w.field, "message": w.message} for w in read.warnings],
+                "detail": "stored; the days it governs will be recomputed",
+            },
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+def _policy_refused(errors) -> Response:
+    by_field: dict[str, list[str]] = {}
+    for line, field, message in errors:
+        by_field.setdefault(field or "yaml", []).append(f"line {line}: {message}" if line else message)
+    return Response(
+        {
+            "detail": "the policy was refused; nothing was stored",
+            "errors": by_field,
+            "lines": [{"line": line, "field": field, "message": message} for line, field, message in errors],
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+# -------------------------------------------------------------------------------------------- tokens
+
+
+@extend_schema_view(create=extend_schema(responses={201: s.ApiTokenCreatedSerializer}))
+class ApiTokenViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Your own API tokens: list, create (the token is in the answer, this once), revoke (DELETE)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.ApiTokenSerializer
+    pagination_class = Pagination
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        body = s.ApiTokenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row, token = ApiToken.issue(request.user, body.validated_data["name"])
+        row.token = token
+        return Response(s.ApiTokenCreatedSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        instance.revoke()
+
+
+# ------------------------------------------------------------------------------------------ OpenCost
+
+
+class AllocationView(APIView):
+    """OpenCost-compatible allocation: {"code": 200, "data": [{name: allocation}, ...]}, one set per step.
+
+    Windows are widened to whole UTC days (our finest grain). Department viewers get their departments'
+    namespaces only and no __idle__ (they see idle only as their share, with shareIdle=true).
+    See docs/api.md for what differs from OpenCost.
+    """
+
+    permission_classes = [HasRole]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        errors = response.data.get("errors") if isinstance(response.data, dict) else None
+        response.data = {"code": response.status_code, "message": str(detail), "data": None}
+        if errors:
+            response.data["errors"] = errors
+            response.data["message"] = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items())
+        return response
+
+    @extend_schema(parameters=[s.AllocationQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _query(s.AllocationQuery, request)
+        now = timezone.now()
+        try:
+            window = opencost.parse_window(query["window"], now)
+            aggregate = opencost.parse_aggregate(query.get("aggregate"))
+            accumulate = opencost.parse_bool(query.get("accumulate"), "accumulate", False)
+            step = opencost.parse_step(query.get("step"))
+            share_idle = opencost.parse_bool(query.get("shareIdle"), "shareIdle", False)
+            include_idle = opencost.parse_bool(query.get("includeIdle"), "includeIdle", False)
+            check_in_history(custom_period(window.start, window.end), now.date())
+        except opencost.ParameterError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from None
+        except ValueError as exc:  # PeriodError
+            raise ValidationError({"window": [str(exc)]}) from None
+        granted = granted_departments(request.user)
+        visible = None
+        if granted is not None:
+
+            def visible(pods):
+                return pods["department"].isin(list(granted)) & ~pods["shared"]
+
+        pods = pod_cost_frame(window.start, window.end)
+        idle = node_idle_frame(window.start, window.end)
+        windows = opencost.set_windows(window.start, window.end, step, accumulate)
+        sets = opencost.allocation_sets(
+            pods, idle, windows, aggregate, include_idle=include_idle, share_idle=share_idle, visible=visible
+        )
+        return Response({"code": 200, "data": sets})
+
+
+@extend_schema(exclude=True)  # the same operation as /api/v1/allocation, documented once
+class OpenCostRootAllocationView(AllocationView):
+    """/allocation and /allocation/compute at the root, where OpenCost serves them."""
