@@ -225,7 +225,7 @@ def add_restatements(report: Report) -> Report:
             **{k: sum((r[k] for r in rows), ZERO) for k in ("closed_total", "current_total", "adjustment")},
         }
         report.tables = [t for t in report.tables if t.name != "restatement"]
-        report.tables.insert(1, Table("restatement", "Restatement", columns, rows, total))
+        report.tables.insert(0, Table("restatement", "Restatement", columns, rows, total))
         if exact:
             report.status = "restated"
     adjustment = sum((r["adjustment"] for r in rows), ZERO)
