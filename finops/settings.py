@@ -205,6 +205,8 @@ FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=9
 FINOPS_DAILY_RETENTION_MONTHS = env.int("FINOPS_DAILY_RETENTION_MONTHS", default=25)
 FINOPS_BILL_UPLOAD_MAX_BYTES = env.int("FINOPS_BILL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 FINOPS_EXPORT_DIR = Path(env.str("FINOPS_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+# First wait before a scheduled export retries a transient failure (SMTP, connection); doubles each try.
+FINOPS_EXPORT_RETRY_SECONDS = env.int("FINOPS_EXPORT_RETRY_SECONDS", default=30)
 
 
 def _exchange_rates(text: str) -> dict[tuple[str, str], Decimal]:

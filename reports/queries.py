@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
 from costing.engine.allocation import efficiency
 from costing.engine.rounding import largest_remainder, round_lines
@@ -98,8 +99,7 @@ def cost_rows(
         raise QueryError(f"department: no costs were ever booked to {department!r}")
 
     keys = ["label"] if label is not None else KEYS[by]
-    pods = _pod_rows(by, label, start, end, cluster_id, department)
-    groups = _group(pods, keys, cluster_days)
+    groups = _grouped(by, label, keys, start, end, cluster_id, department)
     with_idle = by in ("cluster", "node_pool", "node") and department is None
     if with_idle:
         groups = _add_idle(groups, by, start, end, cluster_id, cluster_days)
@@ -123,67 +123,106 @@ def _units(values) -> np.ndarray:
     return np.array([int(v.scaleb(8)) for v in values], dtype=np.int64)
 
 
-def _pod_rows(by, label, start, end, cluster_id, department) -> pd.DataFrame:
-    """The rows the grouping adds up: namespace days, workload days or pod days, costs in 1e-8 units."""
-    if by == "namespace":
-        qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
-        fields = {"namespace": "namespace__name", "department": "department", "namespace_id": "namespace_id"}
-    elif by == "workload":
-        qs = _filter(WorkloadCostDay.objects, start, end, cluster_id)
-        fields = {
-            "namespace": "namespace__name",
-            "workload_kind": "workload__kind",
-            "workload": "workload__name",
-            "namespace_id": "namespace_id",
-        }
-    elif by == "cluster" and label is None:
-        qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
-        fields = {"namespace_id": "namespace_id"}
+# Where each grouping reads from: the result table, the SQL of its keys, and whether the table has one
+# row per group and day (then a group's coverage is a plain mean over its rows).
+_SOURCES = {
+    "namespace": (
+        NamespaceCostDay,
+        {"cluster": "c.name", "namespace": "ns.name", "department": "r.department"},
+    ),
+    "workload": (
+        WorkloadCostDay,
+        {"cluster": "c.name", "namespace": "ns.name", "workload_kind": "wl.kind", "workload": "wl.name"},
+    ),
+    "cluster": (NamespaceCostDay, {"cluster": "c.name"}),
+    "node_pool": (PodCostDay, {"cluster": "c.name", "node_pool": "np.name"}),
+    "node": (PodCostDay, {"cluster": "c.name", "node_pool": "np.name", "node": "n.name"}),
+}
+_ONE_ROW_PER_DAY = ("namespace", "workload")
+
+
+def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFrame:
+    """Per group: the summed quantities, the costs in 1e-8 units and the mean coverage of the cluster-days
+    the group has costs in, summed in SQL so that a year of thousands of workloads never comes to Python
+    row by row. `department` keeps the rows of namespaces the department owned (not shared) on their day.
+    """
+    from costing.models import Cluster, ClusterDay, Namespace, Node, NodePool, Pod, Workload
+
+    table, exprs = (PodCostDay, {}) if label is not None else _SOURCES[by]
+    params: list = []
+    joins = [f'JOIN "{Cluster._meta.db_table}" c ON c.id = r.cluster_id']
+    if label is not None:
+        joins.append(f'JOIN "{Pod._meta.db_table}" po ON po.id = r.pod_id')
+        if connection.vendor == "postgresql":
+            exprs = {"label": "po.labels ->> %s"}
+            params.append(label)
+        else:
+            exprs = {"label": "json_extract(po.labels, %s)"}
+            params.append('$."' + label.replace('"', '\\"') + '"')
+    if by in ("namespace", "workload"):
+        joins.append(f'JOIN "{Namespace._meta.db_table}" ns ON ns.id = r.namespace_id')
+    if by == "workload":
+        joins.append(f'JOIN "{Workload._meta.db_table}" wl ON wl.id = r.workload_id')
+    if label is None and by in ("node_pool", "node"):
+        joins.append(f'JOIN "{Node._meta.db_table}" n ON n.id = r.node_id')
+        joins.append(f'JOIN "{NodePool._meta.db_table}" np ON np.id = n.node_pool_id')
+    where = ["r.day >= %s", "r.day < %s"]
+    params += [start, end]
+    if cluster_id is not None:
+        where.append("r.cluster_id = %s")
+        params.append(cluster_id)
+    if department is not None:
+        where.append(
+            f'EXISTS (SELECT 1 FROM "{NamespaceCostDay._meta.db_table}" o WHERE o.namespace_id = r.namespace_id'  # noqa: S608
+            " AND o.day = r.day AND o.department = %s AND o.shared = %s)"
+        )
+        params += [department, False]
+    # Table and column names come from the models and this module; every value is a bound parameter.
+    measures = [*QUANTITIES, *COSTS]
+    key_sql = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
+    key_names = ", ".join(f"k{i}" for i in range(len(exprs)))
+    ordinals = ", ".join(str(i + 1) for i in range(len(exprs)))
+    sums = ", ".join(f"SUM(r.{m}) AS {m}" for m in measures)
+    source = f'"{table._meta.db_table}" r {" ".join(joins)} WHERE {" AND ".join(where)}'
+    coverage_join = (
+        f'LEFT JOIN "{ClusterDay._meta.db_table}" cd ON cd.cluster_id = g.cluster_id AND cd.day = g.day'
+    )
+    if label is None and by in _ONE_ROW_PER_DAY:
+        sql = (
+            f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
+            f" (SELECT {key_sql}, r.cluster_id, r.day, {', '.join(f'r.{m} AS {m}' for m in measures)}"
+            f" FROM {source}) g {coverage_join} GROUP BY {ordinals}"
+        )
     else:
-        qs = _filter(PodCostDay.objects, start, end, cluster_id)
-        fields = {
-            "node_pool": "node__node_pool__name",
-            "node": "node__name",
-            "namespace_id": "namespace_id",
-            "labels": "pod__labels",
-        }
-    columns = {"cluster_id": "cluster_id", "cluster": "cluster__name", "day": "day", **fields}
-    columns.update({q: q for q in QUANTITIES})
-    columns.update({c: c for c in COSTS})
-    frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
+        sql = (
+            f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
+            f" (SELECT {key_sql}, r.cluster_id AS cluster_id, r.day AS day, {sums} FROM {source}"
+            f" GROUP BY {ordinals}, r.cluster_id, r.day) g {coverage_join} GROUP BY {ordinals}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = [*keys, *measures, "coverage"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if label is not None:
+        frame["label"] = [NO_LABEL if v is None or pd.isna(v) else str(v) for v in frame["label"]]
     for cost in COSTS:
-        frame[cost] = _units(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
+        frame[cost] = np.array([_sum_units(v) for v in frame[cost]], dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
-    if label is not None:
-        frame["label"] = [
-            str((labels or {}).get(label, NO_LABEL)) if (labels or {}).get(label) is not None else NO_LABEL
-            for labels in frame["labels"]
-        ]
-    if department is not None:
-        owned = set(
-            _filter(NamespaceCostDay.objects, start, end, cluster_id)
-            .filter(department=department, shared=False)
-            .values_list("namespace_id", "day")
-        )
-        keep = [(n, d) in owned for n, d in zip(frame["namespace_id"], frame["day"], strict=True)]
-        frame = frame.loc[np.array(keep, dtype=bool)] if len(frame) else frame
-    return frame
+    frame["coverage"] = frame["coverage"].astype(float)
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def _group(pods: pd.DataFrame, keys: list[str], cluster_days: pd.DataFrame) -> pd.DataFrame:
-    measures = [*QUANTITIES, *COSTS]
-    if pods.empty:
-        return pd.DataFrame(columns=[*keys, *measures, "coverage"])
-    grouped = pods.groupby(keys, sort=True, dropna=False)[measures].sum().reset_index()
-    # Coverage of a group: the mean over the cluster-days it has costs in.
-    coverage = cluster_days.set_index(["cluster_id", "day"])["coverage"]
-    seen = pods[[*keys, "cluster_id", "day"]].drop_duplicates()
-    seen["coverage"] = coverage.reindex(pd.MultiIndex.from_frame(seen[["cluster_id", "day"]])).to_numpy()
-    grouped = grouped.merge(
-        seen.groupby(keys, dropna=False)["coverage"].mean().reset_index(), on=keys, how="left"
-    )
-    return grouped
+def _sum_units(value) -> int:
+    """A summed amount in 1e-8 units: exact from PostgreSQL's numeric, rounded from SQLite's float."""
+    if value is None:
+        return 0
+    if isinstance(value, Decimal):
+        return int(value.scaleb(8).to_integral_value())
+    return round(float(value) * 1e8)
 
 
 def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:

@@ -1,0 +1,260 @@
+"""Reports' tables: exports and their runs, scheduled exports, closed periods and their frozen figures."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from costing.choices import RunStatus
+
+EXPORT_TASK = "reports.build_export"
+SCHEDULE_TASK = "reports.run_schedule"
+
+
+class ExportFormat(models.TextChoices):
+    XLSX = "xlsx", "Excel workbook (.xlsx)"
+    CSV = "csv", "CSV files (.zip)"
+
+
+class RelativePeriod(models.TextChoices):
+    PREVIOUS_MONTH = "previous_month", "Previous month"
+    PREVIOUS_QUARTER = "previous_quarter", "Previous quarter"
+    PREVIOUS_YEAR = "previous_year", "Previous year"
+
+
+class ScheduleScope(models.TextChoices):
+    ORGANISATION = "organisation", "One report (organisation, or the cluster / department below)"
+    EACH_DEPARTMENT = "each_department", "One report per department"
+    EACH_CLUSTER = "each_cluster", "One report per cluster"
+
+
+class PeriodAction(models.TextChoices):
+    CLOSE = "close", "Closed"
+    REOPEN = "reopen", "Reopened"
+
+
+class ClosedPeriod(models.Model):
+    """One closing of a reporting period: who closed it, when, and (once reopened) who reopened it and why.
+
+    While `reopened_at` is empty the period is closed and reports of it show its snapshots' figures.
+    """
+
+    key = models.CharField(max_length=40, help_text="period key, e.g. 2026-10 (reports/periods.py)")
+    start = models.DateField()
+    end = models.DateField(help_text="exclusive")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField()
+    comment = models.TextField(blank=True, default="")
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-start", "-closed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(reopened_at__isnull=True), name="closedperiod_one_closing"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "reopened" if self.reopened_at else "closed"
+        return f"{self.key} ({state})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.reopened_at is None
+
+
+class ClosedSnapshot(models.Model):
+    """The figures one scope's report showed when its period was closed (the report's tables as JSON).
+
+    Scope: the whole organisation (both empty), one cluster, one department, or a department in a cluster.
+    """
+
+    closed_period = models.ForeignKey(ClosedPeriod, on_delete=models.CASCADE, related_name="snapshots")
+    cluster = models.CharField(max_length=100, blank=True, default="")
+    department = models.CharField(max_length=200, blank=True, default="")
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["closed_period", "cluster", "department"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["closed_period", "cluster", "department"], name="closedsnapshot_unique_scope"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.closed_period.key} {self.cluster or '*'}/{self.department or '*'}"
+
+
+class PeriodLog(models.Model):
+    """One close or reopen of a period: who, when, why. Never edited."""
+
+    key = models.CharField(max_length=40)
+    action = models.CharField(max_length=10, choices=PeriodAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ScheduledExport(models.Model):
+    """A report sent on a crontab (UTC): which period relative to the run, which scope, where it goes."""
+
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    minute = models.CharField(max_length=60, default="0")
+    hour = models.CharField(max_length=60, default="6")
+    day_of_month = models.CharField(max_length=60, default="2")
+    month_of_year = models.CharField(max_length=60, default="*")
+    day_of_week = models.CharField(max_length=60, default="*")
+    period = models.CharField(
+        max_length=20, choices=RelativePeriod.choices, default=RelativePeriod.PREVIOUS_MONTH
+    )
+    scope = models.CharField(max_length=20, choices=ScheduleScope.choices, default=ScheduleScope.ORGANISATION)
+    cluster = models.CharField(max_length=100, blank=True, default="", help_text="only this cluster")
+    department = models.CharField(max_length=200, blank=True, default="", help_text="only this department")
+    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX)
+    recipients = models.TextField(blank=True, default="", help_text="e-mail addresses, one per line or comma")
+    write_to_directory = models.BooleanField(
+        default=False, help_text="also write the files under FINOPS_EXPORT_DIR"
+    )
+    subdirectory = models.CharField(
+        max_length=200, blank=True, default="", help_text="folder under FINOPS_EXPORT_DIR (optional)"
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.sync_schedule()
+
+    def delete(self, *args, **kwargs):
+        task = self.periodic_task
+        result = super().delete(*args, **kwargs)
+        if task is not None:
+            task.delete()
+        return result
+
+    @property
+    def crontab_text(self) -> str:
+        return f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week}"
+
+    def recipient_list(self) -> list[str]:
+        return [a.strip() for a in self.recipients.replace("\n", ",").split(",") if a.strip()]
+
+    def clean(self):
+        from django.core.validators import validate_email
+
+        errors = {}
+        for address in self.recipient_list():
+            try:
+                validate_email(address)
+            except ValidationError:
+                errors["recipients"] = f"{address!r} is not an e-mail address"
+        if not self.recipient_list() and not self.write_to_directory:
+            errors["recipients"] = "give recipients, or write the files to the export directory"
+        sub = self.subdirectory.strip()
+        if sub and (sub.startswith(("/", "\\")) or ".." in sub.replace("\\", "/").split("/")):
+            errors["subdirectory"] = "a relative folder inside FINOPS_EXPORT_DIR, without '..'"
+        try:
+            from celery.schedules import crontab
+
+            crontab(self.minute, self.hour, self.day_of_week, self.day_of_month, self.month_of_year)
+        except (ValueError, TypeError) as exc:
+            errors["minute"] = f"crontab {self.crontab_text!r}: {exc}"
+        if errors:
+            raise ValidationError(errors)
+
+    def sync_schedule(self):
+        """Create or update the beat entry (django-celery-beat) that fires this export."""
+        from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=self.minute,
+            hour=self.hour,
+            day_of_month=self.day_of_month,
+            month_of_year=self.month_of_year,
+            day_of_week=self.day_of_week,
+            timezone="UTC",
+        )
+        task, _ = PeriodicTask.objects.update_or_create(
+            name=f"Scheduled export #{self.pk}",
+            defaults={
+                "task": SCHEDULE_TASK,
+                "crontab": crontab,
+                "interval": None,
+                "args": json.dumps([self.pk]),
+                "kwargs": "{}",
+                "enabled": self.enabled,
+                "description": f"Scheduled export {self.name!r}",
+            },
+        )
+        if self.periodic_task_id != task.pk:
+            type(self).objects.filter(pk=self.pk).update(periodic_task=task)
+            self.periodic_task = task
+        return task
+
+
+class ExportRun(models.Model):
+    """One export file being built and delivered: asked for in the browser, or one file of a scheduled run."""
+
+    schedule = models.ForeignKey(
+        ScheduledExport, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    period_key = models.CharField(max_length=40)
+    cluster = models.CharField(max_length=100, blank=True, default="")
+    department = models.CharField(max_length=200, blank=True, default="")
+    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    progress = models.FloatField(default=0, help_text="0..1")
+    message = models.CharField(max_length=300, blank=True, default="")
+    file_path = models.CharField(max_length=1000, blank=True, default="")
+    file_name = models.CharField(max_length=300, blank=True, default="")
+    delivered_to = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="exportrun_status_created")]
+
+    def __str__(self) -> str:
+        scope = self.department or self.cluster or "organisation"
+        return f"{self.period_key} {scope} {self.format} ({self.get_status_display()})"
+
+    @property
+    def scope_label(self) -> str:
+        parts = [f"cluster {self.cluster}" if self.cluster else "", self.department]
+        return ", ".join(p for p in parts if p) or "Organisation"

@@ -1,0 +1,1 @@
+"""Reports: one builder of plain data (builder.py), renderers (excel.py, csv.py), closing and delivery."""

@@ -1,0 +1,653 @@
+"""The one report builder: a period and a scope in, a Report of plain rows out (renderers only render it).
+
+Every figure comes from reports.queries.cost_rows over the stored results, so a report and the pages
+agree to the cent. A closed period shows the figures frozen when it was closed (reports.reporting.closing)
+and, when the stored results have moved since, the difference as a restatement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from costing.access import granted_departments
+from costing.choices import LineKind
+from costing.engine.rounding import largest_remainder
+from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Policy
+from costing.policy import dump_policy
+from costing.policy.store import spec_from_policy
+from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
+from reports.queries import QueryError, cost_rows
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+UNITS = 8  # stored amounts have 8 decimal places
+
+
+class ReportError(ValueError):
+    """The period or scope of a report cannot be read (names the argument and the reason)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table. kind: text, money, percent, hours, number, int, date, datetime."""
+
+    key: str
+    title: str
+    kind: str = "text"
+
+
+@dataclass
+class Table:
+    """One table of a report: rows of plain values keyed by column, and a totals row (or None)."""
+
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    total: dict | None = None
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+
+@dataclass
+class Report:
+    """Everything one report shows, as plain data."""
+
+    period: Period
+    cluster: str | None
+    department: str | None
+    currency: str
+    generated_at: datetime
+    summary: list[tuple[str, object, str]]  # (label, value, kind as in Column)
+    tables: list[Table]
+    status: str = "open"  # open | closed | restated
+    closed_at: datetime | None = None
+    closed_by: str = ""
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+    def summary_value(self, label: str):
+        return next((v for k, v, _ in self.summary if k == label), None)
+
+    @property
+    def scope_label(self) -> str:
+        parts = [f"cluster {self.cluster}" if self.cluster else "", self.department or ""]
+        return ", ".join(p for p in parts if p) or "Organisation"
+
+    @property
+    def file_stem(self) -> str:
+        scope = "-".join(_slug(p) for p in (self.cluster, self.department) if p) or "organisation"
+        return f"costs-{_slug(self.period.key)}-{scope}"
+
+
+Progress = Callable[[float, str], None]
+
+QUANTITY_COLUMNS = [
+    Column("cpu_request_core_hours", "CPU request (core-h)", "hours"),
+    Column("cpu_usage_core_hours", "CPU usage (core-h)", "hours"),
+    Column("cpu_efficiency", "CPU efficiency", "percent"),
+    Column("mem_request_gib_hours", "Memory request (GiB-h)", "hours"),
+    Column("mem_usage_gib_hours", "Memory usage (GiB-h)", "hours"),
+    Column("mem_efficiency", "Memory efficiency", "percent"),
+]
+COST_COLUMNS = [
+    Column("cpu_cost", "CPU cost", "money"),
+    Column("mem_cost", "Memory cost", "money"),
+    Column("cost", "Cost", "money"),
+    Column("estimated_share", "Estimated share", "percent"),
+]
+
+
+def build_report(
+    period: Period | str,
+    *,
+    cluster: str | None = None,
+    department: str | None = None,
+    user=None,
+    progress: Progress | None = None,
+    today: date | None = None,
+    frozen: bool = True,
+) -> Report:
+    """The report of `period` for the organisation, a cluster, a department or a department in a cluster.
+
+    `user`: when given, a department viewer may only ask for a department granted to them (with one
+    department granted, that one is taken); anything else raises PermissionDenied. `frozen=False`
+    builds the current figures even for a closed period (what closing stores).
+    """
+    today = today or timezone.now().date()
+    if isinstance(period, str):
+        try:
+            period = parse_period(period)
+        except PeriodError as exc:
+            raise ReportError(f"period: {exc}") from None
+    try:
+        check_in_history(period, today)
+    except PeriodError as exc:
+        raise ReportError(f"period: {exc}") from None
+    cluster = cluster or None
+    department = department or None
+    department = _check_access(user, department)
+    if cluster is not None and not Cluster.objects.filter(name=cluster).exists():
+        raise ReportError(f"cluster: no cluster named {cluster!r}")
+    progress = progress or (lambda fraction, message: None)
+
+    if frozen:
+        from reports.reporting.closing import frozen_report
+
+        report = frozen_report(period, cluster=cluster, department=department, today=today)
+        if report is not None:
+            progress(1.0, "closed period: frozen figures")
+            return report
+    report = build_current(period, cluster=cluster, department=department, progress=progress, today=today)
+    from reports.reporting.closing import add_restatements
+
+    add_restatements(report)
+    progress(1.0, "done")
+    return report
+
+
+def _check_access(user, department: str | None) -> str | None:
+    if user is None:
+        return department
+    granted = granted_departments(user)
+    if granted is None:
+        return department
+    if department is None:
+        if len(granted) == 1:
+            return next(iter(granted))
+        raise PermissionDenied("choose one of your departments")
+    if department not in granted:
+        raise PermissionDenied(f"department {department!r} is not one of yours")
+    return department
+
+
+def build_current(
+    period: Period,
+    *,
+    cluster: str | None = None,
+    department: str | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> Report:
+    """The report from the stored results as they are now (no frozen figures, no restatements)."""
+    progress = progress or (lambda fraction, message: None)
+    today = today or timezone.now().date()
+    start, end = period.start, period.end
+    scope = {"cluster": cluster, "department": department}
+
+    def rows(by: str) -> list[dict]:
+        try:
+            return cost_rows(start, end, by, **scope)
+        except QueryError as exc:
+            if department is not None and "no costs were ever booked" in str(exc):
+                raise ReportError(f"department: no costs were ever booked to {department!r}") from None
+            raise ReportError(str(exc)) from None
+
+    progress(0.05, "departments")
+    departments = rows("department")
+    previous = None
+    before = period.previous()
+    if before.start >= earliest_start(today):
+        try:
+            previous = cost_rows(before.start, before.end, "department", **scope)
+        except QueryError:
+            previous = None
+        if previous is not None and len(previous) == 1 and not _computed(before, cluster):
+            previous = None  # nothing was computed then: no comparison rather than a change from zero
+    progress(0.15, "namespaces")
+    namespaces = rows("namespace")
+    progress(0.3, "workloads")
+    workloads = rows("workload")
+    progress(0.6, "node pools")
+    pools = rows("node_pool")
+    progress(0.8, "clusters and days")
+    clusters = rows("cluster") if department is None else None
+
+    tables = [
+        _departments_table(departments, previous),
+        _table(
+            "namespaces",
+            "Namespaces",
+            [
+                Column("cluster", "Cluster"),
+                Column("namespace", "Namespace"),
+                Column("department", "Department"),
+            ],
+            namespaces,
+        ),
+        _table(
+            "workloads",
+            "Workloads",
+            [
+                Column("cluster", "Cluster"),
+                Column("namespace", "Namespace"),
+                Column("workload_kind", "Kind"),
+                Column("workload", "Workload"),
+            ],
+            workloads,
+        ),
+        _node_pools_table(pools, with_idle=department is None),
+        _daily_table(period, cluster, department, departments, clusters),
+    ]
+    if department is None:
+        tables.append(_bill_sources_table(period, cluster))
+    progress(0.9, "policy")
+    policies = _policies(period)
+    tables.append(_policy_table(policies, department))
+    summary = _summary(period, cluster, department, departments, clusters, namespaces, policies)
+    return Report(
+        period=period,
+        cluster=cluster,
+        department=department,
+        currency=_currency(policies),
+        generated_at=timezone.now(),
+        summary=summary,
+        tables=tables,
+    )
+
+
+def _computed(period: Period, cluster: str | None) -> bool:
+    qs = ClusterDay.objects.filter(day__gte=period.start, day__lt=period.end, computed_at__isnull=False)
+    return (qs.filter(cluster__name=cluster) if cluster else qs).exists()
+
+
+def _table(name: str, title: str, keys: list[Column], rows: list[dict]) -> Table:
+    columns = keys + QUANTITY_COLUMNS + COST_COLUMNS
+    body = [r for r in rows if r["row"] != "total"]
+    total = next((r for r in rows if r["row"] == "total"), None)
+    return Table(
+        name, title, columns, [_pick(r, columns) for r in body], _pick(total, columns) if total else None
+    )
+
+
+def _pick(row: dict, columns: list[Column]) -> dict:
+    return {c.key: row.get(c.key) for c in columns}
+
+
+def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
+    columns = [
+        Column("department", "Department"),
+        Column("kind", "Kind"),
+        Column("direct", "Direct", "money"),
+        Column("shared", "Shared", "money"),
+        Column("idle", "Idle", "money"),
+        Column("overhead", "Overhead", "money"),
+        Column("total", "Total", "money"),
+        Column("share", "% of total", "percent"),
+        Column("previous_total", "Previous period", "money"),
+        Column("change", "Change", "money"),
+        Column("change_pct", "Change %", "percent"),
+    ]
+    total_row = next(r for r in rows if r["row"] == "total")
+    grand = total_row["total"]
+    before = {r["department"]: r["total"] for r in previous or [] if r["row"] != "total"}
+    before_total = next((r["total"] for r in previous or [] if r["row"] == "total"), None)
+    out = []
+    for r in rows:
+        if r["row"] == "total":
+            continue
+        prev = before.get(r["department"]) if previous is not None else None
+        if previous is not None and prev is None:
+            prev = ZERO
+        out.append(
+            {
+                "department": r["department"],
+                "kind": "Line" if r["row"] == "line" else "Department",
+                **{p: r[p] for p in ("direct", "shared", "idle", "overhead", "total")},
+                "share": float(r["total"] / grand) if grand else None,
+                "previous_total": prev,
+                "change": r["total"] - prev if prev is not None else None,
+                "change_pct": float((r["total"] - prev) / prev) if prev else None,
+            }
+        )
+    total = {
+        "department": "Total",
+        "kind": "",
+        **{p: total_row[p] for p in ("direct", "shared", "idle", "overhead", "total")},
+        "share": 1.0 if grand else None,
+        "previous_total": before_total,
+        "change": grand - before_total if before_total is not None else None,
+        "change_pct": float((grand - before_total) / before_total) if before_total else None,
+    }
+    return Table("departments", "Departments", columns, out, total)
+
+
+def _node_pools_table(rows: list[dict], *, with_idle: bool) -> Table:
+    columns = [
+        Column("cluster", "Cluster"),
+        Column("node_pool", "Node pool"),
+        Column("cpu_billable_core_hours", "CPU billed to pods (core-h)", "hours"),
+        Column("mem_billable_gib_hours", "Memory billed to pods (GiB-h)", "hours"),
+        Column("cpu_efficiency", "CPU efficiency", "percent"),
+        Column("mem_efficiency", "Memory efficiency", "percent"),
+        Column("cost", "Pods' cost", "money"),
+    ]
+    if with_idle:
+        columns += [Column("idle", "Idle", "money"), Column("node_cost", "Node cost", "money")]
+    columns.append(Column("estimated_share", "Estimated share", "percent"))
+    body, total = [], None
+    for r in rows:
+        picked = _pick(r, columns)
+        if with_idle:
+            picked["node_cost"] = r["cost"] + r.get("idle", ZERO)
+        if r["row"] == "total":
+            total = picked
+        else:
+            body.append(picked)
+    return Table("node_pools", "Node pools", columns, body, total)
+
+
+def _day_frame(period: Period, cluster: str | None, department: str | None) -> dict[date, dict[str, int]]:
+    """Per day, the stored amounts (in 1e-8 units) the daily trend divides its period totals by."""
+    if department is None:
+        qs = ClusterDay.objects.filter(day__gte=period.start, day__lt=period.end)
+        if cluster is not None:
+            qs = qs.filter(cluster__name=cluster)
+        values = qs.values_list("day", "workload_cost", "idle_cost", "overhead_cost", "coverage")
+        parts = ("cost", "idle", "overhead")
+    else:
+        qs = DepartmentCostDay.objects.filter(day__gte=period.start, day__lt=period.end, name=department)
+        if cluster is not None:
+            qs = qs.filter(cluster__name=cluster)
+        values = qs.values_list("day", "direct", "shared", "idle", "overhead")
+        parts = ("direct", "shared", "idle", "overhead")
+    days: dict[date, dict[str, int]] = {}
+    for row in values:
+        day = days.setdefault(row[0], dict.fromkeys(parts, 0) | {"coverage": [], "n": 0})
+        for part, value in zip(parts, row[1 : 1 + len(parts)], strict=True):
+            day[part] += int(value.scaleb(UNITS))
+        if department is None:
+            day["coverage"].append(row[-1])
+    return days
+
+
+def _daily_table(period, cluster, department, departments, clusters) -> Table:
+    days = _day_frame(period, cluster, department)
+    ordered = sorted(days)
+    if department is None:
+        total_row = next(r for r in clusters if r["row"] == "total")
+        parts = {"cost": total_row["cost"], "idle": total_row["idle"], "overhead": total_row["overhead"]}
+        columns = [
+            Column("day", "Day", "date"),
+            Column("cost", "Workloads", "money"),
+            Column("idle", "Idle", "money"),
+            Column("overhead", "Overhead", "money"),
+            Column("total", "Physical cost", "money"),
+            Column("coverage", "Coverage", "percent"),
+        ]
+    else:
+        total_row = next(r for r in departments if r["row"] != "total") if len(departments) > 1 else None
+        source = total_row or {"direct": ZERO, "shared": ZERO, "idle": ZERO, "overhead": ZERO}
+        parts = {p: source[p] for p in ("direct", "shared", "idle", "overhead")}
+        columns = [
+            Column("day", "Day", "date"),
+            Column("direct", "Direct", "money"),
+            Column("shared", "Shared", "money"),
+            Column("idle", "Idle", "money"),
+            Column("overhead", "Overhead", "money"),
+            Column("total", "Total", "money"),
+        ]
+    rounded = {
+        part: largest_remainder([Decimal(days[d][part]).scaleb(-UNITS) for d in ordered], total=total)
+        if ordered
+        else []
+        for part, total in parts.items()
+    }
+    rows = []
+    for i, day in enumerate(ordered):
+        row = {"day": day, **{part: rounded[part][i] for part in parts}}
+        row["total"] = sum((row[p] for p in parts), ZERO)
+        if department is None:
+            cover = days[day]["coverage"]
+            row["coverage"] = sum(cover) / len(cover) if cover else None
+        rows.append(row)
+    total = {"day": "Total", **{p: sum((r[p] for r in rows), ZERO) for p in parts}}
+    total["total"] = sum((total[p] for p in parts), ZERO)
+    if department is None:
+        total["coverage"] = next(r for r in clusters if r["row"] == "total").get("coverage")
+    return Table("daily", "Daily trend", columns, rows, total)
+
+
+def _bill_sources_table(period: Period, cluster: str | None) -> Table:
+    """The bill imports whose node and overhead lines fed the period, by kind, with their part in it."""
+    start = datetime.combine(period.start, time.min, UTC)
+    end = datetime.combine(period.end, time.min, UTC)
+    qs = BillLine.objects.filter(
+        charge_period_start__lt=end,
+        charge_period_end__gt=start,
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD],
+        cluster__isnull=False,
+    )
+    if cluster is not None:
+        qs = qs.filter(cluster__name=cluster)
+    groups: dict[tuple, dict] = {}
+    for imp, name, fmt, created, kind, s, e, cost in qs.values_list(
+        "bill_import_id",
+        "bill_import__file_name",
+        "bill_import__format",
+        "bill_import__created_at",
+        "kind",
+        "charge_period_start",
+        "charge_period_end",
+        "effective_cost",
+    ).order_by():
+        g = groups.setdefault(
+            (imp, kind),
+            {"file": name, "format": fmt, "imported_at": created, "lines": 0, "cost": Decimal(0), "part": []},
+        )
+        g["lines"] += 1
+        g["cost"] += cost
+        seconds = (e - s).total_seconds()
+        inside = (min(e, end) - max(s, start)).total_seconds()
+        g["part"].append(cost * Decimal(inside) / Decimal(seconds) if seconds > 0 else cost)
+    columns = [
+        Column("bill_import", "Import #", "int"),
+        Column("file", "File"),
+        Column("format", "Format"),
+        Column("imported_at", "Imported at", "datetime"),
+        Column("kind", "Kind"),
+        Column("lines", "Lines", "int"),
+        Column("line_cost", "Lines' cost", "money"),
+        Column("in_period", "Spread into the period", "money"),
+    ]
+    keys = sorted(groups, key=lambda k: (k[0], k[1]))
+    in_period = largest_remainder([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
+    line_cost = largest_remainder([groups[k]["cost"] for k in keys]) if keys else []
+    kinds = dict(LineKind.choices)
+    rows = [
+        {
+            "bill_import": k[0],
+            "file": groups[k]["file"],
+            "format": groups[k]["format"],
+            "imported_at": groups[k]["imported_at"],
+            "kind": str(kinds.get(k[1], k[1])),
+            "lines": groups[k]["lines"],
+            "line_cost": line_cost[i],
+            "in_period": in_period[i],
+        }
+        for i, k in enumerate(keys)
+    ]
+    total = {
+        "bill_import": None,
+        "file": "Total",
+        "lines": sum(r["lines"] for r in rows),
+        "line_cost": sum((r["line_cost"] for r in rows), ZERO),
+        "in_period": sum((r["in_period"] for r in rows), ZERO),
+    }
+    return Table("bill_sources", "Bill sources", columns, rows, total)
+
+
+def _policies(period: Period) -> list[Policy]:
+    """The policies in force on some day of the period, oldest first."""
+    first = Policy.objects.filter(effective_from__lte=period.start).order_by("-effective_from").first()
+    later = Policy.objects.filter(effective_from__gt=period.start, effective_from__lt=period.end)
+    found = ([first] if first else []) + list(later.order_by("effective_from"))
+    return found
+
+
+def _currency(policies: list[Policy]) -> str:
+    return policies[-1].currency if policies else settings.FINOPS_CURRENCY
+
+
+def _policy_table(policies: list[Policy], department: str | None) -> Table:
+    """The policies used: their YAML for organisation and cluster reports; for a department, the
+    policy's rules without the other departments' namespaces."""
+    lines: list[str] = []
+    if not policies:
+        lines.append("# No policy was in force: every namespace that is not shared is Unallocated.")
+    for policy in policies:
+        spec = spec_from_policy(policy)
+        if lines:
+            lines += ["", "---", ""]
+        if department is None:
+            lines += dump_policy(spec).rstrip("\n").split("\n")
+            continue
+        lines += [
+            f"# Policy in force from {spec.effective_from} (only {department}'s rule is shown)",
+            f"effective_from: {spec.effective_from}",
+            f"currency: {spec.currency}",
+            f"split: {spec.split.method} (cpu_share {spec.split.cpu_share}, price_ratio {spec.split.price_ratio})",
+            f"shared_namespaces: {', '.join(spec.shared_namespaces) or '(none)'}",
+        ]
+        for name in ("shared", "idle", "overhead"):
+            pool = spec.pool(name)
+            lines.append(f"pool {name}: {pool.method} within {pool.scope}")
+        for dept in spec.departments:
+            if dept.name == department:
+                lines.append(f"department {dept.name}: namespaces {', '.join(dept.namespaces) or '(none)'}")
+                lines.append(f"  patterns {', '.join(dept.patterns) or '(none)'}; weight {dept.weight}")
+    return Table("policy", "Policy", [Column("line", "Policy used")], [{"line": line} for line in lines])
+
+
+def _summary(period, cluster, department, departments, clusters, namespaces, policies) -> list:
+    items: list[tuple[str, object, str]] = [
+        ("Report", "Kubernetes costs", "text"),
+        ("Period", period.label, "text"),
+        ("Period key", period.key, "text"),
+        ("First day", period.start, "date"),
+        ("Last day", period.last_day, "date"),
+        ("Days", period.days, "int"),
+        (
+            "Scope",
+            ", ".join(p for p in (f"cluster {cluster}" if cluster else "", department or "") if p)
+            or "Organisation",
+            "text",
+        ),
+    ]
+    if department is None:
+        total = next(r for r in clusters if r["row"] == "total")
+        dept_total = next(r for r in departments if r["row"] == "total")
+        items += [
+            ("Physical cost", dept_total.get("physical_cost", total.get("physical_cost")), "money"),
+            ("Workload cost", total["cost"], "money"),
+            ("Idle", total["idle"], "money"),
+            ("Overhead", total["overhead"], "money"),
+            ("Apportioned to departments and lines", dept_total["total"], "money"),
+            ("Coverage", total.get("coverage"), "percent"),
+            ("Estimated share", total.get("estimated_share"), "percent"),
+        ]
+    else:
+        row = next((r for r in departments if r["row"] != "total"), None)
+        ns_total = next(r for r in namespaces if r["row"] == "total")
+        for part, label in (
+            ("total", "Department total"),
+            ("direct", "Direct"),
+            ("shared", "Shared"),
+            ("idle", "Idle"),
+            ("overhead", "Overhead"),
+        ):
+            items.append((label, row[part] if row else ZERO, "money"))
+        items += [
+            ("Coverage", ns_total.get("coverage"), "percent"),
+            ("Estimated share", ns_total.get("estimated_share"), "percent"),
+        ]
+    items += [
+        (
+            "Policy version(s) in force",
+            ", ".join(f"from {p.effective_from}" for p in policies) or "none",
+            "text",
+        ),
+        ("Generated at", timezone.now().astimezone(UTC).replace(microsecond=0), "datetime"),
+        ("Status", "Open", "text"),
+    ]
+    return items
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-") or "x"
+
+
+# --- plain data to JSON and back (what a closed period stores) ------------------------------------
+
+
+def _encode(value):
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"day": value.isoformat()}
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if "d" in value:
+            return Decimal(value["d"])
+        if "t" in value:
+            return datetime.fromisoformat(value["t"])
+        if "day" in value:
+            return date.fromisoformat(value["day"])
+    return value
+
+
+def report_to_data(report: Report) -> dict:
+    """The report as JSON-ready data (Decimals kept exact as text)."""
+    return {
+        "period": report.period.key,
+        "cluster": report.cluster,
+        "department": report.department,
+        "currency": report.currency,
+        "generated_at": report.generated_at.isoformat(),
+        "summary": [[label, _encode(value), kind] for label, value, kind in report.summary],
+        "tables": [
+            {
+                "name": t.name,
+                "title": t.title,
+                "columns": [[c.key, c.title, c.kind] for c in t.columns],
+                "rows": [{k: _encode(v) for k, v in r.items()} for r in t.rows],
+                "total": {k: _encode(v) for k, v in t.total.items()} if t.total is not None else None,
+            }
+            for t in report.tables
+        ],
+    }
+
+
+def report_from_data(data: dict) -> Report:
+    return Report(
+        period=parse_period(data["period"]),
+        cluster=data["cluster"],
+        department=data["department"],
+        currency=data["currency"],
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+        summary=[(label, _decode(value), kind) for label, value, kind in data["summary"]],
+        tables=[
+            Table(
+                t["name"],
+                t["title"],
+                [Column(*c) for c in t["columns"]],
+                [{k: _decode(v) for k, v in r.items()} for r in t["rows"]],
+                {k: _decode(v) for k, v in t["total"].items()} if t["total"] is not None else None,
+            )
+            for t in data["tables"]
+        ],
+    )

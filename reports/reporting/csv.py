@@ -1,0 +1,78 @@
+"""The CSV rendering of a Report: one CSV per table (and the summary), alone or together in a zip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from reports.reporting.builder import Report, Table
+from reports.reporting.safety import safe_text
+
+ENCODING = "utf-8-sig"  # with a BOM, so that Excel reads UTF-8 names right
+
+
+def table_names(report: Report) -> list[str]:
+    return ["summary", *(t.name for t in report.tables)]
+
+
+def _text(value, kind: str) -> str:
+    """A plain cell: numbers in a dot-decimal form any spreadsheet reads as a number, text made safe."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}" if kind == "money" else str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC) if value.tzinfo else value
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def render_table(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_text(c.title) for c in table.columns])
+    for row in table.rows:
+        writer.writerow([_text(row.get(c.key), c.kind) for c in table.columns])
+    if table.total is not None:
+        writer.writerow([_text(table.total.get(c.key), c.kind) for c in table.columns])
+    return out.getvalue()
+
+
+def render_summary(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Item", "Value"])
+    writer.writerow(["Currency", safe_text(report.currency)])
+    for label, value, kind in report.summary:
+        writer.writerow([safe_text(label), _text(value, kind)])
+    return out.getvalue()
+
+
+def render_csv(report: Report, table: str) -> bytes:
+    """One table (or `summary`) as CSV bytes."""
+    if table == "summary":
+        return render_summary(report).encode(ENCODING)
+    found = report.table(table)
+    if found is None:
+        raise KeyError(f"table: {table!r} is not one of {', '.join(table_names(report))}")
+    return render_table(found).encode(ENCODING)
+
+
+def render_zip(report: Report) -> bytes:
+    """Every table as its own CSV in one zip: summary.csv, departments.csv, ..."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in table_names(report):
+            archive.writestr(f"{name}.csv", render_csv(report, name))
+    return buffer.getvalue()

@@ -1,0 +1,118 @@
+"""Celery tasks of the reports: build an export file, run a scheduled export (Celery autodiscovers this module)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from costing.choices import RunStatus
+from reports.models import EXPORT_TASK, SCHEDULE_TASK, ExportRun, ScheduledExport
+from reports.reporting.delivery import build_file, deliver, is_transient, relative_period, schedule_scopes
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 4
+
+
+def retry_countdown(retries: int) -> int:
+    """Seconds before the next try: doubling from FINOPS_EXPORT_RETRY_SECONDS (default 30), at most an hour."""
+    base = settings.FINOPS_EXPORT_RETRY_SECONDS
+    return int(min(3600, base * 2**retries))
+
+
+def _progress(run: ExportRun):
+    last = [-1.0]
+
+    def report(fraction: float, message: str) -> None:
+        # A handful of writes per export: enough for the page's progress bar.
+        if fraction - last[0] >= 0.05 or fraction >= 1.0:
+            last[0] = fraction
+            ExportRun.objects.filter(pk=run.pk).update(progress=min(fraction, 0.95), message=message[:300])
+
+    return report
+
+
+def _fail(run: ExportRun, error: str) -> None:
+    run.status = RunStatus.FAILED
+    run.error = error[:5000]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+
+
+@shared_task(bind=True, name=EXPORT_TASK, ignore_result=True, acks_late=True, max_retries=MAX_RETRIES)
+def build_export(self, export_id: int) -> str:
+    """Build one export run's file and deliver it (scheduled runs). Safe to run twice: a finished run is
+    left alone and a built file is not built again. Transient mail or network errors are retried with
+    backoff up to MAX_RETRIES times; every other error fails the run at once, with the error recorded."""
+    run = ExportRun.objects.select_related("schedule", "requested_by").filter(pk=export_id).first()
+    if run is None or run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        return run.status if run else "missing"
+    run.status = RunStatus.RUNNING
+    run.attempts += 1
+    run.started_at = run.started_at or timezone.now()
+    run.save(update_fields=["status", "attempts", "started_at"])
+    try:
+        if not (run.file_path and Path(run.file_path).exists()):
+            build_file(run, progress=_progress(run))
+        where = deliver(run)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        if is_transient(exc) and self.request.retries < self.max_retries:
+            countdown = retry_countdown(self.request.retries)
+            run.error = f"attempt {run.attempts} failed ({text}); retrying in {countdown} s"
+            run.save(update_fields=["error"])
+            log.warning("export run %s: %s", run.pk, run.error)
+            raise self.retry(exc=exc, countdown=countdown) from None
+        if is_transient(exc):
+            text = f"gave up after {run.attempts} attempts: {text}"
+        log.exception("export run %s failed", run.pk)
+        _fail(run, text)
+        return RunStatus.FAILED
+    run.status = RunStatus.SUCCEEDED
+    run.progress = 1.0
+    run.message = "ready"
+    run.delivered_to = "\n".join(where)
+    run.error = "" if run.attempts == 1 else f"{run.error} — then succeeded on attempt {run.attempts}"
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "progress", "message", "delivered_to", "error", "finished_at"])
+    return RunStatus.SUCCEEDED
+
+
+@shared_task(bind=True, name=SCHEDULE_TASK, ignore_result=True, acks_late=True)
+def run_schedule(self, schedule_id: int, today: str | None = None) -> list[int]:
+    """Beat fires this per ScheduledExport: one ExportRun per file, each built by build_export on the
+    queue this task came from. Returns the runs' ids."""
+    schedule = ScheduledExport.objects.filter(pk=schedule_id).first()
+    if schedule is None or not schedule.enabled:
+        return []
+    day = date.fromisoformat(today) if today else timezone.now().date()
+    period = relative_period(schedule.period, day)
+    scopes = schedule_scopes(schedule, period)
+    with transaction.atomic():
+        if not scopes:
+            run = ExportRun.objects.create(
+                schedule=schedule, period_key=period.key, format=schedule.format, started_at=timezone.now()
+            )
+            _fail(run, f"no department or cluster had costs in {period.key}: nothing to export")
+            return [run.pk]
+        runs = [
+            ExportRun.objects.create(
+                schedule=schedule,
+                period_key=period.key,
+                cluster=cluster or "",
+                department=department or "",
+                format=schedule.format,
+            )
+            for cluster, department in scopes
+        ]
+        info = self.request.delivery_info or {}
+        queue = None if info.get("is_eager") else info.get("routing_key")
+        for run in runs:
+            transaction.on_commit(lambda pk=run.pk: build_export.apply_async((pk,), queue=queue))
+    return [run.pk for run in runs]

@@ -1,0 +1,180 @@
+"""The Reports page: an export built by the task and downloaded by its owner; access rules; closing periods."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from costing.choices import Role, RunStatus
+from finops.celery import app
+from reports.models import ClosedPeriod, ExportRun, PeriodLog, ScheduledExport
+from tests.reports.reporting.helpers import (
+    DEPARTMENTS,
+    TWO_DAYS,
+    build_scenario,
+    cents,
+    department_viewer,
+    make_user,
+    recent_day,
+    sheet_rows,
+    summary_of,
+    workbook,
+)
+
+pytestmark = pytest.mark.django_db
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+@pytest.fixture
+def eager(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def day():
+    day = recent_day()
+    build_scenario(day)
+    return day
+
+
+def export(client, capture, **fields):
+    with capture(execute=True):
+        return client.post(reverse("report-export"), {"format": "xlsx", **fields}, **JSON)
+
+
+def test_the_page_offers_the_form(client, admin_user, day):
+    client.force_login(admin_user)
+    page = client.get(reverse("reports"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'name="period"' in text and f'value="{day:%Y-%m}"' in text and "Closed periods" in text
+
+
+def test_export_flow_through_the_task(client, admin_user, day, eager, django_capture_on_commit_callbacks):
+    client.force_login(admin_user)
+    started = export(client, django_capture_on_commit_callbacks, period=f"{day:%Y-%m}")
+    assert started.status_code == 202
+    status = client.get(started.json()["status_url"]).json()
+    assert status["status"] == RunStatus.SUCCEEDED and status["progress"] == 1.0
+    download = client.get(status["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment")
+    book = workbook(b"".join(download.streaming_content))
+    assert cents(summary_of(book["Summary"])["Physical cost"]) == TWO_DAYS["physical"]
+    rows, _ = sheet_rows(book["Departments"])
+    assert {r["Department"]: cents(r["Total"]) for r in rows} == DEPARTMENTS
+    # The plain form post lands back on the page, which lists the export with its link.
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(reverse("report-export"), {"period": f"{day:%Y-%m}", "format": "csv"})
+    assert posted.status_code == 302
+    page = client.get(posted["Location"])
+    assert page.status_code == 200 and "-csv.zip" in page.content.decode()
+
+
+def test_bad_requests_are_named(client, admin_user, day):
+    client.force_login(admin_user)
+    for fields, message in (
+        ({"period": "2026-13"}, "Period: '2026-13' is not a valid month"),
+        ({"period": "2001-01"}, "starts before"),
+        ({"period": f"{day:%Y-%m}", "cluster": "nope"}, "Cluster: no cluster named 'nope'"),
+        ({"period": f"{day:%Y-%m}", "format": "pdf"}, "Format: 'pdf' is not one of"),
+    ):
+        answer = client.post(reverse("report-export"), {"format": "xlsx", **fields}, **JSON)
+        assert answer.status_code == 400 and message in answer.json()["error"]
+    assert not ExportRun.objects.exists()
+
+
+def test_department_viewers_export_only_their_departments(
+    client, django_user_model, day, eager, django_capture_on_commit_callbacks
+):
+    dee = department_viewer(django_user_model, "dee", ["Search"])
+    client.force_login(dee)
+    page = client.get(reverse("reports")).content.decode()
+    assert '<option value="Search">' in page and "Payments" not in page and "Closed periods" not in page
+    assert (
+        export(
+            client, django_capture_on_commit_callbacks, period=f"{day:%Y-%m}", department="Payments"
+        ).status_code
+        == 403
+    )
+    # Not the whole organisation either, when more than one department is theirs.
+    two = department_viewer(django_user_model, "two", ["Search", "Payments"])
+    client.force_login(two)
+    assert export(client, django_capture_on_commit_callbacks, period=f"{day:%Y-%m}").status_code == 403
+    assert not ExportRun.objects.exists()
+
+    client.force_login(dee)
+    mine = export(client, django_capture_on_commit_callbacks, period=f"{day:%Y-%m}").json()
+    assert mine["scope"] == "Search"
+    book = workbook(
+        b"".join(client.get(client.get(mine["status_url"]).json()["download_url"]).streaming_content)
+    )
+    assert cents(summary_of(book["Summary"])["Department total"]) == DEPARTMENTS["Search"]
+    # Someone else's export: neither its status nor its file.
+    client.force_login(two)
+    assert client.get(mine["status_url"]).status_code == 404
+    assert client.get(reverse("report-export-download", args=[mine["id"]])).status_code == 404
+
+
+def test_admins_see_failed_scheduled_runs(client, admin_user, django_user_model, day):
+    schedule = ScheduledExport.objects.create(name="Monthly to finance", recipients="finance@example.com")
+    ExportRun.objects.create(
+        schedule=schedule,
+        period_key=f"{day:%Y-%m}",
+        status=RunStatus.FAILED,
+        error="gave up after 5 attempts: SMTPConnectError",
+    )
+    client.force_login(admin_user)
+    text = client.get(reverse("reports")).content.decode()
+    assert "Monthly to finance" in text and "gave up after 5 attempts: SMTPConnectError" in text
+    client.force_login(department_viewer(django_user_model))
+    assert "SMTPConnectError" not in client.get(reverse("reports")).content.decode()
+    admin_page = client.get(reverse("admin:reports_exportrun_changelist"))
+    assert admin_page.status_code in (302, 403)  # the Django admin is for FinOps admins only
+    client.force_login(admin_user)
+    assert "SMTPConnectError" in client.get(reverse("admin:reports_exportrun_changelist")).content.decode()
+
+
+def test_closing_and_reopening_from_the_page(client, admin_user, django_user_model, day):
+    key = f"{day:%Y-%m}"
+    viewer = make_user(django_user_model, "vic", Role.VIEWER)
+    client.force_login(viewer)
+    assert client.post(reverse("report-close"), {"period": key}).status_code == 403
+    client.force_login(admin_user)
+    client.post(reverse("report-close"), {"period": key, "comment": "books closed"})
+    assert ClosedPeriod.objects.get(key=key).closed_by == admin_user
+    page = client.get(reverse("reports")).content.decode()
+    assert "books closed" in page
+    answer = client.post(reverse("report-reopen"), {"period": key, "reason": ""}, follow=True)
+    assert "say why the period is reopened" in answer.content.decode()
+    client.post(reverse("report-reopen"), {"period": key, "reason": "late bill"})
+    assert ClosedPeriod.objects.get(key=key).reopen_reason == "late bill"
+    assert list(PeriodLog.objects.order_by("at", "pk").values_list("action", "reason")) == [
+        ("close", "books closed"),
+        ("reopen", "late bill"),
+    ]
+
+
+def test_closing_and_reopening_in_the_admin(client, admin_user, day):
+    key = f"{day:%Y-%m}"
+    client.force_login(admin_user)
+    add = client.post(reverse("admin:reports_closedperiod_add"), {"key": key, "comment": "via admin"})
+    assert add.status_code == 302
+    closing = ClosedPeriod.objects.get(key=key)
+    assert closing.snapshots.filter(cluster="", department="").exists()
+    again = client.post(reverse("admin:reports_closedperiod_add"), {"key": key})
+    assert "already closed" in again.content.decode()
+    changelist = reverse("admin:reports_closedperiod_changelist")
+    ask = client.post(changelist, {"action": "reopen", "_selected_action": [closing.pk]})
+    assert "Reason" in ask.content.decode()
+    client.post(
+        changelist,
+        {"action": "reopen", "_selected_action": [closing.pk], "apply": "1", "reason": "wrong rate"},
+    )
+    closing.refresh_from_db()
+    assert closing.reopened_by == admin_user and closing.reopen_reason == "wrong rate"
+    assert PeriodLog.objects.filter(action="reopen", reason="wrong rate").exists()
