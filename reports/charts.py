@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import plotly.graph_objects as go
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency (black last, for "other").
@@ -60,13 +61,16 @@ def daily_by(rows: list[dict], *, key: str, value: str, days: list, currency: st
     for row in rows:
         series[row[key]][row["day"]] = float(row[value])
     fig = go.Figure()
+    # numpy arrays: plotly validates them in one step instead of element by element.
+    x = np.array([d.isoformat() for d in days])
     for i, name in enumerate(sorted(series)):
         colour = (colours or {}).get(name, OKABE_ITO[i % len(OKABE_ITO)])
+        values = series[name]
         fig.add_trace(
             go.Bar(
                 name=str(name),
-                x=[d.isoformat() for d in days],
-                y=[series[name].get(d, 0.0) for d in days],
+                x=x,
+                y=np.array([values.get(d, 0.0) for d in days], dtype=float),
                 marker_color=colour,
                 hovertemplate="%{y:,.2f}",
             )

@@ -18,7 +18,14 @@ def labels(request, state):
     key = request.GET.get("key", "").strip() or None
     if key is not None and len(key) > MAX_KEY:
         raise BadRequest(f"key: a label key has at most {MAX_KEY} characters")
-    rows, keys, key = queries.label_totals(key, period.start, period.end, state.cluster_id, state.departments)
+    rows, keys, key = queries.label_totals(
+        key,
+        period.start,
+        period.end,
+        state.cluster_id,
+        state.departments,
+        cluster_ids=[pk for pk, _ in state.clusters],
+    )
     total = queries.cents(rows, "cost")
     context = base_context(
         request,

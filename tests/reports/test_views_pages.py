@@ -218,7 +218,7 @@ def test_no_role_anonymous_and_query_counts(clients, prod, django_assert_max_num
     # Pages issue a fixed number of queries, never one per row (the scenario has 4 to 5 rows a table):
     # session, user, groups, the filters' clusters and departments, then the page's own queries.
     budget = {
-        "overview": 11,
+        "overview": 13,
         "clusters": 7,
         "cluster": 7,
         "pool": 7,
