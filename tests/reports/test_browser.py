@@ -23,7 +23,10 @@ ARGS = [
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
+def browser_page(scenario_server, monkeypatch):
+    # After the scenario: every ORM call of the test is made before Playwright starts, since Playwright's
+    # greenlet gets its own context and a database connection opened in it would outlive the test. The
+    # browser also closes (ending its keep-alive connections) before the live server stops.
     if not Path(CHROMIUM).exists():
         pytest.skip("no /usr/bin/chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
