@@ -24,7 +24,7 @@ urlpatterns = [
     path("pods/<int:pk>/", views_namespaces.pod, name="pod"),
     path("labels/", views_labels.labels, name="labels"),
     path("departments/", views_departments.departments, name="departments"),
-    path("departments/<str:name>/", views_departments.department, name="department"),
+    path("departments/<path:name>/", views_departments.department, name="department"),
     path("data-quality/", views_quality.data_quality, name="data_quality"),
     path(
         "explain/node-hour/<slug:cluster>/<str:node>/<str:hour>/", views_explain.node_hour, name="node_hour"

@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 CENT = Decimal("0.01")
@@ -66,7 +67,7 @@ def show_delta(change: dict | None):
         return ""
     diff = _amount(change["diff"])
     if diff == 0:
-        return format_html('<span class="delta same">no change</span>')
+        return mark_safe('<span class="delta same">no change</span>')
     direction = "up" if diff > 0 else "down"
     sign = "+" if diff > 0 else "−"
     pct_text = "" if change["pct"] is None else f" ({sign}{abs(change['pct']):.1f} %)"

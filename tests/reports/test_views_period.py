@@ -115,3 +115,14 @@ def test_the_url_carries_the_state_into_every_link(clients, prod):
     assert f'href="/departments/?{query.replace("&", "&amp;")}"' in body  # the nav too
     overview = clients["admin"].get(f"/?{query}")
     assert overview.context["totals"]["total"] == D("27.20")  # the department filter on the overview
+
+
+def test_a_department_name_with_a_slash_and_an_ampersand(clients, prod):
+    from costing.models import Department
+
+    Department.objects.create(name="R&D / Labs")
+    page = clients["admin"].get("/namespaces/?period=2025-03-10&department=R%26D+%2F+Labs")
+    assert page.status_code == 200 and page.context["state"].department == "R&D / Labs"
+    assert page.context["rows"] == []  # it owns no namespace
+    detail = clients["admin"].get("/departments/R%26D%20/%20Labs/?period=2025-03-10")
+    assert detail.status_code == 200 and detail.context["total"] == 0
