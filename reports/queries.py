@@ -454,3 +454,420 @@ def node_idle_frame(start: date, end: date, *, cluster: str | None = None) -> pd
     for column in ("cpu_idle", "mem_idle"):
         frame[column] = _units(frame[column]) if len(frame) else np.zeros(0, dtype=np.int64)
     return frame
+
+
+# ---------------------------------------------------------------------------------------------------
+# Page queries: aggregated in SQL from the daily result tables, one query per table a page shows, so
+# that a page over a year of 2,000 workloads stays within its time budget. Money comes back as exact
+# Decimal sums; `cents` rounds a column so that it adds up to its rounded total.
+#
+# `departments` is None (every department) or the set of department names whose rows may be read:
+# namespace-level rows are kept only for the days their namespace belonged (not shared) to one of
+# them, the same per-day ownership rule as costing.access.restrict_by_namespace_owner.
+# ---------------------------------------------------------------------------------------------------
+
+ZERO = Decimal(0)
+DAY_TOTALS = ["physical_cost", "workload_cost", "idle_cost", "overhead_cost", "estimated_cost"]
+DEPARTMENT_PARTS = ["direct", "shared", "idle", "overhead", "total"]
+
+
+def _sums(fields) -> dict:
+    from django.db.models import Sum
+
+    return {f: Sum(f) for f in fields}
+
+
+def _zero_none(row: dict, fields) -> dict:
+    for f in fields:
+        if row.get(f) is None:
+            row[f] = ZERO if f not in QUANTITIES else 0.0
+    return row
+
+
+def _owned_by(qs, departments, namespace_field: str = "namespace", day_field: str = "day"):
+    """Rows of namespaces that, on the row's day, belonged (not shared) to one of `departments`."""
+    if departments is None:
+        return qs
+    from django.db.models import Exists, OuterRef
+
+    owned = NamespaceCostDay.objects.filter(
+        namespace=OuterRef(namespace_field),
+        day=OuterRef(day_field),
+        department__in=list(departments),
+        shared=False,
+    )
+    return qs.filter(Exists(owned))
+
+
+def cents(rows: list[dict], field: str, total: Decimal | None = None) -> Decimal:
+    """Round `field` of every row to the cent so that the rows add up to the rounded total (largest
+    remainder); returns that rounded total. `total` is the exact whole when the rows are only part of it."""
+    values = [r[field] for r in rows]
+    exact = total if total is not None else sum(values, ZERO)
+    if not rows:
+        return largest_remainder([exact], places=CENT)[0]
+    rounded = largest_remainder(values, places=CENT, total=exact)
+    for row, value in zip(rows, rounded, strict=True):
+        row[field] = value
+    return sum(rounded, Decimal("0.00"))
+
+
+def split_cents(whole: Decimal, parts: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Parts of one figure rounded to the cent so that they add up to the rounded whole."""
+    rounded = largest_remainder(list(parts.values()), places=CENT, total=whole)
+    return dict(zip(parts, rounded, strict=True))
+
+
+def cluster_days(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """One row per stored cluster-day: its physical cost split into workload, idle and overhead."""
+    days = _filter(ClusterDay.objects, start, end, cluster_id)
+    return list(
+        days.order_by("day", "cluster__name").values(
+            "day", "cluster_id", "cluster__name", "coverage", "dirty", "computed_at", *DAY_TOTALS
+        )
+    )
+
+
+def cluster_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """Per cluster over [start, end): physical, workload, idle, overhead and estimated cost, mean coverage."""
+    from django.db.models import Avg, Count
+
+    qs = _filter(ClusterDay.objects, start, end, cluster_id).values("cluster_id", "cluster__name")
+    rows = list(
+        qs.annotate(**_sums(DAY_TOTALS), coverage=Avg("coverage"), days=Count("id")).order_by("cluster__name")
+    )
+    return [_zero_none(r, DAY_TOTALS) for r in rows]
+
+
+def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
+    """Per day and department (or pool line): direct + shared + idle + overhead = total, summed over clusters."""
+    qs = _filter(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = qs.values("day", "name", "is_line").annotate(**_sums(DEPARTMENT_PARTS)).order_by("day", "name")
+    return list(rows)
+
+
+def department_cluster_days(
+    start: date, end: date, cluster_id: int | None = None, departments=None
+) -> list[dict]:
+    """Per day and cluster: what the given departments pay (their totals), for a department's trend."""
+    qs = _filter(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = (
+        qs.values("day", "cluster_id", "cluster__name")
+        .annotate(**_sums(DEPARTMENT_PARTS))
+        .order_by("day", "cluster__name")
+    )
+    return list(rows)
+
+
+def department_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
+    """Per department (and pool line) over the period, departments first then lines, by name."""
+    qs = _filter(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = qs.values("name", "is_line").annotate(**_sums(DEPARTMENT_PARTS)).order_by("is_line", "name")
+    return [_zero_none(r, DEPARTMENT_PARTS) for r in rows]
+
+
+def round_department_rows(rows: list[dict], grand_total: Decimal | None = None) -> dict:
+    """Departments' totals to the cent against the (exact) grand total, then each row's parts against its
+    rounded total (as cost_rows does); returns the totals row."""
+    if not rows:
+        return {p: Decimal("0.00") for p in DEPARTMENT_PARTS}
+    lines = pd.DataFrame([{p: float(r[p]) for p in DEPARTMENT_PARTS} for r in rows])
+    totals = largest_remainder([r["total"] for r in rows], places=CENT, total=grand_total)
+    lines["total"] = [float(t) for t in totals]
+    rounded = round_lines(lines, grand_total=sum(totals, ZERO))
+    for i, row in enumerate(rows):
+        for p in DEPARTMENT_PARTS:
+            row[p] = rounded[p].iat[i]
+    return {p: sum((r[p] for r in rows), Decimal("0.00")) for p in DEPARTMENT_PARTS}
+
+
+def namespace_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
+    """Per namespace and owner over the period (a namespace that moved department shows once per owner)."""
+    qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(department__in=list(departments), shared=False)
+    from django.db.models import Count
+
+    rows = (
+        qs.values("namespace_id", "namespace__name", "cluster__name", "department", "shared")
+        .annotate(**_sums([*QUANTITIES, *COSTS]), days=Count("id"))
+        .order_by("-cost", "cluster__name", "namespace__name")
+    )
+    return [with_efficiency(_zero_none(r, [*QUANTITIES, *COSTS])) for r in rows]
+
+
+def usage_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> dict:
+    """Requested, used and billable resource-hours with their efficiency, over the visible namespaces."""
+    qs = _filter(NamespaceCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(department__in=list(departments), shared=False)
+    return with_efficiency(_zero_none(qs.aggregate(**_sums([*QUANTITIES, *COSTS])), [*QUANTITIES, *COSTS]))
+
+
+def with_efficiency(row: dict) -> dict:
+    row["cpu_efficiency"] = float(efficiency(row["cpu_usage_core_hours"], row["cpu_request_core_hours"]))
+    row["mem_efficiency"] = float(efficiency(row["mem_usage_gib_hours"], row["mem_request_gib_hours"]))
+    return row
+
+
+RANKED = [
+    "cost",
+    "cpu_request_core_hours",
+    "cpu_usage_core_hours",
+    "mem_request_gib_hours",
+    "mem_usage_gib_hours",
+]
+
+
+def workload_totals(
+    start: date,
+    end: date,
+    cluster_id: int | None = None,
+    departments=None,
+    *,
+    namespace_id: int | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict], dict]:
+    """Workloads by cost, highest first (at most `limit`), and the sums over all of them (row "all").
+
+    One aggregation per workload id (no joins: over a year that is the page's one scan of
+    WorkloadCostDay), ranked in Python; names are read for the workloads shown only."""
+    from django.db.models import Sum
+
+    from costing.models import Workload
+
+    qs = _owned_by(_filter(WorkloadCostDay.objects, start, end, cluster_id), departments)
+    if namespace_id is not None:
+        qs = qs.filter(namespace_id=namespace_id)
+    # Ranking needs the cost alone (the cheapest scan); the quantities are read for the rows shown.
+    grouped = list(qs.values("workload_id").annotate(cost=Sum("cost")).order_by())
+    grouped.sort(key=lambda r: (-r["cost"], r["workload_id"]))
+    every = {"cost": sum((r["cost"] for r in grouped), ZERO), "workloads": len(grouped)}
+    rows = grouped[:limit] if limit else grouped
+    if limit:
+        ids = [r["workload_id"] for r in rows]
+        quantities = {
+            q.pop("workload_id"): q
+            for q in qs.filter(workload_id__in=ids)
+            .values("workload_id")
+            .annotate(**_sums(RANKED[1:]))
+            .order_by()
+        }
+    else:
+        quantities = {
+            q.pop("workload_id"): q for q in qs.values("workload_id").annotate(**_sums(RANKED[1:])).order_by()
+        }
+    names = {
+        w["pk"]: w
+        for w in Workload.objects.filter(pk__in=[r["workload_id"] for r in rows]).values(
+            "pk", "kind", "name", "namespace__name", "cluster__name"
+        )
+    }
+    for row in rows:
+        found = names.get(row["workload_id"], {})
+        row["workload__kind"] = found.get("kind", "")
+        row["workload__name"] = found.get("name", "")
+        row["namespace__name"] = found.get("namespace__name", "")
+        row["cluster__name"] = found.get("cluster__name", "")
+        row.update(quantities.get(row["workload_id"], dict.fromkeys(RANKED[1:], 0.0)))
+        with_efficiency(row)
+    return rows, every
+
+
+def workload_days(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
+    """A workload's stored days (only the days its namespace belonged to `departments`, when given)."""
+    qs = _owned_by(
+        _filter(WorkloadCostDay.objects, start, end, None).filter(workload_id=workload_id), departments
+    )
+    return list(qs.order_by("day").values("day", "pods", *QUANTITIES, *COSTS))
+
+
+def workload_pods(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
+    """The pods of a workload over the period, costliest first, with quantities and efficiency."""
+    from django.db.models import Count, Sum
+
+    qs = _owned_by(
+        PodCostDay.objects.filter(workload_id=workload_id, day__gte=start, day__lt=end), departments
+    )
+    rows = (
+        qs.values("pod_id", "pod__name", "node__name", "node_id")
+        .annotate(**_sums([*QUANTITIES, *COSTS]), days=Count("id"), samples=Sum("samples"))
+        .order_by("-cost", "pod__name")
+    )
+    return [with_efficiency(_zero_none(r, [*QUANTITIES, *COSTS])) for r in rows]
+
+
+def node_pool_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """Per node pool: node cost, what pods paid (cost - idle), idle, estimated part and capacity."""
+    qs = _filter(NodeCostDay.objects, start, end, cluster_id)
+    return _node_rows(
+        qs.values("cluster__name", "node_pool_id", "node_pool__name"), ["cluster__name", "node_pool__name"]
+    )
+
+
+def node_totals(
+    start: date, end: date, cluster_id: int | None = None, node_pool_id: int | None = None
+) -> list[dict]:
+    """Per node (of one pool, when given): node cost, pods, idle, estimated, billed/estimated/unsampled hours."""
+    qs = _filter(NodeCostDay.objects, start, end, cluster_id)
+    if node_pool_id is not None:
+        qs = qs.filter(node_pool_id=node_pool_id)
+    return _node_rows(
+        qs.values("node_id", "node__name", "node__instance_type", "node_pool__name"), ["node__name"]
+    )
+
+
+def node_days(node_id: int, start: date, end: date) -> list[dict]:
+    rows = NodeCostDay.objects.filter(node_id=node_id, day__gte=start, day__lt=end).order_by("day")
+    return _node_rows(rows.values("day"), ["day"])
+
+
+NODE_SUMS = [
+    "cost",
+    "cpu_cost_pool",
+    "mem_cost_pool",
+    "cpu_idle",
+    "mem_idle",
+    "estimated_cost",
+    "cpu_capacity_core_hours",
+    "mem_capacity_gib_hours",
+    "hours_billed",
+    "hours_estimated",
+    "hours_unsampled",
+]
+
+
+def _node_rows(values_qs, order: list[str]) -> list[dict]:
+    rows = list(values_qs.annotate(**_sums(NODE_SUMS)).order_by(*order))
+    for row in rows:
+        for f in NODE_SUMS:
+            if row[f] is None:
+                row[f] = 0
+        row["idle"] = row["cpu_idle"] + row["mem_idle"]
+        row["pods_cost"] = row["cost"] - row["idle"]
+    return rows
+
+
+def node_hours(node_id: int, day: date) -> list[dict]:
+    """A node's stored hours of one day with the unit prices its pods paid (hourly retention only)."""
+    from costing.compute import day_bounds
+    from costing.models import NodeCostHour
+
+    first, last = day_bounds(day)
+    return list(
+        NodeCostHour.objects.filter(node_id=node_id, hour__gte=first, hour__lt=last)
+        .order_by("hour")
+        .values("hour", "cost", "cpu_price", "mem_price", "cpu_idle", "mem_idle", "estimated", "sampled")
+    )
+
+
+PREFERRED_LABEL_KEYS = ("app.kubernetes.io/name", "app", "team", "component")
+
+
+def label_totals(
+    key: str | None,
+    start: date,
+    end: date,
+    cluster_id: int | None = None,
+    departments=None,
+    *,
+    cluster_ids: list[int] | None = None,
+) -> tuple[list[dict], list[str], str | None]:
+    """Cost per value of the pod label `key` (NO_LABEL for pods without it), every label key seen on the
+    period's pods, and the key used (when `key` is None: a well-known one, else the first seen).
+
+    Pod days are summed per pod in SQL; the labels of those pods are read once."""
+    from costing.models import Pod
+
+    measures = RANKED
+    qs = _owned_by(_filter(PodCostDay.objects, start, end, cluster_id), departments)
+    if cluster_id is None and cluster_ids:
+        # Naming every cluster (the caller knows them) lets PostgreSQL use the (cluster, day) index.
+        qs = qs.filter(cluster_id__in=cluster_ids)
+    per_pod = list(qs.values("pod_id").annotate(**_sums(measures)).order_by())
+    # The labels of every pod alive in the period (a superset of those with costs), in one indexed read.
+    pods = Pod.objects.filter(last_seen__gte=_midnight(start), first_seen__lt=_midnight(end))
+    if cluster_id is not None:
+        pods = pods.filter(cluster_id=cluster_id)
+    labels = dict(pods.values_list("pk", "labels"))
+    costed = {row["pod_id"] for row in per_pod}
+    labels = {pk: value for pk, value in labels.items() if pk in costed}
+    keys = sorted({k for pod_labels in labels.values() for k in (pod_labels or {})})
+    if key is None:
+        key = next((k for k in PREFERRED_LABEL_KEYS if k in keys), keys[0] if keys else None)
+    groups: dict[str, dict] = {}
+    for row in per_pod:
+        value = (labels.get(row["pod_id"]) or {}).get(key) if key else None
+        value = NO_LABEL if value is None else str(value)
+        into = groups.setdefault(value, {"label": value, "pods": 0, **{m: row[m] * 0 for m in measures}})
+        into["pods"] += 1
+        for m in measures:
+            into[m] += row[m] or 0
+    rows = sorted(groups.values(), key=lambda r: (-r["cost"], r["label"]))
+    return [with_efficiency(r) for r in rows], keys, key
+
+
+def _midnight(day: date):
+    from datetime import UTC, datetime, time
+
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def gaps(
+    start: date, end: date, cluster_id: int | None = None, limit: int = 50
+) -> tuple[list[dict], list[dict]]:
+    """Sampling gaps in the period: counted per cluster and reason, and the latest `limit` of them."""
+    from datetime import UTC, datetime, time
+
+    from django.db.models import Count, Max, Sum
+
+    from costing.choices import SampleStatus
+    from costing.models import SampleSlot
+
+    qs = SampleSlot.objects.filter(
+        status=SampleStatus.GAP,
+        slot__gte=datetime.combine(start, time(), tzinfo=UTC),
+        slot__lt=datetime.combine(end, time(), tzinfo=UTC),
+    )
+    if cluster_id is not None:
+        qs = qs.filter(cluster_id=cluster_id)
+    by_reason = list(
+        qs.values("cluster__name", "reason")
+        .annotate(count=Count("id"), seconds=Sum("interval"), last=Max("slot"))
+        .order_by("cluster__name", "-count")
+    )
+    latest = list(
+        qs.order_by("-slot").values("cluster__name", "slot", "interval", "reason", "source")[:limit]
+    )
+    return by_reason, latest
+
+
+def dirty_days(cluster_id: int | None = None, limit: int = 50) -> tuple[int, list[dict]]:
+    """Cluster-days waiting for a recompute: how many, and the oldest `limit` of them."""
+    qs = ClusterDay.objects.filter(dirty=True)
+    if cluster_id is not None:
+        qs = qs.filter(cluster_id=cluster_id)
+    return qs.count(), list(
+        qs.order_by("day", "cluster__name").values("cluster__name", "day", "computed_at")[:limit]
+    )
+
+
+def pod_days(pod_id: int, start: date, end: date) -> list[dict]:
+    """A pod's stored days: samples, quantities and cost."""
+    return list(
+        PodCostDay.objects.filter(pod_id=pod_id, day__gte=start, day__lt=end)
+        .order_by("day")
+        .values("day", "node__name", "samples", *QUANTITIES, *COSTS)
+    )
+
+
+def namespace_owners(namespace_id: int, start: date, end: date) -> set[tuple[str, bool]]:
+    """The (department, shared) a namespace had on the stored days of the period."""
+    qs = NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__gte=start, day__lt=end)
+    return set(qs.values_list("department", "shared").distinct())

@@ -1,0 +1,178 @@
+"""Plotly figures of the pages, built in Python and handed to the template as JSON (plotly.js draws them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency (black last, for "other").
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+PART_COLOURS = {
+    "direct": "#0072B2",
+    "workload": "#0072B2",
+    "pods": "#0072B2",
+    "shared": "#56B4E9",
+    "idle": "#E69F00",
+    "idle_part": "#E69F00",
+    "overhead": "#CC79A7",
+}
+DAY_MS = 86_400_000
+PART_NAMES = {
+    "direct": "Direct",
+    "shared": "Shared namespaces",
+    "idle": "Idle",
+    "overhead": "Overhead",
+    "workload": "Workloads",
+    "pods": "Paid by pods",
+    "idle_part": "Idle",
+}
+
+
+def _layout(
+    fig: go.Figure, *, currency: str, height: int = 320, y_title: str | None = None, **extra
+) -> go.Figure:
+    layout = {
+        "template": "none",  # the page's own style; the default template alone would add 8 kB per chart
+        "height": height,
+        "margin": {"l": 60, "r": 16, "t": 16, "b": 40},
+        "barmode": "stack",
+        "colorway": OKABE_ITO,
+        "font": {"family": "system-ui, sans-serif", "size": 13},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "legend": {"orientation": "h", "y": -0.18},
+        "hovermode": "x unified",
+        "yaxis": {"title": {"text": y_title or currency}, "gridcolor": "#e5e7eb", "tickformat": ",.2f"},
+    }
+    layout.update(extra)
+    fig.update_layout(**layout)
+    return fig
+
+
+def to_json(fig: go.Figure) -> str:
+    """The figure as JSON that is safe inside <script type="application/json"> (no "<", ">" or "&")."""
+    text = fig.to_json(engine="json")
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def daily_by(rows: list[dict], *, key: str, value: str, days: list, currency: str, colours=None) -> str:
+    """Stacked bars of `value` per day, one trace per `key` (cluster, department, ...)."""
+    series: dict[str, dict] = defaultdict(dict)
+    for row in rows:
+        series[row[key]][row["day"]] = float(row[value])
+    fig = go.Figure()
+    # numpy arrays: plotly validates them in one step instead of element by element.
+    x = np.array([d.isoformat() for d in days])
+    for i, name in enumerate(sorted(series)):
+        colour = (colours or {}).get(name, OKABE_ITO[i % len(OKABE_ITO)])
+        values = series[name]
+        fig.add_trace(
+            go.Bar(
+                name=str(name),
+                x=x,
+                y=np.array([values.get(d, 0.0) for d in days], dtype=float),
+                marker_color=colour,
+                hovertemplate="%{y:,.2f}",
+                width=DAY_MS * 0.8,  # a day wide: plotly would guess from the spacing, and one bar has none
+            )
+        )
+    _layout(fig, currency=currency, xaxis=date_axis(days), showlegend=True)
+    return to_json(fig)
+
+
+def date_axis(days: list) -> dict:
+    """A day axis whose ticks are whole days (or months over a long period), never hours."""
+    if len(days) > 92:
+        return {"type": "date", "dtick": "M1", "tickformat": "%b %Y"}
+    step = max(1, len(days) // 12)
+    axis = {"type": "date", "dtick": DAY_MS * step, "tickformat": "%d %b"}
+    if len(days) == 1:
+        # One bar: show its day, not the milliseconds around it.
+        before = days[0] - timedelta(days=1)
+        axis["range"] = [f"{before.isoformat()} 12:00", f"{days[0].isoformat()} 12:00"]
+        axis["tickformat"] = "%a %d %b %Y"
+    return axis
+
+
+def stacked_parts(
+    rows: list[dict], *, label: str, parts: list[str], currency: str, height: int | None = None
+) -> str:
+    """Horizontal stacked bars: one bar per row (department, cluster, pool), one segment per part."""
+    names = [str(r[label]) for r in rows][::-1]
+    fig = go.Figure()
+    for part in parts:
+        fig.add_trace(
+            go.Bar(
+                name=PART_NAMES.get(part, part.replace("_", " ").capitalize()),
+                y=names,
+                x=[float(r[part]) for r in rows][::-1],
+                orientation="h",
+                marker_color=PART_COLOURS.get(part),
+                hovertemplate="%{x:,.2f}",
+            )
+        )
+    _layout(
+        fig,
+        currency=currency,
+        height=height or max(180, 60 + 34 * len(rows)),
+        hovermode="y unified",
+        yaxis={"automargin": True},
+        xaxis={"title": {"text": currency}, "gridcolor": "#e5e7eb", "tickformat": ",.2f"},
+    )
+    return to_json(fig)
+
+
+def bars(labels: list[str], values: list, *, currency: str, colour: str = OKABE_ITO[0]) -> str:
+    """One horizontal bar per label, largest on top."""
+    fig = go.Figure(
+        go.Bar(
+            y=labels[::-1],
+            x=[float(v) for v in values][::-1],
+            orientation="h",
+            marker_color=colour,
+            hovertemplate="%{x:,.2f}<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        currency=currency,
+        height=max(180, 60 + 26 * len(labels)),
+        hovermode="closest",
+        yaxis={"automargin": True},
+        xaxis={"title": {"text": currency}, "gridcolor": "#e5e7eb", "tickformat": ",.2f"},
+        showlegend=False,
+    )
+    return to_json(fig)
+
+
+def coverage_heatmap(rows: list[dict], days: list, clusters: list[str]) -> str:
+    """Coverage per cluster-day, 0..100 %, on a blue scale (dark = fully sampled, pale = gaps)."""
+    index = {(r["cluster__name"], r["day"]): r["coverage"] for r in rows}
+    z = [
+        [(index.get((c, d)) * 100 if index.get((c, d)) is not None else None) for d in days] for c in clusters
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[d.isoformat() for d in days],
+            y=clusters,
+            zmin=0,
+            zmax=100,
+            colorscale=[[0, "#F0E442"], [0.5, "#56B4E9"], [1, "#0072B2"]],
+            colorbar={"title": {"text": "%"}},
+            hovertemplate="%{y} %{x}: %{z:.1f} %<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template="none",
+        height=max(160, 80 + 40 * len(clusters)),
+        margin={"l": 80, "r": 16, "t": 16, "b": 40},
+        font={"family": "system-ui, sans-serif", "size": 13},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis=date_axis(days),
+    )
+    return to_json(fig)

@@ -1,0 +1,105 @@
+"""Template helpers of the pages: money in the organisation's currency, deltas, shares, links that keep the state."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+CENT = Decimal("0.01")
+
+
+def _amount(value) -> Decimal:
+    if value is None or value == "":
+        return Decimal(0)
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@register.filter
+def money(value) -> str:
+    """1234.5 -> "1,234.50 EUR" (rounded half up to the cent; pages round rows by largest remainder first)."""
+    amount = _amount(value)
+    text = f"{abs(amount):,.2f}"
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{text} {settings.FINOPS_CURRENCY}"
+
+
+@register.filter
+def plain_money(value) -> str:
+    """The amount alone, for table cells whose column header names the currency."""
+    amount = _amount(value)
+    return ("−" if amount < 0 else "") + f"{abs(amount):,.2f}"
+
+
+@register.filter
+def pct(value, digits: int = 1) -> str:
+    """A share 0..1 as a percentage; an empty value as a dash."""
+    if value is None or value == "":
+        return "–"
+    return f"{float(value) * 100:.{int(digits)}f} %"
+
+
+@register.filter
+def ratio(part, whole) -> float | None:
+    """part / whole, or None when the whole is zero."""
+    try:
+        return float(part) / float(whole) if whole else None
+    except (TypeError, ValueError):
+        return None
+
+
+@register.filter
+def hours(value) -> str:
+    return f"{float(value or 0):,.2f}"
+
+
+@register.simple_tag
+def show_delta(change: dict | None):
+    """The change from the previous period, in words a screen reader says too: "+12.30 EUR (+5.2 %)"."""
+    if not change:
+        return ""
+    diff = _amount(change["diff"])
+    if diff == 0:
+        return mark_safe('<span class="delta same">no change</span>')
+    direction = "up" if diff > 0 else "down"
+    sign = "+" if diff > 0 else "−"
+    pct_text = "" if change["pct"] is None else f" ({sign}{abs(change['pct']):.1f} %)"
+    return format_html(
+        '<span class="delta {}" title="previous period: {}">{}{}{}<span class="sr"> {} from the previous period</span></span>',
+        direction,
+        money(change["previous"]),
+        sign,
+        f"{abs(diff):,.2f}",
+        pct_text,
+        direction,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def link(context, name: str, *args, **changes) -> str:
+    """URL of page `name` (with args) carrying the current state (period, cluster, department).
+
+    Keyword arguments change a parameter for this link (cluster=None drops it, key="team" adds one).
+    """
+    state = context.get("state")
+    extra = {k: v for k, v in changes.items() if k not in ("period", "cluster", "department")}
+    query = (
+        state.query(**{k: v for k, v in changes.items() if k in ("period", "cluster", "department")})
+        if state
+        else ""
+    )
+    if extra:
+        from urllib.parse import urlencode
+
+        query = "&".join(
+            q for q in (query, urlencode({k: v for k, v in extra.items() if v is not None})) if q
+        )
+    url = reverse(name, args=args)
+    return f"{url}?{query}" if query else url

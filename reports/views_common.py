@@ -1,0 +1,244 @@
+"""What every page shares: the state in the URL (period, cluster, department), role checks, error pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+
+from costing import access
+from costing.choices import UNALLOCATED
+from costing.explain import NotFound
+from costing.models import Cluster, Department, DepartmentCostDay
+from reports.periods import (
+    Period,
+    PeriodError,
+    check_in_history,
+    current_period,
+    earliest_start,
+    parse_period,
+)
+from reports.queries import QueryError
+
+STATE_PARAMS = ("period", "cluster", "department")
+# Node-hours are listed on a pod's page for periods up to this long (a month of hours is ~750 rows).
+HOURLY_DETAIL_MAX_DAYS = 31
+
+
+class BadRequest(ValueError):
+    """A parameter of the URL that cannot be read: shown as a 400 page that says which and why."""
+
+
+def today() -> date:
+    return timezone.now().date()
+
+
+@dataclass
+class PageState:
+    """What the URL asks for, checked: the period, its predecessor, the filters and what the user may see."""
+
+    period: Period
+    cluster: str | None
+    cluster_id: int | None
+    department: str | None
+    granted: frozenset[str] | None  # None: the user sees every department
+    clusters: list[tuple[int, str]] = field(default_factory=list)
+    department_choices: list[str] = field(default_factory=list)
+
+    @property
+    def previous(self) -> Period:
+        return self.period.previous()
+
+    @property
+    def departments(self) -> frozenset[str] | None:
+        """The departments whose rows a query may read: the filter, within what the user is granted."""
+        if self.department is not None:
+            return frozenset([self.department])
+        return self.granted
+
+    @property
+    def restricted(self) -> bool:
+        """A department viewer: sees departments' shares, never whole clusters."""
+        return self.granted is not None
+
+    def query(self, **changes) -> str:
+        """The URL query of this state with some parameters changed (None removes one)."""
+        values = {"period": self.period.key, "cluster": self.cluster, "department": self.department}
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def read_state(request) -> PageState:
+    """Parse ?period=&cluster=&department= (all optional) or raise BadRequest / PermissionDenied."""
+    now = today()
+    text = request.GET.get("period", "").strip()
+    try:
+        period = parse_period(text) if text else current_period("month", now)
+        check_in_history(period, now)
+    except PeriodError as exc:
+        raise BadRequest(f"period: {exc}") from None
+
+    granted = access.granted_departments(request.user)
+    clusters = list(Cluster.objects.order_by("name").values_list("pk", "name"))
+    cluster = request.GET.get("cluster", "").strip() or None
+    cluster_id = None
+    if cluster is not None:
+        cluster_id = next((pk for pk, name in clusters if name == cluster), None)
+        if cluster_id is None:
+            raise BadRequest(f"cluster: there is no cluster named {cluster!r}")
+
+    if granted is None:
+        choices = sorted({*Department.objects.values_list("name", flat=True), UNALLOCATED})
+    else:
+        choices = sorted(granted)
+    department = request.GET.get("department", "").strip() or None
+    if department is not None:
+        if granted is not None and department not in granted:
+            raise PermissionDenied(f"department {department!r} is not one of yours")
+        if department not in choices and not DepartmentCostDay.objects.filter(name=department).exists():
+            raise BadRequest(f"department: no department is named {department!r}")
+    return PageState(period, cluster, cluster_id, department, granted, clusters, choices)
+
+
+def _problem(request, status: int, title: str, message: str, **extra):
+    return render(
+        request,
+        "reports/problem.html",
+        {"status": status, "title": title, "message": message, **extra},
+        status=status,
+    )
+
+
+def page(*, everything: bool = False):
+    """Decorator of a page view: role check, state parsing, and friendly 400/403/404 pages.
+
+    A signed-in user with no role gets a 403 page that says so; `everything=True` pages (cluster
+    internals, data quality) are refused to department viewers. The view is called as
+    view(request, state, *args, **kwargs).
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not access.has_any_role(request.user):
+                return _problem(
+                    request,
+                    403,
+                    "No role yet",
+                    "You are signed in, but no role has been given to you, so there is nothing to show. "
+                    "Ask a FinOps admin to make you a viewer, or a department viewer of your department.",
+                )
+            if "from" in request.GET or "to" in request.GET:
+                return _custom_range_redirect(request)
+            try:
+                if everything and not access.sees_everything(request.user):
+                    raise PermissionDenied(
+                        "This page shows whole clusters; as a department viewer you see your "
+                        "departments' share of them on the Clusters and Departments pages."
+                    )
+                state = read_state(request)
+                return view(request, state, *args, **kwargs)
+            except BadRequest as exc:
+                return _problem(request, 400, "That page cannot be shown", str(exc))
+            except QueryError as exc:
+                return _problem(request, 400, "That page cannot be shown", str(exc))
+            except PermissionDenied as exc:
+                return _problem(
+                    request, 403, "Not yours to see", str(exc) or "This page is outside what you may see."
+                )
+            except (Http404, NotFound) as exc:
+                return _problem(request, 404, "Not found", str(exc) or "There is nothing at this address.")
+
+        return wrapped
+
+    return decorator
+
+
+def _custom_range_redirect(request):
+    """The picker's custom range (from, to inclusive) becomes the canonical ?period=START..END (exclusive)."""
+    params = request.GET.copy()
+    first, last = params.pop("from", [""])[0].strip(), params.pop("to", [""])[0].strip()
+    try:
+        start, stop = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        return _problem(
+            request, 400, "That page cannot be shown", f"period: from {first!r} and to {last!r} must be dates"
+        )
+    if stop < start:
+        return _problem(
+            request, 400, "That page cannot be shown", f"period: to {stop} is before from {start}"
+        )
+    params["period"] = f"{start.isoformat()}..{(stop + timedelta(days=1)).isoformat()}"
+    params = {k: v for k, v in params.items() if v}
+    return HttpResponseRedirect(f"{request.path}?{urlencode(params)}")
+
+
+def base_context(request, state: PageState, **context) -> dict:
+    """Context every page template reads: the state, its links, the picker's suggestions, the currency."""
+    now = today()
+    period = state.period
+    next_period = _next(period)
+    return {
+        "state": state,
+        "currency": settings.FINOPS_CURRENCY,
+        "picker": {
+            "earliest": earliest_start(now).isoformat(),
+            "today": now.isoformat(),
+            "previous": state.query(period=period.previous().key)
+            if period.previous().start >= earliest_start(now)
+            else None,
+            "next": state.query(period=next_period.key) if next_period.start <= now else None,
+            "quick": [(label, key, state.query(period=key)) for label, key in _quick(now)],
+        },
+        **context,
+    }
+
+
+def _quick(now: date) -> list[tuple[str, str]]:
+    last_30 = f"{(now - timedelta(days=29)).isoformat()}..{(now + timedelta(days=1)).isoformat()}"
+    return [
+        ("Today", current_period("day", now).key),
+        ("This week", current_period("week", now).key),
+        ("This month", current_period("month", now).key),
+        ("Last month", current_period("month", now).previous().key),
+        ("This quarter", current_period("quarter", now).key),
+        ("This year", current_period("year", now).key),
+        ("Last 30 days", last_30),
+    ]
+
+
+def _next(period: Period) -> Period:
+    if period.kind == "custom":
+        return Period("custom", period.end, period.end + timedelta(days=period.days))
+    return parse_period(_key_after(period))
+
+
+def _key_after(period: Period) -> str:
+    # The period of the same kind that starts where this one ends.
+    end = period.end
+    if period.kind == "year":
+        return str(end.year)
+    if period.kind == "quarter":
+        return f"{end.year}-Q{(end.month - 1) // 3 + 1}"
+    if period.kind == "month":
+        return f"{end:%Y-%m}"
+    if period.kind == "week":
+        year, week, _ = end.isocalendar()
+        return f"{year}-W{week:02d}"
+    return end.isoformat()
+
+
+def delta(current, previous) -> dict:
+    """Change from the previous period: the difference and the percentage (None when it was zero)."""
+    current = current or 0
+    previous = previous or 0
+    diff = current - previous
+    pct = float(diff) / float(previous) * 100 if previous else None
+    return {"current": current, "previous": previous, "diff": diff, "pct": pct}

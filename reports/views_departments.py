@@ -1,0 +1,109 @@
+"""Who pays: each department's direct cost and its shares of shared namespaces, idle and overhead."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+
+from costing import access
+from costing.explain import explain_department
+from costing.models import DepartmentCostDay
+from reports import charts, queries
+from reports.views_common import base_context, delta, page
+
+ZERO = Decimal(0)
+PARTS = ["direct", "shared", "idle", "overhead"]
+
+
+@page()
+def departments(request, state):
+    """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
+    period, previous = state.period, state.previous
+    names = state.departments
+    rows = queries.department_totals(period.start, period.end, state.cluster_id, names)
+    grand = None
+    if names is None:
+        # Departments and lines add up to the physical cost of the clusters, to the cent.
+        grand = sum(
+            (r["physical_cost"] for r in queries.cluster_totals(period.start, period.end, state.cluster_id)),
+            ZERO,
+        )
+    totals = queries.round_department_rows(rows, grand)
+    before = {
+        r["name"]: r["total"]
+        for r in queries.department_totals(previous.start, previous.end, state.cluster_id, names)
+    }
+    for row in rows:
+        row["change"] = delta(row["total"], before.get(row["name"]))
+    days = queries.department_days(period.start, period.end, state.cluster_id, names)
+    context = base_context(
+        request,
+        state,
+        page="departments",
+        rows=rows,
+        totals=totals,
+        grand=grand,
+        change=delta(totals["total"], sum(before.values(), ZERO)),
+    )
+    if rows:
+        context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])
+        context["trend"] = charts.daily_by(
+            days, key="name", value="total", days=list(period.each_day()), currency=context["currency"]
+        )
+    return render(request, "reports/departments.html", context)
+
+
+@page()
+def department(request, state, name: str):
+    """A department's total into its namespaces and its share of each pool: method, applied method, basis,
+    fraction (costing.explain.explain_department)."""
+    if not access.may_see_department(request.user, name):
+        raise PermissionDenied(f"You may not see the department {name!r}.")
+    if name not in state.department_choices and not DepartmentCostDay.objects.filter(name=name).exists():
+        raise Http404(f"No costs were ever booked to a department named {name!r}.")
+    period = state.period
+    explained = explain_department(name, period.start, period.end, state.cluster)
+    parts = queries.split_cents(explained["total"], {p: explained[p] for p in PARTS})
+    total = sum(parts.values(), ZERO)
+    namespaces = sorted(explained["namespaces"], key=lambda n: (-n["cost"], n["namespace"]))
+    queries.cents(namespaces, "cost", parts["direct"])
+    pools = explained["pools"]
+    for pool in PARTS[1:]:
+        queries.cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
+    queries.cents(pools, "pool_amount")  # shown rounded; they are pools of different clusters and days
+    previous = queries.department_totals(state.previous.start, state.previous.end, state.cluster_id, [name])
+    days = (
+        queries.department_days(period.start, period.end, state.cluster_id, [name])
+        if not explained["is_line"]
+        else []
+    )
+    context = base_context(
+        request,
+        state,
+        page="departments",
+        name=name,
+        explained=explained,
+        parts=parts,
+        total=total,
+        namespaces=namespaces,
+        pools=sorted(pools, key=lambda p: (p["pool"], p["cluster"], -p["amount"])),
+        pool_total=parts["shared"] + parts["idle"] + parts["overhead"],
+        change=delta(total, sum((r["total"] for r in previous), ZERO)),
+    )
+    if days:
+        context["trend"] = charts.daily_by(
+            [
+                {"day": d["day"], "part": charts.PART_NAMES[part], "value": d[part]}
+                for d in days
+                for part in PARTS
+            ],
+            key="part",
+            value="value",
+            days=list(period.each_day()),
+            currency=context["currency"],
+            colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
+        )
+    return render(request, "reports/department.html", context)

@@ -1,0 +1,53 @@
+"""The bottom of every explanation: a node-hour's unit prices and the bill lines (or price-sheet row) behind them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+
+from costing.explain import explain_node_hour
+from costing.models import NamespaceCostDay, Node, PodHour
+from reports.views_common import BadRequest, base_context, page
+
+
+def parse_hour(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    except ValueError:
+        raise BadRequest(f"hour: {text!r} is not an hour like 2026-10-05T14 (UTC)") from None
+
+
+@page()
+def node_hour(request, state, cluster: str, node: str, hour: str):
+    """What a node-hour cost, its CPU and memory unit prices, and where the cost came from.
+
+    A department viewer may open it only for an hour in which a pod of theirs ran on the node (they
+    reach it from their pod's page); the bill lines are the node's, which their pods paid part of.
+    """
+    at = parse_hour(hour)
+    found = Node.objects.filter(cluster__name=cluster, name=node).first()
+    if found is None:
+        raise Http404(f"There is no node {node!r} in cluster {cluster!r}.")
+    if state.granted is not None:
+        namespaces = PodHour.objects.filter(node=found, hour=at).values("pod__namespace_id")
+        theirs = NamespaceCostDay.objects.filter(
+            namespace_id__in=namespaces, day=at.date(), department__in=list(state.granted), shared=False
+        ).exists()
+        if not theirs:
+            raise PermissionDenied("None of your departments' pods ran on this node in this hour.")
+    explained = explain_node_hour(found.pk, at)
+    parts = sum((line["part"] for line in explained["bill_lines"]), 0)
+    context = base_context(
+        request,
+        state,
+        page="clusters",
+        cluster_name=cluster,
+        node_obj=found,
+        at=at,
+        x=explained,
+        lines_total=parts,
+    )
+    return render(request, "reports/node_hour.html", context)

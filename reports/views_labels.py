@@ -1,0 +1,45 @@
+"""Cost by the value of any pod label key seen in the period (team=..., app=...)."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from reports import charts, queries
+from reports.views_common import BadRequest, base_context, page
+
+MAX_KEY = 317  # a Kubernetes label key: 253-character prefix, "/", 63-character name
+CHART_ROWS = 15
+
+
+@page()
+def labels(request, state):
+    """Group the period's pod costs by one label key; department viewers see only their own pods."""
+    period = state.period
+    key = request.GET.get("key", "").strip() or None
+    if key is not None and len(key) > MAX_KEY:
+        raise BadRequest(f"key: a label key has at most {MAX_KEY} characters")
+    rows, keys, key = queries.label_totals(
+        key,
+        period.start,
+        period.end,
+        state.cluster_id,
+        state.departments,
+        cluster_ids=[pk for pk, _ in state.clusters],
+    )
+    total = queries.cents(rows, "cost")
+    context = base_context(
+        request,
+        state,
+        page="labels",
+        rows=rows,
+        keys=keys,
+        key=key,
+        total=total,
+        keep_params=[("key", key)] if key else [],
+    )
+    if rows:
+        top = rows[:CHART_ROWS]
+        context["chart"] = charts.bars(
+            [r["label"] for r in top], [r["cost"] for r in top], currency=context["currency"]
+        )
+    return render(request, "reports/labels.html", context)

@@ -1,0 +1,165 @@
+"""Namespaces -> workloads -> pods -> node-hours: what the workload cost is made of."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+
+from costing.explain import explain_namespace, explain_workload
+from costing.models import Namespace, Pod, Workload
+from reports import charts, queries
+from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
+
+ZERO = Decimal(0)
+CHART_ROWS = 15
+
+
+def check_namespace_visible(state, namespace_id: int) -> None:
+    """A department viewer sees a namespace's figures for a period only if it was theirs on every stored day
+    of it (not shared): 404 when it never was (its existence is not theirs to learn), 403 when partly."""
+    if state.granted is None:
+        return
+    owners = queries.namespace_owners(namespace_id, state.period.start, state.period.end)
+    mine = {(d, shared) for d, shared in owners if d in state.granted and not shared}
+    if not mine:
+        raise Http404("There is nothing of your departments at this address for this period.")
+    if mine != owners:
+        raise PermissionDenied(
+            "This namespace belonged to another department on some days of the period; "
+            "choose a period in which it was yours."
+        )
+
+
+@page()
+def namespaces(request, state):
+    """Every visible namespace's cost with its owner, efficiency and change from the previous period."""
+    period, previous = state.period, state.previous
+    rows = queries.namespace_totals(period.start, period.end, state.cluster_id, state.departments)
+    before = {
+        (r["namespace_id"], r["department"]): r["cost"]
+        for r in queries.namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
+    }
+    for row in rows:
+        row["estimated_share"] = float(row["estimated_cost"] / row["cost"]) if row["cost"] else 0.0
+    total = queries.cents(rows, "cost")
+    for row in rows:
+        row["change"] = delta(row["cost"], before.get((row["namespace_id"], row["department"])))
+    context = base_context(
+        request,
+        state,
+        page="namespaces",
+        rows=rows,
+        total=total,
+        change=delta(total, sum(before.values(), ZERO)),
+        usage=queries.usage_totals(period.start, period.end, state.cluster_id, state.departments),
+    )
+    if rows:
+        top = rows[:CHART_ROWS]
+        context["chart"] = charts.bars(
+            [f"{r['cluster__name']}/{r['namespace__name']}" for r in top],
+            [r["cost"] for r in top],
+            currency=context["currency"],
+        )
+    return render(request, "reports/namespaces.html", context)
+
+
+@page()
+def namespace(request, state, cluster: str, name: str):
+    """A namespace into its workloads (costing.explain.explain_namespace): they add up to its cost."""
+    period = state.period
+    ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
+    if ns is None:
+        raise Http404(f"There is no namespace {name!r} in cluster {cluster!r}.")
+    check_namespace_visible(state, ns.pk)
+    explained = explain_namespace(cluster, name, period.start, period.end)
+    workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
+    total = queries.cents(workloads, "cost", explained["cost"])
+    for w in workloads:
+        queries.with_efficiency(w)
+    context = base_context(
+        request,
+        state,
+        page="namespaces",
+        ns=ns,
+        explained=explained,
+        workloads=workloads,
+        total=total,
+        visible_departments=[
+            d for d in explained["departments"] if state.granted is None or d in state.granted
+        ],
+    )
+    if workloads:
+        top = workloads[:CHART_ROWS]
+        context["chart"] = charts.bars(
+            [f"{w['kind']}/{w['name']}" for w in top], [w["cost"] for w in top], currency=context["currency"]
+        )
+    return render(request, "reports/namespace.html", context)
+
+
+@page()
+def workload(request, state, pk: int):
+    """A workload into its pods, with quantities, efficiency and cost per day."""
+    period = state.period
+    wl = Workload.objects.filter(pk=pk).select_related("namespace", "cluster").first()
+    if wl is None:
+        raise Http404(f"There is no workload {pk}.")
+    check_namespace_visible(state, wl.namespace_id)
+    pods = queries.workload_pods(pk, period.start, period.end, state.granted)
+    days = queries.workload_days(pk, period.start, period.end, state.granted)
+    exact = sum((d["cost"] for d in days), ZERO)
+    total = queries.cents(pods, "cost", exact)
+    totals = {q: sum((d[q] for d in days), 0.0) for q in queries.QUANTITIES}
+    totals.update({c: sum((d[c] for d in days), ZERO) for c in queries.COSTS})
+    queries.with_efficiency(totals)
+    context = base_context(
+        request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
+    )
+    if days:
+        context["chart"] = charts.daily_by(
+            [{"day": d["day"], "series": "cost", "cost": d["cost"]} for d in days],
+            key="series",
+            value="cost",
+            days=list(period.each_day()),
+            currency=context["currency"],
+        )
+    return render(request, "reports/workload.html", context)
+
+
+@page()
+def pod(request, state, pk: int):
+    """A pod's days and, for periods up to a month, its node-hours: billable quantity times unit price = cost,
+    each unit price opening the bill lines (or the price-sheet row) it came from."""
+    period = state.period
+    found = Pod.objects.filter(pk=pk).select_related("namespace", "workload", "cluster").first()
+    if found is None:
+        raise Http404(f"There is no pod {pk}.")
+    check_namespace_visible(state, found.namespace_id)
+    days = queries.pod_days(pk, period.start, period.end)
+    total = queries.cents(days, "cost")
+    hours_by_day: dict = defaultdict(list)
+    explained = None
+    if period.days <= HOURLY_DETAIL_MAX_DAYS and days:
+        explained = explain_workload(found.workload_id, period.start, period.end)
+        mine = next((p for p in explained["pods"] if p["pod_id"] == pk), None)
+        for hour in mine["hours"] if mine else []:
+            hour["key"] = hour["hour"].strftime("%Y-%m-%dT%H")
+            hours_by_day[hour["hour"].date()].append(hour)
+    for day in days:
+        day["hours"] = hours_by_day.get(day["day"], [])
+        day["hours_cost"] = sum((h["cost"] for h in day["hours"]), 0.0)
+    context = base_context(
+        request,
+        state,
+        page="namespaces",
+        pod_obj=found,
+        days=days,
+        total=total,
+        explained=explained,
+        hourly_limit=HOURLY_DETAIL_MAX_DAYS,
+        last_month=state.query(period=period.last_day.strftime("%Y-%m")),
+    )
+    return render(request, "reports/pod.html", context)

@@ -1,0 +1,52 @@
+"""How far the figures can be trusted: sampling gaps, coverage, estimated days, the worker, days to recompute."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.utils import timezone
+
+from costing.models import WorkerHeartbeat
+from reports import charts, queries
+from reports.views_common import base_context, page
+
+# A worker that has not beaten for this long is shown as stale (the heartbeat task runs every minute).
+STALE_SECONDS = 300
+
+
+@page(everything=True)
+def data_quality(request, state):
+    period = state.period
+    by_reason, latest = queries.gaps(period.start, period.end, state.cluster_id)
+    days = queries.cluster_days(period.start, period.end, state.cluster_id)
+    dirty_count, dirty = queries.dirty_days(state.cluster_id)
+    now = timezone.now()
+    workers = [
+        {
+            "hostname": w.hostname,
+            "seen_at": w.seen_at,
+            "age": (now - w.seen_at).total_seconds(),
+            "beats": w.beats,
+        }
+        for w in WorkerHeartbeat.objects.order_by("-seen_at")[:20]
+    ]
+    for w in workers:
+        w["stale"] = w["age"] > STALE_SECONDS
+    clusters = sorted({r["cluster__name"] for r in days})
+    context = base_context(
+        request,
+        state,
+        page="data_quality",
+        gap_reasons=by_reason,
+        gaps=latest,
+        low_coverage=[r for r in days if r["coverage"] < 0.999],
+        estimated_days=[r for r in days if r["estimated_cost"]],
+        days=days,
+        dirty_count=dirty_count,
+        dirty=dirty,
+        workers=workers,
+        stale_seconds=STALE_SECONDS,
+        coverage=(sum(r["coverage"] for r in days) / len(days)) if days else None,
+    )
+    if days:
+        context["heatmap"] = charts.coverage_heatmap(days, list(period.each_day()), clusters)
+    return render(request, "reports/data_quality.html", context)

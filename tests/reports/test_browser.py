@@ -1,0 +1,103 @@
+"""The dashboard in headless Chromium: log in, change the period, drill down to a pod and open an explanation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from costing.choices import Role
+from tests.reports import views_fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(scenario_server, monkeypatch):
+    # After the scenario: every ORM call of the test is made before Playwright starts, since Playwright's
+    # greenlet gets its own context and a database connection opened in it would outlive the test. The
+    # browser also closes (ending its keep-alive connections) before the live server stops.
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs its own loop; the ORM calls of the live server are not inside it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})  # a laptop screen
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def scenario_server(live_server, monkeypatch, settings, django_user_model):
+    monkeypatch.setattr("reports.views_common.today", lambda: views_fixtures.TODAY)
+    settings.FINOPS_HOURLY_RETENTION_DAYS = 100_000
+    from django.contrib.auth.models import Group
+
+    from costing.compute import recompute_day
+    from tests.costing import scenario
+
+    objects = scenario.build()
+    recompute_day(views_fixtures.DAY)
+    recompute_day(views_fixtures.NEXT)
+    user = django_user_model.objects.create_user("vic", password="a long browser password")
+    user.groups.add(Group.objects.get(name=Role.VIEWER))
+    return live_server.url, objects
+
+
+def test_log_in_change_period_drill_down_and_explain(browser_page, scenario_server):
+    page = browser_page
+    base, _ = scenario_server
+    page.goto(f"{base}/")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("User name").fill("vic")
+    page.get_by_label("Password").fill("a long browser password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+    # The current month (March 2025 here): the 10th's 32.92 and the 11th's 2.40.
+    assert "35.32 EUR" in page.inner_text("main")
+
+    # Change the period by keyboard: type it and press Enter; the URL carries it.
+    page.get_by_label("Period", exact=True).fill("2025-03-10")
+    page.get_by_label("Period", exact=True).press("Enter")
+    page.wait_for_url("**period=2025-03-10**")
+    main = page.inner_text("main")
+    assert "32.92 EUR" in main and "Mon 10 Mar 2025" in main
+    page.wait_for_selector("#chart-trend[data-drawn='1'] .main-svg")
+    shot = Path(settings.VAR_DIR) / "overview.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # Overview -> Namespaces -> checkout -> its workload -> its pod -> an hour's unit price -> bill line.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Namespaces").click()
+    page.get_by_role("link", name="checkout", exact=True).click()
+    page.wait_for_url("**/namespaces/prod/checkout/**")
+    assert "4.50 EUR" in page.inner_text("main")
+    page.get_by_role("link", name="Deployment/checkout").click()
+    page.get_by_role("link", name="co-1").click()
+    page.wait_for_url("**/pods/**period=2025-03-10**")
+    page.get_by_text("24 node-hours of 10 Mar").click()  # opens the <details>
+    page.get_by_role("link", name="0.12500").first.click()
+    page.wait_for_url("**/explain/node-hour/prod/n1/2025-03-10T00/**")
+    explained = page.inner_text("main")
+    assert "From the bill" in explained and "i-1" in explained and "1.000000" in explained
+
+    # The keyboard reaches the skip link first.
+    page.goto(f"{base}/departments/?period=2025-03-10")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert "27.20" in page.inner_text("main")

@@ -1,0 +1,128 @@
+"""The period picker and filters in the URL: parsing, friendly 400s, custom ranges, previous-period deltas."""
+
+# ruff: noqa: F811  (pytest fixtures imported from views_fixtures are redefined as arguments)
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from reports.periods import parse_period
+from reports.views_common import _next
+from tests.reports.test_views_pages import text
+from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def test_default_period_is_the_current_month(clients, prod):
+    page = clients["admin"].get("/")
+    assert page.context["state"].period.key == "2025-03"  # "today" is 2025-03-20 in these tests
+    # March holds the 10th (32.92) and the 11th (2.40 of overhead).
+    assert page.context["totals"]["total"] == D("35.32")
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("period=2025-13", "not a valid month"),
+        ("period=soon", "is not a period"),
+        ("period=2022-01", "two years back"),
+        ("period=2025-04", "in the future"),
+        ("period=2025-03-10..2025-03-01", "must end after it starts"),
+        ("period=2025-03&cluster=nope", "no cluster named"),
+        ("period=2025-03&department=Nope", "no department is named"),
+        ("from=2025-03-01&to=march", "must be dates"),
+        ("from=2025-03-05&to=2025-03-01", "is before"),
+    ],
+)
+def test_bad_parameters_get_a_friendly_400(clients, prod, query, says):
+    for path in ("/", "/namespaces/", "/departments/", "/labels/", "/clusters/", "/data-quality/"):
+        response = clients["admin"].get(f"{path}?{query}")
+        assert response.status_code == 400, (path, query)
+        assert says in response.content.decode(), (path, query)
+
+
+def test_bad_page_parameters_get_a_400(clients, prod):
+    assert clients["admin"].get("/clusters/prod/nodes/n1/?day=yesterday").status_code == 400
+    assert clients["admin"].get("/explain/node-hour/prod/n1/2025-03-10T4pm/").status_code == 400
+    assert clients["admin"].get(f"/labels/?key={'k' * 400}").status_code == 400
+    assert clients["admin"].get("/explain/node-hour/prod/n1/2025-03-10T05/?period=2025-03").status_code == 200
+    assert clients["admin"].get("/explain/node-hour/prod/n3/2025-03-10T05/?period=2025-03").status_code == 404
+
+
+def test_custom_range_redirects_to_the_canonical_url(clients, prod):
+    response = clients["admin"].get("/namespaces/?from=2025-03-01&to=2025-03-10&cluster=prod")
+    assert response.status_code == 302
+    assert response["Location"] == "/namespaces/?cluster=prod&period=2025-03-01..2025-03-11"
+    page = clients["admin"].get(response["Location"])
+    assert page.status_code == 200 and page.context["state"].period.days == 10
+    assert "01 Mar 2025 – 10 Mar 2025" in text(page)
+
+
+@pytest.mark.parametrize(
+    ("key", "total"),
+    [
+        ("2025-03-10", "32.92"),
+        ("2025-W11", "35.32"),
+        ("2025-Q1", "35.32"),
+        ("2025", "35.32"),
+        ("2025-03-11", "2.40"),
+    ],
+)
+def test_every_kind_of_period(clients, prod, key, total):
+    page = clients["viewer"].get(f"/?period={key}")
+    assert page.status_code == 200 and page.context["totals"]["total"] == D(total)
+
+
+def test_comparison_with_the_previous_period(clients, prod):
+    page = clients["admin"].get("/?period=2025-03-11")
+    change = page.context["change"]
+    # The 11th (2.40) against the 10th (32.92): 30.52 less, 92.7 % down.
+    assert change["diff"] == D("-30.52") and change["pct"] == pytest.approx(-30.52 / 32.92 * 100)
+    assert "−30.52 (−92.7 %)" in text(page) and "down from the previous period" in text(page)
+    departments = clients["admin"].get("/departments/?period=2025-03-11")
+    rows = {r["name"]: r for r in departments.context["rows"]}
+    # On the 11th no department ran: the 2.40 of overhead stays on its own line.
+    assert set(rows) == {"Overhead"} and rows["Overhead"]["total"] == D("2.40")
+    namespaces = clients["admin"].get("/namespaces/?period=2025-03-10")
+    payments = {r["namespace__name"]: r for r in namespaces.context["rows"]}["payments"]
+    assert payments["change"]["diff"] == D("6.00") and payments["change"]["pct"] is None  # nothing before
+    assert "+6.00" in text(namespaces)
+
+
+def test_period_links(clients, prod):
+    page = clients["admin"].get("/?period=2025-03-11&cluster=prod")
+    picker = page.context["picker"]
+    assert picker["previous"] == "period=2025-03-10&cluster=prod"
+    assert picker["next"] == "period=2025-03-12&cluster=prod"
+    month = clients["admin"].get("/?period=2025-03").context["picker"]
+    assert month["previous"] == "period=2025-02" and month["next"] is None  # April has not begun
+    assert _next(parse_period("2024-12")).key == "2025-01"
+    assert _next(parse_period("2024-Q4")).key == "2025-Q1"
+    assert _next(parse_period("2024-W52")).key == "2025-W01"
+    assert _next(parse_period("2024-03-01..2024-03-11")).start == date(2024, 3, 11)
+
+
+def test_the_url_carries_the_state_into_every_link(clients, prod):
+    query = "period=2025-03-10&cluster=prod&department=Payments"
+    page = clients["admin"].get(f"/namespaces/?{query}")
+    body = page.content.decode()
+    assert {r["namespace__name"] for r in page.context["rows"]} == {"payments", "checkout"}
+    assert f'href="/namespaces/prod/checkout/?{query.replace("&", "&amp;")}"' in body
+    assert f'href="/departments/?{query.replace("&", "&amp;")}"' in body  # the nav too
+    overview = clients["admin"].get(f"/?{query}")
+    assert overview.context["totals"]["total"] == D("27.20")  # the department filter on the overview
+
+
+def test_a_department_name_with_a_slash_and_an_ampersand(clients, prod):
+    from costing.models import Department
+
+    Department.objects.create(name="R&D / Labs")
+    page = clients["admin"].get("/namespaces/?period=2025-03-10&department=R%26D+%2F+Labs")
+    assert page.status_code == 200 and page.context["state"].department == "R&D / Labs"
+    assert page.context["rows"] == []  # it owns no namespace
+    detail = clients["admin"].get("/departments/R%26D%20/%20Labs/?period=2025-03-10")
+    assert detail.status_code == 200 and detail.context["total"] == 0
