@@ -89,6 +89,16 @@ class Period:
             return Period("month", self.start - relativedelta(months=1), self.start)
         return Period(self.kind, self.start - timedelta(days=self.days), self.start)
 
+    def next(self) -> Period:
+        """The period of the same kind just after this one (same length for custom ranges)."""
+        if self.kind == "year":
+            return Period("year", self.end, self.end + relativedelta(years=1))
+        if self.kind == "quarter":
+            return Period("quarter", self.end, self.end + relativedelta(months=3))
+        if self.kind == "month":
+            return Period("month", self.end, self.end + relativedelta(months=1))
+        return Period(self.kind, self.end, self.end + timedelta(days=self.days))
+
     def each_day(self):
         day = self.start
         while day < self.end:

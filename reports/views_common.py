@@ -184,7 +184,7 @@ def base_context(request, state: PageState, **context) -> dict:
     """Context every page template reads: the state, its links, the picker's suggestions, the currency."""
     now = today()
     period = state.period
-    next_period = _next(period)
+    next_period = period.next()
     return {
         "state": state,
         "currency": settings.FINOPS_CURRENCY,
@@ -212,27 +212,6 @@ def _quick(now: date) -> list[tuple[str, str]]:
         ("This year", current_period("year", now).key),
         ("Last 30 days", last_30),
     ]
-
-
-def _next(period: Period) -> Period:
-    if period.kind == "custom":
-        return Period("custom", period.end, period.end + timedelta(days=period.days))
-    return parse_period(_key_after(period))
-
-
-def _key_after(period: Period) -> str:
-    # The period of the same kind that starts where this one ends.
-    end = period.end
-    if period.kind == "year":
-        return str(end.year)
-    if period.kind == "quarter":
-        return f"{end.year}-Q{(end.month - 1) // 3 + 1}"
-    if period.kind == "month":
-        return f"{end:%Y-%m}"
-    if period.kind == "week":
-        year, week, _ = end.isocalendar()
-        return f"{year}-W{week:02d}"
-    return end.isoformat()
 
 
 def delta(current, previous) -> dict:

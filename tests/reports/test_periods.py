@@ -90,3 +90,13 @@ def test_periods_tile_time_a_year_is_its_quarters_and_a_quarter_its_months(day):
         for m in range(quarter.start.month, quarter.start.month + 3)
     ]
     assert sum(m.days for m in months) == quarter.days
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-01", "2026-12", "2026-Q4", "2026", "2026-W52", "2026-12-31", "2026-10-01..2026-10-15"]
+)
+def test_next_is_the_inverse_of_previous(text):
+    period = parse_period(text)
+    assert period.next().previous() == period
+    assert period.next().start == period.end
+    assert parse_period(period.next().key) == period.next()

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from reports.periods import parse_period
-from reports.views_common import _next
 from tests.reports.test_views_pages import text
 from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
 
@@ -100,10 +99,10 @@ def test_period_links(clients, prod):
     assert picker["next"] == "period=2025-03-12&cluster=prod"
     month = clients["admin"].get("/?period=2025-03").context["picker"]
     assert month["previous"] == "period=2025-02" and month["next"] is None  # April has not begun
-    assert _next(parse_period("2024-12")).key == "2025-01"
-    assert _next(parse_period("2024-Q4")).key == "2025-Q1"
-    assert _next(parse_period("2024-W52")).key == "2025-W01"
-    assert _next(parse_period("2024-03-01..2024-03-11")).start == date(2024, 3, 11)
+    assert parse_period("2024-12").next().key == "2025-01"
+    assert parse_period("2024-Q4").next().key == "2025-Q1"
+    assert parse_period("2024-W52").next().key == "2025-W01"
+    assert parse_period("2024-03-01..2024-03-11").next().start == date(2024, 3, 11)
 
 
 def test_the_url_carries_the_state_into_every_link(clients, prod):

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
 from costing.choices import RunStatus
 from finops.celery import app
 from reports.models import ExportRun, ScheduledExport
-from tests.finops.test_celery_worker import _database_url
 from tests.reports.reporting.helpers import (
     DEPARTMENTS,
     build_scenario,
@@ -26,54 +19,16 @@ from tests.reports.reporting.helpers import (
     sheet_rows,
     workbook,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.workers import running_worker
 
 
 @pytest.fixture
 def worker(tmp_path):
-    """A `celery worker` on a queue of its own, mailing into files and exporting under tmp_path."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=_database_url(),
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        FINOPS_VAR_DIR=str(settings.VAR_DIR),
-        # django-environ drops the path's first slash: four of them make an absolute folder.
-        EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",
-        FINOPS_EXPORT_DIR=str(tmp_path / "exports"),
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "finops",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    try:
+    """A real worker mailing into files and exporting under tmp_path."""
+    # django-environ drops the path's first slash: four of them make an absolute folder.
+    mail = {"EMAIL_URL": f"filemail:///{tmp_path / 'mail'}", "FINOPS_EXPORT_DIR": str(tmp_path / "exports")}
+    with running_worker(**mail) as queue:
         yield queue
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.worker

@@ -1,0 +1,59 @@
+"""A real `celery worker` process for tests: the configured broker, the test database, a queue of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test runs on, for a process started by the test."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@contextmanager
+def running_worker(**env: str):
+    """Start a worker on a fresh queue (so parallel test runs never take its tasks); yield the queue name.
+
+    `env` adds environment variables for the worker (e.g. EMAIL_URL); the database and broker are the
+    test's own.
+    """
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    environment = dict(
+        os.environ,
+        DATABASE_URL=test_database_url(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        FINOPS_VAR_DIR=str(settings.VAR_DIR),
+        **env,
+    )
+    command = [sys.executable, "-m", "celery", "-A", "finops", "worker", "-Q", queue, "--pool", "solo"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
+    try:
+        yield queue
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
