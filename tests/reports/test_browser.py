@@ -1,4 +1,4 @@
-"""The dashboard in headless Chromium: log in, change the period, drill down to a pod and open an explanation."""
+"""The dashboard in headless Chromium: drill down and explain as a viewer; a department viewer refused by URL."""
 
 from __future__ import annotations
 
@@ -54,20 +54,29 @@ def scenario_server(live_server, monkeypatch, settings, django_user_model):
     objects = scenario.build()
     recompute_day(views_fixtures.DAY)
     recompute_day(views_fixtures.NEXT)
+    from costing.models import Department
+
     user = django_user_model.objects.create_user("vic", password="a long browser password")
     user.groups.add(Group.objects.get(name=Role.VIEWER))
+    pam = django_user_model.objects.create_user("pam", password="a long browser password")
+    pam.groups.add(Group.objects.get(name=Role.DEPARTMENT_VIEWER))
+    Department.objects.get_or_create(name="Payments")[0].viewers.add(pam)
     return live_server.url, objects
+
+
+def log_in(page, base, username):
+    page.goto(f"{base}/")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill("a long browser password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
 
 
 def test_log_in_change_period_drill_down_and_explain(browser_page, scenario_server):
     page = browser_page
     base, _ = scenario_server
-    page.goto(f"{base}/")
-    assert "/accounts/login/" in page.url
-    page.get_by_label("User name").fill("vic")
-    page.get_by_label("Password").fill("a long browser password")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, "vic")
     # The current month (March 2025 here): the 10th's 32.92 and the 11th's 2.40.
     assert "35.32 EUR" in page.inner_text("main")
 
@@ -101,3 +110,30 @@ def test_log_in_change_period_drill_down_and_explain(browser_page, scenario_serv
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     assert "27.20" in page.inner_text("main")
+
+
+def test_department_viewer_cannot_reach_another_department_by_url(browser_page, scenario_server):
+    page = browser_page
+    base, objects = scenario_server
+    log_in(page, base, "pam")
+    period = "period=2025-03-10"
+    own = page.goto(f"{base}/departments/Payments/?{period}")
+    # Payments pays 27.20 of the day (direct 10.50 + shared 2.65 + idle 12.25 + overhead 1.80).
+    assert own.status == 200 and "27.20" in page.inner_text("main")
+
+    # Search's figures: search-api's 1.62 direct, its 5.72 of the 32.92 (32.92 - 27.20), the cluster's 32.92.
+    search_wl = objects["workloads"][("search", "search-api")]
+    refused = [
+        f"/departments/Search/?{period}",
+        f"/namespaces/prod/search/?{period}",
+        f"/workloads/{search_wl.pk}/?{period}",
+        f"/clusters/prod/nodes/n2/?{period}",
+        f"/data-quality/?{period}",
+        "/api/v1/costs/?by=department&department=Search&start=2025-03-10&end=2025-03-11",
+    ]
+    for url in refused:
+        response = page.goto(f"{base}{url}")
+        assert response.status in (403, 404), url
+        body = page.content()
+        for figure in ("search-api", "1.62", "5.72", "32.92"):
+            assert figure not in body, (url, figure)
