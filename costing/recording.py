@@ -714,6 +714,7 @@ class _Writer:
                 returning="name, id",
             )  # fmt: skip
             ids.update(returned)
+            self._upsert_instances(nodes, ids)
         missing = sorted(set(pods["node"].unique().tolist()) - set(ids)) if len(pods) else []
         if missing:
             ids.update(self._nodes_by_name(missing))
@@ -721,6 +722,34 @@ class _Writer:
             if unknown:
                 ids.update(self._unsampled_nodes(unknown, pods))
         return ids
+
+    def _upsert_instances(self, nodes: pd.DataFrame, ids: dict[str, int]) -> None:
+        """Each (node, instance) seen, with its first and last sample: a name can stand for several."""
+        spans = nodes.groupby(["node", "provider_id"], sort=True)["ts"].agg(["min", "max"]).reset_index()
+        spans["instance_id"] = [_instance_id(p) for p in spans["provider_id"]]
+        spans = spans.loc[spans["instance_id"] != ""]
+        if not len(spans):
+            return
+        # One provider id of a node may differ only in its prefix: keep the widest span per instance id.
+        spans = (
+            spans.groupby(["node", "instance_id"], sort=True).agg({"min": "min", "max": "max"}).reset_index()
+        )
+        rows = list(
+            zip(
+                [ids[name] for name in spans["node"]],
+                spans["instance_id"].tolist(),
+                self.stamp(spans["min"].to_numpy()),
+                self.stamp(spans["max"].to_numpy()),
+                strict=True,
+            )
+        )
+        self.upsert(
+            "costing_nodeinstance",
+            ["node_id", "instance_id", "first_seen", "last_seen"],
+            rows,
+            "node_id, instance_id",
+            _min_max("costing_nodeinstance"),
+        )
 
     def _nodes_by_name(self, names: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from costing.billing.attribution import TagRule, attribute_lines
 from costing.dirty import mark_days_dirty
-from costing.models import BillLine, Cluster, Node, Policy
+from costing.models import BillLine, Cluster, Node, NodeInstance, Policy
 from costing.models import TagRule as TagRuleRow
 
 DAY_NS = 86_400 * 10**9
@@ -29,7 +29,8 @@ class Attributor:
     (the policy with the greatest effective_from <= that date; none: no tag rules, only node matches).
     Within a policy, rules with a value are tried before key-only rules, then by cluster name and key, so
     a precise rule wins over a broad one. A rule naming a cluster that is not registered is ignored.
-    An instance id seen on several nodes belongs to the one seen last.
+    A node's earlier instances (NodeInstance) stay its own; an instance id seen on several nodes belongs to the
+    one seen last.
     """
 
     def __init__(self) -> None:
@@ -49,12 +50,14 @@ class Attributor:
             ]
             for pk, _ in policies
         ]
-        self.nodes = {
-            instance_id: (cluster_id, node_id)
-            for instance_id, cluster_id, node_id in Node.objects.exclude(instance_id="")
-            .order_by("last_seen", "pk")
-            .values_list("instance_id", "cluster_id", "pk")
-        }
+        # Every instance a node has stood for (a name used again keeps the bill of its earlier instance),
+        # and its current one (nodes written without history); the instance seen last decides.
+        known = [
+            *Node.objects.exclude(instance_id="").values_list("last_seen", "pk", "instance_id", "cluster_id"),
+            *NodeInstance.objects.values_list("last_seen", "node_id", "instance_id", "node__cluster_id"),
+        ]
+        known.sort(key=lambda row: (row[0], row[1]))
+        self.nodes = {instance_id: (cluster_id, node_id) for _, node_id, instance_id, cluster_id in known}
 
     def attribute(self, lines: pd.DataFrame) -> pd.DataFrame:
         days = _ns(lines["charge_period_start"]) // DAY_NS

@@ -1,7 +1,7 @@
 """The cost domain's tables, by family: inventory, usage, billing, policy, results, operations."""
 
 from .billing import BillImport, BillLine
-from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
+from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from .results import (
@@ -32,6 +32,7 @@ __all__ = [
     "NodeCostDay",
     "NodeCostHour",
     "NodeHour",
+    "NodeInstance",
     "NodePool",
     "Pod",
     "PodCostDay",

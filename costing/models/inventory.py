@@ -99,6 +99,28 @@ class Node(models.Model):
         return self.name
 
 
+class NodeInstance(models.Model):
+    """A cloud instance a node's name stood for, and when: the bill of an earlier instance stays the node's.
+
+    Clouds that name nodes by private IP (Huawei CCE) give a name to another instance once the IP is free
+    again; Node keeps only the latest instance, so its bill lines of earlier days are found through here.
+    """
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="instances")
+    instance_id = models.CharField(max_length=253, db_index=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["node", "first_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "instance_id"], name="nodeinstance_unique_instance")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id}/{self.instance_id}"
+
+
 class Namespace(models.Model):
     """One namespace of a cluster, with the labels that department rules may read."""
 
