@@ -6,10 +6,14 @@ from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from costing.choices import RunStatus
 from costing.models import BillImport, Cluster, Department, Node, NodePool
+from reports.models import ExportFormat, ExportRun
 from reports.periods import PeriodError, check_in_history, current_period, custom_period, parse_period
 from reports.queries import GROUPINGS
 
@@ -243,3 +247,106 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class ReportQuery(serializers.Serializer):
+    cluster = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="only this cluster"
+    )
+    department = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="only this department (a department viewer's own one by default)",
+    )
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": f"^({'|'.join(ExportFormat.values)})$", "default": ExportFormat.XLSX}
+)
+class ExportFormatField(serializers.ChoiceField):
+    """A pattern, not an enum, in the schema: drf-spectacular would name an enum after the field and
+    collide with the bill upload's `format`."""
+
+
+class ExportRequestSerializer(ReportQuery):
+    period = serializers.CharField(
+        max_length=40, help_text="e.g. 2026-10, 2026-Q4, 2026-W44, 2026-10-01..2026-11-01"
+    )
+    format = ExportFormatField(
+        choices=ExportFormat.choices,
+        default=ExportFormat.XLSX,
+        help_text="xlsx: one workbook; csv: a zip of CSVs",
+    )
+
+    def validate_period(self, text):
+        try:
+            return check_in_history(parse_period(text), timezone.now().date())
+        except PeriodError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_cluster(self, name):
+        if name and not Cluster.objects.filter(name=name).exists():
+            raise serializers.ValidationError(f"no cluster named {name!r}")
+        return name
+
+
+class ExportRunSerializer(serializers.ModelSerializer):
+    """An export: its scope, its state and (once built) where to download it."""
+
+    period = serializers.CharField(source="period_key", read_only=True)
+    scope = serializers.CharField(source="scope_label", read_only=True)
+    format = serializers.CharField(read_only=True, help_text="xlsx (a workbook) or csv (a zip of CSV files)")
+    requested_by = serializers.CharField(source="requested_by.get_username", read_only=True, default=None)
+    schedule = serializers.CharField(source="schedule.name", read_only=True, default=None)
+    error = serializers.SerializerMethodField()
+    ready = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportRun
+        fields = [
+            "id",
+            "period",
+            "cluster",
+            "department",
+            "scope",
+            "format",
+            "status",
+            "ready",
+            "progress",
+            "message",
+            "error",
+            "file_name",
+            "requested_by",
+            "schedule",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_error(self, run) -> str:
+        return run.error if run.status == RunStatus.FAILED else ""
+
+    def get_ready(self, run) -> bool:
+        return export_ready(run)
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, run) -> str:
+        return self._absolute(reverse("api:report-export-detail", args=[run.pk]))
+
+    def get_download_url(self, run) -> str | None:
+        if not export_ready(run):
+            return None
+        return self._absolute(reverse("api:report-export-download", args=[run.pk]))
+
+
+def export_ready(run: ExportRun) -> bool:
+    return run.status == RunStatus.SUCCEEDED and bool(run.file_path)

@@ -1,6 +1,6 @@
 """URLs of the API: /api/v1/..., the schema and docs, the tokens page; and OpenCost's /allocation at the root."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
@@ -14,6 +14,7 @@ router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("clusters", views.ClusterViewSet, basename="cluster")
 router.register("bills", views.BillImportViewSet, basename="bill")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+router.register("reports/exports", views.ExportRunViewSet, basename="report-export")
 
 allocation = views.AllocationView.as_view()
 
@@ -24,9 +25,15 @@ v1 = [
     path("explain/workload/", views.ExplainWorkloadView.as_view(), name="explain-workload"),
     path("explain/node-hour/", views.ExplainNodeHourView.as_view(), name="explain-node-hour"),
     path("policy/", views.PolicyView.as_view(), name="policy"),
+    re_path(
+        rf"^reports/exports/(?P<pk>{views.ID})/download$",
+        views.ExportDownloadView.as_view(),
+        name="report-export-download",
+    ),
     path("allocation", allocation, name="allocation"),
     path("allocation/compute", allocation, name="allocation-compute"),
     *router.urls,
+    path("reports/<str:period>/", views.ReportView.as_view(), name="report"),  # after reports/exports/
 ]
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC
@@ -9,9 +10,10 @@ from datetime import UTC
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -19,7 +21,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from costing.access import granted_departments, may_see_department
+from costing.access import granted_departments, is_admin, may_see_department
+from costing.choices import RunStatus
 from costing.explain import (
     NotFound as ExplainNotFound,
 )
@@ -32,8 +35,11 @@ from costing.explain import (
 from costing.models import BillImport, Cluster, Department, Namespace, NamespaceCostDay, Node, Workload
 from costing.policy import PolicyFileError, dump_policy, read_policy
 from costing.policy.store import InvalidPolicy, policy_for_day, save_spec, spec_for_day
+from reports.models import ExportRun
 from reports.periods import check_in_history, custom_period
-from reports.queries import QueryError, cost_rows, node_idle_frame, pod_cost_frame
+from reports.queries import QueryError, cost_rows, known_department, node_idle_frame, pod_cost_frame
+from reports.reporting.builder import ReportError, build_report
+from reports.reporting.delivery import XLSX_TYPE
 
 from . import opencost
 from . import serializers as s
@@ -579,3 +585,197 @@ class AllocationView(APIView):
 @extend_schema(exclude=True)  # the same operation as /api/v1/allocation, documented once
 class OpenCostRootAllocationView(AllocationView):
     """/allocation and /allocation/compute at the root, where OpenCost serves them."""
+
+
+# ------------------------------------------------------------------------------------------- reports
+
+
+def _report_scope(user, cluster: str, department: str) -> tuple[str, str]:
+    """The browser builder's access rule: a department viewer exports only their departments, and their
+    one department when they name none; an unknown department is a bad parameter, not an empty report."""
+    granted = granted_departments(user)
+    if granted is not None:
+        if not department and len(granted) == 1:
+            department = next(iter(granted))
+        if department not in granted:
+            if not department:
+                raise PermissionDenied(
+                    f"name one of your departments: {', '.join(sorted(granted))}; not the whole organisation"
+                )
+            raise PermissionDenied(f"{department!r} is not one of your departments")
+    if department and not known_department(department):
+        raise ValidationError({"department": [f"no costs were ever booked to {department!r}"]})
+    return cluster, department
+
+
+def _export_runs(user):
+    runs = ExportRun.objects.select_related("requested_by", "schedule")
+    # Only the one who asked, or an admin; others get a 404 (not even the run's existence).
+    return runs if is_admin(user) else runs.filter(requested_by=user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your exports (admins: all, scheduled runs included), newest first"),
+    retrieve=extend_schema(
+        summary="One export: status, progress, error, times and the download URL once it is ready"
+    ),
+    create=extend_schema(
+        summary="Ask for an export; built by a worker (reports.build_export) after commit",
+        request=s.ExportRequestSerializer,
+        responses={
+            201: s.ExportRunSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="bad period, cluster, department or format"
+            ),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="not one of your departments"),
+        },
+    ),
+)
+class ExportRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Report exports (issue 8): ask for one, follow its status, download its file.
+
+    The same ExportRun and Celery task as the Reports page (reports/views_reports.py), with the same
+    rules: department viewers export only their departments; another user's export is a 404."""
+
+    permission_classes = [HasRole]
+    serializer_class = s.ExportRunSerializer
+    pagination_class = Pagination
+    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return _export_runs(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        from reports.tasks import build_export
+
+        body = s.ExportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        cluster, department = _report_scope(
+            request.user, data.get("cluster", "").strip(), data.get("department", "").strip()
+        )
+        with transaction.atomic():
+            run = ExportRun.objects.create(
+                requested_by=request.user,
+                period_key=data["period"].key,
+                cluster=cluster,
+                department=department,
+                format=data["format"],
+            )
+            build_export.delay_on_commit(run.pk)
+        answer = s.ExportRunSerializer(run, context={"request": request}).data
+        return Response(answer, status=status.HTTP_201_CREATED, headers={"Location": answer["url"]})
+
+
+class ExportDownloadView(APIView):
+    """The export's file: an .xlsx workbook or a .zip of CSVs, as an attachment. 409 until it is built."""
+
+    permission_classes = [HasRole]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is the file whatever the client accepts; errors fall back to JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={
+            (200, XLSX_TYPE): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such export among yours"),
+            409: OpenApiResponse(OpenApiTypes.OBJECT, description="not built yet, or it failed"),
+            410: OpenApiResponse(OpenApiTypes.OBJECT, description="the file is gone; ask again"),
+        },
+    )
+    def get(self, request, pk):
+        run = _export_runs(request.user).filter(pk=pk).first()
+        if run is None:
+            raise NotFound("no such export among yours")
+        if not s.export_ready(run):
+            why = f"the export failed: {run.error}" if run.status == RunStatus.FAILED else "not ready yet"
+            return Response(
+                {"detail": why, "status": run.status, "progress": round(run.progress, 3)},
+                status=status.HTTP_409_CONFLICT,
+            )
+        try:
+            handle = open(run.file_path, "rb")  # noqa: SIM115 - FileResponse closes it
+        except FileNotFoundError:
+            return Response(
+                {"detail": "the export's file is gone; ask for it again"}, status=status.HTTP_410_GONE
+            )
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=run.file_name,
+            content_type=XLSX_TYPE if run.file_name.endswith(".xlsx") else "application/zip",
+        )
+
+
+def _plain_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    return s.plain(value)
+
+
+def _table_json(table) -> dict:
+    return {
+        "name": table.name,
+        "title": table.title,
+        "columns": [{"key": c.key, "title": c.title, "kind": c.kind} for c in table.columns],
+        "rows": [{k: _plain_value(v) for k, v in row.items()} for row in table.rows],
+        "total": {k: _plain_value(v) for k, v in table.total.items()} if table.total is not None else None,
+    }
+
+
+class ReportView(APIView):
+    """A period's report as plain data (reports.reporting.builder.build_report), built synchronously.
+
+    What the export files hold: a summary (label, value, kind) and tables (departments, namespaces,
+    workloads, node pools, daily trend, bill sources, policy) as rows keyed by column, money as exact
+    decimal text. A closed period shows the figures frozen when it was closed, with restatements."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "period",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="2026-10, 2026-Q4, 2026, 2026-W44, 2026-10-05 or 2026-10-01..2026-11-01",
+            ),
+            s.ReportQuery,
+        ],
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad period, cluster or department"),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="not one of your departments"),
+        },
+    )
+    def get(self, request, period):
+        query = _query(s.ReportQuery, request)
+        cluster = query.get("cluster", "").strip() or None
+        department = query.get("department", "").strip() or None
+        if granted_departments(request.user) is not None:
+            _report_scope(request.user, cluster or "", department or "")
+        try:
+            report = build_report(period, cluster=cluster, department=department, user=request.user)
+        except ReportError as exc:
+            raise _query_error(exc) from None
+        return Response(
+            {
+                "period": _period_json(report.period),
+                "cluster": report.cluster,
+                "department": report.department,
+                "scope": report.scope_label,
+                "currency": report.currency,
+                "status": report.status,
+                "closed_at": s.plain(report.closed_at),
+                "closed_by": report.closed_by,
+                "generated_at": s.plain(report.generated_at),
+                "summary": [
+                    {"label": label, "value": _plain_value(value), "kind": kind}
+                    for label, value, kind in report.summary
+                ],
+                "tables": [_table_json(t) for t in report.tables],
+            }
+        )

@@ -107,6 +107,11 @@ def cost_rows(
     return rows
 
 
+def known_department(name: str) -> bool:
+    """Whether costs were ever booked to `name` (a department or a pool line such as Idle)."""
+    return _known_department(name)
+
+
 def _known_department(name: str) -> bool:
     return (
         NamespaceCostDay.objects.filter(department=name).exists()
