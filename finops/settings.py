@@ -248,7 +248,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinOps for Kubernetes API",
-    "DESCRIPTION": "Costs, departments, clusters, explanations, bills and the policy; OpenCost-compatible "
+    "DESCRIPTION": "Costs, departments, clusters, explanations, bills, reports and exports, and the policy; "
+    "OpenCost-compatible "
     "/allocation. Sign in (session) or send `Authorization: Bearer <token>` (tokens: /api/tokens/). "
     "See docs/api.md.",
     "VERSION": "1",

@@ -17,3 +17,14 @@ def _plain_static_storage(settings):
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("root", "root@example.com", "correct horse battery")
+
+
+@pytest.fixture(autouse=True)
+def _celery_not_eager():
+    # Celery reads its configuration once; a test that reads it first under an overridden setting would
+    # otherwise leave tasks eager for every later test of its process. Tests that want eager set it.
+    from finops.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = False

@@ -37,6 +37,10 @@ def running_worker(**env: str):
     `env` adds environment variables for the worker (e.g. EMAIL_URL); the database and broker are the
     test's own.
     """
+    from finops.celery import app
+
+    # An eager app would run the tasks in the test process and the worker would prove nothing.
+    assert not app.conf.task_always_eager, "tasks are eager: nothing would reach the worker"
     queue = f"test-{uuid.uuid4().hex[:10]}"
     environment = dict(
         os.environ,
