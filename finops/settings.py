@@ -55,14 +55,9 @@ INSTALLED_APPS = [
     "reports",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files of an installed package: no CDN
     "api",
 ]
-try:  # Swagger UI and Redoc as static files of an installed package (no CDN), when it is installed
-    import drf_spectacular_sidecar  # noqa: F401
-
-    INSTALLED_APPS.append("drf_spectacular_sidecar")
-except ImportError:
-    pass
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
