@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from datetime import UTC
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from costing.access import granted_departments, is_admin, may_see_department
+from costing.billing.uploads import store_upload
 from costing.choices import RunStatus
 from costing.explain import (
     NotFound as ExplainNotFound,
@@ -298,15 +298,6 @@ class ExplainNodeHourView(APIView):
 # --------------------------------------------------------------------------------------------- bills
 
 
-def _bill_task():
-    """The Celery task that imports an uploaded bill, or None where it is not installed yet."""
-    try:
-        from costing.tasks.billing import import_bill
-    except ImportError:
-        return None
-    return import_bill
-
-
 @extend_schema_view(
     create=extend_schema(request=s.BillUploadSerializer, responses={202: s.BillImportSerializer}),
 )
@@ -323,12 +314,6 @@ class BillImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return [IsFinOpsAdmin()] if self.action == "create" else [SeesEverything()]
 
     def create(self, request, *args, **kwargs):
-        task = _bill_task()
-        if task is None:
-            return Response(
-                {"detail": "bill imports by upload are not available in this installation yet"},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
         upload = s.BillUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
@@ -341,31 +326,10 @@ class BillImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                     ]
                 }
             )
-        record = _store_upload(data, request.user)
-        task.delay_on_commit(record.pk)
-        return Response(s.BillImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
-
-
-def _store_upload(data, user) -> BillImport:
-    upload = data["file"]
-    folder = settings.MEDIA_ROOT / "bills"
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name)[-150:] or "bill.csv"
-    path = folder / f"{uuid.uuid4().hex}-{safe}"
-    with open(path, "wb") as out:
-        for piece in upload.chunks():
-            out.write(piece)
-    fields = {f.name for f in BillImport._meta.get_fields()}
-    extra = {}
-    # Where the worker finds the file, and the CBC account: fields of the bills helper's BillImport.
-    if "stored_path" in fields:
-        extra["stored_path"] = str(path)
-    if "cbc_account_id" in fields and data.get("account"):
-        extra["cbc_account_id"] = data["account"]
-    with transaction.atomic():
-        return BillImport.objects.create(
-            file_name=upload.name[:500], format=data["format"], uploaded_by=user, **extra
+        record = store_upload(
+            data["file"], data["format"], user=request.user, account=data.get("account", "")
         )
+        return Response(s.BillImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
 
 
 # -------------------------------------------------------------------------------------------- policy

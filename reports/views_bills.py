@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, date, datetime
 
 from django import forms
@@ -11,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from costing.billing.uploads import store_upload
 from costing.choices import BillFormat, LineKind, Role, RunStatus
 from costing.models import BillImport, BillLine
 
@@ -87,7 +86,12 @@ def _bills(request):
             )
             refused.append(_too_large_message())
         elif form.is_valid():
-            record = _store_and_enqueue(form, request.user)
+            record = store_upload(
+                form.cleaned_data["file"],
+                form.cleaned_data["format"],
+                user=request.user,
+                account=form.cleaned_data["account"],
+            )
             messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
             return redirect("bills")
     month = _month(request.GET.get("month", ""))
@@ -139,30 +143,6 @@ def outside_costs(month: date | None) -> dict:
     )
     total = sum((row["effective"] for row in rows), start=0) if rows else None
     return {"month": month, "outside": rows, "outside_total": total}
-
-
-def _store_and_enqueue(form: UploadForm, user) -> BillImport:
-    from costing.tasks.billing import import_bill
-
-    upload = form.cleaned_data["file"]
-    folder = settings.MEDIA_ROOT / "bills"
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name)[-150:] or "bill.csv"
-    path = folder / f"{uuid.uuid4().hex}-{safe}"
-    with open(path, "wb") as out:
-        for piece in upload.chunks():
-            out.write(piece)
-    with transaction.atomic():
-        record = BillImport.objects.create(
-            file_name=upload.name[:500],
-            format=form.cleaned_data["format"],
-            cbc_account_id=form.cleaned_data["account"],
-            stored_path=str(path),
-            uploaded_by=user,
-        )
-        # After commit: the worker must find the row it is given.
-        transaction.on_commit(lambda: import_bill.delay(record.pk))
-    return record
 
 
 def _too_large_message() -> str:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from api import views
 from costing.models import BillImport, Policy
 from costing.policy import dump_policy, read_policy
 from costing.policy.store import spec_for_day
 from tests.api.conftest import DAY
 
 pytestmark = pytest.mark.django_db
-HAS_BILL_TASK = importlib.util.find_spec("costing.tasks.billing") is not None
 
 
 def test_bill_imports_list_and_status(prod, client_as):
@@ -38,9 +34,6 @@ def test_only_admins_upload(client_as):
     assert _upload(client_as("dept")).status_code == 403
 
 
-@pytest.mark.skipif(
-    not HAS_BILL_TASK, reason="costing.tasks.billing (the bills helper's import task) is not merged yet"
-)
 def test_upload_stores_the_file_and_enqueues_the_import_after_commit(
     client_as, users, monkeypatch, settings, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -59,14 +52,7 @@ def test_upload_stores_the_file_and_enqueues_the_import_after_commit(
     assert len(stored) == 1 and stored[0].read_bytes() == b"BilledCost\n1\n"
 
 
-def test_upload_without_the_import_task_is_503(client_as, monkeypatch):
-    monkeypatch.setattr(views, "_bill_task", lambda: None)
-    response = _upload(client_as("admin"))
-    assert response.status_code == 503 and "not available" in response.json()["detail"]
-
-
-def test_upload_bad_fields_are_400(client_as, monkeypatch):
-    monkeypatch.setattr(views, "_bill_task", lambda: object())
+def test_upload_bad_fields_are_400(client_as):
     response = _upload(client_as("admin"), format="csv")
     assert response.status_code == 400 and "format" in response.json()["errors"]
     no_file = client_as("admin").post("/api/v1/bills/", {"format": "focus"}, format="multipart")
