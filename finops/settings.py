@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +41,19 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _derived_encryption_key(secret_key: str) -> str:
+    """A Fernet key derived from SECRET_KEY (HKDF/SHA-256), so the embedded defaults need no extra setting."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"finops encryption at rest")
+    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode())).decode()
+
+
+# Fernet keys for secrets stored in the database (cluster kubeconfigs): the first encrypts, all decrypt.
+# Rotation: put the new key first, run `manage.py rotate_secrets`, then drop the old one.
+FINOPS_ENCRYPTION_KEYS = env.list("FINOPS_ENCRYPTION_KEYS", default=[]) or [
+    _derived_encryption_key(SECRET_KEY)
+]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

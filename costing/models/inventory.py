@@ -8,6 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from costing.choices import ConnectionType, OwnerKind
+from costing.secrets import EncryptedTextField
 
 
 class Cluster(models.Model):
@@ -15,8 +16,9 @@ class Cluster(models.Model):
 
     name = models.SlugField(max_length=100, unique=True)
     connection_type = models.CharField(max_length=20, choices=ConnectionType.choices)
-    # The kubeconfig is a credential: the admin form never renders it back and nothing logs it.
-    kubeconfig = models.TextField(blank=True, default="")
+    # The kubeconfig is a credential: encrypted at rest, the admin form never renders it back and nothing
+    # logs it.
+    kubeconfig = EncryptedTextField(blank=True, default="")
     kubeconfig_context = models.CharField(max_length=200, blank=True, default="")
     sampling_interval = models.PositiveIntegerField(
         default=60,
