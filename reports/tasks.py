@@ -136,7 +136,12 @@ def close_period(job_id: int) -> str:
     the outcome on the job. A finished job is left alone; any error fails the job with the error recorded
     and the period stays open (the closed figures are written in one transaction, at the end)."""
     with transaction.atomic():
-        job = ClosingJob.objects.select_for_update().select_related("requested_by").filter(pk=job_id).first()
+        job = (
+            ClosingJob.objects.select_for_update(of=("self",))
+            .select_related("requested_by")
+            .filter(pk=job_id)
+            .first()
+        )
         if job is None or job.status != RunStatus.PENDING:
             # Missing, finished, or already taken by another worker (acks_late redelivery).
             return job.status if job else "missing"
