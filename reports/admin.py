@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from reports.models import ClosedPeriod, ClosedSnapshot, ExportRun, PeriodLog, ScheduledExport
@@ -14,8 +15,8 @@ from reports.reporting.closing import (
     CLOSABLE_KINDS,
     ClosingError,
     active_closing,
-    close_period,
     reopen_period,
+    start_closing,
 )
 
 
@@ -190,20 +191,30 @@ class ClosedPeriodAdmin(admin.ModelAdmin):
         return False  # reopening, with a reason, is how a closing ends
 
     def save_model(self, request, obj, form, change):
+        # Closing runs as a Celery job (reports.close_period): nothing is saved here; the job writes the
+        # ClosedPeriod once the figures are frozen, and the Reports page follows its progress.
         if change:
             return
         try:
-            closing = close_period(obj.key, request.user, obj.comment)
+            request._closing_job = start_closing(obj.key, request.user, obj.comment)
         except ClosingError as exc:  # a race with another admin: the form checked moments ago
+            request._closing_job = None
             self.message_user(request, str(exc), messages.ERROR)
-            raise
-        obj.pk = closing.pk
-        obj.start, obj.end, obj.closed_at, obj.closed_by = (
-            closing.start,
-            closing.end,
-            closing.closed_at,
-            request.user,
-        )
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    def log_addition(self, request, obj, message):
+        return None  # the closing is logged (PeriodLog) by the job once it succeeded
+
+    def response_add(self, request, obj, post_url_continue=None):
+        job = getattr(request, "_closing_job", None)
+        if job is not None:
+            self.message_user(
+                request, f"Closing of {job.key} queued; the Reports page shows its progress.", messages.INFO
+            )
+        return redirect(f"{reverse('reports')}#closing")
 
     @admin.action(description="Reopen the selected periods (asks why)")
     def reopen(self, request, queryset):

@@ -13,6 +13,7 @@ from costing.choices import RunStatus
 
 EXPORT_TASK = "reports.build_export"
 SCHEDULE_TASK = "reports.run_schedule"
+CLOSE_TASK = "reports.close_period"
 
 
 class ExportFormat(models.TextChoices):
@@ -72,6 +73,48 @@ class ClosedPeriod(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.reopened_at is None
+
+
+class ClosingJob(models.Model):
+    """One request to close a period, run by the `reports.close_period` task: its status, progress and error.
+
+    The period counts as closed only once the job succeeded: the ClosedPeriod and its snapshots are written
+    by the task in one transaction. While a job of a period is pending or running, a second one is refused
+    by the partial unique constraint.
+    """
+
+    key = models.CharField(max_length=40, help_text="period key, e.g. 2026-10 (reports/periods.py)")
+    comment = models.TextField(blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    progress = models.FloatField(default=0, help_text="0..1")
+    message = models.CharField(max_length=300, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    closed_period = models.ForeignKey(
+        ClosedPeriod, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(status__in=[RunStatus.PENDING, RunStatus.RUNNING]),
+                name="closingjob_one_in_progress",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"close {self.key} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class ClosedSnapshot(models.Model):

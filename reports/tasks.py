@@ -1,4 +1,4 @@
-"""Celery tasks of the reports: build an export file, run a scheduled export (Celery autodiscovers this module)."""
+"""Celery tasks of the reports: build an export, run a scheduled export, close a period (autodiscovered)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from costing.choices import RunStatus
-from reports.models import EXPORT_TASK, SCHEDULE_TASK, ExportRun, ScheduledExport
+from reports.models import CLOSE_TASK, EXPORT_TASK, SCHEDULE_TASK, ClosingJob, ExportRun, ScheduledExport
+from reports.reporting.closing import close_period as close_now
 from reports.reporting.delivery import build_file, deliver, is_transient, relative_period, schedule_scopes
 
 log = logging.getLogger(__name__)
@@ -116,3 +117,51 @@ def run_schedule(self, schedule_id: int, today: str | None = None) -> list[int]:
         for run in runs:
             transaction.on_commit(lambda pk=run.pk: build_export.apply_async((pk,), queue=queue))
     return [run.pk for run in runs]
+
+
+def _closing_progress(job: ClosingJob):
+    last = [-1.0]
+
+    def report(fraction: float, message: str) -> None:
+        if fraction - last[0] >= 0.02 or fraction >= 1.0:
+            last[0] = fraction
+            ClosingJob.objects.filter(pk=job.pk).update(progress=min(fraction, 0.99), message=message[:300])
+
+    return report
+
+
+@shared_task(name=CLOSE_TASK, ignore_result=True, acks_late=True)
+def close_period(job_id: int) -> str:
+    """Run one closing job: freeze the period's figures (reports.reporting.closing.close_period) and record
+    the outcome on the job. A finished job is left alone; any error fails the job with the error recorded
+    and the period stays open (the closed figures are written in one transaction, at the end)."""
+    with transaction.atomic():
+        job = (
+            ClosingJob.objects.select_for_update(of=("self",))
+            .select_related("requested_by")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None or job.status != RunStatus.PENDING:
+            # Missing, finished, or already taken by another worker (acks_late redelivery).
+            return job.status if job else "missing"
+        job.status = RunStatus.RUNNING
+        job.started_at = timezone.now()
+        job.message = "starting"
+        job.save(update_fields=["status", "started_at", "message"])
+    try:
+        closing = close_now(job.key, job.requested_by, job.comment, progress=_closing_progress(job))
+    except Exception as exc:
+        log.exception("closing job %s (%s) failed", job.pk, job.key)
+        job.status = RunStatus.FAILED
+        job.error = f"{type(exc).__name__}: {exc}"[:5000]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        return RunStatus.FAILED
+    job.status = RunStatus.SUCCEEDED
+    job.progress = 1.0
+    job.message = "closed"
+    job.closed_period = closing
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "progress", "message", "closed_period", "finished_at"])
+    return RunStatus.SUCCEEDED

@@ -35,6 +35,7 @@ urlpatterns = [
     path("reports/exports/<int:pk>/status", views_reports.export_status, name="report-export-status"),
     path("reports/exports/<int:pk>/download", views_reports.export_download, name="report-export-download"),
     path("reports/close/", views_reports.close_view, name="report-close"),
+    path("reports/closings/<int:pk>/status", views_reports.close_status, name="report-close-status"),
     path("reports/reopen/", views_reports.reopen_view, name="report-reopen"),
     path(
         "explain/node-hour/<slug:cluster>/<str:node>/<str:hour>/", views_explain.node_hour, name="node_hour"

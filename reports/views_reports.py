@@ -21,9 +21,9 @@ from costing.access import (
 )
 from costing.choices import RunStatus
 from costing.models import Cluster, Department
-from reports.models import ClosedPeriod, ExportFormat, ExportRun, PeriodLog
+from reports.models import ClosedPeriod, ClosingJob, ExportFormat, ExportRun, PeriodLog
 from reports.periods import PeriodError, check_in_history, current_period, parse_period
-from reports.reporting.closing import ClosingError, close_period, reopen_period
+from reports.reporting.closing import ClosingError, reopen_period, start_closing
 
 RECENT = 15
 
@@ -67,6 +67,7 @@ def reports_page(request):
             ClosedPeriod.objects.filter(reopened_at__isnull=True).select_related("closed_by")[:24]
         )
         context["period_log"] = list(PeriodLog.objects.select_related("user")[:RECENT])
+        context["closing_jobs"] = list(ClosingJob.objects.select_related("requested_by")[:RECENT])
     return render(request, "reports/reports.html", context)
 
 
@@ -158,15 +159,39 @@ def export_download(request, pk: int):
 @require_POST
 @admin_required
 def close_view(request):
+    """Queue the closing of a period (a Celery job: ~30 s for a year); the Reports page follows it."""
     try:
-        closing = close_period(
+        job = start_closing(
             request.POST.get("period", "").strip(), request.user, request.POST.get("comment", "").strip()
         )
     except ClosingError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=409 if "already" in str(exc) else 400)
         messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{closing.key} is closed: its reports keep the figures of now.")
-    return redirect("reports")
+        return redirect("reports")
+    if _wants_json(request):
+        return JsonResponse(_closing_status(job), status=202)
+    messages.info(request, f"Closing of {job.key} queued; its progress is shown under Closed periods.")
+    return redirect(f"{reverse('reports')}#closing")
+
+
+def _closing_status(job: ClosingJob) -> dict:
+    return {
+        "id": job.pk,
+        "period": job.key,
+        "status": job.status,
+        "progress": round(job.progress, 3),
+        "message": job.message,
+        "error": job.error if job.status == RunStatus.FAILED else "",
+        "closed": job.status == RunStatus.SUCCEEDED,
+        "status_url": reverse("report-close-status", args=[job.pk]),
+    }
+
+
+@require_GET
+@admin_required
+def close_status(request, pk: int):
+    return JsonResponse(_closing_status(get_object_or_404(ClosingJob, pk=pk)))
 
 
 @require_POST

@@ -10,6 +10,7 @@ closed periods' adjustments the same way. Reopening is logged with who, when and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from costing.models import ClusterDay, DepartmentCostDay
-from reports.models import ClosedPeriod, ClosedSnapshot, PeriodAction, PeriodLog
+from reports.models import ClosedPeriod, ClosedSnapshot, ClosingJob, PeriodAction, PeriodLog
 from reports.periods import Period, PeriodError, check_in_history, parse_period
 from reports.queries import QueryError, cost_rows
 from reports.reporting.builder import (
@@ -68,10 +69,8 @@ def scopes_of(period: Period) -> list[tuple[str | None, str | None]]:
     return scopes
 
 
-def close_period(
-    period: Period | str, user=None, comment: str = "", today: date | None = None
-) -> ClosedPeriod:
-    """Close a month, quarter or year that has ended: freeze every scope's figures and log who closed it."""
+def check_closable(period: Period | str, today: date | None = None) -> Period:
+    """The period, if it can be closed now (an ended month, quarter or year, in history, not closed)."""
     today = today or timezone.now().date()
     period = _period(period)
     if period.kind not in CLOSABLE_KINDS:
@@ -84,6 +83,49 @@ def close_period(
         raise ClosingError(f"period: {period.key} has not ended yet (it ends on {period.last_day})")
     if active_closing(period.key) is not None:
         raise ClosingError(f"period: {period.key} is already closed")
+    return period
+
+
+def start_closing(period: Period | str, user=None, comment: str = "") -> ClosingJob:
+    """Record a closing job and queue the `reports.close_period` task after commit. Refused (ClosingError)
+    when the period cannot be closed or a closing of it is already pending or running."""
+    from reports.tasks import close_period as close_task
+
+    period = check_closable(period)
+    try:
+        with transaction.atomic():
+            job = ClosingJob.objects.create(key=period.key, comment=comment, requested_by=user)
+            transaction.on_commit(lambda: close_task.delay(job.pk))
+    except IntegrityError:
+        # The partial unique constraint: one pending or running closing per period.
+        raise ClosingError(f"period: {period.key} is already being closed") from None
+    return job
+
+
+def close_period(
+    period: Period | str,
+    user=None,
+    comment: str = "",
+    today: date | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> ClosedPeriod:
+    """Close a month, quarter or year that has ended: freeze every scope's figures and log who closed it.
+
+    `progress(fraction, message)` is called before each scope's report is built (the closing job's bar).
+    """
+    today = today or timezone.now().date()
+    period = check_closable(period, today)
+    # The reports are built first, outside the transaction, so the progress written by the callback is seen
+    # by other connections (the status page) while the job runs; the rows are written in one short transaction.
+    scopes = scopes_of(period)
+    frozen = []
+    for done, (cluster, department) in enumerate(scopes):
+        if progress is not None:
+            progress(done / len(scopes), f"freezing {_scope_label(cluster, department)}")
+        report = build_current(period, cluster=cluster, department=department, today=today)
+        frozen.append((cluster, department, report_to_data(report)))
+    if progress is not None:
+        progress(1.0, "saving the closed figures")
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -95,14 +137,12 @@ def close_period(
                 closed_at=now,
                 comment=comment,
             )
-            for cluster, department in scopes_of(period):
-                report = build_current(period, cluster=cluster, department=department, today=today)
-                ClosedSnapshot.objects.create(
-                    closed_period=closing,
-                    cluster=cluster or "",
-                    department=department or "",
-                    data=report_to_data(report),
+            ClosedSnapshot.objects.bulk_create(
+                ClosedSnapshot(
+                    closed_period=closing, cluster=cluster or "", department=department or "", data=data
                 )
+                for cluster, department, data in frozen
+            )
             PeriodLog.objects.create(
                 key=period.key, action=PeriodAction.CLOSE, user=user, at=now, reason=comment
             )
@@ -110,6 +150,11 @@ def close_period(
         # Two admins closing at once: the partial unique constraint lets one through.
         raise ClosingError(f"period: {period.key} is already closed") from None
     return closing
+
+
+def _scope_label(cluster: str | None, department: str | None) -> str:
+    parts = [f"cluster {cluster}" if cluster else "", department or ""]
+    return ", ".join(p for p in parts if p) or "the organisation"
 
 
 def reopen_period(period: Period | str, user=None, reason: str = "") -> ClosedPeriod:

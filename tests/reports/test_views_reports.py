@@ -7,7 +7,11 @@ from django.urls import reverse
 
 from costing.choices import Role, RunStatus
 from finops.celery import app
-from reports.models import ClosedPeriod, ExportRun, PeriodLog, ScheduledExport
+from reports.models import ClosedPeriod, ClosingJob, ExportRun, PeriodLog, ScheduledExport
+from reports.periods import parse_period
+from reports.queries import cost_rows
+from reports.reporting.builder import report_from_data
+from reports.reporting.closing import scopes_of
 from tests.reports.reporting.helpers import (
     DEPARTMENTS,
     TWO_DAYS,
@@ -139,13 +143,18 @@ def test_admins_see_failed_scheduled_runs(client, admin_user, django_user_model,
     assert "SMTPConnectError" in client.get(reverse("admin:reports_exportrun_changelist")).content.decode()
 
 
-def test_closing_and_reopening_from_the_page(client, admin_user, django_user_model, day):
+def test_closing_and_reopening_from_the_page(
+    client, admin_user, django_user_model, day, eager, django_capture_on_commit_callbacks
+):
     key = f"{day:%Y-%m}"
     viewer = make_user(django_user_model, "vic", Role.VIEWER)
     client.force_login(viewer)
     assert client.post(reverse("report-close"), {"period": key}).status_code == 403
+    assert not ClosingJob.objects.exists()
     client.force_login(admin_user)
-    client.post(reverse("report-close"), {"period": key, "comment": "books closed"})
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(reverse("report-close"), {"period": key, "comment": "books closed"})
+    assert answer.status_code == 302 and answer.url.startswith(reverse("reports"))
     assert ClosedPeriod.objects.get(key=key).closed_by == admin_user
     page = client.get(reverse("reports")).content.decode()
     assert "books closed" in page
@@ -159,11 +168,15 @@ def test_closing_and_reopening_from_the_page(client, admin_user, django_user_mod
     ]
 
 
-def test_closing_and_reopening_in_the_admin(client, admin_user, day):
+def test_closing_and_reopening_in_the_admin(
+    client, admin_user, day, eager, django_capture_on_commit_callbacks
+):
     key = f"{day:%Y-%m}"
     client.force_login(admin_user)
-    add = client.post(reverse("admin:reports_closedperiod_add"), {"key": key, "comment": "via admin"})
-    assert add.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        add = client.post(reverse("admin:reports_closedperiod_add"), {"key": key, "comment": "via admin"})
+    assert add.status_code == 302 and add.url.startswith(reverse("reports"))
+    assert ClosingJob.objects.get(key=key).status == RunStatus.SUCCEEDED
     closing = ClosedPeriod.objects.get(key=key)
     assert closing.snapshots.filter(cluster="", department="").exists()
     again = client.post(reverse("admin:reports_closedperiod_add"), {"key": key})
@@ -178,3 +191,112 @@ def test_closing_and_reopening_in_the_admin(client, admin_user, day):
     closing.refresh_from_db()
     assert closing.reopened_by == admin_user and closing.reopen_reason == "wrong rate"
     assert PeriodLog.objects.filter(action="reopen", reason="wrong rate").exists()
+
+
+def close(client, capture, execute=True, **fields):
+    with capture(execute=execute) as callbacks:
+        answer = client.post(reverse("report-close"), fields, **JSON)
+    return answer, callbacks
+
+
+def test_closing_runs_as_a_job_with_its_status(
+    client, admin_user, day, eager, django_capture_on_commit_callbacks
+):
+    key = f"{day:%Y-%m}"
+    client.force_login(admin_user)
+    answer, callbacks = close(client, django_capture_on_commit_callbacks, period=key, comment="month end")
+    assert answer.status_code == 202 and len(callbacks) == 1
+    job = ClosingJob.objects.get(key=key)
+    assert answer.json()["status_url"] == reverse("report-close-status", args=[job.pk])
+    status = client.get(answer.json()["status_url"]).json()
+    assert status["status"] == "succeeded" and status["progress"] == 1.0 and status["closed"] is True
+    closing = ClosedPeriod.objects.get(key=key)
+    assert job.closed_period_id == closing.pk and closing.comment == "month end"
+    # One snapshot per scope; the organisation's holds the stored departments' totals, cent for cent.
+    period = parse_period(key)
+    assert closing.snapshots.count() == len(scopes_of(period))
+    snapshot = closing.snapshots.get(cluster="", department="")
+    frozen = report_from_data(snapshot.data).table("departments")
+    stored = cost_rows(period.start, period.end, "department")
+    expected = {r["department"]: r["total"] for r in stored if r["department"] not in (None, "Total")}
+    assert len(expected) >= 2
+    assert {r["department"]: r["total"] for r in frozen.rows if r["department"] != "Total"} == expected
+    page = client.get(reverse("reports")).content.decode()
+    assert "Closed</td>" in page and key in page
+
+
+def test_a_failing_closing_ends_failed_and_the_period_stays_open(
+    client, admin_user, day, eager, django_capture_on_commit_callbacks, monkeypatch
+):
+    import reports.tasks
+
+    def broken(*args, progress=None, **kwargs):
+        progress(0.5, "halfway")
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(reports.tasks, "close_now", broken)
+    key = f"{day:%Y-%m}"
+    client.force_login(admin_user)
+    answer, _ = close(client, django_capture_on_commit_callbacks, period=key)
+    status = client.get(answer.json()["status_url"]).json()
+    assert status["status"] == "failed" and status["error"] == "RuntimeError: the disk is full"
+    assert status["closed"] is False
+    assert not ClosedPeriod.objects.filter(key=key).exists() and not PeriodLog.objects.exists()
+    assert "Failed: RuntimeError: the disk is full" in client.get(reverse("reports")).content.decode()
+    # A failed job does not block the next try.
+    monkeypatch.undo()
+    answer, _ = close(client, django_capture_on_commit_callbacks, period=key)
+    assert client.get(answer.json()["status_url"]).json()["status"] == "succeeded"
+    assert ClosedPeriod.objects.filter(key=key, reopened_at__isnull=True).count() == 1
+
+
+def test_a_job_whose_period_got_closed_meanwhile_fails_with_the_error(client, admin_user, day, eager):
+    from reports.reporting.closing import close_period, start_closing
+    from reports.tasks import close_period as close_task
+
+    key = f"{day:%Y-%m}"
+    job = start_closing(key, admin_user)  # queued; on_commit never fires inside the test's transaction
+    first = close_period(key, admin_user, "closed by the command meanwhile")
+    assert close_task(job.pk) == RunStatus.FAILED
+    job.refresh_from_db()
+    assert job.status == RunStatus.FAILED and job.error == f"ClosingError: period: {key} is already closed"
+    assert list(ClosedPeriod.objects.filter(key=key).values_list("pk", flat=True)) == [first.pk]
+    assert close_task(job.pk) == RunStatus.FAILED  # a finished job is left alone
+
+
+def test_a_second_closing_while_one_is_pending_is_refused(
+    client, admin_user, day, django_capture_on_commit_callbacks
+):
+    key = f"{day:%Y-%m}"
+    client.force_login(admin_user)
+    first, callbacks = close(client, django_capture_on_commit_callbacks, execute=False, period=key)
+    assert first.status_code == 202 and len(callbacks) == 1  # queued, not run: the job stays pending
+    second, callbacks = close(client, django_capture_on_commit_callbacks, execute=False, period=key)
+    assert second.status_code == 409 and "already being closed" in second.json()["error"]
+    assert callbacks == []
+    assert list(ClosingJob.objects.values_list("status", flat=True)) == ["pending"]
+    assert client.get(first.json()["status_url"]).json()["status"] == "pending"
+    assert not ClosedPeriod.objects.filter(key=key).exists()  # pending is not closed
+    page = client.post(reverse("report-close"), {"period": key}, follow=True).content.decode()
+    assert "already being closed" in page
+
+
+def test_the_database_refuses_two_closings_in_progress(admin_user, day):
+    from django.db import IntegrityError, transaction
+
+    key = f"{day:%Y-%m}"
+    ClosingJob.objects.create(key=key, status=RunStatus.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClosingJob.objects.create(key=key)
+    ClosingJob.objects.create(key=key, status=RunStatus.FAILED)  # finished jobs do not count
+
+
+def test_closing_and_its_status_are_for_admins(client, admin_user, django_user_model, day):
+    job = ClosingJob.objects.create(key=f"{day:%Y-%m}", requested_by=admin_user)
+    url = reverse("report-close-status", args=[job.pk])
+    client.force_login(make_user(django_user_model, "vera", Role.VIEWER))
+    assert client.get(url).status_code == 403
+    assert client.post(reverse("report-close"), {"period": job.key}, **JSON).status_code == 403
+    client.force_login(admin_user)
+    assert client.get(url).json()["status"] == "pending"
+    assert client.get(reverse("report-close-status", args=[job.pk + 1])).status_code == 404
