@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from costing.choices import GIB, OwnerKind
-from costing.engine.allocation import efficiency
+from costing.engine.allocation import POD_QUANTITIES, efficiency
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -318,12 +318,7 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
 
 
 _MEASURES = [
-    "cpu_request_core_hours",
-    "cpu_usage_core_hours",
-    "cpu_billable_core_hours",
-    "mem_request_gib_hours",
-    "mem_usage_gib_hours",
-    "mem_billable_gib_hours",
+    *POD_QUANTITIES,
     "cpu_cost",
     "mem_cost",
     "cpu_idle_share",

@@ -18,12 +18,10 @@ The live task, the simulator backfill and `import_samples` all call `record_samp
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -37,6 +35,7 @@ from django.utils import timezone
 from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
 from costing.collectors.snapshot import NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS, Snapshot
 from costing.dirty import mark_days_dirty
+from costing.hotpath import gc_paused
 from costing.models import ClusterDay, CoverageHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
@@ -139,7 +138,7 @@ def record_samples(
     result = RecordResult()
     if len(slot_ts) == 0:
         return result
-    with _gc_paused(), transaction.atomic():
+    with gc_paused(), transaction.atomic():
         writer = _Writer(cluster_id)
         touched_hours: set[int] = set()
         if replace:
@@ -313,20 +312,6 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
                 cluster_id=cluster_id, hour__lt=limit
             ).delete()[0]
     return deleted
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while rows are built: tens of thousands of acyclic tuples would
-    trigger full collections that walk the whole heap (the collector's own snapshot included) for nothing.
-    Reference counting still frees everything."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- frames -------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from costing.engine.allocation import efficiency
+from costing.engine.allocation import POD_QUANTITIES, efficiency
 from costing.engine.rounding import largest_remainder, round_lines
 from costing.models import (
     Cluster,
@@ -22,14 +22,7 @@ from costing.models import (
 )
 
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
-QUANTITIES = [
-    "cpu_request_core_hours",
-    "cpu_usage_core_hours",
-    "cpu_billable_core_hours",
-    "mem_request_gib_hours",
-    "mem_usage_gib_hours",
-    "mem_billable_gib_hours",
-]
+QUANTITIES = POD_QUANTITIES
 COSTS = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
 # The grouping keys each `by` shows, and where they come from in the pod rows.
 KEYS = {

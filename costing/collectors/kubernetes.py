@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import socket
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -25,6 +23,7 @@ from urllib3.exceptions import (
 )
 
 from costing.collectors.snapshot import NamespaceInfo, NodeSample, PodSample, Snapshot, SnapshotError
+from costing.hotpath import gc_paused
 from costing.quantity import QuantityError, parse_quantity
 
 __all__ = [
@@ -94,7 +93,7 @@ class KubernetesCollector:
         """Everything the cluster shows at `now` (timezone-aware); SnapshotError if it cannot be seen."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("snapshot(now): now must be timezone-aware")
-        with _gc_paused():
+        with gc_paused():
             return self._snapshot(now)
 
     def _snapshot(self, now: datetime) -> Snapshot:
@@ -305,20 +304,6 @@ class KubernetesCollector:
             return response.data
         finally:
             response.release_conn()
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector: json.loads and the records built from it make millions of
-    acyclic objects, and the collections they trigger (each walking the whole heap) cost 2-3x the parse.
-    Reference counting still frees everything; nothing here makes a cycle."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _controller_of(meta: dict) -> tuple[str, str] | None:
