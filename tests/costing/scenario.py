@@ -107,6 +107,25 @@ def line(bill, cluster, kind, cost, start, hours, node=None, resource="", row=[0
     )
 
 
+def pod_hour(
+    pod: Pod, hour: datetime, cpu_request, cpu_usage, mem_request, mem_usage, *, samples: int = 60
+) -> PodHour:
+    """An unsaved hour of a pod on its node; billable = max(usage, request)."""
+    return PodHour(
+        cluster=pod.cluster,
+        pod=pod,
+        node=pod.node,
+        hour=hour,
+        samples=samples,
+        cpu_request_core_hours=cpu_request,
+        cpu_usage_core_hours=cpu_usage,
+        cpu_billable_core_hours=max(cpu_request, cpu_usage),
+        mem_request_gib_hours=mem_request,
+        mem_usage_gib_hours=mem_usage,
+        mem_billable_gib_hours=max(mem_request, mem_usage),
+    )
+
+
 def build(day_start: datetime = START, *, name: str = "prod", policy: PolicySpec | None = POLICY) -> dict:
     """The cluster-day of the module docstring; returns the objects by name."""
     if policy is not None:
@@ -168,22 +187,7 @@ def build(day_start: datetime = START, *, name: str = "prod", policy: PolicySpec
             **seen,
         )
         pods[pod_name] = pod
-        PodHour.objects.bulk_create(
-            PodHour(
-                cluster=cluster,
-                pod=pod,
-                node=pod.node,
-                hour=h,
-                samples=60,
-                cpu_request_core_hours=cpu_req,
-                cpu_usage_core_hours=cpu_use,
-                cpu_billable_core_hours=max(cpu_req, cpu_use),
-                mem_request_gib_hours=mem_req,
-                mem_usage_gib_hours=mem_use,
-                mem_billable_gib_hours=max(mem_req, mem_use),
-            )
-            for h in hours
-        )
+        PodHour.objects.bulk_create(pod_hour(pod, h, cpu_req, cpu_use, mem_req, mem_use) for h in hours)
     for node_name, cores, gib in (("n1", 4, 16), ("n2", 2, 8)):
         NodeHour.objects.bulk_create(
             NodeHour(

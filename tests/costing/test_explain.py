@@ -11,7 +11,7 @@ from costing.explain import (
     explain_node_hour,
     explain_workload,
 )
-from costing.models import DepartmentCostDay, NamespaceCostDay, Pod, PodCostDay, PodHour
+from costing.models import DepartmentCostDay, NamespaceCostDay, Pod, PodCostDay
 from tests.costing import scenario
 from tests.costing.scenario import DAY, HOURS
 
@@ -123,19 +123,7 @@ def test_an_over_committed_estimated_node_hour_says_its_pods_shared_the_sheet_co
         first_seen=HOURS[4],
         last_seen=HOURS[5],
     )
-    PodHour.objects.create(
-        cluster=se1.cluster,
-        pod=extra,
-        node=se1.node,
-        hour=HOURS[4],
-        samples=60,
-        cpu_request_core_hours=2,
-        cpu_usage_core_hours=2,
-        cpu_billable_core_hours=2,
-        mem_request_gib_hours=2,
-        mem_usage_gib_hours=2,
-        mem_billable_gib_hours=2,
-    )
+    scenario.pod_hour(extra, HOURS[4], 2.0, 2.0, 2.0, 2.0).save()
     recompute_day(DAY)
     got = explain_node_hour(prod["nodes"]["n2"].pk, HOURS[4])
     assert got["price_sheet"]["cpu_shared"] and not got["price_sheet"]["mem_shared"]
