@@ -131,7 +131,7 @@ def _sheet_rows(node_hours: pd.DataFrame) -> np.ndarray:
         row = node_hours.index[int(billed.argmax())]
         raise EngineInputError(
             f"node_hours: row {row!r}, column sheet_cpu_price: a billed node-hour (estimated False) "
-            "has no fallback sheet price"
+            "cannot carry a fallback sheet price"
         )
     return sheet
 
