@@ -18,7 +18,7 @@ from costing.billing.spreading import spread_hourly
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
 from costing.engine.allocation import POD_QUANTITIES, Allocation, allocate
 from costing.engine.apportionment import ApportionInputs, ApportionmentMismatch, ApportionRules, apportion
-from costing.engine.pricing import node_unit_prices
+from costing.engine.pricing import fallback_node_cost, node_unit_prices
 from costing.models import (
     BillLine,
     Cluster,
@@ -111,7 +111,8 @@ class DayInputs:
     """What one cluster-day is computed from, as engine frames (ids for names)."""
 
     pod_hours: pd.DataFrame
-    node_hours: pd.DataFrame  # the engine's node-hour frame plus cost_units and instance_type
+    # The engine's node-hour frame (with the sheet prices of estimated rows) plus cost_units and instance_type.
+    node_hours: pd.DataFrame
     overhead_units: int
     coverage: float
 
@@ -211,6 +212,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
     cost_units = np.zeros(len(nodes), dtype=np.int64)
     if is_billed.any():
         cost_units[is_billed] = [to_units(v) for v in nodes.loc[is_billed, "bill"]]
+    # The sheet's prices travel with the node-hour: the engine charges them as written (no split).
+    nodes["sheet_cpu_price"] = np.nan
+    nodes["sheet_mem_price"] = np.nan
     estimate = ~is_billed
     if estimate.any():
         prices = {
@@ -223,11 +227,11 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
             row = prices.get(nodes["instance_type"].iat[i] or "", default)
             if row is not None:
                 cpu_price[i], mem_price[i] = row
-        fallback = (
-            nodes["cpu_core_hours"].to_numpy() * cpu_price + nodes["mem_gib_hours"].to_numpy() * mem_price
-        )
+        fallback = fallback_node_cost(nodes["cpu_core_hours"], nodes["mem_gib_hours"], cpu_price, mem_price)
         priced = estimate & np.isfinite(fallback)
         cost_units[priced] = _units(fallback[priced])
+        nodes["sheet_cpu_price"] = np.where(priced, cpu_price, np.nan)
+        nodes["sheet_mem_price"] = np.where(priced, mem_price, np.nan)
         # A sampled node-hour with neither a bill line nor a price has no row: its pods stay unpriced.
         keep = is_billed | priced
         nodes = nodes.loc[keep].reset_index(drop=True)

@@ -292,6 +292,9 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
 def explain_node_hour(node_id: int, hour: datetime) -> dict:
     """What a node-hour cost and where it came from: the part of each bill line spread into this hour
     (they add up to the cost), or, when estimated, the fallback price-sheet row and the capacity it priced.
+
+    A billed cost is split into CPU and memory by the policy; an estimated one is not: its unit prices
+    are the sheet row's, as written (`price_sheet`), unless its pods billed more than the capacity.
     """
     hour = hour.astimezone(UTC) if hour.tzinfo else hour.replace(tzinfo=UTC)
     row = NodeCostHour.objects.filter(node_id=node_id, hour=hour).select_related("node").first()
@@ -314,7 +317,7 @@ def explain_node_hour(node_id: int, hour: datetime) -> dict:
         "price_sheet": None,
     }
     if row.estimated:
-        out["price_sheet"] = _price_sheet_row(row.node, hour)
+        out["price_sheet"] = _price_sheet_row(row.node, hour, row)
         return out
     end = hour + timedelta(hours=1)
     lines = BillLine.objects.filter(
@@ -349,13 +352,20 @@ def explain_node_hour(node_id: int, hour: datetime) -> dict:
     return out
 
 
-def _price_sheet_row(node: Node, hour: datetime) -> dict | None:
+def _price_sheet_row(node: Node, hour: datetime, row: NodeCostHour) -> dict | None:
+    """The sheet row that priced an estimated node-hour: its prices, the capacity and the parts they make.
+
+    `cpu_shared` / `mem_shared` say that the pods billed more than the capacity, so they shared the
+    part (price x capacity) and paid less than the sheet price per unit (the stored price).
+    """
     spec = spec_for_day(hour.date())
     prices = {p.instance_type: p for p in spec.fallback_prices}
     price = prices.get(node.instance_type) or prices.get("")
     capacity = NodeHour.objects.filter(node=node, hour=hour).first()
     if price is None or capacity is None:
         return None
+    cpu_cost = float(price.cpu_core_hour) * capacity.cpu_capacity_core_hours
+    mem_cost = float(price.mem_gib_hour) * capacity.mem_capacity_gib_hours
     return {
         "policy_effective_from": spec.effective_from,
         "instance_type": price.instance_type,
@@ -363,6 +373,14 @@ def _price_sheet_row(node: Node, hour: datetime) -> dict | None:
         "mem_gib_hour": price.mem_gib_hour,
         "cpu_core_hours": capacity.cpu_capacity_core_hours,
         "mem_gib_hours": capacity.mem_capacity_gib_hours,
-        "cost": float(price.cpu_core_hour) * capacity.cpu_capacity_core_hours
-        + float(price.mem_gib_hour) * capacity.mem_capacity_gib_hours,
+        "cpu_cost": cpu_cost,
+        "mem_cost": mem_cost,
+        "cost": cpu_cost + mem_cost,
+        "cpu_shared": _below(row.cpu_price, price.cpu_core_hour),
+        "mem_shared": _below(row.mem_price, price.mem_gib_hour),
     }
+
+
+def _below(paid: float | None, sheet: Decimal) -> bool:
+    # Stored prices are floats of pool / max(capacity, billed): equal to the sheet's up to rounding.
+    return paid is not None and paid < float(sheet) * (1 - 1e-9)

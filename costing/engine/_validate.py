@@ -33,13 +33,18 @@ def require_finite(
             pos = _first_bad(bad)
             raise EngineInputError(
                 f"{name}: row {frame.index[pos]!r}, column {column}: "
-                f"{frame[column].iloc[pos]!r} is not a finite number"
+                f"{_shown(frame[column].iloc[pos])!r} is not a finite number"
             )
         if non_negative and (values < 0).any():
             pos = _first_bad(values < 0)
             raise EngineInputError(
-                f"{name}: row {frame.index[pos]!r}, column {column}: {values[pos]!r} is negative"
+                f"{name}: row {frame.index[pos]!r}, column {column}: {_shown(values[pos])!r} is negative"
             )
+
+
+def _shown(value):
+    """A numpy scalar as its Python value, so a message reads -0.04 rather than np.float64(-0.04)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def require_utc_hours(frame: pd.DataFrame, column: str, *, name: str) -> None:

@@ -44,7 +44,8 @@ class SplitSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FallbackPrice:
-    """Unit prices for node-hours that have no bill line; instance_type "" is the default row."""
+    """Unit prices for node-hours that have no bill line, charged as written (the CPU/memory split does not
+    apply to them); instance_type "" is the default row."""
 
     instance_type: str = ""
     cpu_core_hour: Decimal

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from costing.models import (
     PoolShareDay,
     WorkloadCostDay,
 )
-from costing.policy import PoolSpec
+from costing.policy import FallbackPrice, PoolSpec, SplitSpec
 from costing.policy.store import save_spec
 from tests.costing import scenario
 from tests.costing.scenario import DAY, POLICY
@@ -189,6 +190,49 @@ def test_policy_change_marks_days_dirty_and_applies_the_new_split(prod):
     assert close(rows["Search"].overhead, D("3.60") * D("1.62") / D("12.12"))
     assert sum(r.total for r in rows.values()) == D("32.92")
     assert ClusterDay.objects.get(day=DAY).policy.effective_from == date(2025, 3, 1)
+
+
+def test_fallback_sheet_prices_are_charged_as_written_and_billed_hours_are_split(prod):
+    """The issue's example: cost share 0.6, default sheet row 0.04 per core-hour and 0.005 per GiB-hour.
+
+    n2 (2 cores, 8 GiB, no bill line, no m5.large row any more) costs 2 x 0.04 + 8 x 0.005 = 0.12/h,
+    2.88 for the day. Its pods pay the sheet's prices: se-1 (1 core, 2 GiB) 0.04 + 0.010 = 0.05/h -> 1.20,
+    ks-2 (0.5 core, 1 GiB) 0.02 + 0.005 = 0.025/h -> 0.60. Idle per resource: CPU 0.08 x 24 = 1.92 minus
+    1.5 x 0.04 x 24 = 1.44 -> 0.48; memory 0.04 x 24 = 0.96 minus 3 x 0.005 x 24 = 0.36 -> 0.60.
+    (A split of N by 0.6 would have charged 0.036 per core-hour and 0.006 per GiB-hour.)
+    n1 is billed, 1.00/h, and split by 0.6: 0.15 per core-hour, 0.025 per GiB-hour, so co-1 (1 core,
+    2 GiB) pays 0.2/h -> 4.80 and ks-1 (0.5 core, 1 GiB) 0.1/h -> 2.40; pay-1 (1 core, 4 GiB) 6.00.
+    """
+    save_spec(
+        replace(
+            POLICY,
+            effective_from=date(2025, 3, 1),
+            split=SplitSpec("cost_share", cpu_share=D("0.6")),
+            fallback_prices=[FallbackPrice(cpu_core_hour=D("0.04"), mem_gib_hour=D("0.005"))],
+        )
+    )
+    recompute_day(DAY)
+    est = NodeCostHour.objects.get(node=prod["nodes"]["n2"], hour=scenario.HOURS[7])
+    assert est.estimated and est.cost == D("0.12")
+    assert (est.cpu_price, est.mem_price) == pytest.approx((0.04, 0.005))
+    assert (est.cpu_cost_pool, est.mem_cost_pool) == (D("0.08"), D("0.04"))
+    billed = NodeCostHour.objects.get(node=prod["nodes"]["n1"], hour=scenario.HOURS[7])
+    assert (billed.cpu_price, billed.mem_price) == pytest.approx((0.15, 0.025))
+
+    costs = {p.pod.name: p.cost for p in PodCostDay.objects.filter(day=DAY).select_related("pod")}
+    assert costs == {"pay-1": D("6"), "co-1": D("4.8"), "ks-1": D("2.4"), "se-1": D("1.2"), "ks-2": D("0.6")}
+    n2 = NodeCostDay.objects.get(node=prod["nodes"]["n2"], day=DAY)
+    assert (n2.cost, n2.estimated_cost, n2.cpu_idle, n2.mem_idle) == (
+        D("2.88"),
+        D("2.88"),
+        D("0.48"),
+        D("0.6"),
+    )
+    assert (n2.cpu_cost_pool, n2.mem_cost_pool) == (D("1.92"), D("0.96"))
+    day = ClusterDay.objects.get(day=DAY)
+    # 24 + 2.88 + 1 + 3.60 = 31.48 = workload 6 + 4.8 + 2.4 + 1.2 + 0.6 = 15.00 + idle 12.88 + 3.60.
+    assert (day.physical_cost, day.workload_cost, day.idle_cost) == (D("31.48"), D("15"), D("12.88"))
+    assert day.estimated_cost == D("2.88")
 
 
 def test_a_day_with_only_overhead_keeps_it_on_its_line(prod):

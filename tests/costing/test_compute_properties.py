@@ -28,6 +28,7 @@ from costing.models import (
 )
 from costing.policy import ClusterRules, DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec, TagRule
 from costing.policy.store import save_spec
+from tests.costing.scenario import pod_hour
 
 DAY = date(2025, 5, 5)
 START = datetime(2025, 5, 5, tzinfo=UTC)
@@ -182,19 +183,7 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
         )
         (cpu_req, cpu_use), (mem_req, mem_use) = p["cpu"], p["mem"]
         PodHour.objects.bulk_create(
-            PodHour(
-                cluster=c,
-                pod=pod,
-                node=pod.node,
-                hour=START + timedelta(hours=h),
-                samples=1,
-                cpu_request_core_hours=cpu_req,
-                cpu_usage_core_hours=cpu_use,
-                cpu_billable_core_hours=max(cpu_req, cpu_use),
-                mem_request_gib_hours=mem_req,
-                mem_usage_gib_hours=mem_use,
-                mem_billable_gib_hours=max(mem_req, mem_use),
-            )
+            pod_hour(pod, START + timedelta(hours=h), cpu_req, cpu_use, mem_req, mem_use, samples=1)
             for h in p["hours"]
         )
 

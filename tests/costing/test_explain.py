@@ -11,7 +11,7 @@ from costing.explain import (
     explain_node_hour,
     explain_workload,
 )
-from costing.models import DepartmentCostDay, NamespaceCostDay, PodCostDay
+from costing.models import DepartmentCostDay, NamespaceCostDay, Pod, PodCostDay
 from tests.costing import scenario
 from tests.costing.scenario import DAY, HOURS
 
@@ -100,5 +100,32 @@ def test_node_hour_into_bill_lines_or_the_price_sheet(prod):
         8,
     )
     assert close(sheet["cost"], estimated["cost"]) and close(sheet["cost"], "0.18")
+    # The sheet's prices are the unit prices, as written: 2 x 0.045 = 0.09 and 8 x 0.01125 = 0.09.
+    assert (sheet["cpu_core_hour"], sheet["mem_gib_hour"]) == (D("0.045"), D("0.01125"))
+    assert (estimated["cpu_price"], estimated["mem_price"]) == pytest.approx((0.045, 0.01125))
+    assert close(sheet["cpu_cost"], "0.09") and close(estimated["cpu_cost_pool"], "0.09")
+    assert not sheet["cpu_shared"] and not sheet["mem_shared"]
     with pytest.raises(NotFound):
         explain_node_hour(prod["nodes"]["n3"].pk, HOURS[5])
+
+
+def test_an_over_committed_estimated_node_hour_says_its_pods_shared_the_sheet_cost(prod):
+    # A third pod bills 2 more cores on n2 (2 cores) at 04:00: 3.5 core-hours share the 2 x 0.045 = 0.09
+    # CPU part, 0.09 / 3.5 per core-hour; memory (5 of 8 GiB-hours) is still paid at the sheet's 0.01125.
+    se1 = prod["pods"]["se-1"]
+    extra = Pod.objects.create(
+        cluster=se1.cluster,
+        namespace=se1.namespace,
+        workload=se1.workload,
+        node=se1.node,
+        name="se-2",
+        uid="prod-se-2",
+        first_seen=HOURS[4],
+        last_seen=HOURS[5],
+    )
+    scenario.pod_hour(extra, HOURS[4], 2.0, 2.0, 2.0, 2.0).save()
+    recompute_day(DAY)
+    got = explain_node_hour(prod["nodes"]["n2"].pk, HOURS[4])
+    assert got["price_sheet"]["cpu_shared"] and not got["price_sheet"]["mem_shared"]
+    assert got["cpu_price"] == pytest.approx(0.09 / 3.5) and got["mem_price"] == pytest.approx(0.01125)
+    assert got["cpu_idle"] == 0 and close(got["mem_idle"], 0.09 - 5 * 0.01125)

@@ -181,8 +181,13 @@ def test_node_hour_explanation_bill_line_and_price_sheet(clients, prod):
     assert "From the bill" in text(billed)
     estimated = clients["viewer"].get(f"/explain/node-hour/prod/n2/2025-03-10T04/?{P}")
     t = text(estimated)
-    # 2 core-hours x 0.05 + 8 GiB-hours x 0.01 = 0.18 from the m5.large row.
-    assert "Estimated from the price sheet" in t and "m5.large" in t and "0.180000" in t
+    # 2 core-hours x 0.045 + 8 GiB-hours x 0.01125 = 0.09 + 0.09 = 0.18 from the m5.large row, whose
+    # prices are the unit prices as written (no split).
+    assert "Estimated from the price sheet" in t and "0.090000 + 0.090000 = 0.180000" in t
+    assert "fallback sheet row m5.large: 0.045 per core-hour" in t
+    assert "fallback sheet row m5.large: 0.01125 per GiB-hour" in t and "split into a CPU part" not in t
+    # Idle per resource: 0.09 - 1.5 x 0.045 = 0.0225 and 0.09 - 3 x 0.01125 = 0.05625.
+    assert "0.045 per core-hour 0.022500" in t and "0.01125 per GiB-hour 0.056250" in t
 
 
 def test_data_quality(clients, prod):

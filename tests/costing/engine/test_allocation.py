@@ -126,6 +126,35 @@ def test_estimated_node_hours_mark_their_pods_cost_estimated():
     assert bool(result.idle.set_index("node").loc["n2", "estimated"])
 
 
+def test_a_node_hour_priced_from_the_sheet_charges_its_pods_the_sheet_prices():
+    # The issue's example: cost share 0.6, sheet 0.04 per core-hour and 0.005 per GiB-hour, a 4-core /
+    # 16-GiB node: N = 0.16 + 0.08 = 0.24. A pod of 1 core and 2 GiB pays 0.04 + 0.010 = 0.05 (the
+    # split of N would have charged 0.036 + 0.012 = 0.048).
+    sheet = {"estimated": True, "sheet_cpu_price": 0.04, "sheet_mem_price": 0.005}
+    result = run([node_hour(cost=0.24, **sheet)], [pod_hour("a", 1.0, 2.0)], cpu_share=0.6)
+    pod = by_pod(result).loc["a"]
+    assert (pod["cpu_price"], pod["mem_price"]) == pytest.approx((0.04, 0.005))
+    assert (pod["cpu_cost"], pod["mem_cost"], pod["estimated_cost"]) == pytest.approx((0.04, 0.01, 0.05))
+    idle = result.idle.iloc[0]
+    # Idle per resource: sheet cost minus what the pod pays, 0.16 - 0.04 and 0.08 - 0.01.
+    assert (idle["cpu_idle"], idle["mem_idle"], idle["idle"]) == pytest.approx((0.12, 0.07, 0.19))
+    assert idle["node_cost"] == pytest.approx(0.24)
+
+
+def test_pods_over_committing_a_sheet_priced_node_hour_share_its_pool():
+    # Pods bill 5 + 1 core-hours of 4: the 0.16 CPU pool is shared by billable, 0.16 / 6 per core-hour;
+    # memory (3 of 16 GiB-hours) is below capacity and paid at the sheet's 0.005.
+    sheet = {"estimated": True, "sheet_cpu_price": 0.04, "sheet_mem_price": 0.005}
+    result = run([node_hour(cost=0.24, **sheet)], [pod_hour("a", 5.0, 2.0), pod_hour("b", 1.0, 1.0)])
+    pods = by_pod(result)
+    assert pods.loc["a", "cpu_cost"] == pytest.approx(0.16 * 5 / 6)
+    assert pods.loc["b", "cpu_cost"] == pytest.approx(0.16 / 6)
+    assert pods.loc["a", "mem_cost"] == pytest.approx(0.01)
+    idle = result.idle.iloc[0]
+    assert idle["cpu_idle"] == 0.0 and bool(idle["cpu_overcommitted"])
+    assert idle["mem_idle"] == pytest.approx(0.08 - 0.015)
+
+
 def test_check_catches_costs_that_do_not_add_up():
     result = run([node_hour()], [pod_hour("a", 1.0, 4.0)])
     result.check()
@@ -197,18 +226,26 @@ def random_inputs(seed: int, hours: int = 4, nodes: int = 5, pods: int = 12):
         for n in range(nodes):
             sampled = rng.random() > 0.1
             coverage = rng.choice([1.0, 0.5]) if sampled else 0.0
-            node_rows.append(
-                node_hour(
-                    node=f"n{n}",
-                    hour=hour,
-                    cpu=cores[n] * coverage,
-                    mem=cores[n] * 4 * coverage,
-                    cost=float(rng.uniform(0.0, 3.0)),
-                    estimated=bool(rng.random() < 0.2),
-                    sampled=sampled,
-                    node_pool=f"pool{n % 2}",
-                )
+            estimated = bool(rng.random() < 0.2)
+            row = node_hour(
+                node=f"n{n}",
+                hour=hour,
+                cpu=cores[n] * coverage,
+                mem=cores[n] * 4 * coverage,
+                cost=float(rng.uniform(0.0, 3.0)),
+                estimated=estimated,
+                sampled=sampled,
+                node_pool=f"pool{n % 2}",
+                sheet_cpu_price=np.nan,
+                sheet_mem_price=np.nan,
             )
+            if estimated and sampled:
+                # Priced from a sheet, as compute does for a sampled node-hour without a bill line.
+                row["sheet_cpu_price"], row["sheet_mem_price"] = rng.uniform(0.0, 0.1), rng.uniform(0.0, 0.02)
+                row["cost"] = row["cpu_core_hours"] * row["sheet_cpu_price"] + (
+                    row["mem_gib_hours"] * row["sheet_mem_price"]
+                )
+            node_rows.append(row)
     for p in range(pods):
         node = int(rng.integers(0, nodes))
         scale = rng.uniform(0.1, 3.0)
@@ -239,15 +276,15 @@ def random_inputs(seed: int, hours: int = 4, nodes: int = 5, pods: int = 12):
 
 
 def naive_costs(node_hours: pd.DataFrame, pods: pd.DataFrame, cpu_share: float) -> dict:
-    """The rule of COST_MODEL 5 written row by row, as a second opinion on the vectorised engine."""
+    """The rules of COST_MODEL 3 to 5 written row by row, as a second opinion on the vectorised engine."""
     costs = {}
     for _, node in node_hours.iterrows():
         here = pods[(pods["node"] == node["node"]) & (pods["hour"] == node["hour"])]
-        for capacity, billable, share in (
-            (node["cpu_core_hours"], "cpu_billable_core_hours", cpu_share),
-            (node["mem_gib_hours"], "mem_billable_gib_hours", 1 - cpu_share),
+        for capacity, billable, share, sheet_price in (
+            (node["cpu_core_hours"], "cpu_billable_core_hours", cpu_share, node["sheet_cpu_price"]),
+            (node["mem_gib_hours"], "mem_billable_gib_hours", 1 - cpu_share, node["sheet_mem_price"]),
         ):
-            pool = node["cost"] * share
+            pool = capacity * sheet_price if np.isfinite(sheet_price) else node["cost"] * share
             total = here[billable].sum()
             for _, pod in here.iterrows():
                 if total <= capacity:

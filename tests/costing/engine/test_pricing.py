@@ -68,6 +68,52 @@ def test_pools_add_up_to_the_node_cost_on_every_row():
         assert (out["cpu_cost_pool"] + out["mem_cost_pool"] == out["cost"]).all()
 
 
+SHEET = {"estimated": True, "sheet_cpu_price": 0.04, "sheet_mem_price": 0.005}
+
+
+@pytest.mark.parametrize("split", ["cost_share", "price_ratio"])
+def test_sheet_prices_are_the_unit_prices_whatever_the_split(split):
+    # 4 core-hours at 0.04 and 16 GiB-hours at 0.005: pools 0.16 and 0.08, N = 0.24. Split by a cost
+    # share of 0.6 it would give 0.144 / 4 = 0.036 and 0.096 / 16 = 0.006 instead.
+    rows = frame(node_hour(node="est", cost=0.24, **SHEET), node_hour(node="billed", cost=0.24))
+    out = node_unit_prices(rows, split=split, cpu_share=0.6).set_index("node")
+    est = out.loc["est"]
+    assert (est["cpu_price"], est["mem_price"]) == pytest.approx((0.04, 0.005))
+    assert (est["cpu_cost_pool"], est["mem_cost_pool"]) == pytest.approx((0.16, 0.08))
+    assert est["cpu_cost_pool"] + est["mem_cost_pool"] == est["cost"]
+    # A billed node-hour beside it is still split by the policy.
+    if split == "cost_share":
+        assert out.loc["billed", "cpu_price"] == pytest.approx(0.036)
+
+
+def test_the_engine_derives_the_sheet_cost_when_none_is_given():
+    out = node_unit_prices(frame(node_hour(cost=np.nan, **SHEET)), split="cost_share").iloc[0]
+    assert out["cost"] == pytest.approx(0.24)
+    # The sheet cost rounded to the 1e-8 of stored money is accepted and replaced by the exact sum.
+    out = node_unit_prices(frame(node_hour(cost=0.240000004, **SHEET)), split="cost_share").iloc[0]
+    assert out["cost"] == out["cpu_cost_pool"] + out["mem_cost_pool"] == pytest.approx(0.24, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cost": 0.25}, r"row 0, column cost: 0.25 is not the sheet cost .* = 0.24"),
+        ({"estimated": False}, "row 0, column sheet_cpu_price: a billed node-hour"),
+        ({"sheet_mem_price": np.nan}, "row 0, column sheet_mem_price: nan is not a finite number"),
+        ({"sheet_cpu_price": -0.04}, "row 0, column sheet_cpu_price: -0.04 is negative"),
+    ],
+)
+def test_bad_sheet_prices_are_named(change, message):
+    with pytest.raises(EngineInputError, match=message):
+        node_unit_prices(frame(node_hour(**{"cost": 0.24, **SHEET, **change})), split="cost_share")
+
+
+def test_a_lone_sheet_price_column_is_named():
+    rows = frame(node_hour(cost=0.24, **SHEET)).drop(columns="sheet_mem_price")
+    with pytest.raises(EngineInputError, match=r"missing column.*sheet_mem_price"):
+        node_unit_prices(rows, split="cost_share")
+
+
 def test_unsampled_node_hour_under_cost_share_splits_s_and_one_minus_s():
     row = node_hour(cpu_core_hours=0.0, mem_gib_hours=0.0, cost=3.0, sampled=False)
     out = node_unit_prices(frame(row), split="cost_share", cpu_share=0.25).iloc[0]
