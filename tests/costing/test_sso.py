@@ -243,3 +243,72 @@ def test_a_groups_claim_that_is_not_a_list_of_names_gives_no_groups(settings):
     assert sso.groups_of({"roles": "finops-admins"}) == ["finops-admins"]
     assert sso.groups_of({"roles": {"finops-admins": True}}) == []
     assert sso.groups_of({"groups": ["finops-admins"]}) == []
+
+
+@pytest.fixture
+def sso_scenario_server(live_server, monkeypatch, settings, sso_on):
+    """The costing scenario of the report tests behind a live server, with the rules of `rules`."""
+    from costing.compute import recompute_day
+    from tests.costing import scenario
+    from tests.reports import views_fixtures
+
+    monkeypatch.setattr("reports.views_common.today", lambda: views_fixtures.TODAY)
+    settings.FINOPS_HOURLY_RETENTION_DAYS = 100_000
+    scenario.build()
+    recompute_day(views_fixtures.DAY)
+    recompute_day(views_fixtures.NEXT)
+    payments = Department.objects.get_or_create(name="Payments")[0]
+    SsoGroupRule.objects.create(group="dept-payments", role=Role.DEPARTMENT_VIEWER, department=payments)
+    sso_on.client(CALLBACK, f"{live_server.url}/oidc/callback/")
+    sso_on.user("pat", "dept-payments")
+    return live_server.url
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_department_viewer_signs_in_through_the_provider_in_a_browser(sso_scenario_server, monkeypatch):
+    from pathlib import Path
+
+    from tests.reports.test_browser import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    base = sso_scenario_server
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{base}/?period=2025-03-10")
+            assert "/accounts/login/" in page.url
+            page.get_by_role("button", name="Sign in with Test IdP").click()
+            page.wait_for_url("http://127.0.0.1:*/accounts/login/**")  # the provider's own form
+            page.get_by_label("Provider user").fill("pat")
+            page.get_by_label("Provider password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in to the provider").click()
+            page.wait_for_url(f"{base}/?period=2025-03-10")
+            main = page.inner_text("main")
+        finally:
+            browser.close()
+    # The overview of a department viewer: what Payments pays on the 10th (direct 10.50 + shared 2.65
+    # + idle 12.25 + overhead 1.80), and nothing of the cluster's 32.92.
+    assert "What your departments pay" in main or "What Payments pays" in main
+    assert "27.20 EUR" in main and "32.92" not in main
+
+
+def test_a_rule_names_a_department_exactly_when_its_role_is_department_viewer(rules):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    payments, _ = rules
+    for rule, message in (
+        (SsoGroupRule(group="x", role=Role.DEPARTMENT_VIEWER), "needs the department"),
+        (SsoGroupRule(group="x", role=Role.VIEWER, department=payments), "Only a Department viewer"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            rule.full_clean()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            rule.save()
+    assert SsoGroupRule.objects.count() == 3
