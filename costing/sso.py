@@ -112,7 +112,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return super().authenticate(request, **kwargs) if enabled() else None
 
     def get_user(self, user_id):
-        return super().get_user(user_id) if enabled() else None
+        # Unlike ModelBackend's, the base class's get_user keeps a deactivated user's session alive.
+        user = super().get_user(user_id) if enabled() else None
+        return user if user is not None and user.is_active else None
 
     def verify_token(self, token, **kwargs):
         # mozilla-django-oidc checks the signature and the nonce; the audience and issuer are checked here.

@@ -157,6 +157,7 @@ def test_a_deactivated_user_cannot_sign_in_again(client, sso_on, rules):
     sign_in(client, sso_on, "erin")
     user = signed_in_user(client)
     type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert not signed_in_user(client).is_authenticated  # the open session ends too
 
     fresh = Client()
     answer = sign_in(fresh, sso_on, "erin")
