@@ -16,7 +16,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -221,7 +221,10 @@ class AuthenticationRequestView(OIDCAuthenticationRequestView):
     def get(self, request):
         if not enabled():
             raise Http404("single sign-on is not configured")
-        self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except (requests.RequestException, ValueError, KeyError, ImproperlyConfigured) as exc:
+            return provider_failure(exc)
         self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
         return super().get(request)
 
@@ -232,7 +235,24 @@ class AuthenticationCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         if not enabled():
             raise Http404("single sign-on is not configured")
-        return super().get(request)
+        try:
+            return super().get(request)
+        except (requests.RequestException, ValueError, KeyError, ImproperlyConfigured) as exc:
+            return provider_failure(exc)
+
+
+def provider_failure(exc: Exception) -> HttpResponseRedirect:
+    """Back to the login page with a message; the log says what failed (never a token or a secret)."""
+    if isinstance(exc, ImproperlyConfigured):
+        logger.error("single sign-on: %s", exc)
+    elif isinstance(exc, requests.HTTPError) and exc.response is not None:
+        logger.error(
+            "single sign-on: the provider answered HTTP %s to %s", exc.response.status_code, exc.response.url
+        )
+    else:
+        # requests' messages can carry the URL with its query (an authorization code): the class only.
+        logger.error("single sign-on: talking to the provider failed (%s)", type(exc).__name__)
+    return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL_FAILURE)
 
 
 class LoginView(auth_views.LoginView):

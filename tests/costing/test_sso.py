@@ -215,10 +215,32 @@ def test_without_sso_settings_there_is_no_button_and_no_sso_url(client, settings
     assert client.get("/oidc/callback/?code=x&state=y").status_code == 404
 
 
-def test_a_provider_that_calls_itself_by_another_issuer_is_refused(client, settings, sso_on):
+def test_a_provider_that_calls_itself_by_another_issuer_is_refused(client, settings, sso_on, caplog):
     settings.OIDC_ISSUER = sso_on.issuer.replace("127.0.0.1", "localhost")
-    with pytest.raises(sso.ImproperlyConfigured, match="calls itself"):
-        client.get("/oidc/authenticate/")
+    answer = client.get("/oidc/authenticate/")
+    assert answer.status_code == 302 and answer["Location"] == "/accounts/login/?sso=failed"
+    assert "but the provider calls itself" in caplog.text
+
+
+def test_a_wrong_client_secret_fails_the_sign_in_without_logging_the_secret(client, settings, sso_on, caplog):
+    settings.OIDC_RP_CLIENT_SECRET = "not-the-secret-at-all"
+    sso_on.user("hugo", "finops-admins")
+    answer = sign_in(client, sso_on, "hugo")
+    assert answer["Location"] == "/accounts/login/?sso=failed"
+    assert "_auth_user_id" not in client.session
+    assert "answered HTTP 400" in caplog.text and "/openid/token" in caplog.text
+    assert "not-the-secret-at-all" not in caplog.text
+
+
+def test_an_unreachable_provider_sends_the_user_back_to_the_login_page(client, settings, caplog):
+    from tests.oidc_provider.server import free_port
+
+    settings.OIDC_ISSUER = f"http://127.0.0.1:{free_port()}/openid"  # nothing listens there
+    settings.OIDC_RP_CLIENT_ID = "finops"
+    sso.discovery.cache_clear()
+    answer = client.get("/oidc/authenticate/")
+    assert answer["Location"] == "/accounts/login/?sso=failed"
+    assert "talking to the provider failed (ConnectionError)" in caplog.text
 
 
 @pytest.mark.parametrize(
