@@ -128,6 +128,13 @@ class OIDCBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("ID token is from another issuer (iss)")
         return payload
 
+    def get_userinfo(self, access_token, id_token, payload):
+        claims = super().get_userinfo(access_token, id_token, payload)
+        # OpenID Connect Core 5.3.2: userinfo about another subject than the ID token must not be used.
+        if claims.get("sub") != payload.get("sub"):
+            raise SuspiciousOperation("userinfo names another subject than the ID token")
+        return claims
+
     def verify_claims(self, claims) -> bool:
         return bool(claims.get("sub"))
 
@@ -237,13 +244,19 @@ class AuthenticationCallbackView(OIDCAuthenticationCallbackView):
             raise Http404("single sign-on is not configured")
         try:
             return super().get(request)
-        except (requests.RequestException, ValueError, KeyError, ImproperlyConfigured) as exc:
+        except (
+            requests.RequestException,
+            ValueError,
+            KeyError,
+            ImproperlyConfigured,
+            SuspiciousOperation,
+        ) as exc:
             return provider_failure(exc)
 
 
 def provider_failure(exc: Exception) -> HttpResponseRedirect:
     """Back to the login page with a message; the log says what failed (never a token or a secret)."""
-    if isinstance(exc, ImproperlyConfigured):
+    if isinstance(exc, ImproperlyConfigured | SuspiciousOperation):
         logger.error("single sign-on: %s", exc)
     elif isinstance(exc, requests.HTTPError) and exc.response is not None:
         logger.error(

@@ -335,3 +335,18 @@ def test_a_rule_names_a_department_exactly_when_its_role_is_department_viewer(ru
         with pytest.raises(IntegrityError), transaction.atomic():
             rule.save()
     assert SsoGroupRule.objects.count() == 3
+
+
+def test_the_endpoints_can_be_given_instead_of_the_issuer(client, settings, sso_on, rules):
+    settings.OIDC_ISSUER = ""
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{sso_on.issuer}/authorize"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{sso_on.issuer}/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{sso_on.issuer}/userinfo"
+    settings.OIDC_OP_JWKS_ENDPOINT = f"{sso_on.issuer}/jwks"
+    sso_on.user("ivy", "finops-admins")
+
+    answer = sign_in(client, sso_on, "ivy")
+
+    assert answer["Location"] == "/"
+    assert access.is_admin(signed_in_user(client))
+    assert sso.discovery.cache_info().currsize == 0  # nothing was discovered
