@@ -15,6 +15,8 @@ from .models import (
     DepartmentRule,
     FallbackPrice,
     Policy,
+    SsoGroupRule,
+    SsoIdentity,
     TagRule,
 )
 from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, SplitSpec, validate
@@ -248,4 +250,28 @@ class BillImportAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in BillImport._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SsoGroupRule)
+class SsoGroupRuleAdmin(admin.ModelAdmin):
+    """Which provider groups give which role; applied at each single sign-on (docs/operations.md)."""
+
+    list_display = ("group", "role", "department")
+    list_filter = ("role",)
+    search_fields = ("group", "department__name")
+    autocomplete_fields = ("department",)
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Read-only: made at first sign-in. Deleting one lets that subject sign in as a new user."""
+
+    list_display = ("subject", "user")
+    search_fields = ("subject", "user__username", "user__email")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -134,6 +134,37 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in (costing/sso.py; docs/operations.md, "Single sign-on"). Local accounts (user name and password)
+# unless FINOPS_LOCAL_ACCOUNTS=false; OpenID Connect when OIDC_RP_CLIENT_ID and OIDC_ISSUER are set (or,
+# for a provider without discovery, the four OIDC_OP_*_ENDPOINT settings instead of the issuer).
+AUTHENTICATION_BACKENDS = ["costing.sso.LocalAccountBackend", "costing.sso.OIDCBackend"]
+FINOPS_LOCAL_ACCOUNTS = env.bool("FINOPS_LOCAL_ACCOUNTS", default=True)
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_VERIFY_SSL = env.bool("OIDC_VERIFY_SSL", default=True)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+# The role of a signed-in SSO user whose groups match no rule: "" (none), "viewer" or "admin".
+FINOPS_SSO_DEFAULT_ROLE = env.str("FINOPS_SSO_DEFAULT_ROLE", default="")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+if not FINOPS_LOCAL_ACCOUNTS and not (OIDC_RP_CLIENT_ID and (OIDC_ISSUER or OIDC_OP_AUTHORIZATION_ENDPOINT)):
+    raise ImproperlyConfigured(
+        "FINOPS_LOCAL_ACCOUNTS=false needs OIDC_RP_CLIENT_ID and OIDC_ISSUER: nobody could sign in"
+    )
+if FINOPS_SSO_DEFAULT_ROLE.lower() not in ("", "none", "viewer", "admin"):
+    raise ImproperlyConfigured(
+        f"FINOPS_SSO_DEFAULT_ROLE={FINOPS_SSO_DEFAULT_ROLE!r}: use viewer, admin or none"
+    )
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -2,9 +2,11 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from api.urls import root_urlpatterns as opencost_urlpatterns
+from costing import sso
 from costing.access import is_admin
 
 from . import health
@@ -15,7 +17,18 @@ admin.site.site_header = "FinOps administration"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sso.LoginView.as_view(), name="login"),
+    # OpenID Connect sign-in (404 while it is not configured): to the provider, and back.
+    path(
+        "oidc/authenticate/",
+        login_not_required(sso.AuthenticationRequestView.as_view()),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "oidc/callback/",
+        login_not_required(sso.AuthenticationCallbackView.as_view()),
+        name="oidc_authentication_callback",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

@@ -1,5 +1,6 @@
 """The cost domain's tables, by family: inventory, usage, billing, policy, results, operations."""
 
+from .accounts import SsoGroupRule, SsoIdentity
 from .billing import BillImport, BillLine
 from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
@@ -40,6 +41,8 @@ __all__ = [
     "Policy",
     "PoolShareDay",
     "SampleSlot",
+    "SsoGroupRule",
+    "SsoIdentity",
     "TagRule",
     "WorkerHeartbeat",
     "Workload",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/healthz", "/accounts/login/", "/admin/login/"}
+PUBLIC = {"/healthz", "/accounts/login/", "/admin/login/", "/oidc/authenticate/", "/oidc/callback/"}
 # The API authenticates itself (session or token) and answers 401 in JSON rather than a redirect.
 API = ("/api/v1/", "/api/schema/", "/allocation")
 

@@ -1,0 +1,81 @@
+"""Single sign-on: who an OpenID Connect subject is here, and which roles the provider's groups give."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from costing.choices import Role
+
+from .policy import Department
+
+
+class SsoIdentity(models.Model):
+    """The local user that one subject (`sub` claim) of the OpenID Connect provider signs in as.
+
+    Matching by subject, not by e-mail, keeps a provider account from taking over a local account
+    that happens to carry the same address.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    subject = models.CharField(max_length=255, unique=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+
+    def __str__(self) -> str:
+        return f"{self.subject} -> {self.user}"
+
+
+class SsoGroupRule(models.Model):
+    """One rule: members of a provider group (a name or a shell pattern like `dept-*`) get a role.
+
+    Every matching rule adds its role; a department viewer rule also grants its department. The rules
+    are applied at each sign-in, and replace the user's role groups and department grants.
+    """
+
+    group = models.CharField(
+        max_length=255,
+        help_text="Group name as the provider sends it in the groups claim, or a pattern (* and ?), e.g. dept-*.",
+    )
+    role = models.CharField(max_length=40, choices=Role.choices)
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sso_group_rules",
+        help_text="The department a Department viewer rule grants (only for that role).",
+    )
+
+    class Meta:
+        ordering = ["group", "role", "department__name"]
+        verbose_name = "single sign-on group rule"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "role", "department"], name="sso_group_rule_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(role=Role.DEPARTMENT_VIEWER) & models.Q(department__isnull=False))
+                | (~models.Q(role=Role.DEPARTMENT_VIEWER) & models.Q(department__isnull=True)),
+                name="sso_group_rule_department_iff_department_viewer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = f"{self.role} of {self.department}" if self.department_id else self.role
+        return f"{self.group} -> {target}"
+
+    def clean(self) -> None:
+        if self.role == Role.DEPARTMENT_VIEWER and not self.department_id:
+            raise ValidationError({"department": "A Department viewer rule needs the department it grants."})
+        if self.role != Role.DEPARTMENT_VIEWER and self.department_id:
+            raise ValidationError({"department": "Only a Department viewer rule names a department."})
+
+    def matches(self, group: str) -> bool:
+        # Case-sensitive, as providers compare group names.
+        return fnmatch.fnmatchcase(group, self.group)
