@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from costing.k8snames import kind_problem, name_problem, owner_problem
 from costing.quantity import BINARY_SUFFIXES, DECIMAL_SUFFIXES, QuantityError, parse_quantity
 
 __all__ = [
@@ -145,7 +146,7 @@ def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.Data
 def _read_nodes(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, NODE_FILE_COLUMNS, NODE_OPTIONAL)
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
-    out["node"] = _text(raw["node"], "node", errors, required=True)
+    out["node"] = _text(raw["node"], "node", errors, required=True, kubernetes="node")
     out["node_pool"] = _text(raw["node_pool"], "node_pool", errors)
     out["provider_id"] = _text(raw["provider_id"], "provider_id", errors)
     out["instance_type"] = (
@@ -163,10 +164,11 @@ def _read_pods(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
     for column in ("namespace", "pod", "node"):
-        out[column] = _text(raw[column], column, errors, required=True)
+        out[column] = _text(raw[column], column, errors, required=True, kubernetes=column)
     out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
     out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
     out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
+    _check_owners(out["owner_kind"], out["owner_name"], errors)
     out["cpu_request_cores"], _ = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
     out["memory_request_bytes"], _ = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
     out["cpu_usage_cores"], cpu_blank = _numbers(
@@ -204,7 +206,9 @@ def _read_pods(path: Path) -> pd.DataFrame:
 
 def _read_namespaces(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, NAMESPACE_FILE_COLUMNS, NAMESPACE_OPTIONAL)
-    out = pd.DataFrame({"namespace": _text(raw["namespace"], "namespace", errors, required=True)})
+    out = pd.DataFrame(
+        {"namespace": _text(raw["namespace"], "namespace", errors, required=True, kubernetes="namespace")}
+    )
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     errors.raise_first()
     dup = out.duplicated("namespace").to_numpy()
@@ -241,11 +245,27 @@ def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
     return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
 
 
-def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> np.ndarray:
+def _text(
+    column: pd.Series, name: str, errors: _Errors, *, required: bool = False, kubernetes: str | None = None
+) -> np.ndarray:
+    """The column's values stripped; `kubernetes`: the kind of object (namespace, pod, node) they name, whose
+    naming rules they must follow: a name Kubernetes refuses cannot be real, and breaks the pages' links."""
     codes, uniques = _distinct(column)
     if required and (first := _first(codes, {i: "empty" for i, u in enumerate(uniques) if not u})):
         errors.at(first[0], name, first[1])
+    if kubernetes:
+        bad = {i: why for i, u in enumerate(uniques) if u and (why := name_problem(kubernetes, u))}
+        if first := _first(codes, bad):
+            errors.at(first[0], name, first[1])
     return np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
+
+
+def _check_owners(kinds: np.ndarray, names: np.ndarray, errors: _Errors) -> None:
+    codes, pairs = pd.factorize(pd.Series(list(zip(kinds, names, strict=True)), dtype=object))
+    bad = {i: why for i, (kind, name) in enumerate(pairs) if (why := owner_problem(kind, name))}
+    if first := _first(codes, bad):
+        row, why = first
+        errors.at(row, "owner_name" if kinds[row] and not kind_problem(kinds[row]) else "owner_kind", why)
 
 
 def _numbers(

@@ -148,6 +148,36 @@ POD_ROW = "2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,500m,0.2,1Gi,512Mi"
          "nodes.csv, line 1, column colour: unknown column"),
         ("namespaces", 'namespace,labels\nshop,"{""a"": 1}"\n',
          "namespaces.csv, line 2, column labels: not a JSON object of strings"),
+        # Names Kubernetes itself would refuse (k8snames): they cannot be real, and break the pages' links.
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',shop,', ',team/a b,')}\n",
+         "pods.csv, line 2, column namespace: namespace name 'team/a b' is not one Kubernetes accepts "
+         "(an RFC 1123 label"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW}\n{POD_ROW.replace(',shop,', ',-x,')}\n",
+         "pods.csv, line 3, column namespace: namespace name '-x' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',shop,', ',' + 'n' * 64 + ',')}\n",
+         "pods.csv, line 2, column namespace: namespace name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' "
+         "is 64 characters; Kubernetes allows at most 63"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('web-1', 'Web_1')}\n",
+         "pods.csv, line 2, column pod: pod name 'Web_1' is not one Kubernetes accepts (an RFC 1123 subdomain"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('web-1', 'w' * 254)}\n",
+         "pods.csv, line 2, column pod: pod name 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...' is 254 characters; "
+         "Kubernetes allows at most 253"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',n1,', ',n1.,')}\n",
+         "pods.csv, line 2, column node: node name 'n1.' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Job,' + 'j' * 64)}\n",
+         "pods.csv, line 2, column owner_name: Job name 'jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj...' is 64 "
+         "characters; Kubernetes allows at most 63"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'CronJob,' + 'c' * 53)}\n",
+         "pods.csv, line 2, column owner_name: CronJob name 'ccccccccccccccccccccccccccccccccccccc...' is 53 "
+         "characters; Kubernetes allows at most 52"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Deployment,web app')}\n",
+         "pods.csv, line 2, column owner_name: Deployment name 'web app' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Deploy ment,web')}\n",
+         "pods.csv, line 2, column owner_kind: 'Deploy ment' is not a Kubernetes kind"),
+        ("nodes", NODES.replace(",n1,", ",n1/a,", 1),
+         "nodes.csv, line 2, column node: node name 'n1/a' is not one Kubernetes accepts"),
+        ("namespaces", "namespace,labels\nShop,\n",
+         "namespaces.csv, line 2, column namespace: namespace name 'Shop' is not one Kubernetes accepts"),
     ],
 )  # fmt: skip
 def test_a_bad_field_is_named_and_nothing_is_stored(cluster, tmp_path, which, text, message):
@@ -158,6 +188,23 @@ def test_a_bad_field_is_named_and_nothing_is_stored(cluster, tmp_path, which, te
         run(paths)
     assert message in str(error.value)
     assert state() == before
+
+
+def test_the_longest_names_kubernetes_allows_are_imported(cluster, tmp_path):
+    namespace = "n" * 63
+    pod = ".".join(["p" * 63] * 4)[:253]  # dot-separated labels, 253 characters
+    cronjob = "c" * 52
+    pods = f"{HEADER_PODS}\n" + POD_ROW.replace(",shop,", f",{namespace},").replace("web-1", pod).replace(
+        "Deployment,web", f"CronJob,{cronjob}"
+    )
+    run(write(tmp_path, pods=pods + "\n", namespaces="namespace\n" + namespace + "\n"))
+    (stored,) = Pod.objects.all()
+    assert (stored.namespace.name, stored.name, stored.workload.kind, stored.workload.name) == (
+        namespace,
+        pod,
+        "CronJob",
+        cronjob,
+    )
 
 
 def write_dir(folder, **texts):
