@@ -520,6 +520,8 @@ class AllocationView(APIView):
         query = _query(s.AllocationQuery, request)
         now = timezone.now()
         try:
+            opencost.check_parameters(dict(request.query_params.lists()))
+            pod_filter = opencost.parse_filter(query.get("filter"))
             window = opencost.parse_window(query["window"], now)
             aggregate = opencost.parse_aggregate(query.get("aggregate"))
             accumulate = opencost.parse_bool(query.get("accumulate"), "accumulate", False)
@@ -542,7 +544,14 @@ class AllocationView(APIView):
         idle = node_idle_frame(window.start, window.end)
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
         sets = opencost.allocation_sets(
-            pods, idle, windows, aggregate, include_idle=include_idle, share_idle=share_idle, visible=visible
+            pods,
+            idle,
+            windows,
+            aggregate,
+            include_idle=include_idle,
+            share_idle=share_idle,
+            visible=visible,
+            pod_filter=pod_filter,
         )
         return Response({"code": 200, "data": sets})
 
