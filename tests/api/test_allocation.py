@@ -305,7 +305,7 @@ def test_a_parameter_not_honoured_is_400_not_ignored(client_as, params, field, w
 
 
 def test_a_parameter_given_twice_is_400(client_as):
-    response = client_as("viewer").get(f"/allocation?window=today&filter=pod:%22a%22&filter=pod:%22b%22")
+    response = client_as("viewer").get("/allocation?window=today&filter=pod:%22a%22&filter=pod:%22b%22")
     assert response.status_code == 400 and "filter is given 2 times" in response.json()["message"]
 
 
