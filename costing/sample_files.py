@@ -47,6 +47,8 @@ POD_OPTIONAL = ["pod_uid", "labels"]
 NAMESPACE_FILE_COLUMNS = ["namespace"]
 NAMESPACE_OPTIONAL = ["labels"]
 _FIRST_DATA_LINE = 2  # line 1 is the header
+# The longest text the inventory models store in these columns (costing/models/inventory.py).
+_STORED = {"node_pool": 253, "provider_id": 500, "instance_type": 100, "pod_uid": 253}
 
 
 class SampleFileError(ValueError):
@@ -147,10 +149,12 @@ def _read_nodes(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, NODE_FILE_COLUMNS, NODE_OPTIONAL)
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
     out["node"] = _text(raw["node"], "node", errors, required=True, kubernetes="node")
-    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors)
-    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors)
+    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors, longest=_STORED["node_pool"])
+    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors, longest=_STORED["provider_id"])
     out["instance_type"] = (
-        _text(raw["instance_type"], "instance_type", errors) if "instance_type" in raw else ""
+        _text(raw["instance_type"], "instance_type", errors, longest=_STORED["instance_type"])
+        if "instance_type" in raw
+        else ""
     )
     out["cpu_capacity_cores"], _ = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
     out["memory_capacity_bytes"], _ = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
@@ -165,7 +169,9 @@ def _read_pods(path: Path) -> pd.DataFrame:
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
     for column in ("namespace", "pod", "node"):
         out[column] = _text(raw[column], column, errors, required=True, kubernetes=column)
-    out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
+    out["pod_uid"] = (
+        _text(raw["pod_uid"], "pod_uid", errors, longest=_STORED["pod_uid"]) if "pod_uid" in raw else ""
+    )
     out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
     out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
     _check_owners(out["owner_kind"], out["owner_name"], errors)
@@ -200,6 +206,15 @@ def _read_pods(path: Path) -> pd.DataFrame:
             dtype=object,
         )[pair_codes]
         out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
+        long = np.flatnonzero(blank_uid & (out["pod_uid"].str.len() > _STORED["pod_uid"]).to_numpy())
+        if len(long):
+            errors.at(
+                int(long[0]),
+                "pod",
+                f"namespace/pod is {len(out['pod_uid'].iat[int(long[0])])} characters, more than the "
+                f"{_STORED['pod_uid']} a pod's identity may have: give the pod's uid in a pod_uid column",
+            )
+            errors.raise_first()
     _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
     return out
 
@@ -246,12 +261,30 @@ def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
 
 
 def _text(
-    column: pd.Series, name: str, errors: _Errors, *, required: bool = False, kubernetes: str | None = None
+    column: pd.Series,
+    name: str,
+    errors: _Errors,
+    *,
+    required: bool = False,
+    kubernetes: str | None = None,
+    longest: int | None = None,
 ) -> np.ndarray:
     """The column's values stripped; `kubernetes`: the kind of object (namespace, pod, node) they name, whose
-    naming rules they must follow: a name Kubernetes refuses cannot be real, and breaks the pages' links."""
+    naming rules they must follow: a name Kubernetes refuses cannot be real, and breaks the pages' links.
+    `longest`: the most characters the database keeps."""
     codes, uniques = _distinct(column)
     if required and (first := _first(codes, {i: "empty" for i, u in enumerate(uniques) if not u})):
+        errors.at(first[0], name, first[1])
+    if longest and (
+        first := _first(
+            codes,
+            {
+                i: f"{len(u)} characters, more than the {longest} kept"
+                for i, u in enumerate(uniques)
+                if len(u) > longest
+            },
+        )
+    ):
         errors.at(first[0], name, first[1])
     if kubernetes:
         bad = {i: why for i, u in enumerate(uniques) if u and (why := name_problem(kubernetes, u))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 
@@ -194,16 +195,47 @@ def test_the_longest_names_kubernetes_allows_are_imported(cluster, tmp_path):
     namespace = "n" * 63
     pod = ".".join(["p" * 63] * 4)[:253]  # dot-separated labels, 253 characters
     cronjob = "c" * 52
-    pods = f"{HEADER_PODS}\n" + POD_ROW.replace(",shop,", f",{namespace},").replace("web-1", pod).replace(
-        "Deployment,web", f"CronJob,{cronjob}"
+    row = POD_ROW.replace(",shop,", f",{namespace},").replace("web-1", pod)
+    row = row.replace("Deployment,web", f"CronJob,{cronjob}")
+    uid = "4f6c1a52-9d1e-4d8e-9a57-0c1d2e3f4a5b"
+    paths = write(tmp_path, pods=f"{HEADER_PODS}\n{row}\n", namespaces=f"namespace\n{namespace}\n")
+    # Without a pod_uid, the pod's identity is namespace/pod: 317 characters, more than is kept.
+    with pytest.raises(
+        CommandError, match=r"pods.csv, line 2, column pod: namespace/pod is 317 characters, more "
+    ):
+        run(paths)
+    paths = write(
+        tmp_path, pods=f"{HEADER_PODS},pod_uid\n{row},{uid}\n", namespaces=f"namespace\n{namespace}\n"
     )
-    run(write(tmp_path, pods=pods + "\n", namespaces="namespace\n" + namespace + "\n"))
+    run(paths)
     (stored,) = Pod.objects.all()
-    assert (stored.namespace.name, stored.name, stored.workload.kind, stored.workload.name) == (
+    assert (stored.namespace.name, stored.name, stored.uid, stored.workload.kind, stored.workload.name) == (
         namespace,
         pod,
+        uid,
         "CronJob",
         cronjob,
+    )
+
+
+@pytest.mark.parametrize(
+    ("which", "column", "longest"),
+    [("nodes", "node_pool", 253), ("nodes", "provider_id", 500), ("nodes", "instance_type", 100)],
+)
+def test_texts_longer_than_the_database_keeps_are_refused(cluster, tmp_path, which, column, longest):
+    header, first, second = NODES.splitlines()
+    header += ",instance_type"
+    values = dict(zip(header.split(","), next(csv.reader([first + ",m5.large"])), strict=True))
+    values[column] = "x" * (longest + 1)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values.values())
+    row = out.getvalue()
+    paths = write(tmp_path, nodes=f"{header}\n{row}\n{second},m5.large\n")
+    with pytest.raises(CommandError) as error:
+        run(paths)
+    assert (
+        str(error.value)
+        == f"nodes.csv, line 2, column {column}: {longest + 1} characters, more than the {longest} kept"
     )
 
 
