@@ -509,6 +509,7 @@ def check_parameters(params: dict[str, list[str]]) -> None:
 #   cmp      := ':' equals, '~:' contains, '<~:' starts with, '~>:' ends with; '!' before any negates
 #   value    := '"' text '"'
 # Several values of one comparison are ORed, or ANDed when negated (namespace!:"a","b": neither a nor b).
+# A space between two comparisons is a '+' that a URL decoded (OpenCost would ignore all after the first).
 # "__unallocated__" stands for the empty value (no controller, no such label). Label keys compare as
 # Prometheus writes them ([^a-zA-Z0-9_] -> '_'), as OpenCost's labels come from Prometheus. `label`
 # without a key tests the presence of a label key.
@@ -584,7 +585,17 @@ def _tokens(text: str) -> list[_Token]:
     while i < len(text):
         c = text[i]
         if c in " \t\r\n":
-            i += 1
+            start = i
+            while i < len(text) and text[i] in " \t\r\n":
+                i += 1
+            # A '+' left unencoded in a URL arrives as a space: between two comparisons it can only be that.
+            if (
+                out
+                and out[-1].kind in ("str", ")")
+                and i < len(text)
+                and (text[i] in _IDENTIFIER_CHARS or text[i] == "(")
+            ):
+                out.append(_Token("+", " ", start))
             continue
         if c in ",+|()":
             out.append(_Token(c, c, i))

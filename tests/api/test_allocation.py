@@ -276,7 +276,7 @@ def test_a_department_viewer_filters_within_their_namespaces(prod, client_as):
         ('namespace:"a"+pod:"b"|pod:"c"', "at position 21: '|' after '+' in the same group"),
         ('(namespace:"a"', "at position 0: '(' without a matching ')'"),
         ('namespace:"a")', "at position 13: ')' without a matching '('"),
-        ('namespace:"a" pod:"b"', "at position 14: expected '+' (and) or '|' (or) between two comparisons"),
+        ('namespace:"a" "b"', "at position 14: expected '+' (and) or '|' (or) between two comparisons"),
         ('namespace:"a",', 'at position 14: expected a value in double quotes after ",", found the end'),
         ("label[app", "at position 5: the label key starting here is never closed with ]"),
         ('namespace:"a"+', "at position 14: expected a filter field"),
@@ -312,3 +312,14 @@ def test_a_parameter_given_twice_is_400(client_as):
 def test_an_empty_filter_is_no_filter(prod, client_as):
     client = client_as("admin")
     assert allocation(client, aggregate="namespace", filter="") == allocation(client, aggregate="namespace")
+
+
+def test_a_plus_left_unencoded_in_the_url_still_means_and(prod, client_as):
+    # A raw '+' in a query string is decoded as a space (as Go's URL parser does for OpenCost).
+    response = client_as("admin").get(
+        f'/allocation?window={WINDOW}&accumulate=true&aggregate=pod&filter=namespace:"payments","checkout"'
+        '+label[team]:"pay"'
+    )
+    assert response.status_code == 200, response.content
+    (data,) = response.json()["data"]
+    assert totals(data) == {"pay-1": 6.00}

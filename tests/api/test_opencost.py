@@ -203,6 +203,9 @@ def kept(text: str) -> list[str]:
         ('(namespace:"cart"+pod:"web-1")|(cluster:"b")', ["web-1", "solo"]),
         ('namespace:"cart"+(pod:"web-1"|pod:"nightly-x")+cluster:"a"', ["web-1", "nightly-x"]),
         (' namespace : "cart" + pod : "web-1" ', ["web-1"]),
+        # A '+' decoded from a URL into a space between two comparisons.
+        ('namespace:"cart" label[tier]:"f"', ["web-1"]),
+        ('namespace:"cart"  (pod:"web-1"|pod:"solo")', ["web-1"]),
         ("", ["web-1", "nightly-x", "proxy-a", "solo"]),
     ],
 )
