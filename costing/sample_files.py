@@ -197,24 +197,22 @@ def _read_pods(path: Path) -> pd.DataFrame:
     uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
     blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
     if blank_uid.any():
-        # namespace/pod, built once per distinct pair
-        ns_codes, ns_names = pd.factorize(out["namespace"])
-        pod_codes, pod_names = pd.factorize(out["pod"])
-        pair_codes, pairs = pd.factorize(ns_codes.astype(np.int64) * (len(pod_names) + 1) + pod_codes)
-        names = np.array(
-            [f"{ns_names[p // (len(pod_names) + 1)]}/{pod_names[p % (len(pod_names) + 1)]}" for p in pairs],
-            dtype=object,
-        )[pair_codes]
-        out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
-        long = np.flatnonzero(blank_uid & (out["pod_uid"].str.len() > _STORED["pod_uid"]).to_numpy())
-        if len(long):
+        codes, pairs = _distinct_pairs(out["namespace"], out["pod"])
+        pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
+        longest = _STORED["pod_uid"]
+        long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
+        rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
+        if len(rows):
+            row = int(rows[0])
             errors.at(
-                int(long[0]),
+                row,
                 "pod",
-                f"namespace/pod is {len(out['pod_uid'].iat[int(long[0])])} characters, more than the "
-                f"{_STORED['pod_uid']} a pod's identity may have: give the pod's uid in a pod_uid column",
+                f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
+                "identity may have: give the pod's uid in a pod_uid column",
             )
             errors.raise_first()
+        names = np.array(pair_names, dtype=object)[codes]
+        out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
     _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
     return out
 
@@ -294,11 +292,21 @@ def _text(
 
 
 def _check_owners(kinds: np.ndarray, names: np.ndarray, errors: _Errors) -> None:
-    codes, pairs = pd.factorize(pd.Series(list(zip(kinds, names, strict=True)), dtype=object))
+    # The rule depends on the pair (a Job's name is shorter than a Deployment's).
+    codes, pairs = _distinct_pairs(kinds, names)
     bad = {i: why for i, (kind, name) in enumerate(pairs) if (why := owner_problem(kind, name))}
     if first := _first(codes, bad):
         row, why = first
         errors.at(row, "owner_name" if kinds[row] and not kind_problem(kinds[row]) else "owner_kind", why)
+
+
+def _distinct_pairs(first, second) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(code of each row, distinct (first, second) pairs): per-pair work then runs once per pair."""
+    first_codes, first_values = pd.factorize(first)
+    second_codes, second_values = pd.factorize(second)
+    width = len(second_values) + 1
+    codes, pairs = pd.factorize(first_codes.astype(np.int64) * width + second_codes)
+    return codes, [(first_values[p // width], second_values[p % width]) for p in pairs]
 
 
 def _numbers(
