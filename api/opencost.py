@@ -388,20 +388,38 @@ def allocation_sets(
     include_idle: bool = False,
     share_idle: bool = False,
     visible=None,
+    pod_filter=None,
 ) -> list[dict[str, dict]]:
     """One dict per window: allocation name -> OpenCost allocation (see _allocation).
 
     pods: reports.queries.pod_cost_frame; idle: reports.queries.node_idle_frame. `visible(pods)` returns
     the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
-    as a department sees the idle pool only as its share).
+    as a department sees the idle pool only as its share). `pod_filter`: a parse_filter tree; as in OpenCost,
+    idle is divided before filtering, so a pod's share of idle does not depend on the filter, and an
+    unshared __idle__ keeps only what the pods kept would have received.
     """
     keys = aggregate or DEFAULT_AGGREGATE
     out = []
     for first, last in windows:
         in_set = pods[(pods["day"] >= first) & (pods["day"] < last)] if len(pods) else pods
         idle_set = idle[(idle["day"] >= first) & (idle["day"] < last)] if len(idle) else idle
+        kept = filter_mask(pod_filter, in_set)
         if share_idle:
             in_set, idle_left = _share_idle(in_set, idle_set)
+        elif pod_filter is not None:
+            # OpenCost's idle filtration coefficients: the idle of a cluster-day that pods filtered out
+            # would have received leaves with them; idle no pod cost follows stays whole.
+            shared, idle_left = _share_idle(in_set, idle_set)
+            followed = (
+                shared[kept]
+                .groupby(["cluster", "day"])[["cpu_idle_share", "mem_idle_share"]]
+                .sum()
+                .reset_index()
+                .rename(columns={"cpu_idle_share": "cpu_idle", "mem_idle_share": "mem_idle"})
+            )
+            idle_left = pd.concat([idle_left, followed], ignore_index=True)
+            idle_left = idle_left[(idle_left["cpu_idle"] != 0) | (idle_left["mem_idle"] != 0)]
+            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
         else:
             in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
             idle_left = (
@@ -409,8 +427,10 @@ def allocation_sets(
                 if len(idle_set)
                 else idle_set
             )
-        if visible is not None and len(in_set):
-            in_set = in_set[visible(in_set)]
+        if len(in_set):
+            if visible is not None:
+                kept = kept & visible(in_set).to_numpy(bool)
+            in_set = in_set[kept]
         allocations: dict[str, dict] = {}
         if len(in_set):
             names = _key_parts(in_set, keys)
@@ -447,3 +467,330 @@ def allocation_sets(
                 )
         out.append(dict(sorted(allocations.items())))
     return out
+
+
+# --- parameters ------------------------------------------------------------------------------------------
+
+# What /allocation reads; `format` is DRF's renderer choice (?format=json|api).
+PARAMETERS = ("window", "aggregate", "accumulate", "step", "shareIdle", "includeIdle", "filter")
+_FRAMEWORK_PARAMETERS = ("format",)
+
+
+def check_parameters(params: dict[str, list[str]]) -> None:
+    """Refuse a parameter this /allocation does not honour, rather than answer as if it had not been given.
+
+    `params`: each query parameter with its values. OpenCost's names are case-sensitive (Go's URL query).
+    """
+    for name, values in params.items():
+        if name in PARAMETERS or name in _FRAMEWORK_PARAMETERS:
+            if len(values) > 1:
+                raise ParameterError(name, f"{name} is given {len(values)} times; give it once")
+            continue
+        if name == "resolution":
+            reason = (
+                "costs are computed from the samples already recorded and kept per UTC day, so a query "
+                "resolution does not apply here; leave it out"
+            )
+        elif name.startswith("filter"):
+            reason = (
+                f"{name} is not supported here: use filter= with OpenCost's filter language, "
+                'e.g. filter=namespace:"cart"'
+            )
+        else:
+            reason = f"{name} is not a parameter /allocation supports here (it reads {', '.join(PARAMETERS)})"
+        raise ParameterError(name, reason)
+
+
+# --- filter ----------------------------------------------------------------------------------------------
+# OpenCost's v2 filter language (core/pkg/filter/ast: lexer.go, parser.go), for the fields we keep:
+#   filter   := element (op element)*   with one op per group: '+' (and) or '|' (or)
+#   element  := '(' filter ')' | field cmp value (',' value)*
+#   field    := cluster | node | namespace | controllerKind | controllerName | pod | department | label['[' key ']']
+#   cmp      := ':' equals, '~:' contains, '<~:' starts with, '~>:' ends with; '!' before any negates
+#   value    := '"' text '"'
+# Several values of one comparison are ORed, or ANDed when negated (namespace!:"a","b": neither a nor b).
+# A space between two comparisons is a '+' that a URL decoded (OpenCost would ignore all after the first).
+# "__unallocated__" stands for the empty value (no controller, no such label). Label keys compare as
+# Prometheus writes them ([^a-zA-Z0-9_] -> '_'), as OpenCost's labels come from Prometheus. `label`
+# without a key tests the presence of a label key.
+
+FILTER_FIELDS = (
+    "cluster",
+    "node",
+    "namespace",
+    "controllerKind",
+    "controllerName",
+    "pod",
+    "department",
+    "label",
+)
+# OpenCost fields whose data this product does not keep.
+_OPENCOST_ONLY_FIELDS = (
+    "container",
+    "provider",
+    "services",
+    "annotation",
+    "environment",
+    "owner",
+    "product",
+    "team",
+)
+_COMPARATORS = {
+    ":": ("equals", False),
+    "!:": ("equals", True),
+    "~:": ("contains", False),
+    "!~:": ("contains", True),
+    "<~:": ("prefix", False),
+    "!<~:": ("prefix", True),
+    "~>:": ("suffix", False),
+    "!~>:": ("suffix", True),
+}
+_IDENTIFIER_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+_PROMETHEUS_INVALID = re.compile(r"[^a-zA-Z0-9_]")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """field cmp "v1","v2"...: `key` for label[key] (None: any label key), `match` equals/contains/prefix/suffix."""
+
+    field: str
+    key: str | None
+    match: str
+    negated: bool
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Operands joined by one operator: and ('+') or or ('|')."""
+
+    op: str
+    operands: tuple
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # op, ',', '+', '|', '(', ')', str, ident, key, end
+    text: str
+    position: int
+
+
+def _filter_error(position: int, message: str) -> ParameterError:
+    return ParameterError("filter", f"at position {position}: {message}")
+
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in " \t\r\n":
+            start = i
+            while i < len(text) and text[i] in " \t\r\n":
+                i += 1
+            # A '+' left unencoded in a URL arrives as a space: between two comparisons it can only be that.
+            if (
+                out
+                and out[-1].kind in ("str", ")")
+                and i < len(text)
+                and (text[i] in _IDENTIFIER_CHARS or text[i] == "(")
+            ):
+                out.append(_Token("+", " ", start))
+            continue
+        if c in ",+|()":
+            out.append(_Token(c, c, i))
+            i += 1
+            continue
+        if c in ":!~<":
+            op = next((o for o in sorted(_COMPARATORS, key=len, reverse=True) if text.startswith(o, i)), None)
+            if op is None:
+                raise _filter_error(
+                    i, f"unexpected {c!r}: comparisons are :, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:"
+                )
+            out.append(_Token("op", op, i))
+            i += len(op)
+            continue
+        if c in '"[':
+            close = '"' if c == '"' else "]"
+            end = text.find(close, i + 1)
+            if end < 0:
+                what = "string" if c == '"' else "label key"
+                raise _filter_error(i, f"the {what} starting here is never closed with {close}")
+            out.append(_Token("str" if c == '"' else "key", text[i + 1 : end], i))
+            i = end + 1
+            continue
+        if c in _IDENTIFIER_CHARS:
+            start = i
+            while i < len(text) and text[i] in _IDENTIFIER_CHARS:
+                i += 1
+            out.append(_Token("ident", text[start:i], start))
+            continue
+        raise _filter_error(i, f"unexpected character {c!r}")
+    out.append(_Token("end", "", len(text)))
+    return out
+
+
+class _FilterParser:
+    def __init__(self, text: str):
+        self.tokens = _tokens(text)
+        self.at = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.at]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.at]
+        self.at += token.kind != "end"
+        return token
+
+    def expected(self, what: str) -> ParameterError:
+        token = self.peek()
+        found = "the end of the filter" if token.kind == "end" else repr(token.text)
+        if token.kind == "str":
+            found = f'"{token.text}"'
+        elif token.kind == "key":
+            found = f"[{token.text}]"
+        return _filter_error(token.position, f"expected {what}, found {found}")
+
+    def filter(self):
+        if self.peek().kind == "end":
+            return None
+        node = self.group(0)
+        token = self.peek()
+        if token.kind == ")":
+            raise _filter_error(token.position, "')' without a matching '('")
+        if token.kind != "end":
+            raise self.expected("'+' (and) or '|' (or) between two comparisons")
+        return node
+
+    def group(self, depth: int):
+        operands = [self.element(depth)]
+        op = None
+        while self.peek().kind in ("+", "|"):
+            token = self.take()
+            if op is None:
+                op = token.kind
+            elif token.kind != op:
+                raise _filter_error(
+                    token.position,
+                    f"{token.kind!r} after {op!r} in the same group: group them with parentheses, e.g. "
+                    'namespace:"a"+(pod:"b"|pod:"c")',
+                )
+            operands.append(self.element(depth))
+        if op is None:
+            return operands[0]
+        return Group("and" if op == "+" else "or", tuple(operands))
+
+    def element(self, depth: int):
+        if self.peek().kind == "(":
+            opening = self.take()
+            node = self.group(depth + 1)
+            if self.peek().kind != ")":
+                if self.peek().kind == "end":
+                    raise _filter_error(opening.position, "'(' without a matching ')'")
+                raise self.expected("')' or '+' or '|'")
+            self.take()
+            return node
+        return self.comparison()
+
+    def comparison(self) -> Comparison:
+        token = self.peek()
+        if token.kind != "ident":
+            raise self.expected(f"a filter field ({', '.join(FILTER_FIELDS)})")
+        self.take()
+        field = token.text
+        if field in _OPENCOST_ONLY_FIELDS:
+            raise _filter_error(
+                token.position,
+                f"the field {field!r} is not kept here; filter on {', '.join(FILTER_FIELDS)}",
+            )
+        if field not in FILTER_FIELDS:
+            raise _filter_error(
+                token.position, f"{field!r} is not a filter field; use {', '.join(FILTER_FIELDS)}"
+            )
+        key = None
+        if field == "label" and self.peek().kind == "key":
+            key = _PROMETHEUS_INVALID.sub("_", self.take().text)
+        if self.peek().kind != "op":
+            raise self.expected(f"a comparison after {field} (:, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:)")
+        match, negated = _COMPARATORS[self.take().text]
+        if self.peek().kind != "str":
+            raise self.expected('a value in double quotes, e.g. "cart"')
+        values = [self.take().text]
+        while self.peek().kind == ",":
+            self.take()
+            if self.peek().kind != "str":
+                raise self.expected('a value in double quotes after ","')
+            values.append(self.take().text)
+        values = ["" if v == UNALLOCATED else v for v in values]
+        if field == "label" and key is None:
+            # Without a key, ':' asks whether the pod has the label key (OpenCost's contains on a map).
+            match = "contains" if match == "equals" else match
+            values = [_PROMETHEUS_INVALID.sub("_", v) for v in values]
+        return Comparison(field, key, match, negated, tuple(values))
+
+
+def parse_filter(text: str | None):
+    """OpenCost's `filter` parameter as a tree of Group and Comparison (None: no filter), or ParameterError
+    naming the position (from 0, as OpenCost counts) and what was expected there."""
+    if text is None or not text.strip():
+        return None
+    return _FilterParser(text).filter()
+
+
+def _prometheus_labels(labels) -> dict[str, str]:
+    if not labels:
+        return {}
+    return {_PROMETHEUS_INVALID.sub("_", str(k)): str(v) for k, v in sorted(labels.items())}
+
+
+def _field_values(pods: pd.DataFrame, field: str, key: str | None, cache: dict) -> pd.Series:
+    if field not in cache:
+        kinds = pods["controller_kind"].map(_kind)
+        if field == "controllerKind":
+            cache[field] = kinds
+        elif field == "controllerName":
+            cache[field] = pods["controller"].astype(str).where(kinds != "", "")
+        elif field == "department":
+            cache[field] = pods["department"].astype(str).where(~pods["shared"], "__shared__")
+        elif field == "label":
+            cache[field] = pods["labels"].map(_prometheus_labels)
+        else:
+            cache[field] = pods[field].astype(str)
+    values = cache[field]
+    if field == "label" and key is not None:
+        return values.map(lambda labels: labels.get(key, ""))
+    return values
+
+
+def _compare(strings: pd.Series, match: str, value: str) -> np.ndarray:
+    if match == "equals":
+        return (strings == value).to_numpy(bool)
+    if match == "contains":
+        return strings.str.contains(value, regex=False).to_numpy(bool)
+    if match == "prefix":
+        return strings.str.startswith(value).to_numpy(bool)
+    return strings.str.endswith(value).to_numpy(bool)
+
+
+def _key_test(labels: pd.Series, match: str, value: str) -> np.ndarray:
+    """Whether each pod has a label key equal to (contains), starting with or ending with `value`."""
+    if match == "contains":
+        return labels.map(lambda keys: value in keys).to_numpy(bool)
+    if match == "prefix":
+        return labels.map(lambda keys: any(k.startswith(value) for k in keys)).to_numpy(bool)
+    return labels.map(lambda keys: any(k.endswith(value) for k in keys)).to_numpy(bool)
+
+
+def filter_mask(node, pods: pd.DataFrame, _cache: dict | None = None) -> np.ndarray:
+    """The pod rows (reports.queries.pod_cost_frame) the parsed filter keeps."""
+    cache = {} if _cache is None else _cache
+    if node is None:
+        return np.ones(len(pods), dtype=bool)
+    if isinstance(node, Group):
+        masks = [filter_mask(operand, pods, cache) for operand in node.operands]
+        return np.logical_and.reduce(masks) if node.op == "and" else np.logical_or.reduce(masks)
+    values = _field_values(pods, node.field, node.key, cache)
+    test = _key_test if node.field == "label" and node.key is None else _compare
+    hit = np.logical_or.reduce([test(values, node.match, v) for v in node.values])
+    return ~hit if node.negated else hit

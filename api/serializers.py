@@ -136,6 +136,13 @@ class AllocationQuery(serializers.Serializer):
         required=False, max_length=10, help_text="share idle by CPU and RAM cost"
     )
     includeIdle = serializers.CharField(required=False, max_length=10, help_text="add __idle__ allocations")
+    filter = serializers.CharField(
+        required=False,
+        max_length=2000,
+        allow_blank=True,
+        help_text="OpenCost's filter language on cluster, node, namespace, controllerKind, controllerName, pod, "
+        'department and label[KEY], e.g. namespace:"a","b"+label[app]:"web" (docs/api.md)',
+    )
 
 
 class ClusterSerializer(serializers.ModelSerializer):

@@ -33,7 +33,7 @@ from costing.explain import (
     explain_workload,
 )
 from costing.models import BillImport, Cluster, Department, Namespace, NamespaceCostDay, Node, Workload
-from costing.policy import PolicyFileError, dump_policy, read_policy
+from costing.policy import PolicyFileError, dump_policy, read_policy, read_policy_bytes
 from costing.policy.store import InvalidPolicy, policy_for_day, save_spec, spec_for_day
 from reports.models import ExportRun
 from reports.periods import check_in_history, custom_period
@@ -359,11 +359,12 @@ class YAMLTextParser(parsers.BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read() if stream is not None else b""
+        if stream is None:
+            return ""
         try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError({"yaml": ["the policy file must be UTF-8 text"]}) from None
+            return read_policy_bytes(stream, source="policy")
+        except PolicyFileError as exc:
+            raise ValidationError({"yaml": [f"line {e.line}: {e.message}" for e in exc.errors]}) from None
 
 
 class PolicyTextSerializer(serializers.Serializer):
@@ -519,6 +520,8 @@ class AllocationView(APIView):
         query = _query(s.AllocationQuery, request)
         now = timezone.now()
         try:
+            opencost.check_parameters(dict(request.query_params.lists()))
+            pod_filter = opencost.parse_filter(query.get("filter"))
             window = opencost.parse_window(query["window"], now)
             aggregate = opencost.parse_aggregate(query.get("aggregate"))
             accumulate = opencost.parse_bool(query.get("accumulate"), "accumulate", False)
@@ -541,7 +544,14 @@ class AllocationView(APIView):
         idle = node_idle_frame(window.start, window.end)
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
         sets = opencost.allocation_sets(
-            pods, idle, windows, aggregate, include_idle=include_idle, share_idle=share_idle, visible=visible
+            pods,
+            idle,
+            windows,
+            aggregate,
+            include_idle=include_idle,
+            share_idle=share_idle,
+            visible=visible,
+            pod_filter=pod_filter,
         )
         return Response({"code": 200, "data": sets})
 

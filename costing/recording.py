@@ -36,6 +36,7 @@ from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
 from costing.collectors.snapshot import NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS, Snapshot
 from costing.dirty import mark_days_dirty
 from costing.hotpath import gc_paused
+from costing.k8snames import first_problem, owner_problem
 from costing.models import ClusterDay, CoverageHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
@@ -360,6 +361,7 @@ def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
     )
     if out.duplicated(["ts", "node"]).any():
         raise RecordingError("nodes frame has a node twice at the same timestamp")
+    _refuse_bad_names(out, "nodes", ["node"])
     return out
 
 
@@ -407,6 +409,10 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     out["pod_code"] = pd.factorize(out["pod_uid"])[0]
     if out.duplicated(["ts", "pod_code"]).any():
         raise RecordingError("pods frame has a pod twice at the same timestamp")
+    _refuse_bad_names(out, "pods", ["namespace", "pod", "node"])
+    owners = out[["owner_kind", "owner_name"]].drop_duplicates().itertuples(index=False)
+    if why := next((w for kind, name in owners if (w := owner_problem(kind, name))), None):
+        raise RecordingError(f"pods frame: {why}")
     return out
 
 
@@ -418,7 +424,16 @@ def _prepare_namespaces(namespaces: pd.DataFrame | None) -> pd.DataFrame:
     out = pd.DataFrame(
         {"namespace": namespaces["namespace"].astype(str).to_numpy(), "labels": _labels_json(labels)}
     )
+    _refuse_bad_names(out, "namespaces", ["namespace"])
     return out.drop_duplicates("namespace", keep="last")
+
+
+def _refuse_bad_names(frame: pd.DataFrame, what: str, columns: list[str]) -> None:
+    # The readers of files check names with their line; this is the last guard for any other caller, since
+    # a name Kubernetes refuses (a '/', a space) breaks the links of every page that lists it.
+    for column in columns:
+        if why := first_problem(column, pd.unique(frame[column])):
+            raise RecordingError(f"{what} frame: {why}")
 
 
 def _optional(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from costing.k8snames import kind_problem, name_problem, owner_problem
 from costing.quantity import BINARY_SUFFIXES, DECIMAL_SUFFIXES, QuantityError, parse_quantity
 
 __all__ = [
@@ -46,6 +47,8 @@ POD_OPTIONAL = ["pod_uid", "labels"]
 NAMESPACE_FILE_COLUMNS = ["namespace"]
 NAMESPACE_OPTIONAL = ["labels"]
 _FIRST_DATA_LINE = 2  # line 1 is the header
+# The longest text the inventory models store in these columns (costing/models/inventory.py).
+_STORED = {"node_pool": 253, "provider_id": 500, "instance_type": 100, "pod_uid": 253}
 
 
 class SampleFileError(ValueError):
@@ -145,11 +148,13 @@ def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.Data
 def _read_nodes(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, NODE_FILE_COLUMNS, NODE_OPTIONAL)
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
-    out["node"] = _text(raw["node"], "node", errors, required=True)
-    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors)
-    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors)
+    out["node"] = _text(raw["node"], "node", errors, required=True, kubernetes="node")
+    out["node_pool"] = _text(raw["node_pool"], "node_pool", errors, longest=_STORED["node_pool"])
+    out["provider_id"] = _text(raw["provider_id"], "provider_id", errors, longest=_STORED["provider_id"])
     out["instance_type"] = (
-        _text(raw["instance_type"], "instance_type", errors) if "instance_type" in raw else ""
+        _text(raw["instance_type"], "instance_type", errors, longest=_STORED["instance_type"])
+        if "instance_type" in raw
+        else ""
     )
     out["cpu_capacity_cores"], _ = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
     out["memory_capacity_bytes"], _ = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
@@ -163,10 +168,13 @@ def _read_pods(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
     for column in ("namespace", "pod", "node"):
-        out[column] = _text(raw[column], column, errors, required=True)
-    out["pod_uid"] = _text(raw["pod_uid"], "pod_uid", errors) if "pod_uid" in raw else ""
+        out[column] = _text(raw[column], column, errors, required=True, kubernetes=column)
+    out["pod_uid"] = (
+        _text(raw["pod_uid"], "pod_uid", errors, longest=_STORED["pod_uid"]) if "pod_uid" in raw else ""
+    )
     out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
     out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
+    _check_owners(out["owner_kind"], out["owner_name"], errors)
     out["cpu_request_cores"], _ = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
     out["memory_request_bytes"], _ = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
     out["cpu_usage_cores"], cpu_blank = _numbers(
@@ -189,14 +197,21 @@ def _read_pods(path: Path) -> pd.DataFrame:
     uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
     blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
     if blank_uid.any():
-        # namespace/pod, built once per distinct pair
-        ns_codes, ns_names = pd.factorize(out["namespace"])
-        pod_codes, pod_names = pd.factorize(out["pod"])
-        pair_codes, pairs = pd.factorize(ns_codes.astype(np.int64) * (len(pod_names) + 1) + pod_codes)
-        names = np.array(
-            [f"{ns_names[p // (len(pod_names) + 1)]}/{pod_names[p % (len(pod_names) + 1)]}" for p in pairs],
-            dtype=object,
-        )[pair_codes]
+        codes, pairs = _distinct_pairs(out["namespace"], out["pod"])
+        pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
+        longest = _STORED["pod_uid"]
+        long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
+        rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
+        if len(rows):
+            row = int(rows[0])
+            errors.at(
+                row,
+                "pod",
+                f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
+                "identity may have: give the pod's uid in a pod_uid column",
+            )
+            errors.raise_first()
+        names = np.array(pair_names, dtype=object)[codes]
         out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
     _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
     return out
@@ -204,7 +219,9 @@ def _read_pods(path: Path) -> pd.DataFrame:
 
 def _read_namespaces(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, NAMESPACE_FILE_COLUMNS, NAMESPACE_OPTIONAL)
-    out = pd.DataFrame({"namespace": _text(raw["namespace"], "namespace", errors, required=True)})
+    out = pd.DataFrame(
+        {"namespace": _text(raw["namespace"], "namespace", errors, required=True, kubernetes="namespace")}
+    )
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     errors.raise_first()
     dup = out.duplicated("namespace").to_numpy()
@@ -241,11 +258,55 @@ def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
     return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
 
 
-def _text(column: pd.Series, name: str, errors: _Errors, *, required: bool = False) -> np.ndarray:
+def _text(
+    column: pd.Series,
+    name: str,
+    errors: _Errors,
+    *,
+    required: bool = False,
+    kubernetes: str | None = None,
+    longest: int | None = None,
+) -> np.ndarray:
+    """The column's values stripped; `kubernetes`: the kind of object (namespace, pod, node) they name, whose
+    naming rules they must follow: a name Kubernetes refuses cannot be real, and breaks the pages' links.
+    `longest`: the most characters the database keeps."""
     codes, uniques = _distinct(column)
     if required and (first := _first(codes, {i: "empty" for i, u in enumerate(uniques) if not u})):
         errors.at(first[0], name, first[1])
+    if longest and (
+        first := _first(
+            codes,
+            {
+                i: f"{len(u)} characters, more than the {longest} kept"
+                for i, u in enumerate(uniques)
+                if len(u) > longest
+            },
+        )
+    ):
+        errors.at(first[0], name, first[1])
+    if kubernetes:
+        bad = {i: why for i, u in enumerate(uniques) if u and (why := name_problem(kubernetes, u))}
+        if first := _first(codes, bad):
+            errors.at(first[0], name, first[1])
     return np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
+
+
+def _check_owners(kinds: np.ndarray, names: np.ndarray, errors: _Errors) -> None:
+    # The rule depends on the pair (a Job's name is shorter than a Deployment's).
+    codes, pairs = _distinct_pairs(kinds, names)
+    bad = {i: why for i, (kind, name) in enumerate(pairs) if (why := owner_problem(kind, name))}
+    if first := _first(codes, bad):
+        row, why = first
+        errors.at(row, "owner_name" if kinds[row] and not kind_problem(kinds[row]) else "owner_kind", why)
+
+
+def _distinct_pairs(first, second) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(code of each row, distinct (first, second) pairs): per-pair work then runs once per pair."""
+    first_codes, first_values = pd.factorize(first)
+    second_codes, second_values = pd.factorize(second)
+    width = len(second_values) + 1
+    codes, pairs = pd.factorize(first_codes.astype(np.int64) * width + second_codes)
+    return codes, [(first_values[p // width], second_values[p % width]) for p in pairs]
 
 
 def _numbers(

@@ -196,6 +196,9 @@ class CsvSource:
                 skip_blank_lines=False,
                 encoding="utf-8",
                 engine="c",
+                # Otherwise pandas takes the surplus leading fields of a long first record for an index and
+                # fails with its own message; this way the record reaches the sentinel check like any other.
+                index_col=False,
             )
         except pd.errors.ParserError as exc:
             found = _PARSER_LINE.search(str(exc))

@@ -20,15 +20,18 @@ from costing.policy.spec import (
     validate,
 )
 from costing.policy.yamlfile import (
+    MAX_POLICY_BYTES,
     FileError,
     PolicyFileError,
     PolicyRead,
     dump_policy,
     load_policy,
     read_policy,
+    read_policy_bytes,
 )
 
 __all__ = [
+    "MAX_POLICY_BYTES",
     "POOLS",
     "POOL_METHODS",
     "RESERVED_DEPARTMENT_NAMES",
@@ -52,6 +55,7 @@ __all__ = [
     "load_policy",
     "pattern_specificity",
     "read_policy",
+    "read_policy_bytes",
     "resolve_department",
     "validate",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -25,6 +25,9 @@ from costing.policy.spec import (
 )
 
 FORMAT_VERSION = 1
+# A real policy is a few kilobytes; a bigger file is a mistake, or a way to make the YAML parser (whose cost
+# grows faster than the text) hold a worker. Refused before any parsing (docs/policy.md).
+MAX_POLICY_BYTES = 1024 * 1024
 # The tags plain YAML data resolves to; anything else (!!python/..., !custom, !!binary) is refused.
 _ALLOWED_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
@@ -66,6 +69,24 @@ class PolicyRead:
     warnings: list[FileError]
 
 
+def _too_big(source: str) -> PolicyFileError:
+    reason = f"the file is over 1 MiB ({MAX_POLICY_BYTES:,} bytes), the most a policy file may be"
+    return PolicyFileError([FileError(1, "", reason)], source)
+
+
+def read_policy_bytes(stream: BinaryIO, *, source: str = "<policy>") -> str:
+    """The text of a policy file read from a binary stream, reading no more than the size limit allows;
+    PolicyFileError if it is bigger than MAX_POLICY_BYTES or not UTF-8."""
+    raw = stream.read(MAX_POLICY_BYTES + 1)
+    if len(raw) > MAX_POLICY_BYTES:
+        raise _too_big(source)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PolicyFileError([FileError(line, "", "not UTF-8 text")], source) from exc
+
+
 def load_policy(text: str, *, source: str = "<policy>") -> PolicySpec:
     """The policy the YAML text describes; raises PolicyFileError listing every error of the file."""
     return read_policy(text, source=source).spec
@@ -75,6 +96,9 @@ def read_policy(
     text: str, *, source: str = "<policy>", known_namespaces: Iterable[str] | None = None
 ) -> PolicyRead:
     """Like load_policy, also returning the warnings (located like errors)."""
+    # Four bytes per character at most: only a text that may be too big is encoded to be measured.
+    if len(text) * 4 > MAX_POLICY_BYTES and len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+        raise _too_big(source)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

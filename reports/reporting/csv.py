@@ -14,6 +14,11 @@ from reports.reporting.safety import safe_text
 ENCODING = "utf-8-sig"  # with a BOM, so that Excel reads UTF-8 names right
 
 
+def writer(out):
+    """The CSV writer of every export: CRLF records (RFC 4180), so a field holding a lone CR is quoted too."""
+    return csv.writer(out, lineterminator="\r\n")
+
+
 def table_names(report: Report) -> list[str]:
     return ["summary", *(t.name for t in report.tables)]
 
@@ -40,22 +45,22 @@ def _text(value, kind: str) -> str:
 
 def render_table(table: Table) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_text(c.title) for c in table.columns])
+    rows = writer(out)
+    rows.writerow([safe_text(c.title) for c in table.columns])
     for row in table.rows:
-        writer.writerow([_text(row.get(c.key), c.kind) for c in table.columns])
+        rows.writerow([_text(row.get(c.key), c.kind) for c in table.columns])
     if table.total is not None:
-        writer.writerow([_text(table.total.get(c.key), c.kind) for c in table.columns])
+        rows.writerow([_text(table.total.get(c.key), c.kind) for c in table.columns])
     return out.getvalue()
 
 
 def render_summary(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Item", "Value"])
-    writer.writerow(["Currency", safe_text(report.currency)])
+    rows = writer(out)
+    rows.writerow(["Item", "Value"])
+    rows.writerow(["Currency", safe_text(report.currency)])
     for label, value, kind in report.summary:
-        writer.writerow([safe_text(label), _text(value, kind)])
+        rows.writerow([safe_text(label), _text(value, kind)])
     return out.getvalue()
 
 

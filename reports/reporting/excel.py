@@ -90,9 +90,9 @@ def _summary_sheet(ws, report: Report) -> None:
     for cell in ws[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
-    ws.append(["Currency", report.currency])
+    ws.append(["Currency", safe_text(report.currency)])
     for label, value, kind in report.summary:
-        ws.append([label, _cell_value(value, kind)])
+        ws.append([safe_text(label), _cell_value(value, kind)])
         cell = ws.cell(row=ws.max_row, column=2)
         fmt = _format(kind, report.currency)
         if fmt and value is not None and not isinstance(value, str):
@@ -105,7 +105,7 @@ def _summary_sheet(ws, report: Report) -> None:
 
 def _table_sheet(ws, table: Table, currency: str) -> None:
     columns = table.columns
-    ws.append([c.title for c in columns])
+    ws.append([safe_text(c.title) for c in columns])
     for cell in ws[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL

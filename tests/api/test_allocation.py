@@ -207,3 +207,119 @@ def test_roles(client_as, prod):
     assert client_as("nobody").get("/allocation?window=today").json()["code"] == 403
     anonymous = client_as("anonymous").get("/allocation?window=today")
     assert anonymous.status_code == 401 and anonymous.json()["code"] == 401
+
+
+def _refusal(client, **params):
+    response = client.get(f"/allocation?{urlencode({'window': WINDOW, **params})}")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == 400 and body["data"] is None
+    return body
+
+
+def test_filter_on_namespace(prod, client_as):
+    client = client_as("admin")
+    (data,) = allocation(client, aggregate="namespace", filter='namespace:"checkout"')
+    assert totals(data) == {"checkout": 4.50}
+    for path in ("/api/v1/allocation", "/allocation/compute"):
+        (same,) = allocation(client, path, aggregate="namespace", filter='namespace:"checkout"')
+        assert same == data
+
+
+@pytest.mark.parametrize(
+    ("text", "pods"),
+    [
+        ('namespace:"payments","checkout"', {"pay-1", "co-1"}),
+        ('namespace!:"payments","checkout"', {"ks-1", "se-1", "ks-2"}),
+        ('namespace:"payments","checkout"+label[team]:"pay"', {"pay-1"}),
+        ('node:"n2"', {"se-1", "ks-2"}),
+        ('cluster:"prod"+controllerKind:"daemonset"', {"ks-1", "ks-2"}),
+        ('controllerName:"search-api"|pod:"co-1"', {"se-1", "co-1"}),
+        ('pod<~:"ks-"', {"ks-1", "ks-2"}),
+        ('label[team]:"__unallocated__"', {"co-1", "se-1"}),
+        ('label:"team"', {"pay-1", "ks-1", "ks-2"}),
+        ('department:"Payments"', {"pay-1", "co-1"}),
+        ('namespace:"nowhere"', set()),
+    ],
+)
+def test_filters_keep_the_pods_they_name(prod, client_as, text, pods):
+    (data,) = allocation(client_as("admin"), aggregate="pod", filter=text)
+    assert set(data) == pods
+    assert totals(data) == pytest.approx({p: CPU[p] + RAM[p] for p in pods})
+
+
+def test_a_filtered_idle_keeps_what_the_kept_pods_would_have_received(prod, client_as):
+    client = client_as("admin")
+    (data,) = allocation(client, aggregate="namespace", includeIdle="true", filter='namespace:"checkout"')
+    cpu_total, ram_total = sum(CPU.values()), sum(RAM.values())  # 9.12 and 6.06 on the one cluster-day
+    idle = data["__idle__"]
+    assert idle["cpuCost"] == pytest.approx(IDLE_CPU * 3.00 / cpu_total, abs=1e-6)  # 1.822368
+    assert idle["ramCost"] == pytest.approx(IDLE_RAM * 1.50 / ram_total, abs=1e-6)  # 2.128713
+    (shared,) = allocation(client, aggregate="namespace", shareIdle="true", filter='namespace:"checkout"')
+    assert totals(shared) == pytest.approx({"checkout": 4.50 + idle["totalCost"]}, abs=1e-5)
+
+
+def test_a_department_viewer_filters_within_their_namespaces(prod, client_as):
+    client = client_as("dept")  # Payments: payments and checkout
+    (data,) = allocation(client, aggregate="namespace", filter='namespace:"checkout","search"')
+    assert totals(data) == {"checkout": 4.50}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("namespace:cart", "at position 10: expected a value in double quotes"),
+        ('namespace:"cart', 'at position 10: the string starting here is never closed with "'),
+        ('namespace="cart"', "at position 9: unexpected character '='"),
+        ('container:"web"', "at position 0: the field 'container' is not kept here"),
+        ('Namespace:"cart"', "at position 0: 'Namespace' is not a filter field"),
+        ('namespace:"a"+pod:"b"|pod:"c"', "at position 21: '|' after '+' in the same group"),
+        ('(namespace:"a"', "at position 0: '(' without a matching ')'"),
+        ('namespace:"a")', "at position 13: ')' without a matching '('"),
+        ('namespace:"a" "b"', "at position 14: expected '+' (and) or '|' (or) between two comparisons"),
+        ('namespace:"a",', 'at position 14: expected a value in double quotes after ",", found the end'),
+        ("label[app", "at position 5: the label key starting here is never closed with ]"),
+        ('namespace:"a"+', "at position 14: expected a filter field"),
+    ],
+)
+def test_a_bad_filter_is_400_naming_the_position(client_as, text, words):
+    body = _refusal(client_as("viewer"), filter=text)
+    assert words in body["errors"]["filter"][0] and body["message"].startswith("filter: ")
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"resolution": "1m"}, "resolution", "a query resolution does not apply here"),
+        ({"idleByNode": "true"}, "idleByNode", "idleByNode is not a parameter /allocation supports here"),
+        ({"shareNamespaces": "kube-system"}, "shareNamespaces", "not a parameter"),
+        ({"filterNamespaces": "cart"}, "filterNamespaces", "use filter= with OpenCost's filter language"),
+        ({"sharelabels": "x"}, "sharelabels", "not a parameter"),
+        ({"step": "12h"}, "step", "the step must be a whole number of days"),
+        ({"step": "36h"}, "step", "the step must be a whole number of days"),
+    ],
+)
+def test_a_parameter_not_honoured_is_400_not_ignored(client_as, params, field, words):
+    body = _refusal(client_as("viewer"), **params)
+    assert words in body["errors"][field][0]
+
+
+def test_a_parameter_given_twice_is_400(client_as):
+    response = client_as("viewer").get("/allocation?window=today&filter=pod:%22a%22&filter=pod:%22b%22")
+    assert response.status_code == 400 and "filter is given 2 times" in response.json()["message"]
+
+
+def test_an_empty_filter_is_no_filter(prod, client_as):
+    client = client_as("admin")
+    assert allocation(client, aggregate="namespace", filter="") == allocation(client, aggregate="namespace")
+
+
+def test_a_plus_left_unencoded_in_the_url_still_means_and(prod, client_as):
+    # A raw '+' in a query string is decoded as a space (as Go's URL parser does for OpenCost).
+    response = client_as("admin").get(
+        f'/allocation?window={WINDOW}&accumulate=true&aggregate=pod&filter=namespace:"payments","checkout"'
+        '+label[team]:"pay"'
+    )
+    assert response.status_code == 200, response.content
+    (data,) = response.json()["data"]
+    assert totals(data) == {"pay-1": 6.00}

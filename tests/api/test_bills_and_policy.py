@@ -120,3 +120,19 @@ def test_schema_and_docs(users, client_as, client):
     html = docs.content.decode().lower()
     assert not any(host in html for host in ("cdn", "unpkg", "jsdelivr", "googleapis"))
     assert "/static/drf_spectacular_sidecar/" in html  # Swagger UI from the installed package
+
+
+def test_policy_over_one_mib_is_refused_as_yaml_or_json(prod, client_as):
+    admin = client_as("admin")
+    text = dump_policy(spec_for_day(DAY)).replace("effective_from: 2025-01-01", "effective_from: 2025-03-01")
+    text += "#" + "x" * (1024 * 1024 - len(text.encode()))
+    assert len(text.encode()) == 1024 * 1024 + 1
+    message = "the file is over 1 MiB (1,048,576 bytes), the most a policy file may be"
+
+    as_yaml = admin.put("/api/v1/policy/", text, content_type="application/yaml")
+    assert as_yaml.status_code == 400 and as_yaml.json()["errors"]["yaml"] == [f"line 1: {message}"]
+    as_json = admin.post("/api/v1/policy/", {"yaml": text}, format="json")
+    assert as_json.status_code == 400 and as_json.json()["errors"]["yaml"] == [f"line 1: {message}"]
+    assert not Policy.objects.filter(effective_from="2025-03-01").exists()
+    # One byte less is a policy like any other.
+    assert admin.put("/api/v1/policy/", text[:-1], content_type="application/yaml").status_code == 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -316,6 +317,24 @@ def test_strict_recording_refuses_a_pod_on_a_node_not_sampled_then(cluster):
     with pytest.raises(RecordingError, match="not sampled"):
         record_samples(cluster, node_rows([at(0)]), pod_rows([at(1)], [1], [1]), interval=60, source=SIM)
     assert not SampleSlot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("nodes", "pods", "namespaces", "message"),
+    [
+        ("n 1", {}, None, "nodes frame: node name 'n 1' is not one Kubernetes accepts"),
+        ("n1", {"namespace": "team/a b"}, None, "pods frame: namespace name 'team/a b' is not one"),
+        ("n1", {"pod": "-x"}, None, "pods frame: pod name '-x' is not one"),
+        ("n1", {"owner_kind": "Job", "owner_name": "j" * 64}, None, "pods frame: Job name 'jjj"),
+        ("n1", {}, ["shop", "x" * 64], "namespaces frame: namespace name 'xxx"),
+    ],
+)
+def test_a_name_kubernetes_refuses_is_never_stored(cluster, nodes, pods, namespaces, message):
+    frame = pod_rows([at(0)], [1], [1], node=nodes).assign(**pods)
+    labels = None if namespaces is None else pd.DataFrame({"namespace": namespaces})
+    with pytest.raises(RecordingError, match=re.escape(message)):
+        record_samples(cluster, node_rows([at(0)], name=nodes), frame, labels, interval=60, source=SIM)
+    assert not SampleSlot.objects.exists() and not Namespace.objects.exists() and not Node.objects.exists()
 
 
 def test_lenient_recording_keeps_a_pod_whose_node_vanished(cluster):

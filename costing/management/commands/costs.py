@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from decimal import Decimal
@@ -10,6 +9,8 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from reports.queries import GROUPINGS, QueryError, cost_rows
+from reports.reporting.csv import writer as csv_writer
+from reports.reporting.safety import safe_text
 
 FORMATS = ("json", "csv", "table")
 
@@ -25,6 +26,10 @@ def _text(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)
+
+
+def _csv_cell(value) -> str:
+    return safe_text(value) if isinstance(value, str) else _text(value)
 
 
 class Command(BaseCommand):
@@ -54,10 +59,12 @@ class Command(BaseCommand):
                 json.dumps(rows, default=lambda v: str(v) if isinstance(v, Decimal) else v, indent=2)
             )
         elif format == "csv":
-            writer = csv.DictWriter(self.stdout, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
+            # Names come from clusters, pods and policies: written as the report exports write them, text
+            # escaped and numbers left as numbers (a negative amount is not a formula).
+            writer = csv_writer(self.stdout)
+            writer.writerow([safe_text(c) for c in columns])
             for row in rows:
-                writer.writerow({k: _text(row.get(k)) for k in columns})
+                writer.writerow([_csv_cell(row.get(k)) for k in columns])
         else:
             table = [[_text(row.get(c)) for c in columns] for row in rows]
             widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from costing.models import Namespace
-from costing.policy import PolicyFileError, read_policy
+from costing.policy import PolicyFileError, read_policy, read_policy_bytes
 from costing.policy.store import InvalidPolicy, save_spec
 from costing.policy.yamlfile import format_error
 
@@ -21,13 +21,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, dry_run: bool = False, **options):
         path = Path(file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"{path}: cannot be read: {exc}") from exc
         known = set(Namespace.objects.values_list("name", flat=True))
         try:
+            with path.open("rb") as stream:
+                text = read_policy_bytes(stream, source=str(path))
             read = read_policy(text, source=str(path), known_namespaces=known or None)
+        except OSError as exc:
+            raise CommandError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         except PolicyFileError as exc:
             raise CommandError(f"{path}: refused, nothing stored:\n{exc}") from exc
         for warning in read.warnings:

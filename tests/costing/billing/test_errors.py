@@ -89,6 +89,21 @@ def test_a_row_with_too_few_or_too_many_fields(tmp_path):
     assert error.line == 5 and error.reason == "20 fields where the header has 19"
 
 
+@pytest.mark.parametrize("extra", [1, 2])
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_a_first_data_row_with_too_many_fields_is_reported_like_any_other(tmp_path, extra, quoted):
+    # With a column the reader does not use, pandas took the extra leading fields of a first row for an
+    # index and failed with its own message.
+    lines = focus_text(GOOD, columns=[*focus_row(), "x_Note"]).splitlines()
+    first = lines[1] + ",extra" * extra
+    if quoted:
+        first = first.replace("acct-1", '"acct\n1"')
+    path = tmp_path / "first.csv"
+    path.write_text("\n".join([lines[0], first, *lines[2:]]) + "\n")
+    error = _refusal(path)
+    assert error.line == 2 and error.reason == f"{20 + extra} fields where the header has 20"
+
+
 def test_a_quote_never_closed(tmp_path):
     lines = focus_text(GOOD).splitlines()
     path = tmp_path / "quote.csv"

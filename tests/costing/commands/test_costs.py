@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from costing.models import Cluster, Pod
+from reports.reporting.safety import safe_text
 from tests.costing import scenario
 from tests.costing.scenario import DAY
 
@@ -89,3 +91,29 @@ def test_bad_dates():
         call_command("costs", "--start", "2025-03-12", "--end", "2025-03-12", "--by", "cluster")
     with pytest.raises(CommandError, match="must be after --start"):
         call_command("recompute", "--start", "2025-03-12", "--end", "2025-03-11")
+
+
+def _csv(*args) -> list[dict]:
+    out = io.StringIO()
+    call_command(
+        "costs", "--start", "2025-03-10", "--end", "2025-03-11", *args, "--format", "csv", stdout=out
+    )
+    return list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
+
+
+def test_csv_escapes_formula_cells_as_the_report_exports_do():
+    objects = scenario.build()
+    starts = {"pay-1": "=1+2", "co-1": "+3", "ks-1": "-4", "se-1": "@SUM(A1)", "ks-2": "\tx"}
+    for name, value in starts.items():
+        Pod.objects.filter(name=name).update(labels={"team": value})
+    call_command("recompute", "--start", "2025-03-10", "--end", "2025-03-11", stdout=io.StringIO())
+    # The cluster's name is read when the rows are built, so a rename shows at once.
+    Cluster.objects.filter(pk=objects["cluster"].pk).update(name="\rprod")
+
+    rows = _csv("--by", "label:team")
+    groups = {r["label"]: r["cost"] for r in rows if r["row"] == "group"}
+    assert groups == {"'=1+2": "6.00", "'+3": "4.50", "'-4": "2.25", "'@SUM(A1)": "1.62", "'\tx": "0.81"}
+    assert set(groups) == {safe_text(v) for v in starts.values()}
+    (cluster,) = [r for r in _csv("--by", "cluster") if r["row"] == "group"]
+    # Numbers stay numbers: never quoted.
+    assert (cluster["cluster"], cluster["cost"], cluster["physical_cost"]) == ("'\rprod", "15.18", "32.92")

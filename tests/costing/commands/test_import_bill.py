@@ -84,6 +84,18 @@ def test_a_bad_file_exits_with_its_line_and_column_and_changes_nothing(write_foc
     assert BillImport.objects.filter(status="failed").count() == 1
 
 
+def test_a_first_row_with_more_fields_than_the_header_is_a_line_error(tmp_path):
+    header, first, *rest = FOCUS_SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    path = tmp_path / "bill.csv"
+    path.write_text("\n".join([header, first + ",surplus", *rest]) + "\n", encoding="utf-8")
+
+    with pytest.raises(CommandError) as caught:
+        _run("import_bill", str(path), "--format", "focus")
+
+    assert str(caught.value).endswith("bill.csv, line 2: 45 fields where the header has 44")
+    assert BillLine.objects.count() == 0
+
+
 def test_a_cbc_file_takes_its_account_from_the_option(tmp_path, settings):
     settings.FINOPS_CURRENCY = "CNY"
     source = (FOCUS_SAMPLE.parents[1] / "cbc_zh_utf8_bom.csv").read_text(encoding="utf-8-sig")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 
@@ -148,6 +149,36 @@ POD_ROW = "2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,500m,0.2,1Gi,512Mi"
          "nodes.csv, line 1, column colour: unknown column"),
         ("namespaces", 'namespace,labels\nshop,"{""a"": 1}"\n',
          "namespaces.csv, line 2, column labels: not a JSON object of strings"),
+        # Names Kubernetes itself would refuse (k8snames): they cannot be real, and break the pages' links.
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',shop,', ',team/a b,')}\n",
+         "pods.csv, line 2, column namespace: namespace name 'team/a b' is not one Kubernetes accepts "
+         "(an RFC 1123 label"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW}\n{POD_ROW.replace(',shop,', ',-x,')}\n",
+         "pods.csv, line 3, column namespace: namespace name '-x' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',shop,', ',' + 'n' * 64 + ',')}\n",
+         "pods.csv, line 2, column namespace: namespace name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' "
+         "is 64 characters; Kubernetes allows at most 63"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('web-1', 'Web_1')}\n",
+         "pods.csv, line 2, column pod: pod name 'Web_1' is not one Kubernetes accepts (an RFC 1123 subdomain"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('web-1', 'w' * 254)}\n",
+         "pods.csv, line 2, column pod: pod name 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...' is 254 characters; "
+         "Kubernetes allows at most 253"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace(',n1,', ',n1.,')}\n",
+         "pods.csv, line 2, column node: node name 'n1.' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Job,' + 'j' * 64)}\n",
+         "pods.csv, line 2, column owner_name: Job name 'jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj...' is 64 "
+         "characters; Kubernetes allows at most 63"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'CronJob,' + 'c' * 53)}\n",
+         "pods.csv, line 2, column owner_name: CronJob name 'ccccccccccccccccccccccccccccccccccccc...' is 53 "
+         "characters; Kubernetes allows at most 52"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Deployment,web app')}\n",
+         "pods.csv, line 2, column owner_name: Deployment name 'web app' is not one Kubernetes accepts"),
+        ("pods", f"{HEADER_PODS}\n{POD_ROW.replace('Deployment,web', 'Deploy ment,web')}\n",
+         "pods.csv, line 2, column owner_kind: 'Deploy ment' is not a Kubernetes kind"),
+        ("nodes", NODES.replace(",n1,", ",n1/a,", 1),
+         "nodes.csv, line 2, column node: node name 'n1/a' is not one Kubernetes accepts"),
+        ("namespaces", "namespace,labels\nShop,\n",
+         "namespaces.csv, line 2, column namespace: namespace name 'Shop' is not one Kubernetes accepts"),
     ],
 )  # fmt: skip
 def test_a_bad_field_is_named_and_nothing_is_stored(cluster, tmp_path, which, text, message):
@@ -158,6 +189,54 @@ def test_a_bad_field_is_named_and_nothing_is_stored(cluster, tmp_path, which, te
         run(paths)
     assert message in str(error.value)
     assert state() == before
+
+
+def test_the_longest_names_kubernetes_allows_are_imported(cluster, tmp_path):
+    namespace = "n" * 63
+    pod = ".".join(["p" * 63] * 4)[:253]  # dot-separated labels, 253 characters
+    cronjob = "c" * 52
+    row = POD_ROW.replace(",shop,", f",{namespace},").replace("web-1", pod)
+    row = row.replace("Deployment,web", f"CronJob,{cronjob}")
+    uid = "4f6c1a52-9d1e-4d8e-9a57-0c1d2e3f4a5b"
+    paths = write(tmp_path, pods=f"{HEADER_PODS}\n{row}\n", namespaces=f"namespace\n{namespace}\n")
+    # Without a pod_uid, the pod's identity is namespace/pod: 317 characters, more than is kept.
+    with pytest.raises(
+        CommandError, match=r"pods.csv, line 2, column pod: namespace/pod is 317 characters, more "
+    ):
+        run(paths)
+    paths = write(
+        tmp_path, pods=f"{HEADER_PODS},pod_uid\n{row},{uid}\n", namespaces=f"namespace\n{namespace}\n"
+    )
+    run(paths)
+    (stored,) = Pod.objects.all()
+    assert (stored.namespace.name, stored.name, stored.uid, stored.workload.kind, stored.workload.name) == (
+        namespace,
+        pod,
+        uid,
+        "CronJob",
+        cronjob,
+    )
+
+
+@pytest.mark.parametrize(
+    ("which", "column", "longest"),
+    [("nodes", "node_pool", 253), ("nodes", "provider_id", 500), ("nodes", "instance_type", 100)],
+)
+def test_texts_longer_than_the_database_keeps_are_refused(cluster, tmp_path, which, column, longest):
+    header, first, second = NODES.splitlines()
+    header += ",instance_type"
+    values = dict(zip(header.split(","), next(csv.reader([first + ",m5.large"])), strict=True))
+    values[column] = "x" * (longest + 1)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values.values())
+    row = out.getvalue()
+    paths = write(tmp_path, nodes=f"{header}\n{row}\n{second},m5.large\n")
+    with pytest.raises(CommandError) as error:
+        run(paths)
+    assert (
+        str(error.value)
+        == f"nodes.csv, line 2, column {column}: {longest + 1} characters, more than the {longest} kept"
+    )
 
 
 def write_dir(folder, **texts):

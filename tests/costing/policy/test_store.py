@@ -129,3 +129,16 @@ def test_invalid_specs_store_nothing():
             )
         )
     assert not Policy.objects.exists() and not Department.objects.exists()
+
+
+def test_load_policy_refuses_a_file_over_one_mib_and_stores_nothing(tmp_path):
+    path = tmp_path / "big.yaml"
+    text = EXAMPLE.read_text() + "#"
+    path.write_text(text + "x" * (1024 * 1024 + 1 - len(text.encode())))
+    assert path.stat().st_size == 1024 * 1024 + 1
+    with pytest.raises(CommandError) as caught:
+        call_command("load_policy", str(path))
+    assert str(caught.value).endswith(
+        "big.yaml, line 1: the file is over 1 MiB (1,048,576 bytes), the most a policy file may be"
+    )
+    assert not Policy.objects.exists()

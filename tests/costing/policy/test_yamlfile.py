@@ -1,5 +1,6 @@
 """Tests of the policy file: located errors, exact numbers, safe loading and the dump/load round trip."""
 
+import io
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -21,7 +22,15 @@ from costing.policy.spec import (
     TagRule,
     validate,
 )
-from costing.policy.yamlfile import FileError, PolicyFileError, dump_policy, load_policy, read_policy
+from costing.policy.yamlfile import (
+    MAX_POLICY_BYTES,
+    FileError,
+    PolicyFileError,
+    dump_policy,
+    load_policy,
+    read_policy,
+    read_policy_bytes,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "costing" / "policy" / "example.yaml"
@@ -479,3 +488,33 @@ def test_a_character_yaml_does_not_allow_names_its_line():
     assert (
         errors[0].message == "invalid YAML: unacceptable character #x0001: special characters are not allowed"
     )
+
+
+def _padded(size: int) -> str:
+    """The GOOD policy with a trailing comment making it exactly `size` bytes of UTF-8."""
+    head = GOOD + "# é"  # two bytes, one character: the limit is in bytes
+    return head + "x" * (size - len(head.encode()) - 1) + "\n"
+
+
+def test_a_policy_of_exactly_one_mib_is_read_and_one_byte_more_is_refused_before_parsing():
+    exact = _padded(MAX_POLICY_BYTES)
+    assert len(exact.encode()) == MAX_POLICY_BYTES == 1_048_576
+    assert read_policy(exact).spec.effective_from == date(2025, 3, 1)
+    # Broken YAML past the limit: the size is what is reported, the YAML is never parsed.
+    over = "effective_from: [\n" + "x" * (MAX_POLICY_BYTES + 1 - 18)
+    assert len(over.encode()) == MAX_POLICY_BYTES + 1
+    with pytest.raises(PolicyFileError) as caught:
+        read_policy(over, source="big.yaml")
+    assert str(caught.value) == (
+        "big.yaml, line 1: the file is over 1 MiB (1,048,576 bytes), the most a policy file may be"
+    )
+
+
+def test_read_policy_bytes_reads_no_more_than_the_limit():
+    stream = io.BytesIO(b"effective_from: 2025-01-01\n" + b"#" * (3 * MAX_POLICY_BYTES))
+    with pytest.raises(PolicyFileError, match="over 1 MiB"):
+        read_policy_bytes(stream)
+    assert stream.tell() == MAX_POLICY_BYTES + 1
+    with pytest.raises(PolicyFileError, match="line 2: not UTF-8 text"):
+        read_policy_bytes(io.BytesIO(b"effective_from: 2025-01-01\n# \xe9t\xe9\n"), source="p.yaml")
+    assert read_policy_bytes(io.BytesIO(GOOD.encode())) == GOOD

@@ -100,3 +100,17 @@ def test_names_from_the_cluster_are_quoted_end_to_end():
     assert all(c.data_type != "f" for ws in book.worksheets for row in ws.iter_rows() for c in row)
     workloads = list(csv.DictReader(io.StringIO(render_csv(report, "workloads").decode("utf-8-sig"))))
     assert "'@SUM(1+1)" in {r["Workload"] for r in workloads}
+
+
+def test_titles_and_summary_labels_are_quoted_in_both_renderings():
+    table = Table("namespaces", "Namespaces", [Column("namespace", "=Namespace")], [{"namespace": "a"}])
+    report = Report(parse_period("2025-03"), None, None, "@EUR", None, [("-Scope", "x", "text")], [table])
+    report.generated_at = timezone.now()
+    book = workbook(render_xlsx(report))
+    assert book["Namespaces"].cell(row=1, column=1).value == "'=Namespace"
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True)}
+    assert summary["'-Scope"] == "x" and summary["Currency"] == "'@EUR"
+    header = next(csv.reader(io.StringIO(render_csv(report, "namespaces").decode("utf-8-sig"))))
+    assert header == ["'=Namespace"]
+    rows = dict(csv.reader(io.StringIO(render_csv(report, "summary").decode("utf-8-sig"))))
+    assert rows["'-Scope"] == "x" and rows["Currency"] == "'@EUR"
