@@ -1,4 +1,4 @@
-"""Beat and a real worker go on sampling through a database outage, on a private PostgreSQL server.
+"""Beat and a real worker sample through database outages, on a private PostgreSQL server.
 
 The test stops and starts a server of its own (never the shared one), with short durations: a beat tick
 of 1 s, a full read of the schedule every second (django-celery-beat's default is 5 minutes; a failure
@@ -8,6 +8,7 @@ of that read is what made stock beat exit), a 2-second sampling interval and a 4
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -41,8 +42,13 @@ def _unavailable() -> str | None:
     missing = postgres_binaries_missing()
     if missing:
         return missing
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        return "running as root without runuser: PostgreSQL cannot be started as the postgres user"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root without a postgres user: PostgreSQL refuses to run as root"
+        if not shutil.which("runuser"):
+            return "running as root without runuser: PostgreSQL cannot be started as the postgres user"
     return None
 
 
@@ -79,6 +85,7 @@ def _wait_for(condition, timeout: float, what: str):
 @pytest.mark.worker
 @pytest.mark.skipif(_unavailable() is not None, reason=_unavailable() or "")
 def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
+    """Started while the database is down, and through an outage while running; no restart by hand."""
     with ExitStack() as stack:
         pg = stack.enter_context(private_postgres())
         pg.create_database("finops_outage")
@@ -94,6 +101,8 @@ def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
         subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=60)
+        # Beat and the worker start while the database is down: beat must not exit at its first read.
+        pg.stop()
         celery = [sys.executable, "-m", "celery", "-A", "finops"]
         stack.enter_context(
             _process(
@@ -116,6 +125,15 @@ def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
                 [*celery, "beat", "--max-interval", "1", "--pidfile=", "--loglevel", "INFO"], env, beat_log
             )
         )
+
+        _wait_for(
+            lambda: "the database is unavailable" in beat_log.read_text(),
+            60,
+            "beat to find the database down",
+        )
+        time.sleep(2)  # a few ticks without a database
+        assert beat.poll() is None, beat_log.read_text()
+        pg.start()
 
         def sampled(after: datetime = EPOCH):
             return [s for s, (status, _) in _slots(url).items() if status == "ok" and s > after]
@@ -148,5 +166,5 @@ def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
         assert {slots[s][1] for s in gaps} <= {MISSED_REASON} | {
             "not sampled: database error (OperationalError)"
         }
-        # The outage is logged once, not at every tick.
-        assert beat_log.read_text().count("the database is unavailable") == 1
+        # Each outage (at start, then while running) is logged once, not at every tick.
+        assert beat_log.read_text().count("the database is unavailable") == 2
