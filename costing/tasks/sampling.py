@@ -27,9 +27,9 @@ MAX_RETRIES = 3
 def sample_cluster(self, cluster_id: int, slot_iso: str | None = None) -> str:
     """Sample the cluster for one slot: the time the run was sent (or now) floored to the cluster's interval.
 
-    Every message carries the time it was sent (costing.signals.stamp_sample_slot), so a run that starts late still
-    records the slot it was sent for, never the current one. Safe to run twice, late or concurrently for
-    the same slot: the slot is recorded once. Retried (with the same slot) on transient database errors,
+    Every message carries the time it was sent (costing.signals.stamp_sample_slot), so a run that starts
+    late still records the slot it was sent for, never the current one. Safe to run twice, late or
+    concurrently for the same slot: the slot is recorded once. Retried (with the same slot) on transient database errors,
     the cluster lookup included, while the retry can still start before the message expires; then the
     slot is given up as a gap. An unreachable cluster is a gap, not an error.
     """
