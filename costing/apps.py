@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class CostingConfig(AppConfig):
@@ -8,6 +8,14 @@ class CostingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from celery.signals import before_task_publish
+
+        from .models import Cluster
         from .roles import ensure_role_groups
+        from .signals import cluster_deleted, cluster_saved, stamp_sample_slot
 
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="costing.ensure_role_groups")
+        post_save.connect(cluster_saved, sender=Cluster, dispatch_uid="costing.cluster_schedule_saved")
+        post_delete.connect(cluster_deleted, sender=Cluster, dispatch_uid="costing.cluster_schedule_deleted")
+        # Every process that may send a sample message (beat, worker, web) stamps it with its slot.
+        before_task_publish.connect(stamp_sample_slot, dispatch_uid="costing.stamp_sample_slot")

@@ -1,7 +1,7 @@
 """The one way samples become stored quantities: inventory, pod-, node- and coverage-hours, sample slots.
 
 The live task, the simulator backfill and `import_samples` all call `record_samples` (or its wrappers
-`record_snapshot` and `record_gap`). Rules (COST_MODEL 1-2, decisions in docs/cost-model.md):
+`record_snapshot`, `record_gap` and `record_gaps`). Rules (COST_MODEL 1-2, decisions in docs/cost-model.md):
 
 - A sample at t stands for [t, t + interval). Its quantities go to the hours that interval overlaps,
   in proportion to the overlap (a 60 s slot at 10:59:30 puts 30 s in hour 10 and 30 s in hour 11).
@@ -49,6 +49,7 @@ __all__ = [
     "floor_slot",
     "prune_usage",
     "record_gap",
+    "record_gaps",
     "record_samples",
     "record_snapshot",
     "replace_hours",
@@ -196,17 +197,27 @@ def record_snapshot(
 
 def record_gap(cluster, slot: datetime, *, interval: int, source: str, reason: str) -> bool:
     """Record that `slot` could not be sampled, and why. False if the slot was already recorded."""
+    return record_gaps(cluster, [slot], interval=interval, source=source, reason=reason) == 1
+
+
+def record_gaps(cluster, slots: Sequence[datetime], *, interval: int, source: str, reason: str) -> int:
+    """Record the slots that could not be sampled, with one reason, in one transaction.
+
+    Slots already recorded (sampled or gap) are left as they are; returns how many gaps were added.
+    """
     cluster_id = getattr(cluster, "pk", cluster)
-    ts = np.array([int(slot.timestamp())], dtype=np.int64)
+    ts = np.array([int(slot.timestamp()) for slot in slots], dtype=np.int64)
+    if len(ts) == 0:
+        return 0
     with transaction.atomic():
         writer = _Writer(cluster_id)
         claimed = writer.claim_slots(ts, interval, source, None, None, status=SampleStatus.GAP, reason=reason)
         if not len(claimed):
-            return False
+            return 0
         seconds = _split_seconds(claimed, interval)
         writer.add_coverage(seconds, "gap_seconds")
         mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())))
-    return True
+    return len(claimed)
 
 
 def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

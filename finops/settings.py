@@ -210,7 +210,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, made to outlive a database outage (finops/beat.py).
+CELERY_BEAT_SCHEDULER = "finops.beat:ResilientDatabaseScheduler"
+# How often beat reads its whole schedule even when nothing signalled a change (django-celery-beat: 300).
+FINOPS_BEAT_FULL_SYNC_SECONDS = env.int("FINOPS_BEAT_FULL_SYNC_SECONDS", default=300)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # E-mail for scheduled exports: EMAIL_URL=smtp+tls://user:password@host:587 (django-environ's form).
@@ -244,6 +247,12 @@ LOGGING = {
 # The product's own settings.
 FINOPS_CURRENCY = env.str("FINOPS_CURRENCY", default="EUR")
 FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=90)
+# How far back the sweep of missed sampling slots looks (it runs every 5 minutes; this covers a beat or
+# worker that was down for days). Kept inside the hourly retention, or it would refill pruned slots.
+FINOPS_GAP_SWEEP_DAYS = min(env.int("FINOPS_GAP_SWEEP_DAYS", default=7), FINOPS_HOURLY_RETENTION_DAYS - 1)
+# How long after a slot's run can no longer start (its message expired) the sweep waits before calling it
+# missed: long enough for a snapshot still on its way (API calls time out after 10 s each).
+FINOPS_GAP_SWEEP_GRACE_SECONDS = env.int("FINOPS_GAP_SWEEP_GRACE_SECONDS", default=120)
 FINOPS_DAILY_RETENTION_MONTHS = env.int("FINOPS_DAILY_RETENTION_MONTHS", default=25)
 FINOPS_BILL_UPLOAD_MAX_BYTES = env.int("FINOPS_BILL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 FINOPS_EXPORT_DIR = Path(env.str("FINOPS_EXPORT_DIR", default=str(VAR_DIR / "exports")))

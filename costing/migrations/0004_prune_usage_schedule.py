@@ -17,7 +17,7 @@ def register(apps, schema_editor):
     PeriodicTask.objects.update_or_create(
         name="Prune usage", defaults={"task": TASK, "interval": daily, "enabled": True}
     )
-    # Clusters made before sampling was scheduled (costing.tasks.sampling.sync_sampling_schedule).
+    # Clusters made before sampling was scheduled (costing.collectors.sampling.sync_sampling_schedule).
     for cluster in Cluster.objects.all():
         every = cluster.sampling_interval
         schedule = IntervalSchedule.objects.filter(every=every, period="seconds").order_by("pk").first()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from costing.choices import ConnectionType, OwnerKind
 from costing.secrets import EncryptedTextField
@@ -43,24 +41,6 @@ class Cluster(models.Model):
 
     def __repr__(self) -> str:  # never the kubeconfig
         return f"<Cluster {self.name} ({self.connection_type})>"
-
-
-@receiver(post_save, sender=Cluster, dispatch_uid="costing.cluster_schedule_saved")
-def _cluster_saved(sender, instance: Cluster, raw: bool = False, **kwargs) -> None:
-    # Beat runs one sampling task per cluster: created, re-timed or paused with the cluster, in the same
-    # transaction as the save. Not while loading fixtures (raw).
-    if raw:
-        return
-    from costing.tasks.sampling import sync_sampling_schedule
-
-    sync_sampling_schedule(instance)
-
-
-@receiver(post_delete, sender=Cluster, dispatch_uid="costing.cluster_schedule_deleted")
-def _cluster_deleted(sender, instance: Cluster, **kwargs) -> None:
-    from costing.tasks.sampling import remove_sampling_schedule
-
-    remove_sampling_schedule(instance.pk)
 
 
 class NodePool(models.Model):

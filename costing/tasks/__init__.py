@@ -3,7 +3,7 @@
 from .billing import import_bill
 from .compute import prune_results, recompute_day, recompute_dirty_days
 from .operations import worker_heartbeat
-from .sampling import prune_usage_task, sample_cluster
+from .sampling import prune_usage_task, sample_cluster, sweep_missed_slots_task
 
 __all__ = [
     "import_bill",
@@ -12,5 +12,6 @@ __all__ = [
     "recompute_day",
     "recompute_dirty_days",
     "sample_cluster",
+    "sweep_missed_slots_task",
     "worker_heartbeat",
 ]

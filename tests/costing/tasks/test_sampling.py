@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import OperationalError
-from django_celery_beat.models import PeriodicTask
 
 from costing.choices import ConnectionType, SampleSource, SampleStatus
 from costing.collectors.simulator import DemoCluster
 from costing.models import Cluster, CoverageHour, Node, NodeHour, Pod, PodHour, SampleSlot
+from costing.recording import floor_slot
 from costing.tasks import sampling
-from costing.tasks.sampling import redact, sample_cluster, schedule_name
+from costing.tasks.sampling import sample_cluster
 from tests.costing.collectors.conftest import TOKEN, kubeconfig_for
 from tests.k8s_api import (
     FakeKubeAPI,
@@ -25,6 +25,7 @@ from tests.k8s_api import (
     make_pod_metrics,
     make_replicaset,
 )
+from tests.workers import running_worker
 
 GIB = 2**30
 SLOT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -136,12 +137,6 @@ def test_an_unusable_kubeconfig_makes_a_gap_without_its_secrets():
     assert "tok3n-secret" not in reason
 
 
-def test_redact_removes_every_secret_value_of_the_kubeconfig():
-    config = kubeconfig_for("https://k8s.example.com", "abcd-1234-secret")
-    assert redact("token abcd-1234-secret rejected", config) == "token [redacted] rejected"
-    assert redact("nothing to hide", "not: [valid") == "nothing to hide"
-
-
 @pytest.mark.django_db
 def test_a_simulator_cluster_samples_the_demo(settings):
     cluster = Cluster.objects.create(name="demo", connection_type=ConnectionType.SIMULATOR, simulator_seed=7)
@@ -196,34 +191,87 @@ def test_retries_are_bounded(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_the_beat_schedule_follows_the_cluster():
-    cluster = Cluster.objects.create(
-        name="prod",
-        connection_type=ConnectionType.KUBECONFIG,
-        kubeconfig=kubeconfig_for("https://x", "sekr3t-tok"),
+def test_a_database_error_in_the_cluster_lookup_is_retried_like_any_other(monkeypatch):
+    cluster = Cluster.objects.create(name="demo", connection_type=ConnectionType.SIMULATOR)
+    calls = []
+    real = sampling.slot_of
+
+    def flaky(cluster_id, when):
+        calls.append(when)
+        if len(calls) < 3:
+            raise OperationalError("connection refused")
+        return real(cluster_id, when)
+
+    monkeypatch.setattr(sampling, "slot_of", flaky)
+    assert sample_cluster.apply(args=[cluster.pk, "2026-03-02T10:00:10+00:00"]).get() == "recorded"
+    assert calls == [datetime(2026, 3, 2, 10, 0, 10, tzinfo=UTC)] * 3  # the same time each try
+    assert SampleSlot.objects.get().slot == SLOT
+
+
+@pytest.mark.django_db
+def test_a_slot_whose_retries_are_spent_ends_as_a_gap_with_the_reason(monkeypatch):
+    cluster = Cluster.objects.create(name="demo", connection_type=ConnectionType.SIMULATOR)
+
+    def broken(cluster_id, slot):
+        raise OperationalError("could not serialize access")
+
+    monkeypatch.setattr(sampling, "take_sample", broken)
+    with pytest.raises(OperationalError):
+        sample_cluster.apply(args=[cluster.pk, SLOT.isoformat()]).get()
+    gap = SampleSlot.objects.get()
+    assert (gap.slot, gap.status, gap.reason) == (
+        SLOT,
+        SampleStatus.GAP,
+        "not sampled: database error (OperationalError)",
     )
-    task = PeriodicTask.objects.get(name=schedule_name(cluster.pk))
-    assert task.task == "costing.sample_cluster"
-    assert json.loads(task.args) == [cluster.pk]  # the id only: no credential in task arguments
-    assert "sekr3t-tok" not in task.args + task.kwargs + task.description
-    assert (task.interval.every, task.interval.period, task.enabled, task.expire_seconds) == (
-        60,
-        "seconds",
-        True,
-        60,
-    )
+    assert CoverageHour.objects.get().gap_seconds == 60
 
-    cluster.sampling_interval = 300
-    cluster.save()
-    task.refresh_from_db()
-    assert (task.interval.every, task.expire_seconds) == (300, 300)
 
-    cluster.enabled = False
-    cluster.save()
-    task.refresh_from_db()
-    assert task.enabled is False
+def test_a_retry_is_planned_only_if_it_starts_before_the_message_expires():
+    now = datetime(2026, 3, 2, 10, 0, 50, tzinfo=UTC)
+    expires = "2026-03-02T10:00:55+00:00"  # sent at 10:00:55 less one 60 s interval
+    assert sampling.retry_starts_in_time(expires, 4, now)
+    assert not sampling.retry_starts_in_time(expires, 8, now)
+    assert not sampling.retry_starts_in_time(datetime.fromisoformat(expires), 5, now)
+    assert sampling.retry_starts_in_time(None, 3600, now)  # sent by hand: no deadline
 
-    pk = cluster.pk
-    cluster.delete()
-    assert not PeriodicTask.objects.filter(name=schedule_name(pk)).exists()
-    assert PeriodicTask.objects.filter(task="costing.prune_usage").exists()
+
+def test_a_sample_message_is_stamped_with_the_time_it_is_sent():
+    from costing.signals import stamp_sample_slot
+
+    before = datetime.now(UTC)
+    body = ([7], {}, {})
+    stamp_sample_slot(sender="costing.sample_cluster", body=body)
+    assert before <= datetime.fromisoformat(body[1]["slot_iso"]) <= datetime.now(UTC)
+    given = ([7, SLOT.isoformat()], {}, {})
+    stamp_sample_slot(sender="costing.sample_cluster", body=given)
+    assert given[1] == {}  # a slot given is kept
+    other = ([7], {}, {})
+    stamp_sample_slot(sender="costing.recompute_day", body=other)
+    assert other[1] == {}
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_starts_late_records_the_slot_it_was_sent_for(api):
+    cluster = kube_cluster(api.url)
+    Cluster.objects.filter(pk=cluster.pk).update(sampling_interval=2)  # below the form's minimum: quick
+    with running_worker() as queue:
+        sent = datetime.now(UTC)
+        # Held by the worker for 3 s: it starts after its 2 s slot has ended.
+        sample_cluster.apply_async(args=[cluster.pk], queue=queue, countdown=3)
+        deadline = time.monotonic() + 60
+        while not SampleSlot.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        late = SampleSlot.objects.get()
+        assert late.slot == floor_slot(sent, 2)
+        assert late.recorded_at >= late.slot + timedelta(seconds=2)  # ran in a later slot
+        assert late.status == SampleStatus.OK
+
+        # The next run, on time, takes its own slot: none taken twice, none skipped for the late one.
+        now = datetime.now(UTC)
+        sample_cluster.apply_async(args=[cluster.pk], queue=queue)
+        while SampleSlot.objects.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    slots = list(SampleSlot.objects.order_by("slot").values_list("slot", "status"))
+    assert slots == [(late.slot, SampleStatus.OK), (floor_slot(now, 2), SampleStatus.OK)]
