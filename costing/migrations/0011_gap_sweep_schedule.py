@@ -27,7 +27,7 @@ def unregister(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("costing", "0009_encrypt_kubeconfig"),
+        ("costing", "0010_sso"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
