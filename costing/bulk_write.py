@@ -10,8 +10,8 @@ connection; callers name Django fields, never tables. Two ways in:
   named as money given as int64 counts of 1e-8 (`money_text`). None in a column that cannot be NULL
   takes the field's default (the importers' "missing": an empty string, an empty JSON object).
 - `upsert`: `INSERT ... ON CONFLICT (...) DO UPDATE SET ... / DO NOTHING [RETURNING ...]` of rows of
-  plain Python values (timestamps from `stamps`). Above `COPY_MIN_ROWS` rows PostgreSQL gets them by COPY
-  into a temporary table first; below that, and on SQLite, multi-row VALUES within the parameter limit.
+  plain Python values (timestamps from `stamps`). From `COPY_MIN_ROWS` rows on, PostgreSQL gets them by
+  COPY into a temporary table first; fewer, and on SQLite, go as multi-row VALUES within the parameter limit.
   `added`, `if_newer` and `widened` build the usual SET clauses.
 """
 
@@ -165,7 +165,8 @@ def _integer_copy(values) -> list[str]:
     array = np.asarray(values)
     if array.dtype.kind in "iu":
         return array.astype(str).tolist()
-    return [_NULL if _is_missing(v) else str(int(v)) for v in array.tolist()]
+    # v != v: NaN and NaT (inline: a call per value costs a tenth of a bill import's encoding)
+    return [_NULL if v is None or v != v else str(int(v)) for v in array.tolist()]
 
 
 def _float_copy(values) -> list[str]:
@@ -177,7 +178,7 @@ def _float_copy(values) -> list[str]:
 
 
 def _decimal_copy(values) -> list[str]:
-    return [_NULL if _is_missing(v) else str(v) for v in values]
+    return [_NULL if v is None or v != v else str(v) for v in values]
 
 
 def _bool_copy(values) -> list[str]:
