@@ -8,7 +8,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +20,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from costing.access import granted_departments, is_admin, may_see_department
+from costing.access import (
+    WHOLE,
+    DepartmentChoice,
+    cost_scope,
+    granted_departments,
+    may_see_department,
+    namespace_visibility,
+    owned_rows,
+    report_department,
+    restrict_by_department,
+    restrict_clusters,
+    restrict_exports,
+    sees_everything,
+)
 from costing.billing.uploads import store_upload
 from costing.choices import RunStatus
 from costing.explain import (
@@ -32,7 +45,7 @@ from costing.explain import (
     explain_node_hour,
     explain_workload,
 )
-from costing.models import BillImport, Cluster, Department, Namespace, NamespaceCostDay, Node, Workload
+from costing.models import BillImport, Cluster, Department, Namespace, Node, Workload
 from costing.policy import PolicyFileError, dump_policy, read_policy
 from costing.policy.store import InvalidPolicy, policy_for_day, save_spec, spec_for_day
 from reports.models import ExportRun
@@ -94,23 +107,16 @@ class CostsView(APIView):
         query = _query(s.CostQuerySerializer, request)
         period = query["period_obj"]
         by, cluster, department = query["by"], query.get("cluster"), query.get("department")
-        granted = granted_departments(request.user)
-        only = None  # department rows to keep, for a department viewer's by=department
-        if granted is not None:
-            if department is not None and department not in granted:
-                raise PermissionDenied(f"{department!r} is not one of your departments")
-            if department is None and by == "department":
-                only = granted
-            elif department is None and len(granted) == 1:
-                (department,) = granted
-            elif department is None:
-                raise ValidationError(
-                    {"department": [f"choose one of your departments: {', '.join(sorted(granted))}"]}
-                )
+        restricted = not sees_everything(request.user)
+        try:
+            # only: the department rows a department viewer may read of by=department (None: all).
+            department, only = cost_scope(request.user, by, department)
+        except DepartmentChoice as exc:
+            raise _query_error(exc) from None
         try:
             rows = cost_rows(period.start, period.end, by, cluster=cluster, department=department)
         except QueryError as exc:
-            if granted is not None and str(exc).startswith("department:"):
+            if restricted and str(exc).startswith("department:"):
                 rows = [{"row": "total"}]  # one of theirs, with nothing booked yet
             else:
                 raise _query_error(exc) from None
@@ -150,9 +156,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ID
 
     def get_queryset(self):
-        granted = granted_departments(self.request.user)
-        qs = Department.objects.order_by("name")
-        return qs if granted is None else qs.filter(name__in=granted)
+        return restrict_by_department(Department.objects.order_by("name"), self.request.user, "name")
 
 
 # ------------------------------------------------------------------------------------------ clusters
@@ -160,21 +164,18 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     """Clusters, their node pools and nodes (never a kubeconfig). Department viewers see the clusters
-    their departments have namespaces in."""
+    their departments have namespaces in, but not their node pools and nodes (403, as on the pages:
+    whole clusters are for admins and viewers)."""
 
     permission_classes = [HasRole]
     pagination_class = Pagination
     lookup_value_regex = ID
 
     def get_queryset(self):
-        qs = Cluster.objects.order_by("name")
-        granted = granted_departments(self.request.user)
-        if granted is not None:
-            owned = NamespaceCostDay.objects.filter(
-                cluster=OuterRef("pk"), department__in=granted, shared=False
-            )
-            qs = qs.filter(Exists(owned))
-        return qs
+        return restrict_clusters(Cluster.objects.order_by("name"), self.request.user)
+
+    def get_permissions(self):
+        return [SeesEverything()] if self.action in ("node_pools", "nodes") else [HasRole()]
 
     def get_serializer_class(self):
         return s.ClusterDetailSerializer if self.action == "retrieve" else s.ClusterSerializer
@@ -198,18 +199,9 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
 # -------------------------------------------------------------------------------------- explanations
 
 
-def _namespace_visible(user, namespace_id: int, start, end) -> bool:
-    """A department viewer sees a namespace if, on every day of the period it has costs, it belonged
-    (not as a shared namespace) to one of their departments."""
-    granted = granted_departments(user)
-    if granted is None:
-        return True
-    days = list(
-        NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__gte=start, day__lt=end).values_list(
-            "department", "shared"
-        )
-    )
-    return bool(days) and all(dept in granted and not shared for dept, shared in days)
+def _namespace_visible(user, namespace_id: int, period) -> bool:
+    # No period picker to offer here: a namespace that was theirs only partly is as unseen as another's.
+    return namespace_visibility(user, namespace_id, period.start, period.end) == WHOLE
 
 
 class ExplainDepartmentView(APIView):
@@ -239,13 +231,13 @@ class ExplainNamespaceView(APIView):
     def get(self, request):
         query = _query(s.ExplainNamespaceQuery, request)
         period = query["period_obj"]
-        if granted_departments(request.user) is not None:
+        if not sees_everything(request.user):
             ns_id = (
                 Namespace.objects.filter(cluster__name=query["cluster"], name=query["namespace"])
                 .values_list("pk", flat=True)
                 .first()
             )
-            if ns_id is None or not _namespace_visible(request.user, ns_id, period.start, period.end):
+            if ns_id is None or not _namespace_visible(request.user, ns_id, period):
                 raise NotFound("no such namespace among your departments' in this period")
         try:
             data = explain_namespace(query["cluster"], query["namespace"], period.start, period.end)
@@ -266,9 +258,7 @@ class ExplainWorkloadView(APIView):
         namespace_id = (
             Workload.objects.filter(pk=query["workload"]).values_list("namespace_id", flat=True).first()
         )
-        if namespace_id is None or not _namespace_visible(
-            request.user, namespace_id, period.start, period.end
-        ):
+        if namespace_id is None or not _namespace_visible(request.user, namespace_id, period):
             raise NotFound(f"no workload with id {query['workload']} among what you may see")
         try:
             data = explain_workload(query["workload"], period.start, period.end)
@@ -535,7 +525,7 @@ class AllocationView(APIView):
         if granted is not None:
 
             def visible(pods):
-                return pods["department"].isin(list(granted)) & ~pods["shared"]
+                return owned_rows(pods, granted)
 
         pods = pod_cost_frame(window.start, window.end)
         idle = node_idle_frame(window.start, window.end)
@@ -555,27 +545,16 @@ class OpenCostRootAllocationView(AllocationView):
 
 
 def _report_scope(user, cluster: str, department: str) -> tuple[str, str]:
-    """The browser builder's access rule: a department viewer exports only their departments, and their
-    one department when they name none; an unknown department is a bad parameter, not an empty report."""
-    granted = granted_departments(user)
-    if granted is not None:
-        if not department and len(granted) == 1:
-            department = next(iter(granted))
-        if department not in granted:
-            if not department:
-                raise PermissionDenied(
-                    f"name one of your departments: {', '.join(sorted(granted))}; not the whole organisation"
-                )
-            raise PermissionDenied(f"{department!r} is not one of your departments")
+    """The pages' access rule (costing.access.report_department); an unknown department is a bad
+    parameter, not an empty report."""
+    department = report_department(user, department) or ""
     if department and not known_department(department):
         raise ValidationError({"department": [f"no costs were ever booked to {department!r}"]})
     return cluster, department
 
 
 def _export_runs(user):
-    runs = ExportRun.objects.select_related("requested_by", "schedule")
-    # Only the one who asked, or an admin; others get a 404 (not even the run's existence).
-    return runs if is_admin(user) else runs.filter(requested_by=user)
+    return restrict_exports(ExportRun.objects.select_related("requested_by", "schedule"), user)
 
 
 @extend_schema_view(
@@ -719,7 +698,7 @@ class ReportView(APIView):
         query = _query(s.ReportQuery, request)
         cluster = query.get("cluster", "").strip() or None
         department = query.get("department", "").strip() or None
-        if granted_departments(request.user) is not None:
+        if not sees_everything(request.user):
             _report_scope(request.user, cluster or "", department or "")
         try:
             report = build_report(period, cluster=cluster, department=department, user=request.user)

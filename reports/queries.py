@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
+from costing.access import restrict_to_owners
 from costing.engine.allocation import POD_QUANTITIES, efficiency
 from costing.engine.rounding import largest_remainder, round_lines
 from costing.models import (
@@ -461,7 +462,7 @@ def node_idle_frame(start: date, end: date, *, cluster: str | None = None) -> pd
 #
 # `departments` is None (every department) or the set of department names whose rows may be read:
 # namespace-level rows are kept only for the days their namespace belonged (not shared) to one of
-# them, the same per-day ownership rule as costing.access.restrict_by_namespace_owner.
+# them (costing.access.restrict_to_owners, the one per-day ownership rule).
 # ---------------------------------------------------------------------------------------------------
 
 ZERO = Decimal(0)
@@ -480,21 +481,6 @@ def _zero_none(row: dict, fields) -> dict:
         if row.get(f) is None:
             row[f] = ZERO if f not in QUANTITIES else 0.0
     return row
-
-
-def _owned_by(qs, departments, namespace_field: str = "namespace", day_field: str = "day"):
-    """Rows of namespaces that, on the row's day, belonged (not shared) to one of `departments`."""
-    if departments is None:
-        return qs
-    from django.db.models import Exists, OuterRef
-
-    owned = NamespaceCostDay.objects.filter(
-        namespace=OuterRef(namespace_field),
-        day=OuterRef(day_field),
-        department__in=list(departments),
-        shared=False,
-    )
-    return qs.filter(Exists(owned))
 
 
 def cents(rows: list[dict], field: str, total: Decimal | None = None) -> Decimal:
@@ -640,7 +626,7 @@ def workload_totals(
 
     from costing.models import Workload
 
-    qs = _owned_by(_filter(WorkloadCostDay.objects, start, end, cluster_id), departments)
+    qs = restrict_to_owners(_filter(WorkloadCostDay.objects, start, end, cluster_id), departments)
     if namespace_id is not None:
         qs = qs.filter(namespace_id=namespace_id)
     # Ranking needs the cost alone (the cheapest scan); the quantities are read for the rows shown.
@@ -680,7 +666,7 @@ def workload_totals(
 
 def workload_days(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
     """A workload's stored days (only the days its namespace belonged to `departments`, when given)."""
-    qs = _owned_by(
+    qs = restrict_to_owners(
         _filter(WorkloadCostDay.objects, start, end, None).filter(workload_id=workload_id), departments
     )
     return list(qs.order_by("day").values("day", "pods", *QUANTITIES, *COSTS))
@@ -690,7 +676,7 @@ def workload_pods(workload_id: int, start: date, end: date, departments=None) ->
     """The pods of a workload over the period, costliest first, with quantities and efficiency."""
     from django.db.models import Count, Sum
 
-    qs = _owned_by(
+    qs = restrict_to_owners(
         PodCostDay.objects.filter(workload_id=workload_id, day__gte=start, day__lt=end), departments
     )
     rows = (
@@ -784,7 +770,7 @@ def label_totals(
     from costing.models import Pod
 
     measures = RANKED
-    qs = _owned_by(_filter(PodCostDay.objects, start, end, cluster_id), departments)
+    qs = restrict_to_owners(_filter(PodCostDay.objects, start, end, cluster_id), departments)
     if cluster_id is None and cluster_ids:
         # Naming every cluster (the caller knows them) lets PostgreSQL use the (cluster, day) index.
         qs = qs.filter(cluster_id__in=cluster_ids)
@@ -863,9 +849,3 @@ def pod_days(pod_id: int, start: date, end: date) -> list[dict]:
         .order_by("day")
         .values("day", "node__name", "samples", *QUANTITIES, *COSTS)
     )
-
-
-def namespace_owners(namespace_id: int, start: date, end: date) -> set[tuple[str, bool]]:
-    """The (department, shared) a namespace had on the stored days of the period."""
-    qs = NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__gte=start, day__lt=end)
-    return set(qs.values_list("department", "shared").distinct())

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 
+from costing import access
 from costing.explain import explain_namespace, explain_workload
 from costing.models import Namespace, Pod, Workload
 from reports import charts, queries
@@ -18,16 +19,13 @@ ZERO = Decimal(0)
 CHART_ROWS = 15
 
 
-def check_namespace_visible(state, namespace_id: int) -> None:
+def check_namespace_visible(request, state, namespace_id: int) -> None:
     """A department viewer sees a namespace's figures for a period only if it was theirs on every stored day
     of it (not shared): 404 when it never was (its existence is not theirs to learn), 403 when partly."""
-    if state.granted is None:
-        return
-    owners = queries.namespace_owners(namespace_id, state.period.start, state.period.end)
-    mine = {(d, shared) for d, shared in owners if d in state.granted and not shared}
-    if not mine:
+    seen = access.namespace_visibility(request.user, namespace_id, state.period.start, state.period.end)
+    if seen == access.NOTHING:
         raise Http404("There is nothing of your departments at this address for this period.")
-    if mine != owners:
+    if seen == access.PARTLY:
         raise PermissionDenied(
             "This namespace belonged to another department on some days of the period; "
             "choose a period in which it was yours."
@@ -74,7 +72,7 @@ def namespace(request, state, cluster: str, name: str):
     ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
     if ns is None:
         raise Http404(f"There is no namespace {name!r} in cluster {cluster!r}.")
-    check_namespace_visible(state, ns.pk)
+    check_namespace_visible(request, state, ns.pk)
     explained = explain_namespace(cluster, name, period.start, period.end)
     workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
     total = queries.cents(workloads, "cost", explained["cost"])
@@ -89,7 +87,7 @@ def namespace(request, state, cluster: str, name: str):
         workloads=workloads,
         total=total,
         visible_departments=[
-            d for d in explained["departments"] if state.granted is None or d in state.granted
+            d for d in explained["departments"] if access.may_see_department(request.user, d)
         ],
     )
     if workloads:
@@ -107,7 +105,7 @@ def workload(request, state, pk: int):
     wl = Workload.objects.filter(pk=pk).select_related("namespace", "cluster").first()
     if wl is None:
         raise Http404(f"There is no workload {pk}.")
-    check_namespace_visible(state, wl.namespace_id)
+    check_namespace_visible(request, state, wl.namespace_id)
     pods = queries.workload_pods(pk, period.start, period.end, state.granted)
     days = queries.workload_days(pk, period.start, period.end, state.granted)
     exact = sum((d["cost"] for d in days), ZERO)
@@ -137,7 +135,7 @@ def pod(request, state, pk: int):
     found = Pod.objects.filter(pk=pk).select_related("namespace", "workload", "cluster").first()
     if found is None:
         raise Http404(f"There is no pod {pk}.")
-    check_namespace_visible(state, found.namespace_id)
+    check_namespace_visible(request, state, found.namespace_id)
     days = queries.pod_days(pk, period.start, period.end)
     total = queries.cents(days, "cost")
     hours_by_day: dict = defaultdict(list)

@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from costing.access import granted_departments
+from costing.access import report_department
 from costing.choices import LineKind
 from costing.engine.rounding import largest_remainder
 from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Policy
@@ -135,7 +134,7 @@ def build_report(
         raise ReportError(f"period: {exc}") from None
     cluster = cluster or None
     department = department or None
-    department = _check_access(user, department)
+    department = report_department(user, department)
     if cluster is not None and not Cluster.objects.filter(name=cluster).exists():
         raise ReportError(f"cluster: no cluster named {cluster!r}")
     progress = progress or (lambda fraction, message: None)
@@ -153,21 +152,6 @@ def build_report(
     add_restatements(report)
     progress(1.0, "done")
     return report
-
-
-def _check_access(user, department: str | None) -> str | None:
-    if user is None:
-        return department
-    granted = granted_departments(user)
-    if granted is None:
-        return department
-    if department is None:
-        if len(granted) == 1:
-            return next(iter(granted))
-        raise PermissionDenied("choose one of your departments")
-    if department not in granted:
-        raise PermissionDenied(f"department {department!r} is not one of yours")
-    return department
 
 
 def build_current(
