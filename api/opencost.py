@@ -15,6 +15,7 @@ import pandas as pd
 
 from costing.choices import GIB, OwnerKind
 from costing.engine.allocation import POD_QUANTITIES, efficiency
+from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -37,7 +38,7 @@ _TIMESTAMPS = re.compile(r"^(\d{1,12})[,-](\d{1,12})$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-_MONEY = 1e8  # the frames carry money in int64 units of 1e-8
+_MONEY = UNITS_PER_CURRENCY  # the frames carry money in int64 counts of costing.money.UNIT
 
 
 class ParameterError(ValueError):

@@ -11,7 +11,7 @@ from django.db import connection
 
 from costing.access import restrict_to_owners
 from costing.engine.allocation import POD_QUANTITIES, efficiency
-from costing.engine.rounding import largest_remainder, round_lines
+from costing.engine.rounding import round_lines
 from costing.models import (
     Cluster,
     ClusterDay,
@@ -21,6 +21,7 @@ from costing.models import (
     PodCostDay,
     WorkloadCostDay,
 )
+from costing.money import largest_remainder_cents, sum_units, to_money, units_array, units_as_float
 
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
 QUANTITIES = POD_QUANTITIES
@@ -34,7 +35,6 @@ KEYS = {
     "workload": ["cluster", "namespace", "workload_kind", "workload"],
 }
 NO_LABEL = "(none)"
-CENT = 2
 
 
 class QueryError(ValueError):
@@ -116,10 +116,6 @@ def _known_department(name: str) -> bool:
 def _filter(qs, start, end, cluster_id):
     qs = qs.filter(day__gte=start, day__lt=end)
     return qs.filter(cluster_id=cluster_id) if cluster_id is not None else qs
-
-
-def _units(values) -> np.ndarray:
-    return np.array([int(v.scaleb(8)) for v in values], dtype=np.int64)
 
 
 # Where each grouping reads from: the result table, the SQL of its keys, and whether the table has one
@@ -208,20 +204,11 @@ def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFram
     if label is not None:
         frame["label"] = [NO_LABEL if v is None or pd.isna(v) else str(v) for v in frame["label"]]
     for cost in COSTS:
-        frame[cost] = np.array([_sum_units(v) for v in frame[cost]], dtype=np.int64)
+        frame[cost] = np.array([sum_units(v) for v in frame[cost]], dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
     frame["coverage"] = frame["coverage"].astype(float)
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def _sum_units(value) -> int:
-    """A summed amount in 1e-8 units: exact from PostgreSQL's numeric, rounded from SQLite's float."""
-    if value is None:
-        return 0
-    if isinstance(value, Decimal):
-        return int(value.scaleb(8).to_integral_value())
-    return round(float(value) * 1e8)
 
 
 def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
@@ -235,7 +222,9 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
         columns=["cluster", "node_pool", "node", "cpu_idle", "mem_idle"],
     )
     keys = KEYS[by]
-    node_days["idle"] = _units(node_days["cpu_idle"]) + _units(node_days["mem_idle"]) if len(node_days) else 0
+    node_days["idle"] = (
+        units_array(node_days["cpu_idle"]) + units_array(node_days["mem_idle"]) if len(node_days) else 0
+    )
     idle = (
         node_days.groupby(keys)["idle"].sum().reset_index()
         if len(node_days)
@@ -244,7 +233,9 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
     out = groups.merge(idle, on=keys, how="outer")
     if by == "cluster":
         overhead = (
-            pd.DataFrame({"cluster": cluster_days["cluster"], "overhead": _units(cluster_days["overhead"])})
+            pd.DataFrame(
+                {"cluster": cluster_days["cluster"], "overhead": units_array(cluster_days["overhead"])}
+            )
             .groupby("cluster")["overhead"]
             .sum()
             .reset_index()
@@ -263,12 +254,8 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
     return out.sort_values(keys).reset_index(drop=True)
 
 
-def _money(units: int) -> Decimal:
-    return Decimal(int(units)).scaleb(-8)
-
-
 def _cents(values, total: Decimal) -> list[Decimal]:
-    return largest_remainder([_money(v) for v in values], places=CENT, total=total)
+    return largest_remainder_cents([to_money(v) for v in values], total=total)
 
 
 def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.DataFrame, *, with_totals: bool):
@@ -280,29 +267,28 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         physical = sum(cluster_days["physical"], Decimal(0))
         idle_total = sum(cluster_days["idle"], Decimal(0))
         overhead_total = sum(cluster_days["overhead"], Decimal(0))
-        totals["cost"], totals["idle"], totals["overhead"] = largest_remainder(
-            [_money(workload), idle_total, overhead_total], places=CENT, total=physical
+        totals["cost"], totals["idle"], totals["overhead"] = largest_remainder_cents(
+            [to_money(workload), idle_total, overhead_total], total=physical
         )
         totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
     else:
-        totals["cost"] = largest_remainder([_money(workload)], places=CENT)[0]
-    totals["cpu_cost"], totals["mem_cost"] = largest_remainder(
-        [_money(groups["cpu_cost"].sum() if n else 0), _money(groups["mem_cost"].sum() if n else 0)],
-        places=CENT,
+        totals["cost"] = largest_remainder_cents([to_money(workload)])[0]
+    totals["cpu_cost"], totals["mem_cost"] = largest_remainder_cents(
+        [to_money(groups["cpu_cost"].sum() if n else 0), to_money(groups["mem_cost"].sum() if n else 0)],
         total=totals["cost"],
     )
 
     columns: dict[str, list[Decimal]] = {}
     if by == "cluster" and with_totals:
         # Each cluster's cost + idle + overhead is its physical cost, to the cent.
-        lines = groups[["cost", "idle", "overhead"]].astype(float) / 1e8
-        lines["total"] = (groups["cost"] + groups["idle"] + groups["overhead"]).to_numpy() / 1e8
+        lines = units_as_float(groups[["cost", "idle", "overhead"]].astype(float))
+        lines["total"] = units_as_float((groups["cost"] + groups["idle"] + groups["overhead"]).to_numpy())
         rounded = round_lines(lines, parts=("cost", "idle", "overhead"), grand_total=totals["physical_cost"])
         for column in ("cost", "idle", "overhead", "total"):
             columns[column] = list(rounded[column])
         columns["physical_cost"] = columns.pop("total")
         cpu_mem = [
-            largest_remainder([_money(c), _money(m)], places=CENT, total=row_cost)
+            largest_remainder_cents([to_money(c), to_money(m)], total=row_cost)
             for c, m, row_cost in zip(groups["cpu_cost"], groups["mem_cost"], columns["cost"], strict=True)
         ]
         columns["cpu_cost"] = [pair[0] for pair in cpu_mem]
@@ -369,10 +355,10 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
         grouped = frame
     else:
         for part in parts:
-            frame[part] = _units(frame[part])
+            frame[part] = units_array(frame[part])
         grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
     grand = sum(cluster_days["physical"], Decimal(0)) if department is None else None
-    lines = grouped[parts].astype(float) / 1e8 if len(grouped) else pd.DataFrame(columns=parts)
+    lines = units_as_float(grouped[parts].astype(float)) if len(grouped) else pd.DataFrame(columns=parts)
     rounded = round_lines(lines, grand_total=grand) if len(grouped) else lines
     rows = []
     for i in range(len(grouped)):
@@ -386,7 +372,7 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
     total = {"row": "total", "department": "Total"}
     total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
     if grand is not None:
-        total["physical_cost"] = largest_remainder([grand], places=CENT)[0]
+        total["physical_cost"] = largest_remainder_cents([grand])[0]
     rows.append(total)
     return rows
 
@@ -424,7 +410,7 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
     qs = _filter(PodCostDay.objects, start, end, cluster_id)
     frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
     for cost in ("cpu_cost", "mem_cost", "cost"):
-        frame[cost] = _units(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
+        frame[cost] = units_array(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
     owners = {
@@ -451,7 +437,7 @@ def node_idle_frame(start: date, end: date, *, cluster: str | None = None) -> pd
         columns=["day", "cluster", "node", "cpu_idle", "mem_idle"],
     )
     for column in ("cpu_idle", "mem_idle"):
-        frame[column] = _units(frame[column]) if len(frame) else np.zeros(0, dtype=np.int64)
+        frame[column] = units_array(frame[column]) if len(frame) else np.zeros(0, dtype=np.int64)
     return frame
 
 
@@ -489,8 +475,8 @@ def cents(rows: list[dict], field: str, total: Decimal | None = None) -> Decimal
     values = [r[field] for r in rows]
     exact = total if total is not None else sum(values, ZERO)
     if not rows:
-        return largest_remainder([exact], places=CENT)[0]
-    rounded = largest_remainder(values, places=CENT, total=exact)
+        return largest_remainder_cents([exact])[0]
+    rounded = largest_remainder_cents(values, total=exact)
     for row, value in zip(rows, rounded, strict=True):
         row[field] = value
     return sum(rounded, Decimal("0.00"))
@@ -498,7 +484,7 @@ def cents(rows: list[dict], field: str, total: Decimal | None = None) -> Decimal
 
 def split_cents(whole: Decimal, parts: dict[str, Decimal]) -> dict[str, Decimal]:
     """Parts of one figure rounded to the cent so that they add up to the rounded whole."""
-    rounded = largest_remainder(list(parts.values()), places=CENT, total=whole)
+    rounded = largest_remainder_cents(list(parts.values()), total=whole)
     return dict(zip(parts, rounded, strict=True))
 
 
@@ -562,7 +548,7 @@ def round_department_rows(rows: list[dict], grand_total: Decimal | None = None) 
     if not rows:
         return {p: Decimal("0.00") for p in DEPARTMENT_PARTS}
     lines = pd.DataFrame([{p: float(r[p]) for p in DEPARTMENT_PARTS} for r in rows])
-    totals = largest_remainder([r["total"] for r in rows], places=CENT, total=grand_total)
+    totals = largest_remainder_cents([r["total"] for r in rows], total=grand_total)
     lines["total"] = [float(t) for t in totals]
     rounded = round_lines(lines, grand_total=sum(totals, ZERO))
     for i, row in enumerate(rows):

@@ -17,16 +17,14 @@ from django.utils import timezone
 
 from costing.access import report_department
 from costing.choices import LineKind
-from costing.engine.rounding import largest_remainder
 from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Policy
+from costing.money import largest_remainder_cents, to_money, to_units
 from costing.policy import dump_policy
 from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
 from reports.queries import QueryError, cost_rows
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-UNITS = 8  # stored amounts have 8 decimal places
 
 
 class ReportError(ValueError):
@@ -348,7 +346,7 @@ def _day_frame(period: Period, cluster: str | None, department: str | None) -> d
     for row in values:
         day = days.setdefault(row[0], dict.fromkeys(parts, 0) | {"coverage": [], "n": 0})
         for part, value in zip(parts, row[1 : 1 + len(parts)], strict=True):
-            day[part] += int(value.scaleb(UNITS))
+            day[part] += to_units(value)
         if department is None:
             day["coverage"].append(row[-1])
     return days
@@ -381,7 +379,7 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
             Column("total", "Total", "money"),
         ]
     rounded = {
-        part: largest_remainder([Decimal(days[d][part]).scaleb(-UNITS) for d in ordered], total=total)
+        part: largest_remainder_cents([to_money(days[d][part]) for d in ordered], total=total)
         if ordered
         else []
         for part, total in parts.items()
@@ -444,8 +442,8 @@ def _bill_sources_table(period: Period, cluster: str | None) -> Table:
         Column("in_period", "Spread into the period", "money"),
     ]
     keys = sorted(groups, key=lambda k: (k[0], k[1]))
-    in_period = largest_remainder([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
-    line_cost = largest_remainder([groups[k]["cost"] for k in keys]) if keys else []
+    in_period = largest_remainder_cents([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
+    line_cost = largest_remainder_cents([groups[k]["cost"] for k in keys]) if keys else []
     kinds = dict(LineKind.choices)
     rows = [
         {
