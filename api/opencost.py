@@ -392,7 +392,7 @@ def allocation_sets(
 ) -> list[dict[str, dict]]:
     """One dict per window: allocation name -> OpenCost allocation (see _allocation).
 
-    pods: reports.queries.pod_cost_frame; idle: reports.queries.node_idle_frame. `visible(pods)` returns
+    pods: reports.queries.frames.pod_cost_frame; idle: reports.queries.frames.node_idle_frame. `visible(pods)` returns
     the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
     as a department sees the idle pool only as its share).
     """

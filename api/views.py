@@ -50,7 +50,9 @@ from costing.policy import PolicyFileError, dump_policy, read_policy
 from costing.policy.store import InvalidPolicy, policy_for_day, save_spec, spec_for_day
 from reports.models import ExportRun
 from reports.periods import check_in_history, custom_period
-from reports.queries import QueryError, cost_rows, known_department, node_idle_frame, pod_cost_frame
+from reports.queries.common import QueryError, known_department
+from reports.queries.costs import cost_rows
+from reports.queries.frames import node_idle_frame, pod_cost_frame
 from reports.reporting.builder import ReportError, build_report
 from reports.reporting.delivery import XLSX_TYPE
 
@@ -93,7 +95,7 @@ def _period_json(period) -> dict:
 class CostsView(APIView):
     """Costs of a period grouped `by` cluster, node_pool, node, namespace, workload, department or label:KEY.
 
-    The same rows as the `costs` command and the pages (reports.queries.cost_rows): money in currency
+    The same rows as the `costs` command and the reports (reports.queries.costs.cost_rows): money in currency
     units as exact decimal text, rounded to the cent so that the rows add up to `total`; quantities in
     resource-hours. Department viewers get their department's namespaces only (`department` defaults to
     theirs; with several departments, name one), and by=department only their departments' rows.

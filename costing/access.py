@@ -107,7 +107,7 @@ def restrict_by_namespace_owner(
 
 def owned_rows(frame, departments):
     """The rows of a DataFrame with `department` and `shared` columns (one per namespace and day, like
-    reports.queries.pod_cost_frame) that restrict_to_owners would keep: a boolean Series, or None for all."""
+    reports.queries.frames.pod_cost_frame) that restrict_to_owners would keep: a boolean Series, or None for all."""
     if departments is None:
         return None
     return frame["department"].isin(list(departments)) & ~frame["shared"]

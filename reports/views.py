@@ -7,7 +7,13 @@ from decimal import Decimal
 from django.shortcuts import render
 
 from costing.models import BillImport
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents, split_cents
+from reports.queries.clusters import cluster_days, cluster_totals
+from reports.queries.common import DAY_TOTALS, DEPARTMENT_PARTS
+from reports.queries.departments import department_cluster_days, department_totals
+from reports.queries.namespaces import usage_totals
+from reports.queries.workloads import workload_totals
 from reports.views_common import base_context, delta, page
 
 TOP_WORKLOADS = 10
@@ -23,18 +29,18 @@ def dashboard(request, state):
     if not state.clusters:
         return render(request, "reports/dashboard.html", context)
     departments = state.departments
-    coverage_rows = queries.cluster_days(period.start, period.end, state.cluster_id)
+    coverage_rows = cluster_days(period.start, period.end, state.cluster_id)
     if departments is None:
         totals, trend_rows, previous = _cluster_figures(state, coverage_rows)
     else:
         totals, trend_rows, previous = _department_figures(state, departments)
-    usage = queries.usage_totals(period.start, period.end, state.cluster_id, departments)
-    workloads, every = queries.workload_totals(
+    usage = usage_totals(period.start, period.end, state.cluster_id, departments)
+    workloads, every = workload_totals(
         period.start, period.end, state.cluster_id, departments, limit=TOP_WORKLOADS
     )
     others = {"cost": every["cost"] - sum((w["cost"] for w in workloads), ZERO)}
     # The table adds up to the workload figure above it (same exact sum, rounded once).
-    workload_total = queries.cents([*workloads, others], "cost", totals["workload"] if workloads else None)
+    workload_total = cents([*workloads, others], "cost", totals["workload"] if workloads else None)
     coverage = [r["coverage"] for r in coverage_rows]
     context.update(
         has_results=bool(coverage_rows) and (totals["total"] != 0 or bool(workloads)),
@@ -59,17 +65,17 @@ def dashboard(request, state):
 def _cluster_figures(state, rows):
     """Physical cost of the clusters = workload + idle + overhead, to the cent; estimated vs billed."""
     period = state.period
-    exact = {k: sum((r[k] for r in rows), ZERO) for k in queries.DAY_TOTALS}
-    parts = queries.split_cents(
+    exact = {k: sum((r[k] for r in rows), ZERO) for k in DAY_TOTALS}
+    parts = split_cents(
         exact["physical_cost"],
         {"workload": exact["workload_cost"], "idle": exact["idle_cost"], "overhead": exact["overhead_cost"]},
     )
-    estimated = queries.split_cents(
+    estimated = split_cents(
         exact["physical_cost"],
         {"estimated": exact["estimated_cost"], "billed": exact["physical_cost"] - exact["estimated_cost"]},
     )
     totals = {"total": sum(parts.values(), ZERO), **parts, **estimated, "scope": "clusters"}
-    previous_rows = queries.cluster_totals(period.previous().start, period.previous().end, state.cluster_id)
+    previous_rows = cluster_totals(period.previous().start, period.previous().end, state.cluster_id)
     previous = sum((r["physical_cost"] for r in previous_rows), ZERO)
     trend = [
         {"day": r["day"], "cluster__name": r["cluster__name"], "total": r["physical_cost"]} for r in rows
@@ -80,18 +86,16 @@ def _cluster_figures(state, rows):
 def _department_figures(state, departments):
     """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
     period = state.period
-    rows = queries.department_cluster_days(period.start, period.end, state.cluster_id, departments)
-    exact = {k: sum((r[k] or ZERO for r in rows), ZERO) for k in queries.DEPARTMENT_PARTS}
-    parts = queries.split_cents(
-        exact["total"], {k: exact[k] for k in ("direct", "shared", "idle", "overhead")}
-    )
+    rows = department_cluster_days(period.start, period.end, state.cluster_id, departments)
+    exact = {k: sum((r[k] or ZERO for r in rows), ZERO) for k in DEPARTMENT_PARTS}
+    parts = split_cents(exact["total"], {k: exact[k] for k in ("direct", "shared", "idle", "overhead")})
     totals = {
         "total": sum(parts.values(), ZERO),
         **parts,
         "workload": parts["direct"],
         "scope": "departments",
     }
-    previous_rows = queries.department_totals(
+    previous_rows = department_totals(
         period.previous().start, period.previous().end, state.cluster_id, departments
     )
     previous = sum((r["total"] for r in previous_rows), ZERO)

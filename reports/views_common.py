@@ -25,7 +25,7 @@ from reports.periods import (
     earliest_start,
     parse_period,
 )
-from reports.queries import QueryError
+from reports.queries.common import QueryError
 
 STATE_PARAMS = ("period", "cluster", "department")
 # Node-hours are listed on a pod's page for periods up to this long (a month of hours is ~750 rows).

@@ -12,7 +12,11 @@ from django.shortcuts import render
 from costing import access
 from costing.explain import explain_namespace, explain_workload
 from costing.models import Namespace, Pod, Workload
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents
+from reports.queries.common import COSTS, QUANTITIES, with_efficiency
+from reports.queries.namespaces import namespace_totals, usage_totals
+from reports.queries.workloads import pod_days, workload_days, workload_pods
 from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
 
 ZERO = Decimal(0)
@@ -36,14 +40,14 @@ def check_namespace_visible(request, state, namespace_id: int) -> None:
 def namespaces(request, state):
     """Every visible namespace's cost with its owner, efficiency and change from the previous period."""
     period, previous = state.period, state.previous
-    rows = queries.namespace_totals(period.start, period.end, state.cluster_id, state.departments)
+    rows = namespace_totals(period.start, period.end, state.cluster_id, state.departments)
     before = {
         (r["namespace_id"], r["department"]): r["cost"]
-        for r in queries.namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
+        for r in namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
     }
     for row in rows:
         row["estimated_share"] = float(row["estimated_cost"] / row["cost"]) if row["cost"] else 0.0
-    total = queries.cents(rows, "cost")
+    total = cents(rows, "cost")
     for row in rows:
         row["change"] = delta(row["cost"], before.get((row["namespace_id"], row["department"])))
     context = base_context(
@@ -53,7 +57,7 @@ def namespaces(request, state):
         rows=rows,
         total=total,
         change=delta(total, sum(before.values(), ZERO)),
-        usage=queries.usage_totals(period.start, period.end, state.cluster_id, state.departments),
+        usage=usage_totals(period.start, period.end, state.cluster_id, state.departments),
     )
     if rows:
         top = rows[:CHART_ROWS]
@@ -75,9 +79,9 @@ def namespace(request, state, cluster: str, name: str):
     check_namespace_visible(request, state, ns.pk)
     explained = explain_namespace(cluster, name, period.start, period.end)
     workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
-    total = queries.cents(workloads, "cost", explained["cost"])
+    total = cents(workloads, "cost", explained["cost"])
     for w in workloads:
-        queries.with_efficiency(w)
+        with_efficiency(w)
     context = base_context(
         request,
         state,
@@ -106,13 +110,13 @@ def workload(request, state, pk: int):
     if wl is None:
         raise Http404(f"There is no workload {pk}.")
     check_namespace_visible(request, state, wl.namespace_id)
-    pods = queries.workload_pods(pk, period.start, period.end, state.granted)
-    days = queries.workload_days(pk, period.start, period.end, state.granted)
+    pods = workload_pods(pk, period.start, period.end, state.granted)
+    days = workload_days(pk, period.start, period.end, state.granted)
     exact = sum((d["cost"] for d in days), ZERO)
-    total = queries.cents(pods, "cost", exact)
-    totals = {q: sum((d[q] for d in days), 0.0) for q in queries.QUANTITIES}
-    totals.update({c: sum((d[c] for d in days), ZERO) for c in queries.COSTS})
-    queries.with_efficiency(totals)
+    total = cents(pods, "cost", exact)
+    totals = {q: sum((d[q] for d in days), 0.0) for q in QUANTITIES}
+    totals.update({c: sum((d[c] for d in days), ZERO) for c in COSTS})
+    with_efficiency(totals)
     context = base_context(
         request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
     )
@@ -136,8 +140,8 @@ def pod(request, state, pk: int):
     if found is None:
         raise Http404(f"There is no pod {pk}.")
     check_namespace_visible(request, state, found.namespace_id)
-    days = queries.pod_days(pk, period.start, period.end)
-    total = queries.cents(days, "cost")
+    days = pod_days(pk, period.start, period.end)
+    total = cents(days, "cost")
     hours_by_day: dict = defaultdict(list)
     explained = None
     if period.days <= HOURLY_DETAIL_MAX_DAYS and days:

@@ -1,7 +1,7 @@
 """The one report builder: a period and a scope in, a Report of plain rows out (renderers only render it).
 
-Every figure comes from reports.queries.cost_rows over the stored results, so a report and the pages
-agree to the cent. A closed period shows the figures frozen when it was closed (reports.reporting.closing)
+Every figure comes from reports.queries.costs.cost_rows over the stored results (the rows of the API's
+costs/ and of the `costs` command). A closed period shows the figures frozen when it was closed (reports.reporting.closing)
 and, when the stored results have moved since, the difference as a restatement.
 """
 
@@ -22,7 +22,8 @@ from costing.money import largest_remainder_cents, to_money, to_units
 from costing.policy import dump_policy
 from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
-from reports.queries import QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import cost_rows
 
 ZERO = Decimal("0.00")
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.queries import GROUPINGS, QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import GROUPINGS, cost_rows
 
 FORMATS = ("json", "csv", "table")
 
