@@ -8,8 +8,8 @@ from django.shortcuts import render
 
 from costing.models import BillImport
 from reports import charts
-from reports.queries.cents import cents, split_cents
-from reports.queries.clusters import cluster_days, cluster_totals
+from reports.queries.cents import cents, split_cents, split_rows
+from reports.queries.clusters import CLUSTER_PARTS, cluster_days, cluster_totals
 from reports.queries.common import DAY_TOTALS, DEPARTMENT_PARTS
 from reports.queries.departments import department_cluster_days, department_totals
 from reports.queries.namespaces import usage_totals
@@ -66,10 +66,14 @@ def _cluster_figures(state, rows):
     """Physical cost of the clusters = workload + idle + overhead, to the cent; estimated vs billed."""
     period = state.period
     exact = {k: sum((r[k] for r in rows), ZERO) for k in DAY_TOTALS}
-    parts = split_cents(
-        exact["physical_cost"],
-        {"workload": exact["workload_cost"], "idle": exact["idle_cost"], "overhead": exact["overhead_cost"]},
-    )
+    # Rounded per cluster as the Clusters page and cost_rows round them, so both show the same idle.
+    per_cluster: dict[int, dict] = {}
+    for r in rows:
+        into = per_cluster.setdefault(r["cluster_id"], dict.fromkeys(DAY_TOTALS, ZERO))
+        for k in DAY_TOTALS:
+            into[k] += r[k]
+    parts = split_rows(list(per_cluster.values()), "physical_cost", CLUSTER_PARTS)
+    del parts["physical_cost"]
     estimated = split_cents(
         exact["physical_cost"],
         {"estimated": exact["estimated_cost"], "billed": exact["physical_cost"] - exact["estimated_cost"]},

@@ -9,8 +9,8 @@ from django.http import Http404
 from django.shortcuts import render
 
 from reports import charts
-from reports.queries.cents import cents, round_department_rows, split_cents
-from reports.queries.clusters import cluster_totals
+from reports.queries.cents import cents, round_department_rows, split_cents, split_rows
+from reports.queries.clusters import CLUSTER_PARTS, cluster_totals
 from reports.queries.common import DEPARTMENT_PARTS
 from reports.queries.departments import department_cluster_days
 from reports.queries.nodes import node_days, node_hours, node_pool_totals, node_totals
@@ -31,27 +31,14 @@ def clusters(request, state):
         r["cluster_id"]: r["physical_cost"]
         for r in cluster_totals(previous.start, previous.end, state.cluster_id)
     }
-    exact_total = sum((r["physical_cost"] for r in rows), ZERO)
-    total = cents(rows, "physical_cost", exact_total)
+    # Each cluster's parts add up to its rounded physical cost; the overview shows the same totals.
+    totals = split_rows(rows, "physical_cost", CLUSTER_PARTS)
+    total = totals.pop("physical_cost")
     for row in rows:
-        # Each cluster's parts add up to its rounded physical cost.
-        row.update(
-            split_cents(
-                row["physical_cost"],
-                {
-                    "workload": row["workload_cost"],
-                    "idle": row["idle_cost"],
-                    "overhead": row["overhead_cost"],
-                },
-            )
-        )
         row["change"] = delta(row["physical_cost"], before.get(row["cluster_id"]))
         row["estimated_share"] = (
             float(row["estimated_cost"] / row["physical_cost"]) if row["physical_cost"] else 0.0
         )
-    totals = {
-        part: sum((r[part] for r in rows), Decimal("0.00")) for part in ("workload", "idle", "overhead")
-    }
     context.update(
         rows=rows,
         total=total,

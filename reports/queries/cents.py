@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pandas as pd
-
-from costing.engine.rounding import round_lines
 from costing.money import largest_remainder_cents
 from reports.queries.common import (
     DEPARTMENT_PARTS,
@@ -33,16 +30,24 @@ def split_cents(whole: Decimal, parts: dict[str, Decimal]) -> dict[str, Decimal]
     return dict(zip(parts, rounded, strict=True))
 
 
+def split_rows(rows: list[dict], whole: str, parts: dict[str, str], total: Decimal | None = None) -> dict:
+    """The one rounding of a table whose rows split into parts (clusters into workload, idle and overhead;
+    departments into direct, shared, idle and overhead), as cost_rows rounds its rows.
+
+    Each row's `whole` is rounded so that the rows add up to `total` (the exact whole when the rows are
+    only part of it) rounded; then each row's parts (`parts`: the field to write -> the exact field it is
+    read from) against its rounded whole. Returns the totals: `whole` and each part summed over the
+    rounded rows. A page that shows the figure of a whole period (the overview) shows these totals, so
+    two pages never differ by a cent on the same figure.
+    """
+    rounded_whole = cents(rows, whole, total)
+    for row in rows:
+        row.update(split_cents(row[whole], {out: row[field] for out, field in parts.items()}))
+    return {whole: rounded_whole, **{out: sum((r[out] for r in rows), Decimal("0.00")) for out in parts}}
+
+
 def round_department_rows(rows: list[dict], grand_total: Decimal | None = None) -> dict:
-    """Departments' totals to the cent against the (exact) grand total, then each row's parts against its
-    rounded total (as cost_rows does); returns the totals row."""
-    if not rows:
-        return {p: Decimal("0.00") for p in DEPARTMENT_PARTS}
-    lines = pd.DataFrame([{p: float(r[p]) for p in DEPARTMENT_PARTS} for r in rows])
-    totals = largest_remainder_cents([r["total"] for r in rows], total=grand_total)
-    lines["total"] = [float(t) for t in totals]
-    rounded = round_lines(lines, grand_total=sum(totals, ZERO))
-    for i, row in enumerate(rows):
-        for p in DEPARTMENT_PARTS:
-            row[p] = rounded[p].iat[i]
-    return {p: sum((r[p] for r in rows), Decimal("0.00")) for p in DEPARTMENT_PARTS}
+    """Departments' (or lines') totals to the cent against the (exact) grand total, then each row's parts
+    against its rounded total (split_rows); returns the totals row."""
+    parts = [p for p in DEPARTMENT_PARTS if p != "total"]
+    return split_rows(rows, "total", {p: p for p in parts}, grand_total)

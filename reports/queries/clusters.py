@@ -14,6 +14,10 @@ from reports.queries.common import (
     zero_none,
 )
 
+# A cluster's physical cost = workload + idle + overhead: the parts as the pages show them, and the
+# stored field each is read from.
+CLUSTER_PARTS = {"workload": "workload_cost", "idle": "idle_cost", "overhead": "overhead_cost"}
+
 
 def cluster_days(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
     """One row per stored cluster-day: its physical cost split into workload, idle and overhead."""
