@@ -10,7 +10,6 @@ import pandas as pd
 from django.db import connection
 
 from costing.engine.allocation import efficiency
-from costing.engine.rounding import round_lines
 from costing.models import (
     Cluster,
     ClusterDay,
@@ -20,7 +19,8 @@ from costing.models import (
     PodCostDay,
     WorkloadCostDay,
 )
-from costing.money import largest_remainder_cents, sum_units, to_money, units_array, units_as_float
+from costing.money import largest_remainder_cents, sum_units, to_money, units_array
+from reports.queries.cents import round_department_rows, split_rows
 from reports.queries.common import (
     COSTS,
     NO_LABEL,
@@ -263,12 +263,15 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
     columns: dict[str, list[Decimal]] = {}
     if by == "cluster" and with_totals:
         # Each cluster's cost + idle + overhead is its physical cost, to the cent.
-        lines = units_as_float(groups[["cost", "idle", "overhead"]].astype(float))
-        lines["total"] = units_as_float((groups["cost"] + groups["idle"] + groups["overhead"]).to_numpy())
-        rounded = round_lines(lines, parts=("cost", "idle", "overhead"), grand_total=totals["physical_cost"])
-        for column in ("cost", "idle", "overhead", "total"):
-            columns[column] = list(rounded[column])
-        columns["physical_cost"] = columns.pop("total")
+        lines = [
+            {"physical_cost": to_money(c + i + o), "c": to_money(c), "i": to_money(i), "o": to_money(o)}
+            for c, i, o in zip(groups["cost"], groups["idle"], groups["overhead"], strict=True)
+        ]
+        split_rows(
+            lines, "physical_cost", {"cost": "c", "idle": "i", "overhead": "o"}, totals["physical_cost"]
+        )
+        for column in ("cost", "idle", "overhead", "physical_cost"):
+            columns[column] = [line[column] for line in lines]
         cpu_mem = [
             largest_remainder_cents([to_money(c), to_money(m)], total=row_cost)
             for c, m, row_cost in zip(groups["cpu_cost"], groups["mem_cost"], columns["cost"], strict=True)
@@ -340,17 +343,16 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
             frame[part] = units_array(frame[part])
         grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
     grand = sum(cluster_days["physical"], Decimal(0)) if department is None else None
-    lines = units_as_float(grouped[parts].astype(float)) if len(grouped) else pd.DataFrame(columns=parts)
-    rounded = round_lines(lines, grand_total=grand) if len(grouped) else lines
-    rows = []
-    for i in range(len(grouped)):
-        rows.append(
-            {
-                "row": "line" if grouped["is_line"].iat[i] else "department",
-                "department": grouped["name"].iat[i],
-                **{part: rounded[part].iat[i] for part in parts},
-            }
-        )
+    rows = [
+        {
+            "row": "line" if grouped["is_line"].iat[i] else "department",
+            "department": grouped["name"].iat[i],
+            **{part: to_money(grouped[part].iat[i]) for part in parts},
+        }
+        for i in range(len(grouped))
+    ]
+    if rows:
+        round_department_rows(rows, grand)
     total = {"row": "total", "department": "Total"}
     total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
     if grand is not None:
