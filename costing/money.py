@@ -48,12 +48,6 @@ def units_array(values) -> np.ndarray:
     return np.rint(array.astype(float) * UNITS_PER_CURRENCY).astype(np.int64)
 
 
-def units_as_float(units):
-    """Counts of UNITs (a number, an array or a frame) as floats of the currency, for the engine's
-    float arithmetic and for APIs that answer floats (OpenCost)."""
-    return units / UNITS_PER_CURRENCY
-
-
 def round_cents(amount) -> Decimal:
     """One amount rounded half up to the cent (what a page shows of a figure it did not round itself)."""
     if amount is None or amount == "":

@@ -26,7 +26,6 @@ def test_units_array_is_exact_for_decimals_and_vectorised_for_floats():
     assert decimals.dtype == np.int64 and decimals.tolist() == [12_345_678, -200_000_001]
     assert money.units_array(np.array([0.25, 1e-8])).tolist() == [25_000_000, 1]
     assert money.units_array([]).tolist() == []
-    assert money.units_as_float(np.array([150_000_000])).tolist() == [1.5]
 
 
 def test_cents():
