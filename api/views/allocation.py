@@ -13,10 +13,7 @@ from api import opencost
 from api import serializers as s
 from api.permissions import HasRole
 from api.views.common import query_params
-from costing.access import (
-    granted_departments,
-    owned_rows,
-)
+from costing.access import granted_departments, owned_rows
 from reports.periods import check_in_history, custom_period
 from reports.queries.frames import node_idle_frame, pod_cost_frame
 

@@ -12,9 +12,7 @@ from api import serializers as s
 from api.pagination import Pagination
 from api.permissions import HasRole, SeesEverything
 from api.views.common import ID
-from costing.access import (
-    restrict_clusters,
-)
+from costing.access import restrict_clusters
 from costing.models import Cluster, Node
 
 

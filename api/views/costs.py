@@ -11,11 +11,7 @@ from api import serializers as s
 from api.pagination import Pagination
 from api.permissions import HasRole
 from api.views.common import period_json, query_error, query_params
-from costing.access import (
-    DepartmentChoice,
-    cost_scope,
-    sees_everything,
-)
+from costing.access import DepartmentChoice, cost_scope, sees_everything
 from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
 

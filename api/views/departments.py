@@ -8,9 +8,7 @@ from api import serializers as s
 from api.pagination import Pagination
 from api.permissions import HasRole
 from api.views.common import ID
-from costing.access import (
-    restrict_by_department,
-)
+from costing.access import restrict_by_department
 from costing.models import Department
 
 

@@ -17,11 +17,7 @@ from api import serializers as s
 from api.pagination import Pagination
 from api.permissions import HasRole
 from api.views.common import ID, period_json, query_error, query_params
-from costing.access import (
-    report_department,
-    restrict_exports,
-    sees_everything,
-)
+from costing.access import report_department, restrict_exports, sees_everything
 from costing.choices import RunStatus
 from reports.models import ExportRun
 from reports.queries.common import known_department

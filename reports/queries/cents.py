@@ -5,10 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from costing.money import largest_remainder_cents
-from reports.queries.common import (
-    DEPARTMENT_PARTS,
-    ZERO,
-)
+from reports.queries.common import DEPARTMENT_PARTS, ZERO
 
 
 def cents(rows: list[dict], field: str, total: Decimal | None = None) -> Decimal:

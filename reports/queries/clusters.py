@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from costing.models import (
-    ClusterDay,
-)
-from reports.queries.common import (
-    DAY_TOTALS,
-    for_period,
-    sums,
-    zero_none,
-)
+from costing.models import ClusterDay
+from reports.queries.common import DAY_TOTALS, for_period, sums, zero_none
 
 # A cluster's physical cost = workload + idle + overhead: the parts as the pages show them, and the
 # stored field each is read from.

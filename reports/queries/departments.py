@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from costing.models import (
-    DepartmentCostDay,
-)
-from reports.queries.common import (
-    DEPARTMENT_PARTS,
-    for_period,
-    sums,
-    zero_none,
-)
+from costing.models import DepartmentCostDay
+from reports.queries.common import DEPARTMENT_PARTS, for_period, sums, zero_none
 
 
 def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:

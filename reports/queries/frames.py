@@ -7,17 +7,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from costing.models import (
-    NamespaceCostDay,
-    NodeCostDay,
-    PodCostDay,
-)
+from costing.models import NamespaceCostDay, NodeCostDay, PodCostDay
 from costing.money import units_array
-from reports.queries.common import (
-    QUANTITIES,
-    checked_scope,
-    for_period,
-)
+from reports.queries.common import QUANTITIES, checked_scope, for_period
 
 
 def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:

@@ -5,16 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from costing.access import restrict_to_owners
-from costing.models import (
-    PodCostDay,
-)
-from reports.queries.common import (
-    NO_LABEL,
-    RANKED,
-    for_period,
-    sums,
-    with_efficiency,
-)
+from costing.models import PodCostDay
+from reports.queries.common import NO_LABEL, RANKED, for_period, sums, with_efficiency
 
 PREFERRED_LABEL_KEYS = ("app.kubernetes.io/name", "app", "team", "component")
 

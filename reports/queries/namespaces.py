@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from costing.models import (
-    NamespaceCostDay,
-)
-from reports.queries.common import (
-    COSTS,
-    QUANTITIES,
-    for_period,
-    sums,
-    with_efficiency,
-    zero_none,
-)
+from costing.models import NamespaceCostDay
+from reports.queries.common import COSTS, QUANTITIES, for_period, sums, with_efficiency, zero_none
 
 
 def namespace_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from costing.models import (
-    NodeCostDay,
-)
-from reports.queries.common import (
-    for_period,
-    sums,
-)
+from costing.models import NodeCostDay
+from reports.queries.common import for_period, sums
 
 
 def node_pool_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from costing.models import (
-    ClusterDay,
-)
+from costing.models import ClusterDay
 
 
 def gaps(

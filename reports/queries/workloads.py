@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from costing.access import restrict_to_owners
-from costing.models import (
-    PodCostDay,
-    WorkloadCostDay,
-)
+from costing.models import PodCostDay, WorkloadCostDay
 from reports.queries.common import (
     COSTS,
     QUANTITIES,
