@@ -9,10 +9,9 @@ from django.http import Http404
 from django.shortcuts import render
 
 from reports import charts
-from reports.queries.cents import cents, round_department_rows, split_cents, split_rows
-from reports.queries.clusters import CLUSTER_PARTS, cluster_totals
-from reports.queries.common import DEPARTMENT_PARTS
-from reports.queries.departments import department_cluster_days
+from reports.queries.cents import cents, split_cents
+from reports.queries.clusters import cluster_table, cluster_totals
+from reports.queries.departments import share_by_cluster
 from reports.queries.nodes import node_days, node_hours, node_pool_totals, node_totals
 from reports.views_common import BadRequest, base_context, delta, page
 
@@ -22,28 +21,18 @@ ZERO = Decimal(0)
 @page()
 def clusters(request, state):
     """Every cluster's physical cost (admins, viewers) or the visible departments' share of each (others)."""
-    period, previous = state.period, state.previous
     context = base_context(request, state, page="clusters")
     if state.departments is not None:
         return _department_share(request, state, context)
-    rows = cluster_totals(period.start, period.end, state.cluster_id)
-    before = {
-        r["cluster_id"]: r["physical_cost"]
-        for r in cluster_totals(previous.start, previous.end, state.cluster_id)
-    }
-    # Each cluster's parts add up to its rounded physical cost; the overview shows the same totals.
-    totals = split_rows(rows, "physical_cost", CLUSTER_PARTS)
-    total = totals.pop("physical_cost")
+    table = cluster_table(state.period, state.cluster_id)
+    rows, total = table["rows"], table["total"]
     for row in rows:
-        row["change"] = delta(row["physical_cost"], before.get(row["cluster_id"]))
-        row["estimated_share"] = (
-            float(row["estimated_cost"] / row["physical_cost"]) if row["physical_cost"] else 0.0
-        )
+        row["change"] = delta(row["physical_cost"], row["previous"])
     context.update(
         rows=rows,
         total=total,
-        totals=totals,
-        change=delta(total, sum(before.values(), ZERO)),
+        totals=table["totals"],
+        change=delta(total, table["previous_total"]),
         chart=charts.stacked_parts(
             rows, label="cluster__name", parts=["workload", "idle", "overhead"], currency=context["currency"]
         )
@@ -54,28 +43,15 @@ def clusters(request, state):
 
 
 def _department_share(request, state, context):
-    period, previous = state.period, state.previous
-    names = state.departments
-    per_cluster: dict[str, dict] = {}
-    for row in department_cluster_days(period.start, period.end, state.cluster_id, names):
-        into = per_cluster.setdefault(
-            row["cluster__name"],
-            {"cluster__name": row["cluster__name"], **dict.fromkeys(DEPARTMENT_PARTS, ZERO)},
-        )
-        for part in DEPARTMENT_PARTS:
-            into[part] += row[part] or ZERO
-    before: dict[str, Decimal] = {}
-    for row in department_cluster_days(previous.start, previous.end, state.cluster_id, names):
-        before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
-    rows = [per_cluster[name] for name in sorted(per_cluster)]
-    totals = round_department_rows(rows)
+    share = share_by_cluster(state.period, state.cluster_id, state.departments)
+    rows, totals = share["rows"], share["totals"]
     for row in rows:
-        row["change"] = delta(row["total"], before.get(row["cluster__name"]))
+        row["change"] = delta(row["total"], row["previous"])
     context.update(
         share_view=True,
         share_rows=rows,
         totals=totals,
-        change=delta(totals["total"], sum(before.values(), ZERO)),
+        change=delta(totals["total"], share["previous_total"]),
         chart=charts.stacked_parts(
             rows,
             label="cluster__name",

@@ -12,9 +12,8 @@ from costing import access
 from costing.explain import explain_department
 from costing.models import DepartmentCostDay
 from reports import charts
-from reports.queries.cents import cents, round_department_rows, split_cents
-from reports.queries.clusters import cluster_totals
-from reports.queries.departments import department_days, department_totals
+from reports.queries.cents import cents, split_cents
+from reports.queries.departments import department_days, department_table, department_totals
 from reports.views_common import base_context, delta, page
 
 ZERO = Decimal(0)
@@ -24,32 +23,20 @@ PARTS = ["direct", "shared", "idle", "overhead"]
 @page()
 def departments(request, state):
     """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
-    period, previous = state.period, state.previous
-    names = state.departments
-    rows = department_totals(period.start, period.end, state.cluster_id, names)
-    grand = None
-    if names is None:
-        # Departments and lines add up to the physical cost of the clusters, to the cent.
-        grand = sum(
-            (r["physical_cost"] for r in cluster_totals(period.start, period.end, state.cluster_id)),
-            ZERO,
-        )
-    totals = round_department_rows(rows, grand)
-    before = {
-        r["name"]: r["total"]
-        for r in department_totals(previous.start, previous.end, state.cluster_id, names)
-    }
+    period = state.period
+    table = department_table(period, state.cluster_id, state.departments)
+    rows, totals = table["rows"], table["totals"]
     for row in rows:
-        row["change"] = delta(row["total"], before.get(row["name"]))
-    days = department_days(period.start, period.end, state.cluster_id, names)
+        row["change"] = delta(row["total"], row["previous"])
+    days = department_days(period.start, period.end, state.cluster_id, state.departments)
     context = base_context(
         request,
         state,
         page="departments",
         rows=rows,
         totals=totals,
-        grand=grand,
-        change=delta(totals["total"], sum(before.values(), ZERO)),
+        grand=table["grand"],
+        change=delta(totals["total"], table["previous_total"]),
     )
     if rows:
         context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])

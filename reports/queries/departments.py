@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from costing.models import DepartmentCostDay
-from reports.queries.common import DEPARTMENT_PARTS, for_period, sums, zero_none
+from reports.queries.cents import round_department_rows
+from reports.queries.clusters import cluster_totals
+from reports.queries.common import DEPARTMENT_PARTS, ZERO, for_period, sums, zero_none
 
 
 def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
@@ -39,3 +42,47 @@ def department_totals(start: date, end: date, cluster_id: int | None = None, dep
         qs = qs.filter(name__in=list(departments), is_line=False)
     rows = qs.values("name", "is_line").annotate(**sums(DEPARTMENT_PARTS)).order_by("is_line", "name")
     return [zero_none(r, DEPARTMENT_PARTS) for r in rows]
+
+
+def department_table(period, cluster_id: int | None = None, departments=None) -> dict:
+    """The Departments page's table: per department (and pool line) direct + shared + idle + overhead =
+    total to the cent (round_department_rows) with `previous`, the previous period's exact total; the
+    `totals`, the `previous_total`, and `grand`: the clusters' physical cost the rows add up to when every
+    department is shown (None for a department viewer, whose rows are only part of it)."""
+    rows = department_totals(period.start, period.end, cluster_id, departments)
+    grand = None
+    if departments is None:
+        # Departments and lines add up to the physical cost of the clusters, to the cent.
+        grand = sum((r["physical_cost"] for r in cluster_totals(period.start, period.end, cluster_id)), ZERO)
+    totals = round_department_rows(rows, grand)
+    previous = period.previous()
+    before = {
+        r["name"]: r["total"]
+        for r in department_totals(previous.start, previous.end, cluster_id, departments)
+    }
+    for row in rows:
+        row["previous"] = before.get(row["name"])
+    return {"rows": rows, "totals": totals, "grand": grand, "previous_total": sum(before.values(), ZERO)}
+
+
+def share_by_cluster(period, cluster_id: int | None, departments) -> dict:
+    """What `departments` pay in each cluster (direct + their shares of the pools = total, to the cent),
+    with `previous`, the previous period's exact total per cluster; the `totals` and `previous_total`."""
+
+    per_cluster: dict[str, dict] = {}
+    for row in department_cluster_days(period.start, period.end, cluster_id, departments):
+        into = per_cluster.setdefault(
+            row["cluster__name"],
+            {"cluster__name": row["cluster__name"], **dict.fromkeys(DEPARTMENT_PARTS, ZERO)},
+        )
+        for part in DEPARTMENT_PARTS:
+            into[part] += row[part] or ZERO
+    previous = period.previous()
+    before: dict[str, Decimal] = {}
+    for row in department_cluster_days(previous.start, previous.end, cluster_id, departments):
+        before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
+    rows = [per_cluster[name] for name in sorted(per_cluster)]
+    totals = round_department_rows(rows)
+    for row in rows:
+        row["previous"] = before.get(row["cluster__name"])
+    return {"rows": rows, "totals": totals, "previous_total": sum(before.values(), ZERO)}
