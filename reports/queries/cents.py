@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from costing.money import largest_remainder_cents
+from costing.money import CENT, largest_remainder_cents
 from reports.queries.common import DEPARTMENT_PARTS, ZERO
 
 
@@ -48,3 +48,32 @@ def round_department_rows(rows: list[dict], grand_total: Decimal | None = None) 
     against its rounded total (split_rows); returns the totals row."""
     parts = [p for p in DEPARTMENT_PARTS if p != "total"]
     return split_rows(rows, "total", {p: p for p in parts}, grand_total)
+
+
+def split_rows_to(rows: list[dict], whole: str, parts: list[str], part_totals: dict[str, Decimal]) -> dict:
+    """Like split_rows, but each part's column also adds up to `part_totals` (already rounded: what
+    another page shows for the same figure), so that a table by cluster and a table by department of the
+    same costs show the same idle.
+
+    Each row's whole is rounded against the sum of `part_totals` and its parts against it (split_rows);
+    then, while a column is short of its total and another over it, a cent moves between them within the
+    row where the move brings both cells closest to their exact amounts (the earlier row on a tie). Rows
+    keep adding up; a cell may end a cent further from its exact amount than alone. Returns the totals.
+    """
+    exact = [{p: row[p] for p in parts} for row in rows]
+    totals = split_rows(rows, whole, {p: p for p in parts}, sum(part_totals.values(), ZERO))
+    short = {p: int((part_totals[p] - totals[p]) / CENT) for p in parts}
+    while rows and any(short.values()):
+        to = max(parts, key=lambda p: short[p])
+        off = min(parts, key=lambda p: short[p])
+        # The gain of moving a cent from `off` to `to` in a row: how far under its exact amount the `to`
+        # cell is, plus how far over the `off` cell is.
+        best = max(
+            range(len(rows)),
+            key=lambda i: (exact[i][to] - rows[i][to]) + (rows[i][off] - exact[i][off]),
+        )
+        rows[best][to] += CENT
+        rows[best][off] -= CENT
+        short[to] -= 1
+        short[off] += 1
+    return {whole: totals[whole], **{p: sum((r[p] for r in rows), Decimal("0.00")) for p in parts}}

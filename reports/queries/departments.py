@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from costing.models import DepartmentCostDay
-from reports.queries.cents import round_department_rows
+from reports.queries.cents import round_department_rows, split_rows_to
 from reports.queries.clusters import cluster_totals
 from reports.queries.common import DEPARTMENT_PARTS, ZERO, for_period, sums, zero_none
 
@@ -23,14 +23,15 @@ def department_days(start: date, end: date, cluster_id: int | None = None, depar
 def department_cluster_days(
     start: date, end: date, cluster_id: int | None = None, departments=None
 ) -> list[dict]:
-    """Per day and cluster: what the given departments pay (their totals), for a department's trend."""
+    """Per day, cluster and department: what the given departments pay, for their trend and their share
+    of each cluster."""
     qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
     if departments is not None:
         qs = qs.filter(name__in=list(departments), is_line=False)
     rows = (
-        qs.values("day", "cluster_id", "cluster__name")
+        qs.values("day", "cluster_id", "cluster__name", "name")
         .annotate(**sums(DEPARTMENT_PARTS))
-        .order_by("day", "cluster__name")
+        .order_by("day", "cluster__name", "name")
     )
     return list(rows)
 
@@ -67,22 +68,36 @@ def department_table(period, cluster_id: int | None = None, departments=None) ->
 
 def share_by_cluster(period, cluster_id: int | None, departments) -> dict:
     """What `departments` pay in each cluster (direct + their shares of the pools = total, to the cent),
-    with `previous`, the previous period's exact total per cluster; the `totals` and `previous_total`."""
+    with `previous`, the previous period's exact total per cluster; the `totals` and `previous_total`.
 
-    per_cluster: dict[str, dict] = {}
-    for row in department_cluster_days(period.start, period.end, cluster_id, departments):
-        into = per_cluster.setdefault(
-            row["cluster__name"],
-            {"cluster__name": row["cluster__name"], **dict.fromkeys(DEPARTMENT_PARTS, ZERO)},
-        )
-        for part in DEPARTMENT_PARTS:
-            into[part] += row[part] or ZERO
+    The parts' totals are those of the Departments page and the overview (department_figures), and each
+    cluster's parts still add up to its total (cents.split_rows_to)."""
+    days = department_cluster_days(period.start, period.end, cluster_id, departments)
+    per_cluster = _summed(days, "cluster__name")
     previous = period.previous()
     before: dict[str, Decimal] = {}
     for row in department_cluster_days(previous.start, previous.end, cluster_id, departments):
         before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
     rows = [per_cluster[name] for name in sorted(per_cluster)]
-    totals = round_department_rows(rows)
+    headline = department_figures(days)
+    parts = [p for p in DEPARTMENT_PARTS if p != "total"]
+    totals = split_rows_to(rows, "total", parts, {p: headline[p] for p in parts})
     for row in rows:
         row["previous"] = before.get(row["cluster__name"])
     return {"rows": rows, "totals": totals, "previous_total": sum(before.values(), ZERO)}
+
+
+def department_figures(days: list[dict]) -> dict:
+    """The totals of what some departments pay over the rows of department_cluster_days, to the cent: each
+    department rounded as the Departments page rounds it (round_department_rows), then summed."""
+    return round_department_rows(list(_summed(days, "name").values()))
+
+
+def _summed(days: list[dict], key: str) -> dict[str, dict]:
+    """The exact parts of department_cluster_days rows summed per `key` (cluster__name or name), by key."""
+    out: dict[str, dict] = {}
+    for row in days:
+        into = out.setdefault(row[key], {key: row[key], **dict.fromkeys(DEPARTMENT_PARTS, ZERO)})
+        for part in DEPARTMENT_PARTS:
+            into[part] += row[part] or ZERO
+    return out

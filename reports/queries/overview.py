@@ -8,8 +8,8 @@ from decimal import Decimal
 from reports.periods import Period
 from reports.queries.cents import cents, split_cents, split_rows
 from reports.queries.clusters import CLUSTER_PARTS, cluster_days, cluster_totals
-from reports.queries.common import DAY_TOTALS, DEPARTMENT_PARTS, ZERO
-from reports.queries.departments import department_cluster_days, department_totals
+from reports.queries.common import DAY_TOTALS, ZERO
+from reports.queries.departments import department_cluster_days, department_figures, department_totals
 from reports.queries.namespaces import usage_totals
 from reports.queries.workloads import workload_totals
 
@@ -70,15 +70,28 @@ def _cluster_figures(period: Period, cluster_id, rows):
 
 def _department_figures(period: Period, cluster_id, departments):
     """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
-    rows = department_cluster_days(period.start, period.end, cluster_id, departments)
-    exact = {k: sum((r[k] or ZERO for r in rows), ZERO) for k in DEPARTMENT_PARTS}
-    parts = split_cents(exact["total"], {k: exact[k] for k in ("direct", "shared", "idle", "overhead")})
+    days = department_cluster_days(period.start, period.end, cluster_id, departments)
+    # Rounded per department as the Departments page rounds them, so both show the same idle.
+    parts = department_figures(days)
     totals = {
-        "total": sum(parts.values(), ZERO),
+        "total": parts.pop("total"),
         **parts,
         "workload": parts["direct"],
         "scope": "departments",
     }
+    # The trend: what they pay per day and cluster.
+    trend: dict[tuple, dict] = {}
+    for row in days:
+        into = trend.setdefault(
+            (row["day"], row["cluster_id"]),
+            {
+                "day": row["day"],
+                "cluster_id": row["cluster_id"],
+                "cluster__name": row["cluster__name"],
+                "total": ZERO,
+            },
+        )
+        into["total"] += row["total"] or ZERO
     previous_rows = department_totals(period.previous().start, period.previous().end, cluster_id, departments)
     previous = sum((r["total"] for r in previous_rows), Decimal(0))
-    return totals, rows, previous
+    return totals, list(trend.values()), previous

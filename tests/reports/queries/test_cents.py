@@ -9,8 +9,14 @@ from decimal import Decimal
 import pytest
 
 from costing.choices import ConnectionType
-from costing.models import Cluster, ClusterDay
-from reports.queries.cents import cents, round_department_rows, split_cents, split_rows
+from costing.models import Cluster, ClusterDay, DepartmentCostDay
+from reports.queries.cents import (
+    cents,
+    round_department_rows,
+    split_cents,
+    split_rows,
+    split_rows_to,
+)
 from reports.queries.clusters import CLUSTER_PARTS
 from tests.reports.views_fixtures import fixed_today, make_user  # noqa: F401
 
@@ -94,3 +100,65 @@ def test_overview_and_clusters_page_show_the_same_idle(client, make_user, fixed_
     assert overview["idle"] == clusters["totals"]["idle"] == D("1.00")
     assert overview["workload"] == clusters["totals"]["workload"] == D("1.00")
     assert overview["total"] == clusters["total"] == D("2.00")
+
+
+def test_split_rows_to_keeps_rows_and_columns_adding_up():
+    rows = [{"total": D("1.00"), "direct": D("0.495"), "idle": D("0.505")} for _ in range(2)]
+    totals = split_rows_to(rows, "total", ["direct", "idle"], {"direct": D("0.99"), "idle": D("1.01")})
+    # Alone each row is 0.50 + 0.50; one cent moves from direct to idle, in the earlier row (a tie).
+    assert [(r["total"], r["direct"], r["idle"]) for r in rows] == [
+        (D("1.00"), D("0.49"), D("0.51")),
+        (D("1.00"), D("0.50"), D("0.50")),
+    ]
+    assert totals == {"total": D("2.00"), "direct": D("0.99"), "idle": D("1.01")}
+
+
+def _department_day(cluster, name, direct, idle):
+    DepartmentCostDay.objects.create(
+        cluster=cluster,
+        day=date(2025, 3, 10),
+        name=name,
+        direct=D(direct),
+        shared=D(0),
+        idle=D(idle),
+        overhead=D(0),
+        total=D(direct) + D(idle),
+    )
+
+
+@pytest.mark.django_db
+def test_a_department_viewer_sees_the_same_idle_on_every_page(client, make_user, fixed_today):
+    from costing.choices import Role
+
+    east = Cluster.objects.create(name="east", connection_type=ConnectionType.SIMULATOR)
+    west = Cluster.objects.create(name="west", connection_type=ConnectionType.SIMULATOR)
+    # Payments in two clusters, 0.495 + 0.505 in each: 0.99 + 1.01 over both, exactly.
+    for cluster in (east, west):
+        _department_day(cluster, "Payments", "0.495", "0.505")
+    # Search and Ads in east only, the same: 1.00 of direct and 1.00 of idle once each is rounded.
+    _department_day(east, "Search", "0.495", "0.505")
+    _department_day(east, "Ads", "0.495", "0.505")
+    period = "period=2025-03-10"
+
+    client.force_login(make_user("pam", Role.DEPARTMENT_VIEWER, departments=["Payments"]))
+    overview = client.get(f"/?{period}").context["totals"]
+    departments = client.get(f"/departments/?{period}").context["totals"]
+    clusters = client.get(f"/clusters/?{period}").context
+    assert overview["idle"] == departments["idle"] == clusters["totals"]["idle"] == D("1.01")
+    assert overview["total"] == departments["total"] == clusters["totals"]["total"] == D("2.00")
+    # Each cluster still adds up: 1.00 each, east 0.49 + 0.51, west 0.50 + 0.50.
+    assert [(r["cluster__name"], r["total"], r["direct"], r["idle"]) for r in clusters["share_rows"]] == [
+        ("east", D("1.00"), D("0.49"), D("0.51")),
+        ("west", D("1.00"), D("0.50"), D("0.50")),
+    ]
+
+    client.force_login(make_user("sam", Role.DEPARTMENT_VIEWER, departments=["Search", "Ads"]))
+    overview = client.get(f"/?{period}").context["totals"]
+    departments = client.get(f"/departments/?{period}").context["totals"]
+    clusters = client.get(f"/clusters/?{period}").context
+    # Per department 0.50 + 0.50: idle 1.00 on every page (the whole period on its own would say 1.01),
+    # east's one row too (1.01 of idle, exactly, shown as 1.00 so that it matches the departments).
+    assert overview["idle"] == departments["idle"] == clusters["totals"]["idle"] == D("1.00")
+    assert [(r["total"], r["direct"], r["idle"]) for r in clusters["share_rows"]] == [
+        (D("2.00"), D("1.00"), D("1.00"))
+    ]
