@@ -15,6 +15,7 @@ import pandas as pd
 
 from costing.choices import GIB, OwnerKind
 from costing.engine.allocation import POD_QUANTITIES, efficiency
+from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -37,7 +38,7 @@ _TIMESTAMPS = re.compile(r"^(\d{1,12})[,-](\d{1,12})$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-_MONEY = 1e8  # the frames carry money in int64 units of 1e-8
+_MONEY = UNITS_PER_CURRENCY  # the frames carry money in int64 counts of costing.money.UNIT
 
 
 class ParameterError(ValueError):
@@ -392,7 +393,7 @@ def allocation_sets(
 ) -> list[dict[str, dict]]:
     """One dict per window: allocation name -> OpenCost allocation (see _allocation).
 
-    pods: reports.queries.pod_cost_frame; idle: reports.queries.node_idle_frame. `visible(pods)` returns
+    pods: reports.queries.frames.pod_cost_frame; idle: reports.queries.frames.node_idle_frame. `visible(pods)` returns
     the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
     as a department sees the idle pool only as its share). `pod_filter`: a parse_filter tree; as in OpenCost,
     idle is divided before filtering, so a pod's share of idle does not depend on the filter, and an

@@ -15,7 +15,7 @@ from costing.choices import RunStatus
 from costing.models import BillImport, Cluster, Department, Node, NodePool
 from reports.models import ExportFormat, ExportRun
 from reports.periods import PeriodError, check_in_history, current_period, custom_period, parse_period
-from reports.queries import GROUPINGS
+from reports.queries.costs import GROUPINGS
 
 from .models import ApiToken
 

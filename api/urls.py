@@ -5,35 +5,37 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from . import pages, views
+from . import pages
+from .views import allocation, bills, clusters, costs, departments, explain, policy, reports, tokens
+from .views.common import ID
 
 app_name = "api"
 
 router = SimpleRouter()
-router.register("departments", views.DepartmentViewSet, basename="department")
-router.register("clusters", views.ClusterViewSet, basename="cluster")
-router.register("bills", views.BillImportViewSet, basename="bill")
-router.register("tokens", views.ApiTokenViewSet, basename="token")
-router.register("reports/exports", views.ExportRunViewSet, basename="report-export")
+router.register("departments", departments.DepartmentViewSet, basename="department")
+router.register("clusters", clusters.ClusterViewSet, basename="cluster")
+router.register("bills", bills.BillImportViewSet, basename="bill")
+router.register("tokens", tokens.ApiTokenViewSet, basename="token")
+router.register("reports/exports", reports.ExportRunViewSet, basename="report-export")
 
-allocation = views.AllocationView.as_view()
+allocation_view = allocation.AllocationView.as_view()
 
 v1 = [
-    path("costs/", views.CostsView.as_view(), name="costs"),
-    path("explain/department/", views.ExplainDepartmentView.as_view(), name="explain-department"),
-    path("explain/namespace/", views.ExplainNamespaceView.as_view(), name="explain-namespace"),
-    path("explain/workload/", views.ExplainWorkloadView.as_view(), name="explain-workload"),
-    path("explain/node-hour/", views.ExplainNodeHourView.as_view(), name="explain-node-hour"),
-    path("policy/", views.PolicyView.as_view(), name="policy"),
+    path("costs/", costs.CostsView.as_view(), name="costs"),
+    path("explain/department/", explain.ExplainDepartmentView.as_view(), name="explain-department"),
+    path("explain/namespace/", explain.ExplainNamespaceView.as_view(), name="explain-namespace"),
+    path("explain/workload/", explain.ExplainWorkloadView.as_view(), name="explain-workload"),
+    path("explain/node-hour/", explain.ExplainNodeHourView.as_view(), name="explain-node-hour"),
+    path("policy/", policy.PolicyView.as_view(), name="policy"),
     re_path(
-        rf"^reports/exports/(?P<pk>{views.ID})/download$",
-        views.ExportDownloadView.as_view(),
+        rf"^reports/exports/(?P<pk>{ID})/download$",
+        reports.ExportDownloadView.as_view(),
         name="report-export-download",
     ),
-    path("allocation", allocation, name="allocation"),
-    path("allocation/compute", allocation, name="allocation-compute"),
+    path("allocation", allocation_view, name="allocation"),
+    path("allocation/compute", allocation_view, name="allocation-compute"),
     *router.urls,
-    path("reports/<str:period>/", views.ReportView.as_view(), name="report"),  # after reports/exports/
+    path("reports/<str:period>/", reports.ReportView.as_view(), name="report"),  # after reports/exports/
 ]
 
 urlpatterns = [
@@ -43,7 +45,7 @@ urlpatterns = [
 ]
 
 # OpenCost serves these at the root of its API; tools built for it call them there (finops/urls.py).
-root_allocation = views.OpenCostRootAllocationView.as_view()
+root_allocation = allocation.OpenCostRootAllocationView.as_view()
 root_urlpatterns = [
     path("allocation", root_allocation, name="opencost-allocation"),
     path("allocation/compute", root_allocation, name="opencost-allocation-compute"),

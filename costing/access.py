@@ -6,8 +6,10 @@
   workloads, pods and totals, and the common pools only as their department's share.
 A signed-in user with none of these roles sees nothing but a page that says so.
 
-Every view, export and API endpoint filters through these functions, so that another department's
-data is unreachable by URL, by the API and by exports, not only hidden from menus.
+Every page, export, API endpoint and the OpenCost endpoint filters through these functions (and
+nothing else decides access), so that another department's data is unreachable by URL, by the API and
+by exports, not only hidden from menus. tests/finops/test_routes_by_role.py walks every route with
+every role.
 """
 
 from __future__ import annotations
@@ -72,23 +74,143 @@ def restrict_by_department(qs: QuerySet, user, field: str = "department") -> Que
     return qs if granted is None else qs.filter(**{f"{field}__in": granted})
 
 
+def restrict_to_owners(
+    qs: QuerySet, departments, *, namespace_field: str = "namespace", day_field: str = "day"
+) -> QuerySet:
+    """Rows of namespaces that, on that row's day, belonged (not shared) to one of `departments`.
+
+    `departments` None keeps every row. Ownership is effective-dated (a policy change can move a
+    namespace), so the check is per day against the stored NamespaceCostDay rows, which carry the
+    department the day was computed with.
+    """
+    if departments is None:
+        return qs
+    from costing.models import NamespaceCostDay
+
+    owned = NamespaceCostDay.objects.filter(
+        namespace=OuterRef(namespace_field),
+        day=OuterRef(day_field),
+        department__in=list(departments),
+        shared=False,
+    )
+    return qs.filter(Exists(owned))
+
+
 def restrict_by_namespace_owner(
     qs: QuerySet, user, *, namespace_field: str = "namespace", day_field: str = "day"
 ) -> QuerySet:
-    """Rows of namespaces that, on that row's day, belonged to a department the user may see.
+    """Rows of namespaces that, on that row's day, belonged to a department the user may see."""
+    return restrict_to_owners(
+        qs, granted_departments(user), namespace_field=namespace_field, day_field=day_field
+    )
 
-    Ownership is effective-dated (a policy change can move a namespace), so the check is per day
-    against the stored NamespaceCostDay rows, which carry the department the day was computed with.
-    """
+
+def owned_rows(frame, departments):
+    """The rows of a DataFrame with `department` and `shared` columns (one per namespace and day, like
+    reports.queries.frames.pod_cost_frame) that restrict_to_owners would keep: a boolean Series, or None for all."""
+    if departments is None:
+        return None
+    return frame["department"].isin(list(departments)) & ~frame["shared"]
+
+
+# What a user may see of one namespace over a period (its stored days).
+WHOLE, PARTLY, NOTHING = "whole", "partly", "nothing"
+
+
+def namespace_visibility(user, namespace_id: int, start, end) -> str:
+    """WHOLE when the user sees every department, or the namespace belonged (not shared) to one of their
+    departments on every stored day of [start, end); PARTLY when on some days only; NOTHING when on none
+    (or it has no stored day in the period). Pages answer NOTHING with 404 (its existence is not theirs
+    to learn) and PARTLY with 403; the API, which has no period picker to offer, with 404 for both."""
+    granted = granted_departments(user)
+    if granted is None:
+        return WHOLE
+    from costing.models import NamespaceCostDay
+
+    owners = set(
+        NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__gte=start, day__lt=end)
+        .values_list("department", "shared")
+        .distinct()
+    )
+    mine = {(d, shared) for d, shared in owners if d in granted and not shared}
+    if not mine:
+        return NOTHING
+    return WHOLE if mine == owners else PARTLY
+
+
+def may_see_node_hour(user, node_id: int, hour) -> bool:
+    """Admins and viewers always; a department viewer when a pod of their departments ran on the node
+    in that hour (they reach it from their pod's page: the bill lines are the node's, which they paid
+    part of)."""
+    granted = granted_departments(user)
+    if granted is None:
+        return True
+    from costing.models import NamespaceCostDay, PodHour
+
+    namespaces = PodHour.objects.filter(node_id=node_id, hour=hour).values("pod__namespace_id")
+    return NamespaceCostDay.objects.filter(
+        namespace_id__in=namespaces, day=hour.date(), department__in=list(granted), shared=False
+    ).exists()
+
+
+def restrict_clusters(qs: QuerySet, user) -> QuerySet:
+    """Clusters the user may list: all, or those their departments have (unshared) namespaces in."""
     granted = granted_departments(user)
     if granted is None:
         return qs
     from costing.models import NamespaceCostDay
 
-    owned = NamespaceCostDay.objects.filter(
-        namespace=OuterRef(namespace_field), day=OuterRef(day_field), department__in=granted, shared=False
-    )
+    owned = NamespaceCostDay.objects.filter(cluster=OuterRef("pk"), department__in=granted, shared=False)
     return qs.filter(Exists(owned))
+
+
+def restrict_exports(qs: QuerySet, user) -> QuerySet:
+    """Export runs the user may follow and download: an admin's every run, anyone else's own only
+    (another's run answers 404: not even its existence is theirs to learn)."""
+    return qs if is_admin(user) else qs.filter(requested_by=user)
+
+
+def report_department(user, department: str | None) -> str | None:
+    """The department a report or export of `user` covers: a department viewer gets their one department
+    when they name none, and may neither name another nor ask for the whole organisation (several
+    departments granted: they must choose). None when `user` is None (the system: tasks, commands).
+    Raises django's PermissionDenied, which pages and the API both answer with 403."""
+    if user is None:
+        return department
+    granted = granted_departments(user)
+    if granted is None:
+        return department
+    if not department:
+        if len(granted) == 1:
+            return next(iter(granted))
+        raise PermissionDenied(
+            f"name one of your departments: {', '.join(sorted(granted))}; not the whole organisation"
+        )
+    if department not in granted:
+        raise PermissionDenied(f"{department!r} is not one of your departments")
+    return department
+
+
+def cost_scope(user, by: str, department: str | None) -> tuple[str | None, frozenset[str] | None]:
+    """The department filter of a grouped cost query for `user`, and (by=department only) the department
+    rows they may read (None: all). Like report_department, except that a department viewer may list
+    their several departments side by side with by=department."""
+    granted = granted_departments(user)
+    if granted is None:
+        return department, None
+    if department is None and by == "department":
+        return None, granted
+    if department is None and len(granted) > 1:
+        raise DepartmentChoice(sorted(granted))
+    return report_department(user, department), None
+
+
+class DepartmentChoice(ValueError):
+    """A department viewer of several departments must name one: a bad parameter (400), not a refusal."""
+
+    def __init__(self, choices: list[str]):
+        self.choices = choices
+        super().__init__(f"department: choose one of your departments: {', '.join(choices)}")
 
 
 def role_required(check):

@@ -2,97 +2,38 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.shortcuts import render
 
 from costing.models import BillImport
-from reports import charts, queries
+from reports import charts
+from reports.queries.overview import overview
 from reports.views_common import base_context, delta, page
 
 TOP_WORKLOADS = 10
-ZERO = Decimal(0)
 
 
 @page()
 def dashboard(request, state):
     """Overview. Whole clusters for admins and viewers; a department's share for department viewers."""
     period = state.period
-    days = list(period.each_day())
     context = base_context(request, state, page="overview", has_clusters=bool(state.clusters))
     if not state.clusters:
         return render(request, "reports/dashboard.html", context)
-    departments = state.departments
-    coverage_rows = queries.cluster_days(period.start, period.end, state.cluster_id)
-    if departments is None:
-        totals, trend_rows, previous = _cluster_figures(state, coverage_rows)
-    else:
-        totals, trend_rows, previous = _department_figures(state, departments)
-    usage = queries.usage_totals(period.start, period.end, state.cluster_id, departments)
-    workloads, every = queries.workload_totals(
-        period.start, period.end, state.cluster_id, departments, limit=TOP_WORKLOADS
-    )
-    others = {"cost": every["cost"] - sum((w["cost"] for w in workloads), ZERO)}
-    # The table adds up to the workload figure above it (same exact sum, rounded once).
-    workload_total = queries.cents([*workloads, others], "cost", totals["workload"] if workloads else None)
-    coverage = [r["coverage"] for r in coverage_rows]
+    figures = overview(period, state.cluster_id, state.departments, top=TOP_WORKLOADS)
+    totals, previous, trend_rows = figures.pop("totals"), figures.pop("previous"), figures.pop("trend_rows")
     context.update(
-        has_results=bool(coverage_rows) and (totals["total"] != 0 or bool(workloads)),
+        figures,
         has_bill=BillImport.objects.exists(),
         totals=totals,
         change=delta(totals["total"], previous),
         idle_share=(totals["idle"] / totals["total"]) if totals["total"] else None,
-        usage=usage,
-        workloads=workloads,
-        others=others if every["workloads"] > len(workloads) else None,
-        other_count=every["workloads"] - len(workloads),
-        workload_total=workload_total,
-        coverage=(sum(coverage) / len(coverage)) if coverage else None,
         trend=charts.daily_by(
-            trend_rows, key="cluster__name", value="total", days=days, currency=context["currency"]
+            trend_rows,
+            key="cluster__name",
+            value="total",
+            days=list(period.each_day()),
+            currency=context["currency"],
         ),
         recompute_hint=f"python manage.py recompute --start {period.start} --end {period.end}",
     )
     return render(request, "reports/dashboard.html", context)
-
-
-def _cluster_figures(state, rows):
-    """Physical cost of the clusters = workload + idle + overhead, to the cent; estimated vs billed."""
-    period = state.period
-    exact = {k: sum((r[k] for r in rows), ZERO) for k in queries.DAY_TOTALS}
-    parts = queries.split_cents(
-        exact["physical_cost"],
-        {"workload": exact["workload_cost"], "idle": exact["idle_cost"], "overhead": exact["overhead_cost"]},
-    )
-    estimated = queries.split_cents(
-        exact["physical_cost"],
-        {"estimated": exact["estimated_cost"], "billed": exact["physical_cost"] - exact["estimated_cost"]},
-    )
-    totals = {"total": sum(parts.values(), ZERO), **parts, **estimated, "scope": "clusters"}
-    previous_rows = queries.cluster_totals(period.previous().start, period.previous().end, state.cluster_id)
-    previous = sum((r["physical_cost"] for r in previous_rows), ZERO)
-    trend = [
-        {"day": r["day"], "cluster__name": r["cluster__name"], "total": r["physical_cost"]} for r in rows
-    ]
-    return totals, trend, previous
-
-
-def _department_figures(state, departments):
-    """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
-    period = state.period
-    rows = queries.department_cluster_days(period.start, period.end, state.cluster_id, departments)
-    exact = {k: sum((r[k] or ZERO for r in rows), ZERO) for k in queries.DEPARTMENT_PARTS}
-    parts = queries.split_cents(
-        exact["total"], {k: exact[k] for k in ("direct", "shared", "idle", "overhead")}
-    )
-    totals = {
-        "total": sum(parts.values(), ZERO),
-        **parts,
-        "workload": parts["direct"],
-        "scope": "departments",
-    }
-    previous_rows = queries.department_totals(
-        period.previous().start, period.previous().end, state.cluster_id, departments
-    )
-    previous = sum((r["total"] for r in previous_rows), ZERO)
-    return totals, rows, previous

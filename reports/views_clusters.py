@@ -8,7 +8,11 @@ from decimal import Decimal
 from django.http import Http404
 from django.shortcuts import render
 
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents, split_cents
+from reports.queries.clusters import cluster_table, cluster_totals
+from reports.queries.departments import share_by_cluster
+from reports.queries.nodes import node_days, node_hours, node_pool_totals, node_totals
 from reports.views_common import BadRequest, base_context, delta, page
 
 ZERO = Decimal(0)
@@ -17,41 +21,18 @@ ZERO = Decimal(0)
 @page()
 def clusters(request, state):
     """Every cluster's physical cost (admins, viewers) or the visible departments' share of each (others)."""
-    period, previous = state.period, state.previous
     context = base_context(request, state, page="clusters")
     if state.departments is not None:
         return _department_share(request, state, context)
-    rows = queries.cluster_totals(period.start, period.end, state.cluster_id)
-    before = {
-        r["cluster_id"]: r["physical_cost"]
-        for r in queries.cluster_totals(previous.start, previous.end, state.cluster_id)
-    }
-    exact_total = sum((r["physical_cost"] for r in rows), ZERO)
-    total = queries.cents(rows, "physical_cost", exact_total)
+    table = cluster_table(state.period, state.cluster_id)
+    rows, total = table["rows"], table["total"]
     for row in rows:
-        # Each cluster's parts add up to its rounded physical cost.
-        row.update(
-            queries.split_cents(
-                row["physical_cost"],
-                {
-                    "workload": row["workload_cost"],
-                    "idle": row["idle_cost"],
-                    "overhead": row["overhead_cost"],
-                },
-            )
-        )
-        row["change"] = delta(row["physical_cost"], before.get(row["cluster_id"]))
-        row["estimated_share"] = (
-            float(row["estimated_cost"] / row["physical_cost"]) if row["physical_cost"] else 0.0
-        )
-    totals = {
-        part: sum((r[part] for r in rows), Decimal("0.00")) for part in ("workload", "idle", "overhead")
-    }
+        row["change"] = delta(row["physical_cost"], row["previous"])
     context.update(
         rows=rows,
         total=total,
-        totals=totals,
-        change=delta(total, sum(before.values(), ZERO)),
+        totals=table["totals"],
+        change=delta(total, table["previous_total"]),
         chart=charts.stacked_parts(
             rows, label="cluster__name", parts=["workload", "idle", "overhead"], currency=context["currency"]
         )
@@ -62,28 +43,15 @@ def clusters(request, state):
 
 
 def _department_share(request, state, context):
-    period, previous = state.period, state.previous
-    names = state.departments
-    per_cluster: dict[str, dict] = {}
-    for row in queries.department_cluster_days(period.start, period.end, state.cluster_id, names):
-        into = per_cluster.setdefault(
-            row["cluster__name"],
-            {"cluster__name": row["cluster__name"], **dict.fromkeys(queries.DEPARTMENT_PARTS, ZERO)},
-        )
-        for part in queries.DEPARTMENT_PARTS:
-            into[part] += row[part] or ZERO
-    before: dict[str, Decimal] = {}
-    for row in queries.department_cluster_days(previous.start, previous.end, state.cluster_id, names):
-        before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
-    rows = [per_cluster[name] for name in sorted(per_cluster)]
-    totals = queries.round_department_rows(rows)
+    share = share_by_cluster(state.period, state.cluster_id, state.departments)
+    rows, totals = share["rows"], share["totals"]
     for row in rows:
-        row["change"] = delta(row["total"], before.get(row["cluster__name"]))
+        row["change"] = delta(row["total"], row["previous"])
     context.update(
         share_view=True,
         share_rows=rows,
         totals=totals,
-        change=delta(totals["total"], sum(before.values(), ZERO)),
+        change=delta(totals["total"], share["previous_total"]),
         chart=charts.stacked_parts(
             rows,
             label="cluster__name",
@@ -108,14 +76,14 @@ def cluster(request, state, name: str):
     """A cluster's node pools (what the nodes cost, what pods paid, idle) and its overhead: the physical cost."""
     period = state.period
     cluster_id = _cluster(state, name)
-    pools = queries.node_pool_totals(period.start, period.end, cluster_id)
-    (summary,) = queries.cluster_totals(period.start, period.end, cluster_id) or [None]
+    pools = node_pool_totals(period.start, period.end, cluster_id)
+    (summary,) = cluster_totals(period.start, period.end, cluster_id) or [None]
     overhead_exact = summary["overhead_cost"] if summary else ZERO
     physical_exact = summary["physical_cost"] if summary else ZERO
     overhead_row = {"cost": overhead_exact}
-    total = queries.cents([*pools, overhead_row], "cost", physical_exact)
+    total = cents([*pools, overhead_row], "cost", physical_exact)
     for pool in pools:
-        pool.update(queries.split_cents(pool["cost"], {"pods": pool["pods_cost"], "idle_part": pool["idle"]}))
+        pool.update(split_cents(pool["cost"], {"pods": pool["pods_cost"], "idle_part": pool["idle"]}))
         pool["idle_share"] = float(pool["idle_part"] / pool["cost"]) if pool["cost"] else None
     context = base_context(
         request,
@@ -147,10 +115,10 @@ def node_pool(request, state, name: str, pool: str):
     pool_id = NodePool.objects.filter(cluster_id=cluster_id, name=pool).values_list("pk", flat=True).first()
     if pool_id is None:
         raise Http404(f"There is no node pool {pool!r} in cluster {name!r}.")
-    nodes = queries.node_totals(period.start, period.end, cluster_id, pool_id)
-    total = queries.cents(nodes, "cost")
+    nodes = node_totals(period.start, period.end, cluster_id, pool_id)
+    total = cents(nodes, "cost")
     for node in nodes:
-        node.update(queries.split_cents(node["cost"], {"pods": node["pods_cost"], "idle_part": node["idle"]}))
+        node.update(split_cents(node["cost"], {"pods": node["pods_cost"], "idle_part": node["idle"]}))
     context = base_context(
         request, state, page="clusters", cluster_name=name, pool_name=pool, nodes=nodes, total=total
     )
@@ -168,10 +136,10 @@ def node(request, state, name: str, node: str):
     found = Node.objects.filter(cluster_id=cluster_id, name=node).select_related("node_pool").first()
     if found is None:
         raise Http404(f"There is no node {node!r} in cluster {name!r}.")
-    days = queries.node_days(found.pk, period.start, period.end)
-    total = queries.cents(days, "cost")
+    days = node_days(found.pk, period.start, period.end)
+    total = cents(days, "cost")
     for day in days:
-        day.update(queries.split_cents(day["cost"], {"pods": day["pods_cost"], "idle_part": day["idle"]}))
+        day.update(split_cents(day["cost"], {"pods": day["pods_cost"], "idle_part": day["idle"]}))
     chosen = None
     hours: list[dict] = []
     text = request.GET.get("day", "").strip()
@@ -180,7 +148,7 @@ def node(request, state, name: str, node: str):
             chosen = date.fromisoformat(text)
         except ValueError:
             raise BadRequest(f"day: {text!r} is not a date (YYYY-MM-DD)") from None
-        hours = queries.node_hours(found.pk, chosen)
+        hours = node_hours(found.pk, chosen)
         for h in hours:
             h["key"] = h["hour"].strftime("%Y-%m-%dT%H")
     cutoff = hourly_cutoff()

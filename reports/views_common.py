@@ -25,7 +25,7 @@ from reports.periods import (
     earliest_start,
     parse_period,
 )
-from reports.queries import QueryError
+from reports.queries.common import QueryError
 
 STATE_PARAMS = ("period", "cluster", "department")
 # Node-hours are listed on a pod's page for periods up to this long (a month of hours is ~750 rows).
@@ -100,7 +100,7 @@ def read_state(request) -> PageState:
         choices = sorted(granted)
     department = request.GET.get("department", "").strip() or None
     if department is not None:
-        if granted is not None and department not in granted:
+        if not access.may_see_department(request.user, department):
             raise PermissionDenied(f"department {department!r} is not one of yours")
         if department not in choices and not DepartmentCostDay.objects.filter(name=department).exists():
             raise BadRequest(f"department: no department is named {department!r}")

@@ -11,7 +11,9 @@ from django.shortcuts import render
 from costing import access
 from costing.explain import explain_department
 from costing.models import DepartmentCostDay
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents, split_cents
+from reports.queries.departments import department_days, department_table, department_totals
 from reports.views_common import base_context, delta, page
 
 ZERO = Decimal(0)
@@ -21,32 +23,20 @@ PARTS = ["direct", "shared", "idle", "overhead"]
 @page()
 def departments(request, state):
     """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
-    period, previous = state.period, state.previous
-    names = state.departments
-    rows = queries.department_totals(period.start, period.end, state.cluster_id, names)
-    grand = None
-    if names is None:
-        # Departments and lines add up to the physical cost of the clusters, to the cent.
-        grand = sum(
-            (r["physical_cost"] for r in queries.cluster_totals(period.start, period.end, state.cluster_id)),
-            ZERO,
-        )
-    totals = queries.round_department_rows(rows, grand)
-    before = {
-        r["name"]: r["total"]
-        for r in queries.department_totals(previous.start, previous.end, state.cluster_id, names)
-    }
+    period = state.period
+    table = department_table(period, state.cluster_id, state.departments)
+    rows, totals = table["rows"], table["totals"]
     for row in rows:
-        row["change"] = delta(row["total"], before.get(row["name"]))
-    days = queries.department_days(period.start, period.end, state.cluster_id, names)
+        row["change"] = delta(row["total"], row["previous"])
+    days = department_days(period.start, period.end, state.cluster_id, state.departments)
     context = base_context(
         request,
         state,
         page="departments",
         rows=rows,
         totals=totals,
-        grand=grand,
-        change=delta(totals["total"], sum(before.values(), ZERO)),
+        grand=table["grand"],
+        change=delta(totals["total"], table["previous_total"]),
     )
     if rows:
         context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])
@@ -66,17 +56,17 @@ def department(request, state, name: str):
         raise Http404(f"No costs were ever booked to a department named {name!r}.")
     period = state.period
     explained = explain_department(name, period.start, period.end, state.cluster)
-    parts = queries.split_cents(explained["total"], {p: explained[p] for p in PARTS})
+    parts = split_cents(explained["total"], {p: explained[p] for p in PARTS})
     total = sum(parts.values(), ZERO)
     namespaces = sorted(explained["namespaces"], key=lambda n: (-n["cost"], n["namespace"]))
-    queries.cents(namespaces, "cost", parts["direct"])
+    cents(namespaces, "cost", parts["direct"])
     pools = explained["pools"]
     for pool in PARTS[1:]:
-        queries.cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
-    queries.cents(pools, "pool_amount")  # shown rounded; they are pools of different clusters and days
-    previous = queries.department_totals(state.previous.start, state.previous.end, state.cluster_id, [name])
+        cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
+    cents(pools, "pool_amount")  # shown rounded; they are pools of different clusters and days
+    previous = department_totals(state.previous.start, state.previous.end, state.cluster_id, [name])
     days = (
-        queries.department_days(period.start, period.end, state.cluster_id, [name])
+        department_days(period.start, period.end, state.cluster_id, [name])
         if not explained["is_line"]
         else []
     )

@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 
+from costing import access
 from costing.explain import explain_node_hour
-from costing.models import NamespaceCostDay, Node, PodHour
+from costing.models import Node
 from reports.views_common import BadRequest, base_context, page
 
 
@@ -31,13 +32,8 @@ def node_hour(request, state, cluster: str, node: str, hour: str):
     found = Node.objects.filter(cluster__name=cluster, name=node).first()
     if found is None:
         raise Http404(f"There is no node {node!r} in cluster {cluster!r}.")
-    if state.granted is not None:
-        namespaces = PodHour.objects.filter(node=found, hour=at).values("pod__namespace_id")
-        theirs = NamespaceCostDay.objects.filter(
-            namespace_id__in=namespaces, day=at.date(), department__in=list(state.granted), shared=False
-        ).exists()
-        if not theirs:
-            raise PermissionDenied("None of your departments' pods ran on this node in this hour.")
+    if not access.may_see_node_hour(request.user, found.pk, at):
+        raise PermissionDenied("None of your departments' pods ran on this node in this hour.")
     explained = explain_node_hour(found.pk, at)
     parts = sum((line["part"] for line in explained["bill_lines"]), 0)
     context = base_context(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents
+from reports.queries.labels import label_totals
 from reports.views_common import BadRequest, base_context, page
 
 MAX_KEY = 317  # a Kubernetes label key: 253-character prefix, "/", 63-character name
@@ -18,7 +20,7 @@ def labels(request, state):
     key = request.GET.get("key", "").strip() or None
     if key is not None and len(key) > MAX_KEY:
         raise BadRequest(f"key: a label key has at most {MAX_KEY} characters")
-    rows, keys, key = queries.label_totals(
+    rows, keys, key = label_totals(
         key,
         period.start,
         period.end,
@@ -26,7 +28,7 @@ def labels(request, state):
         state.departments,
         cluster_ids=[pk for pk, _ in state.clusters],
     )
-    total = queries.cents(rows, "cost")
+    total = cents(rows, "cost")
     context = base_context(
         request,
         state,

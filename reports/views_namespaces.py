@@ -9,25 +9,27 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 
+from costing import access
 from costing.explain import explain_namespace, explain_workload
 from costing.models import Namespace, Pod, Workload
-from reports import charts, queries
+from reports import charts
+from reports.queries.cents import cents
+from reports.queries.common import COSTS, QUANTITIES, with_efficiency
+from reports.queries.namespaces import namespace_totals, usage_totals
+from reports.queries.workloads import pod_days, workload_days, workload_pods
 from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
 
 ZERO = Decimal(0)
 CHART_ROWS = 15
 
 
-def check_namespace_visible(state, namespace_id: int) -> None:
+def check_namespace_visible(request, state, namespace_id: int) -> None:
     """A department viewer sees a namespace's figures for a period only if it was theirs on every stored day
     of it (not shared): 404 when it never was (its existence is not theirs to learn), 403 when partly."""
-    if state.granted is None:
-        return
-    owners = queries.namespace_owners(namespace_id, state.period.start, state.period.end)
-    mine = {(d, shared) for d, shared in owners if d in state.granted and not shared}
-    if not mine:
+    seen = access.namespace_visibility(request.user, namespace_id, state.period.start, state.period.end)
+    if seen == access.NOTHING:
         raise Http404("There is nothing of your departments at this address for this period.")
-    if mine != owners:
+    if seen == access.PARTLY:
         raise PermissionDenied(
             "This namespace belonged to another department on some days of the period; "
             "choose a period in which it was yours."
@@ -38,14 +40,14 @@ def check_namespace_visible(state, namespace_id: int) -> None:
 def namespaces(request, state):
     """Every visible namespace's cost with its owner, efficiency and change from the previous period."""
     period, previous = state.period, state.previous
-    rows = queries.namespace_totals(period.start, period.end, state.cluster_id, state.departments)
+    rows = namespace_totals(period.start, period.end, state.cluster_id, state.departments)
     before = {
         (r["namespace_id"], r["department"]): r["cost"]
-        for r in queries.namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
+        for r in namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
     }
     for row in rows:
         row["estimated_share"] = float(row["estimated_cost"] / row["cost"]) if row["cost"] else 0.0
-    total = queries.cents(rows, "cost")
+    total = cents(rows, "cost")
     for row in rows:
         row["change"] = delta(row["cost"], before.get((row["namespace_id"], row["department"])))
     context = base_context(
@@ -55,7 +57,7 @@ def namespaces(request, state):
         rows=rows,
         total=total,
         change=delta(total, sum(before.values(), ZERO)),
-        usage=queries.usage_totals(period.start, period.end, state.cluster_id, state.departments),
+        usage=usage_totals(period.start, period.end, state.cluster_id, state.departments),
     )
     if rows:
         top = rows[:CHART_ROWS]
@@ -74,12 +76,12 @@ def namespace(request, state, cluster: str, name: str):
     ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
     if ns is None:
         raise Http404(f"There is no namespace {name!r} in cluster {cluster!r}.")
-    check_namespace_visible(state, ns.pk)
+    check_namespace_visible(request, state, ns.pk)
     explained = explain_namespace(cluster, name, period.start, period.end)
     workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
-    total = queries.cents(workloads, "cost", explained["cost"])
+    total = cents(workloads, "cost", explained["cost"])
     for w in workloads:
-        queries.with_efficiency(w)
+        with_efficiency(w)
     context = base_context(
         request,
         state,
@@ -89,7 +91,7 @@ def namespace(request, state, cluster: str, name: str):
         workloads=workloads,
         total=total,
         visible_departments=[
-            d for d in explained["departments"] if state.granted is None or d in state.granted
+            d for d in explained["departments"] if access.may_see_department(request.user, d)
         ],
     )
     if workloads:
@@ -107,14 +109,14 @@ def workload(request, state, pk: int):
     wl = Workload.objects.filter(pk=pk).select_related("namespace", "cluster").first()
     if wl is None:
         raise Http404(f"There is no workload {pk}.")
-    check_namespace_visible(state, wl.namespace_id)
-    pods = queries.workload_pods(pk, period.start, period.end, state.granted)
-    days = queries.workload_days(pk, period.start, period.end, state.granted)
+    check_namespace_visible(request, state, wl.namespace_id)
+    pods = workload_pods(pk, period.start, period.end, state.granted)
+    days = workload_days(pk, period.start, period.end, state.granted)
     exact = sum((d["cost"] for d in days), ZERO)
-    total = queries.cents(pods, "cost", exact)
-    totals = {q: sum((d[q] for d in days), 0.0) for q in queries.QUANTITIES}
-    totals.update({c: sum((d[c] for d in days), ZERO) for c in queries.COSTS})
-    queries.with_efficiency(totals)
+    total = cents(pods, "cost", exact)
+    totals = {q: sum((d[q] for d in days), 0.0) for q in QUANTITIES}
+    totals.update({c: sum((d[c] for d in days), ZERO) for c in COSTS})
+    with_efficiency(totals)
     context = base_context(
         request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
     )
@@ -137,9 +139,9 @@ def pod(request, state, pk: int):
     found = Pod.objects.filter(pk=pk).select_related("namespace", "workload", "cluster").first()
     if found is None:
         raise Http404(f"There is no pod {pk}.")
-    check_namespace_visible(state, found.namespace_id)
-    days = queries.pod_days(pk, period.start, period.end)
-    total = queries.cents(days, "cost")
+    check_namespace_visible(request, state, found.namespace_id)
+    days = pod_days(pk, period.start, period.end)
+    total = cents(days, "cost")
     hours_by_day: dict = defaultdict(list)
     explained = None
     if period.days <= HOURLY_DETAIL_MAX_DAYS and days:

@@ -6,7 +6,9 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from costing.models import WorkerHeartbeat
-from reports import charts, queries
+from reports import charts
+from reports.queries.clusters import cluster_days
+from reports.queries.quality import dirty_days, gaps
 from reports.views_common import base_context, page
 
 # A worker that has not beaten for this long is shown as stale (the heartbeat task runs every minute).
@@ -16,9 +18,9 @@ STALE_SECONDS = 300
 @page(everything=True)
 def data_quality(request, state):
     period = state.period
-    by_reason, latest = queries.gaps(period.start, period.end, state.cluster_id)
-    days = queries.cluster_days(period.start, period.end, state.cluster_id)
-    dirty_count, dirty = queries.dirty_days(state.cluster_id)
+    by_reason, latest = gaps(period.start, period.end, state.cluster_id)
+    days = cluster_days(period.start, period.end, state.cluster_id)
+    dirty_count, dirty = dirty_days(state.cluster_id)
     now = timezone.now()
     workers = [
         {

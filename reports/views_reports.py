@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,9 @@ from costing.access import (
     admin_required,
     granted_departments,
     is_admin,
+    report_department,
     restrict_by_department,
+    restrict_exports,
     sees_everything,
     viewer_required,
 )
@@ -47,8 +48,7 @@ def reports_page(request):
     user = request.user
     today = timezone.now().date()
     admin = is_admin(user)
-    exports = ExportRun.objects.filter(schedule__isnull=True)
-    exports = exports if admin else exports.filter(requested_by=user)
+    exports = restrict_exports(ExportRun.objects.filter(schedule__isnull=True), user)
     context = {
         "default_period": current_period("month", today).previous().key,
         "clusters": list(Cluster.objects.order_by("name").values_list("name", flat=True)),
@@ -95,13 +95,8 @@ def export_start(request):
         return _bad(request, f"Format: {fmt!r} is not one of {', '.join(ExportFormat.values)}")
     if cluster and not Cluster.objects.filter(name=cluster).exists():
         return _bad(request, f"Cluster: no cluster named {cluster!r}")
-    granted = granted_departments(user)
-    if granted is not None:
-        if not department and len(granted) == 1:
-            department = next(iter(granted))
-        if department not in granted:
-            # Another department's figures, or the whole organisation: not for a department viewer.
-            raise PermissionDenied
+    # Another department's figures, or the whole organisation: not for a department viewer (403).
+    department = report_department(user, department) or ""
     from reports.tasks import build_export
 
     with transaction.atomic():
@@ -116,11 +111,7 @@ def export_start(request):
 
 
 def _own_run(request, pk: int) -> ExportRun:
-    run = get_object_or_404(ExportRun, pk=pk)
-    # Only the one who asked, or an admin; others get a 404 (not even the run's existence).
-    if not (is_admin(request.user) or (run.requested_by_id and run.requested_by_id == request.user.pk)):
-        raise Http404("No such export.")
-    return run
+    return get_object_or_404(restrict_exports(ExportRun.objects.all(), request.user), pk=pk)
 
 
 def _status(run: ExportRun) -> dict:

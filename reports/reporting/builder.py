@@ -1,7 +1,7 @@
 """The one report builder: a period and a scope in, a Report of plain rows out (renderers only render it).
 
-Every figure comes from reports.queries.cost_rows over the stored results, so a report and the pages
-agree to the cent. A closed period shows the figures frozen when it was closed (reports.reporting.closing)
+Every figure comes from reports.queries.costs.cost_rows over the stored results (the rows of the API's
+costs/ and of the `costs` command). A closed period shows the figures frozen when it was closed (reports.reporting.closing)
 and, when the stored results have moved since, the difference as a restatement.
 """
 
@@ -13,21 +13,19 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from costing.access import granted_departments
+from costing.access import report_department
 from costing.choices import LineKind
-from costing.engine.rounding import largest_remainder
 from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Policy
+from costing.money import largest_remainder_cents, to_money, to_units
 from costing.policy import dump_policy
 from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
-from reports.queries import QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import cost_rows
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-UNITS = 8  # stored amounts have 8 decimal places
 
 
 class ReportError(ValueError):
@@ -135,7 +133,7 @@ def build_report(
         raise ReportError(f"period: {exc}") from None
     cluster = cluster or None
     department = department or None
-    department = _check_access(user, department)
+    department = report_department(user, department)
     if cluster is not None and not Cluster.objects.filter(name=cluster).exists():
         raise ReportError(f"cluster: no cluster named {cluster!r}")
     progress = progress or (lambda fraction, message: None)
@@ -153,21 +151,6 @@ def build_report(
     add_restatements(report)
     progress(1.0, "done")
     return report
-
-
-def _check_access(user, department: str | None) -> str | None:
-    if user is None:
-        return department
-    granted = granted_departments(user)
-    if granted is None:
-        return department
-    if department is None:
-        if len(granted) == 1:
-            return next(iter(granted))
-        raise PermissionDenied("choose one of your departments")
-    if department not in granted:
-        raise PermissionDenied(f"department {department!r} is not one of yours")
-    return department
 
 
 def build_current(
@@ -364,7 +347,7 @@ def _day_frame(period: Period, cluster: str | None, department: str | None) -> d
     for row in values:
         day = days.setdefault(row[0], dict.fromkeys(parts, 0) | {"coverage": [], "n": 0})
         for part, value in zip(parts, row[1 : 1 + len(parts)], strict=True):
-            day[part] += int(value.scaleb(UNITS))
+            day[part] += to_units(value)
         if department is None:
             day["coverage"].append(row[-1])
     return days
@@ -397,7 +380,7 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
             Column("total", "Total", "money"),
         ]
     rounded = {
-        part: largest_remainder([Decimal(days[d][part]).scaleb(-UNITS) for d in ordered], total=total)
+        part: largest_remainder_cents([to_money(days[d][part]) for d in ordered], total=total)
         if ordered
         else []
         for part, total in parts.items()
@@ -460,8 +443,8 @@ def _bill_sources_table(period: Period, cluster: str | None) -> Table:
         Column("in_period", "Spread into the period", "money"),
     ]
     keys = sorted(groups, key=lambda k: (k[0], k[1]))
-    in_period = largest_remainder([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
-    line_cost = largest_remainder([groups[k]["cost"] for k in keys]) if keys else []
+    in_period = largest_remainder_cents([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
+    line_cost = largest_remainder_cents([groups[k]["cost"] for k in keys]) if keys else []
     kinds = dict(LineKind.choices)
     rows = [
         {

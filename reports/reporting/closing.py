@@ -20,7 +20,8 @@ from django.utils import timezone
 from costing.models import ClusterDay, DepartmentCostDay
 from reports.models import ClosedPeriod, ClosedSnapshot, ClosingJob, PeriodAction, PeriodLog
 from reports.periods import Period, PeriodError, check_in_history, parse_period
-from reports.queries import QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import cost_rows
 from reports.reporting.builder import (
     ZERO,
     Column,

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from costing.money import round_cents
+
 register = template.Library()
-CENT = Decimal("0.01")
-
-
-def _amount(value) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+_amount = round_cents
 
 
 @register.filter

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 import pytest
 
 from costing.choices import GIB
-from reports.queries import NO_LABEL, cost_rows
+from reports.queries.common import NO_LABEL
+from reports.queries.costs import cost_rows
 from tests.api.conftest import DAY, NEXT
 
 pytestmark = pytest.mark.django_db

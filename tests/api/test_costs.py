@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from api.serializers import plain
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from tests.api.conftest import DAY, NEXT
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from costing.models import DepartmentCostDay
 from finops.celery import app
 from reports.models import ExportRun
 from reports.periods import parse_period
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from reports.reporting.closing import close_period
 from reports.reporting.delivery import XLSX_TYPE
 from tests.api.conftest import DAY, NEXT

@@ -87,3 +87,38 @@ def test_django_admin_is_for_finops_admins_only(client, users):
         user.save()
         client.force_login(user)
         assert client.get("/admin/").status_code == expected, user.username
+
+
+@pytest.mark.django_db
+def test_namespace_visibility_and_report_department(users):
+    from django.core.exceptions import PermissionDenied
+
+    dept = users("dee", Role.DEPARTMENT_VIEWER)
+    viewer = users("vic", Role.VIEWER)
+    Department.objects.create(name="Payments").viewers.add(dept)
+    dept = type(dept).objects.get(pk=dept.pk)
+    cluster = Cluster.objects.create(name="c", connection_type=ConnectionType.SIMULATOR)
+    ns = Namespace.objects.create(
+        cluster=cluster, name="pay", first_seen="2026-10-01T00:00Z", last_seen="2026-10-03T00:00Z"
+    )
+    first, second, third = date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)
+    NamespaceCostDay.objects.create(cluster=cluster, day=first, namespace=ns, department="Payments")
+    NamespaceCostDay.objects.create(cluster=cluster, day=second, namespace=ns, department="Search")
+
+    assert access.namespace_visibility(dept, ns.pk, first, second) == access.WHOLE
+    assert access.namespace_visibility(dept, ns.pk, first, third) == access.PARTLY
+    assert access.namespace_visibility(dept, ns.pk, second, third) == access.NOTHING
+    assert access.namespace_visibility(dept, ns.pk, third, date(2026, 10, 4)) == access.NOTHING  # no days
+    assert access.namespace_visibility(viewer, ns.pk, second, third) == access.WHOLE
+
+    assert access.report_department(dept, "") == "Payments"  # their one department
+    assert access.report_department(viewer, "") == "" and access.report_department(None, "Search") == "Search"
+    with pytest.raises(PermissionDenied, match="'Search' is not one of your departments"):
+        access.report_department(dept, "Search")
+    Department.objects.create(name="Search").viewers.add(dept)
+    dept = type(dept).objects.get(pk=dept.pk)
+    with pytest.raises(PermissionDenied, match="name one of your departments: Payments, Search"):
+        access.report_department(dept, None)
+    with pytest.raises(access.DepartmentChoice):
+        access.cost_scope(dept, "namespace", None)
+    assert access.cost_scope(dept, "department", None) == (None, {"Payments", "Search"})

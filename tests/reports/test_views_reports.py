@@ -9,7 +9,7 @@ from costing.choices import Role, RunStatus
 from finops.celery import app
 from reports.models import ClosedPeriod, ClosingJob, ExportRun, PeriodLog, ScheduledExport
 from reports.periods import parse_period
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from reports.reporting.builder import report_from_data
 from reports.reporting.closing import scopes_of
 from tests.reports.reporting.helpers import (

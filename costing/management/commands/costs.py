@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.queries import GROUPINGS, QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import GROUPINGS, cost_rows
 from reports.reporting.csv import writer as csv_writer
 from reports.reporting.safety import safe_text
 

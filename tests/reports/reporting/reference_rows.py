@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 
 from costing.models import NamespaceCostDay, PodCostDay, WorkloadCostDay
-from reports.queries import COSTS, KEYS, NO_LABEL, QUANTITIES, _filter, _units
+from costing.money import units_array as _units
+from reports.queries.common import COSTS, NO_LABEL, QUANTITIES
+from reports.queries.common import for_period as _filter
+from reports.queries.costs import KEYS
 
 
 def reference_groups(by, label, start, end, cluster_id, department, cluster_days) -> pd.DataFrame:

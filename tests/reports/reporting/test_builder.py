@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from reports.periods import parse_period
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from reports.reporting.builder import ReportError, build_report, report_from_data, report_to_data
 from tests.costing.scenario import DAY
 from tests.reports.reporting.helpers import DEPARTMENTS, TWO_DAYS, department_viewer, make_user

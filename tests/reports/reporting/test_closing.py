@@ -14,7 +14,7 @@ from costing.policy import PoolSpec
 from costing.policy.store import save_spec
 from reports.models import ClosedPeriod, PeriodLog
 from reports.periods import parse_period
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from reports.reporting.builder import build_report
 from reports.reporting.closing import ClosingError, close_period, reopen_period
 from reports.reporting.excel import render_xlsx

@@ -9,7 +9,7 @@ import pytest
 from openpyxl.chart import BarChart
 
 from reports.periods import parse_period
-from reports.queries import cost_rows
+from reports.queries.costs import cost_rows
 from reports.reporting.builder import build_report
 from reports.reporting.excel import money_format, render_xlsx
 from tests.costing.scenario import DAY

@@ -13,7 +13,7 @@ from costing.compute import recompute_day
 from costing.models import Cluster, ClusterDay
 from costing.policy import DepartmentSpec
 from costing.policy.store import save_spec
-from reports.queries import KEYS, _grouped, cost_rows
+from reports.queries.costs import KEYS, _grouped, cost_rows
 from tests.costing import scenario
 from tests.costing.scenario import DAY
 from tests.reports.reporting.reference_rows import reference_groups

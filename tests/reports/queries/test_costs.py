@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from costing.compute import recompute_day
-from reports.queries import QueryError, cost_rows
+from reports.queries.common import QueryError
+from reports.queries.costs import cost_rows
 from tests.costing import scenario
 from tests.costing.scenario import DAY
 

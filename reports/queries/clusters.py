@@ -1,0 +1,53 @@
+"""Clusters' physical cost per day and over a period: workload, idle, overhead, estimated, coverage."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from costing.models import ClusterDay
+from reports.queries.cents import split_rows
+from reports.queries.common import DAY_TOTALS, ZERO, for_period, sums, zero_none
+
+# A cluster's physical cost = workload + idle + overhead: the parts as the pages show them, and the
+# stored field each is read from.
+CLUSTER_PARTS = {"workload": "workload_cost", "idle": "idle_cost", "overhead": "overhead_cost"}
+
+
+def cluster_days(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """One row per stored cluster-day: its physical cost split into workload, idle and overhead."""
+    days = for_period(ClusterDay.objects, start, end, cluster_id)
+    return list(
+        days.order_by("day", "cluster__name").values(
+            "day", "cluster_id", "cluster__name", "coverage", "dirty", "computed_at", *DAY_TOTALS
+        )
+    )
+
+
+def cluster_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """Per cluster over [start, end): physical, workload, idle, overhead and estimated cost, mean coverage."""
+    from django.db.models import Avg, Count
+
+    qs = for_period(ClusterDay.objects, start, end, cluster_id).values("cluster_id", "cluster__name")
+    rows = list(
+        qs.annotate(**sums(DAY_TOTALS), coverage=Avg("coverage"), days=Count("id")).order_by("cluster__name")
+    )
+    return [zero_none(r, DAY_TOTALS) for r in rows]
+
+
+def cluster_table(period, cluster_id: int | None = None) -> dict:
+    """The Clusters page's table: per cluster its physical cost = workload + idle + overhead to the cent
+    (split_rows, as cost_rows and the overview round them), its estimated share and `previous`, the exact
+    physical cost of the previous period; with `total`, `totals` (the parts) and `previous_total`."""
+    rows = cluster_totals(period.start, period.end, cluster_id)
+    previous = period.previous()
+    before = {
+        r["cluster_id"]: r["physical_cost"] for r in cluster_totals(previous.start, previous.end, cluster_id)
+    }
+    totals = split_rows(rows, "physical_cost", CLUSTER_PARTS)
+    total = totals.pop("physical_cost")
+    for row in rows:
+        row["previous"] = before.get(row["cluster_id"])
+        row["estimated_share"] = (
+            float(row["estimated_cost"] / row["physical_cost"]) if row["physical_cost"] else 0.0
+        )
+    return {"rows": rows, "total": total, "totals": totals, "previous_total": sum(before.values(), ZERO)}

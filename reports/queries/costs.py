@@ -1,0 +1,361 @@
+"""Cost rows for a period, grouped as asked (the `costs` command, the API, reports), read from the stored daily results only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from costing.engine.allocation import efficiency
+from costing.models import (
+    Cluster,
+    ClusterDay,
+    DepartmentCostDay,
+    NamespaceCostDay,
+    NodeCostDay,
+    PodCostDay,
+    WorkloadCostDay,
+)
+from costing.money import largest_remainder_cents, sum_units, to_money, units_array
+from reports.queries.cents import round_department_rows, split_rows
+from reports.queries.common import (
+    COSTS,
+    NO_LABEL,
+    QUANTITIES,
+    QueryError,
+    checked_scope,
+    for_period,
+    known_department,
+)
+
+GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
+
+
+# The grouping keys each `by` shows, and where they come from in the pod rows.
+KEYS = {
+    "cluster": ["cluster"],
+    "node_pool": ["cluster", "node_pool"],
+    "node": ["cluster", "node_pool", "node"],
+    "namespace": ["cluster", "namespace", "department"],
+    "workload": ["cluster", "namespace", "workload_kind", "workload"],
+}
+
+
+def cost_rows(
+    start: date, end: date, by: str, *, cluster: str | None = None, department: str | None = None
+) -> list[dict]:
+    """One row per group over the days [start, end), then a totals row (row="total").
+
+    Money is in Decimal currency units rounded to the cent so that the rows add up to the totals row
+    (largest remainder); without a department filter the totals row carries the period's physical cost
+    and cost + idle + overhead == physical_cost to the cent. Quantities are resource-hours.
+
+    by: cluster | node_pool | node | namespace | workload | department | label:KEY. `department`
+    restricts pod-level groupings to the namespaces the department owned on each day, and the
+    `department` grouping to that department's rows.
+    """
+    cluster_id = checked_scope(start, end, cluster)
+    days = ClusterDay.objects.filter(day__gte=start, day__lt=end)
+    if cluster_id is not None:
+        days = days.filter(cluster_id=cluster_id)
+    cluster_days = pd.DataFrame.from_records(
+        list(
+            days.values_list(
+                "cluster_id",
+                "cluster__name",
+                "day",
+                "physical_cost",
+                "workload_cost",
+                "idle_cost",
+                "overhead_cost",
+                "coverage",
+            )
+        ),
+        columns=["cluster_id", "cluster", "day", "physical", "workload", "idle", "overhead", "coverage"],
+    )
+
+    if by == "department":
+        return _department_rows(start, end, cluster_id, department, cluster_days)
+    label = None
+    if by.startswith("label:"):
+        label = by.removeprefix("label:")
+        if not label:
+            raise QueryError("by: label:KEY needs a label key, e.g. label:team")
+    elif by not in KEYS:
+        raise QueryError(f"by: {by!r} is not one of {', '.join(GROUPINGS)}")
+    if department is not None and not known_department(department):
+        raise QueryError(f"department: no costs were ever booked to {department!r}")
+
+    keys = ["label"] if label is not None else KEYS[by]
+    groups = _grouped(by, label, keys, start, end, cluster_id, department)
+    with_idle = by in ("cluster", "node_pool", "node") and department is None
+    if with_idle:
+        groups = _add_idle(groups, by, start, end, cluster_id, cluster_days)
+    rows = _round(groups, keys, by, cluster_days, with_totals=department is None)
+    return rows
+
+
+# Where each grouping reads from: the result table, the SQL of its keys, and whether the table has one
+# row per group and day (then a group's coverage is a plain mean over its rows).
+_SOURCES = {
+    "namespace": (
+        NamespaceCostDay,
+        {"cluster": "c.name", "namespace": "ns.name", "department": "r.department"},
+    ),
+    "workload": (
+        WorkloadCostDay,
+        {"cluster": "c.name", "namespace": "ns.name", "workload_kind": "wl.kind", "workload": "wl.name"},
+    ),
+    "cluster": (NamespaceCostDay, {"cluster": "c.name"}),
+    "node_pool": (PodCostDay, {"cluster": "c.name", "node_pool": "np.name"}),
+    "node": (PodCostDay, {"cluster": "c.name", "node_pool": "np.name", "node": "n.name"}),
+}
+
+
+_ONE_ROW_PER_DAY = ("namespace", "workload")
+
+
+def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFrame:
+    """Per group: the summed quantities, the costs in 1e-8 units and the mean coverage of the cluster-days
+    the group has costs in, summed in SQL so that a year of thousands of workloads never comes to Python
+    row by row. `department` keeps the rows of namespaces the department owned (not shared) on their day.
+    """
+    from costing.models import ClusterDay, Namespace, Node, NodePool, Pod, Workload
+
+    table, exprs = (PodCostDay, {}) if label is not None else _SOURCES[by]
+    params: list = []
+    joins = [f'JOIN "{Cluster._meta.db_table}" c ON c.id = r.cluster_id']
+    if label is not None:
+        joins.append(f'JOIN "{Pod._meta.db_table}" po ON po.id = r.pod_id')
+        if connection.vendor == "postgresql":
+            exprs = {"label": "po.labels ->> %s"}
+            params.append(label)
+        else:
+            exprs = {"label": "json_extract(po.labels, %s)"}
+            params.append('$."' + label.replace('"', '\\"') + '"')
+    if by in ("namespace", "workload"):
+        joins.append(f'JOIN "{Namespace._meta.db_table}" ns ON ns.id = r.namespace_id')
+    if by == "workload":
+        joins.append(f'JOIN "{Workload._meta.db_table}" wl ON wl.id = r.workload_id')
+    if label is None and by in ("node_pool", "node"):
+        joins.append(f'JOIN "{Node._meta.db_table}" n ON n.id = r.node_id')
+        joins.append(f'JOIN "{NodePool._meta.db_table}" np ON np.id = n.node_pool_id')
+    where = ["r.day >= %s", "r.day < %s"]
+    params += [start, end]
+    if cluster_id is not None:
+        where.append("r.cluster_id = %s")
+        params.append(cluster_id)
+    if department is not None:
+        where.append(
+            f'EXISTS (SELECT 1 FROM "{NamespaceCostDay._meta.db_table}" o WHERE o.namespace_id = r.namespace_id'  # noqa: S608
+            " AND o.day = r.day AND o.department = %s AND o.shared = %s)"
+        )
+        params += [department, False]
+    # Table and column names come from the models and this module; every value is a bound parameter.
+    measures = [*QUANTITIES, *COSTS]
+    key_sql = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
+    key_names = ", ".join(f"k{i}" for i in range(len(exprs)))
+    ordinals = ", ".join(str(i + 1) for i in range(len(exprs)))
+    sums = ", ".join(f"SUM(r.{m}) AS {m}" for m in measures)
+    source = f'"{table._meta.db_table}" r {" ".join(joins)} WHERE {" AND ".join(where)}'
+    coverage_join = (
+        f'LEFT JOIN "{ClusterDay._meta.db_table}" cd ON cd.cluster_id = g.cluster_id AND cd.day = g.day'
+    )
+    if label is None and by in _ONE_ROW_PER_DAY:
+        sql = (
+            f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
+            f" (SELECT {key_sql}, r.cluster_id, r.day, {', '.join(f'r.{m} AS {m}' for m in measures)}"
+            f" FROM {source}) g {coverage_join} GROUP BY {ordinals}"
+        )
+    else:
+        sql = (
+            f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
+            f" (SELECT {key_sql}, r.cluster_id AS cluster_id, r.day AS day, {sums} FROM {source}"
+            f" GROUP BY {ordinals}, r.cluster_id, r.day) g {coverage_join} GROUP BY {ordinals}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = [*keys, *measures, "coverage"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if label is not None:
+        frame["label"] = [NO_LABEL if v is None or pd.isna(v) else str(v) for v in frame["label"]]
+    for cost in COSTS:
+        frame[cost] = np.array([sum_units(v) for v in frame[cost]], dtype=np.int64)
+    for quantity in QUANTITIES:
+        frame[quantity] = frame[quantity].astype(float)
+    frame["coverage"] = frame["coverage"].astype(float)
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
+    """Idle (and, per cluster, overhead) of the node days, also for groups whose pods cost nothing."""
+    node_days = pd.DataFrame.from_records(
+        list(
+            for_period(NodeCostDay.objects, start, end, cluster_id).values_list(
+                "cluster__name", "node_pool__name", "node__name", "cpu_idle", "mem_idle"
+            )
+        ),
+        columns=["cluster", "node_pool", "node", "cpu_idle", "mem_idle"],
+    )
+    keys = KEYS[by]
+    node_days["idle"] = (
+        units_array(node_days["cpu_idle"]) + units_array(node_days["mem_idle"]) if len(node_days) else 0
+    )
+    idle = (
+        node_days.groupby(keys)["idle"].sum().reset_index()
+        if len(node_days)
+        else pd.DataFrame(columns=[*keys, "idle"])
+    )
+    out = groups.merge(idle, on=keys, how="outer")
+    if by == "cluster":
+        overhead = (
+            pd.DataFrame(
+                {"cluster": cluster_days["cluster"], "overhead": units_array(cluster_days["overhead"])}
+            )
+            .groupby("cluster")["overhead"]
+            .sum()
+            .reset_index()
+        )
+        cover = cluster_days.groupby("cluster")["coverage"].mean().reset_index()
+        out = (
+            out.drop(columns="coverage")
+            .merge(cover, on="cluster", how="outer")
+            .merge(overhead, on="cluster", how="outer")
+        )
+        out["overhead"] = out["overhead"].fillna(0).astype(np.int64)
+    for column in [*QUANTITIES]:
+        out[column] = out[column].fillna(0.0).astype(float)
+    for column in [*COSTS, "idle"]:
+        out[column] = out[column].fillna(0).astype(np.int64)
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def _cents(values, total: Decimal) -> list[Decimal]:
+    return largest_remainder_cents([to_money(v) for v in values], total=total)
+
+
+def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.DataFrame, *, with_totals: bool):
+    n = len(groups)
+    cost = groups["cost"].to_numpy(np.int64) if n else np.zeros(0, dtype=np.int64)
+    workload = int(cost.sum())
+    totals: dict[str, Decimal] = {}
+    if with_totals:
+        physical = sum(cluster_days["physical"], Decimal(0))
+        idle_total = sum(cluster_days["idle"], Decimal(0))
+        overhead_total = sum(cluster_days["overhead"], Decimal(0))
+        totals["cost"], totals["idle"], totals["overhead"] = largest_remainder_cents(
+            [to_money(workload), idle_total, overhead_total], total=physical
+        )
+        totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
+    else:
+        totals["cost"] = largest_remainder_cents([to_money(workload)])[0]
+    totals["cpu_cost"], totals["mem_cost"] = largest_remainder_cents(
+        [to_money(groups["cpu_cost"].sum() if n else 0), to_money(groups["mem_cost"].sum() if n else 0)],
+        total=totals["cost"],
+    )
+
+    columns: dict[str, list[Decimal]] = {}
+    if by == "cluster" and with_totals:
+        # Each cluster's cost + idle + overhead is its physical cost, to the cent.
+        lines = [
+            {"physical_cost": to_money(c + i + o), "c": to_money(c), "i": to_money(i), "o": to_money(o)}
+            for c, i, o in zip(groups["cost"], groups["idle"], groups["overhead"], strict=True)
+        ]
+        split_rows(
+            lines, "physical_cost", {"cost": "c", "idle": "i", "overhead": "o"}, totals["physical_cost"]
+        )
+        for column in ("cost", "idle", "overhead", "physical_cost"):
+            columns[column] = [line[column] for line in lines]
+        cpu_mem = [
+            largest_remainder_cents([to_money(c), to_money(m)], total=row_cost)
+            for c, m, row_cost in zip(groups["cpu_cost"], groups["mem_cost"], columns["cost"], strict=True)
+        ]
+        columns["cpu_cost"] = [pair[0] for pair in cpu_mem]
+        columns["mem_cost"] = [pair[1] for pair in cpu_mem]
+    else:
+        for column in ("cost", "cpu_cost", "mem_cost"):
+            columns[column] = _cents(groups[column], totals[column]) if n else []
+        if "idle" in groups.columns:
+            columns["idle"] = _cents(groups["idle"], totals["idle"]) if n else []
+
+    rows = []
+    for i in range(n):
+        row = {"row": "group", **{k: _key(groups[k].iat[i]) for k in keys}}
+        row.update({q: float(groups[q].iat[i]) for q in QUANTITIES})
+        row["cpu_efficiency"] = float(efficiency(row["cpu_usage_core_hours"], row["cpu_request_core_hours"]))
+        row["mem_efficiency"] = float(efficiency(row["mem_usage_gib_hours"], row["mem_request_gib_hours"]))
+        for column, values in columns.items():
+            row[column] = values[i]
+        row["estimated_share"] = _share(groups["estimated_cost"].iat[i], groups["cost"].iat[i])
+        coverage = groups["coverage"].iat[i]
+        row["coverage"] = None if pd.isna(coverage) else float(coverage)
+        rows.append(row)
+
+    total_row = {"row": "total", **{k: "Total" if j == 0 else "" for j, k in enumerate(keys)}}
+    total_row.update({q: float(groups[q].sum()) if n else 0.0 for q in QUANTITIES})
+    total_row["cpu_efficiency"] = float(
+        efficiency(total_row["cpu_usage_core_hours"], total_row["cpu_request_core_hours"])
+    )
+    total_row["mem_efficiency"] = float(
+        efficiency(total_row["mem_usage_gib_hours"], total_row["mem_request_gib_hours"])
+    )
+    for column, values in columns.items():
+        total_row[column] = sum(values, Decimal("0.00"))
+    for column in ("cost", "cpu_cost", "mem_cost", "idle", "overhead", "physical_cost"):
+        if column in totals and column not in total_row:
+            total_row[column] = totals[column]
+    total_row["estimated_share"] = _share(groups["estimated_cost"].sum() if n else 0, workload)
+    total_row["coverage"] = float(cluster_days["coverage"].mean()) if len(cluster_days) else None
+    rows.append(total_row)
+    return rows
+
+
+def _key(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _share(part, whole) -> float:
+    return float(part) / float(whole) if whole else 0.0
+
+
+def _department_rows(start, end, cluster_id, department, cluster_days) -> list[dict]:
+    qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
+    if department is not None:
+        if not known_department(department):
+            raise QueryError(f"department: no costs were ever booked to {department!r}")
+        qs = qs.filter(name=department)
+    parts = ["direct", "shared", "idle", "overhead", "total"]
+    frame = pd.DataFrame.from_records(
+        list(qs.values_list("name", "is_line", *parts)), columns=["name", "is_line", *parts]
+    )
+    if frame.empty:
+        grouped = frame
+    else:
+        for part in parts:
+            frame[part] = units_array(frame[part])
+        grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
+    grand = sum(cluster_days["physical"], Decimal(0)) if department is None else None
+    rows = [
+        {
+            "row": "line" if grouped["is_line"].iat[i] else "department",
+            "department": grouped["name"].iat[i],
+            **{part: to_money(grouped[part].iat[i]) for part in parts},
+        }
+        for i in range(len(grouped))
+    ]
+    if rows:
+        round_department_rows(rows, grand)
+    total = {"row": "total", "department": "Total"}
+    total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
+    if grand is not None:
+        total["physical_cost"] = largest_remainder_cents([grand])[0]
+    rows.append(total)
+    return rows

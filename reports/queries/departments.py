@@ -1,0 +1,103 @@
+"""What departments (and pool lines) pay: per day, per day and cluster, over a period."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from costing.models import DepartmentCostDay
+from reports.queries.cents import round_department_rows, split_rows_to
+from reports.queries.clusters import cluster_totals
+from reports.queries.common import DEPARTMENT_PARTS, ZERO, for_period, sums, zero_none
+
+
+def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
+    """Per day and department (or pool line): direct + shared + idle + overhead = total, summed over clusters."""
+    qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = qs.values("day", "name", "is_line").annotate(**sums(DEPARTMENT_PARTS)).order_by("day", "name")
+    return list(rows)
+
+
+def department_cluster_days(
+    start: date, end: date, cluster_id: int | None = None, departments=None
+) -> list[dict]:
+    """Per day, cluster and department: what the given departments pay, for their trend and their share
+    of each cluster."""
+    qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = (
+        qs.values("day", "cluster_id", "cluster__name", "name")
+        .annotate(**sums(DEPARTMENT_PARTS))
+        .order_by("day", "cluster__name", "name")
+    )
+    return list(rows)
+
+
+def department_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
+    """Per department (and pool line) over the period, departments first then lines, by name."""
+    qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
+    if departments is not None:
+        qs = qs.filter(name__in=list(departments), is_line=False)
+    rows = qs.values("name", "is_line").annotate(**sums(DEPARTMENT_PARTS)).order_by("is_line", "name")
+    return [zero_none(r, DEPARTMENT_PARTS) for r in rows]
+
+
+def department_table(period, cluster_id: int | None = None, departments=None) -> dict:
+    """The Departments page's table: per department (and pool line) direct + shared + idle + overhead =
+    total to the cent (round_department_rows) with `previous`, the previous period's exact total; the
+    `totals`, the `previous_total`, and `grand`: the clusters' physical cost the rows add up to when every
+    department is shown (None for a department viewer, whose rows are only part of it)."""
+    rows = department_totals(period.start, period.end, cluster_id, departments)
+    grand = None
+    if departments is None:
+        # Departments and lines add up to the physical cost of the clusters, to the cent.
+        grand = sum((r["physical_cost"] for r in cluster_totals(period.start, period.end, cluster_id)), ZERO)
+    totals = round_department_rows(rows, grand)
+    previous = period.previous()
+    before = {
+        r["name"]: r["total"]
+        for r in department_totals(previous.start, previous.end, cluster_id, departments)
+    }
+    for row in rows:
+        row["previous"] = before.get(row["name"])
+    return {"rows": rows, "totals": totals, "grand": grand, "previous_total": sum(before.values(), ZERO)}
+
+
+def share_by_cluster(period, cluster_id: int | None, departments) -> dict:
+    """What `departments` pay in each cluster (direct + their shares of the pools = total, to the cent),
+    with `previous`, the previous period's exact total per cluster; the `totals` and `previous_total`.
+
+    The parts' totals are those of the Departments page and the overview (department_figures), and each
+    cluster's parts still add up to its total (cents.split_rows_to)."""
+    days = department_cluster_days(period.start, period.end, cluster_id, departments)
+    per_cluster = _summed(days, "cluster__name")
+    previous = period.previous()
+    before: dict[str, Decimal] = {}
+    for row in department_cluster_days(previous.start, previous.end, cluster_id, departments):
+        before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
+    rows = [per_cluster[name] for name in sorted(per_cluster)]
+    headline = department_figures(days)
+    parts = [p for p in DEPARTMENT_PARTS if p != "total"]
+    totals = split_rows_to(rows, "total", parts, {p: headline[p] for p in parts})
+    for row in rows:
+        row["previous"] = before.get(row["cluster__name"])
+    return {"rows": rows, "totals": totals, "previous_total": sum(before.values(), ZERO)}
+
+
+def department_figures(days: list[dict]) -> dict:
+    """The totals of what some departments pay over the rows of department_cluster_days, to the cent: each
+    department rounded as the Departments page rounds it (round_department_rows), then summed."""
+    return round_department_rows(list(_summed(days, "name").values()))
+
+
+def _summed(days: list[dict], key: str) -> dict[str, dict]:
+    """The exact parts of department_cluster_days rows summed per `key` (cluster__name or name), by key."""
+    out: dict[str, dict] = {}
+    for row in days:
+        into = out.setdefault(row[key], {key: row[key], **dict.fromkeys(DEPARTMENT_PARTS, ZERO)})
+        for part in DEPARTMENT_PARTS:
+            into[part] += row[part] or ZERO
+    return out

@@ -1,0 +1,72 @@
+"""Node pools, nodes, a node's days and hours: node cost, what pods paid, idle, billed and estimated hours."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from costing.models import NodeCostDay
+from reports.queries.common import for_period, sums
+
+
+def node_pool_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """Per node pool: node cost, what pods paid (cost - idle), idle, estimated part and capacity."""
+    qs = for_period(NodeCostDay.objects, start, end, cluster_id)
+    return _node_rows(
+        qs.values("cluster__name", "node_pool_id", "node_pool__name"), ["cluster__name", "node_pool__name"]
+    )
+
+
+def node_totals(
+    start: date, end: date, cluster_id: int | None = None, node_pool_id: int | None = None
+) -> list[dict]:
+    """Per node (of one pool, when given): node cost, pods, idle, estimated, billed/estimated/unsampled hours."""
+    qs = for_period(NodeCostDay.objects, start, end, cluster_id)
+    if node_pool_id is not None:
+        qs = qs.filter(node_pool_id=node_pool_id)
+    return _node_rows(
+        qs.values("node_id", "node__name", "node__instance_type", "node_pool__name"), ["node__name"]
+    )
+
+
+def node_days(node_id: int, start: date, end: date) -> list[dict]:
+    rows = NodeCostDay.objects.filter(node_id=node_id, day__gte=start, day__lt=end).order_by("day")
+    return _node_rows(rows.values("day"), ["day"])
+
+
+NODE_SUMS = [
+    "cost",
+    "cpu_cost_pool",
+    "mem_cost_pool",
+    "cpu_idle",
+    "mem_idle",
+    "estimated_cost",
+    "cpu_capacity_core_hours",
+    "mem_capacity_gib_hours",
+    "hours_billed",
+    "hours_estimated",
+    "hours_unsampled",
+]
+
+
+def _node_rows(values_qs, order: list[str]) -> list[dict]:
+    rows = list(values_qs.annotate(**sums(NODE_SUMS)).order_by(*order))
+    for row in rows:
+        for f in NODE_SUMS:
+            if row[f] is None:
+                row[f] = 0
+        row["idle"] = row["cpu_idle"] + row["mem_idle"]
+        row["pods_cost"] = row["cost"] - row["idle"]
+    return rows
+
+
+def node_hours(node_id: int, day: date) -> list[dict]:
+    """A node's stored hours of one day with the unit prices its pods paid (hourly retention only)."""
+    from costing.compute import day_bounds
+    from costing.models import NodeCostHour
+
+    first, last = day_bounds(day)
+    return list(
+        NodeCostHour.objects.filter(node_id=node_id, hour__gte=first, hour__lt=last)
+        .order_by("hour")
+        .values("hour", "cost", "cpu_price", "mem_price", "cpu_idle", "mem_idle", "estimated", "sampled")
+    )

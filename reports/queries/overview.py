@@ -1,0 +1,97 @@
+"""The overview's figures: what the clusters cost (or what the visible departments pay), the top workloads,
+usage and coverage, rounded to the cent as the Clusters and Departments pages round the same figures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reports.periods import Period
+from reports.queries.cents import cents, split_cents, split_rows
+from reports.queries.clusters import CLUSTER_PARTS, cluster_days, cluster_totals
+from reports.queries.common import DAY_TOTALS, ZERO
+from reports.queries.departments import department_cluster_days, department_figures, department_totals
+from reports.queries.namespaces import usage_totals
+from reports.queries.workloads import workload_totals
+
+
+def overview(period: Period, cluster_id: int | None, departments, *, top: int) -> dict:
+    """Everything the overview shows for `period`: `totals` (total, workload, idle, overhead and more, to the
+    cent), `previous` (the previous period's exact total), `trend_rows` (per day and cluster), `usage`,
+    the `top` costliest `workloads` with the rest summed in `others`, and the clusters' mean `coverage`.
+
+    `departments` None: whole clusters; else what those departments pay (their shares of the pools)."""
+    coverage_rows = cluster_days(period.start, period.end, cluster_id)
+    if departments is None:
+        totals, trend_rows, previous = _cluster_figures(period, cluster_id, coverage_rows)
+    else:
+        totals, trend_rows, previous = _department_figures(period, cluster_id, departments)
+    workloads, every = workload_totals(period.start, period.end, cluster_id, departments, limit=top)
+    others = {"cost": every["cost"] - sum((w["cost"] for w in workloads), ZERO)}
+    # The table adds up to the workload figure above it (same exact sum, rounded once).
+    workload_total = cents([*workloads, others], "cost", totals["workload"] if workloads else None)
+    coverage = [r["coverage"] for r in coverage_rows]
+    return {
+        "has_results": bool(coverage_rows) and (totals["total"] != 0 or bool(workloads)),
+        "totals": totals,
+        "previous": previous,
+        "trend_rows": trend_rows,
+        "usage": usage_totals(period.start, period.end, cluster_id, departments),
+        "workloads": workloads,
+        "others": others if every["workloads"] > len(workloads) else None,
+        "other_count": every["workloads"] - len(workloads),
+        "workload_total": workload_total,
+        "coverage": (sum(coverage) / len(coverage)) if coverage else None,
+    }
+
+
+def _cluster_figures(period: Period, cluster_id, rows):
+    """Physical cost of the clusters = workload + idle + overhead, to the cent; estimated vs billed."""
+    exact = {k: sum((r[k] for r in rows), ZERO) for k in DAY_TOTALS}
+    # Rounded per cluster as the Clusters page and cost_rows round them, so both show the same idle.
+    per_cluster: dict[int, dict] = {}
+    for r in rows:
+        into = per_cluster.setdefault(r["cluster_id"], dict.fromkeys(DAY_TOTALS, ZERO))
+        for k in DAY_TOTALS:
+            into[k] += r[k]
+    parts = split_rows(list(per_cluster.values()), "physical_cost", CLUSTER_PARTS)
+    del parts["physical_cost"]
+    estimated = split_cents(
+        exact["physical_cost"],
+        {"estimated": exact["estimated_cost"], "billed": exact["physical_cost"] - exact["estimated_cost"]},
+    )
+    totals = {"total": sum(parts.values(), ZERO), **parts, **estimated, "scope": "clusters"}
+    previous_rows = cluster_totals(period.previous().start, period.previous().end, cluster_id)
+    previous = sum((r["physical_cost"] for r in previous_rows), ZERO)
+    trend = [
+        {"day": r["day"], "cluster__name": r["cluster__name"], "total": r["physical_cost"]} for r in rows
+    ]
+    return totals, trend, previous
+
+
+def _department_figures(period: Period, cluster_id, departments):
+    """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
+    days = department_cluster_days(period.start, period.end, cluster_id, departments)
+    # Rounded per department as the Departments page rounds them, so both show the same idle.
+    parts = department_figures(days)
+    totals = {
+        "total": parts.pop("total"),
+        **parts,
+        "workload": parts["direct"],
+        "scope": "departments",
+    }
+    # The trend: what they pay per day and cluster.
+    trend: dict[tuple, dict] = {}
+    for row in days:
+        into = trend.setdefault(
+            (row["day"], row["cluster_id"]),
+            {
+                "day": row["day"],
+                "cluster_id": row["cluster_id"],
+                "cluster__name": row["cluster__name"],
+                "total": ZERO,
+            },
+        )
+        into["total"] += row["total"] or ZERO
+    previous_rows = department_totals(period.previous().start, period.previous().end, cluster_id, departments)
+    previous = sum((r["total"] for r in previous_rows), Decimal(0))
+    return totals, list(trend.values()), previous

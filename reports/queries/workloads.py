@@ -1,0 +1,105 @@
+"""Workloads ranked by cost, a workload's days and pods, a pod's days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from costing.access import restrict_to_owners
+from costing.models import PodCostDay, WorkloadCostDay
+from reports.queries.common import (
+    COSTS,
+    QUANTITIES,
+    RANKED,
+    ZERO,
+    for_period,
+    sums,
+    with_efficiency,
+    zero_none,
+)
+
+
+def workload_totals(
+    start: date,
+    end: date,
+    cluster_id: int | None = None,
+    departments=None,
+    *,
+    namespace_id: int | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict], dict]:
+    """Workloads by cost, highest first (at most `limit`), and the sums over all of them (row "all").
+
+    One aggregation per workload id (no joins: over a year that is the page's one scan of
+    WorkloadCostDay), ranked in Python; names are read for the workloads shown only."""
+    from django.db.models import Sum
+
+    from costing.models import Workload
+
+    qs = restrict_to_owners(for_period(WorkloadCostDay.objects, start, end, cluster_id), departments)
+    if namespace_id is not None:
+        qs = qs.filter(namespace_id=namespace_id)
+    # Ranking needs the cost alone (the cheapest scan); the quantities are read for the rows shown.
+    grouped = list(qs.values("workload_id").annotate(cost=Sum("cost")).order_by())
+    grouped.sort(key=lambda r: (-r["cost"], r["workload_id"]))
+    every = {"cost": sum((r["cost"] for r in grouped), ZERO), "workloads": len(grouped)}
+    rows = grouped[:limit] if limit else grouped
+    if limit:
+        ids = [r["workload_id"] for r in rows]
+        quantities = {
+            q.pop("workload_id"): q
+            for q in qs.filter(workload_id__in=ids)
+            .values("workload_id")
+            .annotate(**sums(RANKED[1:]))
+            .order_by()
+        }
+    else:
+        quantities = {
+            q.pop("workload_id"): q for q in qs.values("workload_id").annotate(**sums(RANKED[1:])).order_by()
+        }
+    names = {
+        w["pk"]: w
+        for w in Workload.objects.filter(pk__in=[r["workload_id"] for r in rows]).values(
+            "pk", "kind", "name", "namespace__name", "cluster__name"
+        )
+    }
+    for row in rows:
+        found = names.get(row["workload_id"], {})
+        row["workload__kind"] = found.get("kind", "")
+        row["workload__name"] = found.get("name", "")
+        row["namespace__name"] = found.get("namespace__name", "")
+        row["cluster__name"] = found.get("cluster__name", "")
+        row.update(quantities.get(row["workload_id"], dict.fromkeys(RANKED[1:], 0.0)))
+        with_efficiency(row)
+    return rows, every
+
+
+def workload_days(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
+    """A workload's stored days (only the days its namespace belonged to `departments`, when given)."""
+    qs = restrict_to_owners(
+        for_period(WorkloadCostDay.objects, start, end, None).filter(workload_id=workload_id), departments
+    )
+    return list(qs.order_by("day").values("day", "pods", *QUANTITIES, *COSTS))
+
+
+def workload_pods(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
+    """The pods of a workload over the period, costliest first, with quantities and efficiency."""
+    from django.db.models import Count, Sum
+
+    qs = restrict_to_owners(
+        PodCostDay.objects.filter(workload_id=workload_id, day__gte=start, day__lt=end), departments
+    )
+    rows = (
+        qs.values("pod_id", "pod__name", "node__name", "node_id")
+        .annotate(**sums([*QUANTITIES, *COSTS]), days=Count("id"), samples=Sum("samples"))
+        .order_by("-cost", "pod__name")
+    )
+    return [with_efficiency(zero_none(r, [*QUANTITIES, *COSTS])) for r in rows]
+
+
+def pod_days(pod_id: int, start: date, end: date) -> list[dict]:
+    """A pod's stored days: samples, quantities and cost."""
+    return list(
+        PodCostDay.objects.filter(pod_id=pod_id, day__gte=start, day__lt=end)
+        .order_by("day")
+        .values("day", "node__name", "samples", *QUANTITIES, *COSTS)
+    )
