@@ -111,8 +111,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from costing.choices import ConnectionType
+    from costing.collectors.csv_files import read_sample_files
     from costing.models import Cluster, PodHour
-    from costing.sample_files import read_sample_files
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

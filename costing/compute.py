@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from costing.billing.attribute import reattribute
+from costing.billing.attribution_db import reattribute
 from costing.billing.spreading import spread_hourly
 from costing.bulk_write import insert_columns as write_rows
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind

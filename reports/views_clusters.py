@@ -128,8 +128,8 @@ def node_pool(request, state, name: str, pool: str):
 @page(everything=True)
 def node(request, state, name: str, node: str):
     """A node's days, and with ?day= its hours: the unit prices its pods paid, each opening its bill lines."""
-    from costing.explain import hourly_cutoff
     from costing.models import Node
+    from reports.queries.explain import hourly_cutoff
 
     period = state.period
     cluster_id = _cluster(state, name)

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from costing import access
 from costing.choices import UNALLOCATED
-from costing.explain import NotFound
 from costing.models import Cluster, Department, DepartmentCostDay
 from reports.periods import (
     Period,
@@ -26,6 +25,7 @@ from reports.periods import (
     parse_period,
 )
 from reports.queries.common import QueryError
+from reports.queries.explain import NotFound
 
 STATE_PARAMS = ("period", "cluster", "department")
 # Node-hours are listed on a pod's page for periods up to this long (a month of hours is ~750 rows).

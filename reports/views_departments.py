@@ -9,11 +9,11 @@ from django.http import Http404
 from django.shortcuts import render
 
 from costing import access
-from costing.explain import explain_department
 from costing.models import DepartmentCostDay
 from reports import charts
 from reports.queries.cents import cents, split_cents
 from reports.queries.departments import department_days, department_table, department_totals
+from reports.queries.explain import explain_department
 from reports.views_common import base_context, delta, page
 
 ZERO = Decimal(0)
@@ -49,7 +49,7 @@ def departments(request, state):
 @page()
 def department(request, state, name: str):
     """A department's total into its namespaces and its share of each pool: method, applied method, basis,
-    fraction (costing.explain.explain_department)."""
+    fraction (reports.queries.explain.explain_department)."""
     if not access.may_see_department(request.user, name):
         raise PermissionDenied(f"You may not see the department {name!r}.")
     if name not in state.department_choices and not DepartmentCostDay.objects.filter(name=name).exists():

@@ -9,8 +9,8 @@ from django.http import Http404
 from django.shortcuts import render
 
 from costing import access
-from costing.explain import explain_node_hour
 from costing.models import Node
+from reports.queries.explain import explain_node_hour
 from reports.views_common import BadRequest, base_context, page
 
 

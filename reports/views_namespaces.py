@@ -10,11 +10,11 @@ from django.http import Http404
 from django.shortcuts import render
 
 from costing import access
-from costing.explain import explain_namespace, explain_workload
 from costing.models import Namespace, Pod, Workload
 from reports import charts
 from reports.queries.cents import cents
 from reports.queries.common import COSTS, QUANTITIES, with_efficiency
+from reports.queries.explain import explain_namespace, explain_workload
 from reports.queries.namespaces import namespace_totals, usage_totals
 from reports.queries.workloads import pod_days, workload_days, workload_pods
 from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
@@ -71,7 +71,7 @@ def namespaces(request, state):
 
 @page()
 def namespace(request, state, cluster: str, name: str):
-    """A namespace into its workloads (costing.explain.explain_namespace): they add up to its cost."""
+    """A namespace into its workloads (reports.queries.explain.explain_namespace): they add up to its cost."""
     period = state.period
     ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
     if ns is None:

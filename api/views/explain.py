@@ -14,9 +14,9 @@ from api import serializers as s
 from api.permissions import HasRole, SeesEverything
 from api.views.common import period_json, query_params
 from costing.access import WHOLE, may_see_department, namespace_visibility, sees_everything
-from costing.explain import NotFound as ExplainNotFound
-from costing.explain import explain_department, explain_namespace, explain_node_hour, explain_workload
 from costing.models import Namespace, Workload
+from reports.queries.explain import NotFound as ExplainNotFound
+from reports.queries.explain import explain_department, explain_namespace, explain_node_hour, explain_workload
 
 
 def _namespace_visible(user, namespace_id: int, period) -> bool:

@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from costing.billing import focus
-from costing.billing.attribute import Attributor, mark_dirty, merge_days, touched_days
 from costing.billing.attribution import NODE, OUTSIDE, OVERHEAD
+from costing.billing.attribution_db import Attributor, mark_dirty, merge_days, touched_days
 from costing.billing.errors import BillError
 from costing.billing.reader import BillReader
 from costing.bulk_write import Inserter

@@ -23,8 +23,8 @@ from costing.collectors.kubernetes import (
     api_client_from_kubeconfig,
     in_cluster_api_client,
 )
-from costing.collectors.simulator import DemoCluster
 from costing.collectors.snapshot import Snapshot, SnapshotError
+from costing.demo.simulator import DemoCluster
 from costing.models import Cluster, SampleSlot
 from costing.recording import floor_slot, record_gap, record_gaps, record_snapshot
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from os import PathLike
 
-from costing.collectors.simulator import INSTANCE_TYPES, POOLS, REGION, DemoCluster
+from costing.demo.simulator import INSTANCE_TYPES, POOLS, REGION, DemoCluster
 
 # FOCUS 1.0 columns, in the order of the FinOps Foundation's sample data.
 FOCUS_COLUMNS = [

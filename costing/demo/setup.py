@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from costing.billing.importer import import_bill
 from costing.choices import RunStatus
-from costing.collectors.simulator import DemoCluster
 from costing.demo.bill import write_demo_focus_bill
+from costing.demo.simulator import DemoCluster
 from costing.models import BillImport, Cluster, Policy
 from costing.policy import load_policy
 from costing.policy.store import save_spec

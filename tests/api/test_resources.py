@@ -8,8 +8,8 @@ import pytest
 
 from api.serializers import plain
 from costing.choices import ConnectionType
-from costing.explain import explain_department, explain_namespace
 from costing.models import Cluster, Department
+from reports.queries.explain import explain_department, explain_namespace
 from tests.api.conftest import DAY, NEXT
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from costing.backfill import backfill_demo
 from costing.choices import ConnectionType
+from costing.demo.backfill import backfill_demo
 from costing.models import Cluster
 
 

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from costing.choices import SECONDS_PER_HOUR, SampleSource
+from costing.collectors.csv_files import SampleFileError, read_sample_files
 from costing.models import Cluster
 from costing.recording import RecordResult, record_samples, replace_hours
-from costing.sample_files import SampleFileError, read_sample_files
 
 DAY = 86400
 

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from costing.backfill import backfill_demo
 from costing.choices import ConnectionType
+from costing.demo.backfill import backfill_demo
 from costing.demo.setup import setup_demo_bill
 from costing.models import Cluster
 from costing.tasks.compute import recompute_dirty

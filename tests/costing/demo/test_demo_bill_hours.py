@@ -13,10 +13,10 @@ import pytest
 
 from costing.billing.importer import import_bill
 from costing.choices import ConnectionType, RunStatus, SampleSource
-from costing.collectors.simulator import POOLS, DemoCluster
 from costing.compute import recompute_day
 from costing.demo.bill import CLUSTER_TAG_KEY, write_demo_focus_bill
 from costing.demo.setup import ensure_demo_policy
+from costing.demo.simulator import POOLS, DemoCluster
 from costing.models import ClusterDay, Node
 from costing.recording import NAMESPACE_COLUMNS, record_samples
 

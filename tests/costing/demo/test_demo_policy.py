@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from costing.collectors.simulator import DemoCluster
+from costing.demo.simulator import DemoCluster
 from costing.policy import DepartmentResolver, read_policy
 
 POLICY = Path(__file__).resolve().parents[3] / "costing" / "demo" / "policy.yaml"

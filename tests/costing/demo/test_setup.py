@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from costing.choices import ConnectionType
-from costing.collectors.simulator import DemoCluster
 from costing.demo.bill import CLUSTER_TAG_KEY, demo_price_sheet
 from costing.demo.setup import demo_bill_window, ensure_demo_policy, load_demo_bill
+from costing.demo.simulator import DemoCluster
 from costing.models import BillImport, BillLine, Cluster, Policy
 
 pytestmark = pytest.mark.django_db

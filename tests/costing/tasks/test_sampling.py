@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError
 
 from costing.choices import ConnectionType, SampleSource, SampleStatus
-from costing.collectors.simulator import DemoCluster
+from costing.demo.simulator import DemoCluster
 from costing.models import Cluster, CoverageHour, Node, NodeHour, Pod, PodHour, SampleSlot
 from costing.recording import floor_slot
 from costing.tasks import sampling

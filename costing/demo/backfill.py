@@ -10,7 +10,7 @@ import pandas as pd
 from django.utils import timezone
 
 from costing.choices import SampleSource
-from costing.collectors.simulator import DemoCluster
+from costing.demo.simulator import DemoCluster
 from costing.models import SampleSlot
 from costing.recording import NAMESPACE_COLUMNS, RecordResult, floor_slot, record_samples
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from costing.backfill import backfill_demo
 from costing.choices import ConnectionType
-from costing.collectors.simulator import DemoCluster
+from costing.demo.backfill import backfill_demo
+from costing.demo.simulator import DemoCluster
 from costing.models import Cluster, CoverageHour, NodeHour, PodHour, SampleSlot
 
 GIB = 2**30

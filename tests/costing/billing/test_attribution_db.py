@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from costing.billing import attribute
-from costing.billing.attribute import attribute_lines_in_db, reattribute
+from costing.billing import attribution_db as attribute
+from costing.billing.attribution_db import attribute_lines_in_db, reattribute
 from costing.billing.importer import import_bill
 from costing.choices import ConnectionType
 from costing.models import BillLine, Cluster, ClusterDay, Node, NodePool, Policy, TagRule

@@ -4,14 +4,14 @@ from decimal import Decimal
 import pytest
 
 from costing.compute import recompute_day
-from costing.explain import (
+from costing.models import DepartmentCostDay, NamespaceCostDay, Pod, PodCostDay
+from reports.queries.explain import (
     NotFound,
     explain_department,
     explain_namespace,
     explain_node_hour,
     explain_workload,
 )
-from costing.models import DepartmentCostDay, NamespaceCostDay, Pod, PodCostDay
 from tests.costing import scenario
 from tests.costing.scenario import DAY, HOURS
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from costing.collectors.simulator import DemoCluster
 from costing.collectors.snapshot import Snapshot
 from costing.demo.bill import demo_price_sheet, write_demo_focus_bill
+from costing.demo.simulator import DemoCluster
 
 WEDNESDAY = datetime(2025, 3, 5, tzinfo=UTC)
 SATURDAY = datetime(2025, 3, 8, tzinfo=UTC)
