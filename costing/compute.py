@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from costing.billing.attribute import reattribute
 from costing.billing.spreading import spread_hourly
+from costing.bulk_write import insert_columns as write_rows
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
 from costing.engine.allocation import POD_QUANTITIES, Allocation, allocate
 from costing.engine.apportionment import ApportionInputs, ApportionmentMismatch, ApportionRules, apportion
@@ -305,72 +306,6 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
         price_ratio=float(spec.split.price_ratio),
     )
     return allocate(inputs.pod_hours, prices)
-
-
-def write_rows(model, columns: dict[str, object], money: tuple[str, ...] = ()) -> int:
-    """Insert rows given as columns (arrays or lists of equal length, or scalars for every row).
-
-    `money` names columns given as int64 counts of 1e-8. PostgreSQL gets the rows with COPY (a day of
-    a large cluster is tens of thousands of rows: bulk_create spends seconds building statements);
-    other databases get bulk_create.
-    """
-    lengths = {len(v) for v in columns.values() if _is_column(v)}
-    if not lengths or max(lengths) == 0:
-        return 0
-    (n,) = lengths
-    fields = {name: model._meta.get_field(name) for name in columns}
-    if connection.vendor == "postgresql":
-        frame = pd.DataFrame(
-            {
-                fields[name].column: (_money_text(values) if name in money else values)
-                for name, values in columns.items()
-            },
-            index=range(n),
-        )
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S+00")
-        names = ", ".join(connection.ops.quote_name(c) for c in frame.columns)
-        table = connection.ops.quote_name(model._meta.db_table)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT CSV, NULL '\\N')") as copy,
-        ):
-            copy.write(buffer.getvalue())
-        return n
-    values = {
-        name: ([to_money(u) for u in v] if name in money else list(v)) if _is_column(v) else [v] * n
-        for name, v in columns.items()
-    }
-    model.objects.bulk_create(
-        (model(**{name: _plain(values[name][i]) for name in columns}) for i in range(n)), batch_size=BATCH
-    )
-    return n
-
-
-def _is_column(value) -> bool:
-    return isinstance(value, (list, np.ndarray, pd.Series))
-
-
-def _money_text(units) -> list[str] | str:
-    def text(u: int) -> str:
-        sign = "-" if u < 0 else ""
-        whole, frac = divmod(abs(int(u)), SCALE)
-        return f"{sign}{whole}.{frac:08d}"
-
-    if np.isscalar(units):
-        return text(units)
-    return [text(u) for u in units]
-
-
-def _plain(value):
-    """A numpy scalar as the Python value Django expects; NaN as None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
 
 
 def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, spec: PolicySpec) -> dict:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,15 +27,28 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
+from costing import bulk_write as bulk
 from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
 from costing.collectors.snapshot import NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS, Snapshot
 from costing.dirty import mark_days_dirty
 from costing.hotpath import gc_paused
-from costing.models import ClusterDay, CoverageHour, NodeHour, PodHour, SampleSlot
+from costing.models import (
+    ClusterDay,
+    CoverageHour,
+    Namespace,
+    Node,
+    NodeHour,
+    NodeInstance,
+    NodePool,
+    Pod,
+    PodHour,
+    SampleSlot,
+    Workload,
+)
 
 __all__ = [
     "NAMESPACE_COLUMNS",
@@ -57,8 +69,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_POOL = "default"
-# Below this many rows a multi-row VALUES statement beats the COPY round trips on PostgreSQL.
-COPY_MIN_ROWS = 2000
+_NODE_FIELDS = [
+    "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
+    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
+]  # fmt: skip
 _EMPTY_JSON = "{}"
 
 
@@ -493,78 +507,10 @@ def _record_empty(cluster, slot: datetime, interval: int, source: str) -> Record
 
 
 class _Writer:
-    """Bulk SQL for one cluster inside the caller's transaction, portable between SQLite and PostgreSQL."""
+    """The writes of one cluster's samples, inside the caller's transaction, through costing.bulk_write."""
 
     def __init__(self, cluster_id: int):
         self.cluster_id = cluster_id
-        self.postgres = connection.vendor == "postgresql"
-        self.max_params = self._max_params()
-        self._stages = 0
-
-    # Timestamps travel as text: naive UTC for SQLite (what Django stores there), with +00 for PostgreSQL.
-    def stamp(self, ts: np.ndarray) -> list[str]:
-        text = np.datetime_as_string(np.asarray(ts, dtype=np.int64).astype("datetime64[s]"), unit="s")
-        suffix = "+00" if self.postgres else ""
-        return [t.replace("T", " ") + suffix for t in text.tolist()]
-
-    def _max_params(self) -> int:
-        if self.postgres:
-            return 65000
-        raw = connection.connection
-        try:
-            return max(999, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 10)
-        except (AttributeError, sqlite3.Error):
-            return 999
-
-    # -- generic upsert --
-    def upsert(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: list[tuple],
-        conflict: str,
-        update: str | None,
-        returning: str | None = None,
-    ) -> list[tuple]:
-        """INSERT rows; on a conflict with `conflict` columns DO UPDATE SET `update` (or DO NOTHING).
-
-        Table and column names are this module's constants, never input: S608 does not apply.
-        """
-        if not rows:
-            return []
-        action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
-        tail = f" ON CONFLICT ({conflict}) {action}" + (f" RETURNING {returning}" if returning else "")
-        cols = ", ".join(columns)
-        out: list[tuple] = []
-        with connection.cursor() as cursor:
-            if self.postgres and len(rows) >= COPY_MIN_ROWS:
-                self._stages += 1
-                stage = f"_stage_{table}_{self._stages}"
-                cursor.execute(
-                    f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {table} LIMIT 0"  # noqa: S608
-                )
-                with cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}{tail}")  # noqa: S608
-                if returning:
-                    out.extend(cursor.fetchall())
-                cursor.execute(f"DROP TABLE {stage}")
-                return out
-            per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            chunk = max(1, min(5000, self.max_params // len(columns)))
-            for i in range(0, len(rows), chunk):
-                part = rows[i : i + chunk]
-                sql = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([per_row] * len(part)) + tail  # noqa: S608
-                cursor.execute(sql, [v for row in part for v in row])
-                if returning:
-                    out.extend(cursor.fetchall())
-        return out
-
-    def select(self, sql: str, params: Sequence) -> list[tuple]:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
 
     # -- slots --
     def claim_slots(
@@ -588,8 +534,8 @@ class _Writer:
         else:
             counts["no_metrics"] = 0
         counts = counts.fillna(0).astype(np.int64)
-        now = self.stamp(np.array([int(timezone.now().timestamp())]))[0]
-        stamps = self.stamp(slot_ts)
+        now = bulk.stamps(np.array([int(timezone.now().timestamp())]))[0]
+        stamps = bulk.stamps(slot_ts)
         rows = [
             (
                 self.cluster_id,
@@ -605,16 +551,15 @@ class _Writer:
             )
             for i, (n, p, m) in enumerate(counts[["nodes", "pods", "no_metrics"]].itertuples(index=False))
         ]
-        returned = self.upsert(
-            "costing_sampleslot",
+        returned = bulk.upsert(
+            SampleSlot,
             [
                 "cluster_id", "slot", "interval", "status", "source", "reason",
                 "nodes", "pods", "pods_without_metrics", "recorded_at",
             ],
             rows,
-            "cluster_id, slot",
-            None,
-            returning="slot",
+            conflict=["cluster_id", "slot"],
+            returning=["slot"],
         )  # fmt: skip
         return np.sort(np.array([_to_epoch(r[0]) for r in returned], dtype=np.int64))
 
@@ -651,16 +596,13 @@ class _Writer:
         ids: dict[str, int] = {}
         if len(nodes):
             pools = sorted(nodes["node_pool"].unique().tolist())
-            self.upsert(
-                "costing_nodepool",
+            bulk.upsert(
+                NodePool,
                 ["cluster_id", "name"],
                 [(self.cluster_id, p) for p in pools],
-                "cluster_id, name",
-                None,
+                conflict=["cluster_id", "name"],
             )
-            pool_ids = dict(
-                self.select("SELECT name, id FROM costing_nodepool WHERE cluster_id = %s", [self.cluster_id])
-            )
+            pool_ids = dict(NodePool.objects.filter(cluster_id=self.cluster_id).values_list("name", "id"))
             ordered = nodes.sort_values(["node", "ts"], kind="stable")
             grouped = ordered.groupby("node", sort=True)
             last = grouped.tail(1).set_index("node")
@@ -669,8 +611,8 @@ class _Writer:
             labels = (
                 _labels_json(last["labels"]) if last["labels"].notna().any() else [_EMPTY_JSON] * len(last)
             )
-            first = self.stamp(last["first_ts"].to_numpy())
-            latest = self.stamp(last["ts"].to_numpy())
+            first = bulk.stamps(last["first_ts"].to_numpy())
+            latest = bulk.stamps(last["ts"].to_numpy())
             rows = [
                 (self.cluster_id, name, pool_ids[pool], provider, _instance_id(provider), itype,
                  float(cpu), int(mem), label, f, ls)
@@ -679,25 +621,22 @@ class _Writer:
                     last["cpu_capacity_cores"], last["memory_capacity_bytes"], labels, first, latest, strict=True,
                 )
             ]  # fmt: skip
-            newer = "excluded.last_seen >= costing_node.last_seen"
-            update = ", ".join(
-                f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE costing_node.{c} END"
-                for c in (
+            update = bulk.if_newer(
+                Node,
+                [
                     "node_pool_id", "provider_id", "instance_id", "instance_type",
                     "cpu_capacity_cores", "memory_capacity_bytes", "labels",
-                )
-            ) + "," + _min_max("costing_node")  # fmt: skip
-            returned = self.upsert(
-                "costing_node",
-                [
-                    "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
-                    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
                 ],
+                "last_seen",
+            ) + bulk.widened(Node)  # fmt: skip
+            returned = bulk.upsert(
+                Node,
+                _NODE_FIELDS,
                 rows,
-                "cluster_id, name",
-                update,
-                returning="name, id",
-            )  # fmt: skip
+                conflict=["cluster_id", "name"],
+                update=update,
+                returning=["name", "id"],
+            )
             ids.update(returned)
             self._upsert_instances(nodes, ids)
         missing = sorted(set(pods["node"].unique().tolist()) - set(ids)) if len(pods) else []
@@ -723,31 +662,26 @@ class _Writer:
             zip(
                 [ids[name] for name in spans["node"]],
                 spans["instance_id"].tolist(),
-                self.stamp(spans["min"].to_numpy()),
-                self.stamp(spans["max"].to_numpy()),
+                bulk.stamps(spans["min"].to_numpy()),
+                bulk.stamps(spans["max"].to_numpy()),
                 strict=True,
             )
         )
-        self.upsert(
-            "costing_nodeinstance",
+        bulk.upsert(
+            NodeInstance,
             ["node_id", "instance_id", "first_seen", "last_seen"],
             rows,
-            "node_id, instance_id",
-            _min_max("costing_nodeinstance"),
+            conflict=["node_id", "instance_id"],
+            update=bulk.widened(NodeInstance),
         )
 
     def _nodes_by_name(self, names: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        chunk = self.max_params - 1
+        chunk = bulk.max_params() - 1
         for i in range(0, len(names), chunk):
             part = names[i : i + chunk]
             found.update(
-                self.select(
-                    "SELECT name, id FROM costing_node WHERE cluster_id = %s AND name IN ("  # noqa: S608
-                    + ", ".join(["%s"] * len(part))
-                    + ")",
-                    [self.cluster_id, *part],
-                )
+                Node.objects.filter(cluster_id=self.cluster_id, name__in=part).values_list("name", "id")
             )
         return found
 
@@ -756,40 +690,33 @@ class _Writer:
         logger.info(
             "cluster %s: %d pod node(s) not in the node list; recorded unsampled", self.cluster_id, len(names)
         )
-        self.upsert(
-            "costing_nodepool",
+        bulk.upsert(
+            NodePool,
             ["cluster_id", "name"],
             [(self.cluster_id, DEFAULT_POOL)],
-            "cluster_id, name",
-            None,
+            conflict=["cluster_id", "name"],
         )
-        (pool_id,) = self.select(
-            "SELECT id FROM costing_nodepool WHERE cluster_id = %s AND name = %s",
-            [self.cluster_id, DEFAULT_POOL],
-        )[0]
+        pool_id = NodePool.objects.get(cluster_id=self.cluster_id, name=DEFAULT_POOL).pk
         seen = pods[pods["node"].isin(names)].groupby("node")["ts"].agg(["min", "max"])
         rows = [
             (self.cluster_id, name, pool_id, "", "", "", 0.0, 0, _EMPTY_JSON, f, last)
             for name, f, last in zip(
                 seen.index,
-                self.stamp(seen["min"].to_numpy()),
-                self.stamp(seen["max"].to_numpy()),
+                bulk.stamps(seen["min"].to_numpy()),
+                bulk.stamps(seen["max"].to_numpy()),
                 strict=True,
             )
         ]
         return dict(
-            self.upsert(
-                "costing_node",
-                [
-                    "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
-                    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
-                ],
+            bulk.upsert(
+                Node,
+                _NODE_FIELDS,
                 rows,
-                "cluster_id, name",
-                _min_max("costing_node"),
-                returning="name, id",
+                conflict=["cluster_id", "name"],
+                update=bulk.widened(Node),
+                returning=["name", "id"],
             )
-        )  # fmt: skip
+        )
 
     def upsert_namespaces(
         self, namespaces: pd.DataFrame, pods: pd.DataFrame, slot_ts: np.ndarray
@@ -806,20 +733,24 @@ class _Writer:
         listed = set(namespaces["namespace"])
         if listed:
             spans = seen.reindex(namespaces["namespace"])
-            first = self.stamp(spans["min"].fillna(lo).astype(np.int64).to_numpy())
-            last = self.stamp(spans["max"].fillna(hi).astype(np.int64).to_numpy())
+            first = bulk.stamps(spans["min"].fillna(lo).astype(np.int64).to_numpy())
+            last = bulk.stamps(spans["max"].fillna(hi).astype(np.int64).to_numpy())
             rows = sorted(
                 (self.cluster_id, name, label, f, ls)
                 for name, label, f, ls in zip(
                     namespaces["namespace"], namespaces["labels"], first, last, strict=True
                 )
             )
-            update = (
-                "labels = CASE WHEN excluded.last_seen >= costing_namespace.last_seen "
-                "THEN excluded.labels ELSE costing_namespace.labels END, " + _min_max("costing_namespace")
-            )
+            update = bulk.if_newer(Namespace, ["labels"], "last_seen") + bulk.widened(Namespace)
             ids.update(
-                self.upsert("costing_namespace", columns, rows, "cluster_id, name", update, "name, id")
+                bulk.upsert(
+                    Namespace,
+                    columns,
+                    rows,
+                    conflict=["cluster_id", "name"],
+                    update=update,
+                    returning=["name", "id"],
+                )
             )
         others = seen[~seen.index.isin(listed)]
         if len(others):
@@ -827,19 +758,19 @@ class _Writer:
                 (self.cluster_id, name, _EMPTY_JSON, f, ls)
                 for name, f, ls in zip(
                     others.index,
-                    self.stamp(others["min"].to_numpy()),
-                    self.stamp(others["max"].to_numpy()),
+                    bulk.stamps(others["min"].to_numpy()),
+                    bulk.stamps(others["max"].to_numpy()),
                     strict=True,
                 )
             ]
             ids.update(
-                self.upsert(
-                    "costing_namespace",
+                bulk.upsert(
+                    Namespace,
                     columns,
                     rows,
-                    "cluster_id, name",
-                    _min_max("costing_namespace"),
-                    "name, id",
+                    conflict=["cluster_id", "name"],
+                    update=bulk.widened(Namespace),
+                    returning=["name", "id"],
                 )
             )
         return ids
@@ -860,26 +791,22 @@ class _Writer:
             .drop_duplicates()
             .sort_values(["namespace_id", "owner_kind", "owner_name"])
         )
-        self.upsert(
-            "costing_workload",
+        bulk.upsert(
+            Workload,
             ["cluster_id", "namespace_id", "kind", "name"],
             [(self.cluster_id, int(n), k[:100], w) for n, k, w in workloads.itertuples(index=False)],
-            "namespace_id, kind, name",
-            None,
+            conflict=["namespace_id", "kind", "name"],
         )
         namespace_list = sorted({int(n) for n in workloads["namespace_id"]})
         workload_ids = {
             (n, k, w): i
-            for i, n, k, w in self.select(
-                "SELECT id, namespace_id, kind, name FROM costing_workload WHERE cluster_id = %s AND namespace_id IN ("  # noqa: S608
-                + ", ".join(["%s"] * len(namespace_list))
-                + ")",
-                [self.cluster_id, *namespace_list],
-            )
+            for i, n, k, w in Workload.objects.filter(
+                cluster_id=self.cluster_id, namespace_id__in=namespace_list
+            ).values_list("id", "namespace_id", "kind", "name")
         }
         labels = _labels_json(last["labels"]) if last["labels"].notna().any() else [_EMPTY_JSON] * len(last)
-        first = self.stamp(last["first_ts"].to_numpy())
-        latest = self.stamp(last["ts"].to_numpy())
+        first = bulk.stamps(last["first_ts"].to_numpy())
+        latest = bulk.stamps(last["ts"].to_numpy())
         rows = [
             (self.cluster_id, int(ns), workload_ids[(int(ns), kind[:100], owner)], node_ids[node], name, uid, label, f, ls)
             for uid, ns, kind, owner, node, name, label, f, ls in zip(
@@ -887,14 +814,12 @@ class _Writer:
                 last["pod"], labels, first, latest, strict=True,
             )
         ]  # fmt: skip
-        newer = "excluded.last_seen >= costing_pod.last_seen"
-        update = ", ".join(
-            f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE costing_pod.{c} END"
-            for c in ("namespace_id", "workload_id", "node_id", "name", "labels")
-        ) + ", " + _min_max("costing_pod")  # fmt: skip
+        update = bulk.if_newer(
+            Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"], "last_seen"
+        ) + bulk.widened(Pod)
         ids = dict(
-            self.upsert(
-                "costing_pod",
+            bulk.upsert(
+                Pod,
                 [
                     "cluster_id",
                     "namespace_id",
@@ -907,9 +832,9 @@ class _Writer:
                     "last_seen",
                 ],
                 rows,
-                "cluster_id, uid",
-                update,
-                returning="uid, id",
+                conflict=["cluster_id", "uid"],
+                update=update,
+                returning=["uid", "id"],
             )
         )
         # pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)
@@ -947,10 +872,15 @@ class _Writer:
         )
         sums = frame.groupby(["pod_id", "node_id", "hour"], sort=True).sum().reset_index()
         sums.insert(0, "cluster_id", self.cluster_id)
-        sums["hour"] = self.stamp(sums["hour"].to_numpy())
+        sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
         columns = list(sums.columns)
-        update = ", ".join(f"{c} = costing_podhour.{c} + excluded.{c}" for c in columns[4:])
-        self.upsert("costing_podhour", columns, _tuples(sums), "pod_id, node_id, hour", update)
+        bulk.upsert(
+            PodHour,
+            columns,
+            _tuples(sums),
+            conflict=["pod_id", "node_id", "hour"],
+            update=bulk.added(PodHour, columns[4:]),
+        )
         return len(sums)
 
     def add_node_hours(self, nodes: pd.DataFrame, node_ids: dict[str, int], interval: int) -> int:
@@ -969,34 +899,30 @@ class _Writer:
         )
         sums = frame.groupby(["node_id", "hour"], sort=True).sum().reset_index()
         sums.insert(0, "cluster_id", self.cluster_id)
-        sums["hour"] = self.stamp(sums["hour"].to_numpy())
+        sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
         columns = list(sums.columns)
-        update = ", ".join(f"{c} = costing_nodehour.{c} + excluded.{c}" for c in columns[3:])
-        self.upsert("costing_nodehour", columns, _tuples(sums), "node_id, hour", update)
+        bulk.upsert(
+            NodeHour,
+            columns,
+            _tuples(sums),
+            conflict=["node_id", "hour"],
+            update=bulk.added(NodeHour, columns[3:]),
+        )
         return len(sums)
 
     def add_coverage(self, split: tuple[np.ndarray, np.ndarray, np.ndarray], column: str) -> None:
         hour, seconds, _ = split
         sums = pd.Series(seconds).groupby(hour).sum().sort_index()
         other = "gap_seconds" if column == "sampled_seconds" else "sampled_seconds"
-        stamps = self.stamp(sums.index.to_numpy())
+        stamps = bulk.stamps(sums.index.to_numpy())
         rows = [(self.cluster_id, h, int(s), 0) for h, s in zip(stamps, sums.to_numpy(), strict=True)]
-        self.upsert(
-            "costing_coveragehour",
+        bulk.upsert(
+            CoverageHour,
             ["cluster_id", "hour", column, other],
             rows,
-            "cluster_id, hour",
-            f"{column} = costing_coveragehour.{column} + excluded.{column}",
+            conflict=["cluster_id", "hour"],
+            update=bulk.added(CoverageHour, [column]),
         )
-
-
-def _min_max(table: str) -> str:
-    return (
-        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
-        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
-        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
-        f"THEN excluded.last_seen ELSE {table}.last_seen END"
-    )
 
 
 def _ids(keys: pd.Series, ids: dict[str, int]) -> np.ndarray:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from decimal import Context, Decimal, localcontext
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ from costing.billing.attribute import Attributor, mark_dirty, merge_days, touche
 from costing.billing.attribution import NODE, OUTSIDE, OVERHEAD
 from costing.billing.errors import BillError
 from costing.billing.reader import BillReader
+from costing.bulk_write import Inserter
 from costing.choices import RunStatus
 from costing.models import BillImport, BillLine
 
@@ -50,7 +48,7 @@ TEXT_FIELDS = {
 }
 TIME_FIELDS = ("billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end")
 AMOUNT_FIELDS = ("effective_cost", "billed_cost", "list_cost")
-COPY_COLUMNS = (
+LINE_FIELDS = (
     "bill_import_id",
     "source_row",
     *TEXT_FIELDS.values(),
@@ -144,14 +142,15 @@ def _load(
     record: BillImport, reader: BillReader, report: Callable[[int], None], sha256: Callable[[], str]
 ) -> None:
     attributor = Attributor()
-    writer = _CopyWriter(record.pk) if connection.vendor == "postgresql" else _OrmWriter(record.pk)
+    # PostgreSQL: one COPY for the whole file, sent by a writer thread while the next chunk is parsed.
+    writer = Inserter(BillLine, LINE_FIELDS, threaded=True)
     days: dict[int, set] = {}
     kinds: dict[str, list] = {}
     try:
         for chunk in reader:
             lines = attributor.attribute(chunk)
             _check_fits(lines, reader)
-            writer.write(lines)
+            writer.write(_columns(record.pk, lines))
             merge_days(days, touched_days(lines))
             _tally_kinds(kinds, lines)
             report(reader.rows)
@@ -331,140 +330,20 @@ def _column_name(canonical: str, reader: BillReader) -> str:
     return _FOCUS_NAMES.get(canonical, canonical) if reader.format == "focus" else canonical
 
 
-# -- writers -----------------------------------------------------------------------------------------------
-class _CopyWriter:
-    """PostgreSQL: one COPY ... FROM STDIN (text format) for the whole file, inside the caller's transaction.
-
-    A writer thread (psycopg's QueuedLibpqWriter) sends the data while the next chunk is parsed, so the
-    server inserts and indexes on one core while Python reads on another.
-    """
-
-    def __init__(self, bill_import_id: int):
-        self.bill_import_id = str(bill_import_id)
-        columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
-        self.sql = f"COPY {connection.ops.quote_name(BillLine._meta.db_table)} ({columns}) FROM STDIN"
-        self._stack: ExitStack | None = None
-        self._copy = None
-
-    def _open(self) -> None:
-        from psycopg.copy import QueuedLibpqWriter  # PostgreSQL only
-
-        self._stack = ExitStack()
-        cursor = self._stack.enter_context(connection.cursor()).cursor
-        self._copy = self._stack.enter_context(cursor.copy(self.sql, writer=QueuedLibpqWriter(cursor)))
-
-    def write(self, lines: pd.DataFrame) -> None:
-        n = len(lines)
-        if not n:
-            return
-        columns = [
-            repeat(self.bill_import_id, n),
-            list(map(str, lines["source_row"].tolist())),
-            *(_copy_text(lines[name].to_numpy()) for name in TEXT_FIELDS),
-            *(_copy_time(lines[name]) for name in TIME_FIELDS),
-            _copy_json(lines["tags"].to_numpy()),
-            *(_copy_amount(lines[name].to_numpy()) for name in AMOUNT_FIELDS),
-            _copy_text(lines["kind"].to_numpy()),
-            _copy_id(lines["cluster"].to_numpy()),
-            _copy_id(lines["node"].to_numpy()),
-        ]
-        if self._copy is None:
-            self._open()
-        rows = zip(*columns, strict=False)  # the first column is an endless repeat
-        self._copy.write(("\n".join(map("\t".join, rows)) + "\n").encode())
-
-    def close(self, exc: BaseException | None = None) -> None:
-        """End the COPY: normally, or (exc given) by failing it, which the rollback then discards."""
-        if self._stack is None:
-            return
-        stack, self._stack, self._copy = self._stack, None, None
-        if exc is None:
-            stack.close()
-        else:
-            stack.__exit__(type(exc), exc, exc.__traceback__)
-
-
-class _OrmWriter:
-    """Other databases (SQLite): bulk_create, in batches, inside the caller's transaction."""
-
-    def __init__(self, bill_import_id: int):
-        self.bill_import_id = bill_import_id
-
-    def write(self, lines: pd.DataFrame) -> None:
-        columns = {name: lines[name].tolist() for name in (*TEXT_FIELDS, "tags", *AMOUNT_FIELDS)}
-        for name in TIME_FIELDS:
-            columns[name] = list(lines[name].dt.to_pydatetime())
-        rows = []
-        for i, (source_row, kind, cluster, node) in enumerate(
-            zip(lines["source_row"], lines["kind"], lines["cluster"], lines["node"], strict=True)
-        ):
-            fields = {field: columns[canonical][i] or "" for canonical, field in TEXT_FIELDS.items()}
-            fields.update({name: columns[name][i] for name in (*TIME_FIELDS, *AMOUNT_FIELDS)})
-            rows.append(
-                BillLine(
-                    bill_import_id=self.bill_import_id,
-                    source_row=int(source_row),
-                    tags=columns["tags"][i] or {},
-                    kind=kind,
-                    cluster_id=_none_or_int(cluster),
-                    node_id=_none_or_int(node),
-                    **fields,
-                )
-            )
-        BillLine.objects.bulk_create(rows, batch_size=2_000)
-
-    def close(self, exc: BaseException | None = None) -> None:
-        pass
-
-
-_NULL = "\\N"
-
-
-def _escape(text: str) -> str:
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _copy_text(values: np.ndarray) -> list[str]:
-    """Escaped once per distinct value; None is the empty string (the text columns are not null)."""
-    codes, uniques = pd.factorize(values)
-    table = np.array([*(_escape(str(u)) for u in uniques), ""], dtype=object)
-    return table[codes].tolist()
-
-
-def _copy_time(values: pd.Series) -> list[str]:
-    codes, uniques = pd.factorize(pd.DatetimeIndex(values).as_unit("us").asi8)
-    text = np.datetime_as_string(uniques.astype("datetime64[us]"), unit="us")
-    table = np.array([t + "+00" for t in text], dtype=object)
-    return table[codes].tolist()
-
-
-def _copy_json(values: np.ndarray) -> list[str]:
-    # Equal source strings share one dict (the readers' contract): dump each object once.
-    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
-    codes, _ = pd.factorize(ids)
-    _, first = np.unique(codes, return_index=True)
-    table = np.array(
-        [
-            _escape(json.dumps(values[index] or {}, ensure_ascii=False, separators=(",", ":")))
-            for index in first
-        ],
-        dtype=object,
-    )
-    return table[codes].tolist()
-
-
-def _copy_amount(values: np.ndarray) -> list[str]:
-    return [_NULL if v is None else str(v) for v in values]
-
-
-def _copy_id(values: np.ndarray) -> list[str]:
-    return [_NULL if v is None or v != v else str(int(v)) for v in values]
-
-
-def _none_or_int(value) -> int | None:
-    return None if value is None or value != value else int(value)
+# -- writer ----------------------------------------------------------------------------------------------
+def _columns(bill_import_id: int, lines: pd.DataFrame) -> dict[str, object]:
+    """A chunk of attributed lines as BillLine columns."""
+    return {
+        "bill_import_id": bill_import_id,
+        "source_row": lines["source_row"].to_numpy(),
+        **{field: lines[canonical].to_numpy() for canonical, field in TEXT_FIELDS.items()},
+        **{name: lines[name] for name in TIME_FIELDS},
+        "tags": lines["tags"].to_numpy(),
+        **{name: lines[name].to_numpy() for name in AMOUNT_FIELDS},
+        "kind": lines["kind"].to_numpy(),
+        "cluster_id": lines["cluster"].to_numpy(),
+        "node_id": lines["node"].to_numpy(),
+    }
 
 
 class _ProgressStore:
