@@ -12,6 +12,8 @@ from costing.engine._validate import require_columns
 from costing.engine.allocation import POD_COSTS, POD_QUANTITIES, Allocation
 from costing.engine.apportionment import LINES, POOLS
 
+# Money leaves the engine as int64 counts of 1e-8 (the 8 places it is stored with), so every sum is
+# exact and the stored parts add up to the stored totals by construction.
 PLACES = 8
 SCALE = 10**PLACES
 POD_DAY_COLUMNS = ["pod", "node", "namespace", "workload", "samples", *POD_QUANTITIES]
@@ -20,6 +22,7 @@ NODE_COST_COLUMNS = ["node", "hour", "cost_units", "bill"]
 POD_MONEY = tuple(POD_COSTS)
 NODE_HOUR_MONEY = ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle")
 NODE_DAY_MONEY = (*NODE_HOUR_MONEY, "estimated_cost")
+LINE_COLUMNS = ["cluster", "department", "kind", "direct", *POOLS, "total"]
 
 
 def units(amounts) -> np.ndarray:
@@ -271,9 +274,6 @@ def _node_days(
             "hours_unsampled": sums["unsampled"],
         }
     )
-
-
-LINE_COLUMNS = ["cluster", "department", "kind", "direct", *POOLS, "total"]
 
 
 def exact_lines(lines: pd.DataFrame, namespaces: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
