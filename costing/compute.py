@@ -33,6 +33,7 @@ from costing.engine.rollup import (
     PLACES,
     POD_MONEY,
     SCALE,
+    DayRollup,
     exact_lines,
     roll_up_day,
     units,
@@ -279,8 +280,11 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
         policy = policy_for_day(day)
         spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
         inputs = read_inputs(cluster_id, day, spec)
-        result = _price(inputs, spec)
-        totals = _store(cluster_id, day, inputs, result, spec)
+        allocation = _price(inputs, spec)
+        day_rollup = roll_up_day(
+            inputs.pod_hours, inputs.node_hours[NODE_COST_COLUMNS], allocation, inputs.overhead_units
+        )
+        totals = _store(cluster_id, day, day_rollup, spec)
         row.policy = policy
         row.computed_at = timezone.now()
         for name, value in totals.items():
@@ -303,25 +307,16 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
     return allocate(inputs.pod_hours, prices)
 
 
-def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, spec: PolicySpec) -> dict:
-    """Write the day's rows (replacing the old ones) and return the ClusterDay totals, all exact."""
+def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) -> dict:
+    """Write the day's rows (replacing the old ones) and return the ClusterDay totals as Decimals."""
     start, end = day_bounds(day)
     for model in (PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay):
         model.objects.filter(cluster_id=cluster_id, day=day).delete()
     NodeCostHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).delete()
 
-    day_rollup = roll_up_day(
-        inputs.pod_hours, inputs.node_hours[NODE_COST_COLUMNS], result, inputs.overhead_units
-    )
     common = {"cluster_id": cluster_id, "day": day}
-    pods = day_rollup.pods
-    write_rows(
-        PodCostDay,
-        {**common, **_columns(pods.rename(columns=_IDS))},
-        POD_MONEY,
-    )
-    workloads = day_rollup.workloads
-    write_rows(WorkloadCostDay, {**common, **_columns(workloads.rename(columns=_IDS))}, POD_MONEY)
+    write_rows(PodCostDay, {**common, **_fields(day_rollup.pods)}, POD_MONEY)
+    write_rows(WorkloadCostDay, {**common, **_fields(day_rollup.workloads)}, POD_MONEY)
     namespaces = day_rollup.namespaces
     ns_ids = namespaces["namespace"].tolist()
     resolver = DepartmentResolver(spec)
@@ -333,7 +328,7 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
         NamespaceCostDay,
         {
             **common,
-            **_columns(namespaces.rename(columns=_IDS)),
+            **_fields(namespaces),
             "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids],
             "shared": [resolver.is_shared(found[n][0]) for n in ns_ids],
         },
@@ -341,7 +336,7 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
     )
     write_rows(
         NodeCostHour,
-        {"cluster_id": cluster_id, **_columns(day_rollup.node_hours.rename(columns=_IDS))},
+        {"cluster_id": cluster_id, **_fields(day_rollup.node_hours)},
         NODE_HOUR_MONEY,
     )
     node_days = day_rollup.node_days
@@ -350,7 +345,7 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
         NodeCostDay,
         {
             **common,
-            **_columns(node_days.rename(columns=_IDS)),
+            **_fields(node_days),
             "node_pool_id": [pools[n] for n in node_days["node"].tolist()],
         },
         NODE_DAY_MONEY,
@@ -371,8 +366,9 @@ def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, sp
 _IDS = {"pod": "pod_id", "node": "node_id", "namespace": "namespace_id", "workload": "workload_id"}
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    return {name: frame[name] for name in frame.columns}
+def _fields(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """An engine frame's columns by the model field each goes to."""
+    return {_IDS.get(name, name): frame[name] for name in frame.columns}
 
 
 def apportion_rules(spec: PolicySpec) -> ApportionRules:
