@@ -18,8 +18,26 @@ from costing.billing.spreading import spread_hourly
 from costing.bulk_write import insert_columns as write_rows
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
 from costing.engine.allocation import POD_QUANTITIES, Allocation, allocate
-from costing.engine.apportionment import ApportionInputs, ApportionmentMismatch, ApportionRules, apportion
+from costing.engine.apportionment import (
+    POOLS,
+    ApportionInputs,
+    ApportionmentMismatch,
+    ApportionRules,
+    apportion,
+)
 from costing.engine.pricing import fallback_node_cost, node_unit_prices
+from costing.engine.rollup import (
+    NODE_COST_COLUMNS,
+    NODE_DAY_MONEY,
+    NODE_HOUR_MONEY,
+    PLACES,
+    POD_MONEY,
+    SCALE,
+    DayRollup,
+    exact_lines,
+    roll_up_day,
+    units,
+)
 from costing.models import (
     BillLine,
     Cluster,
@@ -42,10 +60,6 @@ from costing.policy import DepartmentResolver, PolicySpec
 from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
 
-# Money is stored with 8 decimals; inside this module it travels as int64 counts of 1e-8 so that every
-# sum is exact and the stored parts add up to the stored totals by construction.
-PLACES = 8
-SCALE = 10**PLACES
 QUANTITIES = POD_QUANTITIES
 BATCH = 5000
 TOLERANCE = Decimal("0.000001")
@@ -67,10 +81,6 @@ def to_units(value) -> int:
     if isinstance(value, Decimal):
         return int(value.scaleb(PLACES).to_integral_value())
     return round(float(value) * SCALE)
-
-
-def _units(values) -> np.ndarray:
-    return np.rint(np.asarray(values, dtype=float) * SCALE).astype(np.int64)
 
 
 def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
@@ -230,7 +240,7 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
                 cpu_price[i], mem_price[i] = row
         fallback = fallback_node_cost(nodes["cpu_core_hours"], nodes["mem_gib_hours"], cpu_price, mem_price)
         priced = estimate & np.isfinite(fallback)
-        cost_units[priced] = _units(fallback[priced])
+        cost_units[priced] = units(fallback[priced])
         nodes["sheet_cpu_price"] = np.where(priced, cpu_price, np.nan)
         nodes["sheet_mem_price"] = np.where(priced, mem_price, np.nan)
         # A sampled node-hour with neither a bill line nor a price has no row: its pods stay unpriced.
@@ -255,20 +265,6 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
     )
 
 
-def _sum_by(keys: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Sums of each value array per distinct key (keys sorted)."""
-    uniques, inverse = np.unique(keys, return_inverse=True)
-    out = {}
-    for name, array in values.items():
-        if array.dtype.kind in "iu":
-            summed = np.zeros(len(uniques), dtype=np.int64)
-            np.add.at(summed, inverse, array)
-        else:
-            summed = np.bincount(inverse, weights=array, minlength=len(uniques))
-        out[name] = summed
-    return uniques, out
-
-
 def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True) -> ClusterDay:
     """Price one cluster-day and store its node, pod, workload and namespace days and its totals.
 
@@ -284,8 +280,11 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
         policy = policy_for_day(day)
         spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
         inputs = read_inputs(cluster_id, day, spec)
-        result = _price(inputs, spec)
-        totals = _store(cluster_id, day, inputs, result, spec)
+        allocation = _price(inputs, spec)
+        day_rollup = roll_up_day(
+            inputs.pod_hours, inputs.node_hours[NODE_COST_COLUMNS], allocation, inputs.overhead_units
+        )
+        totals = _store(cluster_id, day, day_rollup, spec)
         row.policy = policy
         row.computed_at = timezone.now()
         for name, value in totals.items():
@@ -308,195 +307,68 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
     return allocate(inputs.pod_hours, prices)
 
 
-def _store(cluster_id: int, day: date, inputs: DayInputs, result: Allocation, spec: PolicySpec) -> dict:
-    """Write the day's rows (replacing the old ones) and return the ClusterDay totals, all exact."""
+def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) -> dict:
+    """Write the day's rows (replacing the old ones) and return the ClusterDay totals as Decimals."""
     start, end = day_bounds(day)
     for model in (PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay):
         model.objects.filter(cluster_id=cluster_id, day=day).delete()
     NodeCostHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).delete()
 
-    pod_hours = inputs.pod_hours
-    priced = result.pods
-
-    # Pods: quantities of every pod-hour (priced or not), costs of the priced ones.
-    pod_ids, sums = _sum_by(
-        pod_hours["pod"].to_numpy(),
-        {
-            "samples": pod_hours["samples"].to_numpy(np.int64),
-            **{q: pod_hours[q].to_numpy(float) for q in QUANTITIES},
-        },
-    )
-    cost_index = np.searchsorted(pod_ids, priced["pod"].to_numpy())
-    cost_sums = {}
-    for name in ("cpu_cost", "mem_cost", "estimated_cost"):
-        cost_sums[name] = np.bincount(
-            cost_index, weights=priced[name].to_numpy(float), minlength=len(pod_ids)
-        )
-    cpu_units = _units(cost_sums["cpu_cost"])
-    mem_units = _units(cost_sums["mem_cost"])
-    cost_units = cpu_units + mem_units
-    estimated_units = np.minimum(_units(cost_sums["estimated_cost"]), np.maximum(cost_units, 0))
-    first = pod_hours.drop_duplicates("pod").set_index("pod").loc[pod_ids]
-    pod_node = first["node"].to_numpy(np.int64)
-    pod_ns = first["namespace"].to_numpy(np.int64)
-    pod_wl = first["workload"].to_numpy(np.int64)
-    pod_values = {
-        **{q: sums[q] for q in QUANTITIES},
-        "cpu_cost": cpu_units,
-        "mem_cost": mem_units,
-        "cost": cost_units,
-        "estimated_cost": estimated_units,
-    }
-    money = ("cpu_cost", "mem_cost", "cost", "estimated_cost")
     common = {"cluster_id": cluster_id, "day": day}
-    write_rows(
-        PodCostDay,
-        {
-            **common,
-            "pod_id": pod_ids,
-            "node_id": pod_node,
-            "namespace_id": pod_ns,
-            "workload_id": pod_wl,
-            "samples": sums["samples"],
-            **pod_values,
-        },
-        money,
-    )
-
-    # Workloads and namespaces: exact sums of their pods.
-    wl_ids, wl = _sum_by(pod_wl, {**pod_values, "pods": np.ones(len(pod_ids), dtype=np.int64)})
-    wl_ns = dict(zip(pod_wl.tolist(), pod_ns.tolist(), strict=True))
-    write_rows(
-        WorkloadCostDay,
-        {**common, "namespace_id": [wl_ns[w] for w in wl_ids.tolist()], "workload_id": wl_ids, **wl},
-        money,
-    )
-    ns_ids, ns = _sum_by(pod_ns, pod_values)
+    write_rows(PodCostDay, {**common, **_fields(day_rollup.pods)}, POD_MONEY)
+    write_rows(WorkloadCostDay, {**common, **_fields(day_rollup.workloads)}, POD_MONEY)
+    namespaces = day_rollup.namespaces
+    ns_ids = namespaces["namespace"].tolist()
     resolver = DepartmentResolver(spec)
     found = {
         pk: (name, labels)
-        for pk, name, labels in Namespace.objects.filter(pk__in=ns_ids.tolist()).values_list(
-            "pk", "name", "labels"
-        )
+        for pk, name, labels in Namespace.objects.filter(pk__in=ns_ids).values_list("pk", "name", "labels")
     }
     write_rows(
         NamespaceCostDay,
         {
             **common,
-            "namespace_id": ns_ids,
-            "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids.tolist()],
-            "shared": [resolver.is_shared(found[n][0]) for n in ns_ids.tolist()],
-            **ns,
+            **_fields(namespaces),
+            "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids],
+            "shared": [resolver.is_shared(found[n][0]) for n in ns_ids],
         },
-        money,
+        POD_MONEY,
     )
-
-    # Node-hours, then node-days: a node's day cost is the exact sum of its hours; its idle is what
-    # its pods did not pay, per resource, so pods + idle == cost to the last unit.
-    prices = result.idle
-    key = pd.MultiIndex.from_frame(prices[["node", "hour"]])
-    by_node_hour = inputs.node_hours.set_index(["node", "hour"])
-    node_cost_units = by_node_hour["cost_units"].reindex(key).to_numpy(np.int64)
-    node_bill = by_node_hour["bill"].reindex(key).to_numpy(object)
-    pool_cpu_units = _units(prices["cpu_cost_pool"])
-    sampled = ~prices["unsampled"].to_numpy(bool)
-    estimated = prices["estimated"].to_numpy(bool)
-    cpu_price, mem_price = _paid_prices(prices)
-    hour_nodes = prices["node"].to_numpy(np.int64)
     write_rows(
         NodeCostHour,
-        {
-            "cluster_id": cluster_id,
-            "node_id": hour_nodes,
-            "hour": list(prices["hour"]),
-            "cost": node_cost_units,
-            "cpu_cost_pool": pool_cpu_units,
-            "mem_cost_pool": node_cost_units - pool_cpu_units,
-            "cpu_price": np.where(np.isfinite(cpu_price), cpu_price, np.nan),
-            "mem_price": np.where(np.isfinite(mem_price), mem_price, np.nan),
-            "cpu_idle": _units(prices["cpu_idle"]),
-            "mem_idle": _units(prices["mem_idle"]),
-            "estimated": estimated,
-            "sampled": sampled,
-        },
-        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle"),
+        {"cluster_id": cluster_id, **_fields(day_rollup.node_hours)},
+        NODE_HOUR_MONEY,
     )
-
-    node_ids, node_sums = _sum_by(
-        hour_nodes,
-        {
-            "estimated_units": np.where(estimated, node_cost_units, 0),
-            "cpu_pool": prices["cpu_cost_pool"].to_numpy(float),
-            "cpu_core_hours": prices["cpu_core_hours"].to_numpy(float),
-            "mem_gib_hours": prices["mem_gib_hours"].to_numpy(float),
-            "billed": (~estimated).astype(np.int64),
-            "estimated": estimated.astype(np.int64),
-            "unsampled": (~sampled).astype(np.int64),
-        },
-    )
-    # Billed hours are summed in Decimal before rounding, so a line's day equals the line to 1e-8.
-    day_cost_units = node_sums["estimated_units"].copy()
-    billed_by_node: dict[int, Decimal] = {}
-    for node, bill in zip(hour_nodes.tolist(), node_bill, strict=True):
-        if isinstance(bill, Decimal):
-            billed_by_node[node] = billed_by_node.get(node, Decimal(0)) + bill
-    position = {int(n): i for i, n in enumerate(node_ids)}
-    for node, total in billed_by_node.items():
-        day_cost_units[position[node]] += to_units(total)
-    paid = {}
-    priced_pods = np.isin(pod_node, node_ids)
-    paid_index = np.searchsorted(node_ids, pod_node[priced_pods])
-    for name in ("cpu_cost", "mem_cost"):
-        paid[name] = np.zeros(len(node_ids), dtype=np.int64)
-        np.add.at(paid[name], paid_index, pod_values[name][priced_pods])
-    cpu_pool_units = _units(node_sums["cpu_pool"])
-    pools = dict(Node.objects.filter(pk__in=node_ids.tolist()).values_list("pk", "node_pool_id"))
+    node_days = day_rollup.node_days
+    pools = dict(Node.objects.filter(pk__in=node_days["node"].tolist()).values_list("pk", "node_pool_id"))
     write_rows(
         NodeCostDay,
         {
             **common,
-            "node_id": node_ids,
-            "node_pool_id": [pools[n] for n in node_ids.tolist()],
-            "cost": day_cost_units,
-            "cpu_cost_pool": cpu_pool_units,
-            "mem_cost_pool": day_cost_units - cpu_pool_units,
-            "cpu_idle": cpu_pool_units - paid["cpu_cost"],
-            "mem_idle": day_cost_units - cpu_pool_units - paid["mem_cost"],
-            "estimated_cost": node_sums["estimated_units"],
-            "cpu_capacity_core_hours": node_sums["cpu_core_hours"],
-            "mem_capacity_gib_hours": node_sums["mem_gib_hours"],
-            "hours_billed": node_sums["billed"],
-            "hours_estimated": node_sums["estimated"],
-            "hours_unsampled": node_sums["unsampled"],
+            **_fields(node_days),
+            "node_pool_id": [pools[n] for n in node_days["node"].tolist()],
         },
-        ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle", "estimated_cost"),
+        NODE_DAY_MONEY,
     )
 
-    node_total = int(day_cost_units.sum())
-    workload_total = int(cost_units.sum())
-    unpriced = result.unpriced
+    totals = day_rollup.totals
     return {
-        "physical_cost": to_money(node_total + inputs.overhead_units),
-        "workload_cost": to_money(workload_total),
-        "idle_cost": to_money(node_total - workload_total),
-        "overhead_cost": to_money(inputs.overhead_units),
-        "estimated_cost": to_money(int(node_sums["estimated_units"].sum())),
-        "unpriced_core_hours": float(unpriced["cpu_billable_core_hours"].sum()) if len(unpriced) else 0.0,
+        "physical_cost": to_money(totals.physical),
+        "workload_cost": to_money(totals.workload),
+        "idle_cost": to_money(totals.idle),
+        "overhead_cost": to_money(totals.overhead),
+        "estimated_cost": to_money(totals.estimated),
+        "unpriced_core_hours": totals.unpriced_core_hours,
     }
 
 
-def _paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per node-hour, the price its pods paid per unit: pool / max(capacity, billed) (allocate's rule)."""
-    out = []
-    for resource, capacity, billed in (
-        ("cpu", "cpu_core_hours", "cpu_billable_core_hours"),
-        ("mem", "mem_gib_hours", "mem_billable_gib_hours"),
-    ):
-        divisor = np.maximum(idle[capacity].to_numpy(float), idle[billed].to_numpy(float))
-        pool = idle[f"{resource}_cost_pool"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out.append(np.where(divisor > 0, pool / divisor, np.nan))
-    return out[0], out[1]
+# The engine names owners by role; the models' foreign keys end in _id.
+_IDS = {"pod": "pod_id", "node": "node_id", "namespace": "namespace_id", "workload": "workload_id"}
+
+
+def _fields(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """An engine frame's columns by the model field each goes to."""
+    return {_IDS.get(name, name): frame[name] for name in frame.columns}
 
 
 def apportion_rules(spec: PolicySpec) -> ApportionRules:
@@ -547,22 +419,31 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         result = apportion(ApportionInputs(namespaces, idle, overhead), apportion_rules(spec))
 
-        targets = _column_targets(cluster_days, ns_rows)
-        lines = _reconciled(result.lines, targets, ns_rows)
+        stored = pd.DataFrame(
+            {
+                "cluster": [c.cluster_id for c in cluster_days],
+                "idle": [to_units(c.idle_cost) for c in cluster_days],
+                "overhead": [to_units(c.overhead_cost) for c in cluster_days],
+            }
+        )
+        namespace_units = namespaces[["cluster", "department", "shared"]].assign(
+            cost=[to_units(cost) for *_, cost in ns_rows]
+        )
+        lines = exact_lines(result.lines, namespace_units, stored)
         DepartmentCostDay.objects.filter(day=day).delete()
         PoolShareDay.objects.filter(day=day).delete()
         departments = dict(Department.objects.values_list("name", "pk"))
         rows = [
             DepartmentCostDay(
                 day=day,
-                cluster_id=int(line["cluster"]),
-                name=line["department"],
-                department_id=departments.get(line["department"]) if line["kind"] == "department" else None,
-                is_line=line["kind"] == "line",
+                cluster_id=int(line.cluster),
+                name=line.department,
+                department_id=departments.get(line.department) if line.kind == "department" else None,
+                is_line=line.kind == "line",
                 policy=policy,
-                **{part: to_money(line[part]) for part in ("direct", "shared", "idle", "overhead", "total")},
+                **{part: to_money(getattr(line, part)) for part in ("direct", *POOLS, "total")},
             )
-            for line in lines
+            for line in lines.itertuples(index=False)
         ]
         DepartmentCostDay.objects.bulk_create(rows, batch_size=BATCH)
         explain = result.explain
@@ -589,75 +470,6 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         check_day(day)
     return rows
-
-
-def _column_targets(cluster_days: list[ClusterDay], ns_rows: list[tuple]) -> dict[int, dict[str, int]]:
-    """Per cluster, what each column of its lines must add up to, in units: the stored costs."""
-    targets = {
-        c.cluster_id: {
-            "shared": 0,
-            "idle": to_units(c.idle_cost),
-            "overhead": to_units(c.overhead_cost),
-        }
-        for c in cluster_days
-    }
-    for cluster, _ns, _dept, shared, _cpu, _mem, cost in ns_rows:
-        if shared:
-            targets[cluster]["shared"] += to_units(cost)
-    return targets
-
-
-def _reconciled(lines: pd.DataFrame, targets: dict[int, dict[str, int]], ns_rows: list[tuple]) -> list[dict]:
-    """The engine's lines in units of 1e-8 whose columns add up exactly to the stored costs.
-
-    Direct costs are the exact sums of the departments' namespaces. Each pool column is rounded, and
-    the few units the float arithmetic leaves over go to the line with the largest amount of that pool.
-    """
-    direct: dict[tuple[int, str], int] = {}
-    for cluster, _ns, dept, shared, _cpu, _mem, cost in ns_rows:
-        if not shared:
-            direct[(cluster, dept)] = direct.get((cluster, dept), 0) + to_units(cost)
-    out = [
-        {
-            "cluster": int(r.cluster),
-            "department": r.department,
-            "kind": r.kind,
-            "direct": direct.get((int(r.cluster), r.department), 0) if r.kind == "department" else 0,
-            "_float": {p: float(getattr(r, p)) for p in ("shared", "idle", "overhead")},
-            **{p: to_units(getattr(r, p)) for p in ("shared", "idle", "overhead")},
-        }
-        for r in lines.itertuples(index=False)
-    ]
-    line_names = {"shared": "Shared", "idle": "Idle", "overhead": "Overhead"}
-    for cluster, wanted in targets.items():
-        mine = [line for line in out if line["cluster"] == cluster]
-        for pool, target in wanted.items():
-            residual = target - sum(line[pool] for line in mine)
-            if residual == 0:
-                continue
-            holders = [line for line in mine if line["_float"][pool] != 0]
-            if not holders:
-                holder = next((line for line in mine if line["department"] == line_names[pool]), None)
-                if holder is None:
-                    holder = {
-                        "cluster": cluster,
-                        "department": line_names[pool],
-                        "kind": "line",
-                        "direct": 0,
-                        "_float": {"shared": 0.0, "idle": 0.0, "overhead": 0.0},
-                        "shared": 0,
-                        "idle": 0,
-                        "overhead": 0,
-                    }
-                    out.append(holder)
-                    mine.append(holder)
-            else:
-                holder = max(holders, key=lambda line, p=pool: abs(line["_float"][p]))
-            holder[pool] += residual
-    for line in out:
-        line.pop("_float")
-        line["total"] = line["direct"] + line["shared"] + line["idle"] + line["overhead"]
-    return out
 
 
 def check_day(day: date) -> None:
