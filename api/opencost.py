@@ -38,7 +38,6 @@ _TIMESTAMPS = re.compile(r"^(\d{1,12})[,-](\d{1,12})$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-_MONEY = UNITS_PER_CURRENCY  # the frames carry money in int64 counts of costing.money.UNIT
 
 
 class ParameterError(ValueError):
@@ -276,8 +275,8 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
     days = (last - first).days
     hours = days * 24.0
     # Money in the frames is in units of 1e-8, idle shares too.
-    cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / _MONEY
-    ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / _MONEY
+    cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / UNITS_PER_CURRENCY
+    ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / UNITS_PER_CURRENCY
     cpu_eff = float(efficiency(sums["cpu_usage_core_hours"], sums["cpu_request_core_hours"]))
     ram_eff = float(efficiency(sums["mem_usage_gib_hours"], sums["mem_request_gib_hours"]))
     total = cpu_cost + ram_cost
@@ -295,7 +294,7 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
         "cpuCoreRequestAverage": _round(sums["cpu_request_core_hours"] / hours) if hours else 0.0,
         "cpuCoreUsageAverage": _round(sums["cpu_usage_core_hours"] / hours) if hours else 0.0,
         "cpuCost": _round(cpu_cost),
-        "cpuCostIdle": _round(sums["cpu_idle_share"] / _MONEY),
+        "cpuCostIdle": _round(sums["cpu_idle_share"] / UNITS_PER_CURRENCY),
         "cpuEfficiency": _round(cpu_eff),
         "ramBytes": _round(sums["mem_billable_gib_hours"] * GIB / hours) if hours else 0.0,
         "ramByteHours": _round(sums["mem_billable_gib_hours"] * GIB),
@@ -305,7 +304,7 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
         "ramByteUsageAverage": _round(ram_usage),
         "ramBytesUsageAverage": _round(ram_usage),
         "ramCost": _round(ram_cost),
-        "ramCostIdle": _round(sums["mem_idle_share"] / _MONEY),
+        "ramCostIdle": _round(sums["mem_idle_share"] / UNITS_PER_CURRENCY),
         "ramEfficiency": _round(ram_eff),
         "gpuCost": 0.0,
         "pvCost": 0.0,

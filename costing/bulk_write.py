@@ -7,7 +7,7 @@ connection; callers name Django fields, never tables. Two ways in:
   `COPY ... FROM STDIN` (text format), which a caller may feed chunk by chunk, optionally from a writer
   thread; other databases get `bulk_create`. Values are encoded by the field they go to: NULL for
   None/NaN/NaT, timestamps as UTC, JSON dumped once per object, Decimals as given, and the fields
-  named as money given as int64 counts of 1e-8 (`money_text`). None in a column that cannot be NULL
+  named as money given as int64 counts of 1e-8 (`costing.money.units_text`). None in a column that cannot be NULL
   takes the field's default (the importers' "missing": an empty string, an empty JSON object).
 - `upsert`: `INSERT ... ON CONFLICT (...) DO UPDATE SET ... / DO NOTHING [RETURNING ...]` of rows of
   plain Python values (timestamps from `stamps`). From `COPY_MIN_ROWS` rows on, PostgreSQL gets them by
@@ -30,6 +30,8 @@ import pandas as pd
 from django.db import connection, models
 from django.utils import timezone
 
+from costing.money import units_text
+
 __all__ = [
     "COPY_MIN_ROWS",
     "Inserter",
@@ -37,7 +39,6 @@ __all__ = [
     "if_newer",
     "insert_columns",
     "max_params",
-    "money_text",
     "stamps",
     "upsert",
     "widened",
@@ -46,8 +47,6 @@ __all__ = [
 # Below this many rows a multi-row VALUES statement beats the COPY round trips on PostgreSQL.
 COPY_MIN_ROWS = 2000
 BATCH = 5000
-MONEY_PLACES = 8
-_MONEY_SCALE = 10**MONEY_PLACES
 _NULL = "\\N"
 _stage_numbers = count(1)
 
@@ -70,19 +69,6 @@ def _columns(model, fields: Iterable[str]) -> str:
 
 
 # -- values ----------------------------------------------------------------------------------------------
-
-
-def money_text(units) -> list[str] | str:
-    """Counts of 1e-8 currency units as the decimal text of 8 places: 1234567 -> "0.01234567"."""
-
-    def text(u: int) -> str:
-        sign = "-" if u < 0 else ""
-        whole, frac = divmod(abs(int(u)), _MONEY_SCALE)
-        return f"{sign}{whole}.{frac:0{MONEY_PLACES}d}"
-
-    if np.isscalar(units):
-        return text(units)
-    return [text(u) for u in units]
 
 
 def stamps(epoch_seconds) -> list[str]:
@@ -195,7 +181,7 @@ def _date_copy(values) -> list[str]:
 def _copy_text(field: models.Field, values, money: bool) -> list[str]:
     """One column of values as COPY text, by the field it goes to."""
     if money:
-        return money_text(np.asarray(values, dtype=np.int64))
+        return units_text(np.asarray(values, dtype=np.int64))
     missing = _missing_as(field)
     if isinstance(field, models.JSONField):
         return _json_copy(values, missing)
@@ -223,7 +209,7 @@ def _orm_value(field: models.Field, value, money: bool):
     if _is_missing(value):
         return None if field.null else field.get_default()
     if money:
-        return Decimal(money_text(value))
+        return Decimal(units_text(value))
     if isinstance(field, models.DateTimeField) and isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # naive is UTC, as on the COPY path
     return value

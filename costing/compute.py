@@ -30,9 +30,7 @@ from costing.engine.rollup import (
     NODE_COST_COLUMNS,
     NODE_DAY_MONEY,
     NODE_HOUR_MONEY,
-    PLACES,
     POD_MONEY,
-    SCALE,
     DayRollup,
     exact_lines,
     roll_up_day,
@@ -56,6 +54,7 @@ from costing.models import (
     PoolShareDay,
     WorkloadCostDay,
 )
+from costing.money import UNITS_PER_CURRENCY, to_money, to_units
 from costing.policy import DepartmentResolver, PolicySpec
 from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
@@ -69,18 +68,6 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants [start, end) of a day."""
     start = datetime.combine(day, time(0), tzinfo=UTC)
     return start, start + timedelta(days=1)
-
-
-def to_money(units) -> Decimal:
-    """A Decimal of 8 places from a count of 1e-8 currency units."""
-    return Decimal(int(units)).scaleb(-PLACES)
-
-
-def to_units(value) -> int:
-    """A count of 1e-8 units: exact for a Decimal (rounded half even past 8 places), rounded for a float."""
-    if isinstance(value, Decimal):
-        return int(value.scaleb(PLACES).to_integral_value())
-    return round(float(value) * SCALE)
 
 
 def read_frame(queryset, columns: list[str]) -> pd.DataFrame:
@@ -248,7 +235,7 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
         nodes = nodes.loc[keep].reset_index(drop=True)
         cost_units = cost_units[keep]
     nodes["cost_units"] = cost_units
-    nodes["cost"] = cost_units / SCALE
+    nodes["cost"] = cost_units / UNITS_PER_CURRENCY
     nodes["cluster"] = cluster_id
 
     coverage_seconds = sum(

@@ -34,6 +34,20 @@ def to_money(units) -> Decimal:
     return Decimal(int(units)).scaleb(-PLACES)
 
 
+def units_text(units) -> list[str] | str:
+    """Counts of UNITs as the decimal text of PLACES places (1234567 -> "0.01234567"): what COPY and
+    Decimal() read exactly, with no float in between."""
+
+    def text(u: int) -> str:
+        sign = "-" if u < 0 else ""
+        whole, frac = divmod(abs(int(u)), UNITS_PER_CURRENCY)
+        return f"{sign}{whole}.{frac:0{PLACES}d}"
+
+    if np.isscalar(units):
+        return text(units)
+    return [text(u) for u in units]
+
+
 def sum_units(value) -> int:
     """A summed amount read from SQL in UNITs: exact from PostgreSQL's numeric, rounded from SQLite's
     float; 0 for the NULL of an empty sum."""

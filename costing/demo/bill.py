@@ -80,7 +80,8 @@ EIP_HOUR = Decimal("0.005")
 OBS_GB_HOUR = Decimal("0.000027")
 OBS_BUCKET_GB = 2048
 
-_MONEY = Decimal("0.0000000001")
+# Demo bill amounts carry 10 places, as real FOCUS exports do; stored units (costing.money) are 8.
+_BILL_AMOUNT_STEP = Decimal("0.0000000001")
 _QTY = Decimal("0.000001")
 _PRICE = Decimal("0.000001")
 
@@ -97,7 +98,7 @@ def spot_hourly_price(instance_type: str, hour: datetime) -> Decimal:
     )
     steps = int((SPOT_MAX_FRACTION - SPOT_MIN_FRACTION) * 10000)
     fraction = SPOT_MIN_FRACTION + Decimal(h % (steps + 1)) / 10000
-    return (on_demand_hourly_price(instance_type) * fraction).quantize(_MONEY)
+    return (on_demand_hourly_price(instance_type) * fraction).quantize(_BILL_AMOUNT_STEP)
 
 
 def demo_price_sheet() -> dict:
@@ -190,8 +191,8 @@ def write_demo_focus_bill(
 
 
 def _focus_row(c: _Charge) -> dict[str, str]:
-    cost = (c.unit_price * c.quantity).quantize(_MONEY)
-    list_cost = (c.list_unit_price * c.quantity).quantize(_MONEY)
+    cost = (c.unit_price * c.quantity).quantize(_BILL_AMOUNT_STEP)
+    list_cost = (c.list_unit_price * c.quantity).quantize(_BILL_AMOUNT_STEP)
     month = c.start.replace(day=1, hour=0, minute=0, second=0)
     next_month = (month + timedelta(days=32)).replace(day=1)
     return {

@@ -11,11 +11,10 @@ import pandas as pd
 from costing.engine._validate import require_columns
 from costing.engine.allocation import POD_COSTS, POD_QUANTITIES, Allocation
 from costing.engine.apportionment import LINES, POOLS
+from costing.money import UNITS_PER_CURRENCY, to_units
 
 # Money leaves the engine as int64 counts of 1e-8 (the 8 places it is stored with), so every sum is
 # exact and the stored parts add up to the stored totals by construction.
-PLACES = 8
-SCALE = 10**PLACES
 POD_DAY_COLUMNS = ["pod", "node", "namespace", "workload", "samples", *POD_QUANTITIES]
 NODE_COST_COLUMNS = ["node", "hour", "cost_units", "bill"]
 # The columns of each result frame that are int64 counts of 1e-8 currency units.
@@ -27,11 +26,7 @@ LINE_COLUMNS = ["cluster", "department", "kind", "direct", *POOLS, "total"]
 
 def units(amounts) -> np.ndarray:
     """int64 counts of 1e-8 from float amounts, rounded half to even."""
-    return np.rint(np.asarray(amounts, dtype=float) * SCALE).astype(np.int64)
-
-
-def _decimal_units(amount: Decimal) -> int:
-    return int(amount.scaleb(PLACES).to_integral_value())
+    return np.rint(np.asarray(amounts, dtype=float) * UNITS_PER_CURRENCY).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -247,7 +242,7 @@ def _node_days(
             billed_by_node[node] = billed_by_node.get(node, Decimal(0)) + bill
     position = {n: i for i, n in enumerate(node_ids.tolist())}
     for node, total in billed_by_node.items():
-        cost[position[node]] += _decimal_units(total)
+        cost[position[node]] += to_units(total)
 
     # A pod's whole day is paid to the node of its first pod-hour.
     pod_nodes = pods["node"].to_numpy()

@@ -48,14 +48,6 @@ def epoch(t: datetime) -> int:
     return int(t.timestamp())
 
 
-def test_money_text_is_eight_places_of_the_count():
-    assert bulk.money_text(1) == "0.00000001"
-    assert bulk.money_text(-1) == "-0.00000001"
-    assert bulk.money_text(0) == "0.00000000"
-    assert bulk.money_text(np.int64(-150_000_000)) == "-1.50000000"
-    assert bulk.money_text([123_456_789, 10**8]) == ["1.23456789", "1.00000000"]
-
-
 def test_columns_of_money_floats_nulls_and_timestamps_are_stored_exactly(cluster, node):
     hours = pd.date_range(T0, periods=3, freq="h", tz="UTC")
     n = bulk.insert_columns(

@@ -35,3 +35,11 @@ def test_cents():
     third = D(1) / 3
     assert money.largest_remainder_cents([third, third, third]) == [D("0.34"), D("0.33"), D("0.33")]
     assert money.largest_remainder_cents([D("0.004"), D("0.004")], total=D("0.01")) == [D("0.01"), D("0.00")]
+
+
+def test_units_text_is_eight_places_of_the_count():
+    assert money.units_text(1) == "0.00000001"
+    assert money.units_text(-1) == "-0.00000001"
+    assert money.units_text(0) == "0.00000000"
+    assert money.units_text(np.int64(-150_000_000)) == "-1.50000000"
+    assert money.units_text([123_456_789, 10**8]) == ["1.23456789", "1.00000000"]
