@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from . import pages, views
+from . import pages, rates, views
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ router = SimpleRouter()
 router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("clusters", views.ClusterViewSet, basename="cluster")
 router.register("bills", views.BillImportViewSet, basename="bill")
+router.register("exchange-rates", rates.ExchangeRateViewSet, basename="exchange-rate")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("reports/exports", views.ExportRunViewSet, basename="report-export")
 

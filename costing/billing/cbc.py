@@ -193,7 +193,7 @@ def convert_chunk(
         out[role] = text(role)
     out["source_row"] = raw.lines
 
-    faults.raise_if_any(path, raw.lines)
+    faults.raise_if_any(path, raw.lines, partial=lambda: L.canonical_frame(out))
     return L.canonical_frame(out)
 
 

@@ -59,6 +59,7 @@ class BillErrors(BillError):
         self.limit = limit
         self.errors: list[BillError] = []
         self.total = 0
+        self.partial = None  # see lines.Faults.raise_if_any
         self.extend(errors)
 
     def add(self, error: BillError) -> None:

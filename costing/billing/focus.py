@@ -179,7 +179,7 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
     out["region"] = _first_present(frame, columns, ("RegionId", "RegionName"), n)
     out["source_row"] = raw.lines
 
-    faults.raise_if_any(path, raw.lines)
+    faults.raise_if_any(path, raw.lines, partial=lambda: L.canonical_frame(out))
     return L.canonical_frame(out)
 
 

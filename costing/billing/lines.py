@@ -95,11 +95,16 @@ class Faults:
         self.found.extend((int(i), column, reason(int(i))) for i in rows[:MAX_ERRORS])
         self.more += max(0, len(rows) - MAX_ERRORS)
 
-    def raise_if_any(self, path, lines: np.ndarray) -> None:
-        """BillErrors with every fault, by line (`lines`: the chunk's row -> physical line)."""
+    def raise_if_any(self, path, lines: np.ndarray, partial=None) -> None:
+        """BillErrors with every fault, by line (`lines`: the chunk's row -> physical line).
+
+        partial: a callable that builds the chunk's canonical frame all the same (faulty values as None), for
+        the checks of whole lines (the currency) that the reader still runs on it.
+        """
         if not self.found:
             return
         errors = BillErrors(path)
+        errors.partial = partial
         errors.extend(
             (
                 BillError(path, reason, line=int(lines[row]), column=column)

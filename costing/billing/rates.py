@@ -20,7 +20,7 @@ class Rate:
 
     def __str__(self) -> str:
         since = f" from {self.valid_from.isoformat()}" if self.valid_from else " (FINOPS_EXCHANGE_RATES)"
-        return f"{self.source}:{self.target}={self.rate}{since}"
+        return f"{self.source}:{self.target}={format(self.rate.normalize(), 'f')}{since}"
 
 
 @dataclass
@@ -34,6 +34,7 @@ class RateTable:
     fallback: dict[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.target = self.target.upper()
         self.dated = {k.upper(): sorted(v) for k, v in self.dated.items()}
         self.fallback = {k.upper(): Decimal(v) for k, v in self.fallback.items()}
 

@@ -107,6 +107,7 @@ class BillReader:
                     lines = self._one_currency(convert(raw), currency_column)
                 except BillErrors as exc:
                     self.errors.add(exc)
+                    self._check_currency_of(exc, currency_column)
                     continue
                 except BillError as exc:
                     self.errors.add(exc)
@@ -122,6 +123,15 @@ class BillReader:
             source.close()
         if self.errors:
             raise self.errors
+
+    def _check_currency_of(self, refused: BillErrors, column: str) -> None:
+        """The currency faults of a chunk refused for other faults, so that the file's errors are all told."""
+        if refused.partial is None:
+            return
+        try:
+            self._one_currency(refused.partial(), column)
+        except BillError as exc:
+            self.errors.add(exc)
 
     def _one_currency(self, lines: pd.DataFrame, column: str) -> pd.DataFrame:
         currency = lines["currency"].to_numpy()
@@ -206,3 +216,19 @@ def read_bill(
 ) -> Iterator[pd.DataFrame]:
     """Validated chunks of canonical bill lines; BillErrors (all the bad rows) at the end. See BillReader."""
     yield from BillReader(path, fmt, chunk_size=chunk_size, **options)
+
+
+def check_header(path: str | Path, fmt: BillFormat, *, account_id: str | None = None) -> None:
+    """Raise BillError when the file cannot be opened or its header lacks a required column: what an upload
+    checks before it queues the file (the rows are checked by the import)."""
+    if fmt not in ("focus", "cbc"):
+        raise ValueError(f"unknown bill format {fmt!r}: expected 'focus' or 'cbc'")
+    encodings = ("utf-8",) if fmt == "focus" else ("utf-8", "gb18030")
+    source = CsvSource(path, encodings=encodings, chunk_size=1)
+    try:
+        if fmt == "focus":
+            focus.resolve_columns(source.header, path)
+        else:
+            cbc.resolve_columns(source.header, path, account_id=account_id)
+    finally:
+        source.close()

@@ -173,9 +173,9 @@ class ExchangeRate(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.from_currency}:{self.to_currency}={self.rate} from {self.valid_from}"
+
     def clean(self) -> None:
         if self.from_currency and self.from_currency == self.to_currency:
             raise ValidationError({"to_currency": "a rate converts between two different currencies"})
-
-    def __str__(self) -> str:
-        return f"{self.from_currency}:{self.to_currency}={self.rate} from {self.valid_from}"
