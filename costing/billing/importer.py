@@ -135,7 +135,7 @@ def import_bill(
         _fail(record, str(exc.renamed(record.file_name)), fingerprint)
         return record
     except Exception as exc:
-        _fail(record, f"{path.name}: {type(exc).__name__}: {exc}", fingerprint)
+        _fail(record, f"{record.file_name}: {type(exc).__name__}: {exc}", fingerprint)
         raise
     finally:
         store.close()

@@ -122,3 +122,22 @@ def test_a_line_without_a_rate_in_force_says_how_to_add_one(write_focus, setting
         "FINOPS_EXCHANGE_RATES=USD:EUR=RATE (undated, used when no dated rate applies); then upload the bill "
         "again"
     )
+
+
+@pytest.mark.django_db
+def test_the_admin_adds_a_rate_and_refuses_one_currency_twice(admin_client):
+    url = "/admin/costing/exchangerate/add/"
+    data = {
+        "from_currency": "USD",
+        "to_currency": "EUR",
+        "rate": "0.92",
+        "valid_from": "2026-01-01",
+        "note": "",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    same = admin_client.post(url, {**data, "to_currency": "USD", "valid_from": "2026-02-01"})
+    assert same.status_code == 200 and "two different currencies" in same.content.decode()
+    assert list(ExchangeRate.objects.values_list("from_currency", "to_currency", "rate")) == [
+        ("USD", "EUR", Decimal("0.92"))
+    ]
+    assert admin_client.get("/admin/costing/exchangerate/").status_code == 200
