@@ -78,6 +78,17 @@ class BillReader:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         if self.format == "focus":
             source = CsvSource(self.path, chunk_size=self.chunk_size)
+        else:
+            source = CsvSource(self.path, encodings=("utf-8", "gb18030"), chunk_size=self.chunk_size)
+        try:
+            yield from self._read(source)
+        finally:
+            source.close()
+        if self.errors:
+            raise self.errors
+
+    def _read(self, source: CsvSource) -> Iterator[pd.DataFrame]:
+        if self.format == "focus":
             self.focus_version = focus.detect_version(source.header)
             columns = focus.resolve_columns(source.header, self.path)
             usecols = list(dict.fromkeys(columns.values()))
@@ -86,7 +97,6 @@ class BillReader:
             def convert(raw):
                 return focus.convert_chunk(raw, columns, self.path)
         else:
-            source = CsvSource(self.path, encodings=("utf-8", "gb18030"), chunk_size=self.chunk_size)
             layout = cbc.resolve_columns(source.header, self.path, account_id=self.account_id)
             usecols = layout.usecols
             currency_column = layout.currency_column
@@ -97,32 +107,25 @@ class BillReader:
                 )
 
         self.encoding = source.encoding
-        try:
-            chunks = source.chunks(usecols)
-            while True:
-                try:
-                    raw = next(chunks, None)
-                    if raw is None:
-                        break
-                    lines = self._one_currency(convert(raw), currency_column)
-                except BillErrors as exc:
-                    self.errors.add(exc)
-                    self._check_currency_of(exc, currency_column)
-                    continue
-                except BillError as exc:
-                    self.errors.add(exc)
-                    raise self.errors from exc
-                if self.errors:
-                    continue
-                self._zero_amortised_purchases(lines)
-                self._tally(lines)
-                yield lines
-                if self.errors:  # the caller's own check of this chunk
-                    continue
-        finally:
-            source.close()
-        if self.errors:
-            raise self.errors
+        chunks = source.chunks(usecols)
+        while True:
+            try:
+                raw = next(chunks, None)
+                if raw is None:
+                    return
+                lines = self._one_currency(convert(raw), currency_column)
+            except BillErrors as exc:
+                self.errors.add(exc)
+                self._check_currency_of(exc, currency_column)
+                continue
+            except BillError as exc:
+                self.errors.add(exc)
+                raise self.errors from exc
+            if self.errors:  # found in this file before, by the reader or by the caller: check, do not yield
+                continue
+            self._zero_amortised_purchases(lines)
+            self._tally(lines)
+            yield lines
 
     def _check_currency_of(self, refused: BillErrors, column: str) -> None:
         """The currency faults of a chunk refused for other faults, so that the file's errors are all told."""
