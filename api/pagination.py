@@ -8,6 +8,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from costing.billing.errors import BillError
+
 
 class Pagination(PageNumberPagination):
     page_size = 100
@@ -25,7 +27,12 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, with validation errors as {"detail": ..., "errors": {field: [messages]}}."""
+    """DRF's handler, with validation errors as {"detail": ..., "errors": {field: [messages]}}.
+
+    A BillError (a bill upload refused at once, its header checked by costing.billing.uploads) is one too.
+    """
+    if isinstance(exc, BillError):
+        exc = ValidationError({"file": [str(exc)]})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from . import pages
+from . import pages, rates
 from .views import allocation, bills, clusters, costs, departments, explain, policy, reports, tokens
 from .views.common import ID
 
@@ -15,6 +15,7 @@ router = SimpleRouter()
 router.register("departments", departments.DepartmentViewSet, basename="department")
 router.register("clusters", clusters.ClusterViewSet, basename="cluster")
 router.register("bills", bills.BillImportViewSet, basename="bill")
+router.register("exchange-rates", rates.ExchangeRateViewSet, basename="exchange-rate")
 router.register("tokens", tokens.ApiTokenViewSet, basename="token")
 router.register("reports/exports", reports.ExportRunViewSet, basename="report-export")
 

@@ -13,6 +13,7 @@ from .models import (
     Cluster,
     Department,
     DepartmentRule,
+    ExchangeRate,
     FallbackPrice,
     Policy,
     SsoGroupRule,
@@ -275,3 +276,13 @@ class SsoIdentityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Dated rates for bills in another currency: a line uses the rate in force on its charge day."""
+
+    list_display = ("from_currency", "to_currency", "rate", "valid_from", "note")
+    list_filter = ("from_currency", "to_currency")
+    search_fields = ("from_currency", "to_currency", "note")
+    date_hierarchy = "valid_from"

@@ -17,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from costing.billing.errors import BillError
 from costing.billing.uploads import store_upload
 from costing.choices import BillFormat, LineKind, Role, RunStatus
 from costing.models import BillImport, BillLine
@@ -86,14 +87,18 @@ def _bills(request):
             )
             refused.append(_too_large_message())
         elif form.is_valid():
-            record = store_upload(
-                form.cleaned_data["file"],
-                form.cleaned_data["format"],
-                user=request.user,
-                account=form.cleaned_data["account"],
-            )
-            messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
-            return redirect("bills")
+            try:
+                record = store_upload(
+                    form.cleaned_data["file"],
+                    form.cleaned_data["format"],
+                    user=request.user,
+                    account=form.cleaned_data["account"],
+                )
+            except BillError as exc:
+                refused.append(str(exc))
+            else:
+                messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
+                return redirect("bills")
     month = _month(request.GET.get("month", ""))
     context = {
         "imports": BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN],

@@ -97,7 +97,7 @@ def convert_chunk(
     account_id: str | None,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
-    """Validate one chunk and return its canonical lines; the first faulty row raises BillError."""
+    """Validate one chunk and return its canonical lines; faulty rows raise BillErrors (all of them)."""
     frame, n, columns = raw.frame, len(raw.frame), layout.columns
     faults = L.Faults()
     out: dict[str, object] = {}
@@ -193,9 +193,7 @@ def convert_chunk(
         out[role] = text(role)
     out["source_row"] = raw.lines
 
-    if faults.first is not None:
-        row, column, reason = faults.first
-        raise BillError(path, reason, line=int(raw.lines[row]), column=column)
+    faults.raise_if_any(path, raw.lines, partial=lambda: L.canonical_frame(out))
     return L.canonical_frame(out)
 
 

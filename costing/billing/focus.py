@@ -94,7 +94,7 @@ def resolve_columns(header: list[str], path: str | Path) -> dict[str, str]:
 
 
 def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> pd.DataFrame:
-    """Validate one chunk and return its canonical lines; the first faulty row raises BillError."""
+    """Validate one chunk and return its canonical lines; faulty rows raise BillErrors (all of them)."""
     frame, n = raw.frame, len(raw.frame)
     faults = L.Faults()
     out: dict[str, object] = {}
@@ -179,9 +179,7 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
     out["region"] = _first_present(frame, columns, ("RegionId", "RegionName"), n)
     out["source_row"] = raw.lines
 
-    if faults.first is not None:
-        row, column, reason = faults.first
-        raise BillError(path, reason, line=int(raw.lines[row]), column=column)
+    faults.raise_if_any(path, raw.lines, partial=lambda: L.canonical_frame(out))
     return L.canonical_frame(out)
 
 

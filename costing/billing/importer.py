@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from decimal import Context, Decimal, localcontext
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from django.utils import timezone
 from costing.billing import focus
 from costing.billing.attribution import NODE, OUTSIDE, OVERHEAD
 from costing.billing.attribution_db import Attributor, mark_dirty, merge_days, touched_days
-from costing.billing.errors import BillError
+from costing.billing.errors import BillError, BillErrors
+from costing.billing.lines import Faults
+from costing.billing.rates import RateTable, rates_into
 from costing.billing.reader import BillReader
 from costing.bulk_write import Inserter
 from costing.choices import RunStatus
@@ -71,7 +74,7 @@ def import_bill(
     progress: Progress | None = None,
     bill_import: BillImport | None = None,
     account_id: str | None = None,
-    exchange_rates: dict[str, Decimal] | None = None,
+    exchange_rates: RateTable | dict[str, Decimal] | None = None,
     chunk_size: int = 50_000,
 ) -> BillImport:
     """Import one FOCUS or CBC file and return its BillImport: status SUCCEEDED, or FAILED with the error.
@@ -79,18 +82,20 @@ def import_bill(
     The lines are read, attributed (see attribute.Attributor) and written in one transaction, which also
     deletes the lines of earlier imports of the same (billing account, billing period) and marks dirty the
     cluster-days the new and the replaced lines touch. A BillError (the file, line, column and reason)
-    rolls all of it back; the BillImport row, saved outside that transaction, then records the failure.
-    Other exceptions are recorded the same way and raised again.
+    rolls all of it back; the BillImport row, saved outside that transaction, then records the failure:
+    every error of the file (BillErrors), naming the file as BillImport.file_name calls it (the uploaded
+    file's own name, not the name it is stored under). Other exceptions are recorded the same way and
+    raised again.
 
-    expected_currency: the organisation's (default settings.FINOPS_CURRENCY); a file in another currency is
-    refused unless exchange_rates (default: the pairs of settings.FINOPS_EXCHANGE_RATES into it) has its
-    rate. progress(fraction, rows) is called after each chunk; on PostgreSQL the fraction is also written
+    expected_currency: the organisation's (default settings.FINOPS_CURRENCY); a line in another currency is
+    refused unless exchange_rates (default: rates.rates_into(currency), the dated ExchangeRate rows and
+    settings.FINOPS_EXCHANGE_RATES as fallback) has a rate in force on the start day of its charge period. progress(fraction, rows) is called after each chunk; on PostgreSQL the fraction is also written
     to BillImport.progress on a connection of its own, so that a watcher sees it during the import.
     """
     path = Path(path)
     currency = (expected_currency or settings.FINOPS_CURRENCY).upper()
     if exchange_rates is None:
-        exchange_rates = {s: r for (s, t), r in settings.FINOPS_EXCHANGE_RATES.items() if t == currency}
+        exchange_rates = rates_into(currency)
     record = bill_import or BillImport(file_name=path.name, format=fmt)
     record.format = fmt
     record.file_name = record.file_name or path.name
@@ -125,10 +130,10 @@ def import_bill(
         with transaction.atomic():
             _load(record, reader, report, lambda: fingerprint.result()[0])
     except BillError as exc:
-        _fail(record, str(exc), fingerprint)
+        _fail(record, str(exc.renamed(record.file_name)), fingerprint)
         return record
     except Exception as exc:
-        _fail(record, f"{path.name}: {type(exc).__name__}: {exc}", fingerprint)
+        _fail(record, f"{record.file_name}: {type(exc).__name__}: {exc}", fingerprint)
         raise
     finally:
         store.close()
@@ -149,7 +154,11 @@ def _load(
     try:
         for chunk in reader:
             lines = attributor.attribute(chunk)
-            _check_fits(lines, reader)
+            try:
+                _check_fits(lines, reader)
+            except BillErrors as exc:
+                reader.errors.add(exc)  # the reader checks the rest of the file, then raises them all
+                continue
             writer.write(_columns(record.pk, lines))
             merge_days(days, touched_days(lines))
             _tally_kinds(kinds, lines)
@@ -194,10 +203,9 @@ def _load(
             f"{reader.zeroed_purchases} commitment purchase line(s) carried an EffectiveCost although FOCUS "
             f"requires 0 (amortised into the usage they cover): {reader.zeroed_purchase_cost} set to 0."
         )
-    converted = sorted(reader.source_currencies - {reader.currency})
-    if converted:
-        rates = ", ".join(f"{c}:{reader.currency}={reader.exchange_rates[c]}" for c in converted)
-        notes.append(f"Amounts converted into {reader.currency} at {rates}.")
+    if reader.rates_used:
+        used = sorted(reader.rates_used, key=lambda r: (r.source, r.valid_from or date.min))
+        notes.append(f"Amounts converted into {reader.currency} at {', '.join(map(str, used))}.")
     if earlier:
         notes.append(
             f"Replaced {replaced_count} line(s) of import(s) {', '.join(map(str, sorted(earlier)))}."
@@ -296,34 +304,29 @@ _MONEY_LIMIT = Decimal(10) ** (_MONEY_FIELD.max_digits - _MONEY_FIELD.decimal_pl
 
 
 def _check_fits(lines: pd.DataFrame, reader: BillReader) -> None:
-    """Refuse, with its line and column, a value longer or larger than its column of BillLine."""
+    """Refuse, with their lines and columns, values longer or larger than their column of BillLine."""
+    faults = Faults()
     for canonical, field in TEXT_FIELDS.items():
         limit = BillLine._meta.get_field(field).max_length
-        codes, uniques = pd.factorize(lines[canonical].to_numpy())
+        values = lines[canonical].to_numpy()
+        codes, uniques = pd.factorize(values)
         too_long = np.array([len(u) > limit for u in uniques], dtype=bool)
-        if too_long.any():
-            row = int(np.isin(codes, np.flatnonzero(too_long)).argmax())
-            value = lines[canonical].iat[row]
-            raise BillError(
-                reader.path,
-                f"{len(value)} characters, longer than the {limit} a bill line stores: {value[:40]!r}...",
-                line=int(lines["source_row"].iat[row]),
-                column=_column_name(canonical, reader),
-            )
+        faults.add(
+            np.isin(codes, np.flatnonzero(too_long)),
+            _column_name(canonical, reader),
+            lambda i, v=values, n=limit: (
+                f"{len(v[i])} characters, longer than the {n} a bill line stores: {v[i][:40]!r}..."
+            ),
+        )
     for canonical in AMOUNT_FIELDS:
-        values = [v for v in lines[canonical].to_numpy() if v is not None]
-        if values and (max(values) >= _MONEY_LIMIT or min(values) <= -_MONEY_LIMIT):
-            row = next(
-                i
-                for i, v in enumerate(lines[canonical].to_numpy())
-                if v is not None and abs(v) >= _MONEY_LIMIT
-            )
-            raise BillError(
-                reader.path,
-                f"amount {lines[canonical].iat[row]} is too large (limit {_MONEY_LIMIT:,})",
-                line=int(lines["source_row"].iat[row]),
-                column=_column_name(canonical, reader),
-            )
+        values = lines[canonical].to_numpy()
+        large = np.array([v is not None and abs(v) >= _MONEY_LIMIT for v in values], dtype=bool)
+        faults.add(
+            large,
+            _column_name(canonical, reader),
+            lambda i, v=values: f"amount {v[i]} is too large (limit {_MONEY_LIMIT:,})",
+        )
+    faults.raise_if_any(reader.path, lines["source_row"].to_numpy())
 
 
 def _column_name(canonical: str, reader: BillReader) -> str:

@@ -9,6 +9,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from costing.billing.errors import MAX_ERRORS, BillError, BillErrors
+
 # One row per bill line. Amounts are Decimal objects (exact, negative allowed), times tz-aware UTC.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "billing_account_id",
@@ -79,18 +81,38 @@ def canonical_frame(columns: dict[str, object]) -> pd.DataFrame:
 
 
 class Faults:
-    """Collects the first fault of each check over one chunk, so the earliest row is the one reported."""
+    """Collects the faulty rows of every check over one chunk: up to MAX_ERRORS described, all counted."""
 
     def __init__(self) -> None:
-        self.first: tuple[int, str, str] | None = None
+        self.found: list[tuple[int, str, str]] = []
+        self.more = 0
 
     def add(self, bad: np.ndarray, column: str, reason) -> None:
         """`bad`: boolean mask over the chunk's rows; `reason(i)` describes row i."""
         if not bad.any():
             return
-        index = int(bad.argmax())
-        if self.first is None or index < self.first[0]:
-            self.first = (index, column, reason(index))
+        rows = np.flatnonzero(bad)
+        self.found.extend((int(i), column, reason(int(i))) for i in rows[:MAX_ERRORS])
+        self.more += max(0, len(rows) - MAX_ERRORS)
+
+    def raise_if_any(self, path, lines: np.ndarray, partial=None) -> None:
+        """BillErrors with every fault, by line (`lines`: the chunk's row -> physical line).
+
+        partial: a callable that builds the chunk's canonical frame all the same (faulty values as None), for
+        the checks of whole lines (the currency) that the reader still runs on it.
+        """
+        if not self.found:
+            return
+        errors = BillErrors(path)
+        errors.partial = partial
+        errors.extend(
+            (
+                BillError(path, reason, line=int(lines[row]), column=column)
+                for row, column, reason in self.found
+            ),
+            more=self.more,
+        )
+        raise errors
 
 
 def null_mask(values: pd.Series) -> np.ndarray:

@@ -12,7 +12,8 @@ import pandas as pd
 
 from costing.billing import cbc, focus
 from costing.billing._source import CsvSource
-from costing.billing.errors import BillError
+from costing.billing.errors import BillError, BillErrors
+from costing.billing.rates import Rate, RateTable
 
 BillFormat = Literal["focus", "cbc"]
 _ZERO = Decimal(0)
@@ -22,14 +23,18 @@ _EXACT = Context(prec=200)  # totals of many amounts must not round
 class BillReader:
     """Iterate to get validated chunks of canonical lines (see lines.CANONICAL_COLUMNS).
 
-    The first bad row raises BillError before its chunk is yielded, so a caller that writes the chunks in
-    one transaction and rolls back on BillError stores either the whole file or nothing.
+    Every bad row is collected in `errors` (BillErrors); from the first one on, no more chunks are yielded
+    but the rest of the file is still checked, and the iteration ends by raising `errors`. A caller that
+    writes the chunks in one transaction and rolls back on BillError stores either the whole file or
+    nothing. A caller may add its own findings to `errors` between chunks (the same collector); a fault
+    that stops the reading (a ragged row, a wrong encoding) is added to the others and raised at once.
     After a complete iteration: `rows`, the totals (`effective_total`, `billed_total`, `list_total`, exact
     Decimal), `currency`, `billing_account_ids` and `billing_periods` {(account, start, end)}: the keys of
     what a re-import replaces.
 
     expected_currency: the organisation's currency; a line in another one is refused unless
-    `exchange_rates` maps its currency to the rate that converts one unit of it into expected_currency.
+    `exchange_rates` (a rates.RateTable, or {currency: rate}) has a rate that converts one unit of it into
+    expected_currency on the start day of the line's charge period. `rates_used`: the rates applied.
     account_id: CBC only, the billing account when the file has no account column (it wins over the column).
     cbc_timezone: CBC only, the zone of times written without one (the Huawei console writes UTC+08:00).
     """
@@ -41,7 +46,7 @@ class BillReader:
         *,
         chunk_size: int = 50_000,
         expected_currency: str | None = None,
-        exchange_rates: Mapping[str, Decimal] | None = None,
+        exchange_rates: RateTable | Mapping[str, Decimal] | None = None,
         account_id: str | None = None,
         cbc_timezone: str = cbc.DEFAULT_TIMEZONE,
     ):
@@ -51,7 +56,9 @@ class BillReader:
         self.format = fmt
         self.chunk_size = chunk_size
         self.expected_currency = expected_currency.upper() if expected_currency else None
-        self.exchange_rates = {k.upper(): Decimal(v) for k, v in (exchange_rates or {}).items()}
+        self.exchange_rates = RateTable.of(self.expected_currency or "", exchange_rates)
+        self.rates_used: set[Rate] = set()
+        self.errors = BillErrors(self.path)
         self.account_id = account_id
         self.cbc_timezone = cbc_timezone
         self.focus_version: str | None = None
@@ -71,6 +78,17 @@ class BillReader:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         if self.format == "focus":
             source = CsvSource(self.path, chunk_size=self.chunk_size)
+        else:
+            source = CsvSource(self.path, encodings=("utf-8", "gb18030"), chunk_size=self.chunk_size)
+        try:
+            yield from self._read(source)
+        finally:
+            source.close()
+        if self.errors:
+            raise self.errors
+
+    def _read(self, source: CsvSource) -> Iterator[pd.DataFrame]:
+        if self.format == "focus":
             self.focus_version = focus.detect_version(source.header)
             columns = focus.resolve_columns(source.header, self.path)
             usecols = list(dict.fromkeys(columns.values()))
@@ -79,7 +97,6 @@ class BillReader:
             def convert(raw):
                 return focus.convert_chunk(raw, columns, self.path)
         else:
-            source = CsvSource(self.path, encodings=("utf-8", "gb18030"), chunk_size=self.chunk_size)
             layout = cbc.resolve_columns(source.header, self.path, account_id=self.account_id)
             usecols = layout.usecols
             currency_column = layout.currency_column
@@ -90,15 +107,34 @@ class BillReader:
                 )
 
         self.encoding = source.encoding
+        chunks = source.chunks(usecols)
+        while True:
+            try:
+                raw = next(chunks, None)
+                if raw is None:
+                    return
+                lines = self._one_currency(convert(raw), currency_column)
+            except BillErrors as exc:
+                self.errors.add(exc)
+                self._check_currency_of(exc, currency_column)
+                continue
+            except BillError as exc:
+                self.errors.add(exc)
+                raise self.errors from exc
+            if self.errors:  # found in this file before, by the reader or by the caller: check, do not yield
+                continue
+            self._zero_amortised_purchases(lines)
+            self._tally(lines)
+            yield lines
+
+    def _check_currency_of(self, refused: BillErrors, column: str) -> None:
+        """The currency faults of a chunk refused for other faults, so that the file's errors are all told."""
+        if refused.partial is None:
+            return
         try:
-            for raw in source.chunks(usecols):
-                lines = convert(raw)
-                lines = self._one_currency(lines, currency_column)
-                self._zero_amortised_purchases(lines)
-                self._tally(lines)
-                yield lines
-        finally:
-            source.close()
+            self._one_currency(refused.partial(), column)
+        except BillError as exc:
+            self.errors.add(exc)
 
     def _one_currency(self, lines: pd.DataFrame, column: str) -> pd.DataFrame:
         currency = lines["currency"].to_numpy()
@@ -110,29 +146,40 @@ class BillReader:
         foreign = currency != self.currency
         if not foreign.any():
             return lines
-        convertible = np.isin(currency, list(self.exchange_rates)) & foreign
-        refused = foreign & ~convertible
-        if refused.any() or self.expected_currency is None:
-            row = int((refused if refused.any() else foreign).argmax())
-            if self.expected_currency:
-                reason = (
-                    f"currency {currency[row]!r} is not the organisation's currency "
-                    f"{self.expected_currency!r}, and no exchange rate for it is configured"
-                )
-            else:
-                reason = (
-                    f"currency {currency[row]!r} differs from {self.currency!r} of the lines before: "
-                    "a bill is imported in one currency"
-                )
+        if self.expected_currency is None:
+            row = int(foreign.argmax())
+            reason = (
+                f"currency {currency[row]!r} differs from {self.currency!r} of the lines before: "
+                "a bill is imported in one currency"
+            )
             raise BillError(self.path, reason, line=int(lines["source_row"].iat[row]), column=column)
+        days = pd.DatetimeIndex(lines["charge_period_start"]).tz_convert("UTC").normalize()
+        keys = pd.DataFrame({"currency": currency, "day": days})[foreign]
+        rates = np.full(len(lines), None, dtype=object)
+        refused = BillErrors(self.path)
+        for (source, day), group in keys.groupby(["currency", "day"], sort=True):
+            rate = self.exchange_rates.rate(source, day.date())
+            if rate is not None:
+                rates[group.index.to_numpy()] = rate.rate
+                self.rates_used.add(rate)
+                continue
+            rows = lines["source_row"].to_numpy()[group.index.to_numpy()]
+            others = f" (and {len(rows) - 1} more line(s) of that day)" if len(rows) > 1 else ""
+            reason = (
+                f"currency {source!r} is not the organisation's currency {self.expected_currency!r}, and no "
+                f"exchange rate into it is in force on {day.date().isoformat()}{others}: "
+                f"{self.exchange_rates.how_to_add(source, day.date())}"
+            )
+            refused.add(BillError(self.path, reason, line=int(rows.min()), column=column))
+        if refused:
+            raise refused
         lines = lines.copy()
-        rates = np.array([self.exchange_rates.get(c, Decimal(1)) for c in currency], dtype=object)
         for name in ("effective_cost", "billed_cost", "list_cost"):
             values = lines[name].to_numpy()
             with localcontext(_EXACT):
                 converted = [
-                    v * r if f and v is not None else v
-                    for v, r, f in zip(values, rates, convertible, strict=True)
+                    v * r if r is not None and v is not None else v
+                    for v, r in zip(values, rates, strict=True)
                 ]
             lines[name] = pd.Series(converted, index=lines.index, dtype=object)
         lines["currency"] = self.currency
@@ -170,5 +217,21 @@ class BillReader:
 def read_bill(
     path: str | Path, fmt: BillFormat, *, chunk_size: int = 50_000, **options
 ) -> Iterator[pd.DataFrame]:
-    """Validated chunks of canonical bill lines; BillError at the first bad row. Options: see BillReader."""
+    """Validated chunks of canonical bill lines; BillErrors (all the bad rows) at the end. See BillReader."""
     yield from BillReader(path, fmt, chunk_size=chunk_size, **options)
+
+
+def check_header(path: str | Path, fmt: BillFormat, *, account_id: str | None = None) -> None:
+    """Raise BillError when the file cannot be opened or its header lacks a required column: what an upload
+    checks before it queues the file (the rows are checked by the import)."""
+    if fmt not in ("focus", "cbc"):
+        raise ValueError(f"unknown bill format {fmt!r}: expected 'focus' or 'cbc'")
+    encodings = ("utf-8",) if fmt == "focus" else ("utf-8", "gb18030")
+    source = CsvSource(path, encodings=encodings, chunk_size=1)
+    try:
+        if fmt == "focus":
+            focus.resolve_columns(source.header, path)
+        else:
+            cbc.resolve_columns(source.header, path, account_id=account_id)
+    finally:
+        source.close()

@@ -1,7 +1,7 @@
 """The cost domain's tables, by family: inventory, usage, billing, policy, results, operations."""
 
 from .accounts import SsoGroupRule, SsoIdentity
-from .billing import BillImport, BillLine
+from .billing import BillImport, BillLine, ExchangeRate
 from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
@@ -26,6 +26,7 @@ __all__ = [
     "Department",
     "DepartmentCostDay",
     "DepartmentRule",
+    "ExchangeRate",
     "FallbackPrice",
     "Namespace",
     "NamespaceCostDay",

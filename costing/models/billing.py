@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from costing.choices import BillFormat, LineKind, RunStatus
@@ -136,3 +140,42 @@ class BillLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id or self.service_name}: {self.effective_cost} {self.currency}"
+
+
+_CURRENCY = RegexValidator(r"^[A-Z]{3}$", "a three-letter ISO 4217 code in capitals, e.g. USD")
+
+
+class ExchangeRate(models.Model):
+    """One dated exchange rate: from valid_from on (until the next one of the same pair), one unit of
+    from_currency is `rate` units of to_currency. A bill line uses the rate in force on the start day (UTC) of
+    its charge period, so a January bill converts at January's rate (docs/import-formats.md)."""
+
+    from_currency = models.CharField(max_length=3, validators=[_CURRENCY])
+    to_currency = models.CharField(max_length=3, validators=[_CURRENCY])
+    rate = models.DecimalField(
+        max_digits=24, decimal_places=12, validators=[MinValueValidator(Decimal("1e-12"))]
+    )
+    valid_from = models.DateField()
+    note = models.CharField(
+        max_length=200, blank=True, default="", help_text="its source, e.g. ECB reference"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["from_currency", "to_currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "valid_from"], name="exchangerate_pair_day"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchangerate_rate_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(from_currency=models.F("to_currency")), name="exchangerate_two_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_currency}:{self.to_currency}={self.rate} from {self.valid_from}"
+
+    def clean(self) -> None:
+        if self.from_currency and self.from_currency == self.to_currency:
+            raise ValidationError({"to_currency": "a rate converts between two different currencies"})

@@ -24,8 +24,15 @@ def test_bill_imports_list_and_status(prod, client_as):
     assert client_as("viewer").get("/api/v1/bills/424242/").status_code == 404
 
 
-def _upload(client, **fields):
-    data = {"format": "focus", "file": SimpleUploadedFile("focus.csv", b"BilledCost\n1\n"), **fields}
+# The header the upload checks; the rows are the import's business.
+FOCUS_FILE = (
+    b"BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+    b"BillingCurrency,EffectiveCost,BilledCost\nacct,2025-03-01,2025-04-01,2025-03-10,2025-03-11,Usage,EUR,1,1\n"
+)
+
+
+def _upload(client, content=FOCUS_FILE, **fields):
+    data = {"format": "focus", "file": SimpleUploadedFile("focus.csv", content), **fields}
     return client.post("/api/v1/bills/", data, format="multipart")
 
 
@@ -49,7 +56,25 @@ def test_upload_stores_the_file_and_enqueues_the_import_after_commit(
     assert (record.file_name, record.format, record.uploaded_by) == ("focus.csv", "focus", users["admin"])
     assert queued == [(record.pk,)]
     stored = list((tmp_path / "bills").iterdir())
-    assert len(stored) == 1 and stored[0].read_bytes() == b"BilledCost\n1\n"
+    assert len(stored) == 1 and stored[0].read_bytes() == FOCUS_FILE
+
+
+def test_upload_with_a_wrong_header_is_refused_at_once(client_as, monkeypatch, settings, tmp_path):
+    from costing.tasks.billing import import_bill
+
+    settings.MEDIA_ROOT = tmp_path
+    queued = []
+    monkeypatch.setattr(import_bill, "delay", lambda *args, **kwargs: queued.append(args))
+    response = _upload(client_as("admin"), b"BillingAccountId,BilledCost,ChargeCategory\nacct,1,Usage\n")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "file": [
+            "focus.csv, line 1, column BillingPeriodStart: missing mandatory FOCUS columns: BillingPeriodStart, "
+            "BillingPeriodEnd, ChargePeriodStart, ChargePeriodEnd, BillingCurrency, EffectiveCost"
+        ]
+    }
+    assert not BillImport.objects.exists() and queued == []
+    assert list((tmp_path / "bills").iterdir()) == []  # nothing kept
 
 
 def test_upload_bad_fields_are_400(client_as):

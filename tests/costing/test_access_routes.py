@@ -3,7 +3,7 @@
 # ruff: noqa: F811  (pytest fixtures imported from views_fixtures are redefined as arguments)
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from costing.choices import RunStatus
-from costing.models import BillImport
+from costing.models import BillImport, ExchangeRate
 from reports.models import ClosingJob, ExportRun
 from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
 
@@ -182,6 +182,18 @@ ROUTES = {
     "api:cluster-nodes": [("get", lambda o: f"/api/v1/clusters/{o.cluster}/nodes/", None, API_EVERYTHING)],
     "api:bill-list": [("get", lambda o: "/api/v1/bills/", None, API_EVERYTHING)],
     "api:bill-detail": [("get", lambda o: f"/api/v1/bills/{o.bill}/", None, API_EVERYTHING)],
+    "api:exchange-rate-list": [
+        ("get", lambda o: "/api/v1/exchange-rates/", None, API_EVERYTHING),
+        (
+            "post",
+            lambda o: "/api/v1/exchange-rates/",
+            {"from_currency": "GBP", "to_currency": "EUR", "rate": "1.17", "valid_from": "2025-03-01"},
+            statuses(201, 403, 403, 403, 401),
+        ),
+    ],
+    "api:exchange-rate-detail": [
+        ("get", lambda o: f"/api/v1/exchange-rates/{o.rate}/", None, API_EVERYTHING)
+    ],
     "api:policy": [("get", lambda o: "/api/v1/policy/?date=2025-03-10", None, API_EVERYTHING)],
     # API: OpenCost allocation, at /api/v1/ and at the root where OpenCost's tools look
     "api:allocation": [
@@ -256,6 +268,9 @@ class Objects:
         ).pk
         self.job = ClosingJob.objects.create(key="2025-01", requested_by=users["admin"]).pk
         self.token = ApiToken.issue(users["admin"], "ci")[0].pk
+        self.rate = ExchangeRate.objects.create(
+            from_currency="USD", to_currency="EUR", rate="0.92", valid_from=date(2025, 1, 1)
+        ).pk
 
     def wl(self, namespace, name):
         return self.prod["workloads"][(namespace, name)].pk

@@ -94,6 +94,48 @@ def test_a_finops_admin_may_upload_and_a_failed_import_shows_its_error(
     assert client.get(reverse("bill_status", args=[record.pk])).json()["done"] is True
 
 
+def test_a_failed_upload_names_the_file_as_uploaded_and_gives_every_error(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    rows = [focus_row(EffectiveCost="12,5"), focus_row(), focus_row(BillingCurrency="EUR", BilledCost="")]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("bills"), {"format": "focus", "file": _upload(rows, name="Sept bill (final).csv")}
+        )
+
+    record = BillImport.objects.get()
+    assert "-Sept_bill_final_.csv" in record.stored_path  # stored under a name of our own...
+    assert record.error.splitlines() == [  # ... but named as the user knows it
+        "Sept bill (final).csv: 3 errors",
+        "  line 2, column EffectiveCost: not a number: '12,5'",
+        "  line 4, column BilledCost: missing value (FOCUS does not allow null here)",
+        "  line 4, column BillingCurrency: currency 'EUR' is not the organisation's currency 'USD', and no "
+        "exchange rate into it is in force on 2026-09-02: add a rate EUR to USD valid from 2026-09-02 or "
+        "earlier: in the admin (Exchange rates), with POST /api/v1/exchange-rates/, or as "
+        "FINOPS_EXCHANGE_RATES=EUR:USD=RATE (undated, used when no dated rate applies); then upload the bill "
+        "again",
+    ]
+    page = client.get(reverse("bills")).content.decode()
+    assert "Sept bill (final).csv: 3 errors<br>  line 2, column EffectiveCost" in page
+
+
+def test_a_wrong_header_is_refused_at_upload_before_anything_is_queued(client, admin_user, settings):
+    client.force_login(admin_user)
+    upload = SimpleUploadedFile("cbc.csv", b"Resource ID,Amount Due\ni-1,3\n", content_type="text/csv")
+
+    response = client.post(reverse("bills"), {"format": "cbc", "file": upload})
+
+    assert response.status_code == 400
+    assert (
+        "cbc.csv, line 1, column 账期: missing CBC column(s): 账期 / Billing Cycle; "
+        "使用开始时间 / Usage Start Time / Start Time; 使用结束时间 / Usage End Time / End Time; "
+        "账号ID / 帐号ID / Account ID"
+    ) in response.context["upload_errors"]
+    assert not BillImport.objects.exists()
+    assert list((settings.MEDIA_ROOT / "bills").iterdir()) == []
+
+
 def test_a_viewer_sees_the_page_but_may_not_upload(client, django_user_model):
     client.force_login(_user(django_user_model, "viewer", Role.VIEWER))
     page = client.get(reverse("bills"))

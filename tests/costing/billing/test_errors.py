@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from costing.billing import BillError, BillReader
+from costing.billing.errors import MAX_ERRORS, BillErrors
 from tests.costing.billing.conftest import focus_row, focus_text
 
 
@@ -139,3 +140,66 @@ def test_bill_error_survives_pickling_for_celery():
 def test_an_unknown_format_is_a_programming_error(write_focus):
     with pytest.raises(ValueError, match="unknown bill format"):
         BillReader(write_focus(GOOD), "csv")
+
+
+def test_every_bad_row_of_the_file_is_reported_in_line_order(tmp_path):
+    rows = [focus_row() for _ in range(7)]
+    rows[1]["EffectiveCost"] = "lots"  # line 3
+    rows[4]["ChargeCategory"] = "Refund"  # line 6, in the third chunk
+    rows[6]["BillingAccountId"] = ""  # line 8, in the last chunk
+    path = tmp_path / "bill.csv"
+    path.write_text(focus_text(rows))
+
+    caught = _refusal(path)
+
+    assert isinstance(caught, BillErrors) and len(caught) == 3
+    assert [(e.line, e.column) for e in caught.errors] == [
+        (3, "EffectiveCost"),
+        (6, "ChargeCategory"),
+        (8, "BillingAccountId"),
+    ]
+    assert (caught.line, caught.column) == (3, "EffectiveCost")  # reads as its first error
+    assert str(caught).splitlines() == [
+        "bill.csv: 3 errors",
+        "  line 3, column EffectiveCost: not a number: 'lots'",
+        "  line 6, column ChargeCategory: unknown ChargeCategory 'Refund' "
+        "(expected one of Usage, Purchase, Tax, Credit, Adjustment)",
+        "  line 8, column BillingAccountId: missing value (FOCUS does not allow null here)",
+    ]
+
+
+def test_past_the_limit_errors_are_counted(tmp_path):
+    rows = [focus_row(EffectiveCost=f"x{i}") for i in range(60)]
+    path = tmp_path / "bill.csv"
+    path.write_text(focus_text(rows))
+
+    caught = _refusal(path)
+
+    text = str(caught).splitlines()
+    assert text[0] == "bill.csv: 60 errors" and len(caught.errors) == MAX_ERRORS == 50
+    assert text[1] == "  line 2, column EffectiveCost: not a number: 'x0'"
+    assert text[50] == "  line 51, column EffectiveCost: not a number: 'x49'"
+    assert text[-1] == "  and 10 more"
+
+
+def test_a_fault_that_stops_the_reading_comes_after_those_found_before(tmp_path):
+    rows = [focus_row(), focus_row(EffectiveCost="lots"), focus_row(), focus_row()]
+    text = focus_text(rows).splitlines()
+    text[4] += ",surplus"  # line 5 has one field too many
+    path = tmp_path / "bill.csv"
+    path.write_text("\n".join(text) + "\n")
+
+    caught = _refusal(path)
+
+    assert [(e.line, e.reason) for e in caught.errors] == [
+        (3, "not a number: 'lots'"),
+        (5, f"{len(rows[0]) + 1} fields where the header has {len(rows[0])}"),
+    ]
+
+
+def test_collected_errors_survive_pickling_and_renaming():
+    errors = BillErrors("/media/bills/0f3a-bill.csv", limit=1)
+    errors.add(BillError("/media/bills/0f3a-bill.csv", "bad", line=4, column="C"))
+    errors.add(BillError("/media/bills/0f3a-bill.csv", "worse", line=2, column="C"))
+    back = pickle.loads(pickle.dumps(errors.renamed("September bill.csv")))  # noqa: S301 (our own bytes)
+    assert str(back) == "September bill.csv: 2 errors\n  line 2, column C: worse\n  and 1 more"

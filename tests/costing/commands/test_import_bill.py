@@ -84,6 +84,33 @@ def test_a_bad_file_exits_with_its_line_and_column_and_changes_nothing(write_foc
     assert BillImport.objects.filter(status="failed").count() == 1
 
 
+def test_every_error_of_the_file_is_told_as_on_the_page(write_focus, settings):
+    settings.FINOPS_EXCHANGE_RATES = {}
+    rows = [
+        focus_row(EffectiveCost="12,5"),
+        focus_row(),
+        focus_row(ChargeCategory="Refund", BillingCurrency="CNY"),
+    ]
+    path = write_focus(rows, name="several.csv")
+
+    with pytest.raises(CommandError) as caught:
+        _run("import_bill", str(path), "--format", "focus")
+
+    record = BillImport.objects.get()
+    assert str(caught.value) == f"bill import #{record.pk} failed: {record.error}"
+    assert record.error.splitlines()[:3] == [
+        "several.csv: 3 errors",
+        "  line 2, column EffectiveCost: not a number: '12,5'",
+        "  line 4, column ChargeCategory: unknown ChargeCategory 'Refund' "
+        "(expected one of Usage, Purchase, Tax, Credit, Adjustment)",
+    ]
+    assert record.error.splitlines()[3].startswith(
+        "  line 4, column BillingCurrency: currency 'CNY' is not the organisation's currency 'USD', and no "
+        "exchange rate into it is in force on 2026-09-02: add a rate CNY to USD valid from 2026-09-02"
+    )
+    assert BillLine.objects.count() == 0
+
+
 def test_a_first_row_with_more_fields_than_the_header_is_a_line_error(tmp_path):
     header, first, *rest = FOCUS_SAMPLE.read_text(encoding="utf-8-sig").splitlines()
     path = tmp_path / "bill.csv"

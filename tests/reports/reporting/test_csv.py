@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from reports.reporting.builder import build_report
-from reports.reporting.csv import render_csv, render_zip
+from reports.reporting.builder import Column, Table, build_report
+from reports.reporting.csv import render_csv, render_table, render_zip
 from tests.costing.scenario import DAY
 from tests.reports.reporting.helpers import DEPARTMENTS, TWO_DAYS, build_scenario
 
@@ -57,3 +57,33 @@ def test_one_table(report):
     assert [r["Physical cost"] for r in daily] == ["32.92", "2.40", "35.32"]
     with pytest.raises(KeyError, match="'pods' is not one of summary, departments"):
         render_csv(report, "pods")
+
+
+def test_money_and_shares_are_written_exactly():
+    table = Table(
+        "t",
+        "T",
+        [Column("cost", "Cost", "money"), Column("share", "Share", "percent"), Column("h", "Hours", "hours")],
+        rows=[
+            # What a sum of floats gives; the CSV carries the cents the page shows, not the binary expansion.
+            {"cost": 497.84001079999996, "share": 0.1234567, "h": 0.30000000000000004},
+            {"cost": Decimal("0.005000000000"), "share": 1.0, "h": Decimal("2")},
+            {"cost": Decimal("-0.001"), "share": 0.00005, "h": None},
+        ],
+        total={"cost": Decimal("497.845"), "share": None, "h": 2.3},
+    )
+    rows = list(csv.reader(io.StringIO(render_table(table))))
+    assert rows[1:] == [
+        ["497.84", "0.1235", "0.3000"],
+        ["0.01", "1.0000", "2.0000"],  # half up, as the pages round
+        ["0.00", "0.0001", ""],  # no "-0.00"
+        ["497.85", "", "2.3000"],
+    ]
+
+
+def test_zip_members_are_readable_by_the_group(report):
+    archive = zipfile.ZipFile(io.BytesIO(render_zip(report)))
+    modes = {info.filename: (info.external_attr >> 16) & 0o7777 for info in archive.infolist()}
+    assert set(modes.values()) == {0o640}
+    assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in archive.infolist())
+    assert archive.testzip() is None
