@@ -35,6 +35,15 @@ START = datetime(2025, 5, 5, tzinfo=UTC)
 NAMESPACES = ["a", "b", "c", "kube-system"]
 
 money = st.decimals(min_value=Decimal("0"), max_value=Decimal("50"), places=4)
+
+
+def quantity(most: float):
+    """A resource-hour quantity as samples can give it: 0, or at least one byte for one second (about
+    2.6e-13 GiB-hours). Subnormal floats such as 5e-324 are not quantities: a node cost divided by one
+    overflows the float price, which no sample can cause."""
+    return st.one_of(st.just(0.0), st.floats(1e-13, most))
+
+
 node = st.fixed_dictionaries(
     {
         "cores": st.integers(1, 8),
@@ -47,8 +56,8 @@ pod = st.fixed_dictionaries(
     {
         "namespace": st.sampled_from(NAMESPACES),
         "node": st.integers(0, 2),
-        "cpu": st.tuples(st.floats(0, 4), st.floats(0, 4)),
-        "mem": st.tuples(st.floats(0, 16), st.floats(0, 16)),
+        "cpu": st.tuples(quantity(4), quantity(4)),
+        "mem": st.tuples(quantity(16), quantity(16)),
         "hours": st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),
     }
 )
