@@ -1,0 +1,331 @@
+"""One realistic fleet for every benchmark: many pods per workload, daily replacement, CronJobs, node churn.
+
+A production cluster is not one long-lived pod per workload. Here:
+  - Deployments run 2 to 10 replicas; every replica is replaced once a day at a random minute (a
+    rollout or an eviction), so a day sees two pods per replica, each for part of it;
+  - StatefulSets keep their pods (same name) for the whole period;
+  - CronJobs start a pod every hour that lives 2 to 25 minutes;
+  - a tenth of the nodes are replaced each day; a pod whose node goes away ends with it.
+`fleet()` draws the lifetimes once (vectorised, deterministic for a seed); the benchmarks turn them into
+what they need: minute samples, pod-hours, pod-days, inventory rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MINUTE = np.timedelta64(60, "s")
+NAMESPACES = 60
+DEPARTMENTS = 8
+NODE_CORES = np.array([4.0, 8.0, 16.0])
+# Share of the running pods by kind; CronJob pods come on top (hourly, short).
+DEPLOYMENT_SHARE, STATEFULSET_SHARE = 0.9, 0.1
+CRON_PER_100_PODS = 4
+NODE_REPLACED_PER_DAY = 0.1
+PODS_PER_NODE = 20
+
+
+@dataclass
+class Fleet:
+    start: pd.Timestamp
+    days: int
+    nodes: pd.DataFrame  # node, name, instance_id, pool, cores, start, end (minutes from start)
+    workloads: pd.DataFrame  # workload, namespace, kind, name
+    pods: pd.DataFrame  # pod, name, uid, workload, namespace, node, start, end (minutes), cpu/mem request
+    namespaces: list[str]
+
+    @property
+    def minutes(self) -> int:
+        return self.days * 1440
+
+
+def namespace_names() -> list[str]:
+    return ["kube-system", "monitoring"] + [f"team-{i % DEPARTMENTS}-app{i}" for i in range(NAMESPACES - 2)]
+
+
+def fleet(pods: int, days: int, start: str | pd.Timestamp = "2025-03-01", seed: int = 7) -> Fleet:
+    """About `pods` pods running at any minute over `days` days from `start` (UTC midnight)."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(start, tz="UTC") if not isinstance(start, pd.Timestamp) else start
+    minutes = days * 1440
+    nodes = _nodes(rng, max(1, pods // PODS_PER_NODE), days)
+
+    # Workloads: Deployments of 2-10 replicas and StatefulSets of 3, until the running pods are reached.
+    replicas, kinds = [], []
+    while sum(replicas) < pods * DEPLOYMENT_SHARE:
+        replicas.append(int(rng.integers(2, 11)))
+        kinds.append("Deployment")
+    while sum(replicas) < pods:
+        replicas.append(3)
+        kinds.append("StatefulSet")
+    cron = max(1, pods * CRON_PER_100_PODS // 100)
+    replicas += [1] * cron
+    kinds += ["CronJob"] * cron
+    names = namespace_names()
+    workloads = pd.DataFrame(
+        {
+            "workload": np.arange(len(kinds)),
+            "namespace": rng.integers(0, len(names), len(kinds)),
+            "kind": kinds,
+            "name": [f"{k.lower()}-{i:05d}" for i, k in enumerate(kinds)],
+            "cpu_request": rng.choice([0.1, 0.25, 0.5, 1.0, 1.5], len(kinds)),
+            "mem_request_gib": rng.choice([0.125, 0.25, 0.5, 1.0, 2.0], len(kinds)),
+        }
+    )
+    slots = np.repeat(workloads["workload"].to_numpy(), replicas)  # one per replica
+    slot_kind = workloads["kind"].to_numpy()[slots]
+
+    parts = []
+    # Deployments: each replica replaced daily at its own minute; lifetimes chain without a gap.
+    dep = slots[slot_kind == "Deployment"]
+    if len(dep):
+        change = rng.integers(0, 1440, len(dep))
+        bounds = np.concatenate(
+            [np.zeros((len(dep), 1), int), change[:, None] + 1440 * np.arange(days)[None, :]], axis=1
+        )
+        ends = np.concatenate([bounds[:, 1:], np.full((len(dep), 1), minutes)], axis=1)
+        parts.append((np.repeat(dep, days + 1), bounds.ravel(), np.minimum(ends.ravel(), minutes)))
+    sts = slots[slot_kind == "StatefulSet"]
+    parts.append((sts, np.zeros(len(sts), int), np.full(len(sts), minutes)))
+    # CronJobs: a pod each hour from a fixed minute, living 2-25 minutes.
+    cj = slots[slot_kind == "CronJob"]
+    if len(cj):
+        runs = days * 24
+        offset = rng.integers(0, 30, len(cj))
+        begin = offset[:, None] + 60 * np.arange(runs)[None, :]
+        last = rng.integers(2, 26, (len(cj), runs))
+        parts.append((np.repeat(cj, runs), begin.ravel(), np.minimum(begin + last, minutes).ravel()))
+    workload_of = np.concatenate([p[0] for p in parts])
+    begin = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    end = np.concatenate([p[2] for p in parts]).astype(np.int64)
+
+    # A node alive at the pod's start; the pod ends when its node does.
+    node_start, node_end = nodes["start"].to_numpy(), nodes["end"].to_numpy()
+    slot_of_node = nodes["slot"].to_numpy()
+    node_slots = int(slot_of_node.max()) + 1
+    chosen_slot = rng.integers(0, node_slots, len(begin))
+    order = np.lexsort((node_start, slot_of_node))
+    keys = slot_of_node[order] * (minutes + 1) + node_start[order]
+    at = np.searchsorted(keys, chosen_slot * (minutes + 1) + begin, side="right") - 1
+    node_index = order[at]
+    end = np.minimum(end, node_end[node_index])
+    keep = end > begin
+    workload_of, begin, end, node_index = workload_of[keep], begin[keep], end[keep], node_index[keep]
+    n = len(begin)
+    sts_pod = workloads["kind"].to_numpy()[workload_of] == "StatefulSet"
+    wl_names = workloads["name"].to_numpy()[workload_of]
+    pod_names = np.where(
+        sts_pod,
+        [f"{w}-{i % 3}" for i, w in enumerate(wl_names)],
+        [f"{w}-{i:07x}" for i, w in enumerate(wl_names)],
+    )
+    pods_frame = pd.DataFrame(
+        {
+            "pod": np.arange(n),
+            "name": pod_names,
+            "uid": [f"uid-{seed}-{i:08d}" for i in range(n)],
+            "workload": workload_of,
+            "namespace": workloads["namespace"].to_numpy()[workload_of],
+            "node": node_index,
+            "start": begin,
+            "end": end,
+            "cpu_request": workloads["cpu_request"].to_numpy()[workload_of],
+            "mem_request_gib": workloads["mem_request_gib"].to_numpy()[workload_of],
+        }
+    )
+    return Fleet(start, days, nodes, workloads, pods_frame, names)
+
+
+def _nodes(rng: np.random.Generator, count: int, days: int) -> pd.DataFrame:
+    """`count` node slots; each slot's node is replaced with probability NODE_REPLACED_PER_DAY a day."""
+    minutes = days * 1440
+    slot, begin = [], []
+    for s in range(count):
+        t = 0
+        while t < minutes:
+            slot.append(s)
+            begin.append(t)
+            t += int(rng.exponential(1440 / NODE_REPLACED_PER_DAY)) + 60
+    slot, begin = np.array(slot), np.array(begin)
+    end = np.append(begin[1:], minutes)
+    end = np.where(np.append(slot[1:] != slot[:-1], True), minutes, end)
+    cores = NODE_CORES[rng.integers(0, 3, len(slot))]
+    return pd.DataFrame(
+        {
+            "slot": slot,
+            "name": [f"node-{s:05d}-{i}" for i, s in enumerate(slot)],
+            "instance_id": [f"i-{rng.integers(0, 2**60):016x}" for _ in slot],
+            "pool": slot % 5,
+            "cores": cores,
+            "mem_gib": cores * 4,
+            "start": begin,
+            "end": end,
+        }
+    )
+
+
+def pod_hours(fleet: Fleet, day: int, seed: int = 11) -> pd.DataFrame:
+    """The pod-hours of day `day` (0-based): one row per pod and hour it ran in, quantities in core- and
+    GiB-hours for the minutes it ran; usage wanders around the request."""
+    return _spread(fleet, day * 1440, (day + 1) * 1440, 60, seed + day)
+
+
+def minute_samples(fleet: Fleet, first_minute: int, count: int, seed: int = 13) -> pd.DataFrame:
+    """One row per running pod and minute in [first_minute, first_minute + count)."""
+    return _spread(fleet, first_minute, first_minute + count, 1, seed)
+
+
+def _spread(fleet: Fleet, lo: int, hi: int, step: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pods = fleet.pods
+    alive = pods[(pods["start"] < hi) & (pods["end"] > lo)]
+    begin = np.maximum(alive["start"].to_numpy(), lo)
+    end = np.minimum(alive["end"].to_numpy(), hi)
+    first = (begin - lo) // step
+    last = (end - 1 - lo) // step
+    counts = last - first + 1
+    index = np.repeat(np.arange(len(alive)), counts)
+    bucket = (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(first, counts)
+    )
+    bucket_lo = lo + bucket * step
+    minutes = np.minimum(end[index], bucket_lo + step) - np.maximum(begin[index], bucket_lo)
+    hours = minutes / 60
+    cpu = alive["cpu_request"].to_numpy()[index]
+    mem = alive["mem_request_gib"].to_numpy()[index]
+    usage = cpu * rng.uniform(0.2, 1.6, len(index))
+    mem_usage = mem * rng.uniform(0.3, 1.3, len(index))
+    return pd.DataFrame(
+        {
+            "pod": alive["pod"].to_numpy()[index],
+            "node": alive["node"].to_numpy()[index],
+            "minute": bucket_lo,
+            "minutes": minutes,
+            "cpu_request": cpu,
+            "cpu_usage": usage,
+            "mem_request_gib": mem,
+            "mem_usage_gib": mem_usage,
+            "cpu_request_core_hours": cpu * hours,
+            "cpu_usage_core_hours": usage * hours,
+            "cpu_billable_core_hours": np.maximum(cpu, usage) * hours,
+            "mem_request_gib_hours": mem * hours,
+            "mem_usage_gib_hours": mem_usage * hours,
+            "mem_billable_gib_hours": np.maximum(mem, mem_usage) * hours,
+        }
+    )
+
+
+def node_hours(fleet: Fleet, day: int) -> pd.DataFrame:
+    """Each node's hours of day `day` with its capacity for the minutes it existed."""
+    nodes = fleet.nodes
+    lo, hi = day * 1440, (day + 1) * 1440
+    alive = nodes[(nodes["start"] < hi) & (nodes["end"] > lo)]
+    rows = []
+    for h in range(24):
+        a, b = lo + 60 * h, lo + 60 * (h + 1)
+        part = alive[(alive["start"] < b) & (alive["end"] > a)]
+        share = (np.minimum(part["end"], b) - np.maximum(part["start"], a)) / 60
+        rows.append(pd.DataFrame({"node": part.index.to_numpy(), "minute": a, "share": share.to_numpy()}))
+    frame = pd.concat(rows, ignore_index=True)
+    frame["cores"] = nodes["cores"].to_numpy()[frame["node"]]
+    frame["mem_gib"] = nodes["mem_gib"].to_numpy()[frame["node"]]
+    return frame
+
+
+def summary(fleet: Fleet) -> str:
+    pods = fleet.pods
+    per_day = len(pods) / fleet.days
+    kinds = fleet.workloads["kind"].value_counts().to_dict()
+    return (
+        f"fleet: {len(fleet.workloads):,} workloads {kinds}, {len(pods):,} pods over {fleet.days} days "
+        f"({per_day:,.0f} a day), {len(fleet.nodes):,} nodes over {fleet.nodes['slot'].nunique()} node slots"
+    )
+
+
+# --- into the database (Django set up by bench.common) ------------------------------------------------
+
+
+def _copy_with_ids(model, frame: pd.DataFrame) -> np.ndarray:
+    """COPY rows with ids of our own (after the table's highest), then move the id sequence past them."""
+    from django.db import connection
+
+    from bench.common import copy_frame
+
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
+        (base,) = cursor.fetchone()
+    ids = base + 1 + np.arange(len(frame))
+    copy_frame(table, frame.assign(id=ids)[["id", *frame.columns]], float_format=None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), %s)", [int(ids[-1])])
+    return ids
+
+
+def store_inventory(fleet: Fleet, cluster, pools: list) -> dict[str, np.ndarray]:
+    """The fleet's nodes, namespaces, workloads and pods as inventory rows of `cluster`, by COPY (the
+    pods of a month of churn are hundreds of thousands). Returns the database ids by fleet index."""
+    from costing.models import Namespace, Node, Pod, Workload
+
+    def stamp(minutes) -> np.ndarray:
+        moments = fleet.start + pd.to_timedelta(np.asarray(minutes), unit="min")
+        return np.asarray(moments.strftime("%Y-%m-%d %H:%M:%S+00"))
+
+    nodes = fleet.nodes
+    node_ids = _copy_with_ids(
+        Node,
+        pd.DataFrame(
+            {
+                "cluster_id": cluster.pk,
+                "name": nodes["name"],
+                "node_pool_id": [pools[p % len(pools)].pk for p in nodes["pool"]],
+                "provider_id": "aws:///eu-west-1a/" + nodes["instance_id"],
+                "instance_id": nodes["instance_id"],
+                "instance_type": "m5." + nodes["cores"].map({4.0: "xlarge", 8.0: "2xlarge", 16.0: "4xlarge"}),
+                "cpu_capacity_cores": nodes["cores"],
+                "memory_capacity_bytes": (nodes["mem_gib"] * 2**30).astype(np.int64),
+                "labels": "{}",
+                "first_seen": stamp(nodes["start"]),
+                "last_seen": stamp(nodes["end"]),
+            }
+        ),
+    )
+    whole = {"first_seen": stamp([0])[0], "last_seen": stamp([fleet.minutes])[0]}
+    ns_ids = _copy_with_ids(
+        Namespace,
+        pd.DataFrame({"cluster_id": cluster.pk, "name": fleet.namespaces, "labels": "{}", **whole}),
+    )
+    wl = fleet.workloads
+    wl_ids = _copy_with_ids(
+        Workload,
+        pd.DataFrame(
+            {
+                "cluster_id": cluster.pk,
+                "namespace_id": ns_ids[wl["namespace"]],
+                "kind": wl["kind"],
+                "name": wl["name"],
+            }
+        ),
+    )
+    pods = fleet.pods
+    team = pods["workload"] % 13
+    pod_ids = _copy_with_ids(
+        Pod,
+        pd.DataFrame(
+            {
+                "cluster_id": cluster.pk,
+                "namespace_id": ns_ids[pods["namespace"]],
+                "workload_id": wl_ids[pods["workload"]],
+                "node_id": node_ids[pods["node"]],
+                "name": pods["name"],
+                "uid": pods["uid"],
+                "labels": '{"team": "t' + team.astype(str) + '"}',
+                "first_seen": stamp(pods["start"]),
+                "last_seen": stamp(pods["end"]),
+            }
+        ),
+    )
+    return {"node": node_ids, "namespace": ns_ids, "workload": wl_ids, "pod": pod_ids}
