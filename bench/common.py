@@ -136,6 +136,18 @@ def copy_read(sql: str, params: list | None = None):
     return pd.read_csv(buffer, header=None) if buffer.getbuffer().nbytes else pd.DataFrame()
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. VmHWM, not ru_maxrss: a child keeps the ru_maxrss of the
+    parent it was forked from (across exec), so a small child of a large parent would report the parent."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
 def result(what: str, figure: float, floor_what: str, floor: float, unit: str = "s") -> float:
     """Print the benchmark's last line, the same in every script: figure, floor and figure / floor.
 

@@ -329,3 +329,31 @@ def store_inventory(fleet: Fleet, cluster, pools: list) -> dict[str, np.ndarray]
         ),
     )
     return {"node": node_ids, "namespace": ns_ids, "workload": wl_ids, "pod": pod_ids}
+
+
+# --- churn on the test API server (tests/k8s_api) ----------------------------------------------------
+
+
+def churn_api(api, rng: np.random.Generator, replaced: int) -> int:
+    """Replace `replaced` running pods of a FakeKubeAPI with new ones (new name and uid, same owner and
+    node, metrics under the new name), as a minute of rollouts and CronJob runs does. Returns the count."""
+    import json
+
+    keys = sorted(k for k, (sel, _) in api._stores["pods"].items() if sel["status"]["phase"] == "Running")
+    chosen = rng.choice(len(keys), size=min(replaced, len(keys)), replace=False)
+    for i in chosen:
+        namespace, name = keys[i]
+        pod = json.loads(api._stores["pods"][(namespace, name)][1])
+        metrics = api._stores["pods.metrics"].get((namespace, name))
+        fresh = f"{name[:40]}-r{rng.integers(0, 2**32):08x}"
+        pod["metadata"]["name"] = fresh
+        pod["metadata"]["uid"] = f"uid-{rng.integers(0, 2**62):016x}"
+        pod["metadata"].pop("resourceVersion", None)
+        api.remove("Pod", name, namespace)
+        api.add({"kind": "Pod", "apiVersion": "v1", **pod})
+        if metrics is not None:
+            usage = json.loads(metrics[1])
+            usage["metadata"]["name"] = fresh
+            api.remove("PodMetrics", name, namespace)
+            api.add({"kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1", **usage})
+    return len(chosen)
