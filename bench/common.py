@@ -118,6 +118,15 @@ def copy_frame(table: str, frame, float_format: str | None = "%.8f") -> None:
         copy.write(buffer.getvalue())
 
 
+def copy_model(model, frame) -> None:
+    """COPY a frame into the model's table; a column the frame lacks takes the field's default."""
+    frame = frame.copy()
+    for field in model._meta.concrete_fields:
+        if not field.primary_key and field.column not in frame.columns:
+            frame[field.column] = field.get_default()
+    copy_frame(model._meta.db_table, frame)
+
+
 def copy_read(sql: str, params: list | None = None):
     """The floor of reading rows: COPY (query) TO STDOUT into pandas.read_csv, nothing else."""
     import pandas as pd

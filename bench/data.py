@@ -265,15 +265,22 @@ def _copy_with_ids(model, frame: pd.DataFrame) -> np.ndarray:
     return ids
 
 
-def store_inventory(fleet: Fleet, cluster, pools: list) -> dict[str, np.ndarray]:
-    """The fleet's nodes, namespaces, workloads and pods as inventory rows of `cluster`, by COPY (the
-    pods of a month of churn are hundreds of thousands). Returns the database ids by fleet index."""
-    from costing.models import Namespace, Node, Pod, Workload
-
+def _stamper(fleet: Fleet):
     def stamp(minutes) -> np.ndarray:
         moments = fleet.start + pd.to_timedelta(np.asarray(minutes), unit="min")
         return np.asarray(moments.strftime("%Y-%m-%d %H:%M:%S+00"))
 
+    return stamp
+
+
+def store_inventory(fleet: Fleet, cluster, pools: list, known: dict | None = None) -> dict[str, np.ndarray]:
+    """The fleet's nodes, namespaces, workloads and pods as inventory rows of `cluster`, by COPY (the
+    pods of a month of churn are hundreds of thousands). With `known` (the ids of an earlier call), the
+    namespaces and workloads are those and only nodes and pods are added. Returns the database ids by
+    fleet index."""
+    from costing.models import Namespace, Node, Pod, Workload
+
+    stamp = _stamper(fleet)
     nodes = fleet.nodes
     node_ids = _copy_with_ids(
         Node,
@@ -293,23 +300,26 @@ def store_inventory(fleet: Fleet, cluster, pools: list) -> dict[str, np.ndarray]
             }
         ),
     )
-    whole = {"first_seen": stamp([0])[0], "last_seen": stamp([fleet.minutes])[0]}
-    ns_ids = _copy_with_ids(
-        Namespace,
-        pd.DataFrame({"cluster_id": cluster.pk, "name": fleet.namespaces, "labels": "{}", **whole}),
-    )
-    wl = fleet.workloads
-    wl_ids = _copy_with_ids(
-        Workload,
-        pd.DataFrame(
-            {
-                "cluster_id": cluster.pk,
-                "namespace_id": ns_ids[wl["namespace"]],
-                "kind": wl["kind"],
-                "name": wl["name"],
-            }
-        ),
-    )
+    if known is None:
+        whole = {"first_seen": stamp([0])[0], "last_seen": stamp([fleet.minutes])[0]}
+        ns_ids = _copy_with_ids(
+            Namespace,
+            pd.DataFrame({"cluster_id": cluster.pk, "name": fleet.namespaces, "labels": "{}", **whole}),
+        )
+        wl = fleet.workloads
+        wl_ids = _copy_with_ids(
+            Workload,
+            pd.DataFrame(
+                {
+                    "cluster_id": cluster.pk,
+                    "namespace_id": ns_ids[wl["namespace"]],
+                    "kind": wl["kind"],
+                    "name": wl["name"],
+                }
+            ),
+        )
+    else:
+        ns_ids, wl_ids = known["namespace"], known["workload"]
     pods = fleet.pods
     team = pods["workload"] % 13
     pod_ids = _copy_with_ids(
@@ -322,13 +332,17 @@ def store_inventory(fleet: Fleet, cluster, pools: list) -> dict[str, np.ndarray]
                 "node_id": node_ids[pods["node"]],
                 "name": pods["name"],
                 "uid": pods["uid"],
-                "labels": '{"team": "t' + team.astype(str) + '"}',
+                "labels": '{"team": "t' + team.astype(str) + '", "tier": "' + _tiers(pods["workload"]) + '"}',
                 "first_seen": stamp(pods["start"]),
                 "last_seen": stamp(pods["end"]),
             }
         ),
     )
     return {"node": node_ids, "namespace": ns_ids, "workload": wl_ids, "pod": pod_ids}
+
+
+def _tiers(workload: pd.Series) -> pd.Series:
+    return pd.Series(np.array(["web", "api", "batch"])[workload.to_numpy() % 3], index=workload.index)
 
 
 # --- churn on the test API server (tests/k8s_api) ----------------------------------------------------
@@ -357,3 +371,262 @@ def churn_api(api, rng: np.random.Generator, replaced: int) -> int:
             api.remove("PodMetrics", name, namespace)
             api.add({"kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1", **usage})
     return len(chosen)
+
+
+# --- two years of daily results (pages, report) ------------------------------------------------------
+
+TILE_DAYS = 7
+CPU_PRICE, MEM_PRICE, NODE_CORE_HOUR = 0.04, 0.005, 0.045
+OVERHEAD_PER_DAY = 24.0
+
+
+def seed_daily_results(first_day, days: int, running_pods: int, clusters: int = 3, seed: int = 11) -> dict:
+    """Inventory and daily results (ClusterDay, NodeCostDay, PodCostDay, WorkloadCostDay, NamespaceCostDay,
+    DepartmentCostDay, PoolShareDay) as the engine stores them, for `days` days from `first_day`.
+
+    Each cluster runs a fleet of running_pods / clusters pods, drawn for a week and repeated week after
+    week with new pods and nodes (the workloads stay): daily replacement, CronJobs and node churn are
+    in every day. Figures are random but add up as the engine's do: node cost = pods + idle; cluster
+    physical cost = workloads + idle + overhead; departments = their namespaces + shares of the pools.
+    Returns {"clusters", "pods", "pod_days", "workloads"}.
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.db import connection, transaction
+
+    from bench.common import copy_model
+    from costing.choices import ConnectionType
+    from costing.models import (
+        Cluster,
+        ClusterDay,
+        Department,
+        DepartmentCostDay,
+        NamespaceCostDay,
+        NodeCostDay,
+        NodePool,
+        PodCostDay,
+        PoolShareDay,
+        WorkloadCostDay,
+    )
+    from costing.policy import DepartmentSpec, FallbackPrice, PolicySpec
+    from costing.policy.store import save_spec
+
+    with transaction.atomic():
+        policy = save_spec(
+            PolicySpec(
+                effective_from=first_day,
+                fallback_prices=[
+                    FallbackPrice(cpu_core_hour=Decimal("0.0316"), mem_gib_hour=Decimal("0.0042"))
+                ],
+                shared_namespaces=["kube-system", "monitoring"],
+                departments=[
+                    DepartmentSpec(f"Dept {d}", patterns=[f"team-{d}-*"], weight=Decimal(10 + d))
+                    for d in range(DEPARTMENTS)
+                ],
+            )
+        )
+    department_ids = dict(Department.objects.values_list("name", "pk"))
+    names = namespace_names()
+    ns_department = np.array(["Shared", "Shared"] + [f"Dept {i % DEPARTMENTS}" for i in range(2, NAMESPACES)])
+    ns_shared = np.arange(NAMESPACES) < 2
+    totals = {"clusters": clusters, "pods": 0, "pod_days": 0, "workloads": 0}
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(first_day, tz="UTC")
+    for c in range(clusters):
+        template = fleet(max(1, running_pods // clusters), TILE_DAYS, start, seed=seed + c)
+        with transaction.atomic():
+            cluster = Cluster.objects.create(
+                name=f"cluster-{c + 1}", connection_type=ConnectionType.SIMULATOR
+            )
+            pools = [NodePool.objects.create(cluster=cluster, name=f"pool-{p}") for p in range(5)]
+        # Workloads and namespaces once; pods and nodes anew every tile.
+        ids = None
+        totals["workloads"] += len(template.workloads)
+        batch: dict[type, list[pd.DataFrame]] = {}
+        for tile in range(-(-days // TILE_DAYS)):
+            tile_start = start + pd.Timedelta(days=tile * TILE_DAYS)
+            shifted = Fleet(
+                tile_start,
+                TILE_DAYS,
+                template.nodes.assign(name=template.nodes["name"] + f"-w{tile}"),
+                template.workloads,
+                template.pods.assign(
+                    name=template.pods["name"] + f"-w{tile}", uid=template.pods["uid"] + f"-w{tile}"
+                ),
+                names,
+            )
+            with transaction.atomic():
+                ids = store_inventory(shifted, cluster, pools, known=ids)
+            totals["pods"] += len(shifted.pods)
+            for d in range(min(TILE_DAYS, days - tile * TILE_DAYS)):
+                day = (tile_start + pd.Timedelta(days=d)).date()
+                frames = _day_results(shifted, d, day, cluster.pk, ids, pools, rng, ns_department, ns_shared)
+                frames[ClusterDay]["policy_id"] = policy.pk
+                frames[DepartmentCostDay]["policy_id"] = policy.pk
+                frames[DepartmentCostDay]["department_id"] = frames[DepartmentCostDay]["name"].map(
+                    department_ids
+                )
+                totals["pod_days"] += len(frames[PodCostDay])
+                for model, frame in frames.items():
+                    batch.setdefault(model, []).append(frame)
+                if (day + timedelta(days=1)).day == 1 or (tile * TILE_DAYS + d) == days - 1:
+                    with transaction.atomic():
+                        for model in (
+                            ClusterDay,
+                            NodeCostDay,
+                            PodCostDay,
+                            WorkloadCostDay,
+                            NamespaceCostDay,
+                            DepartmentCostDay,
+                            PoolShareDay,
+                        ):
+                            copy_model(model, pd.concat(batch.pop(model), ignore_index=True))
+                    print(f"  {cluster.name}: results up to {day}", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return totals
+
+
+def _day_results(fleet, d, day, cluster_id, ids, pools, rng, ns_department, ns_shared) -> dict:
+    """One cluster-day of stored results from the fleet's pod-hours of day `d` (of its tile)."""
+    from costing.models import (
+        ClusterDay,
+        DepartmentCostDay,
+        NamespaceCostDay,
+        NodeCostDay,
+        PodCostDay,
+        PoolShareDay,
+        WorkloadCostDay,
+    )
+
+    quantities = [
+        "cpu_request_core_hours",
+        "cpu_usage_core_hours",
+        "cpu_billable_core_hours",
+        "mem_request_gib_hours",
+        "mem_usage_gib_hours",
+        "mem_billable_gib_hours",
+    ]
+    money = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
+    hours = pod_hours(fleet, d, seed=int(rng.integers(0, 2**31)))
+    pods = hours.groupby("pod", sort=False).agg(
+        {"node": "first", "minutes": "sum", **dict.fromkeys(quantities, "sum")}
+    )
+    pod_index = pods.index.to_numpy()
+    workload = fleet.pods["workload"].to_numpy()[pod_index]
+    namespace = fleet.pods["namespace"].to_numpy()[pod_index]
+    pods["cpu_cost"] = np.round(pods["cpu_billable_core_hours"] * CPU_PRICE, 8)
+    pods["mem_cost"] = np.round(pods["mem_billable_gib_hours"] * MEM_PRICE, 8)
+    pods["cost"] = pods["cpu_cost"] + pods["mem_cost"]
+    pods["estimated_cost"] = 0.0
+    common = {"cluster_id": cluster_id, "day": day}
+    pod_days = pd.DataFrame(
+        {
+            **common,
+            "pod_id": ids["pod"][pod_index],
+            "node_id": ids["node"][pods["node"].to_numpy()],
+            "namespace_id": ids["namespace"][namespace],
+            "workload_id": ids["workload"][workload],
+            "samples": pods["minutes"].to_numpy(),
+            **{c: pods[c].to_numpy() for c in quantities + money},
+        }
+    )
+    by_workload = pod_days.groupby(["workload_id", "namespace_id"], sort=False)
+    workload_days = by_workload[quantities + money].sum().reset_index().assign(**common)
+    workload_days["pods"] = by_workload.size().to_numpy()
+    namespace_days = pod_days.groupby("namespace_id", sort=False)[quantities + money].sum().reset_index()
+    ns_index = np.searchsorted(ids["namespace"], namespace_days["namespace_id"].to_numpy())
+    namespace_days = namespace_days.assign(
+        **common, department=ns_department[ns_index], shared=ns_shared[ns_index]
+    )
+
+    # Nodes: billed for the hours they existed; what pods did not use is idle.
+    nodes = node_hours(fleet, d).groupby("node").agg(share=("share", "sum"), cores=("cores", "first"))
+    node_index = nodes.index.to_numpy()
+    pods_cost = pod_days.groupby("node_id")["cost"].sum()
+    used = pods_cost.reindex(ids["node"][node_index], fill_value=0.0).to_numpy()
+    node_cost = np.maximum(
+        np.round(nodes["cores"].to_numpy() * NODE_CORE_HOUR * nodes["share"].to_numpy(), 8), used
+    )
+    idle = np.round(node_cost - used, 8)
+    cpu_pool = np.round(node_cost / 2, 8)
+    node_days = pd.DataFrame(
+        {
+            **common,
+            "node_id": ids["node"][node_index],
+            "node_pool_id": [pools[p % len(pools)].pk for p in fleet.nodes["pool"].to_numpy()[node_index]],
+            "cost": node_cost,
+            "cpu_cost_pool": cpu_pool,
+            "mem_cost_pool": np.round(node_cost - cpu_pool, 8),
+            "cpu_idle": np.round(idle / 2, 8),
+            "mem_idle": np.round(idle - np.round(idle / 2, 8), 8),
+            "estimated_cost": 0.0,
+            "cpu_capacity_core_hours": nodes["cores"].to_numpy() * nodes["share"].to_numpy(),
+            "mem_capacity_gib_hours": nodes["cores"].to_numpy() * 4 * nodes["share"].to_numpy(),
+            "hours_billed": np.round(nodes["share"].to_numpy()).astype(int),
+        }
+    )
+    workload_total, idle_total = float(pod_days["cost"].sum()), float(idle.sum())
+    cluster_day = pd.DataFrame(
+        {
+            **{k: [v] for k, v in common.items()},
+            "dirty": [False],
+            "computed_at": [f"{day.isoformat()} 03:00:00+00"],
+            "physical_cost": [round(workload_total + idle_total + OVERHEAD_PER_DAY, 8)],
+            "workload_cost": [round(workload_total, 8)],
+            "idle_cost": [round(idle_total, 8)],
+            "overhead_cost": [OVERHEAD_PER_DAY],
+            "estimated_cost": [0.0],
+            "coverage": [float(rng.uniform(0.97, 1.0))],
+        }
+    )
+    # Departments: their namespaces' cost, then the shared, idle and overhead pools in proportion.
+    direct = namespace_days[~namespace_days["shared"]].groupby("department")["cost"].sum()
+    weight = direct / direct.sum()
+    shared_pool = float(namespace_days.loc[namespace_days["shared"], "cost"].sum())
+    parts = pd.DataFrame(
+        {
+            "direct": direct,
+            "shared": weight * shared_pool,
+            "idle": weight * idle_total,
+            "overhead": weight * OVERHEAD_PER_DAY,
+        }
+    ).round(8)
+    parts["total"] = parts.sum(axis=1).round(8)
+    department_days = pd.DataFrame(
+        {**common, "name": parts.index, "is_line": False, **{c: parts[c].to_numpy() for c in parts.columns}}
+    )
+    shares = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    **common,
+                    "pool": pool,
+                    "name": parts.index,
+                    "method": "proportional",
+                    "applied": "proportional",
+                    "scope": "cluster",
+                    "basis": "direct cost",
+                    "pool_amount": amount,
+                    "fraction": weight.to_numpy(),
+                    "amount": parts[pool].to_numpy(),
+                }
+            )
+            for pool, amount in (
+                ("shared", shared_pool),
+                ("idle", idle_total),
+                ("overhead", OVERHEAD_PER_DAY),
+            )
+        ],
+        ignore_index=True,
+    )
+    return {
+        ClusterDay: cluster_day,
+        NodeCostDay: node_days,
+        PodCostDay: pod_days,
+        WorkloadCostDay: workload_days,
+        NamespaceCostDay: namespace_days,
+        DepartmentCostDay: department_days,
+        PoolShareDay: shares,
+    }
