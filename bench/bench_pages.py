@@ -37,7 +37,9 @@ def pages(year: str, month: str) -> list[tuple[str, str, str]]:
     """(label, role, url) for every page over both periods."""
     from costing.models import Namespace, Node, Pod, Workload
 
-    wl = Workload.objects.filter(kind="Deployment", namespace__name__startswith="team-").order_by("pk").first()
+    wl = (
+        Workload.objects.filter(kind="Deployment", namespace__name__startswith="team-").order_by("pk").first()
+    )
     ns = Namespace.objects.select_related("cluster").get(pk=wl.namespace_id)
     pod = Pod.objects.filter(workload=wl).order_by("-pk").first()
     node = Node.objects.filter(cluster=ns.cluster).order_by("-pk").first()
