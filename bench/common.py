@@ -53,13 +53,15 @@ def _admin(url: str):
 
 @contextlib.contextmanager
 def bench_database(bench: str, *, keep: bool = False, migrate: bool = True):
-    """Create the run's database on DATABASE_URL's server, point Django at it (migrated), drop it at the
-    end unless `keep` (or FINOPS_BENCH_KEEP=1). Yields its name."""
+    """Create the run's database on DATABASE_URL's server (refused if it exists), point Django at it
+    (migrated), drop it at the end unless `keep` (or FINOPS_BENCH_KEEP=1). Yields its name."""
     server = _server_url()
     name = database_name(bench)
     keep = keep or os.environ.get("FINOPS_BENCH_KEEP", "") not in ("", "0")
     with _admin(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        # Never one that exists: the benchmark drops its database at the end.
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            sys.exit(f"database {name} exists already: name another (FINOPS_BENCH_DB) or drop it first")
         conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
     try:
