@@ -1,4 +1,12 @@
-"""How fast the pure cost engine prices, allocates and rolls up one day of a large fleet."""
+"""The pure cost engine pricing, allocating and rolling up one day of a churning fleet, beside pandas doing
+the least any allocation must: join each pod-hour to its node-hour and sum cost by namespace.
+
+The day is bench/data.py's fleet (replicas replaced daily, hourly CronJob pods, node replacements), so
+a pod-hour is often a part of an hour. No warm-up: the median of the runs includes the first.
+
+    python bench/bench_engine.py --small      # 500 pods running
+    python bench/bench_engine.py              # 10,000 pods running
+"""
 
 from __future__ import annotations
 
@@ -11,63 +19,52 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# `python bench/bench_engine.py` puts bench/ on the path, not the project.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import data
+from bench.common import add_size_argument, result
 from costing.engine.allocation import allocate, rollup
 from costing.engine.pricing import node_unit_prices
 
 DAY = pd.Timestamp("2025-03-01", tz="UTC")
 
 
-def fleet(pods: int, hours: int, nodes: int, seed: int = 1) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Node-hours as a DataFrame and pod-hours as plain arrays (so building their frame can be timed)."""
+def fleet_day(pods: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Node-hours and pod-hours of the fleet's second day (its first with a day of churn behind it)."""
+    fleet = data.fleet(pods, 2, DAY, seed=seed)
     rng = np.random.default_rng(seed)
-    hour_index = pd.date_range(DAY, periods=hours, freq="h")
-    cores = rng.choice([4.0, 8.0, 16.0], nodes)
-    node_names = np.array([f"node-{i:04d}" for i in range(nodes)], dtype=object)
-    node_cluster = np.array([f"cluster-{i % 3}" for i in range(nodes)], dtype=object)
-    node_pool = np.array([f"pool-{i % 7}" for i in range(nodes)], dtype=object)
-    sampled = rng.random(nodes * hours) > 0.01
+    nodes = fleet.nodes
+    nh = data.node_hours(fleet, 1)
+    sampled = rng.random(len(nh)) > 0.01
     node_hours = pd.DataFrame(
         {
-            "cluster": np.repeat(node_cluster, hours),
-            "node": np.repeat(node_names, hours),
-            "node_pool": np.repeat(node_pool, hours),
-            "hour": np.tile(hour_index, nodes),
-            "cpu_core_hours": np.repeat(cores, hours) * sampled,
-            "mem_gib_hours": np.repeat(cores * 4, hours) * sampled,
-            "cost": np.repeat(cores * 0.045, hours),
-            "estimated": rng.random(nodes * hours) < 0.05,
+            "cluster": "cluster-" + (nodes["slot"].to_numpy()[nh["node"]] % 3).astype(str),
+            "node": nodes["name"].to_numpy()[nh["node"]],
+            "node_pool": "pool-" + nodes["pool"].astype(str).to_numpy()[nh["node"]],
+            "hour": DAY + pd.to_timedelta(nh["minute"], unit="min"),
+            "cpu_core_hours": nh["cores"] * nh["share"] * sampled,
+            "mem_gib_hours": nh["mem_gib"] * nh["share"] * sampled,
+            "cost": nh["cores"] * 0.045 * nh["share"],
+            "estimated": rng.random(len(nh)) < 0.05,
             "sampled": sampled,
         }
     )
-    on = rng.integers(0, nodes, pods)
-    n = pods * hours
-    # About 20 pods per node asking for a twentieth of it each; usage wanders above and below.
-    request = np.repeat(cores[on] / 25, hours)
-    usage = request * rng.uniform(0.2, 1.6, n)
-    mem_request = request * 4
-    mem_usage = mem_request * rng.uniform(0.3, 1.3, n)
-    pod_ids = np.array([f"uid-{i:06d}" for i in range(pods)], dtype=object)
-    workloads = rng.integers(0, pods // 10, pods)
-    pod_hours = {
-        "cluster": np.repeat(node_cluster[on], hours),
-        "node": np.repeat(node_names[on], hours),
-        "hour": np.tile(hour_index, pods),
-        "namespace": np.repeat(np.array([f"ns-{w % 60}" for w in workloads], dtype=object), hours),
-        "workload_kind": np.repeat(
-            np.where(workloads % 5 == 0, "StatefulSet", "Deployment").astype(object), hours
-        ),
-        "workload": np.repeat(np.array([f"wl-{w}" for w in workloads], dtype=object), hours),
-        "pod": np.repeat(pod_ids, hours),
-        "cpu_request_core_hours": request,
-        "cpu_usage_core_hours": usage,
-        "cpu_billable_core_hours": np.maximum(request, usage),
-        "mem_request_gib_hours": mem_request,
-        "mem_usage_gib_hours": mem_usage,
-        "mem_billable_gib_hours": np.maximum(mem_request, mem_usage),
-    }
+    ph = data.pod_hours(fleet, 1)
+    wl = fleet.pods["workload"].to_numpy()[ph["pod"]]
+    pod_hours = pd.DataFrame(
+        {
+            "cluster": "cluster-" + (nodes["slot"].to_numpy()[ph["node"]] % 3).astype(str),
+            "node": nodes["name"].to_numpy()[ph["node"]],
+            "hour": DAY + pd.to_timedelta(ph["minute"], unit="min"),
+            "namespace": np.asarray(fleet.namespaces, dtype=object)[
+                fleet.workloads["namespace"].to_numpy()[wl]
+            ],
+            "workload_kind": fleet.workloads["kind"].to_numpy()[wl],
+            "workload": fleet.workloads["name"].to_numpy()[wl],
+            "pod": fleet.pods["uid"].to_numpy()[ph["pod"]],
+            **{c: ph[c] for c in ph.columns if c.endswith("_hours")},
+        }
+    )
     return node_hours, pod_hours
 
 
@@ -81,51 +78,51 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pods", type=int, default=10_000)
-    parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--nodes", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
-    node_hours, arrays = fleet(args.pods, args.hours, args.nodes)
-    rows = args.pods * args.hours
-    build, pod_hours = timed(lambda: pd.DataFrame(arrays), args.repeat)
-    plain, _ = timed(
-        lambda: pod_hours.groupby("namespace")[["cpu_billable_core_hours", "mem_billable_gib_hours"]].sum(),
-        args.repeat,
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    price, prices = timed(lambda: node_unit_prices(node_hours, split="price_ratio"), args.repeat)
-    alloc, result = timed(lambda: allocate(pod_hours, prices), args.repeat)
+    parser.add_argument("--pods", type=int, default=10_000, help="pods running at any time")
+    parser.add_argument("--repeat", type=int, default=3)
+    add_size_argument(parser)
+    args = parser.parse_args()
+    if args.small:
+        args.pods = 500
 
-    def rollups():
-        return [
-            rollup(result.pods, ["namespace"], "day"),
-            rollup(result.pods, ["workload_kind", "workload"], "day"),
-            rollup(result.pods, ["cluster", "node_pool"], "hour"),
-            rollup(result.idle, ["cluster"], "day"),
-        ]
+    node_hours, pod_hours = fleet_day(args.pods)
+    rows = len(pod_hours)
+    print(
+        f"{rows:,} pod-hours of {pod_hours['pod'].nunique():,} pods on {len(node_hours):,} node-hours "
+        f"(median of {args.repeat}, the first included)"
+    )
 
-    roll, _ = timed(rollups, args.repeat)
+    def floor():
+        joined = pod_hours.merge(node_hours[["node", "hour", "cost", "cpu_core_hours"]], on=["node", "hour"])
+        share = joined["cpu_billable_core_hours"] / joined["cpu_core_hours"].where(
+            joined["cpu_core_hours"] > 0
+        )
+        return (share * joined["cost"]).groupby(joined["namespace"]).sum()
 
     def whole():
         allocated = allocate(pod_hours, node_unit_prices(node_hours, split="price_ratio"))
         return rollup(allocated.pods, ["namespace"], "day"), rollup(allocated.idle, ["cluster"], "day")
 
+    floor_s, _ = timed(floor, args.repeat)
+    price, prices = timed(lambda: node_unit_prices(node_hours, split="price_ratio"), args.repeat)
+    alloc, allocated = timed(lambda: allocate(pod_hours, prices), args.repeat)
     total, _ = timed(whole, args.repeat)
-
-    print(f"{rows:,} pod-hours on {len(node_hours):,} node-hours (median of {args.repeat})")
     for label, seconds in (
-        ("floor: build the pod-hour DataFrame", build),
-        ("floor: plain groupby-sum by namespace", plain),
         (f"node_unit_prices ({len(node_hours):,} node-hours)", price),
         ("allocate (incl. the per node-hour check)", alloc),
-        ("4 rollups (namespace/day, workload/day, pool/hour, idle/day)", roll),
-        ("price + allocate + 2 rollups, end to end", total),
     ):
-        print(f"  {label:<62} {seconds * 1000:8.1f} ms  {rows / seconds:14,.0f} pod-hours/s")
-    reconciled = result.pods["cost"].sum() + result.idle["idle"].sum()
-    print(f"  cost allocated + idle = {reconciled:,.6f}; node cost = {node_hours['cost'].sum():,.6f}")
+        print(f"  {label:<46} {seconds * 1000:8.1f} ms  {rows / seconds:14,.0f} pod-hours/s")
+    reconciled = allocated.pods["cost"].sum() + allocated.idle["idle"].sum()
+    print(f"cost allocated + idle = {reconciled:,.6f}; node cost = {node_hours['cost'].sum():,.6f}")
+    result(
+        "node_unit_prices + allocate + rollups by namespace and idle by cluster",
+        total,
+        "pandas: join pod-hours to node-hours, cost share summed by namespace",
+        floor_s,
+    )
 
 
 if __name__ == "__main__":

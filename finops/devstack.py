@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 STOP_GRACE_SECONDS = 15
+# Every queue of settings.FINOPS_QUEUES: one worker does all the work here; production splits them.
+WORKER_QUEUES = ("sampling", "billing", "compute", "default")
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> None:
@@ -106,6 +108,8 @@ def main() -> int:
             "-A",
             "finops",
             "worker",
+            "-Q",
+            ",".join(WORKER_QUEUES),
             "--loglevel",
             "INFO",
             "--concurrency",

@@ -201,6 +201,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_control),
         "store_processed": False,
     }
+# Queues: sampling, bill import and computation each have their own, so a long recompute or import never
+# delays a minute's sample (docs/operations.md, "Queues"). A task not named here goes to "default"
+# (exports, closings, pruning, the heartbeat); tests/finops/test_celery_routes.py holds every task to a queue.
+FINOPS_QUEUES = ("sampling", "billing", "compute", "default")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "costing.sample_cluster": {"queue": "sampling"},
+    "costing.sweep_missed_slots": {"queue": "sampling"},
+    "costing.import_bill": {"queue": "billing"},
+    "costing.recompute_dirty_days": {"queue": "compute"},
+    "costing.recompute_day": {"queue": "compute"},
+}
 CELERY_RESULT_BACKEND = None  # task outcomes that matter are recorded in domain tables
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"

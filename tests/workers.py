@@ -37,11 +37,20 @@ def running_worker(**env: str):
     `env` adds environment variables for the worker (e.g. EMAIL_URL); the database and broker are the
     test's own.
     """
+    with running_worker_on_queues(1, **env) as queues:
+        yield queues[0]
+
+
+@contextmanager
+def running_worker_on_queues(count: int, **env: str):
+    """Start one worker consuming `count` fresh queues at once (as `make run`'s worker consumes every
+    queue of settings.FINOPS_QUEUES); yield their names."""
     from finops.celery import app
 
     # An eager app would run the tasks in the test process and the worker would prove nothing.
     assert not app.conf.task_always_eager, "tasks are eager: nothing would reach the worker"
-    queue = f"test-{uuid.uuid4().hex[:10]}"
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    queues = [f"{prefix}-{i}" for i in range(count)] if count > 1 else [prefix]
     environment = dict(
         os.environ,
         DATABASE_URL=test_database_url(),
@@ -49,11 +58,12 @@ def running_worker(**env: str):
         FINOPS_VAR_DIR=str(settings.VAR_DIR),
         **env,
     )
-    command = [sys.executable, "-m", "celery", "-A", "finops", "worker", "-Q", queue, "--pool", "solo"]
-    command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"]
+    command = [sys.executable, "-m", "celery", "-A", "finops", "worker", "-Q", ",".join(queues)]
+    command += ["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    command += ["--loglevel", "WARNING"]
     proc = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     try:
-        yield queue
+        yield queues
     finally:
         terminate(proc)
 

@@ -30,7 +30,7 @@ EXPECTED = {
     "batch": {"jobs"},
     "metrics.k8s.io": {"pods", "nodes"},
 }
-APP = {"finops-web", "finops-worker", "finops-beat"}
+APP = {"finops-web", "finops-worker", "finops-worker-compute", "finops-beat"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet"}
 
 
@@ -191,6 +191,33 @@ def test_web_worker_and_beat_take_their_settings_from_the_secret():
     assert web[0]["spec"]["selector"] == deployments["finops-web"]["spec"]["selector"]["matchLabels"]
 
 
+def worker_queues(command: list[str]) -> list[str]:
+    assert command[:4] == ["celery", "-A", "finops", "worker"], command
+    return command[command.index("-Q") + 1].split(",")
+
+
+def test_the_workers_consume_every_queue_once_and_sampling_apart_from_compute():
+    from django.conf import settings
+
+    workers = {
+        d["metadata"]["name"]: worker_queues(d["spec"]["template"]["spec"]["containers"][0]["command"])
+        for d in of_kind("Deployment")
+        if d["metadata"]["name"].startswith("finops-worker")
+    }
+    assert workers == {
+        "finops-worker": ["sampling", "default"],
+        "finops-worker-compute": ["compute", "billing"],
+    }
+    assert sorted(q for queues in workers.values() for q in queues) == sorted(settings.FINOPS_QUEUES)
+    # Two deployments with one selector would fight over each other's pods.
+    selectors = [
+        str(d["spec"]["selector"])
+        for d in of_kind("Deployment")
+        if d["metadata"]["name"].startswith("finops-")
+    ]
+    assert len(selectors) == len(set(selectors))
+
+
 def test_web_is_probed_on_healthz_and_restarted_only_when_it_stops_answering():
     (web,) = (d for d in of_kind("Deployment") if d["metadata"]["name"] == "finops-web")
     (container,) = web["spec"]["template"]["spec"]["containers"]
@@ -280,13 +307,14 @@ def test_ingress_is_denied_but_for_web_and_the_datastores_from_the_app():
     )
     assert admitted(docs, "finops-web", "finops-redis", 8000)  # web: from anywhere, on its port only
     assert not admitted(docs, "finops-web", "finops-worker", 22)
+    assert not admitted(docs, "finops-web", "finops-worker-compute", 22)
     for app in APP:
         assert admitted(docs, "finops-postgres", app, 5432), app
         assert admitted(docs, "finops-redis", app, 6379), app
     assert not admitted(docs, "finops-postgres", "finops-redis", 5432)
     assert not admitted(docs, "finops-redis", "finops-postgres", 6379)
     assert not admitted(docs, "finops-postgres", "finops-web", 6379)
-    for quiet in ("finops-worker", "finops-beat"):
+    for quiet in ("finops-worker", "finops-worker-compute", "finops-beat"):
         assert not admitted(docs, quiet, "finops-web", 8000), quiet
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from costing.collectors.sampling import MISSED_REASON
+from finops.devstack import WORKER_QUEUES
 from tests.postgres import postgres_binaries_missing, private_postgres
 from tests.workers import terminate
 
@@ -109,6 +110,8 @@ def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
                 [
                     *celery,
                     "worker",
+                    "-Q",
+                    ",".join(WORKER_QUEUES),  # as `make run` starts it: beat's samples go to "sampling"
                     "--pool",
                     "solo",
                     "--without-gossip",
