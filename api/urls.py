@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from . import pages, views
+from . import pages, policy_preview, views
 
 app_name = "api"
 
@@ -25,6 +25,7 @@ v1 = [
     path("explain/workload/", views.ExplainWorkloadView.as_view(), name="explain-workload"),
     path("explain/node-hour/", views.ExplainNodeHourView.as_view(), name="explain-node-hour"),
     path("policy/", views.PolicyView.as_view(), name="policy"),
+    path("policy/preview/", policy_preview.PolicyPreviewView.as_view(), name="policy-preview"),
     re_path(
         rf"^reports/exports/(?P<pk>{views.ID})/download$",
         views.ExportDownloadView.as_view(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from costing.choices import Role
 
-ADMIN_APPS = ("costing", "reports", "django_celery_beat", "auth")
+ADMIN_APPS = ("costing", "reports", "django_celery_beat", "auth", "auditlog")
 
 
 def ensure_role_groups(sender=None, **kwargs) -> None:
