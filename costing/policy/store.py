@@ -85,12 +85,13 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
                 raise InvalidPolicy(
                     [Issue("error", "effective_from", f"another policy starts on {spec.effective_from}")]
                 )
+            before = policy_text(policy)
             old_date = policy.effective_from
             policy.effective_from = spec.effective_from
         else:
             policy = Policy.objects.select_for_update().filter(effective_from=spec.effective_from).first()
+            before = policy_text(policy)
             old_date = spec.effective_from
-        before = policy_text(policy)
         if policy is None:
             policy = Policy(effective_from=spec.effective_from, created_by=user)
         else:
