@@ -21,15 +21,28 @@ from django.contrib.contenttypes.models import ContentType
 
 # Model label -> auditlog.register options. Roles: the user's groups and a department's viewers (m2m);
 # the single sign-on rules that derive them; period closes and reopens; closing jobs and exports (status).
+# Fields are listed: left to itself auditlog would also list reverse relations of no meaning.
 AUDITED: dict[str, dict] = {
     "auth.User": {
         "include_fields": ["username", "email", "is_active", "is_staff", "is_superuser"],
         "m2m_fields": {"groups"},
     },
-    "auth.Group": {"m2m_fields": {"permissions"}},
-    "costing.Department": {"m2m_fields": {"viewers"}},
-    "costing.SsoGroupRule": {},
-    "reports.ClosedPeriod": {},
+    "auth.Group": {"include_fields": ["name"], "m2m_fields": {"permissions"}},
+    "costing.Department": {"include_fields": ["name"], "m2m_fields": {"viewers"}},
+    "costing.SsoGroupRule": {"include_fields": ["group", "role", "department"]},
+    "reports.ClosedPeriod": {
+        "include_fields": [
+            "key",
+            "start",
+            "end",
+            "closed_by",
+            "closed_at",
+            "comment",
+            "reopened_by",
+            "reopened_at",
+            "reopen_reason",
+        ]
+    },
     "reports.ClosingJob": {"include_fields": ["key", "comment", "requested_by", "status", "error"]},
     "reports.ExportRun": {
         "include_fields": [
