@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from auditlog.admin import LogEntryAdmin
@@ -314,21 +314,24 @@ class PolicyAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _mode(request, change: bool) -> str:
-        return (
-            request.POST.get(MODE_FIELD)
-            if change and request.POST.get(MODE_FIELD) in (EDIT, NEW)
-            else (EDIT if change else NEW)
-        )
+        # Adding a dated policy is the documented way to change the rules: it is the default choice.
+        if change and request.POST.get(MODE_FIELD) == EDIT:
+            return EDIT
+        return NEW
 
     @staticmethod
     def _confirmed(request) -> bool:
         return CONFIRM_FIELD in request.POST
 
     @staticmethod
-    def _new_from(request, policy: Policy) -> date | str:
+    def _new_from(request, stored: Policy, wanted: date) -> date | str:
+        """The date of the new policy: as posted; else the date typed in the form if it was changed;
+        else today, or the day after the stored policy's date if that is later."""
         text = request.POST.get(NEW_FROM_FIELD, "").strip()
         if not text:
-            return max(timezone.now().date(), policy.effective_from)
+            if wanted != stored.effective_from:
+                return wanted
+            return max(timezone.now().date(), stored.effective_from + timedelta(days=1))
         try:
             return date.fromisoformat(text)
         except ValueError:
@@ -365,7 +368,8 @@ class PolicyAdmin(admin.ModelAdmin):
         """The spec the form describes, dated for the chosen mode; a date that cannot be used is a str."""
         spec = spec_from_forms(form.instance, parts)
         if change and self._mode(request, change) == NEW:
-            new_from = self._new_from(request, Policy.objects.get(pk=form.instance.pk))
+            stored = Policy.objects.get(pk=form.instance.pk)
+            new_from = self._new_from(request, stored, form.instance.effective_from)
             if not isinstance(new_from, date):
                 return new_from
             from dataclasses import replace
@@ -406,7 +410,7 @@ class PolicyAdmin(admin.ModelAdmin):
             not in ("csrfmiddlewaretoken", MODE_FIELD, NEW_FROM_FIELD, CONFIRM_FIELD, "_policy_preview")
             for value in values
         ]
-        new_from = self._new_from(request, edited) if edited is not None else None
+        new_from = self._new_from(request, edited, form.instance.effective_from) if edited else None
         return TemplateResponse(
             request,
             self.confirm_template,

@@ -151,6 +151,17 @@ def test_the_review_page_shows_the_department_totals_before_and_after_and_the_di
     assert Policy.objects.get().overhead_method == "even" and not policy_entries().filter(action=1).exists()
 
 
+def test_adding_a_new_dated_policy_is_the_default_choice(client, prod):
+    policy, data = prod
+    review = client.post(change_url(policy), {**data, "overhead_method": "weights"})
+    # Today is after the scenario's days: the new policy governs no computed day yet.
+    assert (review.context["mode"], review.context["preview"].affected_days) == ("new", 0)
+    assert review.context["new_from"] == max(date.today(), date(2025, 1, 2)).isoformat()
+    moved = client.post(change_url(policy), {**data, "effective_from": "2025-03-10"})
+    assert (moved.context["new_from"], moved.context["preview"].first_day) == ("2025-03-10", DAY)
+    assert 'value="new" checked' in moved.content.decode()
+
+
 def test_confirming_a_new_dated_policy_leaves_the_policy_in_force_unchanged(client, prod, admin_user):
     policy, data = prod
     changed = {**data, "overhead_method": "weights", "_policy_mode": "new", "_policy_new_from": "2025-03-10"}
@@ -171,10 +182,11 @@ def test_confirming_a_new_dated_policy_leaves_the_policy_in_force_unchanged(clie
 
 def test_two_edits_make_a_history_the_admin_shows(client, prod, admin_user):
     policy, data = prod
-    client.post(change_url(policy), {**data, "overhead_method": "weights", **CONFIRM})
+    edit = {"_policy_mode": "edit", **CONFIRM}
+    client.post(change_url(policy), {**data, "overhead_method": "weights", **edit})
     client.post(
         change_url(policy),
-        {**data, "overhead_method": "weights", "shared_namespaces": "kube-system, monitoring", **CONFIRM},
+        {**data, "overhead_method": "weights", "shared_namespaces": "kube-system, monitoring", **edit},
     )
     edits = list(policy_entries().filter(action=LogEntry.Action.UPDATE))
     assert [e.actor for e in edits] == [admin_user, admin_user]

@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from costing.compute import recompute_day
 from costing.models import ClusterDay, DepartmentCostDay, Policy
-from costing.policy import PoolSpec
+from costing.policy import PoolSpec, dump_policy
 from costing.policy.preview import EDIT, NEW, preview_change
 from costing.policy.store import InvalidPolicy, save_spec, spec_for_day
 from tests.costing import scenario
@@ -148,3 +148,23 @@ def test_an_invalid_policy_is_refused_and_nothing_is_stored(prod):
         preview_change(replace(WEIGHTED, departments=[replace(d, weight=None) for d in WEIGHTED.departments]))
     assert stored_state() == before_state
     assert spec_for_day(DAY) == scenario.POLICY
+
+
+def test_load_policy_dry_run_prints_the_preview_and_user_names_the_author(prod, tmp_path, django_user_model):
+    path = tmp_path / "policy.yaml"
+    path.write_text(dump_policy(WEIGHTED), encoding="utf-8")
+    before_state = stored_state()
+    out = io.StringIO()
+    call_command("load_policy", str(path), "--dry-run", stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert "It replaces the policy from 2025-01-01." in text
+    lines = [line.split() for line in text.splitlines() if line.startswith("  ")]
+    assert ["Payments", "27.20", "28.10", "+0.90"] in lines and ["Search", "5.72", "4.82", "-0.90"] in lines
+    assert "+  overhead: {method: weights, scope: cluster}" in text
+    assert stored_state() == before_state
+
+    carol = django_user_model.objects.create_user("carol")
+    call_command("load_policy", str(path), "--user", "carol", stdout=io.StringIO(), stderr=io.StringIO())
+    assert LogEntry.objects.order_by("pk").last().actor == carol
+    with pytest.raises(CommandError, match="--user: no user named 'nobody'"):
+        call_command("load_policy", str(path), "--user", "nobody")
