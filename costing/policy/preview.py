@@ -18,7 +18,6 @@ from costing.models import ClusterDay, Policy
 from costing.policy.history import policy_text, yaml_diff
 from costing.policy.spec import PolicySpec
 from costing.policy.store import policy_for_day, save_spec
-from costing.policy.yamlfile import dump_policy
 
 # Each day previewed is computed in the request; a change that governs more days previews the latest ones.
 PREVIEW_MAX_DAYS = 62
@@ -52,7 +51,7 @@ class Preview:
     last_day: date | None
     affected_days: int  # computed days the change governs
     previewed_days: int
-    diff: str  # the policy file: the edited policy (or the one in force) before, the change after
+    diff: str  # of the policy file: the edited policy (or the one in force) before, as stored after
     rows: list[DepartmentChange] = field(default_factory=list)
 
     @property
@@ -113,10 +112,15 @@ def preview_change(
         last_day=previewed[-1] if previewed else None,
         affected_days=len(days),
         previewed_days=len(previewed),
-        diff=yaml_diff(policy_text(before_policy), dump_policy(spec)),
+        diff="",
     )
     with transaction.atomic():
-        save_spec(spec, policy=policy)  # validates first: raises InvalidPolicy before anything is read
+        before_text = policy_text(before_policy)
+        saved = save_spec(
+            spec, policy=policy
+        )  # validates first: raises InvalidPolicy before anything is read
+        # The file as it will be stored (the columns' decimals, as the history will record it).
+        preview.diff = yaml_diff(before_text, policy_text(saved))
         if previewed:
             before = _department_totals(previewed[0], previewed[-1])
             for day in previewed:

@@ -148,6 +148,14 @@ def test_the_review_page_shows_the_department_totals_before_and_after_and_the_di
     html = review.content.decode()
     assert "27.20" in html and "28.10" in html and "Confirm and save" in html
     assert "+  overhead: {method: weights, scope: cluster}" in html
+    # The file as it will be stored: only the changed line differs, not the decimals of the columns.
+    changed = [
+        line for line in preview.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+    assert changed == [
+        "-  overhead: {method: even, scope: cluster}",
+        "+  overhead: {method: weights, scope: cluster}",
+    ]
     assert Policy.objects.get().overhead_method == "even" and not policy_entries().filter(action=1).exists()
 
 
