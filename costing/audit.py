@@ -13,11 +13,13 @@ address), what (object, action, changes). Admins read it in the Django admin, re
 
 from __future__ import annotations
 
+from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.auth import get_user_model, user_logged_in, user_login_failed
 from django.contrib.contenttypes.models import ContentType
+from django.utils.functional import SimpleLazyObject
 
 # Model label -> auditlog.register options. Roles: the user's groups and a department's viewers (m2m);
 # the single sign-on rules that derive them; period closes and reopens; closing jobs and exports (status).
@@ -59,6 +61,17 @@ AUDITED: dict[str, dict] = {
         ]
     },
 }
+
+
+class AuditMiddleware(AuditlogMiddleware):
+    """auditlog's middleware, with the actor read when an entry is written rather than when the request
+    arrives: an API token is checked by the view (DRF), after the middleware ran."""
+
+    def get_extra_data(self, request):
+        data = super().get_extra_data(request)
+        data["actor"] = SimpleLazyObject(lambda: self._get_actor(request))
+        return data
+
 
 SIGNED_IN = "signed in"
 SIGN_IN_FAILED = "sign-in failed"

@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Gives the audit trail the signed-in user and address of the request that changed a row.
-    "auditlog.middleware.AuditlogMiddleware",
+    "costing.audit.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -6,7 +6,7 @@ import pytest
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
 
 from costing import audit
 from costing.choices import Role, RunStatus
@@ -156,3 +156,17 @@ def test_a_single_sign_on_is_recorded_as_such(alice):
         {"event": "signed in", "method": "single sign-on"},
         None,
     )
+
+
+def test_the_actor_is_the_user_the_view_authenticated(alice, rf):
+    # An API token is checked by the view, after the middleware ran: the actor is read when the entry is.
+    def view(request):
+        request.user = alice
+        Department.objects.create(name="Search")
+        return None
+
+    request = rf.post("/api/v1/anything")
+    request.user = AnonymousUser()
+    audit.AuditMiddleware(view)(request)
+    [created] = entries_of(Department.objects.get(name="Search"))
+    assert (created.actor, created.remote_addr) == (alice, "127.0.0.1")
