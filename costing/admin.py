@@ -541,7 +541,12 @@ class AuditEntryAdmin(LogEntryAdmin):
     """The audit trail (costing/audit.py), read-only: filter by event, action, kind of object, actor, day.
     A policy change shows the diff of the policy file."""
 
-    list_filter = [EventFilter, "action", "content_type", ("actor", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        EventFilter,
+        "action",
+        ("content_type", admin.RelatedOnlyFieldListFilter),  # only the kinds of object that have entries
+        ("actor", admin.RelatedOnlyFieldListFilter),
+    ]
     list_display = ["created", "resource_url", "action", "event", "msg_short", "user_url", "remote_addr"]
     readonly_fields = [*LogEntryAdmin.readonly_fields, "remote_addr", "event"]
     fieldsets = [

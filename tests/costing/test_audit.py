@@ -7,6 +7,7 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.contenttypes.models import ContentType
 
 from costing import audit
 from costing.choices import Role, RunStatus
@@ -130,6 +131,8 @@ def test_admins_read_the_trail_filtered_and_cannot_change_it(client, alice, djan
     listed = client.get(LOG, {"event": "sign-in failed"})
     assert listed.status_code == 200
     assert [e.object_repr for e in listed.context["cl"].result_list] == ["alice"]
+    kinds = client.get(LOG, {"content_type__id__exact": str(ContentType.objects.get_for_model(alice).pk)})
+    assert {e.content_type.model for e in kinds.context["cl"].result_list} == {"user"}
     # force_login signs ada in too.
     accesses = client.get(LOG, {"action__exact": "3"}).context["cl"].result_list
     assert [(e.object_repr, e.additional_data["event"]) for e in accesses] == [
