@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from . import pages, rates
+from . import pages, policy_preview, rates
 from .views import allocation, bills, clusters, costs, departments, explain, policy, reports, tokens
 from .views.common import ID
 
@@ -28,6 +28,7 @@ v1 = [
     path("explain/workload/", explain.ExplainWorkloadView.as_view(), name="explain-workload"),
     path("explain/node-hour/", explain.ExplainNodeHourView.as_view(), name="explain-node-hour"),
     path("policy/", policy.PolicyView.as_view(), name="policy"),
+    path("policy/preview/", policy_preview.PolicyPreviewView.as_view(), name="policy-preview"),
     re_path(
         rf"^reports/exports/(?P<pk>{ID})/download$",
         reports.ExportDownloadView.as_view(),

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from .models import (
     BillImport,
@@ -23,7 +33,9 @@ from .models import (
 from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, SplitSpec, validate
 from .policy import FallbackPrice as FallbackPriceSpec
 from .policy import TagRule as TagRuleSpec
-from .policy.store import mark_policy_days_dirty, spec_from_policy
+from .policy.history import policy_text, record_policy_change
+from .policy.preview import EDIT, NEW, preview_change
+from .policy.store import InvalidPolicy, mark_policy_days_dirty, save_spec, spec_from_policy
 
 
 class ClusterForm(forms.ModelForm):
@@ -166,8 +178,55 @@ class PolicyPartFormSet(BaseInlineFormSet):
             raise forms.ValidationError("The policy is not valid: see the errors at the top of the page.")
 
 
+# Items are separated by commas, spaces or new lines; a comma inside [...] belongs to a glob pattern.
+_LIST_SEPARATOR = re.compile(r",(?![^\[]*\])|\s+")
+
+
+class ListField(forms.Field):
+    """A list of names or glob patterns edited as text: `payments, checkout` (JSON `["a"]` is read too)."""
+
+    def __init__(self, *, rows: int | None = None, **kwargs):
+        widget = (
+            forms.Textarea(attrs={"rows": rows, "cols": 60}) if rows else forms.TextInput(attrs={"size": 36})
+        )
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text", "Separated by commas or new lines; glob patterns such as pay-* allowed."
+        )
+        super().__init__(widget=widget, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value or ""
+
+    def to_python(self, value) -> list[str]:
+        text = (value or "").strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+                return parsed
+        return [item for item in _LIST_SEPARATOR.split(text) if item]
+
+    def has_changed(self, initial, data) -> bool:
+        return list(initial or []) != self.to_python(data)
+
+
+class DepartmentRuleForm(forms.ModelForm):
+    namespaces = ListField(label="Namespaces", help_text="Explicit namespace names, separated by commas.")
+    patterns = ListField(label="Patterns", help_text="Glob patterns such as pay-*, separated by commas.")
+
+    class Meta:
+        model = DepartmentRule
+        fields = ["department", "namespaces", "patterns", "label_value", "weight", "position"]
+
+
 class DepartmentRuleInline(admin.TabularInline):
     model = DepartmentRule
+    form = DepartmentRuleForm
     formset = PolicyPartFormSet
     extra = 0
 
@@ -188,10 +247,46 @@ class FallbackPriceInline(admin.TabularInline):
     extra = 0
 
 
+class PolicyForm(forms.ModelForm):
+    shared_namespaces = ListField(
+        rows=3, help_text="Names or glob patterns (istio-*), separated by commas or new lines."
+    )
+
+    class Meta:
+        model = Policy
+        fields = [
+            "effective_from",
+            "currency",
+            "split_method",
+            "cpu_share",
+            "price_ratio",
+            "namespace_label_key",
+            "shared_namespaces",
+            "shared_method",
+            "shared_scope",
+            "idle_method",
+            "overhead_method",
+            "overhead_scope",
+            "comment",
+            "created_by",
+        ]
+
+
+# The confirmation step of a policy change (docs/policy.md, "Changing a policy"): POST fields it adds.
+MODE_FIELD = "_policy_mode"  # "edit": change the policy in force; "new": add a policy from NEW_FROM_FIELD
+NEW_FROM_FIELD = "_policy_new_from"
+CONFIRM_FIELD = "_policy_confirm"
+
+
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
+    """Saving first shows what the change does (costing.policy.preview) and asks whether to edit this
+    policy or add a new dated one; only the confirmed choice is stored, and recorded in the history."""
+
+    form = PolicyForm
     list_display = ("effective_from", "split_method", "shared_method", "idle_method", "overhead_method")
     inlines = [DepartmentRuleInline, TagRuleInline, FallbackPriceInline]
+    confirm_template = "admin/costing/policy/confirm_change.html"
 
     def _parts(self, request) -> dict:
         # One dict per request, shared by the policy form and its inline formsets.
@@ -203,12 +298,12 @@ class PolicyAdmin(admin.ModelAdmin):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         parts = self._parts(request)
 
-        class PolicyForm(form_class):
+        class PolicyPartsForm(form_class):
             def __init__(self, *args, **kw):
                 super().__init__(*args, **kw)
                 parts["form"] = self
 
-        return PolicyForm
+        return PolicyPartsForm
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         return {
@@ -216,14 +311,52 @@ class PolicyAdmin(admin.ModelAdmin):
             "policy_parts": self._parts(request),
         }
 
+    # -- the confirmation step ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _mode(request, change: bool) -> str:
+        # Adding a dated policy is the documented way to change the rules: it is the default choice.
+        if change and request.POST.get(MODE_FIELD) == EDIT:
+            return EDIT
+        return NEW
+
+    @staticmethod
+    def _confirmed(request) -> bool:
+        return CONFIRM_FIELD in request.POST
+
+    @staticmethod
+    def _new_from(request, stored: Policy, wanted: date) -> date | str:
+        """The date of the new policy: as posted; else the date typed in the form if it was changed;
+        else today, or the day after the stored policy's date if that is later."""
+        text = request.POST.get(NEW_FROM_FIELD, "").strip()
+        if not text:
+            if wanted != stored.effective_from:
+                return wanted
+            return max(timezone.now().date(), stored.effective_from + timedelta(days=1))
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return text
+
     def save_model(self, request, obj, form, change):
+        if not self._confirmed(request) or (change and self._mode(request, change) == NEW):
+            return  # nothing stored before the confirmation; a new dated policy is stored in save_related
+        request._policy_before = policy_text(Policy.objects.filter(pk=obj.pk).first()) if change else None
         if change and "effective_from" in form.changed_data:
             request._policy_old_date = form.initial.get("effective_from")
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         policy = form.instance
+        parts = {fs.fk.remote_field.related_name: fs for fs in formsets}
+        if not self._confirmed(request):
+            request._policy_confirm_page = self._confirm_page(request, form, parts, change)
+            return
+        if change and self._mode(request, change) == NEW:
+            request._policy_created = self._save_new(request, form, parts)
+            return
+        super().save_related(request, form, formsets, change)
+        record_policy_change(policy, request._policy_before, policy_text(policy), request.user)
         for issue in validate(spec_from_policy(policy)):
             if issue.level == "warning":
                 messages.warning(request, f"{issue.field}: {issue.message}")
@@ -232,10 +365,112 @@ class PolicyAdmin(admin.ModelAdmin):
         if marked:
             messages.info(request, f"{marked} computed cluster-day(s) will be recomputed under this policy.")
 
+    def _spec(self, request, form, parts, change):
+        """The spec the form describes, dated for the chosen mode; a date that cannot be used is a str."""
+        spec = spec_from_forms(form.instance, parts)
+        if change and self._mode(request, change) == NEW:
+            stored = Policy.objects.get(pk=form.instance.pk)
+            new_from = self._new_from(request, stored, form.instance.effective_from)
+            if not isinstance(new_from, date):
+                return new_from
+            from dataclasses import replace
+
+            spec = replace(spec, effective_from=new_from)
+        return spec
+
+    def _save_new(self, request, form, parts) -> Policy | None:
+        spec = self._spec(request, form, parts, True)
+        if isinstance(spec, str) or Policy.objects.filter(effective_from=spec.effective_from).exists():
+            return None
+        policy = save_spec(spec, user=request.user)
+        messages.success(
+            request,
+            f"Added the policy from {policy.effective_from}; the policy from {form.initial.get('effective_from')}"
+            " is unchanged. The days it governs will be recomputed.",
+        )
+        return policy
+
+    def _confirm_page(self, request, form, parts, change) -> TemplateResponse:
+        mode = self._mode(request, change)
+        edited = Policy.objects.get(pk=form.instance.pk) if change else None
+        spec = self._spec(request, form, parts, change)
+        preview, error = None, None
+        if isinstance(spec, str):
+            error = f"{spec!r} is not a date YYYY-MM-DD"
+        elif mode == NEW and Policy.objects.filter(effective_from=spec.effective_from).exists():
+            error = f"a policy already starts on {spec.effective_from}: edit that one, or choose another date"
+        else:
+            try:
+                preview = preview_change(spec, policy=edited if mode == EDIT else None)
+            except InvalidPolicy as exc:
+                error = str(exc)
+        hidden = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name
+            not in ("csrfmiddlewaretoken", MODE_FIELD, NEW_FROM_FIELD, CONFIRM_FIELD, "_policy_preview")
+            for value in values
+        ]
+        new_from = self._new_from(request, edited, form.instance.effective_from) if edited else None
+        return TemplateResponse(
+            request,
+            self.confirm_template,
+            {
+                **self.admin_site.each_context(request),
+                "title": "Review the policy change",
+                "opts": self.model._meta,
+                "original": edited,
+                "change": change,
+                "mode": mode,
+                "new_from": new_from.isoformat() if isinstance(new_from, date) else new_from or "",
+                "preview": preview,
+                "error": error,
+                "hidden": hidden,
+                "fields": {"mode": MODE_FIELD, "new_from": NEW_FROM_FIELD, "confirm": CONFIRM_FIELD},
+            },
+        )
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if not self._confirmed(request) or (not add and self._mode(request, True) == NEW):
+            return []  # the inlines were not saved: Django's message would read their saved objects
+        return super().construct_change_message(request, form, formsets, add)
+
+    def log_addition(self, request, obj, message):
+        if self._confirmed(request):
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request, obj, message):
+        if self._confirmed(request) and self._mode(request, True) == EDIT:
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        page = getattr(request, "_policy_confirm_page", None)
+        return page if page is not None else super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        page = getattr(request, "_policy_confirm_page", None)
+        if page is not None:
+            return page
+        if self._mode(request, True) == NEW:
+            created = getattr(request, "_policy_created", None)
+            if created is None:
+                messages.error(request, "No policy was added: the date is taken or is not a date.")
+                return HttpResponseRedirect(request.path)
+            return HttpResponseRedirect(reverse("admin:costing_policy_change", args=[created.pk]))
+        return super().response_change(request, obj)
+
     def delete_model(self, request, obj):
         day = obj.effective_from
+        record_policy_change(obj, policy_text(obj), None, request.user)
         super().delete_model(request, obj)
         mark_policy_days_dirty(day)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The policy's history is the audit log's: who, when and the diff of the policy file.
+        url = reverse("admin:auditlog_logentry_changelist")
+        return HttpResponseRedirect(f"{url}?{POLICY_HISTORY_QUERY.format(pk=int(object_id))}")
 
 
 @admin.register(Department)
@@ -286,3 +521,72 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     list_filter = ("from_currency", "to_currency")
     search_fields = ("from_currency", "to_currency", "note")
     date_hierarchy = "valid_from"
+
+
+# The policy history of one policy in the audit log (PolicyAdmin.history_view).
+POLICY_HISTORY_QUERY = "content_type__model=policy&content_type__app_label=costing&object_pk={pk}"
+
+
+class EventFilter(admin.SimpleListFilter):
+    """Sign-ins and failed sign-ins apart from the changes of rows."""
+
+    title = "event"
+    parameter_name = "event"
+
+    def lookups(self, request, model_admin):
+        return [("signed in", "Signed in"), ("sign-in failed", "Sign-in failed"), ("changes", "Changes")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "changes":
+            return queryset.exclude(action=LogEntry.Action.ACCESS)
+        if self.value():
+            return queryset.filter(action=LogEntry.Action.ACCESS, additional_data__event=self.value())
+        return queryset
+
+
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditEntryAdmin(LogEntryAdmin):
+    """The audit trail (costing/audit.py), read-only: filter by event, action, kind of object, actor, day.
+    A policy change shows the diff of the policy file."""
+
+    list_filter = [
+        EventFilter,
+        "action",
+        ("content_type", admin.RelatedOnlyFieldListFilter),  # only the kinds of object that have entries
+        ("actor", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_display = ["created", "resource_url", "action", "event", "msg_short", "user_url", "remote_addr"]
+    readonly_fields = [*LogEntryAdmin.readonly_fields, "remote_addr", "event"]
+    fieldsets = [
+        (None, {"fields": ["created", "user_url", "remote_addr", "resource_url", "cid"]}),
+        ("Changes", {"fields": ["action", "event", "msg"]}),
+    ]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The policy history link filters on one policy's entries.
+        own = ("object_pk", "content_type__model", "content_type__app_label")
+        return lookup in own or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="event")
+    def event(self, obj) -> str:
+        data = obj.additional_data if isinstance(obj.additional_data, dict) else {}
+        return data.get("event", "") or obj.get_action_display()
+
+    @staticmethod
+    def _is_policy(obj) -> bool:
+        return (obj.content_type.app_label, obj.content_type.model) == ("costing", "policy")
+
+    @admin.display(description="changes")
+    def msg(self, obj):
+        if self._is_policy(obj):  # the policy file's diff, not two whole files side by side
+            return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.changes_text)
+        return super().msg(obj)
+
+    @admin.display(description="changes")
+    def msg_short(self, obj):
+        if self._is_policy(obj):
+            return f"policy file: {obj.changes_text.count(chr(10))} diff lines"
+        return obj.changes_text if obj.action == LogEntry.Action.ACCESS else super().msg_short(obj)

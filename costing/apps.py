@@ -10,9 +10,12 @@ class CostingConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import before_task_publish
 
+        from .audit import register_audited_models
         from .models import Cluster
         from .roles import ensure_role_groups
         from .signals import cluster_deleted, cluster_saved, stamp_sample_slot
+
+        register_audited_models()
 
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="costing.ensure_role_groups")
         post_save.connect(cluster_saved, sender=Cluster, dispatch_uid="costing.cluster_schedule_saved")

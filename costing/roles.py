@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from costing.choices import Role
 
-ADMIN_APPS = ("costing", "reports", "django_celery_beat", "auth")
+ADMIN_APPS = ("costing", "reports", "django_celery_beat", "auth", "auditlog")
 
 
 def ensure_role_groups(sender=None, **kwargs) -> None:
@@ -29,7 +29,9 @@ def set_roles(user, roles, departments=()) -> None:
     if unknown:
         raise ValueError(f"not a role: {', '.join(sorted(unknown))}")
     role_groups = {group.name: group for group in Group.objects.filter(name__in=Role.values)}
-    user.groups.remove(*(group for name, group in role_groups.items() if name not in wanted))
+    # Only the groups the user has: the audit trail (costing/audit.py) records what is removed.
+    held = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    user.groups.remove(*(group for name, group in role_groups.items() if name in held - wanted))
     user.groups.add(*(role_groups[name] for name in wanted))
     user.departments.set(departments)
     # costing.access caches both on the instance; this user object now holds stale answers.

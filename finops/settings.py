@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "auditlog",  # the audit trail: sign-ins, roles, policy history, closings, exports (costing/audit.py)
     "costing",
     "reports",
     "rest_framework",
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     # Every page is behind login unless a view says @login_not_required (login page, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Gives the audit trail the signed-in user and address of the request that changed a row.
+    "costing.audit.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -63,19 +63,35 @@ def _places_issues(spec: PolicySpec) -> list[Issue]:
     return issues
 
 
-def save_spec(spec: PolicySpec, user=None) -> Policy:
+def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> Policy:
     """Store `spec` as the policy in force from its effective_from, replacing one of the same date.
 
     All or nothing, in one transaction: the policy row (kept, if it exists, so results that point at it
     stay valid), its department rules, tag rules and fallback prices; Department rows are created by name.
     Every computed cluster-day the policy governs (from effective_from until the next policy's date) is
-    marked dirty. Raises InvalidPolicy when validate() finds an error.
+    marked dirty, and the change is recorded in the policy history (costing.policy.history) under `user`.
+    `policy`: edit this stored policy, whose date may then move to spec.effective_from. Raises
+    InvalidPolicy when validate() finds an error.
     """
+    from costing.policy.history import policy_text, record_policy_change
+
     errors = [i for i in validate(spec) if i.level == "error"] + _places_issues(spec)
     if errors:
         raise InvalidPolicy(errors)
     with transaction.atomic():
-        policy = Policy.objects.select_for_update().filter(effective_from=spec.effective_from).first()
+        if policy is not None:
+            policy = Policy.objects.select_for_update().get(pk=policy.pk)
+            if Policy.objects.filter(effective_from=spec.effective_from).exclude(pk=policy.pk).exists():
+                raise InvalidPolicy(
+                    [Issue("error", "effective_from", f"another policy starts on {spec.effective_from}")]
+                )
+            before = policy_text(policy)
+            old_date = policy.effective_from
+            policy.effective_from = spec.effective_from
+        else:
+            policy = Policy.objects.select_for_update().filter(effective_from=spec.effective_from).first()
+            before = policy_text(policy)
+            old_date = spec.effective_from
         if policy is None:
             policy = Policy(effective_from=spec.effective_from, created_by=user)
         else:
@@ -123,7 +139,10 @@ def save_spec(spec: PolicySpec, user=None) -> Policy:
             )
             for position, p in enumerate(spec.fallback_prices)
         )
-        mark_policy_days_dirty(policy.effective_from)
+        mark_policy_days_dirty(min(old_date, policy.effective_from))
+        if old_date != policy.effective_from:
+            mark_policy_days_dirty(max(old_date, policy.effective_from))
+        record_policy_change(policy, before, policy_text(policy), user)
     return policy
 
 

@@ -195,6 +195,10 @@ ROUTES = {
         ("get", lambda o: f"/api/v1/exchange-rates/{o.rate}/", None, API_EVERYTHING)
     ],
     "api:policy": [("get", lambda o: "/api/v1/policy/?date=2025-03-10", None, API_EVERYTHING)],
+    # Previewing a policy file is for FinOps admins; an empty file is a 400 for them, after the role check.
+    "api:policy-preview": [
+        ("post", lambda o: "/api/v1/policy/preview/", None, statuses(400, 403, 403, 403, 401))
+    ],
     # API: OpenCost allocation, at /api/v1/ and at the root where OpenCost's tools look
     "api:allocation": [
         ("get", lambda o: "/api/v1/allocation?window=2025-03-10T00:00:00Z,2025-03-11T00:00:00Z", None, API)
