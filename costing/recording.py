@@ -1,7 +1,8 @@
 """The one way samples become stored quantities: inventory, pod-, node- and coverage-hours, sample slots.
 
 The live task, the simulator backfill and `import_samples` all call `record_samples` (or its wrappers
-`record_snapshot`, `record_gap` and `record_gaps`). Rules (COST_MODEL 1-2, decisions in docs/cost-model.md):
+`record_snapshot`, `record_gap` and `record_gaps`). Rules 1-2 of docs/cost-model.md and its decisions on
+samples and hours:
 
 - A sample at t stands for [t, t + interval). Its quantities go to the hours that interval overlaps,
   in proportion to the overlap (a 60 s slot at 10:59:30 puts 30 s in hour 10 and 30 s in hour 11).
@@ -887,7 +888,7 @@ class _Writer:
                 "hour": hour,
                 "samples": 1,
                 "samples_without_metrics": (~pods["has_metrics"].to_numpy()).astype(np.int64)[index],
-                # The maximum is taken per sample, before anything is summed (COST_MODEL 2).
+                # The maximum is taken per sample, before anything is summed (docs/cost-model.md, rule 2).
                 "cpu_request_core_hours": cpu_req[index] * weight,
                 "cpu_usage_core_hours": cpu_use[index] * weight,
                 "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req)[index] * weight,

@@ -1,4 +1,4 @@
-"""Workload cost and idle cost per node and hour, and their rollups over time and owners (COST_MODEL 5)."""
+"""Workload cost and idle cost per node and hour, and their rollups over time and owners (docs/cost-model.md, rules 5 and 6)."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def allocate(pod_hours: pd.DataFrame, prices: pd.DataFrame, *, check: bool = Tru
 
 
 def efficiency(usage, request) -> np.ndarray:
-    """usage / request; 1.0 where request is 0 and usage > 0, 0.0 where both are 0 (COST_MODEL 2)."""
+    """usage / request; 1.0 where request is 0 and usage > 0, 0.0 where both are 0 (docs/cost-model.md, Decisions: efficiency)."""
     usage = np.asarray(usage, dtype=float)
     request = np.asarray(request, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

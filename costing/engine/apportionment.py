@@ -1,4 +1,4 @@
-"""Who pays: one day's namespace, shared, idle and overhead costs divided among departments (COST_MODEL 6)."""
+"""Who pays: one day's namespace, shared, idle and overhead costs divided among departments (docs/cost-model.md, rule 8)."""
 
 from __future__ import annotations
 

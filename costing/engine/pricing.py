@@ -1,4 +1,4 @@
-"""Unit prices per node and hour: a node's cost split into a CPU and a memory pool (COST_MODEL 3 and 4)."""
+"""Unit prices per node and hour: a node's cost split into a CPU and a memory pool (docs/cost-model.md, rules 3 and 4)."""
 
 from __future__ import annotations
 

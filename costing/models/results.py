@@ -58,7 +58,7 @@ class NodeCostHour(models.Model):
     cpu_cost_pool = models.DecimalField(**MONEY)
     mem_cost_pool = models.DecimalField(**MONEY)
     # The prices the pods paid: pool / max(capacity, billed), so below capacity the unit price of
-    # COST_MODEL 4 and on an over-committed node-hour the pool divided by what its pods billed.
+    # docs/cost-model.md rule 4 and on an over-committed node-hour the pool divided by what its pods billed.
     cpu_price = models.FloatField(null=True, blank=True, help_text="per core-hour charged to pods")
     mem_price = models.FloatField(null=True, blank=True, help_text="per GiB-hour charged to pods")
     cpu_idle = models.DecimalField(**MONEY)

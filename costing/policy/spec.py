@@ -35,7 +35,7 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 @dataclass(frozen=True, slots=True)
 class SplitSpec:
-    """How a node's hourly cost is split between CPU and memory (COST_MODEL 4)."""
+    """How a node's hourly cost is split between CPU and memory (docs/cost-model.md, rule 4)."""
 
     method: str = "cost_share"
     cpu_share: Decimal = DEFAULT_CPU_SHARE  # used by cost_share: CPU's part of the node cost

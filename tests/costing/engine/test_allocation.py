@@ -276,7 +276,7 @@ def random_inputs(seed: int, hours: int = 4, nodes: int = 5, pods: int = 12):
 
 
 def naive_costs(node_hours: pd.DataFrame, pods: pd.DataFrame, cpu_share: float) -> dict:
-    """The rules of COST_MODEL 3 to 5 written row by row, as a second opinion on the vectorised engine."""
+    """The rules 3 to 6 of docs/cost-model.md written row by row, as a second opinion on the vectorised engine."""
     costs = {}
     for _, node in node_hours.iterrows():
         here = pods[(pods["node"] == node["node"]) & (pods["hour"] == node["hour"])]
