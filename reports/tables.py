@@ -12,7 +12,9 @@ import django_tables2 as tables
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils.html import conditional_escape, format_html, strip_tags
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
+from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
@@ -52,10 +54,12 @@ class MoneyColumn(Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
+        if value is None:
+            return "–"
         return format_html("<strong>{}</strong>", plain_money(value)) if self.strong else plain_money(value)
 
     def value(self, value):
-        return cents_text(value)
+        return "" if value is None else cents_text(value)
 
     def total_html(self, value):
         return format_html("<strong>{}</strong>", plain_money(value))
@@ -96,6 +100,11 @@ class QuantityColumn(Column):
 
     def value(self, value):
         return "" if value is None else f"{float(value):.{self.places}f}"
+
+    def total_html(self, value):
+        return format_html("<strong>{}</strong>", self.render(value))
+
+    total_value = value
 
 
 class CountColumn(Column):
@@ -218,6 +227,11 @@ class Table(tables.Table):
         return [(k, v) for k, values in self.request.GET.lists() if k not in skip for v in values]
 
     @property
+    def touched(self) -> bool:
+        """The URL asks something of this table (a filter, a sort, a page): a folded table is shown open."""
+        return self.request is not None and any(k.startswith(self.prefix) for k in self.request.GET)
+
+    @property
     def filter_field(self) -> str:
         return f"{self.prefix}q"
 
@@ -310,7 +324,9 @@ def configure(request, name: str, table: Table) -> Table:
     return table
 
 
-def render_page(request, template: str, context: dict, stem: str = "table", **named: Table):
+def render_page(
+    request, template: str, context: dict, stem: str = "table", status: int = 200, **named: Table
+):
     """Render a page whose `named` tables are configured from the URL (in the context as NAME_table), or,
     with ?_export=csv, answer one of them as CSV: the same view, so the same access rules and rows."""
     for name, table in named.items():
@@ -320,7 +336,7 @@ def render_page(request, template: str, context: dict, stem: str = "table", **na
         if wanted not in named:
             raise Http404(f"_table: this page has no table {wanted!r} to export")
         return named[wanted].csv_response(stem)
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def row_heading(text, url=None, note=""):
@@ -452,8 +468,6 @@ class NodeHourTable(Table):
 
 
 def reverse_hour(cluster: str, node: str, record: dict, state) -> str:
-    from django.urls import reverse
-
     url = reverse("node_hour", args=[cluster, node, record["hour"].strftime("%Y-%m-%dT%H")])
     return f"{url}?{state.query()}" if state else url
 
@@ -670,3 +684,163 @@ class BillLineTable(Table):
         return f"{value:%Y-%m-%d %H:%M} – {record['charge_period_end']:%Y-%m-%d %H:%M}"
 
     value_charge_period_start = render_charge_period_start
+
+
+class BillImportTable(Table):
+    per_page = 25
+    file_name = Column("File")
+    rows = CountColumn("Rows", default="–")
+    effective_total = MoneyColumn("EffectiveCost")
+    billed_total = MoneyColumn("BilledCost")
+    list_total = MoneyColumn("ListCost")
+    currency = Column("Currency", default="–")
+    period_start = Column("Billing period", default="–")
+    uploaded_by = Column("By", accessor="uploaded_by__username", default="command line")
+    created_at = Column("When")
+    status = Column("Outcome")
+
+    def render_file_name(self, value, record):
+        return format_html("{}<br><small>#{} · {}</small>", value, record.pk, record.get_format_display())
+
+    def value_file_name(self, value):
+        return value
+
+    def render_period_start(self, value, record):
+        return f"{value:%Y-%m-%d} – {record.period_end:%Y-%m-%d}"
+
+    value_period_start = render_period_start
+
+    def render_created_at(self, value):
+        return f"{value:%Y-%m-%d %H:%M}"
+
+    value_created_at = render_created_at
+
+    # For a field with choices django-tables2 passes the label as `value`: the code is record.status.
+    def render_status(self, record):
+        value = record.status
+        if value in ("pending", "running"):
+            return format_html(
+                '<span data-bill-status="{}">{} <progress max="1" value="{}">{}</progress></span>',
+                reverse("bill_status", args=[record.pk]),
+                record.get_status_display(),
+                record.progress,
+                f"{record.progress:.2f}",
+            )
+        if value == "failed":
+            return format_html(
+                '<span class="error">Failed:</span> <span class="error">{}</span>', record.error
+            )
+        html = format_html("{}", record.get_status_display())
+        if record.replaced_by_id:
+            html = format_html("{}, replaced by #{}", html, record.replaced_by_id)
+        if record.notes:
+            html = format_html("{}<br><small>{}</small>", html, linebreaksbr(record.notes))
+        return html
+
+    def value_status(self, record):
+        text = record.get_status_display()
+        if record.status == "failed":
+            return f"Failed: {record.error}"
+        return text + (f", replaced by #{record.replaced_by_id}" if record.replaced_by_id else "")
+
+
+class OutsideCostTable(Table):
+    per_page = 50
+    service_name = Column("Service", default="–")
+    tags = Column("Tags", orderable=False)
+    lines = CountColumn("Lines")
+    effective = MoneyColumn("EffectiveCost")
+    billed = MoneyColumn("BilledCost")
+    currency = Column("Currency")
+
+    def render_tags(self, value):
+        if not value:
+            return format_html("<em>no tags</em>")
+        return format_html_join(", ", "<code>{}={}</code>", sorted(value.items()))
+
+    def value_tags(self, value):
+        return ", ".join(f"{k}={v}" for k, v in sorted((value or {}).items()))
+
+
+class WorkerTable(Table):
+    hostname = Column("Worker")
+    seen_at = Column("Last heartbeat (UTC)")
+    age = QuantityColumn("Age (s)", places=0)
+    stale = Column("State")
+
+    def render_seen_at(self, value):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+
+    value_seen_at = render_seen_at
+
+    def render_stale(self, value):
+        if value:
+            return format_html('<strong class="warn">stale (over {} s)</strong>', self.stale_seconds)
+        return "alive"
+
+    def value_stale(self, value):
+        return "stale" if value else "alive"
+
+    def __init__(self, rows, *, stale_seconds, **kwargs):
+        super().__init__(rows, **kwargs)
+        self.stale_seconds = stale_seconds
+
+
+class CoverageDayTable(Table):
+    per_page = 31
+    day = DayColumn("Day")
+    cluster__name = Column("Cluster")
+    coverage = ShareColumn("Coverage")
+
+
+class GapReasonTable(Table):
+    cluster__name = Column("Cluster")
+    reason = Column("Reason", default="(no reason given)")
+    count = CountColumn("Slots")
+    seconds = QuantityColumn("Minutes lost", places=0)
+    last = Column("Last (UTC)")
+
+    def render_seconds(self, value):
+        return f"{(value or 0) / 60:,.0f}"
+
+    def value_seconds(self, value):
+        return f"{(value or 0) / 60:.0f}"
+
+    def render_last(self, value):
+        return f"{value:%Y-%m-%d %H:%M}"
+
+    value_last = render_last
+
+
+class GapTable(Table):
+    per_page = 25
+    slot = Column("Slot (UTC)")
+    cluster__name = Column("Cluster")
+    interval = CountColumn("Seconds")
+    source = Column("Source")
+    reason = Column("Reason", default="")
+
+    def render_slot(self, value):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+
+    value_slot = render_slot
+
+
+class EstimatedDayTable(Table):
+    per_page = 31
+    day = DayColumn("Day")
+    cluster__name = Column("Cluster")
+    estimated_cost = MoneyColumn("Estimated ({currency})")
+    estimated_share = ShareColumn("Of physical cost")
+
+
+class DirtyDayTable(Table):
+    per_page = 31
+    day = DayColumn("Day")
+    cluster__name = Column("Cluster")
+    computed_at = Column("Last computed (UTC)", default="never")
+
+    def render_computed_at(self, value):
+        return f"{value:%Y-%m-%d %H:%M}"
+
+    value_computed_at = render_computed_at
