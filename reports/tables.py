@@ -256,11 +256,13 @@ class Table(tables.Table):
         """Header, every row (filtered and sorted as on the page, all pages) and the totals rows, as text."""
         out = [[safe_text(strip_tags(str(b.header))) for b in self.columns]]
         for row in self.rows:
-            out.append([_csv_cell(row.get_cell_value(b.name)) for b in self.columns])
+            out.append([_csv_cell(row.get_cell_value(b.name), b.column) for b in self.columns])
         for total in self._footers():
             out.append(
                 [
-                    "" if total.get(b.name) is None else _csv_cell(b.column.total_value(total[b.name]))
+                    ""
+                    if total.get(b.name) is None
+                    else _csv_cell(b.column.total_value(total[b.name]), b.column)
                     for b in self.columns
                 ]
             )
@@ -303,10 +305,18 @@ class Table(tables.Table):
         return [shown]
 
 
-def _csv_cell(value) -> str:
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+NUMERIC = (MoneyColumn, ShareColumn, QuantityColumn, CountColumn, ChangeColumn)
+
+
+def _csv_cell(value, column) -> str:
+    """A cell as text; a figure stays a number (a negative amount is not a formula), other text made safe."""
     if value is None:
         return ""
-    return safe_text(strip_tags(str(value)).strip())
+    text = strip_tags(str(value)).strip()
+    if isinstance(column, NUMERIC) and NUMBER.fullmatch(text):
+        return text
+    return safe_text(text)
 
 
 def configure(request, name: str, table: Table) -> Table:
