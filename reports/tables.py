@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
 from django_tables2 import RequestConfig
@@ -854,3 +855,117 @@ class DirtyDayTable(Table):
         return f"{value:%Y-%m-%d %H:%M}"
 
     value_computed_at = render_computed_at
+
+
+class WhenColumn(Column):
+    """A moment, ISO to the minute (UTC as stored), sorted as a moment; "—" when there is none."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_values", ())
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else "—"
+
+    def value(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
+def _progress(record, done: str):
+    """The status cell of an export or a closing that the Reports page's script follows while it runs."""
+    if record.status == "failed":
+        return f"Failed: {record.error}"
+    if record.status == "succeeded":
+        return done
+    return format_html(
+        '<progress max="1" value="{}"></progress> <span class="js-message">{}</span>',
+        record.progress,
+        record.message or record.get_status_display(),
+    )
+
+
+class ExportRunTable(Table):
+    created_at = WhenColumn("Asked")
+    requested_by = Column("By", accessor="requested_by__username", default="—")
+    period_key = Column("Period")
+    scope_label = Column("Scope")
+    format = Column("Format")
+    status = Column("Status", attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
+    file_name = Column("File", empty_values=(), attrs={"td": {"class": "js-file"}})
+
+    class Meta(Table.Meta):
+        row_attrs = {
+            "data-status-url": lambda record: reverse("report-export-status", args=[record.pk]),
+            "data-status": lambda record: record.status,
+        }
+
+    def render_format(self, record):
+        return record.format
+
+    def render_status(self, record):
+        return _progress(record, "Ready")
+
+    value_status = render_status
+
+    def render_file_name(self, value, record):
+        if record.status != "succeeded":
+            return ""
+        return format_html('<a href="{}">{}</a>', reverse("report-export-download", args=[record.pk]), value)
+
+
+class ScheduledRunTable(Table):
+    schedule = Column("Schedule", accessor="schedule__name", default="(deleted)")
+    period_key = Column("Period")
+    scope_label = Column("Scope")
+    status = Column("Status")
+    attempts = CountColumn("Attempts")
+    finished_at = WhenColumn("Finished")
+    delivered_to = Column("Delivered to / error", empty_values=())
+
+    def render_delivered_to(self, value, record):
+        if record.status == "failed":
+            return format_html('<span class="error-text">{}</span>', record.error)
+        html = linebreaksbr(value)
+        if record.error:
+            html = format_html('{}<br><span class="muted">{}</span>', html, record.error)
+        return html
+
+    def value_delivered_to(self, value, record):
+        return record.error if record.status == "failed" else " ".join([value, record.error]).strip()
+
+
+class ClosingJobTable(Table):
+    created_at = WhenColumn("Asked")
+    requested_by = Column("By", accessor="requested_by__username", default="—")
+    key = Column("Period")
+    status = Column("Status", attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
+
+    class Meta(Table.Meta):
+        row_attrs = {
+            "data-closing-url": lambda record: reverse("report-close-status", args=[record.pk]),
+            "data-status": lambda record: record.status,
+        }
+
+    def render_status(self, record):
+        return _progress(record, "Closed")
+
+    value_status = render_status
+
+
+class ClosedPeriodTable(Table):
+    key = Column("Period")
+    closed_at = WhenColumn("Closed")
+    closed_by = Column("By", accessor="closed_by__username", default="—")
+    reopen = Column("Reopen (reason required)", accessor="pk", orderable=False, exclude_from_export=True)
+
+    def render_reopen(self, value, record):
+        return render_to_string("reports/_reopen_form.html", {"c": record}, request=self.request)
+
+
+class PeriodLogTable(Table):
+    per_page = 25
+    at = WhenColumn("When")
+    key = Column("Period")
+    action = Column("Action")
+    user = Column("Who", accessor="user__username", default="—")
+    reason = Column("Why", default="")

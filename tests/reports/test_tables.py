@@ -250,3 +250,21 @@ def test_csv_cells_are_formula_safe_and_money_exact(fixed_today):
     ]
     response = table.csv_response("labels")
     assert response.content.startswith("\ufeff".encode()) and b"\r\n" in response.content
+
+
+def test_the_reports_page_lists_and_downloads_only_ones_own_exports(clients, prod, django_user_model):
+    from reports.models import ExportRun
+
+    pam, vic = (django_user_model.objects.get(username=n) for n in ("pam", "vic"))
+    ExportRun.objects.create(requested_by=pam, period_key="2025-03", department="Payments", format="csv")
+    ExportRun.objects.create(
+        requested_by=vic, period_key="2025-02", format="xlsx", status="failed", error="=boom"
+    )
+    mine = csv_rows(clients["payments"].get("/reports/?_export=csv&_table=exports"))
+    assert mine[0] == ["Asked", "Period", "Scope", "Format", "Status", "File"]  # no "By": only their own
+    assert [r[1:5] for r in mine[1:]] == [["2025-03", "Payments", "csv", "Pending"]]
+    every = csv_rows(clients["admin"].get("/reports/?_export=csv&_table=exports&exports-sort=period_key"))
+    assert [(r[1], r[2]) for r in every[1:]] == [("vic", "2025-02"), ("pam", "2025-03")]
+    assert every[1][5] == "Failed: =boom"  # starts with F: no quote needed, and none added
+    page = cells(clients["admin"].get("/reports/"), "exports")
+    assert page["thead"][0][1] == "By" and sorted(r[1] for r in page["tbody"]) == ["pam", "vic"]
