@@ -268,3 +268,27 @@ def test_the_reports_page_lists_and_downloads_only_ones_own_exports(clients, pro
     assert every[1][5] == "Failed: =boom"  # starts with F: no quote needed, and none added
     page = cells(clients["admin"].get("/reports/"), "exports")
     assert page["thead"][0][1] == "By" and sorted(r[1] for r in page["tbody"]) == ["pam", "vic"]
+
+
+def test_data_quality_tables_download_their_gaps_and_estimated_days(clients, prod):
+    from datetime import UTC, datetime
+
+    from costing.choices import SampleSource, SampleStatus
+    from costing.models import SampleSlot
+
+    SampleSlot.objects.create(
+        cluster=prod["cluster"],
+        slot=datetime(2025, 3, 10, 5, 30, tzinfo=UTC),
+        interval=1800,
+        status=SampleStatus.GAP,
+        source=SampleSource.COLLECTOR,
+        reason="=API server timed out",
+    )
+    url = f"/data-quality/?{P}&_export=csv&_table="
+    reasons = csv_rows(clients["admin"].get(url + "reasons"))
+    # One slot of 1,800 s: 30 minutes lost; the reason quoted, as a spreadsheet would run it.
+    assert reasons[1:] == [["prod", "'=API server timed out", "1", "30", "2025-03-10 05:30"]]
+    estimated = csv_rows(clients["admin"].get(url + "estimated"))
+    assert estimated[1:] == [["2025-03-10", "prod", "4.32", "13.1"]]  # n2's 4.32 of the 32.92
+    # Sorting the folded list of gaps opens it.
+    assert "<details open>" in clients["admin"].get(f"/data-quality/?{P}&gaps-sort=slot").content.decode()
