@@ -292,3 +292,9 @@ def test_data_quality_tables_download_their_gaps_and_estimated_days(clients, pro
     assert estimated[1:] == [["2025-03-10", "prod", "4.32", "13.1"]]  # n2's 4.32 of the 32.92
     # Sorting the folded list of gaps opens it.
     assert "<details open>" in clients["admin"].get(f"/data-quality/?{P}&gaps-sort=slot").content.decode()
+
+
+def test_a_filter_too_long_is_said_and_every_row_kept(clients, prod):
+    response = clients["admin"].get(f"/namespaces/?{P}&namespaces-q={'x' * 201}")
+    assert len(cells(response, "namespaces")["tbody"]) == 4
+    assert "Ensure this value has at most 200 characters" in response.content.decode()
