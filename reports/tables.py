@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
+from html import unescape
 from urllib.parse import urlencode
 
 import django_tables2 as tables
@@ -16,6 +17,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
+from django.utils.safestring import SafeData
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
@@ -255,7 +257,7 @@ class Table(tables.Table):
 
     def csv_rows(self) -> list[list[str]]:
         """Header, every row (filtered and sorted as on the page, all pages) and the totals rows, as text."""
-        out = [[safe_text(strip_tags(str(b.header))) for b in self.columns]]
+        out = [[safe_text(plain(b.header)) for b in self.columns]]
         for row in self.rows:
             out.append([_csv_cell(row.get_cell_value(b.name), b.column) for b in self.columns])
         for total in self._footers():
@@ -283,7 +285,7 @@ class Table(tables.Table):
     def row_text(self, record) -> str:
         """The text of a row's cells, as the CSV has them: what the text filter searches."""
         row = BoundRow(record, table=self)
-        return " ".join(strip_tags(str(row.get_cell_value(b.name))) for b in self.columns)
+        return " ".join(plain(row.get_cell_value(b.name)) for b in self.columns)
 
     def apply_filter(self, rows: list) -> None:
         self.data.data = rows
@@ -310,11 +312,18 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?")
 NUMERIC = (MoneyColumn, ShareColumn, QuantityColumn, CountColumn, ChangeColumn)
 
 
+def plain(value) -> str:
+    """A cell's text: the markup a render method made (links, <strong>, entities) taken off."""
+    if isinstance(value, SafeData):
+        return unescape(strip_tags(value)).strip()
+    return str(value).strip()
+
+
 def _csv_cell(value, column) -> str:
     """A cell as text; a figure stays a number (a negative amount is not a formula), other text made safe."""
     if value is None:
         return ""
-    text = strip_tags(str(value)).strip()
+    text = plain(value)
     if isinstance(column, NUMERIC) and NUMBER.fullmatch(text):
         return text
     return safe_text(text)

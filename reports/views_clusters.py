@@ -179,8 +179,6 @@ def node(request, state, name: str, node: str):
         except ValueError:
             raise BadRequest(f"day: {text!r} is not a date (YYYY-MM-DD)") from None
         hours = node_hours(found.pk, chosen)
-        for h in hours:
-            h["key"] = h["hour"].strftime("%Y-%m-%dT%H")
     cutoff = hourly_cutoff()
     context = base_context(
         request,

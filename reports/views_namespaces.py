@@ -161,11 +161,9 @@ def pod(request, state, pk: int):
         explained = explain_workload(found.workload_id, period.start, period.end)
         mine = next((p for p in explained["pods"] if p["pod_id"] == pk), None)
         for hour in mine["hours"] if mine else []:
-            hour["key"] = hour["hour"].strftime("%Y-%m-%dT%H")
             hours_by_day[hour["hour"].date()].append(hour)
     for day in days:
         day["hours"] = hours_by_day.get(day["day"], [])
-        day["hours_cost"] = sum((h["cost"] for h in day["hours"]), 0.0)
     context = base_context(
         request,
         state,

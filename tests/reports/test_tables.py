@@ -248,6 +248,13 @@ def test_csv_cells_are_formula_safe_and_money_exact(fixed_today):
         ["'@team", "1000", "125", "12", "1234.50"],
         ["", "", "", "", "1233.50"],
     ]
+    # A cell a render method marked up (a link) is exported as its text, entities decoded.
+    linked = tables.configure(
+        request,
+        "namespaces",
+        tables.DepartmentNamespaceTable([{"namespace": "a&b<i>", "cluster": "c", "days": 1, "cost": 1}]),
+    )
+    assert linked.csv_rows()[1] == ["a&b<i>", "c", "1", "1.00"]
     response = table.csv_response("labels")
     assert response.content.startswith("\ufeff".encode()) and b"\r\n" in response.content
 
