@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_tables2",  # the pages' tables: sorting, pagination, CSV (reports/tables.py)
+    "django_filters",  # their text filter (reports/filters.py)
     "django_celery_beat",
     "auditlog",  # the audit trail: sign-ins, roles, policy history, closings, exports (costing/audit.py)
     "costing",
@@ -92,6 +94,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "finops.urls"
+# Every table of the pages: filter, CSV link, sortable headings, totals, pages (reports/tables.py).
+DJANGO_TABLES2_TEMPLATE = "reports/_table.html"
 WSGI_APPLICATION = "finops.wsgi.application"
 ASGI_APPLICATION = "finops.asgi.application"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from costing.models import BillImport
-from reports import charts
+from reports import charts, tables
 from reports.queries.overview import overview
 from reports.views_common import base_context, delta, page
 
@@ -36,4 +36,16 @@ def dashboard(request, state):
         ),
         recompute_hint=f"python manage.py recompute --start {period.start} --end {period.end}",
     )
-    return render(request, "reports/dashboard.html", context)
+    others = (context.get("others") or {}).get("cost")
+    count = context.get("other_count")
+    others_row = {"workload__name": f"{count} other workload{'s' if count != 1 else ''}", "cost": others}
+    table = tables.TopWorkloadTable(
+        context.get("workloads", []),
+        state=state,
+        caption="Top workloads by cost",
+        totals=[
+            *([others_row] if others is not None else []),
+            {"workload__name": "All workloads", "cost": context.get("workload_total")},
+        ],
+    )
+    return tables.render_page(request, "reports/dashboard.html", context, "overview", workloads=table)

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db.models import Count, Max, Sum
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,6 +21,7 @@ from costing.billing.errors import BillError
 from costing.billing.uploads import store_upload
 from costing.choices import BillFormat, LineKind, Role, RunStatus
 from costing.models import BillImport, BillLine
+from reports import tables
 
 MAX_IMPORTS_SHOWN = 50
 
@@ -101,7 +102,7 @@ def _bills(request):
                 return redirect("bills")
     month = _month(request.GET.get("month", ""))
     context = {
-        "imports": BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN],
+        "imports": list(BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN]),
         "form": form,
         "upload_errors": [*refused, *form.non_field_errors(), *form.errors.get("file", [])],
         "is_admin": admin,
@@ -109,7 +110,16 @@ def _bills(request):
         "currency": settings.FINOPS_CURRENCY,
         **outside_costs(month),
     }
-    return render(request, "reports/bills.html", context, status=400 if form.errors or refused else 200)
+    named = {
+        "imports": tables.BillImportTable(context["imports"], caption="Imports"),
+        "outside": tables.OutsideCostTable(
+            context["outside"],
+            caption="Cost outside Kubernetes",
+            totals=[{"service_name": "Total", "effective": context["outside_total"]}],
+        ),
+    }
+    status = 400 if form.errors or refused else 200
+    return tables.render_page(request, "reports/bills.html", context, "bills", status=status, **named)
 
 
 @require_GET

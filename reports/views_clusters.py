@@ -6,9 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.http import Http404
-from django.shortcuts import render
 
-from reports import charts
+from reports import charts, tables
 from reports.queries.cents import cents, split_cents
 from reports.queries.clusters import cluster_table, cluster_totals
 from reports.queries.departments import share_by_cluster
@@ -39,7 +38,15 @@ def clusters(request, state):
         if rows
         else None,
     )
-    return render(request, "reports/clusters.html", context)
+    shown = tables.ClusterTable(
+        rows,
+        state=state,
+        caption="Physical cost by cluster",
+        totals=[
+            {"cluster__name": "Total", **table["totals"], "physical_cost": total, "change": context["change"]}
+        ],
+    )
+    return tables.render_page(request, "reports/clusters.html", context, "clusters", clusters=shown)
 
 
 def _department_share(request, state, context):
@@ -61,7 +68,13 @@ def _department_share(request, state, context):
         if rows
         else None,
     )
-    return render(request, "reports/clusters.html", context)
+    table = tables.ClusterShareTable(
+        rows,
+        state=state,
+        caption="Your share of each cluster",
+        totals=[{"cluster__name": "Total", **totals, "change": context["change"]}],
+    )
+    return tables.render_page(request, "reports/clusters.html", context, "clusters", shares=table)
 
 
 def _cluster(state, name: str) -> int:
@@ -102,7 +115,17 @@ def cluster(request, state, name: str):
             parts=["pods", "idle_part"],
             currency=context["currency"],
         )
-    return render(request, "reports/cluster.html", context)
+    table = tables.NodePoolTable(
+        pools,
+        cluster_name=name,
+        state=state,
+        caption="Node pools",
+        totals=[
+            {"node_pool__name": "Overhead", "cost": overhead_row["cost"]},
+            {"node_pool__name": "Physical cost", "cost": total},
+        ],
+    )
+    return tables.render_page(request, "reports/cluster.html", context, f"cluster-{name}", pools=table)
 
 
 @page(everything=True)
@@ -122,7 +145,14 @@ def node_pool(request, state, name: str, pool: str):
     context = base_context(
         request, state, page="clusters", cluster_name=name, pool_name=pool, nodes=nodes, total=total
     )
-    return render(request, "reports/node_pool.html", context)
+    table = tables.NodeTable(
+        nodes,
+        cluster_name=name,
+        state=state,
+        caption="Nodes",
+        totals=[{"node__name": "Total", "cost": total}],
+    )
+    return tables.render_page(request, "reports/node_pool.html", context, f"pool-{pool}", nodes=table)
 
 
 @page(everything=True)
@@ -149,8 +179,6 @@ def node(request, state, name: str, node: str):
         except ValueError:
             raise BadRequest(f"day: {text!r} is not a date (YYYY-MM-DD)") from None
         hours = node_hours(found.pk, chosen)
-        for h in hours:
-            h["key"] = h["hour"].strftime("%Y-%m-%dT%H")
     cutoff = hourly_cutoff()
     context = base_context(
         request,
@@ -165,4 +193,19 @@ def node(request, state, name: str, node: str):
         cutoff=cutoff,
         keep_params=[("day", text)] if text else [],
     )
-    return render(request, "reports/node.html", context)
+    named = {
+        "days": tables.NodeDayTable(
+            days,
+            cluster_name=name,
+            node_name=node,
+            cutoff=cutoff,
+            state=state,
+            caption="Days",
+            totals=[{"day": "Total", "cost": total}],
+        )
+    }
+    if chosen:
+        named["hours"] = tables.NodeHourTable(
+            hours, cluster_name=name, node_name=node, state=state, caption="Hours"
+        )
+    return tables.render_page(request, "reports/node.html", context, f"node-{node}", **named)

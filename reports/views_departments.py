@@ -6,11 +6,10 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
 
 from costing import access
 from costing.models import DepartmentCostDay
-from reports import charts
+from reports import charts, tables
 from reports.queries.cents import cents, split_cents
 from reports.queries.departments import department_days, department_table, department_totals
 from reports.queries.explain import explain_department
@@ -43,7 +42,13 @@ def departments(request, state):
         context["trend"] = charts.daily_by(
             days, key="name", value="total", days=list(period.each_day()), currency=context["currency"]
         )
-    return render(request, "reports/departments.html", context)
+    table = tables.DepartmentTable(
+        rows,
+        state=state,
+        caption="Departments",
+        totals=[{"name": "Total", **totals, "change": context["change"]}],
+    )
+    return tables.render_page(request, "reports/departments.html", context, "departments", departments=table)
 
 
 @page()
@@ -96,4 +101,18 @@ def department(request, state, name: str):
             currency=context["currency"],
             colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
         )
-    return render(request, "reports/department.html", context)
+    named = {
+        "namespaces": tables.DepartmentNamespaceTable(
+            namespaces,
+            state=state,
+            caption="Its namespaces",
+            totals=[{"namespace": "Direct", "cost": parts["direct"]}],
+        ),
+        "pools": tables.DepartmentPoolTable(
+            context["pools"],
+            state=state,
+            caption="Shares of the common pools",
+            totals=[{"pool": "Shared + idle + overhead", "amount": context["pool_total"]}],
+        ),
+    }
+    return tables.render_page(request, "reports/department.html", context, name, **named)

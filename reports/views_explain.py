@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
 
 from costing import access
 from costing.models import Node
+from reports import tables
 from reports.queries.explain import explain_node_hour
 from reports.views_common import BadRequest, base_context, page
 
@@ -46,4 +46,10 @@ def node_hour(request, state, cluster: str, node: str, hour: str):
         x=explained,
         lines_total=parts,
     )
-    return render(request, "reports/node_hour.html", context)
+    lines = tables.BillLineTable(
+        explained["bill_lines"],
+        state=state,
+        caption="Bill lines",
+        totals=[{"source_row": "The hour's cost", "part": parts}],
+    )
+    return tables.render_page(request, "reports/node_hour.html", context, f"{node}-{hour}", lines=lines)

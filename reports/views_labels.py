@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.shortcuts import render
-
-from reports import charts
+from reports import charts, tables
 from reports.queries.cents import cents
 from reports.queries.labels import label_totals
 from reports.views_common import BadRequest, base_context, page
@@ -44,4 +42,7 @@ def labels(request, state):
         context["chart"] = charts.bars(
             [r["label"] for r in top], [r["cost"] for r in top], currency=context["currency"]
         )
-    return render(request, "reports/labels.html", context)
+    table = tables.LabelTable(
+        rows, key=key, state=state, caption="Cost by label value", totals=[{"label": "Total", "cost": total}]
+    )
+    return tables.render_page(request, "reports/labels.html", context, f"labels-{key or ''}", labels=table)

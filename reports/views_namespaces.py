@@ -7,11 +7,10 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
 
 from costing import access
 from costing.models import Namespace, Pod, Workload
-from reports import charts
+from reports import charts, tables
 from reports.queries.cents import cents
 from reports.queries.common import COSTS, QUANTITIES, with_efficiency
 from reports.queries.explain import explain_namespace, explain_workload
@@ -66,7 +65,13 @@ def namespaces(request, state):
             [r["cost"] for r in top],
             currency=context["currency"],
         )
-    return render(request, "reports/namespaces.html", context)
+    table = tables.NamespaceTable(
+        rows,
+        state=state,
+        caption="Namespaces",
+        totals=[{"namespace__name": "Total", "cost": total, "change": context["change"]}],
+    )
+    return tables.render_page(request, "reports/namespaces.html", context, "namespaces", namespaces=table)
 
 
 @page()
@@ -99,7 +104,12 @@ def namespace(request, state, cluster: str, name: str):
         context["chart"] = charts.bars(
             [f"{w['kind']}/{w['name']}" for w in top], [w["cost"] for w in top], currency=context["currency"]
         )
-    return render(request, "reports/namespace.html", context)
+    table = tables.WorkloadTable(
+        workloads, state=state, caption="Workloads", totals=[{"name": "Namespace total", "cost": total}]
+    )
+    return tables.render_page(
+        request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table
+    )
 
 
 @page()
@@ -128,7 +138,10 @@ def workload(request, state, pk: int):
             days=list(period.each_day()),
             currency=context["currency"],
         )
-    return render(request, "reports/workload.html", context)
+    table = tables.PodTable(
+        pods, state=state, caption="Pods", totals=[{"pod__name": "Workload total", "cost": total}]
+    )
+    return tables.render_page(request, "reports/workload.html", context, f"{wl.kind}-{wl.name}", pods=table)
 
 
 @page()
@@ -148,11 +161,9 @@ def pod(request, state, pk: int):
         explained = explain_workload(found.workload_id, period.start, period.end)
         mine = next((p for p in explained["pods"] if p["pod_id"] == pk), None)
         for hour in mine["hours"] if mine else []:
-            hour["key"] = hour["hour"].strftime("%Y-%m-%dT%H")
             hours_by_day[hour["hour"].date()].append(hour)
     for day in days:
         day["hours"] = hours_by_day.get(day["day"], [])
-        day["hours_cost"] = sum((h["cost"] for h in day["hours"]), 0.0)
     context = base_context(
         request,
         state,
@@ -164,4 +175,14 @@ def pod(request, state, pk: int):
         hourly_limit=HOURLY_DETAIL_MAX_DAYS,
         last_month=state.query(period=period.last_day.strftime("%Y-%m")),
     )
-    return render(request, "reports/pod.html", context)
+    named = {
+        "days": tables.PodDayTable(
+            days, state=state, caption="Days", totals=[{"day": "Pod total", "cost": total}]
+        )
+    }
+    if explained:
+        hours = [h for day in days for h in day["hours"]]
+        named["hours"] = tables.PodHourTable(
+            hours, cluster=found.cluster.name, state=state, caption="Node-hours"
+        )
+    return tables.render_page(request, "reports/pod.html", context, f"pod-{found.name}", **named)

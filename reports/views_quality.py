@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.shortcuts import render
 from django.utils import timezone
 
 from costing.models import WorkerHeartbeat
-from reports import charts
+from reports import charts, tables
 from reports.queries.clusters import cluster_days
 from reports.queries.quality import dirty_days, gaps
 from reports.views_common import base_context, page
@@ -51,4 +50,18 @@ def data_quality(request, state):
     )
     if days:
         context["heatmap"] = charts.coverage_heatmap(days, list(period.each_day()), clusters)
-    return render(request, "reports/data_quality.html", context)
+    for d in context["estimated_days"]:
+        d["estimated_share"] = float(d["estimated_cost"] / d["physical_cost"]) if d["physical_cost"] else None
+    named = {
+        "workers": tables.WorkerTable(workers, stale_seconds=STALE_SECONDS, state=state, caption="Workers"),
+        "coverage": tables.CoverageDayTable(
+            context["low_coverage"], state=state, caption="Cluster-days not fully sampled"
+        ),
+        "reasons": tables.GapReasonTable(by_reason, state=state, caption="Gaps and their reasons"),
+        "gaps": tables.GapTable(latest, state=state, caption="The latest gaps"),
+        "estimated": tables.EstimatedDayTable(
+            context["estimated_days"], state=state, caption="Estimated days"
+        ),
+        "dirty": tables.DirtyDayTable(dirty, state=state, caption="Days waiting for a recompute"),
+    }
+    return tables.render_page(request, "reports/data_quality.html", context, "data-quality", **named)

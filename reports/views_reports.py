@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -22,6 +22,7 @@ from costing.access import (
 )
 from costing.choices import RunStatus
 from costing.models import Cluster, Department
+from reports import tables
 from reports.models import ClosedPeriod, ClosingJob, ExportFormat, ExportRun, PeriodLog
 from reports.periods import PeriodError, check_in_history, current_period, parse_period
 from reports.reporting.closing import ClosingError, reopen_period, start_closing
@@ -68,7 +69,18 @@ def reports_page(request):
         )
         context["period_log"] = list(PeriodLog.objects.select_related("user")[:RECENT])
         context["closing_jobs"] = list(ClosingJob.objects.select_related("requested_by")[:RECENT])
-    return render(request, "reports/reports.html", context)
+    named = {
+        "exports": tables.ExportRunTable(
+            context["exports"], caption="Exports", exclude=() if admin else ("requested_by",)
+        )
+    }
+    if "scheduled_runs" in context:
+        named["scheduled"] = tables.ScheduledRunTable(context["scheduled_runs"], caption="Scheduled runs")
+    if admin:
+        named["closings"] = tables.ClosingJobTable(context["closing_jobs"], caption="Closings")
+        named["closed"] = tables.ClosedPeriodTable(context["closed"], caption="Closed periods")
+        named["log"] = tables.PeriodLogTable(context["period_log"], caption="Log of closings and reopenings")
+    return tables.render_page(request, "reports/reports.html", context, "reports", **named)
 
 
 def _bad(request, text: str, status: int = 400):

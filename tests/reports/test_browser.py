@@ -99,8 +99,7 @@ def test_log_in_change_period_drill_down_and_explain(browser_page, scenario_serv
     page.get_by_role("link", name="Deployment/checkout").click()
     page.get_by_role("link", name="co-1").click()
     page.wait_for_url("**/pods/**period=2025-03-10**")
-    page.get_by_text("24 node-hours of 10 Mar").click()  # opens the <details>
-    page.get_by_role("link", name="0.12500").first.click()
+    page.get_by_role("link", name="0.12500").first.click()  # the first node-hour's CPU unit price
     page.wait_for_url("**/explain/node-hour/prod/n1/2025-03-10T00/**")
     explained = page.inner_text("main")
     assert "From the bill" in explained and "i-1" in explained and "1.000000" in explained
@@ -137,3 +136,46 @@ def test_department_viewer_cannot_reach_another_department_by_url(browser_page, 
         body = page.content()
         for figure in ("search-api", "1.62", "5.72", "32.92"):
             assert figure not in body, (url, figure)
+
+
+def test_sort_filter_and_download_a_table(browser_page, scenario_server):
+    page = browser_page
+    base, _ = scenario_server
+    log_in(page, base, "vic")
+    page.goto(f"{base}/namespaces/?period=2025-03-10")
+    table = page.locator("#table-namespaces")
+
+    def first_cells():
+        return table.locator("tbody tr th").all_inner_texts()
+
+    assert first_cells() == ["payments", "checkout", "kube-system", "search"]  # by cost, as the query gives
+    # A click on the cost heading sorts by amount, ascending; a second click, descending.
+    table.get_by_role("link", name="Cost (EUR)").click()
+    page.wait_for_url("**namespaces-sort=cost**")
+    assert first_cells() == ["search", "kube-system", "checkout", "payments"]
+    assert table.locator("th[aria-sort=ascending]").inner_text() == "Cost (EUR)"
+    table.get_by_role("link", name="Cost (EUR)").click()
+    page.wait_for_url("**namespaces-sort=-cost**")
+    assert first_cells() == ["payments", "checkout", "kube-system", "search"]
+
+    # Filter by text, by keyboard; the sort and the period are kept, the footer sums the rows shown.
+    table.get_by_role("searchbox", name="Filter").fill("pay")
+    table.get_by_role("searchbox", name="Filter").press("Enter")
+    page.wait_for_url("**namespaces-q=pay**")
+    assert "period=2025-03-10" in page.url and "namespaces-sort=-cost" in page.url
+    assert first_cells() == ["payments", "checkout"]
+    footer = table.locator("tfoot").inner_text()
+    assert "Shown rows (2)" in footer and "10.50" in footer
+    page.screenshot(path=str(Path(settings.VAR_DIR) / "namespaces-table.png"), full_page=True)
+
+    # The CSV: the rows shown, in the order shown, with the same cents.
+    with page.expect_download() as info:
+        table.get_by_role("link", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename == "namespaces-namespaces-2025-03-10.csv"
+    lines = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1:] == [
+        "payments,prod,Payments,100,100,0,6.00,6.00",
+        "checkout,prod,Payments,200,50,0,4.50,4.50",
+        "Shown rows (2),,,,,,10.50,",
+    ]
