@@ -80,48 +80,61 @@ def _rfc3339(text: str, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _named_window(text: str, now: datetime, today: datetime) -> tuple[datetime, datetime] | None:
+    """The window a name (today, week, lastmonth...) stands for, or None if `text` is not one of them."""
+    since_sunday = (today.weekday() + 1) % 7  # Go's Weekday: Sunday is 0
+    if text == "today":
+        return today, today + timedelta(days=1)
+    if text == "yesterday":
+        return today - timedelta(days=1), today
+    if text == "week":
+        return today - timedelta(days=since_sunday), now
+    if text == "lastweek":
+        start = today - timedelta(days=since_sunday + 7)
+        return start, start + timedelta(days=7)
+    if text == "month":
+        return today.replace(day=1), now
+    if text == "lastmonth":
+        end = today.replace(day=1)
+        return (end - timedelta(days=1)).replace(day=1), end
+    return None
+
+
+def _numeric_window(text: str, now: datetime, today: datetime) -> tuple[datetime, datetime] | None:
+    """The window a duration (24h, 2w, 3d offset 1d) or a unix seconds pair stands for, else None."""
+    match = _DURATION.match(text)
+    if match:
+        count, unit = int(match[1]), _UNITS[match[2]]
+        if match[2] == "w":
+            # "the past N weeks" ends with today, like OpenCost.
+            end = today + timedelta(days=1)
+            return _midnight(now - count * unit) + timedelta(days=1), end
+        end = _truncate(now, unit) + unit
+        return end - count * unit, end
+    match = _DURATION_OFFSET.match(text)
+    if match:
+        end = now - int(match[3]) * _UNITS[match[4]]
+        return end - int(match[1]) * _UNITS[match[2]], end
+    match = _TIMESTAMPS.match(text)
+    if match:
+        return (
+            datetime.fromtimestamp(int(match[1]), tz=UTC),
+            datetime.fromtimestamp(int(match[2]), tz=UTC),
+        )
+    return None
+
+
 def requested_window(text: str, now: datetime) -> tuple[datetime, datetime]:
     """OpenCost's window grammar (core/pkg/opencost/window.go) relative to `now`, in UTC."""
     text = (text or "").strip()
     now = now.astimezone(UTC)
     today = _midnight(now)
-    since_sunday = (today.weekday() + 1) % 7  # Go's Weekday: Sunday is 0
     try:
-        if text == "today":
-            return today, today + timedelta(days=1)
-        if text == "yesterday":
-            return today - timedelta(days=1), today
-        if text == "week":
-            return today - timedelta(days=since_sunday), now
-        if text == "lastweek":
-            start = today - timedelta(days=since_sunday + 7)
-            return start, start + timedelta(days=7)
-        if text == "month":
-            return today.replace(day=1), now
-        if text == "lastmonth":
-            end = today.replace(day=1)
-            return (end - timedelta(days=1)).replace(day=1), end
-        match = _DURATION.match(text)
-        if match:
-            count, unit = int(match[1]), _UNITS[match[2]]
-            if match[2] == "w":
-                # "the past N weeks" ends with today, like OpenCost.
-                end = today + timedelta(days=1)
-                return _midnight(now - count * unit) + timedelta(days=1), end
-            end = _truncate(now, unit) + unit
-            return end - count * unit, end
-        match = _DURATION_OFFSET.match(text)
-        if match:
-            end = now - int(match[3]) * _UNITS[match[4]]
-            return end - int(match[1]) * _UNITS[match[2]], end
-        match = _TIMESTAMPS.match(text)
-        if match:
-            return (
-                datetime.fromtimestamp(int(match[1]), tz=UTC),
-                datetime.fromtimestamp(int(match[2]), tz=UTC),
-            )
+        window = _named_window(text, now, today) or _numeric_window(text, now, today)
     except (OverflowError, ValueError, OSError):
         raise ParameterError("window", f"{text!r} reaches outside the calendar") from None
+    if window is not None:
+        return window
     if text.count(",") == 1:
         first, last = text.split(",")
         return _rfc3339(first, "start"), _rfc3339(last, "end")

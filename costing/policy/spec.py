@@ -290,73 +290,98 @@ def _check_departments(
     patterns: list[tuple[str, int, str]] = []  # (path, department index, pattern)
     for i, dept in enumerate(spec.departments):
         path = f"departments[{i}]"
-        if not isinstance(dept.name, str) or not dept.name.strip():
-            check.error(f"{path}.name", "must be the department's name")
-        elif dept.name in RESERVED_DEPARTMENT_NAMES:
-            check.error(
-                f"{path}.name",
-                f"'{dept.name}' is reserved for the lines {', '.join(RESERVED_DEPARTMENT_NAMES)}",
-            )
-        elif dept.name in names:
-            check.error(
-                f"{path}.name",
-                f"department '{dept.name}' is already listed at departments[{names[dept.name]}]",
-            )
-        else:
-            names[dept.name] = i
-
+        _check_department_name(check, path, dept.name, names, i)
         for j, ns in enumerate(dept.namespaces):
             ns_path = f"{path}.namespaces[{j}]"
-            if not isinstance(ns, str) or not NAMESPACE_NAME.fullmatch(ns):
-                hint = " (glob patterns go under patterns)" if isinstance(ns, str) and is_pattern(ns) else ""
-                check.error(ns_path, f"{_text(ns)} is not a valid Kubernetes namespace name{hint}")
-                continue
-            if ns in claimed:
-                check.error(ns_path, f"namespace '{ns}' is already claimed by {claimed[ns]}")
-                continue
-            claimed[ns] = ns_path
-            if ns in shared_names:
-                check.error(ns_path, f"namespace '{ns}' is also shared ({shared_names[ns]})")
-            else:
-                for shared_path, pattern in shared_patterns:
-                    if fnmatchcase(ns, pattern):
-                        check.error(ns_path, f"namespace '{ns}' is also shared ({shared_path} '{pattern}')")
-                        break
-            if known is not None and ns not in known:
-                check.warning(ns_path, f"namespace '{ns}' is not one of the known namespaces")
-
+            if _claim_namespace(check, ns_path, ns, claimed):
+                _check_owned_namespace(check, ns_path, ns, shared_names, shared_patterns, known)
         for j, pattern in enumerate(dept.patterns):
             pattern_path = f"{path}.patterns[{j}]"
-            if not isinstance(pattern, str) or not pattern:
-                check.error(pattern_path, "must be a glob pattern such as 'pay-*'")
-                continue
-            if known is not None and not any(fnmatchcase(ns, pattern) for ns in known):
-                check.warning(pattern_path, f"pattern '{pattern}' matches none of the known namespaces")
-            patterns.append((pattern_path, i, pattern))
-
+            if _check_department_pattern(check, pattern_path, pattern, known):
+                patterns.append((pattern_path, i, pattern))
         if dept.label_value is not None:
-            label_path = f"{path}.label_value"
-            if not isinstance(dept.label_value, str) or not dept.label_value:
-                check.error(label_path, "must be a label value, or left out")
-            elif not spec.namespace_label_key:
-                check.error(label_path, "a label value needs namespace_label_key to say which label to read")
-            elif dept.label_value in label_values:
-                check.error(
-                    label_path,
-                    f"label value '{dept.label_value}' is already used by {label_values[dept.label_value]}",
-                )
-            else:
-                label_values[dept.label_value] = label_path
-
-        if dept.weight is not None and (not _is_number(dept.weight) or not 0 <= dept.weight <= WEIGHT_TOTAL):
-            check.error(f"{path}.weight", f"must be a number between 0 and 100, not {_text(dept.weight)}")
-
-        if not (dept.namespaces or dept.patterns or dept.label_value is not None or dept.weight is not None):
-            check.warning(
-                path, "no namespace, pattern, label value or weight: this department is never charged"
-            )
-
+            _check_label_value(check, f"{path}.label_value", dept.label_value, spec, label_values)
+        _check_department_weight(check, path, dept.weight)
+        _check_department_charged(check, path, dept)
     _check_pattern_overlaps(check, spec, patterns, known)
+
+
+def _check_department_name(check: _Checker, path: str, name, names: dict[str, int], index: int):
+    if not isinstance(name, str) or not name.strip():
+        check.error(f"{path}.name", "must be the department's name")
+    elif name in RESERVED_DEPARTMENT_NAMES:
+        check.error(
+            f"{path}.name",
+            f"'{name}' is reserved for the lines {', '.join(RESERVED_DEPARTMENT_NAMES)}",
+        )
+    elif name in names:
+        check.error(f"{path}.name", f"department '{name}' is already listed at departments[{names[name]}]")
+    else:
+        names[name] = index
+
+
+def _claim_namespace(check: _Checker, path: str, ns, claimed: dict[str, str]) -> bool:
+    """Claim an explicit namespace for its department; False (with the error) if it is invalid or taken."""
+    if not isinstance(ns, str) or not NAMESPACE_NAME.fullmatch(ns):
+        hint = " (glob patterns go under patterns)" if isinstance(ns, str) and is_pattern(ns) else ""
+        check.error(path, f"{_text(ns)} is not a valid Kubernetes namespace name{hint}")
+        return False
+    if ns in claimed:
+        check.error(path, f"namespace '{ns}' is already claimed by {claimed[ns]}")
+        return False
+    claimed[ns] = path
+    return True
+
+
+def _check_owned_namespace(
+    check: _Checker,
+    path: str,
+    ns: str,
+    shared_names: dict[str, str],
+    shared_patterns: list[tuple[str, str]],
+    known: set[str] | None,
+):
+    """A namespace a department owns by name must not be shared too, and should exist."""
+    if ns in shared_names:
+        check.error(path, f"namespace '{ns}' is also shared ({shared_names[ns]})")
+    else:
+        for shared_path, pattern in shared_patterns:
+            if fnmatchcase(ns, pattern):
+                check.error(path, f"namespace '{ns}' is also shared ({shared_path} '{pattern}')")
+                break
+    if known is not None and ns not in known:
+        check.warning(path, f"namespace '{ns}' is not one of the known namespaces")
+
+
+def _check_department_pattern(check: _Checker, path: str, pattern, known: set[str] | None) -> bool:
+    """False (with the error) when `pattern` is not a pattern at all, so it takes no part in the overlaps."""
+    if not isinstance(pattern, str) or not pattern:
+        check.error(path, "must be a glob pattern such as 'pay-*'")
+        return False
+    if known is not None and not any(fnmatchcase(ns, pattern) for ns in known):
+        check.warning(path, f"pattern '{pattern}' matches none of the known namespaces")
+    return True
+
+
+def _check_label_value(check: _Checker, path: str, value, spec: PolicySpec, label_values: dict[str, str]):
+    if not isinstance(value, str) or not value:
+        check.error(path, "must be a label value, or left out")
+    elif not spec.namespace_label_key:
+        check.error(path, "a label value needs namespace_label_key to say which label to read")
+    elif value in label_values:
+        check.error(path, f"label value '{value}' is already used by {label_values[value]}")
+    else:
+        label_values[value] = path
+
+
+def _check_department_weight(check: _Checker, path: str, weight):
+    if weight is not None and (not _is_number(weight) or not 0 <= weight <= WEIGHT_TOTAL):
+        check.error(f"{path}.weight", f"must be a number between 0 and 100, not {_text(weight)}")
+
+
+def _check_department_charged(check: _Checker, path: str, dept: DepartmentSpec):
+    if not (dept.namespaces or dept.patterns or dept.label_value is not None or dept.weight is not None):
+        check.warning(path, "no namespace, pattern, label value or weight: this department is never charged")
 
 
 def _check_pattern_overlaps(check: _Checker, spec: PolicySpec, patterns: list[tuple[str, int, str]], known):
@@ -390,32 +415,40 @@ def _check_pools(check: _Checker, spec: PolicySpec):
         if pool not in POOLS:
             check.error(f"pools.{pool}", f"unknown pool; the pools are {', '.join(POOLS)}")
     weighted = [d for d in spec.departments if d.weight is not None]
-    numeric = [d.weight for d in weighted if _is_number(d.weight)]
     uses_weights = False
     for pool in POOLS:
         pool_spec = spec.pools[pool]
         path = f"pools.{pool}"
-        if pool_spec.method not in POOL_METHODS:
-            check.error(
-                f"{path}.method",
-                f"must be one of {', '.join(_methods_for(pool))}, not {_text(pool_spec.method)}",
-            )
-        elif pool_spec.method == "per_resource" and pool != "idle":
-            check.error(f"{path}.method", "per_resource is only for the idle pool")
-        elif pool_spec.method == "weights":
-            uses_weights = True
-            if not weighted:
-                check.error(
-                    f"{path}.method", "the weights method needs at least one department with a weight"
-                )
-        if pool_spec.scope not in SCOPES:
-            check.error(f"{path}.scope", f"must be one of {', '.join(SCOPES)}, not {_text(pool_spec.scope)}")
-        elif pool == "idle" and pool_spec.scope != "cluster":
-            check.error(
-                f"{path}.scope",
-                "idle cost is always divided within its own cluster: the scope must be cluster",
-            )
+        uses_weights |= _check_pool_method(check, path, pool, pool_spec.method, weighted)
+        _check_pool_scope(check, path, pool, pool_spec.scope)
+    _check_weight_total(check, weighted, uses_weights)
 
+
+def _check_pool_method(check: _Checker, path: str, pool: str, method, weighted: list[DepartmentSpec]) -> bool:
+    """Check one pool's method; True when the pool is divided by the departments' weights."""
+    if method not in POOL_METHODS:
+        check.error(f"{path}.method", f"must be one of {', '.join(_methods_for(pool))}, not {_text(method)}")
+    elif method == "per_resource" and pool != "idle":
+        check.error(f"{path}.method", "per_resource is only for the idle pool")
+    elif method == "weights":
+        if not weighted:
+            check.error(f"{path}.method", "the weights method needs at least one department with a weight")
+        return True
+    return False
+
+
+def _check_pool_scope(check: _Checker, path: str, pool: str, scope):
+    if scope not in SCOPES:
+        check.error(f"{path}.scope", f"must be one of {', '.join(SCOPES)}, not {_text(scope)}")
+    elif pool == "idle" and scope != "cluster":
+        check.error(
+            f"{path}.scope",
+            "idle cost is always divided within its own cluster: the scope must be cluster",
+        )
+
+
+def _check_weight_total(check: _Checker, weighted: list[DepartmentSpec], uses_weights: bool):
+    numeric = [d.weight for d in weighted if _is_number(d.weight)]
     if uses_weights and weighted and len(numeric) == len(weighted):
         total = sum(numeric, Decimal(0))
         if total == 0:

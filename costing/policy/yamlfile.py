@@ -453,61 +453,76 @@ def dump_policy(spec: PolicySpec) -> str:
         f"  price_ratio: {_num(spec.split.price_ratio)}",
         "",
         "# Prices for node-hours with no bill line yet (estimates); an empty instance_type is the default.",
-    ]
-    if spec.fallback_prices:
-        out.append("fallback_prices:")
-        for price in spec.fallback_prices:
-            out += [
-                f"  - instance_type: {_str(price.instance_type)}",
-                f"    cpu_core_hour: {_num(price.cpu_core_hour)}",
-                f"    mem_gib_hour: {_num(price.mem_gib_hour)}",
-            ]
-    else:
-        out.append("fallback_prices: []")
-    out += ["", "# Bill lines carrying one of these tags belong to the cluster (no value: the key alone)."]
-    if spec.clusters:
-        out.append("clusters:")
-        for cluster in spec.clusters:
-            out.append(f"  - name: {_str(cluster.name)}")
-            if not cluster.tag_rules:
-                out.append("    tag_rules: []")
-                continue
-            out.append("    tag_rules:")
-            for rule in cluster.tag_rules:
-                out.append(f"      - key: {_str(rule.key)}")
-                if rule.value is not None:
-                    out.append(f"        value: {_str(rule.value)}")
-    else:
-        out.append("clusters: []")
-    out += [
+        *_dump_fallback_prices(spec.fallback_prices),
+        "",
+        "# Bill lines carrying one of these tags belong to the cluster (no value: the key alone).",
+        *_dump_clusters(spec.clusters),
         "",
         "# Shared namespaces (names or glob patterns): their cost is the shared pool, whoever claims them.",
         f"shared_namespaces: {_list(spec.shared_namespaces)}",
         "",
         "# Departments. A namespace goes to: an explicit name, else the most specific matching pattern,",
         "# else the namespace label's value; else to Unallocated. weight: a percent, for `weights` pools.",
-    ]
-    if spec.departments:
-        out.append("departments:")
-        for dept in spec.departments:
-            out.append(f"  - name: {_str(dept.name)}")
-            out.append(f"    namespaces: {_list(dept.namespaces)}")
-            out.append(f"    patterns: {_list(dept.patterns)}")
-            if dept.label_value is not None:
-                out.append(f"    label_value: {_str(dept.label_value)}")
-            if dept.weight is not None:
-                out.append(f"    weight: {_num(dept.weight)}")
-    else:
-        out.append("departments: []")
-    out += [
+        *_dump_departments(spec.departments),
         "",
         "# How each common pool is divided among the departments.",
         "#   method: proportional (by direct cost), even, weights, separate (own line),",
         "#           per_resource (idle only: idle CPU by CPU cost, idle memory by memory cost).",
         "#   scope:  cluster (a department pays only for the clusters it uses) or global; idle: cluster.",
-        "pools:",
+        *_dump_pools(spec.pools),
     ]
-    for pool in (*[p for p in POOLS if p in spec.pools], *[p for p in spec.pools if p not in POOLS]):
-        pool_spec = spec.pools[pool]
-        out.append(f"  {_str(pool)}: {_emit({'method': pool_spec.method, 'scope': pool_spec.scope})}")
     return "\n".join(out) + "\n"
+
+
+def _dump_fallback_prices(prices: list[FallbackPrice]) -> list[str]:
+    if not prices:
+        return ["fallback_prices: []"]
+    out = ["fallback_prices:"]
+    for price in prices:
+        out += [
+            f"  - instance_type: {_str(price.instance_type)}",
+            f"    cpu_core_hour: {_num(price.cpu_core_hour)}",
+            f"    mem_gib_hour: {_num(price.mem_gib_hour)}",
+        ]
+    return out
+
+
+def _dump_clusters(clusters: list[ClusterRules]) -> list[str]:
+    if not clusters:
+        return ["clusters: []"]
+    out = ["clusters:"]
+    for cluster in clusters:
+        out.append(f"  - name: {_str(cluster.name)}")
+        if not cluster.tag_rules:
+            out.append("    tag_rules: []")
+            continue
+        out.append("    tag_rules:")
+        for rule in cluster.tag_rules:
+            out.append(f"      - key: {_str(rule.key)}")
+            if rule.value is not None:
+                out.append(f"        value: {_str(rule.value)}")
+    return out
+
+
+def _dump_departments(departments: list[DepartmentSpec]) -> list[str]:
+    if not departments:
+        return ["departments: []"]
+    out = ["departments:"]
+    for dept in departments:
+        out.append(f"  - name: {_str(dept.name)}")
+        out.append(f"    namespaces: {_list(dept.namespaces)}")
+        out.append(f"    patterns: {_list(dept.patterns)}")
+        if dept.label_value is not None:
+            out.append(f"    label_value: {_str(dept.label_value)}")
+        if dept.weight is not None:
+            out.append(f"    weight: {_num(dept.weight)}")
+    return out
+
+
+def _dump_pools(pools: dict[str, PoolSpec]) -> list[str]:
+    # The known pools in their usual order, then any unknown one as written (validation names it).
+    out = ["pools:"]
+    for pool in (*[p for p in POOLS if p in pools], *[p for p in pools if p not in POOLS]):
+        pool_spec = pools[pool]
+        out.append(f"  {_str(pool)}: {_emit({'method': pool_spec.method, 'scope': pool_spec.scope})}")
+    return out

@@ -14,9 +14,14 @@ from costing.models import (
     Cluster,
     ClusterDay,
     DepartmentCostDay,
+    Namespace,
     NamespaceCostDay,
+    Node,
     NodeCostDay,
+    NodePool,
+    Pod,
     PodCostDay,
+    Workload,
     WorkloadCostDay,
 )
 from costing.money import largest_remainder_cents, sum_units, to_money, units_array
@@ -123,8 +128,17 @@ def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFram
     the group has costs in, summed in SQL so that a year of thousands of workloads never comes to Python
     row by row. `department` keeps the rows of namespaces the department owned (not shared) on their day.
     """
-    from costing.models import ClusterDay, Namespace, Node, NodePool, Pod, Workload
+    table, exprs, joins, params = _group_source(by, label)
+    where, where_params = _row_filter(start, end, cluster_id, department)
+    sql = _grouped_sql(table, exprs, joins, where, one_row_per_day=label is None and by in _ONE_ROW_PER_DAY)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *where_params])
+        rows = cursor.fetchall()
+    return _group_frame(rows, keys, label)
 
+
+def _group_source(by, label) -> tuple[type, dict[str, str], list[str], list]:
+    """The result table a grouping reads, the SQL of its keys, the joins they need and the keys' parameters."""
     table, exprs = (PodCostDay, {}) if label is not None else _SOURCES[by]
     params: list = []
     joins = [f'JOIN "{Cluster._meta.db_table}" c ON c.id = r.cluster_id']
@@ -143,8 +157,13 @@ def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFram
     if label is None and by in ("node_pool", "node"):
         joins.append(f'JOIN "{Node._meta.db_table}" n ON n.id = r.node_id')
         joins.append(f'JOIN "{NodePool._meta.db_table}" np ON np.id = n.node_pool_id')
+    return table, exprs, joins, params
+
+
+def _row_filter(start, end, cluster_id, department) -> tuple[list[str], list]:
+    """The WHERE conditions on the result rows (period, cluster, department's own namespaces) and their values."""
     where = ["r.day >= %s", "r.day < %s"]
-    params += [start, end]
+    params: list = [start, end]
     if cluster_id is not None:
         where.append("r.cluster_id = %s")
         params.append(cluster_id)
@@ -154,6 +173,14 @@ def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFram
             " AND o.day = r.day AND o.department = %s AND o.shared = %s)"
         )
         params += [department, False]
+    return where, params
+
+
+def _grouped_sql(
+    table, exprs: dict[str, str], joins: list[str], where: list[str], *, one_row_per_day: bool
+) -> str:
+    """The query summing a grouping: per group and cluster-day first, so that the coverage is averaged over
+    the cluster-days, not over the rows (unless the table already has one row per group and day)."""
     # Table and column names come from the models and this module; every value is a bound parameter.
     measures = [*QUANTITIES, *COSTS]
     key_sql = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
@@ -164,21 +191,22 @@ def _grouped(by, label, keys, start, end, cluster_id, department) -> pd.DataFram
     coverage_join = (
         f'LEFT JOIN "{ClusterDay._meta.db_table}" cd ON cd.cluster_id = g.cluster_id AND cd.day = g.day'
     )
-    if label is None and by in _ONE_ROW_PER_DAY:
-        sql = (
+    if one_row_per_day:
+        return (
             f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
             f" (SELECT {key_sql}, r.cluster_id, r.day, {', '.join(f'r.{m} AS {m}' for m in measures)}"
             f" FROM {source}) g {coverage_join} GROUP BY {ordinals}"
         )
-    else:
-        sql = (
-            f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
-            f" (SELECT {key_sql}, r.cluster_id AS cluster_id, r.day AS day, {sums} FROM {source}"
-            f" GROUP BY {ordinals}, r.cluster_id, r.day) g {coverage_join} GROUP BY {ordinals}"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    return (
+        f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
+        f" (SELECT {key_sql}, r.cluster_id AS cluster_id, r.day AS day, {sums} FROM {source}"
+        f" GROUP BY {ordinals}, r.cluster_id, r.day) g {coverage_join} GROUP BY {ordinals}"
+    )
+
+
+def _group_frame(rows: list[tuple], keys: list[str], label) -> pd.DataFrame:
+    """The summed rows as a frame sorted by its keys: costs as int64 units, quantities and coverage as floats."""
+    measures = [*QUANTITIES, *COSTS]
     columns = [*keys, *measures, "coverage"]
     if not rows:
         return pd.DataFrame(columns=columns)

@@ -244,6 +244,35 @@ def test_label_values():
     ]
 
 
+def test_label_values_must_be_text():
+    depts = base().departments
+    # An empty value is refused, not recorded: the second empty value is not "already used".
+    spec = base(departments=[replace(depts[0], label_value=""), replace(depts[1], label_value="")])
+    assert issues(spec) == [
+        ("departments[0].label_value", "must be a label value, or left out"),
+        ("departments[1].label_value", "must be a label value, or left out"),
+    ]
+    assert issues(base(departments=[replace(depts[0], label_value=7), depts[1]])) == [
+        ("departments[0].label_value", "must be a label value, or left out")
+    ]
+
+
+def test_department_patterns_must_be_glob_patterns():
+    depts = base().departments
+    # A refused entry takes no part in the overlap checks: the two empty patterns are not "already used".
+    spec = base(
+        departments=[
+            replace(depts[0], patterns=["pay-*", "", 7]),
+            replace(depts[1], patterns=["search-*", ""]),
+        ]
+    )
+    assert issues(spec) == [
+        ("departments[0].patterns[1]", "must be a glob pattern such as 'pay-*'"),
+        ("departments[0].patterns[2]", "must be a glob pattern such as 'pay-*'"),
+        ("departments[1].patterns[1]", "must be a glob pattern such as 'pay-*'"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("share", "ok"),
     [(D(0), True), (D(1), True), (D("0.65"), True), (D("-0.01"), False), (D("1.01"), False), (0.5, False)],

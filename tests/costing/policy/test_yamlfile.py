@@ -399,6 +399,15 @@ def test_dump_quotes_what_yaml_would_misread():
     assert load_policy(dump_policy(spec)) == spec
 
 
+def test_dump_of_empty_lists():
+    spec = PolicySpec(date(2025, 3, 1), clusters=[ClusterRules("prod")])
+    text = dump_policy(spec)
+    assert "fallback_prices: []\n" in text
+    assert "clusters:\n  - name: prod\n    tag_rules: []\n" in text
+    assert "departments: []\n" in text
+    assert load_policy(text) == spec
+
+
 NAMESPACE = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?", fullmatch=True)
 WORD = st.from_regex(r"[a-z]{1,6}", fullmatch=True)
 TEXT = st.text(min_size=1, max_size=12).filter(lambda s: s.strip())
