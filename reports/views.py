@@ -7,7 +7,7 @@ from django.shortcuts import render
 from costing.models import BillImport
 from reports import charts
 from reports.queries.overview import overview
-from reports.views_common import base_context, delta, page
+from reports.views_common import base_context, page
 
 TOP_WORKLOADS = 10
 
@@ -25,7 +25,7 @@ def dashboard(request, state):
         figures,
         has_bill=BillImport.objects.exists(),
         totals=totals,
-        change=delta(totals["total"], previous),
+        change=state.change(totals["total"], previous),
         idle_share=(totals["idle"] / totals["total"]) if totals["total"] else None,
         trend=charts.daily_by(
             trend_rows,

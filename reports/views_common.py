@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import wraps
+from datetime import date, datetime, timedelta
+from functools import cached_property, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from reports.periods import (
     parse_period,
 )
 from reports.queries.common import QueryError
+from reports.queries.coverage import Coverage, comparable, coverages, moment
 
 STATE_PARAMS = ("period", "cluster", "department")
 # Node-hours are listed on a pod's page for periods up to this long (a month of hours is ~750 rows).
@@ -36,8 +37,16 @@ class BadRequest(ValueError):
     """A parameter of the URL that cannot be read: shown as a 400 page that says which and why."""
 
 
+def now() -> datetime:
+    return timezone.now()
+
+
 def today() -> date:
-    return timezone.now().date()
+    return now().date()
+
+
+def _moment(day: date) -> datetime:
+    return moment(day, now())
 
 
 @dataclass
@@ -51,6 +60,30 @@ class PageState:
     granted: frozenset[str] | None  # None: the user sees every department
     clusters: list[tuple[int, str]] = field(default_factory=list)
     department_choices: list[str] = field(default_factory=list)
+    now: datetime | None = None
+
+    @cached_property
+    def _coverages(self) -> list[Coverage]:
+        ids = [self.cluster_id] if self.cluster_id is not None else [pk for pk, _ in self.clusters]
+        return coverages([self.period, self.previous], ids, self.now or _moment(today()))
+
+    @property
+    def coverage(self) -> Coverage:
+        """How much of the period was collected over the clusters in scope, and how much waits for a recompute."""
+        return self._coverages[0]
+
+    @property
+    def previous_coverage(self) -> Coverage:
+        return self._coverages[1]
+
+    @property
+    def like_for_like(self) -> bool:
+        """Whether a percentage change from the previous period compares like with like."""
+        return comparable(self.coverage, self.previous_coverage)
+
+    def change(self, current, previous) -> dict:
+        """delta() from the previous period, without its percentage when that period is incomplete."""
+        return delta(current, previous, like_for_like=self.like_for_like)
 
     @property
     def previous(self) -> Period:
@@ -104,7 +137,7 @@ def read_state(request) -> PageState:
             raise PermissionDenied(f"department {department!r} is not one of yours")
         if department not in choices and not DepartmentCostDay.objects.filter(name=department).exists():
             raise BadRequest(f"department: no department is named {department!r}")
-    return PageState(period, cluster, cluster_id, department, granted, clusters, choices)
+    return PageState(period, cluster, cluster_id, department, granted, clusters, choices, _moment(now))
 
 
 def _problem(request, status: int, title: str, message: str, **extra):
@@ -214,10 +247,17 @@ def _quick(now: date) -> list[tuple[str, str]]:
     ]
 
 
-def delta(current, previous) -> dict:
-    """Change from the previous period: the difference and the percentage (None when it was zero)."""
+def delta(current, previous, *, like_for_like: bool = True) -> dict:
+    """Change from the previous period: the difference and the percentage (None when it was zero, or when
+    the previous period is not like for like: incomplete or less covered)."""
     current = current or 0
     previous = previous or 0
     diff = current - previous
-    pct = float(diff) / float(previous) * 100 if previous else None
-    return {"current": current, "previous": previous, "diff": diff, "pct": pct}
+    pct = float(diff) / float(previous) * 100 if previous and like_for_like else None
+    return {
+        "current": current,
+        "previous": previous,
+        "diff": diff,
+        "pct": pct,
+        "like_for_like": like_for_like,
+    }

@@ -36,7 +36,7 @@ def departments(request, state):
         rows=rows,
         totals=totals,
         grand=table["grand"],
-        change=delta(totals["total"], table["previous_total"]),
+        change=state.change(totals["total"], table["previous_total"]),
     )
     if rows:
         context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])
@@ -81,7 +81,7 @@ def department(request, state, name: str):
         namespaces=namespaces,
         pools=sorted(pools, key=lambda p: (p["pool"], p["cluster"], -p["amount"])),
         pool_total=parts["shared"] + parts["idle"] + parts["overhead"],
-        change=delta(total, sum((r["total"] for r in previous), ZERO)),
+        change=state.change(total, sum((r["total"] for r in previous), ZERO)),
     )
     if days:
         context["trend"] = charts.daily_by(

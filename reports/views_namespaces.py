@@ -56,7 +56,7 @@ def namespaces(request, state):
         page="namespaces",
         rows=rows,
         total=total,
-        change=delta(total, sum(before.values(), ZERO)),
+        change=state.change(total, sum(before.values(), ZERO)),
         usage=usage_totals(period.start, period.end, state.cluster_id, state.departments),
     )
     if rows:

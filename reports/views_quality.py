@@ -40,14 +40,14 @@ def data_quality(request, state):
         page="data_quality",
         gap_reasons=by_reason,
         gaps=latest,
-        low_coverage=[r for r in days if r["coverage"] < 0.999],
+        # The running day is in progress, not short of samples (its coverage is on the period's header).
+        low_coverage=[r for r in days if r["coverage"] < 0.999 and r["day"] < state.now.date()],
         estimated_days=[r for r in days if r["estimated_cost"]],
         days=days,
         dirty_count=dirty_count,
         dirty=dirty,
         workers=workers,
         stale_seconds=STALE_SECONDS,
-        coverage=(sum(r["coverage"] for r in days) / len(days)) if days else None,
     )
     if days:
         context["heatmap"] = charts.coverage_heatmap(days, list(period.each_day()), clusters)

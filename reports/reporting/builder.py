@@ -24,6 +24,7 @@ from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
 from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
+from reports.queries.coverage import Coverage, comparable, coverages, moment
 
 ZERO = Decimal("0.00")
 
@@ -179,6 +180,12 @@ def build_current(
     departments = rows("department")
     previous = None
     before = period.previous()
+    cluster_ids = list(
+        (Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()).values_list(
+            "pk", flat=True
+        )
+    )
+    collection = coverages([period, before], cluster_ids, moment(today, timezone.now()))
     if before.start >= earliest_start(today):
         try:
             previous = cost_rows(before.start, before.end, "department", **scope)
@@ -196,7 +203,7 @@ def build_current(
     clusters = rows("cluster") if department is None else None
 
     tables = [
-        _departments_table(departments, previous),
+        _departments_table(departments, previous, like_for_like=comparable(*collection)),
         _table(
             "namespaces",
             "Namespaces",
@@ -226,7 +233,7 @@ def build_current(
     progress(0.9, "policy")
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
-    summary = _summary(period, cluster, department, departments, clusters, namespaces, policies)
+    summary = _summary(period, cluster, department, departments, clusters, namespaces, policies, collection)
     return Report(
         period=period,
         cluster=cluster,
@@ -256,7 +263,8 @@ def _pick(row: dict, columns: list[Column]) -> dict:
     return {c.key: row.get(c.key) for c in columns}
 
 
-def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
+def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_for_like: bool = True) -> Table:
+    """Departments and lines with the previous period; no change in % when that period is not like for like."""
     columns = [
         Column("department", "Department"),
         Column("kind", "Kind"),
@@ -289,7 +297,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
                 "share": float(r["total"] / grand) if grand else None,
                 "previous_total": prev,
                 "change": r["total"] - prev if prev is not None else None,
-                "change_pct": float((r["total"] - prev) / prev) if prev else None,
+                "change_pct": float((r["total"] - prev) / prev) if prev and like_for_like else None,
             }
         )
     total = {
@@ -299,7 +307,9 @@ def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
         "share": 1.0 if grand else None,
         "previous_total": before_total,
         "change": grand - before_total if before_total is not None else None,
-        "change_pct": float((grand - before_total) / before_total) if before_total else None,
+        "change_pct": float((grand - before_total) / before_total)
+        if before_total and like_for_like
+        else None,
     }
     return Table("departments", "Departments", columns, out, total)
 
@@ -511,7 +521,7 @@ def _policy_table(policies: list[Policy], department: str | None) -> Table:
     return Table("policy", "Policy", [Column("line", "Policy used")], [{"line": line} for line in lines])
 
 
-def _summary(period, cluster, department, departments, clusters, namespaces, policies) -> list:
+def _summary(period, cluster, department, departments, clusters, namespaces, policies, collection) -> list:
     items: list[tuple[str, object, str]] = [
         ("Report", "Kubernetes costs", "text"),
         ("Period", period.label, "text"),
@@ -535,7 +545,6 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
             ("Idle", total["idle"], "money"),
             ("Overhead", total["overhead"], "money"),
             ("Apportioned to departments and lines", dept_total["total"], "money"),
-            ("Coverage", total.get("coverage"), "percent"),
             ("Estimated share", total.get("estimated_share"), "percent"),
         ]
     else:
@@ -549,10 +558,8 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
             ("overhead", "Overhead"),
         ):
             items.append((label, row[part] if row else ZERO, "money"))
-        items += [
-            ("Coverage", ns_total.get("coverage"), "percent"),
-            ("Estimated share", ns_total.get("estimated_share"), "percent"),
-        ]
+        items.append(("Estimated share", ns_total.get("estimated_share"), "percent"))
+    items += _collection_items(*collection)
     items += [
         (
             "Policy version(s) in force",
@@ -562,6 +569,22 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
         ("Generated at", timezone.now().astimezone(UTC).replace(microsecond=0), "datetime"),
         ("Status", "Open", "text"),
     ]
+    return items
+
+
+def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, object, str]]:
+    """What the pages' period header says: the whole period's coverage, the days collected, today in
+    progress, when collection started and whether the previous period compares like for like."""
+    items: list[tuple[str, object, str]] = [
+        ("Coverage", current.sampled, "percent"),
+        ("Days collected", f"{current.collected_days} of {current.period.days}", "text"),
+    ]
+    if current.in_progress_hours:
+        items.append(("Today", f"in progress ({current.in_progress_hours} h to come)", "text"))
+    if current.started is not None:
+        items.append(("Collection started on", current.started, "date"))
+    if not comparable(current, previous):
+        items.append(("Previous period", f"{previous.note}: no change in %", "text"))
     return items
 
 

@@ -178,3 +178,15 @@ def test_plain_data_round_trips_exactly(prod):
     assert [(t.name, t.columns, t.rows, t.total) for t in again.tables] == [
         (t.name, t.columns, t.rows, t.total) for t in report.tables
     ]
+
+
+def test_summary_coverage_counts_the_whole_period(prod):
+    # "Today" is 2025-06-15: 166 days of 2025 have begun; only the 10th of March was sampled (23.5 h).
+    report = build_report("2025", today=TODAY)
+    assert report.summary_value("Coverage") == pytest.approx(23.5 / 24 / 166)
+    assert report.summary_value("Days collected") == "1 of 365"
+    assert report.summary_value("Collection started on") == DAY
+    # March against February, which has no day collected: no change in %.
+    march = build_report("2025-03", today=TODAY)
+    assert march.summary_value("Previous period") == "February 2025: 0 of 28 days collected: no change in %"
+    assert all(r["change_pct"] is None for r in march.table("departments").rows)
