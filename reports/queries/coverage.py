@@ -37,6 +37,10 @@ class Coverage:
         return self.collected_days == self.period.days and self.in_progress_hours == 0
 
     @property
+    def pending_note(self) -> str:
+        return pending_note(self.pending_days)
+
+    @property
     def note(self) -> str:
         """ "October 2026: 2 of 31 days collected" (of the period's whole length, not its elapsed part)."""
         return f"{self.period.label}: {self.collected_days} of {self.period.days} days collected"
@@ -102,6 +106,12 @@ def _coverage(period: Period, cluster_ids: list[int], rows, now: datetime) -> Co
         pending_days=len(pending),
         per_cluster=per_cluster,
     )
+
+
+def pending_note(days: int) -> str:
+    """What a page or an export of a period says while some of its days wait to be recomputed."""
+    verb = "day is" if days == 1 else "days are"
+    return f"{days} {verb} being recomputed after a change (policy, bill or late samples); figures may change"
 
 
 def comparable(current: Coverage, previous: Coverage) -> bool:

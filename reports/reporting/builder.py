@@ -24,7 +24,7 @@ from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
 from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
-from reports.queries.coverage import Coverage, comparable, coverages, moment
+from reports.queries.coverage import Coverage, comparable, coverages, moment, pending_note
 
 ZERO = Decimal("0.00")
 
@@ -585,6 +585,8 @@ def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, 
         items.append(("Collection started on", current.started, "date"))
     if not comparable(current, previous):
         items.append(("Previous period", f"{previous.note}: no change in %", "text"))
+    if current.pending_days:
+        items.append(("Pending recomputation", pending_note(current.pending_days), "text"))
     return items
 
 

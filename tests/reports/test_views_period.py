@@ -172,3 +172,14 @@ def test_todays_unfinished_hours_are_in_progress(clients, prod, monkeypatch):
     assert "today in progress (6 h to come)" in text(page) and "100.0 %" in text(page)
     quality = clients["admin"].get("/data-quality/?period=2025-03-10")
     assert quality.context["low_coverage"] == []  # the running day is not listed as short of samples
+
+
+def test_pending_recomputation_is_on_every_page_of_the_period(clients, prod):
+    from costing.models import ClusterDay
+
+    ClusterDay.objects.filter(day="2025-03-11").update(dirty=True)
+    says = "1 day is being recomputed after a change (policy, bill or late samples); figures may change"
+    for path in ("/", "/clusters/", "/namespaces/", "/labels/", "/departments/", "/data-quality/"):
+        assert says in text(clients["admin"].get(f"{path}?period=2025-03")), path
+    assert says in text(clients["payments"].get("/departments/?period=2025-03"))
+    assert "being recomputed" not in text(clients["admin"].get("/?period=2025-03-10"))  # that day is done

@@ -190,3 +190,13 @@ def test_summary_coverage_counts_the_whole_period(prod):
     march = build_report("2025-03", today=TODAY)
     assert march.summary_value("Previous period") == "February 2025: 0 of 28 days collected: no change in %"
     assert all(r["change_pct"] is None for r in march.table("departments").rows)
+
+
+def test_summary_says_when_days_wait_for_a_recompute(prod):
+    from costing.models import ClusterDay
+
+    assert build_report("2025-03", today=TODAY).summary_value("Pending recomputation") is None
+    ClusterDay.objects.filter(day=DAY).update(dirty=True)
+    assert build_report("2025-03", today=TODAY).summary_value("Pending recomputation") == (
+        "1 day is being recomputed after a change (policy, bill or late samples); figures may change"
+    )
