@@ -85,6 +85,8 @@ MIDDLEWARE = [
     # Every page is behind login unless a view says @login_not_required (login page, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A refused page view answers with the styled "Not yours to see" page, logged without a traceback.
+    "reports.refusals.RefusalMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

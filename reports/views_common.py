@@ -149,6 +149,11 @@ def _problem(request, status: int, title: str, message: str, **extra):
     )
 
 
+def refusal(request, message: str = ""):
+    """The 403 page of a refusal, with the nav: what the user asked for is outside what they may see."""
+    return _problem(request, 403, "Not yours to see", message or "This page is outside what you may see.")
+
+
 def page(*, everything: bool = False):
     """Decorator of a page view: role check, state parsing, and friendly 400/403/404 pages.
 
@@ -183,9 +188,7 @@ def page(*, everything: bool = False):
             except QueryError as exc:
                 return _problem(request, 400, "That page cannot be shown", str(exc))
             except PermissionDenied as exc:
-                return _problem(
-                    request, 403, "Not yours to see", str(exc) or "This page is outside what you may see."
-                )
+                return refusal(request, str(exc))
             except (Http404, NotFound) as exc:
                 return _problem(request, 404, "Not found", str(exc) or "There is nothing at this address.")
 

@@ -79,6 +79,18 @@ def show_delta(context, change: dict | None):
     )
 
 
+@register.simple_tag
+def nav_access(user) -> dict:
+    """Which pages of the nav `user` may open, so that the nav shows only those (costing.access decides)."""
+    from costing import access
+
+    if not user.is_authenticated or not access.has_any_role(user):
+        return {"pages": False, "everything": False, "bills": False, "admin": False}
+    everything = access.sees_everything(user)
+    # Bills are organisation-wide figures: the same readers as the whole clusters (reports.views_bills).
+    return {"pages": True, "everything": everything, "bills": everything, "admin": access.is_admin(user)}
+
+
 @register.simple_tag(takes_context=True)
 def link(context, name: str, *args, **changes) -> str:
     """URL of page `name` (with args) carrying the current state (period, cluster, department).
