@@ -7,7 +7,7 @@ from django.shortcuts import render
 from costing.models import BillImport
 from reports import charts
 from reports.queries.overview import overview
-from reports.views_common import base_context, page
+from reports.views_common import base_context, daily_chart, page
 
 TOP_WORKLOADS = 10
 
@@ -27,12 +27,13 @@ def dashboard(request, state):
         totals=totals,
         change=state.change(totals["total"], previous),
         idle_share=(totals["idle"] / totals["total"]) if totals["total"] else None,
-        trend=charts.daily_by(
+        # Every cluster keeps its colour, whichever of them the period shows.
+        trend=daily_chart(
+            context,
             trend_rows,
             key="cluster__name",
             value="total",
-            days=list(period.each_day()),
-            currency=context["currency"],
+            colours=charts.colour_map(name for _, name in state.clusters),
         ),
         recompute_hint=f"python manage.py recompute --start {period.start} --end {period.end}",
     )

@@ -17,6 +17,7 @@ from costing import access
 from costing.choices import UNALLOCATED
 from costing.explain import NotFound
 from costing.models import Cluster, Department, DepartmentCostDay
+from reports import charts
 from reports.periods import (
     Period,
     PeriodError,
@@ -233,8 +234,41 @@ def base_context(request, state: PageState, **context) -> dict:
             "next": state.query(period=next_period.key) if next_period.start <= now else None,
             "quick": [(label, key, state.query(period=key)) for label, key in _quick(now)],
         },
+        "bars": _bars(request, state),
         **context,
     }
+
+
+def daily_chart(context: dict, rows: list[dict], *, key: str, value: str, colours: dict | None = None) -> str:
+    """charts.daily_by over the page's period, by day or by month as the period reads (_bars)."""
+    return charts.daily_by(
+        rows,
+        key=key,
+        value=value,
+        days=list(context["state"].period.each_day()),
+        currency=context["currency"],
+        colours=colours,
+        monthly=context["bars"]["monthly"],
+    )
+
+
+# Periods longer than this read as months on the charts (a quarter has 90 to 92 days).
+MONTHLY_AFTER_DAYS = 92
+
+
+def _bars(request, state: PageState) -> dict:
+    """Whether the period's charts show months or days, and the link that switches: a quarter, a year or a
+    custom range over MONTHLY_AFTER_DAYS days reads as months; ?bars=days shows its days."""
+    long = state.period.kind in ("quarter", "year") or state.period.days > MONTHLY_AFTER_DAYS
+    monthly = long and request.GET.get("bars") != "days"
+    switch = None
+    if long:
+        params = request.GET.copy()
+        params.pop("bars", None)
+        if monthly:
+            params["bars"] = "days"
+        switch = {"query": params.urlencode(), "label": "Show days" if monthly else "Show months"}
+    return {"monthly": monthly, "switch": switch}
 
 
 def _quick(now: date) -> list[tuple[str, str]]:

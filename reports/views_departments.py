@@ -14,7 +14,7 @@ from costing.models import DepartmentCostDay
 from reports import charts
 from reports.queries.cents import cents, split_cents
 from reports.queries.departments import department_days, department_table, department_totals
-from reports.views_common import base_context, delta, page
+from reports.views_common import base_context, daily_chart, delta, page
 
 ZERO = Decimal(0)
 PARTS = ["direct", "shared", "idle", "overhead"]
@@ -40,8 +40,9 @@ def departments(request, state):
     )
     if rows:
         context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])
-        context["trend"] = charts.daily_by(
-            days, key="name", value="total", days=list(period.each_day()), currency=context["currency"]
+        # One colour per department (and line) on every chart of the page, from the table's rows.
+        context["trend"] = daily_chart(
+            context, days, key="name", value="total", colours=charts.colour_map(r["name"] for r in rows)
         )
     return render(request, "reports/departments.html", context)
 
@@ -84,7 +85,8 @@ def department(request, state, name: str):
         change=state.change(total, sum((r["total"] for r in previous), ZERO)),
     )
     if days:
-        context["trend"] = charts.daily_by(
+        context["trend"] = daily_chart(
+            context,
             [
                 {"day": d["day"], "part": charts.PART_NAMES[part], "value": d[part]}
                 for d in days
@@ -92,8 +94,6 @@ def department(request, state, name: str):
             ],
             key="part",
             value="value",
-            days=list(period.each_day()),
-            currency=context["currency"],
             colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
         )
     return render(request, "reports/department.html", context)

@@ -17,7 +17,7 @@ from reports.queries.cents import cents
 from reports.queries.common import COSTS, QUANTITIES, with_efficiency
 from reports.queries.namespaces import namespace_totals, usage_totals
 from reports.queries.workloads import pod_days, workload_days, workload_pods
-from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
+from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, daily_chart, delta, page
 
 ZERO = Decimal(0)
 CHART_ROWS = 15
@@ -121,12 +121,11 @@ def workload(request, state, pk: int):
         request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
     )
     if days:
-        context["chart"] = charts.daily_by(
+        context["chart"] = daily_chart(
+            context,
             [{"day": d["day"], "series": "cost", "cost": d["cost"]} for d in days],
             key="series",
             value="cost",
-            days=list(period.each_day()),
-            currency=context["currency"],
         )
     return render(request, "reports/workload.html", context)
 

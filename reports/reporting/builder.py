@@ -228,6 +228,8 @@ def build_current(
         _node_pools_table(pools, with_idle=department is None),
         _daily_table(period, cluster, department, departments, clusters),
     ]
+    if period.kind in ("quarter", "year"):
+        tables += _monthly_tables(period, cluster, department, departments, clusters)
     if department is None:
         tables.append(_bill_sources_table(period, cluster))
     progress(0.9, "policy")
@@ -408,6 +410,81 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
     if department is None:
         total["coverage"] = next(r for r in clusters if r["row"] == "total").get("coverage")
     return Table("daily", "Daily trend", columns, rows, total)
+
+
+def _monthly_tables(period, cluster, department, departments, clusters) -> list[Table]:
+    """A quarter or a year month by month: a sheet of each department's total per month and one of each
+    cluster's (physical cost; a department's report: what it pays in each cluster). Each row's months add
+    up to that row's total on the Departments sheet (or the cluster's physical cost), to the cent."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    months = sorted({d.replace(day=1) for d in period.each_day()})
+    columns = [Column(m.strftime("%Y-%m"), m.strftime("%Y-%m"), "money") for m in months]
+    scope = {"day__gte": period.start, "day__lt": period.end}
+    if cluster is not None:
+        scope["cluster__name"] = cluster
+    by_department = DepartmentCostDay.objects.filter(**scope)
+    if department is not None:
+        by_department = by_department.filter(name=department, is_line=False)
+    department_months = by_department.annotate(month=TruncMonth("day")).values("name", "month")
+    department_totals = {r["department"]: r["total"] for r in departments if r["row"] != "total"}
+    if department is None:
+        cluster_months = (
+            ClusterDay.objects.filter(**scope)
+            .annotate(month=TruncMonth("day"))
+            .values("cluster__name", "month")
+            .annotate(value=Sum("physical_cost"))
+        )
+        cluster_totals = {
+            r["cluster"]: r["cost"] + r["idle"] + r["overhead"] for r in clusters if r["row"] != "total"
+        }
+        cluster_title = "Clusters by month"
+    else:
+        cluster_months = department_months.values("cluster__name", "month").annotate(value=Sum("total"))
+        cluster_totals = None  # what the department pays per cluster: rounded here, from its exact sums
+        cluster_title = f"{department} by cluster and month"
+    return [
+        _by_month(
+            "departments_by_month",
+            "Departments by month",
+            Column("department", "Department"),
+            department_months.annotate(value=Sum("total")),
+            "name",
+            department_totals,
+            columns,
+        ),
+        _by_month(
+            "clusters_by_month",
+            cluster_title,
+            Column("cluster", "Cluster"),
+            cluster_months,
+            "cluster__name",
+            cluster_totals,
+            columns,
+        ),
+    ]
+
+
+def _by_month(name, title, label: Column, values, field_name, totals, columns) -> Table:
+    exact: dict[str, dict[str, Decimal]] = {}
+    for row in values:
+        month = row["month"]
+        key = (month.date() if isinstance(month, datetime) else month).strftime("%Y-%m")
+        into = exact.setdefault(row[field_name], {})
+        into[key] = into.get(key, ZERO) + (row["value"] or ZERO)
+    rows = []
+    for who in sorted(exact, key=lambda n: (totals is not None and n not in totals, n)):
+        cells = exact[who]
+        whole = totals.get(who) if totals is not None else None
+        if whole is None:
+            whole = sum(cells.values(), ZERO)
+        keys = [c.key for c in columns]
+        rounded = largest_remainder_cents([cells.get(k, ZERO) for k in keys], total=whole)
+        rows.append({label.key: who, **dict(zip(keys, rounded, strict=True)), "total": sum(rounded, ZERO)})
+    total = {label.key: "Total", **{c.key: sum((r[c.key] for r in rows), ZERO) for c in columns}}
+    total["total"] = sum((r["total"] for r in rows), ZERO)
+    return Table(name, title, [label, *columns, Column("total", "Total", "money")], rows, total)
 
 
 def _bill_sources_table(period: Period, cluster: str | None) -> Table:

@@ -183,3 +183,45 @@ def test_pending_recomputation_is_on_every_page_of_the_period(clients, prod):
         assert says in text(clients["admin"].get(f"{path}?period=2025-03")), path
     assert says in text(clients["payments"].get("/departments/?period=2025-03"))
     assert "being recomputed" not in text(clients["admin"].get("/?period=2025-03-10"))  # that day is done
+
+
+def _values(array):
+    """A plotly array as numbers (numpy arrays come as base64 typed arrays)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return array
+
+
+def test_a_year_reads_as_months_and_shows_days_on_demand(clients, prod):
+    import json
+
+    page = clients["admin"].get("/?period=2025")
+    trend = json.loads(page.context["trend"])
+    (prod_bars,) = trend["data"]
+    # One bar per month of 2025; March holds the 10th (32.92) and the 11th (2.40).
+    assert prod_bars["x"][:3] == ["2025-01-01", "2025-02-01", "2025-03-01"] and len(prod_bars["x"]) == 12
+    assert _values(prod_bars["y"])[2] == pytest.approx(35.32)
+    assert trend["layout"]["xaxis"]["tickformat"] == "%Y-%m"
+    assert "Show days" in text(page)
+    days = clients["admin"].get(f"/?{page.context['bars']['switch']['query']}")
+    assert len(json.loads(days.context["trend"])["data"][0]["x"]) == 365 and "Show months" in text(days)
+    assert not clients["admin"].get("/?period=2025-03").context["bars"]["switch"]  # a month reads as days
+    quarter = clients["admin"].get("/departments/?period=2025-Q1")
+    assert len(json.loads(quarter.context["trend"])["data"][0]["x"]) == 3
+
+
+def test_one_colour_per_department_across_the_charts_of_a_page(clients, prod):
+    import json
+
+    from reports.charts import colour_map
+
+    page = clients["admin"].get("/departments/?period=2025-03")
+    names = [r["name"] for r in page.context["rows"]]
+    colours = {t["name"]: t["marker"]["color"] for t in json.loads(page.context["trend"])["data"]}
+    expected = colour_map(names)
+    assert colours and all(colours[n] == expected[n] for n in colours)
+    assert len(set(expected.values())) == len(expected)  # each its own colour

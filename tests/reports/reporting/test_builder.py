@@ -200,3 +200,22 @@ def test_summary_says_when_days_wait_for_a_recompute(prod):
     assert build_report("2025-03", today=TODAY).summary_value("Pending recomputation") == (
         "1 day is being recomputed after a change (policy, bill or late samples); figures may change"
     )
+
+
+def test_a_quarter_has_month_by_month_sheets_per_department_and_cluster(prod):
+    report = build_report("2025-Q1", today=TODAY)
+    months = report.table("departments_by_month")
+    assert [c.key for c in months.columns] == ["department", "2025-01", "2025-02", "2025-03", "total"]
+    rows = {r["department"]: r for r in months.rows}
+    # Every cost of the quarter is in March, and each row adds up to its total on the Departments sheet.
+    assert {n: r["total"] for n, r in rows.items()} == DEPARTMENTS
+    assert all(
+        r["2025-01"] == r["2025-02"] == D("0.00") and r["2025-03"] == r["total"] for r in rows.values()
+    )
+    clusters = report.table("clusters_by_month")
+    assert [(r["cluster"], r["2025-03"]) for r in clusters.rows] == [("prod", TWO_DAYS["physical"])]
+    assert clusters.total["total"] == TWO_DAYS["physical"]
+    payments = build_report("2025-Q1", department="Payments", today=TODAY)
+    share = payments.table("clusters_by_month")
+    assert share.title == "Payments by cluster and month" and share.total["2025-03"] == D("27.20")
+    assert build_report("2025-03", today=TODAY).table("departments_by_month") is None  # a month has days
