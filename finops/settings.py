@@ -170,6 +170,8 @@ if FINOPS_SSO_DEFAULT_ROLE.lower() not in ("", "none", "viewer", "admin"):
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# ISO dates and times on every page, tables included (reports/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["reports.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"
