@@ -8,6 +8,7 @@ from django.utils import timezone
 from costing.models import WorkerHeartbeat
 from reports import charts
 from reports.queries.clusters import cluster_days
+from reports.queries.coverage import share_so_far
 from reports.queries.quality import dirty_days, gaps
 from reports.views_common import base_context, page
 
@@ -20,6 +21,9 @@ def data_quality(request, state):
     period = state.period
     by_reason, latest = gaps(period.start, period.end, state.cluster_id)
     days = cluster_days(period.start, period.end, state.cluster_id)
+    for day in days:
+        # The running day counts the hours so far: its hours to come are in progress, not gaps.
+        day["coverage"] = share_so_far(day["day"], day["coverage"], state.now)
     dirty_count, dirty = dirty_days(state.cluster_id)
     now = timezone.now()
     workers = [
@@ -40,8 +44,7 @@ def data_quality(request, state):
         page="data_quality",
         gap_reasons=by_reason,
         gaps=latest,
-        # The running day is in progress, not short of samples (its coverage is on the period's header).
-        low_coverage=[r for r in days if r["coverage"] < 0.999 and r["day"] < state.now.date()],
+        low_coverage=[r for r in days if r["coverage"] < 0.999],
         estimated_days=[r for r in days if r["estimated_cost"]],
         days=days,
         dirty_count=dirty_count,

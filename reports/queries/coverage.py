@@ -46,6 +46,14 @@ class Coverage:
         return f"{self.period.label}: {self.collected_days} of {self.period.days} days collected"
 
 
+def share_so_far(day: date, share: float, now: datetime) -> float:
+    """A cluster-day's sampled share of the part of it that has passed: of today, only the hours so far."""
+    if day != now.date():
+        return share
+    elapsed = (now - datetime.combine(day, time(), tzinfo=now.tzinfo or UTC)).total_seconds()
+    return min(1.0, share * DAY_SECONDS / elapsed) if elapsed > 0 else 1.0
+
+
 def moment(day: date, now: datetime) -> datetime:
     """The clock to count `day` by: `now` on that day; a day pinned elsewhere (a test, a report built
     for a past "today") counts as over."""
@@ -93,7 +101,9 @@ def _coverage(period: Period, cluster_ids: list[int], rows, now: datetime) -> Co
         if share <= 0 or day >= until:
             continue
         # A day's share is of its 24 hours; of today only the elapsed part can have been sampled.
-        seconds[cluster_id] += min(share * DAY_SECONDS, today_seconds if day == today else DAY_SECONDS)
+        seconds[cluster_id] += (
+            share_so_far(day, share, now) * today_seconds if day == today else share * DAY_SECONDS
+        )
         collected.add(day)
     per_cluster = {c: (s / elapsed_seconds if elapsed_seconds else 0.0) for c, s in seconds.items()}
     return Coverage(

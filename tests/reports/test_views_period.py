@@ -172,6 +172,7 @@ def test_todays_unfinished_hours_are_in_progress(clients, prod, monkeypatch):
     assert "today in progress (6 h to come)" in text(page) and "100.0 %" in text(page)
     quality = clients["admin"].get("/data-quality/?period=2025-03-10")
     assert quality.context["low_coverage"] == []  # the running day is not listed as short of samples
+    assert quality.context["days"][0]["coverage"] == pytest.approx(1.0)  # nor pale on the heatmap
 
 
 def test_pending_recomputation_is_on_every_page_of_the_period(clients, prod):
