@@ -29,6 +29,9 @@ class Coverage:
     in_progress_hours: int  # hours of today still to come (0 when today is outside the period)
     started: date | None  # first day any cluster in scope was sampled, when that is inside the period
     pending_days: int = 0  # days of the period with a cluster-day waiting to be recomputed
+    # cluster name -> the first day it was ever sampled, for the clusters whose collection began inside
+    # the period (their days before it count as not sampled)
+    started_by_cluster: dict[str, date] = field(default_factory=dict)
     per_cluster: dict[int, float] = field(default_factory=dict)  # cluster id -> its sampled share
 
     @property
@@ -62,7 +65,7 @@ def moment(day: date, now: datetime) -> datetime:
 
 def coverages(periods: list[Period], cluster_ids: list[int], now: datetime) -> list[Coverage]:
     """The Coverage of each period as of `now` over the clusters `cluster_ids`, in one query (two when
-    some elapsed day was not collected: then the first day ever sampled is looked up too)."""
+    some elapsed day of a cluster was not sampled: then each cluster's first sampled day is looked up)."""
     start = min(p.start for p in periods)
     end = max(p.end for p in periods)
     rows = list(
@@ -71,16 +74,26 @@ def coverages(periods: list[Period], cluster_ids: list[int], now: datetime) -> l
         )
     )
     out = [_coverage(p, cluster_ids, rows, now) for p in periods]
-    if any(c.collected_days < c.elapsed_days for c in out):
-        first = ClusterDay.objects.filter(cluster_id__in=cluster_ids, coverage__gt=0).aggregate(
-            first=Min("day")
-        )["first"]
-        out = [_with_start(c, first if first is not None and first > c.period.start else None) for c in out]
+    if any(c.collected_days < c.elapsed_days or min(c.per_cluster.values(), default=1) < 1 for c in out):
+        firsts = dict(
+            ClusterDay.objects.filter(cluster_id__in=cluster_ids, coverage__gt=0)
+            .values("cluster__name")
+            .annotate(first=Min("day"))
+            .values_list("cluster__name", "first")
+        )
+        out = [_with_start(c, firsts) for c in out]
     return out
 
 
-def _with_start(c: Coverage, started: date | None) -> Coverage:
-    return replace(c, started=started)
+def _with_start(c: Coverage, firsts: dict[str, date]) -> Coverage:
+    first = min(firsts.values(), default=None)
+    return replace(
+        c,
+        started=first if first is not None and first > c.period.start else None,
+        started_by_cluster={
+            name: day for name, day in sorted(firsts.items()) if c.period.start < day < c.period.end
+        },
+    )
 
 
 def _coverage(period: Period, cluster_ids: list[int], rows, now: datetime) -> Coverage:

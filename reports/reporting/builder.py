@@ -660,6 +660,8 @@ def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, 
         items.append(("Today", f"in progress ({current.in_progress_hours} h to come)", "text"))
     if current.started is not None:
         items.append(("Collection started on", current.started, "date"))
+    for name, day in current.started_by_cluster.items():
+        items.append((f"Collection of {name} started on", day, "date"))
     if not comparable(current, previous):
         items.append(("Previous period", f"{previous.note}: no change in %", "text"))
     if current.pending_days:

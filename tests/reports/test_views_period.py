@@ -157,7 +157,7 @@ def test_coverage_counts_the_whole_year(clients, prod):
     assert coverage.sampled == pytest.approx(23.5 / 24 / 79)
     t = text(page)
     assert "1.2 %" in t and "1 of 365 days collected" in t and "97.9 %" not in t
-    assert "Collection started on 2025-03-10" in t
+    assert "Collection started on 2025-03-10" in t and "Collection of prod started on 2025-03-10" in t
 
 
 def test_todays_unfinished_hours_are_in_progress(clients, prod, monkeypatch):

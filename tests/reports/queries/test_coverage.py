@@ -63,6 +63,16 @@ def test_clusters_count_evenly_and_dirty_days_are_pending(cluster):
     (c,) = coverages([parse_period("2026-10")], [cluster.pk, other.pk], datetime(2026, 12, 1, tzinfo=UTC))
     assert c.per_cluster == {cluster.pk: pytest.approx(1.0), other.pk: pytest.approx(10 / 31)}
     assert c.sampled == pytest.approx((1 + 10 / 31) / 2) and c.pending_days == 10
+    assert c.started is None and c.started_by_cluster == {}  # dev began on the 1st too
+
+
+def test_a_cluster_that_started_late_says_so(cluster):
+    other = Cluster.objects.create(name="dev", connection_type=ConnectionType.SIMULATOR)
+    _days(cluster, date(2026, 10, 1), 31)
+    _days(other, date(2026, 10, 22), 10)  # dev's collection began on the 22nd
+    (c,) = coverages([parse_period("2026-10")], [cluster.pk, other.pk], datetime(2026, 12, 1, tzinfo=UTC))
+    assert c.collected_days == 31 and c.per_cluster[other.pk] == pytest.approx(10 / 31)
+    assert c.started is None and c.started_by_cluster == {"dev": date(2026, 10, 22)}
 
 
 def test_comparable_only_with_a_complete_previous_period(cluster):
