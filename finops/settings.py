@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Gives the audit trail the signed-in user and address of the request that changed a row.
     "costing.audit.AuditMiddleware",
+    # A refused page view answers with the styled "Not yours to see" page, logged without a traceback.
+    "reports.refusals.RefusalMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -175,6 +177,8 @@ if FINOPS_SSO_DEFAULT_ROLE.lower() not in ("", "none", "viewer", "admin"):
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# ISO dates and times on every page, tables included (reports/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["reports.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -58,42 +58,63 @@ def to_json(fig: go.Figure) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def daily_by(rows: list[dict], *, key: str, value: str, days: list, currency: str, colours=None) -> str:
-    """Stacked bars of `value` per day, one trace per `key` (cluster, department, ...)."""
+def daily_by(
+    rows: list[dict],
+    *,
+    key: str,
+    value: str,
+    days: list,
+    currency: str,
+    colours=None,
+    monthly: bool = False,
+) -> str:
+    """Stacked bars of `value` per day (per month with `monthly`), one trace per `key` (cluster,
+    department, ...). `colours`: name -> colour, so that a name keeps its colour across a page's charts."""
     series: dict[str, dict] = defaultdict(dict)
     for row in rows:
-        series[row[key]][row["day"]] = float(row[value])
+        slot = row["day"].replace(day=1) if monthly else row["day"]
+        series[row[key]][slot] = series[row[key]].get(slot, 0.0) + float(row[value])
+    slots = sorted({d.replace(day=1) for d in days}) if monthly else days
     fig = go.Figure()
     # numpy arrays: plotly validates them in one step instead of element by element.
-    x = np.array([d.isoformat() for d in days])
-    for i, name in enumerate(sorted(series)):
-        colour = (colours or {}).get(name, OKABE_ITO[i % len(OKABE_ITO)])
+    x = np.array([d.isoformat() for d in slots])
+    colours = colours or colour_map(series)
+    for name in sorted(series):
         values = series[name]
+        bar = {"xperiod": "M1", "xperiodalignment": "middle"} if monthly else {"width": DAY_MS * 0.8}
         fig.add_trace(
             go.Bar(
                 name=str(name),
                 x=x,
-                y=np.array([values.get(d, 0.0) for d in days], dtype=float),
-                marker_color=colour,
+                y=np.array([values.get(d, 0.0) for d in slots], dtype=float),
+                marker_color=colours.get(name, OKABE_ITO[-1]),
                 hovertemplate="%{y:,.2f}",
-                width=DAY_MS * 0.8,  # a day wide: plotly would guess from the spacing, and one bar has none
+                # A day wide (a month with `monthly`): plotly would guess from the spacing, and one bar has none.
+                **bar,
             )
         )
-    _layout(fig, currency=currency, xaxis=date_axis(days), showlegend=True)
+    axis = {"type": "date", "dtick": "M1", "tickformat": "%Y-%m"} if monthly else date_axis(days)
+    _layout(fig, currency=currency, xaxis=axis, showlegend=True)
     return to_json(fig)
+
+
+def colour_map(names) -> dict:
+    """One colour per name, by its sorted position: give every chart of a page the same map (built from
+    all of the page's names) and a department has one colour across them."""
+    return {name: OKABE_ITO[i % (len(OKABE_ITO) - 1)] for i, name in enumerate(sorted(names))}
 
 
 def date_axis(days: list) -> dict:
     """A day axis whose ticks are whole days (or months over a long period), never hours."""
     if len(days) > 92:
-        return {"type": "date", "dtick": "M1", "tickformat": "%b %Y"}
+        return {"type": "date", "dtick": "M1", "tickformat": "%Y-%m"}
     step = max(1, len(days) // 12)
-    axis = {"type": "date", "dtick": DAY_MS * step, "tickformat": "%d %b"}
+    axis = {"type": "date", "dtick": DAY_MS * step, "tickformat": "%Y-%m-%d"}
     if len(days) == 1:
         # One bar: show its day, not the milliseconds around it.
         before = days[0] - timedelta(days=1)
         axis["range"] = [f"{before.isoformat()} 12:00", f"{days[0].isoformat()} 12:00"]
-        axis["tickformat"] = "%a %d %b %Y"
+        axis["tickformat"] = "%Y-%m-%d"
     return axis
 
 

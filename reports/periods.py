@@ -74,10 +74,10 @@ class Period:
             return f"{s:%B %Y}"
         if self.kind == "week":
             year, week, _ = s.isocalendar()
-            return f"Week {week} of {year} ({s:%d %b} – {self.last_day:%d %b})"
+            return f"Week {week} of {year} ({s.isoformat()} – {self.last_day.isoformat()})"
         if self.kind == "day":
-            return f"{s:%a %d %b %Y}"
-        return f"{s:%d %b %Y} – {self.last_day:%d %b %Y}"
+            return f"{s.isoformat()} ({s:%A})"
+        return f"{s.isoformat()} – {self.last_day.isoformat()}"
 
     def previous(self) -> Period:
         """The period of the same kind just before this one (same length for custom ranges)."""

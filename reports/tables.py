@@ -17,7 +17,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
-from django.utils.safestring import SafeData
+from django.utils.safestring import SafeData, mark_safe
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
@@ -130,14 +130,15 @@ class ChangeColumn(Column):
         kwargs.setdefault("verbose_name", "Change")
         super().__init__(*args, **kwargs)
 
-    def render(self, value):
-        return show_delta(value)
+    # show_delta drops the percentage when the page's period is not like for like (the table's state says).
+    def render(self, value, table):
+        return show_delta({"state": table.state}, value)
 
     def value(self, value):
         return cents_text(value["diff"]) if value else ""
 
-    def total_html(self, value):
-        return show_delta(value)
+    def total_html(self, value, table=None):
+        return show_delta({"state": table.state if table is not None else None}, value)
 
     def total_value(self, value):
         return self.value(value)
@@ -216,7 +217,12 @@ class Table(tables.Table):
             cells = []
             for bound in self.columns:
                 value = total.get(bound.name)
-                html = "" if value is None else bound.column.total_html(value)
+                if value is None:
+                    html = ""
+                elif isinstance(bound.column, ChangeColumn):
+                    html = bound.column.total_html(value, self)
+                else:
+                    html = bound.column.total_html(value)
                 css = "num" if isinstance(bound.column, MoneyColumn | ShareColumn | QuantityColumn) else ""
                 cells.append((html, css))
             out.append(cells)
@@ -775,7 +781,7 @@ class OutsideCostTable(Table):
 
     def render_tags(self, value):
         if not value:
-            return format_html("<em>no tags</em>")
+            return mark_safe("<em>no tags</em>")
         return format_html_join(", ", "<code>{}={}</code>", sorted(value.items()))
 
     def value_tags(self, value):

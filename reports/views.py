@@ -7,7 +7,7 @@ from django.shortcuts import render
 from costing.models import BillImport
 from reports import charts, tables
 from reports.queries.overview import overview
-from reports.views_common import base_context, delta, page
+from reports.views_common import base_context, daily_chart, page
 
 TOP_WORKLOADS = 10
 
@@ -25,14 +25,15 @@ def dashboard(request, state):
         figures,
         has_bill=BillImport.objects.exists(),
         totals=totals,
-        change=delta(totals["total"], previous),
+        change=state.change(totals["total"], previous),
         idle_share=(totals["idle"] / totals["total"]) if totals["total"] else None,
-        trend=charts.daily_by(
+        # Every cluster keeps its colour, whichever of them the period shows.
+        trend=daily_chart(
+            context,
             trend_rows,
             key="cluster__name",
             value="total",
-            days=list(period.each_day()),
-            currency=context["currency"],
+            colours=charts.colour_map(name for _, name in state.clusters),
         ),
         recompute_hint=f"python manage.py recompute --start {period.start} --end {period.end}",
     )

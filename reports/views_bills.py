@@ -17,9 +17,10 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from costing import access
 from costing.billing.errors import BillError
 from costing.billing.uploads import store_upload
-from costing.choices import BillFormat, LineKind, Role, RunStatus
+from costing.choices import BillFormat, LineKind, RunStatus
 from costing.models import BillImport, BillLine
 from reports import tables
 
@@ -27,12 +28,12 @@ MAX_IMPORTS_SHOWN = 50
 
 
 def is_finops_admin(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=Role.ADMIN).exists()
+    return access.is_admin(user)
 
 
 def can_see_bills(user) -> bool:
     """Bills are organisation-wide figures: FinOps admins and viewers, not department viewers."""
-    return is_finops_admin(user) or user.groups.filter(name=Role.VIEWER).exists()
+    return access.sees_everything(user)
 
 
 class UploadForm(forms.Form):
@@ -67,10 +68,13 @@ class BillSizeLimit(FileUploadHandler):
 def bills(request):
     """GET: imports and cost outside Kubernetes for ?month=YYYY-MM. POST: upload (FinOps admins only)."""
     if not can_see_bills(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(
+            "Bills are the organisation's figures: FinOps admins and viewers see them. What your departments "
+            "pay is on the Overview and Departments pages."
+        )
     if request.method == "POST":
         if not is_finops_admin(request.user):
-            raise PermissionDenied
+            raise PermissionDenied("Only FinOps admins upload bills.")
         request.upload_handlers.insert(0, BillSizeLimit(request))
     return _bills(request)
 

@@ -27,11 +27,12 @@ def clusters(request, state):
     rows, total = table["rows"], table["total"]
     for row in rows:
         row["change"] = delta(row["physical_cost"], row["previous"])
+        row["coverage"] = state.coverage.per_cluster.get(row["cluster_id"])  # of the whole period
     context.update(
         rows=rows,
         total=total,
         totals=table["totals"],
-        change=delta(total, table["previous_total"]),
+        change=state.change(total, table["previous_total"]),
         chart=charts.stacked_parts(
             rows, label="cluster__name", parts=["workload", "idle", "overhead"], currency=context["currency"]
         )
@@ -58,7 +59,7 @@ def _department_share(request, state, context):
         share_view=True,
         share_rows=rows,
         totals=totals,
-        change=delta(totals["total"], share["previous_total"]),
+        change=state.change(totals["total"], share["previous_total"]),
         chart=charts.stacked_parts(
             rows,
             label="cluster__name",

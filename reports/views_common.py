@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import wraps
+from datetime import date, datetime, timedelta
+from functools import cached_property, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.utils import timezone
 from costing import access
 from costing.choices import UNALLOCATED
 from costing.models import Cluster, Department, DepartmentCostDay
+from reports import charts
 from reports.periods import (
     Period,
     PeriodError,
@@ -25,6 +26,7 @@ from reports.periods import (
     parse_period,
 )
 from reports.queries.common import QueryError
+from reports.queries.coverage import Coverage, comparable, coverages, moment
 from reports.queries.explain import NotFound
 
 STATE_PARAMS = ("period", "cluster", "department")
@@ -36,8 +38,16 @@ class BadRequest(ValueError):
     """A parameter of the URL that cannot be read: shown as a 400 page that says which and why."""
 
 
+def now() -> datetime:
+    return timezone.now()
+
+
 def today() -> date:
-    return timezone.now().date()
+    return now().date()
+
+
+def _moment(day: date) -> datetime:
+    return moment(day, now())
 
 
 @dataclass
@@ -51,6 +61,30 @@ class PageState:
     granted: frozenset[str] | None  # None: the user sees every department
     clusters: list[tuple[int, str]] = field(default_factory=list)
     department_choices: list[str] = field(default_factory=list)
+    now: datetime | None = None
+
+    @cached_property
+    def _coverages(self) -> list[Coverage]:
+        ids = [self.cluster_id] if self.cluster_id is not None else [pk for pk, _ in self.clusters]
+        return coverages([self.period, self.previous], ids, self.now or _moment(today()))
+
+    @property
+    def coverage(self) -> Coverage:
+        """How much of the period was collected over the clusters in scope, and how much waits for a recompute."""
+        return self._coverages[0]
+
+    @property
+    def previous_coverage(self) -> Coverage:
+        return self._coverages[1]
+
+    @property
+    def like_for_like(self) -> bool:
+        """Whether a percentage change from the previous period compares like with like."""
+        return comparable(self.coverage, self.previous_coverage)
+
+    def change(self, current, previous) -> dict:
+        """delta() from the previous period, without its percentage when that period is incomplete."""
+        return delta(current, previous, like_for_like=self.like_for_like)
 
     @property
     def previous(self) -> Period:
@@ -104,7 +138,7 @@ def read_state(request) -> PageState:
             raise PermissionDenied(f"department {department!r} is not one of yours")
         if department not in choices and not DepartmentCostDay.objects.filter(name=department).exists():
             raise BadRequest(f"department: no department is named {department!r}")
-    return PageState(period, cluster, cluster_id, department, granted, clusters, choices)
+    return PageState(period, cluster, cluster_id, department, granted, clusters, choices, _moment(now))
 
 
 def _problem(request, status: int, title: str, message: str, **extra):
@@ -114,6 +148,11 @@ def _problem(request, status: int, title: str, message: str, **extra):
         {"status": status, "title": title, "message": message, **extra},
         status=status,
     )
+
+
+def refusal(request, message: str = ""):
+    """The 403 page of a refusal, with the nav: what the user asked for is outside what they may see."""
+    return _problem(request, 403, "Not yours to see", message or "This page is outside what you may see.")
 
 
 def page(*, everything: bool = False):
@@ -150,9 +189,7 @@ def page(*, everything: bool = False):
             except QueryError as exc:
                 return _problem(request, 400, "That page cannot be shown", str(exc))
             except PermissionDenied as exc:
-                return _problem(
-                    request, 403, "Not yours to see", str(exc) or "This page is outside what you may see."
-                )
+                return refusal(request, str(exc))
             except (Http404, NotFound) as exc:
                 return _problem(request, 404, "Not found", str(exc) or "There is nothing at this address.")
 
@@ -197,8 +234,41 @@ def base_context(request, state: PageState, **context) -> dict:
             "next": state.query(period=next_period.key) if next_period.start <= now else None,
             "quick": [(label, key, state.query(period=key)) for label, key in _quick(now)],
         },
+        "bars": _bars(request, state),
         **context,
     }
+
+
+def daily_chart(context: dict, rows: list[dict], *, key: str, value: str, colours: dict | None = None) -> str:
+    """charts.daily_by over the page's period, by day or by month as the period reads (_bars)."""
+    return charts.daily_by(
+        rows,
+        key=key,
+        value=value,
+        days=list(context["state"].period.each_day()),
+        currency=context["currency"],
+        colours=colours,
+        monthly=context["bars"]["monthly"],
+    )
+
+
+# Periods longer than this read as months on the charts (a quarter has 90 to 92 days).
+MONTHLY_AFTER_DAYS = 92
+
+
+def _bars(request, state: PageState) -> dict:
+    """Whether the period's charts show months or days, and the link that switches: a quarter, a year or a
+    custom range over MONTHLY_AFTER_DAYS days reads as months; ?bars=days shows its days."""
+    long = state.period.kind in ("quarter", "year") or state.period.days > MONTHLY_AFTER_DAYS
+    monthly = long and request.GET.get("bars") != "days"
+    switch = None
+    if long:
+        params = request.GET.copy()
+        params.pop("bars", None)
+        if monthly:
+            params["bars"] = "days"
+        switch = {"query": params.urlencode(), "label": "Show days" if monthly else "Show months"}
+    return {"monthly": monthly, "switch": switch}
 
 
 def _quick(now: date) -> list[tuple[str, str]]:
@@ -214,10 +284,17 @@ def _quick(now: date) -> list[tuple[str, str]]:
     ]
 
 
-def delta(current, previous) -> dict:
-    """Change from the previous period: the difference and the percentage (None when it was zero)."""
+def delta(current, previous, *, like_for_like: bool = True) -> dict:
+    """Change from the previous period: the difference and the percentage (None when it was zero, or when
+    the previous period is not like for like: incomplete or less covered)."""
     current = current or 0
     previous = previous or 0
     diff = current - previous
-    pct = float(diff) / float(previous) * 100 if previous else None
-    return {"current": current, "previous": previous, "diff": diff, "pct": pct}
+    pct = float(diff) / float(previous) * 100 if previous and like_for_like else None
+    return {
+        "current": current,
+        "previous": previous,
+        "diff": diff,
+        "pct": pct,
+        "like_for_like": like_for_like,
+    }

@@ -13,7 +13,7 @@ from reports import charts, tables
 from reports.queries.cents import cents, split_cents
 from reports.queries.departments import department_days, department_table, department_totals
 from reports.queries.explain import explain_department
-from reports.views_common import base_context, delta, page
+from reports.views_common import base_context, daily_chart, delta, page
 
 ZERO = Decimal(0)
 PARTS = ["direct", "shared", "idle", "overhead"]
@@ -35,12 +35,13 @@ def departments(request, state):
         rows=rows,
         totals=totals,
         grand=table["grand"],
-        change=delta(totals["total"], table["previous_total"]),
+        change=state.change(totals["total"], table["previous_total"]),
     )
     if rows:
         context["chart"] = charts.stacked_parts(rows, label="name", parts=PARTS, currency=context["currency"])
-        context["trend"] = charts.daily_by(
-            days, key="name", value="total", days=list(period.each_day()), currency=context["currency"]
+        # One colour per department (and line) on every chart of the page, from the table's rows.
+        context["trend"] = daily_chart(
+            context, days, key="name", value="total", colours=charts.colour_map(r["name"] for r in rows)
         )
     table = tables.DepartmentTable(
         rows,
@@ -86,10 +87,11 @@ def department(request, state, name: str):
         namespaces=namespaces,
         pools=sorted(pools, key=lambda p: (p["pool"], p["cluster"], -p["amount"])),
         pool_total=parts["shared"] + parts["idle"] + parts["overhead"],
-        change=delta(total, sum((r["total"] for r in previous), ZERO)),
+        change=state.change(total, sum((r["total"] for r in previous), ZERO)),
     )
     if days:
-        context["trend"] = charts.daily_by(
+        context["trend"] = daily_chart(
+            context,
             [
                 {"day": d["day"], "part": charts.PART_NAMES[part], "value": d[part]}
                 for d in days
@@ -97,8 +99,6 @@ def department(request, state, name: str):
             ],
             key="part",
             value="value",
-            days=list(period.each_day()),
-            currency=context["currency"],
             colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
         )
     named = {

@@ -16,7 +16,7 @@ from reports.queries.common import COSTS, QUANTITIES, with_efficiency
 from reports.queries.explain import explain_namespace, explain_workload
 from reports.queries.namespaces import namespace_totals, usage_totals
 from reports.queries.workloads import pod_days, workload_days, workload_pods
-from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, delta, page
+from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, daily_chart, delta, page
 
 ZERO = Decimal(0)
 CHART_ROWS = 15
@@ -55,7 +55,7 @@ def namespaces(request, state):
         page="namespaces",
         rows=rows,
         total=total,
-        change=delta(total, sum(before.values(), ZERO)),
+        change=state.change(total, sum(before.values(), ZERO)),
         usage=usage_totals(period.start, period.end, state.cluster_id, state.departments),
     )
     if rows:
@@ -131,12 +131,11 @@ def workload(request, state, pk: int):
         request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
     )
     if days:
-        context["chart"] = charts.daily_by(
+        context["chart"] = daily_chart(
+            context,
             [{"day": d["day"], "series": "cost", "cost": d["cost"]} for d in days],
             key="series",
             value="cost",
-            days=list(period.each_day()),
-            currency=context["currency"],
         )
     table = tables.PodTable(
         pods, state=state, caption="Pods", totals=[{"pod__name": "Workload total", "cost": total}]

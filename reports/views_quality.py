@@ -7,6 +7,7 @@ from django.utils import timezone
 from costing.models import WorkerHeartbeat
 from reports import charts, tables
 from reports.queries.clusters import cluster_days
+from reports.queries.coverage import share_so_far
 from reports.queries.quality import dirty_days, gaps
 from reports.views_common import base_context, page
 
@@ -19,6 +20,9 @@ def data_quality(request, state):
     period = state.period
     by_reason, latest = gaps(period.start, period.end, state.cluster_id)
     days = cluster_days(period.start, period.end, state.cluster_id)
+    for day in days:
+        # The running day counts the hours so far: its hours to come are in progress, not gaps.
+        day["coverage"] = share_so_far(day["day"], day["coverage"], state.now)
     dirty_count, dirty = dirty_days(state.cluster_id)
     now = timezone.now()
     workers = [
@@ -46,7 +50,6 @@ def data_quality(request, state):
         dirty=dirty,
         workers=workers,
         stale_seconds=STALE_SECONDS,
-        coverage=(sum(r["coverage"] for r in days) / len(days)) if days else None,
     )
     if days:
         context["heatmap"] = charts.coverage_heatmap(days, list(period.each_day()), clusters)

@@ -46,12 +46,20 @@ def recompute_dirty(batch: int = DIRTY_BATCH) -> list[tuple[date, int]]:
 
 
 @shared_task(name="costing.recompute_dirty_days", ignore_result=True, acks_late=True)
-def recompute_dirty_days(batch: int = DIRTY_BATCH) -> int:
-    """Beat, every 5 minutes: compute the dirty cluster-days (safe to run twice: the row lock queues them)."""
-    done = recompute_dirty(batch)
-    if done:
-        log.info("recomputed %d cluster-day(s) over %d day(s)", sum(n for _, n in done), len(done))
-    return sum(n for _, n in done)
+def recompute_dirty_days(batch: int = DIRTY_BATCH, rounds: int = 1) -> int:
+    """Compute the dirty cluster-days, up to `rounds` batches (safe to run twice: the row lock queues them).
+
+    Beat runs it every 5 minutes (one batch); costing.dirty queues it with more rounds as soon as a
+    change commits, so that a policy change over a few months is recomputed in one go."""
+    total = 0
+    for _ in range(rounds):
+        done = recompute_dirty(batch)
+        if not done:
+            break
+        count = sum(n for _, n in done)
+        log.info("recomputed %d cluster-day(s) over %d day(s)", count, len(done))
+        total += count
+    return total
 
 
 @shared_task(name="costing.recompute_day", ignore_result=True, acks_late=True)

@@ -1,5 +1,5 @@
 """The overview's figures: what the clusters cost (or what the visible departments pay), the top workloads,
-usage and coverage, rounded to the cent as the Clusters and Departments pages round the same figures."""
+and usage, rounded to the cent as the Clusters and Departments pages round the same figures."""
 
 from __future__ import annotations
 
@@ -17,21 +17,21 @@ from reports.queries.workloads import workload_totals
 def overview(period: Period, cluster_id: int | None, departments, *, top: int) -> dict:
     """Everything the overview shows for `period`: `totals` (total, workload, idle, overhead and more, to the
     cent), `previous` (the previous period's exact total), `trend_rows` (per day and cluster), `usage`,
-    the `top` costliest `workloads` with the rest summed in `others`, and the clusters' mean `coverage`.
+    and the `top` costliest `workloads` with the rest summed in `others` (the coverage of the whole
+    period is reports.queries.coverage's).
 
     `departments` None: whole clusters; else what those departments pay (their shares of the pools)."""
-    coverage_rows = cluster_days(period.start, period.end, cluster_id)
+    day_rows = cluster_days(period.start, period.end, cluster_id)
     if departments is None:
-        totals, trend_rows, previous = _cluster_figures(period, cluster_id, coverage_rows)
+        totals, trend_rows, previous = _cluster_figures(period, cluster_id, day_rows)
     else:
         totals, trend_rows, previous = _department_figures(period, cluster_id, departments)
     workloads, every = workload_totals(period.start, period.end, cluster_id, departments, limit=top)
     others = {"cost": every["cost"] - sum((w["cost"] for w in workloads), ZERO)}
     # The table adds up to the workload figure above it (same exact sum, rounded once).
     workload_total = cents([*workloads, others], "cost", totals["workload"] if workloads else None)
-    coverage = [r["coverage"] for r in coverage_rows]
     return {
-        "has_results": bool(coverage_rows) and (totals["total"] != 0 or bool(workloads)),
+        "has_results": bool(day_rows) and (totals["total"] != 0 or bool(workloads)),
         "totals": totals,
         "previous": previous,
         "trend_rows": trend_rows,
@@ -40,7 +40,6 @@ def overview(period: Period, cluster_id: int | None, departments, *, top: int) -
         "others": others if every["workloads"] > len(workloads) else None,
         "other_count": every["workloads"] - len(workloads),
         "workload_total": workload_total,
-        "coverage": (sum(coverage) / len(coverage)) if coverage else None,
     }
 
 

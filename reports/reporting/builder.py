@@ -24,6 +24,7 @@ from costing.policy.store import spec_from_policy
 from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
 from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
+from reports.queries.coverage import Coverage, comparable, coverages, moment, pending_note
 
 ZERO = Decimal("0.00")
 
@@ -179,6 +180,12 @@ def build_current(
     departments = rows("department")
     previous = None
     before = period.previous()
+    cluster_ids = list(
+        (Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()).values_list(
+            "pk", flat=True
+        )
+    )
+    collection = coverages([period, before], cluster_ids, moment(today, timezone.now()))
     if before.start >= earliest_start(today):
         try:
             previous = cost_rows(before.start, before.end, "department", **scope)
@@ -196,7 +203,7 @@ def build_current(
     clusters = rows("cluster") if department is None else None
 
     tables = [
-        _departments_table(departments, previous),
+        _departments_table(departments, previous, like_for_like=comparable(*collection)),
         _table(
             "namespaces",
             "Namespaces",
@@ -221,12 +228,14 @@ def build_current(
         _node_pools_table(pools, with_idle=department is None),
         _daily_table(period, cluster, department, departments, clusters),
     ]
+    if period.kind in ("quarter", "year"):
+        tables += _monthly_tables(period, cluster, department, departments, clusters)
     if department is None:
         tables.append(_bill_sources_table(period, cluster))
     progress(0.9, "policy")
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
-    summary = _summary(period, cluster, department, departments, clusters, namespaces, policies)
+    summary = _summary(period, cluster, department, departments, clusters, namespaces, policies, collection)
     return Report(
         period=period,
         cluster=cluster,
@@ -256,7 +265,8 @@ def _pick(row: dict, columns: list[Column]) -> dict:
     return {c.key: row.get(c.key) for c in columns}
 
 
-def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
+def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_for_like: bool = True) -> Table:
+    """Departments and lines with the previous period; no change in % when that period is not like for like."""
     columns = [
         Column("department", "Department"),
         Column("kind", "Kind"),
@@ -289,7 +299,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
                 "share": float(r["total"] / grand) if grand else None,
                 "previous_total": prev,
                 "change": r["total"] - prev if prev is not None else None,
-                "change_pct": float((r["total"] - prev) / prev) if prev else None,
+                "change_pct": float((r["total"] - prev) / prev) if prev and like_for_like else None,
             }
         )
     total = {
@@ -299,7 +309,9 @@ def _departments_table(rows: list[dict], previous: list[dict] | None) -> Table:
         "share": 1.0 if grand else None,
         "previous_total": before_total,
         "change": grand - before_total if before_total is not None else None,
-        "change_pct": float((grand - before_total) / before_total) if before_total else None,
+        "change_pct": float((grand - before_total) / before_total)
+        if before_total and like_for_like
+        else None,
     }
     return Table("departments", "Departments", columns, out, total)
 
@@ -398,6 +410,81 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
     if department is None:
         total["coverage"] = next(r for r in clusters if r["row"] == "total").get("coverage")
     return Table("daily", "Daily trend", columns, rows, total)
+
+
+def _monthly_tables(period, cluster, department, departments, clusters) -> list[Table]:
+    """A quarter or a year month by month: a sheet of each department's total per month and one of each
+    cluster's (physical cost; a department's report: what it pays in each cluster). Each row's months add
+    up to that row's total on the Departments sheet (or the cluster's physical cost), to the cent."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    months = sorted({d.replace(day=1) for d in period.each_day()})
+    columns = [Column(m.strftime("%Y-%m"), m.strftime("%Y-%m"), "money") for m in months]
+    scope = {"day__gte": period.start, "day__lt": period.end}
+    if cluster is not None:
+        scope["cluster__name"] = cluster
+    by_department = DepartmentCostDay.objects.filter(**scope)
+    if department is not None:
+        by_department = by_department.filter(name=department, is_line=False)
+    department_months = by_department.annotate(month=TruncMonth("day")).values("name", "month")
+    department_totals = {r["department"]: r["total"] for r in departments if r["row"] != "total"}
+    if department is None:
+        cluster_months = (
+            ClusterDay.objects.filter(**scope)
+            .annotate(month=TruncMonth("day"))
+            .values("cluster__name", "month")
+            .annotate(value=Sum("physical_cost"))
+        )
+        cluster_totals = {
+            r["cluster"]: r["cost"] + r["idle"] + r["overhead"] for r in clusters if r["row"] != "total"
+        }
+        cluster_title = "Clusters by month"
+    else:
+        cluster_months = department_months.values("cluster__name", "month").annotate(value=Sum("total"))
+        cluster_totals = None  # what the department pays per cluster: rounded here, from its exact sums
+        cluster_title = f"{department} by cluster and month"
+    return [
+        _by_month(
+            "departments_by_month",
+            "Departments by month",
+            Column("department", "Department"),
+            department_months.annotate(value=Sum("total")),
+            "name",
+            department_totals,
+            columns,
+        ),
+        _by_month(
+            "clusters_by_month",
+            cluster_title,
+            Column("cluster", "Cluster"),
+            cluster_months,
+            "cluster__name",
+            cluster_totals,
+            columns,
+        ),
+    ]
+
+
+def _by_month(name, title, label: Column, values, field_name, totals, columns) -> Table:
+    exact: dict[str, dict[str, Decimal]] = {}
+    for row in values:
+        month = row["month"]
+        key = (month.date() if isinstance(month, datetime) else month).strftime("%Y-%m")
+        into = exact.setdefault(row[field_name], {})
+        into[key] = into.get(key, ZERO) + (row["value"] or ZERO)
+    rows = []
+    for who in sorted(exact, key=lambda n: (totals is not None and n not in totals, n)):
+        cells = exact[who]
+        whole = totals.get(who) if totals is not None else None
+        if whole is None:
+            whole = sum(cells.values(), ZERO)
+        keys = [c.key for c in columns]
+        rounded = largest_remainder_cents([cells.get(k, ZERO) for k in keys], total=whole)
+        rows.append({label.key: who, **dict(zip(keys, rounded, strict=True)), "total": sum(rounded, ZERO)})
+    total = {label.key: "Total", **{c.key: sum((r[c.key] for r in rows), ZERO) for c in columns}}
+    total["total"] = sum((r["total"] for r in rows), ZERO)
+    return Table(name, title, [label, *columns, Column("total", "Total", "money")], rows, total)
 
 
 def _bill_sources_table(period: Period, cluster: str | None) -> Table:
@@ -511,7 +598,7 @@ def _policy_table(policies: list[Policy], department: str | None) -> Table:
     return Table("policy", "Policy", [Column("line", "Policy used")], [{"line": line} for line in lines])
 
 
-def _summary(period, cluster, department, departments, clusters, namespaces, policies) -> list:
+def _summary(period, cluster, department, departments, clusters, namespaces, policies, collection) -> list:
     items: list[tuple[str, object, str]] = [
         ("Report", "Kubernetes costs", "text"),
         ("Period", period.label, "text"),
@@ -535,7 +622,6 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
             ("Idle", total["idle"], "money"),
             ("Overhead", total["overhead"], "money"),
             ("Apportioned to departments and lines", dept_total["total"], "money"),
-            ("Coverage", total.get("coverage"), "percent"),
             ("Estimated share", total.get("estimated_share"), "percent"),
         ]
     else:
@@ -549,10 +635,8 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
             ("overhead", "Overhead"),
         ):
             items.append((label, row[part] if row else ZERO, "money"))
-        items += [
-            ("Coverage", ns_total.get("coverage"), "percent"),
-            ("Estimated share", ns_total.get("estimated_share"), "percent"),
-        ]
+        items.append(("Estimated share", ns_total.get("estimated_share"), "percent"))
+    items += _collection_items(*collection)
     items += [
         (
             "Policy version(s) in force",
@@ -562,6 +646,26 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
         ("Generated at", timezone.now().astimezone(UTC).replace(microsecond=0), "datetime"),
         ("Status", "Open", "text"),
     ]
+    return items
+
+
+def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, object, str]]:
+    """What the pages' period header says: the whole period's coverage, the days collected, today in
+    progress, when collection started and whether the previous period compares like for like."""
+    items: list[tuple[str, object, str]] = [
+        ("Coverage", current.sampled, "percent"),
+        ("Days collected", f"{current.collected_days} of {current.period.days}", "text"),
+    ]
+    if current.in_progress_hours:
+        items.append(("Today", f"in progress ({current.in_progress_hours} h to come)", "text"))
+    if current.started is not None:
+        items.append(("Collection started on", current.started, "date"))
+    for name, day in current.started_by_cluster.items():
+        items.append((f"Collection of {name} started on", day, "date"))
+    if not comparable(current, previous):
+        items.append(("Previous period", f"{previous.note}: no change in %", "text"))
+    if current.pending_days:
+        items.append(("Pending recomputation", pending_note(current.pending_days), "text"))
     return items
 
 

@@ -52,11 +52,16 @@ def hours(value) -> str:
     return f"{float(value or 0):,.2f}"
 
 
-@register.simple_tag
-def show_delta(change: dict | None):
-    """The change from the previous period, in words a screen reader says too: "+12.30 EUR (+5.2 %)"."""
+@register.simple_tag(takes_context=True)
+def show_delta(context, change: dict | None):
+    """The change from the previous period, in words a screen reader says too: "+12.30 EUR (+5.2 %)".
+
+    No percentage when the previous period is not like for like (the page's state says so)."""
     if not change:
         return ""
+    state = context.get("state")
+    if state is not None and not state.like_for_like:
+        change = {**change, "pct": None}
     diff = _amount(change["diff"])
     if diff == 0:
         return mark_safe('<span class="delta same">no change</span>')
@@ -72,6 +77,18 @@ def show_delta(change: dict | None):
         pct_text,
         direction,
     )
+
+
+@register.simple_tag
+def nav_access(user) -> dict:
+    """Which pages of the nav `user` may open, so that the nav shows only those (costing.access decides)."""
+    from costing import access
+
+    if not user.is_authenticated or not access.has_any_role(user):
+        return {"pages": False, "everything": False, "bills": False, "admin": False}
+    everything = access.sees_everything(user)
+    # Bills are organisation-wide figures: the same readers as the whole clusters (reports.views_bills).
+    return {"pages": True, "everything": everything, "bills": everything, "admin": access.is_admin(user)}
 
 
 @register.simple_tag(takes_context=True)

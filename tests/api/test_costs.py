@@ -32,7 +32,7 @@ def test_every_grouping_answers_the_rows_of_cost_rows(prod, client_as, by):
     assert body["period"] == {
         "key": "2025-03-10..2025-03-11",
         "kind": "custom",
-        "label": "10 Mar 2025 – 10 Mar 2025",
+        "label": "2025-03-10 – 2025-03-10",
         "start": "2025-03-10",
         "end": "2025-03-11",
     }

@@ -85,7 +85,7 @@ def test_log_in_change_period_drill_down_and_explain(browser_page, scenario_serv
     page.get_by_label("Period", exact=True).press("Enter")
     page.wait_for_url("**period=2025-03-10**")
     main = page.inner_text("main")
-    assert "32.92 EUR" in main and "Mon 10 Mar 2025" in main
+    assert "32.92 EUR" in main and "2025-03-10 (Monday)" in main
     page.wait_for_selector("#chart-trend[data-drawn='1'] .main-svg")
     shot = Path(settings.VAR_DIR) / "overview.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -108,3 +108,45 @@ def test_a_department_viewer_without_departments_has_no_role(prod, make_user, cl
     client.force_login(make_user("empty", Role.DEPARTMENT_VIEWER))
     response = client.get(f"/?{P}")
     assert response.status_code == 403 and b"no role" in response.content
+
+
+def test_every_refusal_is_a_page_with_the_nav_and_no_traceback(clients, prod, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="django.request")
+    for url in (
+        "/bills/",
+        "/bills/1/status",
+        "/data-quality/",
+        "/clusters/prod/",
+        f"/departments/Search/?{P}",
+    ):
+        response = clients["payments"].get(url)
+        assert response.status_code == 403, url
+        body = response.content.decode()
+        assert "Not yours to see" in body and 'aria-label="Main"' in body, url
+        assert 'href="/departments/' in body, url  # the nav, with the pages the viewer may open
+    assert "Bills are the organisation" in clients["payments"].get("/bills/").content.decode()
+    assert [r for r in caplog.records if r.exc_info] == []  # a refusal is no error: no traceback logged
+    assert clients["viewer"].post("/bills/", {"format": "focus"}).status_code == 403
+
+
+def test_a_viewers_nav_shows_only_what_it_may_open(clients, prod):
+    def nav(role):
+        body = clients[role].get(f"/?{P}").content.decode()
+        return body[body.index('aria-label="Main"') : body.index("</nav>")]
+
+    payments, admin = nav("payments"), nav("admin")
+    for label in (
+        ">Overview<",
+        ">Clusters<",
+        ">Namespaces<",
+        ">Labels<",
+        ">Departments<",
+        ">Reports<",
+        ">API<",
+    ):
+        assert label in payments and label in admin, label
+    for label in (">Data quality<", ">Bills<", ">Admin<"):
+        assert label not in payments and label in admin, label
+    assert ">Bills<" in nav("viewer") and ">Admin<" not in nav("viewer")

@@ -58,7 +58,7 @@ def test_custom_range_redirects_to_the_canonical_url(clients, prod):
     assert response["Location"] == "/namespaces/?cluster=prod&period=2025-03-01..2025-03-11"
     page = clients["admin"].get(response["Location"])
     assert page.status_code == 200 and page.context["state"].period.days == 10
-    assert "01 Mar 2025 – 10 Mar 2025" in text(page)
+    assert "2025-03-01 – 2025-03-10" in text(page)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +125,104 @@ def test_a_department_name_with_a_slash_and_an_ampersand(clients, prod):
     assert page.context["rows"] == []  # it owns no namespace
     detail = clients["admin"].get("/departments/R%26D%20/%20Labs/?period=2025-03-10")
     assert detail.status_code == 200 and detail.context["total"] == 0
+
+
+def test_an_incomplete_previous_period_shows_no_percentage(clients, prod):
+    # 11th-12th (2.40, nothing sampled) against 9th-10th, of which only the 10th was collected (32.92).
+    query = "period=2025-03-11..2025-03-13"
+    overview = clients["admin"].get(f"/?{query}")
+    change = overview.context["change"]
+    assert change["diff"] == D("-30.52") and change["pct"] is None
+    t = text(overview)
+    assert "1 of 2 days collected" in t and "Not like for like" in t and "−30.52 " in t and "%) " not in t
+    for path in ("/clusters/", "/departments/", "/namespaces/"):
+        page = clients["admin"].get(f"{path}?{query}")
+        assert "1 of 2 days collected" in text(page), path
+        assert page.context["change"]["pct"] is None, path
+        assert "(−" not in text(page) and "(+" not in text(page), path  # no row shows a percentage
+    # The department viewer's share of each cluster says the same.
+    assert "1 of 2 days collected" in text(clients["payments"].get(f"/clusters/?{query}"))
+
+
+def test_a_complete_previous_period_keeps_its_percentage(clients, prod):
+    page = clients["admin"].get("/?period=2025-03-11")
+    assert "Not like for like" not in text(page) and page.context["state"].like_for_like
+
+
+def test_coverage_counts_the_whole_year(clients, prod):
+    # "Today" is 2025-03-20: 79 days of 2025 have begun, of which only the 10th was sampled (23.5 h).
+    page = clients["admin"].get("/?period=2025")
+    coverage = page.context["state"].coverage
+    assert coverage.collected_days == 1 and coverage.elapsed_days == 79
+    assert coverage.sampled == pytest.approx(23.5 / 24 / 79)
+    t = text(page)
+    assert "1.2 %" in t and "1 of 365 days collected" in t and "97.9 %" not in t
+    assert "Collection started on 2025-03-10" in t and "Collection of prod started on 2025-03-10" in t
+
+
+def test_todays_unfinished_hours_are_in_progress(clients, prod, monkeypatch):
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr("reports.views_common.now", lambda: datetime(2025, 3, 10, 18, tzinfo=UTC))
+    monkeypatch.setattr("reports.views_common.today", lambda: date(2025, 3, 10))
+    page = clients["admin"].get("/?period=2025-03-10")
+    coverage = page.context["state"].coverage
+    # 18 hours have passed and were sampled: nothing is missing, 6 hours are still to come.
+    assert coverage.sampled == pytest.approx(1.0) and coverage.in_progress_hours == 6
+    assert "today in progress (6 h to come)" in text(page) and "100.0 %" in text(page)
+    quality = clients["admin"].get("/data-quality/?period=2025-03-10")
+    assert quality.context["low_coverage"] == []  # the running day is not listed as short of samples
+    assert quality.context["days"][0]["coverage"] == pytest.approx(1.0)  # nor pale on the heatmap
+
+
+def test_pending_recomputation_is_on_every_page_of_the_period(clients, prod):
+    from costing.models import ClusterDay
+
+    ClusterDay.objects.filter(day="2025-03-11").update(dirty=True)
+    says = "1 day is being recomputed after a change (policy, bill or late samples); figures may change"
+    for path in ("/", "/clusters/", "/namespaces/", "/labels/", "/departments/", "/data-quality/"):
+        assert says in text(clients["admin"].get(f"{path}?period=2025-03")), path
+    assert says in text(clients["payments"].get("/departments/?period=2025-03"))
+    assert "being recomputed" not in text(clients["admin"].get("/?period=2025-03-10"))  # that day is done
+
+
+def _values(array):
+    """A plotly array as numbers (numpy arrays come as base64 typed arrays)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return array
+
+
+def test_a_year_reads_as_months_and_shows_days_on_demand(clients, prod):
+    import json
+
+    page = clients["admin"].get("/?period=2025")
+    trend = json.loads(page.context["trend"])
+    (prod_bars,) = trend["data"]
+    # One bar per month of 2025; March holds the 10th (32.92) and the 11th (2.40).
+    assert prod_bars["x"][:3] == ["2025-01-01", "2025-02-01", "2025-03-01"] and len(prod_bars["x"]) == 12
+    assert _values(prod_bars["y"])[2] == pytest.approx(35.32)
+    assert trend["layout"]["xaxis"]["tickformat"] == "%Y-%m"
+    assert "Show days" in text(page)
+    days = clients["admin"].get(f"/?{page.context['bars']['switch']['query']}")
+    assert len(json.loads(days.context["trend"])["data"][0]["x"]) == 365 and "Show months" in text(days)
+    assert not clients["admin"].get("/?period=2025-03").context["bars"]["switch"]  # a month reads as days
+    quarter = clients["admin"].get("/departments/?period=2025-Q1")
+    assert len(json.loads(quarter.context["trend"])["data"][0]["x"]) == 3
+
+
+def test_one_colour_per_department_across_the_charts_of_a_page(clients, prod):
+    import json
+
+    from reports.charts import colour_map
+
+    page = clients["admin"].get("/departments/?period=2025-03")
+    names = [r["name"] for r in page.context["rows"]]
+    colours = {t["name"]: t["marker"]["color"] for t in json.loads(page.context["trend"])["data"]}
+    expected = colour_map(names)
+    assert colours and all(colours[n] == expected[n] for n in colours)
+    assert len(set(expected.values())) == len(expected)  # each its own colour

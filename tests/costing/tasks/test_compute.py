@@ -21,6 +21,9 @@ def test_dirty_days_are_computed_oldest_first_in_bounded_batches():
     assert ClusterDay.objects.get(day=DAY).physical_cost == scenario.Decimal("32.92")
     assert recompute_dirty_days() == 1 and recompute_dirty_days() == 0
     assert not ClusterDay.objects.filter(dirty=True).exists()
+    # Queued after a change, it takes several batches in one go.
+    mark_days_dirty([objects["cluster"].pk], days)
+    assert recompute_dirty_days(batch=1, rounds=5) == 3
 
 
 def test_recompute_day_task_and_pruning(settings):

@@ -178,3 +178,44 @@ def test_plain_data_round_trips_exactly(prod):
     assert [(t.name, t.columns, t.rows, t.total) for t in again.tables] == [
         (t.name, t.columns, t.rows, t.total) for t in report.tables
     ]
+
+
+def test_summary_coverage_counts_the_whole_period(prod):
+    # "Today" is 2025-06-15: 166 days of 2025 have begun; only the 10th of March was sampled (23.5 h).
+    report = build_report("2025", today=TODAY)
+    assert report.summary_value("Coverage") == pytest.approx(23.5 / 24 / 166)
+    assert report.summary_value("Days collected") == "1 of 365"
+    assert report.summary_value("Collection started on") == DAY
+    # March against February, which has no day collected: no change in %.
+    march = build_report("2025-03", today=TODAY)
+    assert march.summary_value("Previous period") == "February 2025: 0 of 28 days collected: no change in %"
+    assert all(r["change_pct"] is None for r in march.table("departments").rows)
+
+
+def test_summary_says_when_days_wait_for_a_recompute(prod):
+    from costing.models import ClusterDay
+
+    assert build_report("2025-03", today=TODAY).summary_value("Pending recomputation") is None
+    ClusterDay.objects.filter(day=DAY).update(dirty=True)
+    assert build_report("2025-03", today=TODAY).summary_value("Pending recomputation") == (
+        "1 day is being recomputed after a change (policy, bill or late samples); figures may change"
+    )
+
+
+def test_a_quarter_has_month_by_month_sheets_per_department_and_cluster(prod):
+    report = build_report("2025-Q1", today=TODAY)
+    months = report.table("departments_by_month")
+    assert [c.key for c in months.columns] == ["department", "2025-01", "2025-02", "2025-03", "total"]
+    rows = {r["department"]: r for r in months.rows}
+    # Every cost of the quarter is in March, and each row adds up to its total on the Departments sheet.
+    assert {n: r["total"] for n, r in rows.items()} == DEPARTMENTS
+    assert all(
+        r["2025-01"] == r["2025-02"] == D("0.00") and r["2025-03"] == r["total"] for r in rows.values()
+    )
+    clusters = report.table("clusters_by_month")
+    assert [(r["cluster"], r["2025-03"]) for r in clusters.rows] == [("prod", TWO_DAYS["physical"])]
+    assert clusters.total["total"] == TWO_DAYS["physical"]
+    payments = build_report("2025-Q1", department="Payments", today=TODAY)
+    share = payments.table("clusters_by_month")
+    assert share.title == "Payments by cluster and month" and share.total["2025-03"] == D("27.20")
+    assert build_report("2025-03", today=TODAY).table("departments_by_month") is None  # a month has days
