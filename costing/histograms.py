@@ -1,7 +1,7 @@
 """Usage histograms of container-hours: fixed exponential buckets (as Kubernetes' VPA) that add up.
 
 A container-hour keeps, per resource, how many seconds its usage spent in each bucket, as a sparse
-JSON object {"bucket index": seconds}. Buckets are the same for every row, so the histogram of any
+JSON object {"bucket index": seconds} (written by costing/recording.py). Buckets are the same for every row, so the histogram of any
 set of hours (a container over 14 days, all replicas of a workload) is the key-wise sum of theirs,
 and a percentile of that sum is a percentile of the seconds observed, to within one bucket.
 
@@ -24,7 +24,6 @@ __all__ = [
     "Buckets",
     "merged",
     "parsed",
-    "to_json",
 ]
 
 
@@ -58,11 +57,6 @@ class Buckets:
 # VPA's layout: CPU from 10 millicores, memory from 10 MB, each bucket 5% wider than the one before.
 CPU = Buckets(first=0.01, ratio=1.05, largest=1000.0)  # cores
 MEMORY = Buckets(first=1e7, ratio=1.05, largest=1e12)  # bytes
-
-
-def to_json(indexes: np.ndarray, seconds: np.ndarray) -> str:
-    """The stored text of one histogram from its (bucket, seconds) pairs (bucket indexes distinct)."""
-    return "{" + ",".join(f'"{int(i)}":{int(s)}' for i, s in zip(indexes, seconds, strict=True)) + "}"
 
 
 def parsed(value) -> dict[int, int]:

@@ -1142,14 +1142,11 @@ class _Writer:
         )
         keys = ["pod_id", "node_id", "container", "hour"]
         grouped = frame.groupby(keys, sort=True)
-        sums = grouped.agg(
-            {
-                **{c: "sum" for c in frame.columns if c not in keys and c not in ("init",)},
-                "init": "max",
-                "cpu_usage_max_cores": "max",
-                "mem_usage_max_bytes": "max",
-            }
-        ).reset_index()
+        peaks = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
+        sums = grouped[[c for c in frame.columns if c not in (*keys, "init", *peaks)]].sum()
+        sums[peaks] = grouped[peaks].max()
+        sums.insert(0, "init", grouped["init"].max())
+        sums = sums.reset_index()
         group = grouped.ngroup().to_numpy()
         sums["cpu_histogram"] = _histograms(group, len(sums), histograms.CPU.index(cpu_use), seconds, metrics)
         sums["mem_histogram"] = _histograms(
@@ -1227,13 +1224,18 @@ def _histograms(
         .sum()
     )
     g = cells.index.get_level_values(0).to_numpy()
-    b = cells.index.get_level_values(1).to_numpy()
-    s = cells.to_numpy()
+    # Plain ints formatted once each (numpy scalars are slow to format one by one).
+    items = [
+        f'"{b}":{v}'
+        for b, v in zip(
+            cells.index.get_level_values(1).tolist(), cells.to_numpy().astype(np.int64).tolist(), strict=True
+        )
+    ]
     out = [_EMPTY_JSON] * groups
     bounds = np.flatnonzero(np.diff(g)) + 1
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(g)], strict=True):
+    for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(g)].tolist(), strict=True):
         if hi > lo:
-            out[int(g[lo])] = histograms.to_json(b[lo:hi], s[lo:hi])
+            out[int(g[lo])] = "{" + ",".join(items[lo:hi]) + "}"
     return out
 
 
