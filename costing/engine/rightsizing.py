@@ -143,7 +143,7 @@ def recommend(
 
     The recommendation uses the last `lookback_days` before `end` (not before `start`); the back-test
     the same length of window ending `backtest_days` before `end`, checked on those last days. Init
-    containers are left out. `coverage` gives the cluster's sampled seconds per hour (an hour it lacks
+    containers, and containers not seen in the look-back window, are left out. `coverage` gives the cluster's sampled seconds per hour (an hour it lacks
     was not sampled). Unpriced hours (price NaN) cost nothing in both figures.
     """
     policy = policy or RightsizingPolicy()
@@ -207,6 +207,8 @@ def recommend(
     )
     out.loc[np.isnan(test_peak), "backtest_mem_over_limit"] = pd.NA
     out["status"] = _status(out)
+    # A container gone before the look-back window (a finished Job) is nothing to right-size.
+    out = out.loc[np.bincount(group[at["now"]], minlength=n) > 0]
     out = out.sort_values(
         ["monthly_saving", *KEY_COLUMNS], ascending=[False, *[True] * len(KEY_COLUMNS)], na_position="last"
     )

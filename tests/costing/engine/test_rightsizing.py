@@ -218,3 +218,10 @@ def test_no_memory_recommendation_is_below_the_peak_seen(peaks, headroom, step):
     )
     row = only(recommend(rows, full_coverage(8), start=START, end=START + timedelta(days=8), policy=policy))
     assert row["mem_recommended_bytes"] >= max(peaks)
+
+
+def test_a_container_gone_before_the_look_back_window_is_left_out():
+    old = series(lambda h: 0.25, lambda h: 200 * MIB, days=5).assign(workload_name="reindex-20260301")
+    kept = series(lambda h: 0.25, lambda h: 200 * MIB)
+    result = recommend(pd.concat([old, kept]), full_coverage(), start=START, end=END)
+    assert list(result["workload_name"]) == ["web"]
