@@ -563,8 +563,19 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
+_CONTAINER_NUMBERS = [c for c in CONTAINER_COLUMNS if c.endswith(("_cores", "_bytes"))]
+
+
 def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> pd.DataFrame:
     """Container rows tied to their pod rows (pod code, node); without any, one "main" per pod row."""
+    if pods.empty and (containers is None or containers.empty):
+        return pd.DataFrame(
+            {
+                "ts": np.array([], np.int64), "pod_code": np.array([], np.int64), "node": [], "container": [],
+                "init": np.array([], bool), **{c: np.array([], np.float64) for c in _CONTAINER_NUMBERS},
+                "has_metrics": np.array([], bool),
+            }
+        )  # fmt: skip
     if containers is None:
         # Usage of a pod without metrics is already 0 in `pods`.
         return pd.DataFrame(

@@ -471,6 +471,20 @@ def test_an_empty_cluster_is_sampled_not_a_gap(cluster):
     assert CoverageHour.objects.get().sampled_seconds == 60
 
 
+def test_nodes_without_pods_then_a_pod_sampled_without_containers(cluster):
+    from costing.collectors.snapshot import NodeSample, PodSample, Snapshot
+    from costing.recording import record_snapshot
+
+    node = NodeSample("n1", "pool-a", "", 4.0, 8 * GIB)
+    quiet = Snapshot(taken_at=at(0), nodes=[node], pods=[], namespaces=[])
+    assert record_snapshot(cluster, quiet, slot=at(0), interval=60, source=SampleSource.COLLECTOR).slots == 1
+    pod = PodSample("shop", "web-1", "uid-1", "n1", "Deployment", "web", 0.5, 0.25, GIB, GIB / 2)
+    busy = Snapshot(taken_at=at(1), nodes=[node], pods=[pod], namespaces=[])
+    record_snapshot(cluster, busy, slot=at(1), interval=60, source=SampleSource.COLLECTOR)
+    row = ContainerHour.objects.get()
+    assert (row.container, row.samples, row.cpu_usage_core_hours) == ("main", 1, pytest.approx(0.25 / 60))
+
+
 # --- containers -------------------------------------------------------------------------------------
 
 MIB = 2**20
