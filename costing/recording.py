@@ -323,7 +323,7 @@ def snapshot_container_frame(snapshot: Snapshot, at: datetime) -> pd.DataFrame:
     return frame
 
 
-def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(pods, containers) from rows of one container each: pod columns plus `container` and optional
     `init` (False), `cpu_limit_cores` and `memory_limit_bytes` (0: no limit).
 
@@ -332,6 +332,10 @@ def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     init container). Pod attributes (node, owner, labels) come from its first row of the timestamp; a
     pod has metrics if one of its containers has.
     """
+    if rows.empty:
+        return rows.drop(
+            columns=[c for c in ("container", "init", "cpu_limit_cores", "memory_limit_bytes") if c in rows]
+        ), None
     frame = rows.copy()
     frame["init"] = frame["init"].astype(bool) if "init" in frame else False
     for column in ("cpu_limit_cores", "memory_limit_bytes"):
