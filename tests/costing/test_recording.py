@@ -598,3 +598,15 @@ def test_replace_and_prune_take_container_hours_too(cluster):
     ClusterDay.objects.update(dirty=False)
     prune_usage(now=T0 + timedelta(days=400), retention_days=30)
     assert not ContainerHour.objects.exists()
+
+
+def test_many_containers_recorded_in_two_slots_merge_row_by_row(cluster):
+    # 600 pods: enough for the bulk path PostgreSQL takes for many rows (COPY into a staging table).
+    names = [f"web-{i}" for i in range(600)]
+    for minute, cpu in ((0, 0.25), (1, 0.30)):
+        pods = pd.concat([pod_rows([at(minute)], [cpu], [100 * MIB], name=name) for name in names])
+        record_samples(cluster, node_rows([at(minute)]), pods, interval=60, source=SIM)
+    rows = ContainerHour.objects.all()
+    assert len(rows) == 600
+    assert {(r.samples, r.cpu_usage_max_cores) for r in rows} == {(2, 0.30)}
+    assert all(r.cpu_histogram == {"16": 60, "18": 60} and r.mem_histogram == {"8": 120} for r in rows)
