@@ -15,7 +15,7 @@ _HOUR_FIELDS = [
     "cluster_id", "node_id", "hour", "container", "init", "seconds",
     "cpu_request_core_hours", "cpu_usage_core_hours", "cpu_billable_core_hours", "cpu_usage_max_cores",
     "cpu_histogram", "mem_request_gib_hours", "mem_limit_gib_hours", "mem_usage_gib_hours",
-    "mem_billable_gib_hours", "mem_usage_max_bytes", "mem_histogram",
+    "mem_billable_gib_hours", "mem_usage_max_bytes",
 ]  # fmt: skip
 _NAMES = {
     "cluster__name": "cluster",

@@ -64,7 +64,6 @@ HOUR_COLUMNS = [
     "mem_usage_gib_hours",
     "mem_billable_gib_hours",
     "mem_usage_max_bytes",
-    "mem_histogram",
     "cpu_price",
     "mem_price",
 ]
@@ -234,9 +233,7 @@ def _prepare(hours: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
     stamps = pd.to_datetime(frame["hour"], utc=True)
     frame["hour"] = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
     frame = frame.loc[(frame["hour"] >= _epoch(lo)) & (frame["hour"] < _epoch(hi))].reset_index(drop=True)
-    numbers = [
-        c for c in HOUR_COLUMNS if c not in (*KEY_COLUMNS, "init", "hour", "cpu_histogram", "mem_histogram")
-    ]
+    numbers = [c for c in HOUR_COLUMNS if c not in (*KEY_COLUMNS, "init", "hour", "cpu_histogram")]
     for column in numbers:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
         values = frame[column].to_numpy()
@@ -253,8 +250,14 @@ def _prepare(hours: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
 
 
 def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame[KEY_COLUMNS].astype(str)))
-    keys = pd.DataFrame(list(uniques), columns=KEY_COLUMNS)
+    """A code per row for its container (KEY_COLUMNS), and the keys of each code."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in KEY_COLUMNS:
+        # Re-coded at each step, so the combined number never grows past the rows' count squared.
+        column_codes, uniques = pd.factorize(frame[column].astype(str))
+        codes = pd.factorize(codes * (len(uniques) + 1) + column_codes)[0]
+    first = pd.Series(np.arange(len(frame))).groupby(codes).first().to_numpy()
+    keys = frame[KEY_COLUMNS].iloc[first].astype(str).reset_index(drop=True)
     return codes.astype(np.int64), keys
 
 
@@ -278,15 +281,13 @@ class _Long:
     """A histogram column in long form: one entry per (row, bucket) with its seconds."""
 
     def __init__(self, frame: pd.DataFrame, column: str, buckets: histograms.Buckets):
-        rows, idx, secs = [], [], []
-        for row, value in enumerate(frame[column].tolist()):
-            for bucket, seconds in histograms.parsed(value).items():
-                rows.append(row)
-                idx.append(bucket)
-                secs.append(seconds)
-        self.row = np.asarray(rows, dtype=np.int64)
-        self.bucket = np.clip(np.asarray(idx, dtype=np.int64), 0, buckets.count - 1)
-        self.seconds = np.asarray(secs, dtype=np.float64)
+        # Flattened in bulk: millions of rows of a few keys each, so no per-entry Python work but the walk.
+        dicts = [v if isinstance(v, dict) else histograms.parsed(v) for v in frame[column].tolist()]
+        lengths = np.fromiter(map(len, dicts), dtype=np.int64, count=len(dicts))
+        keys = [k for d in dicts for k in d]
+        self.row = np.repeat(np.arange(len(dicts), dtype=np.int64), lengths)
+        self.bucket = np.clip(np.array(keys, dtype=object).astype(np.int64), 0, buckets.count - 1)
+        self.seconds = np.array([v for d in dicts for v in d.values()], dtype=np.float64)
         self.start = buckets.start(self.bucket)
         self.end = buckets.end(self.bucket)
         self.buckets = buckets
@@ -443,8 +444,8 @@ def _costs(
     cpu_hours = _billable_with(
         frame, cpu, r_cpu, frame["cpu_usage_core_hours"].to_numpy(), "cpu_usage_max_cores"
     )
-    # Memory is never recommended below the window's peak, so each of its hours bills the request whole;
-    # no memory histogram is needed.
+    # Memory is never recommended below the window's peak, so each of its hours bills the request whole:
+    # the memory histogram is not needed (it is kept for the usage charts).
     t = frame["seconds"].to_numpy() / SECONDS_PER_HOUR
     mem_peak = frame["mem_usage_max_bytes"].to_numpy()
     mem_gib_hours = np.where(r_mem >= mem_peak, r_mem / GIB * t, frame["mem_billable_gib_hours"].to_numpy())

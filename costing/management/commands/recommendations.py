@@ -36,7 +36,7 @@ POLICY_OPTIONS = [
 
 
 def _value(column: str, value):
-    """A cell as plain JSON data: money to the cent, bytes whole, cores to the millicore, None if missing."""
+    """A cell as plain JSON data: money to the cent, bytes whole, None if missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if column == "backtest_mem_over":
@@ -46,7 +46,7 @@ def _value(column: str, value):
     if column in BYTES:
         return int(value)
     if column.endswith("_cores"):
-        return round(float(value), 3)
+        return round(float(value), 6)  # a request of 187.5 millicores is shown as it is
     if column.endswith("_share"):
         return round(float(value), 4)
     return value

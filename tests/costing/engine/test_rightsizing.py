@@ -19,7 +19,7 @@ from costing.engine.rightsizing import (
     RightsizingPolicy,
     recommend,
 )
-from costing.histograms import CPU, MEMORY
+from costing.histograms import CPU
 
 MIB, GIB = 2**20, 2**30
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -51,7 +51,7 @@ def hour_row(
         "mem_limit_gib_hours": mem_limit / GIB * w * len(mem_use),
         "mem_usage_gib_hours": mem_use.sum() / GIB * w,
         "mem_billable_gib_hours": np.maximum(mem_use, mem_req).sum() / GIB * w,
-        "mem_usage_max_bytes": mem_use.max(), "mem_histogram": hist(MEMORY, mem_use),
+        "mem_usage_max_bytes": mem_use.max(),
         "cpu_price": CPU_PRICE, "mem_price": MEM_PRICE,
     }  # fmt: skip
 
