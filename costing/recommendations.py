@@ -51,6 +51,8 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
         .values_list(*(fields.get(f, f) for f in _HOUR_FIELDS))
     )
     rows = read_frame(queryset, _HOUR_FIELDS)
+    if rows.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in HOUR_COLUMNS})
     rows["container"] = rows["container"].astype(str).str[1:]
     rows["init"] = rows["init"].astype(str).str.lower().isin(["t", "true", "1"])
     pods = pd.DataFrame.from_records(

@@ -114,3 +114,12 @@ def test_csv_and_table_formats_and_policy_options(recorded):
 def test_bad_options_are_named(recorded, args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+def test_a_period_without_data_prints_only_the_header(recorded):
+    text = run("--start", "2025-01-01", "--end", "2025-01-22", "--format", "csv")
+    assert text.splitlines() == [",".join(["cluster", "namespace", "workload_kind", "workload_name", "container",
+        "cpu_request_cores", "cpu_recommended_cores", "mem_request_bytes", "mem_recommended_bytes",
+        "monthly_cost_now", "monthly_cost_recommended", "monthly_saving", "status", "backtest_cpu_over_share",
+        "backtest_mem_over", "reason"])]  # fmt: skip
+    assert json.loads(run("--start", "2025-01-01", "--end", "2025-01-22", "--format", "json")) == []
