@@ -377,12 +377,14 @@ def upsert(
     conflict: Sequence[str],
     update: Sequence[str] = (),
     returning: Sequence[str] = (),
+    copy_min_rows: int = COPY_MIN_ROWS,
 ) -> list[tuple]:
     """INSERT rows of `fields`; on a conflict on the `conflict` fields, apply the `update` SET clauses
     (from `added`, `if_newer`, `widened`), or DO NOTHING without them. Returns the `returning` fields of
     the rows inserted or updated (with DO NOTHING: only of the rows inserted).
 
     Rows hold plain Python values in the database's terms: timestamps from `stamps`, JSON as text.
+    `copy_min_rows`: from how many rows PostgreSQL gets them by COPY (wide rows gain from it sooner).
     """
     if not rows:
         return []
@@ -394,7 +396,7 @@ def upsert(
     out: list[tuple] = []
     # Every name below comes from the model's metadata, never from input: S608 does not apply.
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        if connection.vendor == "postgresql" and len(rows) >= copy_min_rows:
             stage = connection.ops.quote_name(f"_stage_{model._meta.db_table}_{next(_stage_numbers)}")
             cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {name} LIMIT 0")  # noqa: S608
             with cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:

@@ -28,6 +28,7 @@ SUBDOMAIN_RULE = (
 # <cronjob>-<11 characters>, hence 52. Any other owner (ReplicaSet, Rollout, a custom resource) is a subdomain.
 _NAMES = {"namespace": (DNS1123_LABEL, LABEL_MAX), "pod": (DNS1123_SUBDOMAIN, SUBDOMAIN_MAX)}
 _NAMES["node"] = _NAMES["pod"]
+_NAMES["container"] = _NAMES["namespace"]  # a container's name is a label too (apis/core/validation)
 _WORKLOAD_MAX = {"Job": LABEL_MAX, "CronJob": 52}
 
 

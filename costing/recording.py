@@ -15,6 +15,10 @@ samples and hours:
 - Hourly rows grow by `INSERT ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x`: no
   read-then-write. Rows are sorted by key so that concurrent writers lock in the same order.
 - Every hour touched marks its day dirty (costing.dirty) in the same transaction.
+- Containers (CONTAINER_COLUMNS) become container-hours in the same transaction and under the same
+  slot claim as their pods: resource-hours, the hour's peak usage and usage histograms
+  (costing.histograms) merged into the stored ones key-wise, for right-sizing. A pod given without
+  containers is one container named "main" with the pod's requests and usage.
 """
 
 from __future__ import annotations
@@ -28,18 +32,26 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
 from costing import bulk_write as bulk
+from costing import histograms
 from costing.choices import GIB, SECONDS_PER_HOUR, SampleSource, SampleStatus
-from costing.collectors.snapshot import NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS, Snapshot
+from costing.collectors.snapshot import (
+    CONTAINER_COLUMNS,
+    NAMESPACE_COLUMNS,
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    Snapshot,
+)
 from costing.dirty import mark_days_dirty
 from costing.hotpath import gc_paused
 from costing.k8snames import first_problem, owner_problem
 from costing.models import (
     ClusterDay,
+    ContainerHour,
     CoverageHour,
     Namespace,
     Node,
@@ -53,6 +65,8 @@ from costing.models import (
 )
 
 __all__ = [
+    "CONTAINER_COLUMNS",
+    "MAIN_CONTAINER",
     "NAMESPACE_COLUMNS",
     "NODE_COLUMNS",
     "POD_COLUMNS",
@@ -66,12 +80,15 @@ __all__ = [
     "record_samples",
     "record_snapshot",
     "replace_hours",
+    "snapshot_container_frame",
     "snapshot_frames",
+    "split_container_rows",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_POOL = "default"
+MAIN_CONTAINER = "main"  # the one container of a pod given without containers
 _NODE_FIELDS = [
     "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
     "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
@@ -89,6 +106,7 @@ class RecordResult:
     pod_samples: int = 0
     pod_hours: int = 0
     node_hours: int = 0
+    container_hours: int = 0
     days: set[date] = field(default_factory=set)
 
     def __iadd__(self, other: RecordResult) -> RecordResult:
@@ -98,6 +116,7 @@ class RecordResult:
         self.pod_samples += other.pod_samples
         self.pod_hours += other.pod_hours
         self.node_hours += other.node_hours
+        self.container_hours += other.container_hours
         self.days |= other.days
         return self
 
@@ -127,6 +146,7 @@ def record_samples(
     source: str,
     replace: bool = False,
     strict: bool = True,
+    containers: pd.DataFrame | None = None,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -139,6 +159,9 @@ def record_samples(
     sampled, as when a node disappears between two list calls of a live sample.
     Optional columns: pods' `pod_uid` (default namespace/pod), `labels` ({}), `has_metrics` (True),
     nodes' `instance_type` (""), `provider_id` (""), `labels` ({}).
+    `containers` (CONTAINER_COLUMNS) are the pods' containers; each row's pod must be in `pods` at the
+    same timestamp. Without it, a `pods` frame with a `container` column is taken as container rows
+    (see split_container_rows); any other pod is recorded as one container "main".
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -146,8 +169,11 @@ def record_samples(
         raise ValueError(f"unknown sample source {source!r}")
     interval = int(interval)
     cluster_id = getattr(cluster, "pk", cluster)
+    if containers is None and pods is not None and "container" in pods.columns:
+        pods, containers = split_container_rows(pods)
     nodes = _prepare_nodes(nodes)
     pods = _prepare_pods(pods)
+    containers = _prepare_containers(containers, pods)
     namespaces = _prepare_namespaces(namespaces)
     if strict:
         _check_pods_on_sampled_nodes(nodes, pods)
@@ -167,11 +193,13 @@ def record_samples(
             if len(new_ts) < len(slot_ts):
                 nodes = nodes[np.isin(nodes["ts"].to_numpy(), new_ts)]
                 pods = pods[np.isin(pods["ts"].to_numpy(), new_ts)]
+                containers = containers[np.isin(containers["ts"].to_numpy(), new_ts)]
             result.pod_samples = len(pods)
             node_ids = writer.upsert_nodes(nodes, pods)
             namespace_ids = writer.upsert_namespaces(namespaces, pods, new_ts)
             pod_ids = writer.upsert_pods(pods, node_ids, namespace_ids)
             result.pod_hours = writer.add_pod_hours(pods, pod_ids, node_ids, interval)
+            result.container_hours = writer.add_container_hours(containers, node_ids, interval)
             result.node_hours = writer.add_node_hours(nodes, node_ids, interval)
             sampled = _split_seconds(new_ts, interval)
             writer.add_coverage(sampled, "sampled_seconds")
@@ -207,7 +235,16 @@ def record_snapshot(
     if nodes.empty and pods.empty:
         # An empty cluster was still looked at: the slot is sampled, with nothing in it.
         return _record_empty(cluster, slot, interval, source)
-    return record_samples(cluster, nodes, pods, namespaces, interval=interval, source=source, strict=False)
+    return record_samples(
+        cluster,
+        nodes,
+        pods,
+        namespaces,
+        interval=interval,
+        source=source,
+        strict=False,
+        containers=snapshot_container_frame(snapshot, slot),
+    )
 
 
 def record_gap(cluster, slot: datetime, *, interval: int, source: str, reason: str) -> bool:
@@ -261,6 +298,92 @@ def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.
     return nodes, pods, namespaces
 
 
+def snapshot_container_frame(snapshot: Snapshot, at: datetime) -> pd.DataFrame:
+    """The containers of a snapshot's pods (CONTAINER_COLUMNS), every row stamped `at`; a pod sampled
+    without containers is one container "main" with the pod's figures."""
+    rows = []
+    for p in snapshot.pods:
+        uid = p.uid or f"{p.namespace}/{p.name}"
+        if not p.containers:
+            rows.append(
+                (p.namespace, p.name, uid, MAIN_CONTAINER, False, p.cpu_request_cores, 0.0, p.cpu_usage_cores,
+                 p.memory_request_bytes, 0.0, p.memory_usage_bytes, p.has_metrics)
+            )  # fmt: skip
+            continue
+        rows.extend(
+            (p.namespace, p.name, uid, c.name, c.init, c.cpu_request_cores, c.cpu_limit_cores, c.cpu_usage_cores,
+             c.memory_request_bytes, c.memory_limit_bytes, c.memory_usage_bytes, c.has_metrics)
+            for c in p.containers
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=CONTAINER_COLUMNS[1:])
+    frame.insert(
+        0,
+        "timestamp",
+        pd.Timestamp(at).tz_convert(UTC) if pd.Timestamp(at).tzinfo else pd.Timestamp(at, tz=UTC),
+    )
+    return frame
+
+
+def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(pods, containers) from rows of one container each: pod columns plus `container` and optional
+    `init` (False), `cpu_limit_cores` and `memory_limit_bytes` (0: no limit).
+
+    A pod's usage is the sum of its containers'; its request the scheduler's rule for containers that
+    run together and init containers that run one by one before them: max(sum of the others, largest
+    init container). Pod attributes (node, owner, labels) come from its first row of the timestamp; a
+    pod has metrics if one of its containers has.
+    """
+    if rows.empty:
+        return rows.drop(
+            columns=[c for c in ("container", "init", "cpu_limit_cores", "memory_limit_bytes") if c in rows]
+        ), None
+    frame = rows.copy()
+    frame["init"] = frame["init"].astype(bool) if "init" in frame else False
+    for column in ("cpu_limit_cores", "memory_limit_bytes"):
+        frame[column] = frame[column].astype(np.float64) if column in frame else 0.0
+    if "has_metrics" not in frame:
+        frame["has_metrics"] = True
+    if "pod_uid" not in frame:
+        frame["pod_uid"] = ""
+    blank = frame["pod_uid"].astype(str) == ""
+    frame["pod_uid"] = (
+        frame["pod_uid"]
+        .astype(str)
+        .where(~blank, frame["namespace"].astype(str) + "/" + frame["pod"].astype(str))
+    )
+    init = frame["init"].to_numpy()
+    for column in ("cpu_request_cores", "memory_request_bytes"):
+        values = frame[column].astype(np.float64).to_numpy()
+        frame[f"_run_{column}"] = np.where(init, 0.0, values)
+        frame[f"_init_{column}"] = np.where(init, values, 0.0)
+    for column in ("cpu_usage_cores", "memory_usage_bytes"):
+        frame[column] = frame[column].astype(np.float64)
+    keys = ["timestamp", "pod_uid"]
+    grouped = frame.groupby(keys, sort=False)
+    firsts = grouped.head(1).set_index(keys)
+    sums = grouped[
+        ["cpu_usage_cores", "memory_usage_bytes", "_run_cpu_request_cores", "_run_memory_request_bytes"]
+    ].sum()
+    inits = grouped[["_init_cpu_request_cores", "_init_memory_request_bytes"]].max()
+    pods = firsts.drop(
+        columns=[
+            c
+            for c in firsts.columns
+            if c.startswith("_") or c in ("container", "init", "cpu_limit_cores", "memory_limit_bytes")
+        ]
+    )
+    pods["cpu_usage_cores"] = sums["cpu_usage_cores"]
+    pods["memory_usage_bytes"] = sums["memory_usage_bytes"]
+    pods["cpu_request_cores"] = np.maximum(sums["_run_cpu_request_cores"], inits["_init_cpu_request_cores"])
+    pods["memory_request_bytes"] = np.maximum(
+        sums["_run_memory_request_bytes"], inits["_init_memory_request_bytes"]
+    )
+    pods["has_metrics"] = grouped["has_metrics"].any().astype(bool)
+    pods = pods.reset_index()
+    containers = frame[list(CONTAINER_COLUMNS)].reset_index(drop=True)
+    return pods, containers
+
+
 def coverage(cluster, start: datetime, end: datetime, *, now: datetime | None = None) -> float | None:
     """Sampled seconds / expected seconds of the cluster over [start, end) (hours), 0..1.
 
@@ -311,7 +434,7 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     days = settings.FINOPS_HOURLY_RETENTION_DAYS if retention_days is None else retention_days
     now = now or timezone.now()
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
-    deleted = {"slots": 0, "pod_hours": 0, "node_hours": 0, "coverage_hours": 0}
+    deleted = {"slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "coverage_hours": 0}
     first_dirty = dict(
         ClusterDay.objects.filter(dirty=True, day__lt=cutoff.date())
         .values("cluster_id")
@@ -332,6 +455,9 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
         with transaction.atomic():
             deleted["slots"] += SampleSlot.objects.filter(cluster_id=cluster_id, slot__lt=limit).delete()[0]
             deleted["pod_hours"] += PodHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[0]
+            deleted["container_hours"] += ContainerHour.objects.filter(
+                cluster_id=cluster_id, hour__lt=limit
+            ).delete()[0]
             deleted["node_hours"] += NodeHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[
                 0
             ]
@@ -439,6 +565,92 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     owners = out[["owner_kind", "owner_name"]].drop_duplicates().itertuples(index=False)
     if why := next((w for kind, name in owners if (w := owner_problem(kind, name))), None):
         raise RecordingError(f"pods frame: {why}")
+    return out
+
+
+_CONTAINER_NUMBERS = [c for c in CONTAINER_COLUMNS if c.endswith(("_cores", "_bytes"))]
+
+
+def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> pd.DataFrame:
+    """Container rows tied to their pod rows (pod code, node); without any, one "main" per pod row."""
+    if pods.empty and (containers is None or containers.empty):
+        return pd.DataFrame(
+            {
+                "ts": np.array([], np.int64), "pod_code": np.array([], np.int64), "node": [], "container": [],
+                "init": np.array([], bool), **{c: np.array([], np.float64) for c in _CONTAINER_NUMBERS},
+                "has_metrics": np.array([], bool),
+            }
+        )  # fmt: skip
+    if containers is None:
+        # Usage of a pod without metrics is already 0 in `pods`.
+        return pd.DataFrame(
+            {
+                "ts": pods["ts"].to_numpy(),
+                "pod_code": pods["pod_code"].to_numpy(),
+                "node": pods["node"].to_numpy(),
+                "container": MAIN_CONTAINER,
+                "init": False,
+                "cpu_request_cores": pods["cpu_request_cores"].to_numpy(),
+                "cpu_limit_cores": 0.0,
+                "cpu_usage_cores": pods["cpu_usage_cores"].to_numpy(),
+                "memory_request_bytes": pods["memory_request_bytes"].to_numpy(),
+                "memory_limit_bytes": 0.0,
+                "memory_usage_bytes": pods["memory_usage_bytes"].to_numpy(),
+                "has_metrics": pods["has_metrics"].to_numpy(),
+            }
+        )
+    _require(containers, [c for c in CONTAINER_COLUMNS if c not in ("pod_uid", "has_metrics")], "containers")
+    namespace = containers["namespace"].astype(str)
+    uid = (
+        containers["pod_uid"].astype(str)
+        if "pod_uid" in containers
+        else pd.Series("", index=containers.index, dtype=object)
+    )
+    uid = uid.where(uid != "", namespace + "/" + containers["pod"].astype(str))
+    ts = _epoch_seconds(containers["timestamp"])
+    # The pod row of each container row, by (timestamp, uid); the pod code is per uid.
+    code_of_uid = pd.Series(pods["pod_code"].to_numpy(), index=pods["pod_uid"].to_numpy())
+    code_of_uid = code_of_uid[~code_of_uid.index.duplicated()]
+    codes = code_of_uid.reindex(uid.to_numpy()).to_numpy()
+    pod_rows = pd.MultiIndex.from_arrays([pods["ts"].to_numpy(), pods["pod_code"].to_numpy()])
+    position = pod_rows.get_indexer(
+        pd.MultiIndex.from_arrays([ts, np.nan_to_num(codes, nan=-1).astype(np.int64)])
+    )
+    if (position < 0).any():
+        row = int(np.flatnonzero(position < 0)[0])
+        at = datetime.fromtimestamp(int(ts[row]), tz=UTC).isoformat()
+        raise RecordingError(f"containers frame: pod {uid.iat[row]} has no pod row at {at}")
+    names = containers["container"].astype(str)
+    if why := first_problem("container", pd.unique(names)):
+        raise RecordingError(f"containers frame: {why}")
+    pod_metrics = pods["has_metrics"].to_numpy()[position]
+    has_metrics = (
+        containers["has_metrics"].astype(bool).to_numpy()
+        if "has_metrics" in containers
+        else np.ones(len(ts), bool)
+    ) & pod_metrics
+    out = pd.DataFrame(
+        {
+            "ts": ts,
+            "pod_code": pods["pod_code"].to_numpy()[position],
+            "node": pods["node"].to_numpy()[position],
+            "container": names.to_numpy(),
+            "init": containers["init"].astype(bool).to_numpy(),
+            "cpu_request_cores": containers["cpu_request_cores"].astype(np.float64).to_numpy(),
+            "cpu_limit_cores": containers["cpu_limit_cores"].astype(np.float64).to_numpy(),
+            "cpu_usage_cores": np.where(
+                has_metrics, containers["cpu_usage_cores"].astype(np.float64).to_numpy(), 0.0
+            ),
+            "memory_request_bytes": containers["memory_request_bytes"].astype(np.float64).to_numpy(),
+            "memory_limit_bytes": containers["memory_limit_bytes"].astype(np.float64).to_numpy(),
+            "memory_usage_bytes": np.where(
+                has_metrics, containers["memory_usage_bytes"].astype(np.float64).to_numpy(), 0.0
+            ),
+            "has_metrics": has_metrics,
+        }
+    )
+    if out.duplicated(["ts", "pod_code", "container"]).any():
+        raise RecordingError("containers frame has a container twice in a pod at the same timestamp")
     return out
 
 
@@ -612,6 +824,7 @@ class _Writer:
             a, b = datetime.fromtimestamp(start, tz=UTC), datetime.fromtimestamp(end, tz=UTC)
             scope = {"cluster_id": self.cluster_id}
             PodHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            ContainerHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             NodeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
@@ -910,6 +1123,66 @@ class _Writer:
         )
         return len(sums)
 
+    def add_container_hours(self, containers: pd.DataFrame, node_ids: dict[str, int], interval: int) -> int:
+        """Add the containers' samples to their container-hours: sums, peaks and histograms merged."""
+        if containers.empty:
+            return 0
+        hour, seconds, index = _split_seconds(containers["ts"].to_numpy(), interval)
+        weight = seconds / SECONDS_PER_HOUR
+        metrics = containers["has_metrics"].to_numpy()[index]
+        cpu_req = containers["cpu_request_cores"].to_numpy()[index]
+        cpu_use = containers["cpu_usage_cores"].to_numpy()[index]
+        mem_req = containers["memory_request_bytes"].to_numpy()[index]
+        mem_use = containers["memory_usage_bytes"].to_numpy()[index]
+        frame = pd.DataFrame(
+            {
+                "pod_id": self.pod_id_by_code[containers["pod_code"].to_numpy()][index],
+                "node_id": _ids(containers["node"], node_ids)[index],
+                "container": containers["container"].to_numpy()[index],
+                "hour": hour,
+                "init": containers["init"].to_numpy()[index],
+                "samples": 1,
+                "samples_without_metrics": (~metrics).astype(np.int64),
+                "seconds": seconds,
+                "cpu_request_core_hours": cpu_req * weight,
+                "cpu_usage_core_hours": cpu_use * weight,
+                "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req) * weight,
+                "cpu_limit_core_hours": containers["cpu_limit_cores"].to_numpy()[index] * weight,
+                "mem_request_gib_hours": mem_req / GIB * weight,
+                "mem_usage_gib_hours": mem_use / GIB * weight,
+                "mem_billable_gib_hours": np.maximum(mem_use, mem_req) / GIB * weight,
+                "mem_limit_gib_hours": containers["memory_limit_bytes"].to_numpy()[index] / GIB * weight,
+                "cpu_usage_max_cores": cpu_use,
+                "mem_usage_max_bytes": mem_use,
+            }
+        )
+        keys = ["pod_id", "node_id", "container", "hour"]
+        grouped = frame.groupby(keys, sort=True)
+        peaks = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
+        sums = grouped[[c for c in frame.columns if c not in (*keys, "init", *peaks)]].sum()
+        sums[peaks] = grouped[peaks].max()
+        sums.insert(0, "init", grouped["init"].max())
+        sums = sums.reset_index()
+        group = grouped.ngroup().to_numpy()
+        sums["cpu_histogram"] = _histograms(group, len(sums), histograms.CPU.index(cpu_use), seconds, metrics)
+        sums["mem_histogram"] = _histograms(
+            group, len(sums), histograms.MEMORY.index(mem_use), seconds, metrics
+        )
+        sums.insert(0, "cluster_id", self.cluster_id)
+        sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
+        sums["init"] = sums["init"].astype(bool)
+        columns = list(sums.columns)
+        t = bulk.table(ContainerHour)
+        update = bulk.added(ContainerHour, [c for c in columns if c in _ADDED_CONTAINER_FIELDS])
+        update += [
+            _larger(t, bulk.column(ContainerHour, c)) for c in ("cpu_usage_max_cores", "mem_usage_max_bytes")
+        ]
+        update += [_merged_json(t, bulk.column(ContainerHour, c)) for c in ("cpu_histogram", "mem_histogram")]
+        # Wide rows with JSON: COPY beats a VALUES statement from a few hundred rows on (0.10 s against
+        # 0.26 s for 1,200 container-hours of a live slot).
+        bulk.upsert(ContainerHour, columns, _tuples(sums), conflict=keys, update=update, copy_min_rows=500)
+        return len(sums)
+
     def add_node_hours(self, nodes: pd.DataFrame, node_ids: dict[str, int], interval: int) -> int:
         if nodes.empty:
             return 0
@@ -950,6 +1223,59 @@ class _Writer:
             conflict=["cluster_id", "hour"],
             update=bulk.added(CoverageHour, [column]),
         )
+
+
+_ADDED_CONTAINER_FIELDS = {
+    "samples", "samples_without_metrics", "seconds",
+    "cpu_request_core_hours", "cpu_usage_core_hours", "cpu_billable_core_hours", "cpu_limit_core_hours",
+    "mem_request_gib_hours", "mem_usage_gib_hours", "mem_billable_gib_hours", "mem_limit_gib_hours",
+}  # fmt: skip
+
+
+def _histograms(
+    group: np.ndarray, groups: int, bucket: np.ndarray, seconds: np.ndarray, keep: np.ndarray
+) -> list[str]:
+    """The JSON histogram {bucket: seconds} of every group, from the samples' buckets and seconds."""
+    cells = (
+        pd.DataFrame({"g": group[keep], "b": bucket[keep], "s": seconds[keep]})
+        .groupby(["g", "b"], sort=True)["s"]
+        .sum()
+    )
+    g = cells.index.get_level_values(0).to_numpy()
+    # Plain ints formatted once each (numpy scalars are slow to format one by one).
+    items = [
+        f'"{b}":{v}'
+        for b, v in zip(
+            cells.index.get_level_values(1).tolist(), cells.to_numpy().astype(np.int64).tolist(), strict=True
+        )
+    ]
+    out = [_EMPTY_JSON] * groups
+    bounds = np.flatnonzero(np.diff(g)) + 1
+    for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(g)].tolist(), strict=True):
+        if hi > lo:
+            out[int(g[lo])] = "{" + ",".join(items[lo:hi]) + "}"
+    return out
+
+
+def _larger(table: str, column: str) -> str:
+    return f"{column} = CASE WHEN excluded.{column} > {table}.{column} THEN excluded.{column} ELSE {table}.{column} END"
+
+
+def _merged_json(table: str, column: str) -> str:
+    """A SET clause that adds the new histogram to the stored one key by key, in SQL (no read-then-write).
+
+    Only the new row's keys are visited (one per sample and hour: live slots bring a single one); the
+    stored object is patched with their sums. Names come from the model's metadata, never from input."""
+    old, new = f"{table}.{column}", f"excluded.{column}"
+    if connection.vendor == "postgresql":
+        return (
+            f"{column} = {old} || (SELECT COALESCE(jsonb_object_agg(key, value::bigint + "  # noqa: S608
+            f"COALESCE(({old} ->> key)::bigint, 0)), '{{}}'::jsonb) FROM jsonb_each_text({new}))"
+        )
+    return (
+        f"{column} = json_patch({old}, (SELECT COALESCE(json_group_object(key, value + "  # noqa: S608
+        f"COALESCE(json_extract({old}, '$.\"' || key || '\"'), 0)), '{{}}') FROM json_each({new})))"
+    )
 
 
 def _ids(keys: pd.Series, ids: dict[str, int]) -> np.ndarray:

@@ -43,7 +43,10 @@ POD_FILE_COLUMNS = [
     "memory_request_bytes",
     "memory_usage_bytes",
 ]
-POD_OPTIONAL = ["pod_uid", "labels"]
+POD_OPTIONAL = ["pod_uid", "labels", "container", "init", "cpu_limit_cores", "memory_limit_bytes"]
+# Columns that only a file of one row per container may have.
+CONTAINER_ONLY = ("init", "cpu_limit_cores", "memory_limit_bytes")
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
 NAMESPACE_FILE_COLUMNS = ["namespace"]
 NAMESPACE_OPTIONAL = ["labels"]
 _FIRST_DATA_LINE = 2  # line 1 is the header
@@ -166,6 +169,9 @@ def _read_nodes(path: Path) -> pd.DataFrame:
 
 def _read_pods(path: Path) -> pd.DataFrame:
     raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
+    per_container = "container" in raw
+    if not per_container and (extra := next((c for c in CONTAINER_ONLY if c in raw), None)):
+        raise SampleFileError(path, 1, extra, "only a file with a container column may have this column")
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
     for column in ("namespace", "pod", "node"):
         out[column] = _text(raw[column], column, errors, required=True, kubernetes=column)
@@ -193,6 +199,8 @@ def _read_pods(path: Path) -> pd.DataFrame:
         )
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     out["has_metrics"] = ~(cpu_blank & mem_blank)
+    if per_container:
+        _read_container_columns(raw, out, errors)
     errors.raise_first()
     uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
     blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
@@ -213,8 +221,52 @@ def _read_pods(path: Path) -> pd.DataFrame:
             errors.raise_first()
         names = np.array(pair_names, dtype=object)[codes]
         out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
-    _no_duplicates(out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp")
+    if per_container:
+        _no_duplicates(
+            out.assign(_key=out["pod_uid"] + "|" + out["container"]),
+            ["timestamp", "_key"],
+            "container",
+            errors,
+            "pod|container {} is listed twice at this timestamp",
+        )
+        _same_pod_attributes(out, errors)
+    else:
+        _no_duplicates(
+            out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp"
+        )
     return out
+
+
+def _read_container_columns(raw: pd.DataFrame, out: pd.DataFrame, errors: _Errors) -> None:
+    """A file of one row per container: its name, init flag (default false) and limits (empty: none)."""
+    out["container"] = _text(raw["container"], "container", errors, required=True, kubernetes="container")
+    if "init" in raw:
+        codes, uniques = _distinct(raw["init"])
+        bad = {
+            i: f"not true or false: {u!r}" for i, u in enumerate(uniques) if u.lower() not in _TRUE | _FALSE
+        }
+        if first := _first(codes, bad):
+            errors.at(first[0], "init", first[1])
+        out["init"] = np.array([u.lower() in _TRUE for u in uniques], dtype=bool)[codes] if uniques else False
+    else:
+        out["init"] = False
+    for column in ("cpu_limit_cores", "memory_limit_bytes"):
+        out[column] = _numbers(raw[column], column, errors, blank_ok=True)[0] if column in raw else 0.0
+
+
+def _same_pod_attributes(out: pd.DataFrame, errors: _Errors) -> None:
+    """The container rows of one pod at one timestamp must agree on where the pod ran and who owns it."""
+    grouped = out.groupby(["timestamp", "pod_uid"], sort=False)
+    for column in ("node", "owner_kind", "owner_name"):
+        differs = (out[column] != grouped[column].transform("first")).to_numpy()
+        errors.where(
+            differs,
+            column,
+            lambda row, column=column: (
+                f"pod {out['pod_uid'].iat[row]} has another {column} in an earlier row of the same timestamp"
+            ),
+        )
+    errors.raise_first()
 
 
 def _read_namespaces(path: Path) -> pd.DataFrame:

@@ -22,7 +22,14 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from costing.collectors.snapshot import NamespaceInfo, NodeSample, PodSample, Snapshot, SnapshotError
+from costing.collectors.snapshot import (
+    ContainerSample,
+    NamespaceInfo,
+    NodeSample,
+    PodSample,
+    Snapshot,
+    SnapshotError,
+)
 from costing.hotpath import gc_paused
 from costing.quantity import QuantityError, parse_quantity
 
@@ -144,7 +151,7 @@ class KubernetesCollector:
         item: dict,
         replicaset_owners: dict[tuple[str, str], tuple[str, str] | None],
         job_owners: dict[tuple[str, str], tuple[str, str] | None],
-        usage: dict[tuple[str, str], tuple[Decimal, Decimal]] | None,
+        usage: dict[tuple[str, str], dict[str, tuple[Decimal, Decimal]]] | None,
     ) -> PodSample | None:
         spec = item.get("spec") or {}
         node = spec.get("nodeName")
@@ -155,7 +162,9 @@ class KubernetesCollector:
         cpu_request, memory_request = self._effective_requests(spec, f"pod {namespace}/{name}")
         owner_kind, owner_name = _top_owner(meta, namespace, name, replicaset_owners, job_owners)
         measured = usage.get((namespace, name)) if usage is not None else None
-        cpu_usage, memory_usage = measured if measured is not None else (_ZERO, _ZERO)
+        containers = self._containers(spec, measured, f"pod {namespace}/{name}")
+        cpu_usage = sum((c[0] for c in measured.values()), _ZERO) if measured is not None else _ZERO
+        memory_usage = sum((c[1] for c in measured.values()), _ZERO) if measured is not None else _ZERO
         return PodSample(
             namespace=namespace,
             name=name,
@@ -169,7 +178,50 @@ class KubernetesCollector:
             memory_usage_bytes=float(memory_usage),
             labels=meta.get("labels") or {},
             has_metrics=measured is not None,
+            containers=containers,
         )
+
+    def _containers(
+        self, spec: dict, measured: dict[str, tuple[Decimal, Decimal]] | None, where: str
+    ) -> tuple[ContainerSample, ...]:
+        """The pod's app containers and sidecars, and those init containers the metrics API shows running
+        (it lists running containers only; without it, a finished init container cannot be told apart)."""
+        out = []
+        listed = [(c, False) for c in spec.get("containers") or ()]
+        for c in spec.get("initContainers") or ():
+            sidecar = c.get("restartPolicy") == "Always"
+            if sidecar or (measured is not None and c.get("name") in measured):
+                listed.append((c, not sidecar))
+        for container, init in listed:
+            name = container.get("name", "")
+            resources = container.get("resources") or {}
+            cpu_request, memory_request = self._container_requests(container, where, "container")
+            limits = resources.get("limits") or {}
+            field = f"{where} container {name}"
+            cpu_limit = (
+                self._quantity(limits["cpu"], field, "resources.limits.cpu") if "cpu" in limits else _ZERO
+            )
+            memory_limit = (
+                self._quantity(limits["memory"], field, "resources.limits.memory")
+                if "memory" in limits
+                else _ZERO
+            )
+            used = measured.get(name) if measured is not None else None
+            cpu_usage, memory_usage = used if used is not None else (_ZERO, _ZERO)
+            out.append(
+                ContainerSample(
+                    name=name,
+                    cpu_request_cores=float(cpu_request),
+                    cpu_limit_cores=float(cpu_limit),
+                    cpu_usage_cores=float(cpu_usage),
+                    memory_request_bytes=float(memory_request),
+                    memory_limit_bytes=float(memory_limit),
+                    memory_usage_bytes=float(memory_usage),
+                    init=init,
+                    has_metrics=used is not None,
+                )
+            )
+        return tuple(out)
 
     def _effective_requests(self, spec: dict, where: str) -> tuple[Decimal, Decimal]:
         """The pod's (cpu, memory) requests by the scheduler's rule (component-helpers PodRequests):
@@ -234,8 +286,8 @@ class KubernetesCollector:
             owners[(meta.get("namespace", ""), meta.get("name", ""))] = _controller_of(meta)
         return owners
 
-    def _pod_usage(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]] | None:
-        """(namespace, name) -> (cpu cores, working-set bytes), containers summed; None: no metrics API."""
+    def _pod_usage(self) -> dict[tuple[str, str], dict[str, tuple[Decimal, Decimal]]] | None:
+        """(namespace, name) -> {container: (cpu cores, working-set bytes)}; None: no metrics API."""
         items = self._list(
             "pod metrics",
             self._custom.list_cluster_custom_object,
@@ -250,13 +302,15 @@ class KubernetesCollector:
         for item in items:
             meta = item.get("metadata") or {}
             namespace, name = meta.get("namespace", ""), meta.get("name", "")
-            cpu = memory = _ZERO
+            containers = {}
             for container in item.get("containers") or ():
                 measured = container.get("usage") or {}
                 where = f"PodMetrics {namespace}/{name} container {container.get('name', '?')}"
-                cpu += self._quantity(measured.get("cpu", "0"), where, "usage.cpu")
-                memory += self._quantity(measured.get("memory", "0"), where, "usage.memory")
-            usage[(namespace, name)] = (cpu, memory)
+                containers[container.get("name", "")] = (
+                    self._quantity(measured.get("cpu", "0"), where, "usage.cpu"),
+                    self._quantity(measured.get("memory", "0"), where, "usage.memory"),
+                )
+            usage[(namespace, name)] = containers
         return usage
 
     def _quantity(self, value, where: str, field: str) -> Decimal:

@@ -33,6 +33,23 @@ POD_COLUMNS = [
     "has_metrics",
 ]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
+# One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
+# of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
+CONTAINER_COLUMNS = [
+    "timestamp",
+    "namespace",
+    "pod",
+    "pod_uid",
+    "container",
+    "init",
+    "cpu_request_cores",
+    "cpu_limit_cores",
+    "cpu_usage_cores",
+    "memory_request_bytes",
+    "memory_limit_bytes",
+    "memory_usage_bytes",
+    "has_metrics",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,21 @@ class NodeSample:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerSample:
+    """One container of a pod at one instant: its own requests and limits (0: none) and usage."""
+
+    name: str
+    cpu_request_cores: float
+    cpu_limit_cores: float
+    cpu_usage_cores: float
+    memory_request_bytes: float
+    memory_limit_bytes: float
+    memory_usage_bytes: float
+    init: bool = False  # an init container that is not a sidecar
+    has_metrics: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PodSample:
     """One running pod as seen at one instant, with its effective requests and its measured usage."""
 
@@ -69,6 +101,8 @@ class PodSample:
     memory_usage_bytes: float
     labels: dict[str, str] = field(default_factory=dict)
     has_metrics: bool = True  # False: the metrics API had nothing for it, usage is taken as 0
+    # Its containers as sampled; none: the pod is recorded as one container named "main".
+    containers: tuple[ContainerSample, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,9 +57,16 @@ def backfill_demo(
                 write(f"{day}: already recorded")
             continue
         started = time.perf_counter()
-        nodes, pods = simulator.frames(first, end, interval)
+        nodes, pods, containers = simulator.frames(first, end, interval, containers=True)
         result = record_samples(
-            cluster, nodes, pods, namespaces, interval=interval, source=SampleSource.SIMULATOR, strict=False
+            cluster,
+            nodes,
+            pods,
+            namespaces,
+            interval=interval,
+            source=SampleSource.SIMULATOR,
+            strict=False,
+            containers=containers,
         )
         total += result
         if write:

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from costing.collectors.snapshot import (
+    CONTAINER_COLUMNS,
     NODE_COLUMNS,
     POD_COLUMNS,
+    ContainerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
@@ -244,6 +246,17 @@ DAEMONSETS = (
 # A bare pod with no requests at all: BestEffort QoS, it pays for what it uses.
 BARE_POD = ("sandbox", "debug-toolbox", "general-pool", 0.02, 48 * MIB)
 
+# Containers. Namespaces in the service mesh get an istio-proxy sidecar (and its istio-init init container)
+# in every Deployment and StatefulSet pod; other StatefulSets have an init container that fixes volume
+# permissions. An init container runs alone for a pod's first minute, asking what the pod asks.
+MESH_NAMESPACES = frozenset({"payments-api", "payments-ledger", "storefront-web", "catalog", "cart"})
+SIDECAR = "istio-proxy"
+SIDECAR_CPU_REQUEST, SIDECAR_MEM_REQUEST = 0.1, 128 * MIB
+SIDECAR_CPU_SHARE = 0.15  # of the pod's CPU use: the proxy carries the app's traffic, so it follows its day
+SIDECAR_MEM_BASE, SIDECAR_MEM_SHARE = 40 * MIB, 0.03
+INIT_SECONDS = 60
+BARE_CONTAINER = "toolbox"
+
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generated name suffixes
 
 
@@ -404,6 +417,22 @@ class DemoCluster:
         taken_at = _as_utc(t if t is not None else datetime.now(UTC)).replace(microsecond=0)
         ts = np.array([_epoch(taken_at)], dtype=np.int64)
         nodes, pods = self._sample(ts)
+        c = pods["_containers"]
+        by_pod: dict[int, list[ContainerSample]] = {}
+        for j, row in enumerate(c["_row"].tolist()):
+            by_pod.setdefault(row, []).append(
+                ContainerSample(
+                    name=c["container"][j],
+                    cpu_request_cores=float(c["cpu_request_cores"][j]),
+                    cpu_limit_cores=float(c["cpu_limit_cores"][j]),
+                    cpu_usage_cores=float(c["cpu_usage_cores"][j]),
+                    memory_request_bytes=float(c["memory_request_bytes"][j]),
+                    memory_limit_bytes=float(c["memory_limit_bytes"][j]),
+                    memory_usage_bytes=float(c["memory_usage_bytes"][j]),
+                    init=bool(c["init"][j]),
+                    has_metrics=bool(c["has_metrics"][j]),
+                )
+            )
         return Snapshot(
             taken_at=taken_at,
             nodes=[
@@ -432,14 +461,18 @@ class DemoCluster:
                     memory_usage_bytes=float(pods["memory_usage_bytes"][i]),
                     labels=dict(pods["labels"][i]),
                     has_metrics=bool(pods["has_metrics"][i]),
+                    containers=tuple(by_pod.get(i, ())),
                 )
                 for i in range(len(pods["pod"]))
             ],
             namespaces=self.namespaces(),
         )
 
-    def frames(self, start: datetime, end: datetime, interval: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The samples of every slot start, start + interval, ... < end, as (nodes, pods) DataFrames.
+    def frames(
+        self, start: datetime, end: datetime, interval: int = 60, *, containers: bool = False
+    ) -> tuple[pd.DataFrame, ...]:
+        """The samples of every slot start, start + interval, ... < end, as (nodes, pods) DataFrames,
+        and with `containers` a third, the pods' containers (CONTAINER_COLUMNS).
 
         Row for row what snapshot(t) gives for each slot t, in the bulk-import column format
         (NODE_COLUMNS, POD_COLUMNS; timestamps UTC; `labels` dicts are shared between rows of the
@@ -451,7 +484,10 @@ class DemoCluster:
         t0, t1 = _epoch(start), _epoch(end)
         ts = np.arange(t0, t1, interval, dtype=np.int64)
         nodes, pods = self._sample(ts)
-        return self._frame(nodes, NODE_COLUMNS), self._frame(pods, POD_COLUMNS)
+        frames = (self._frame(nodes, NODE_COLUMNS), self._frame(pods, POD_COLUMNS))
+        if containers:
+            frames += (self._frame(pods["_containers"], CONTAINER_COLUMNS),)
+        return frames
 
     def daily_frames(
         self, start: date, end: date, interval: int = 60
@@ -862,7 +898,11 @@ class DemoCluster:
     def _sample(self, ts: np.ndarray) -> tuple[dict, dict]:
         """Node and pod columns for the sample instants `ts` (sorted epoch seconds), time-major."""
         if len(ts) == 0:
-            return {c: [] for c in NODE_COLUMNS}, {c: [] for c in POD_COLUMNS}
+            empty_containers = {c: np.array([]) for c in [*CONTAINER_COLUMNS, "_row"]}
+            return {c: [] for c in NODE_COLUMNS}, {
+                **{c: [] for c in POD_COLUMNS},
+                "_containers": empty_containers,
+            }
         t0, t1 = int(ts[0]), int(ts[-1]) + 1
         lives = self._node_lives(t0, t1)
         node_cols = self._expand_nodes(lives, ts)
@@ -920,7 +960,7 @@ class DemoCluster:
         has_metrics = ~(runs.flaky[life] & (u_metrics < 0.04))
         cpu = np.where(has_metrics, np.round(cpu, 6), 0.0)
         mem = np.where(has_metrics, np.floor(mem / 4096) * 4096, 0.0)
-        return {
+        pods = {
             "timestamp": t,
             "namespace": _take(runs.namespace, life),
             "pod": _take(runs.pod, life),
@@ -935,12 +975,68 @@ class DemoCluster:
             "labels": _take(runs.labels, life),
             "has_metrics": has_metrics,
         }
+        pods["_containers"] = _containers(pods, t - runs.start[life])
+        return pods
 
     @staticmethod
     def _frame(cols: dict, columns: list[str]) -> pd.DataFrame:
         data = dict(cols)
         data["timestamp"] = pd.to_datetime(np.asarray(cols["timestamp"], dtype=np.int64), unit="s", utc=True)
         return pd.DataFrame(data, columns=columns)
+
+
+def _containers(pods: dict, age: np.ndarray) -> dict:
+    """The containers of pod rows (CONTAINER_COLUMNS and `_row`, the pod row): they add up to the pod.
+
+    A mesh pod is its app and an istio-proxy sidecar that takes a share of the pod's usage (so it has
+    the app's daily cycle, smaller); in its first minute a pod with an init container runs that alone.
+    """
+    n = len(pods["pod"])
+    namespace, kind, owner = pods["namespace"], pods["owner_kind"], pods["owner_name"]
+    controller = np.isin(kind, ["Deployment", "StatefulSet"])
+    mesh = controller & np.isin(namespace, list(MESH_NAMESPACES))
+    has_init = mesh | (kind == "StatefulSet")
+    init = has_init & (age < INIT_SECONDS)
+    app = np.where(kind == "Pod", BARE_CONTAINER, owner).astype(object)
+    init_name = np.where(mesh, "istio-init", "init-permissions").astype(object)
+    cpu_req = np.asarray(pods["cpu_request_cores"], dtype=np.float64)
+    mem_req = np.asarray(pods["memory_request_bytes"], dtype=np.float64)
+    cpu_use = np.asarray(pods["cpu_usage_cores"], dtype=np.float64)
+    mem_use = np.asarray(pods["memory_usage_bytes"], dtype=np.float64)
+    metrics = np.asarray(pods["has_metrics"], dtype=bool)
+    side = mesh & ~init
+    side_cpu_req = np.where(side, np.minimum(SIDECAR_CPU_REQUEST, cpu_req / 4), 0.0)
+    side_mem_req = np.where(side, np.minimum(SIDECAR_MEM_REQUEST, mem_req / 4), 0.0)
+    side_cpu = np.where(side, np.round(cpu_use * SIDECAR_CPU_SHARE, 6), 0.0)
+    side_mem = np.where(
+        side & metrics,
+        np.floor(np.minimum(SIDECAR_MEM_BASE + SIDECAR_MEM_SHARE * mem_use, mem_use) / 4096) * 4096,
+        0.0,
+    )
+    # The app's memory limit: twice its request for controllers, none for the rest (batch, DaemonSets).
+    main_mem_req = mem_req - side_mem_req
+    main_mem_limit = np.where(controller & ~init, 2 * main_mem_req, np.where(init, mem_req, 0.0))
+    rows = np.arange(n)
+    columns = {
+        "_row": np.concatenate([rows, rows[side]]),
+        "timestamp": np.concatenate([pods["timestamp"], np.asarray(pods["timestamp"])[side]]),
+        "namespace": np.concatenate([namespace, namespace[side]]),
+        "pod": np.concatenate([pods["pod"], pods["pod"][side]]),
+        "pod_uid": np.concatenate([pods["pod_uid"], pods["pod_uid"][side]]),
+        "container": np.concatenate(
+            [np.where(init, init_name, app), np.full(int(side.sum()), SIDECAR, object)]
+        ),
+        "init": np.concatenate([init, np.zeros(int(side.sum()), bool)]),
+        "cpu_request_cores": np.concatenate([cpu_req - side_cpu_req, side_cpu_req[side]]),
+        "cpu_limit_cores": np.concatenate([np.where(init, cpu_req, 0.0), 2 * side_cpu_req[side]]),
+        "cpu_usage_cores": np.concatenate([cpu_use - side_cpu, side_cpu[side]]),
+        "memory_request_bytes": np.concatenate([main_mem_req, side_mem_req[side]]),
+        "memory_limit_bytes": np.concatenate([main_mem_limit, 2 * side_mem_req[side]]),
+        "memory_usage_bytes": np.concatenate([mem_use - side_mem, side_mem[side]]),
+        "has_metrics": np.concatenate([metrics, metrics[side]]),
+    }
+    order = np.lexsort((columns["init"], columns["_row"]))  # a pod's containers together, app first
+    return {k: np.asarray(v)[order] for k, v in columns.items()}
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ from .results import (
     PoolShareDay,
     WorkloadCostDay,
 )
-from .usage import CoverageHour, NodeHour, PodHour, SampleSlot
+from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
     "BillImport",
     "BillLine",
     "Cluster",
     "ClusterDay",
+    "ContainerHour",
     "CoverageHour",
     "Department",
     "DepartmentCostDay",

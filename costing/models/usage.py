@@ -99,3 +99,43 @@ class CoverageHour(models.Model):
     def coverage(self) -> float:
         """Sampled share of the hour (an hour nobody tried to sample counts as not sampled)."""
         return min(self.sampled_seconds / 3600, 1.0)
+
+
+class ContainerHour(ResourceHours):
+    """One container's quantities for one hour of one pod on one node, with its usage histograms.
+
+    What right-sizing reads: requests and limits (resource-hours; a limit of 0 is no limit), usage and
+    billable resource-hours (billable = max(usage, request) per sample, as for pods), the hour's peak
+    usage, and per resource the seconds spent in each usage bucket (costing.histograms), which add up
+    over hours and replicas so that a percentile over weeks needs no minute kept. Samples without
+    metrics add to the hours and to `samples_without_metrics` but not to the peaks and histograms.
+    Init containers (not sidecars) are flagged `init`: they count in their pod's request while they run,
+    not in the steady state that right-sizing sizes.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="container_hours")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    container = models.CharField(max_length=63)
+    hour = models.DateTimeField()
+    init = models.BooleanField(default=False)
+    samples = models.PositiveIntegerField(default=0)
+    samples_without_metrics = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveIntegerField(default=0)
+    cpu_limit_core_hours = models.FloatField(default=0)
+    mem_limit_gib_hours = models.FloatField(default=0)
+    cpu_usage_max_cores = models.FloatField(default=0)
+    mem_usage_max_bytes = models.FloatField(default=0)
+    cpu_histogram = models.JSONField(default=dict)
+    mem_histogram = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pod", "node", "container", "hour"], name="containerhour_unique_hour"
+            )
+        ]
+        indexes = [models.Index(fields=["cluster", "hour"], name="containerhour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"pod {self.pod_id} container {self.container} @ {self.hour:%Y-%m-%d %H:00}"

@@ -14,6 +14,7 @@ from costing.choices import ConnectionType, SampleSource, SampleStatus
 from costing.models import (
     Cluster,
     ClusterDay,
+    ContainerHour,
     CoverageHour,
     Namespace,
     Node,
@@ -389,10 +390,10 @@ def test_prune_removes_old_slots_and_hours_but_not_days_waiting_for_a_recompute(
         record_samples(cluster, node_rows([t]), pod_rows([t], [1], [1]), interval=60, source=SIM)
     ClusterDay.objects.update(dirty=True)
     kept = prune_usage(now=T0, retention_days=90)
-    assert kept == {"slots": 0, "pod_hours": 0, "node_hours": 0, "coverage_hours": 0}
+    assert kept == {"slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "coverage_hours": 0}
     ClusterDay.objects.update(dirty=False)
     deleted = prune_usage(now=T0, retention_days=90)
-    assert deleted == {"slots": 1, "pod_hours": 1, "node_hours": 1, "coverage_hours": 1}
+    assert deleted == {"slots": 1, "pod_hours": 1, "container_hours": 1, "node_hours": 1, "coverage_hours": 1}
     assert list(SampleSlot.objects.values_list("slot", flat=True)) == [recent]
     assert list(PodHour.objects.values_list("hour", flat=True)) == [recent.replace(minute=0)]
 
@@ -468,3 +469,144 @@ def test_an_empty_cluster_is_sampled_not_a_gap(cluster):
     slot = SampleSlot.objects.get()
     assert (slot.status, slot.pods) == (SampleStatus.OK, 0)
     assert CoverageHour.objects.get().sampled_seconds == 60
+
+
+def test_nodes_without_pods_then_a_pod_sampled_without_containers(cluster):
+    from costing.collectors.snapshot import NodeSample, PodSample, Snapshot
+    from costing.recording import record_snapshot
+
+    node = NodeSample("n1", "pool-a", "", 4.0, 8 * GIB)
+    quiet = Snapshot(taken_at=at(0), nodes=[node], pods=[], namespaces=[])
+    assert record_snapshot(cluster, quiet, slot=at(0), interval=60, source=SampleSource.COLLECTOR).slots == 1
+    pod = PodSample("shop", "web-1", "uid-1", "n1", "Deployment", "web", 0.5, 0.25, GIB, GIB / 2)
+    busy = Snapshot(taken_at=at(1), nodes=[node], pods=[pod], namespaces=[])
+    record_snapshot(cluster, busy, slot=at(1), interval=60, source=SampleSource.COLLECTOR)
+    row = ContainerHour.objects.get()
+    assert (row.container, row.samples, row.cpu_usage_core_hours) == ("main", 1, pytest.approx(0.25 / 60))
+
+
+# --- containers -------------------------------------------------------------------------------------
+
+MIB = 2**20
+
+
+def container_rows(times, rows):
+    """One row per (time, container): rows are (container, init, cpu_req, cpu_use, mem_req, mem_use, mem_limit)."""
+    out = []
+    for t in times:
+        for name, init, cpu_req, cpu_use, mem_req, mem_use, mem_limit in rows(t):
+            out.append(
+                {
+                    "timestamp": t, "namespace": "shop", "pod": "web-1", "pod_uid": "uid-web-1", "node": "n1",
+                    "owner_kind": "Deployment", "owner_name": "web", "container": name, "init": init,
+                    "cpu_request_cores": cpu_req, "cpu_usage_cores": cpu_use, "cpu_limit_cores": 0.0,
+                    "memory_request_bytes": mem_req, "memory_usage_bytes": mem_use,
+                    "memory_limit_bytes": mem_limit, "labels": {},
+                }
+            )  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def test_a_pod_without_containers_is_one_main_container_with_its_histograms(cluster):
+    times = [at(0), at(1)]
+    record_samples(
+        cluster,
+        node_rows(times),
+        pod_rows(times, [0.25, 0.30], [100 * MIB, 120 * MIB]),
+        interval=60,
+        source=SIM,
+    )
+    (row,) = ContainerHour.objects.all()
+    assert (row.container, row.init, row.samples, row.seconds) == ("main", False, 2, 120)
+    assert row.cpu_usage_core_hours == pytest.approx((0.25 + 0.30) / 60)
+    assert row.cpu_billable_core_hours == pytest.approx((0.5 + 0.5) / 60)
+    assert row.mem_request_gib_hours == pytest.approx(2 / 60)
+    assert (row.cpu_usage_max_cores, row.mem_usage_max_bytes) == (0.30, 120 * MIB)
+    # 0.25 cores is in [0.2366, 0.2584) = bucket 16, 0.30 in [0.2813, 0.3054) = bucket 18;
+    # 100 MiB in [94.3e6, 109.0e6) = bucket 8, 120 MiB in [125.78e6, 142.07e6) = bucket 10.
+    assert row.cpu_histogram == {"16": 60, "18": 60}
+    assert row.mem_histogram == {"8": 60, "10": 60}
+
+
+def test_slots_of_one_hour_recorded_apart_merge_their_histograms_and_peaks(cluster):
+    for minute, cpu in ((0, 0.25), (1, 0.30), (2, 0.25)):
+        t = [at(minute)]
+        record_samples(cluster, node_rows(t), pod_rows(t, [cpu], [100 * MIB]), interval=60, source=SIM)
+    record_samples(
+        cluster, node_rows([at(1)]), pod_rows([at(1)], [0.9], [900 * MIB]), interval=60, source=SIM
+    )
+    (row,) = ContainerHour.objects.all()
+    assert row.samples == 3  # the replayed slot added nothing
+    assert row.cpu_histogram == {"16": 120, "18": 60}
+    assert row.mem_histogram == {"8": 180}
+    assert row.cpu_usage_max_cores == 0.30
+
+
+def test_container_rows_give_their_pod_and_one_container_hour_each(cluster):
+    times = [at(0), at(1)]
+
+    def rows(t):
+        if t == at(0):  # the init container runs alone first, asking more than the others together
+            return [("init-db", True, 1.0, 0.8, 64 * MIB, 50 * MIB, 0.0)]
+        return [
+            ("app", False, 0.5, 0.4, 256 * MIB, 200 * MIB, 512 * MIB),
+            ("proxy", False, 0.1, 0.05, 64 * MIB, 40 * MIB, 0.0),
+        ]
+
+    result = record_samples(cluster, node_rows(times), container_rows(times, rows), interval=60, source=SIM)
+    assert result.container_hours == 3
+    pod = only_pod_hour()
+    # Pod request per sample: max(sum of the others, largest init container) = 1.0, then max(0.6, 0) = 0.6.
+    assert pod.cpu_request_core_hours == pytest.approx((1.0 + 0.6) / 60)
+    assert pod.cpu_usage_core_hours == pytest.approx((0.8 + 0.45) / 60)
+    assert pod.mem_request_gib_hours == pytest.approx((64 + 320) / 1024 / 60)
+    hours = {c.container: c for c in ContainerHour.objects.all()}
+    assert hours["init-db"].init and not hours["app"].init
+    assert hours["app"].mem_limit_gib_hours == pytest.approx(0.5 / 60)
+    assert hours["proxy"].cpu_billable_core_hours == pytest.approx(0.1 / 60)
+    assert hours["app"].samples == hours["init-db"].samples == 1
+
+
+def test_a_container_of_a_pod_not_in_the_pods_frame_is_refused(cluster):
+    from costing.recording import CONTAINER_COLUMNS
+
+    times = [at(0)]
+    containers = pd.DataFrame(
+        [[at(0), "shop", "ghost", "", "app", False, 0.1, 0.0, 0.1, 1.0, 0.0, 1.0, True]],
+        columns=CONTAINER_COLUMNS,
+    )
+    with pytest.raises(RecordingError, match="pod shop/ghost has no pod row"):
+        record_samples(
+            cluster,
+            node_rows(times),
+            pod_rows(times, [0.1], [1.0]),
+            interval=60,
+            source=SIM,
+            containers=containers,
+        )
+    assert not ContainerHour.objects.exists()
+
+
+def test_replace_and_prune_take_container_hours_too(cluster):
+    times = [at(0)]
+    record_samples(cluster, node_rows(times), pod_rows(times, [0.25], [100 * MIB]), interval=60, source=SIM)
+    record_samples(
+        cluster, node_rows(times), pod_rows(times, [0.30], [100 * MIB]), interval=60, source=SIM, replace=True
+    )
+    (row,) = ContainerHour.objects.all()
+    assert row.cpu_histogram == {"18": 60}
+    ClusterDay.objects.update(dirty=False)
+    prune_usage(now=T0 + timedelta(days=400), retention_days=30)
+    assert not ContainerHour.objects.exists()
+
+
+def test_many_containers_recorded_in_two_slots_merge_row_by_row(cluster):
+    # 600 pods: enough for the bulk path PostgreSQL takes for many rows (COPY into a staging table).
+    names = [f"web-{i}" for i in range(600)]
+    for minute, cpu in ((0, 0.25), (1, 0.30)):
+        pods = pd.concat([pod_rows([at(minute)], [cpu], [100 * MIB], name=name) for name in names])
+        record_samples(cluster, node_rows([at(minute)]), pods, interval=60, source=SIM)
+    rows = ContainerHour.objects.all()
+    assert len(rows) == 600
+    assert {(r.samples, r.cpu_usage_max_cores) for r in rows} == {(2, 0.30)}
+    assert all(r.cpu_histogram == {"16": 60, "18": 60} and r.mem_histogram == {"8": 120} for r in rows)

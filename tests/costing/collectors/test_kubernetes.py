@@ -339,6 +339,45 @@ def test_usage_sums_containers_and_a_pod_without_metrics_is_flagged(kube_api):
     assert pods["web-2"].cpu_request_cores == pytest.approx(0.1)
 
 
+def test_each_container_keeps_its_requests_limits_and_usage(kube_api):
+    kube_api.server.add(
+        make_node("n1"),
+        make_pod(
+            "shop",
+            "web-1",
+            "n1",
+            [make_container("app", "500m", "256Mi", limits={"cpu": "1", "memory": "512Mi"})],
+            [
+                make_container("migrate", "1", "64Mi"),  # an init container, running now
+                make_container("setup", "1", "64Mi"),  # an init container, finished (not in the metrics)
+                make_container("mesh", "100m", "64Mi", restart_policy="Always"),
+            ],
+        ),
+        make_pod_metrics("shop", "web-1", {"migrate": ("900m", "50Mi"), "mesh": ("5m", "20Mi")}),
+    )
+    (pod,) = snapshot(kube_api).pods
+    containers = {c.name: c for c in pod.containers}
+    assert list(containers) == ["app", "migrate", "mesh"]
+    app, migrate, mesh = containers["app"], containers["migrate"], containers["mesh"]
+    assert (app.cpu_request_cores, app.cpu_limit_cores, app.memory_limit_bytes) == (0.5, 1.0, 512 * Mi)
+    assert (app.has_metrics, app.cpu_usage_cores, app.init) == (False, 0.0, False)  # not started yet
+    assert (migrate.init, migrate.cpu_usage_cores, migrate.memory_usage_bytes) == (True, 0.9, 50 * Mi)
+    assert (mesh.init, mesh.cpu_request_cores, mesh.memory_limit_bytes) == (False, 0.1, 0.0)
+    assert pod.cpu_usage_cores == pytest.approx(0.905)
+
+
+def test_without_the_metrics_api_finished_init_containers_cannot_be_told_and_are_left_out(kube_api):
+    kube_api.server.add(
+        make_node("n1"),
+        make_pod(
+            "shop", "web-1", "n1", [make_container("app", "500m", "256Mi")], [make_container("setup", "1")]
+        ),
+    )
+    kube_api.server.metrics_available = False
+    (pod,) = snapshot(kube_api).pods
+    assert [(c.name, c.has_metrics) for c in pod.containers] == [("app", False)]
+
+
 @pytest.mark.parametrize("how", ["not registered (404)", "unavailable (503)"])
 def test_metrics_api_absent_is_not_a_failure(kube_api, how):
     kube_api.server.add(

@@ -280,3 +280,60 @@ def test_an_import_over_midnight_records_each_day_and_the_straddling_slot(cluste
             datetime(2026, 3, 2, 23, tzinfo=UTC): 30,
             datetime(2026, 3, 3, 0, tzinfo=UTC): 90,
         }
+
+
+CONTAINER_PODS = """timestamp,namespace,pod,node,owner_kind,owner_name,container,init,cpu_request_cores,cpu_limit_cores,cpu_usage_cores,memory_request_bytes,memory_limit_bytes,memory_usage_bytes
+2026-03-02T10:00:00Z,shop,web-1,n1,Deployment,web,migrate,true,1,,0.9,64Mi,,50Mi
+2026-03-02T10:01:00Z,shop,web-1,n1,Deployment,web,app,false,500m,1,0.4,256Mi,512Mi,200Mi
+2026-03-02T10:01:00Z,shop,web-1,n1,Deployment,web,proxy,,100m,,,64Mi,,
+"""
+
+
+def test_a_container_column_gives_container_hours_and_their_pod(cluster, tmp_path):
+    from costing.models import ContainerHour
+
+    output = run(write(tmp_path, pods=CONTAINER_PODS))
+    assert "2 pod samples" in output
+    web = PodHour.objects.get()
+    # Request: the init container alone (1 core), then app + proxy (0.6); usage 0.9, then 0.4 (proxy: none).
+    assert web.cpu_request_core_hours == pytest.approx((1 + 0.6) / 60)
+    assert web.cpu_usage_core_hours == pytest.approx((0.9 + 0.4) / 60)
+    assert web.samples_without_metrics == 0  # one container with metrics is enough for the pod
+    hours = {h.container: h for h in ContainerHour.objects.all()}
+    assert sorted(hours) == ["app", "migrate", "proxy"]
+    assert hours["migrate"].init and not hours["app"].init and not hours["proxy"].init
+    assert hours["app"].cpu_limit_core_hours == pytest.approx(1 / 60)
+    assert hours["app"].mem_limit_gib_hours == pytest.approx(0.5 / 60)
+    assert (hours["proxy"].samples_without_metrics, hours["proxy"].cpu_histogram) == (1, {})
+
+
+def test_a_file_without_container_column_is_one_main_container_per_pod(cluster, tmp_path):
+    from costing.models import ContainerHour
+
+    run(write(tmp_path))
+    assert sorted(ContainerHour.objects.values_list("pod__name", "container")) == [
+        ("job-1", "main"),
+        ("web-1", "main"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pods", "message"),
+    [
+        (CONTAINER_PODS.replace(",proxy,", ",app,"),
+         "pods.csv, line 4, column container: pod|container 'shop/web-1|app' is listed twice at this timestamp"),
+        (CONTAINER_PODS.replace(",proxy,", ",Proxy_1,"),
+         "pods.csv, line 4, column container: container name 'Proxy_1' is not one Kubernetes accepts"),
+        (CONTAINER_PODS.replace(",migrate,true,", ",migrate,maybe,"),
+         "pods.csv, line 2, column init: not true or false: 'maybe'"),
+        (CONTAINER_PODS.replace(",n1,Deployment,web,proxy,", ",n2,Deployment,web,proxy,"),
+         "pods.csv, line 4, column node: pod shop/web-1 has another node in an earlier row of the same timestamp"),
+        (PODS.replace("memory_usage_bytes\n", "memory_usage_bytes,init\n", 1),
+         "pods.csv, line 1, column init: only a file with a container column may have this column"),
+    ],
+)  # fmt: skip
+def test_bad_container_rows_are_named_and_nothing_is_stored(cluster, tmp_path, pods, message):
+    with pytest.raises(CommandError) as error:
+        run(write(tmp_path, pods=pods))
+    assert message in str(error.value)
+    assert state() == ([], [], [], [], 0)

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from costing.choices import ConnectionType
 from costing.demo.backfill import backfill_demo
 from costing.demo.simulator import DemoCluster
-from costing.models import Cluster, CoverageHour, NodeHour, PodHour, SampleSlot
+from costing.models import Cluster, ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
 
 GIB = 2**30
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -75,6 +75,13 @@ def test_two_days_of_backfill_equal_the_simulator_summed_independently(demo):
     assert capacity == pytest.approx(nodes["cpu_capacity_cores"].sum() / 60)
     assert sorted(set(CoverageHour.objects.values_list("sampled_seconds", flat=True))) == [3600]
     assert CoverageHour.objects.count() == 48
+
+    # The simulator's containers are stored too, and add up to their pods.
+    _, _, containers = DemoCluster("demo", 42).frames(START, NOW, 60, containers=True)
+    stored_usage = sum(ContainerHour.objects.values_list("cpu_usage_core_hours", flat=True))
+    assert stored_usage == pytest.approx(containers["cpu_usage_cores"].sum() / 60)
+    assert stored_usage == pytest.approx(expected["cpu_usage"].sum())
+    assert ContainerHour.objects.filter(container="istio-proxy").exists()
 
 
 def test_a_second_backfill_adds_nothing(demo):

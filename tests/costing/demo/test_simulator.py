@@ -393,3 +393,84 @@ def test_price_sheet_estimates_the_bill_closely(cluster, bill):
         )
     billed = sum(Decimal(r["EffectiveCost"]) for r in bill if r["ServiceName"] == "Elastic Cloud Server")
     assert abs(estimate - billed) / billed < Decimal("0.05")
+
+
+# --- containers ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wednesday_containers(cluster) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _, pods, containers = cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(days=1), containers=True)
+    return pods, containers
+
+
+def test_containers_add_up_to_their_pod(wednesday_containers):
+    pods, containers = wednesday_containers
+    keys = ["timestamp", "pod_uid"]
+    sums = containers.groupby(keys)[["cpu_usage_cores", "memory_usage_bytes", "memory_request_bytes"]].sum()
+    pod = pods.set_index(keys)[["cpu_usage_cores", "memory_usage_bytes", "memory_request_bytes"]].loc[
+        sums.index
+    ]
+    assert sums.to_numpy() == pytest.approx(pod.to_numpy(), abs=1e-6)
+    # Outside its first minute a pod's running containers ask what the pod asks.
+    running = containers[~containers["init"]].groupby(keys)["cpu_request_cores"].sum()
+    assert running.to_numpy() == pytest.approx(
+        pods.set_index(keys)["cpu_request_cores"].loc[running.index].to_numpy()
+    )
+
+
+def test_mesh_pods_have_a_sidecar_with_the_apps_daily_cycle(wednesday_containers):
+    _, containers = wednesday_containers
+    proxy = containers[
+        (containers["container"] == "istio-proxy") & (containers["namespace"] == "payments-api")
+    ]
+    assert set(containers.loc[containers["namespace"] == "kube-system", "container"]) >= {
+        "coredns",
+        "kube-proxy",
+    }
+    assert "istio-proxy" not in set(containers.loc[containers["namespace"] == "kube-system", "container"])
+    hour = proxy["timestamp"].dt.hour
+    day, night = (
+        proxy.loc[hour.between(10, 15), "cpu_usage_cores"].mean(),
+        proxy.loc[hour < 5, "cpu_usage_cores"].mean(),
+    )
+    assert day > 1.2 * night > 0
+    assert (proxy["memory_usage_bytes"] < proxy["memory_limit_bytes"]).all()
+
+
+def test_an_init_container_runs_alone_in_its_pods_first_minute_only(wednesday_containers):
+    pods, containers = wednesday_containers
+    init = containers[containers["init"]]
+    # StatefulSets outside the mesh (init-permissions) roll out weekly, not on this Wednesday.
+    assert "istio-init" in set(init["container"]) <= {"istio-init", "init-permissions"}
+    # Every init row is its pod's only container at that instant, and the pod's first sample.
+    per_sample = containers.groupby(["timestamp", "pod_uid"]).size()
+    assert (per_sample.loc[list(zip(init["timestamp"], init["pod_uid"], strict=True))] == 1).all()
+    first_seen = pods.groupby("pod_uid")["timestamp"].min()
+    started_today = init[init["pod_uid"].map(first_seen) > pd.Timestamp(WEDNESDAY)]
+    assert len(started_today) > 0
+    assert (
+        started_today["timestamp"].to_numpy() == started_today["pod_uid"].map(first_seen).to_numpy()
+    ).all()
+
+
+def test_a_snapshot_has_the_containers_of_the_frames(cluster):
+    t = WEDNESDAY + timedelta(hours=12)
+    snap = cluster.snapshot(t)
+    _, _, containers = cluster.frames(t, t + timedelta(minutes=1), containers=True)
+    from_snapshot = sorted(
+        (p.uid, c.name, c.init, c.cpu_usage_cores, c.memory_limit_bytes)
+        for p in snap.pods
+        for c in p.containers
+    )
+    from_frames = sorted(
+        zip(
+            containers["pod_uid"],
+            containers["container"],
+            containers["init"],
+            containers["cpu_usage_cores"],
+            containers["memory_limit_bytes"],
+            strict=True,
+        )
+    )
+    assert from_snapshot == from_frames

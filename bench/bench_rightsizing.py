@@ -1,0 +1,151 @@
+"""Right-sizing recommendations over 14 (+7 back-test) days of 10,000 containers, from PostgreSQL.
+
+Seeds container-hours (histograms of a few keys), node-hour prices and coverage by COPY, then times
+reading the rows (the floor), the engine alone, and `costing.recommendations.recommendations` as a
+whole. The database is finops_bench (or $BENCH_DB) on DATABASE_URL's server, made afresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _django_db
+
+TARGET_S = 30.0
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def seed(containers: int, days: int, nodes: int) -> None:
+    from django.db import transaction
+
+    from costing import bulk_write as bulk
+    from costing.choices import ConnectionType
+    from costing.models import (
+        Cluster,
+        ContainerHour,
+        CoverageHour,
+        Namespace,
+        Node,
+        NodeCostHour,
+        NodePool,
+        Pod,
+        Workload,
+    )
+
+    rng = np.random.default_rng(1)
+    hours = [START + timedelta(hours=h) for h in range(days * 24)]
+    with transaction.atomic():
+        cluster = Cluster.objects.create(name="bench", connection_type=ConnectionType.KUBECONFIG)
+        pool = NodePool.objects.create(cluster=cluster, name="pool")
+        node_rows = Node.objects.bulk_create(
+            Node(cluster=cluster, name=f"node-{i}", node_pool=pool, first_seen=START, last_seen=START)
+            for i in range(nodes)
+        )
+        spaces = Namespace.objects.bulk_create(
+            Namespace(cluster=cluster, name=f"team-{i}", first_seen=START, last_seen=START) for i in range(50)
+        )
+        workloads = Workload.objects.bulk_create(
+            Workload(cluster=cluster, namespace=spaces[i % 50], kind="Deployment", name=f"app-{i}")
+            for i in range(containers)
+        )
+        pods = Pod.objects.bulk_create(
+            Pod(
+                cluster=cluster, namespace=w.namespace, workload=w, node=node_rows[i % nodes], name=f"app-{i}-0",
+                uid=f"uid-{i}", first_seen=START, last_seen=START,
+            )
+            for i, w in enumerate(workloads)
+        )  # fmt: skip
+        pod_ids = np.array([p.pk for p in pods], dtype=np.int64)
+        node_ids = np.array([n.pk for n in node_rows], dtype=np.int64)
+        n = len(hours)
+        with bulk.Inserter(
+            ContainerHour,
+            [
+                "cluster", "pod", "node", "container", "hour", "init", "samples", "samples_without_metrics",
+                "seconds", "cpu_request_core_hours", "cpu_usage_core_hours", "cpu_billable_core_hours",
+                "cpu_limit_core_hours", "mem_request_gib_hours", "mem_usage_gib_hours", "mem_billable_gib_hours",
+                "mem_limit_gib_hours", "cpu_usage_max_cores", "mem_usage_max_bytes", "cpu_histogram",
+                "mem_histogram",
+            ],
+            threaded=True,
+        ) as inserter:  # fmt: skip
+            for i in range(containers):
+                base = rng.integers(10, 60)
+                spread = rng.integers(0, 4, size=(n, 3))
+                cpu_h = [
+                    {str(base + a): 1200, str(base + b): 1200, str(base + c): 1200}
+                    for a, b, c in spread.tolist()
+                ]
+                inserter.write(
+                    {
+                        "cluster": cluster.pk, "pod": int(pod_ids[i]), "node": int(node_ids[i % nodes]),
+                        "container": "app", "hour": hours, "init": False, "samples": 60,
+                        "samples_without_metrics": 0, "seconds": 3600, "cpu_request_core_hours": 1.0,
+                        "cpu_usage_core_hours": 0.3, "cpu_billable_core_hours": 1.0, "cpu_limit_core_hours": 0.0,
+                        "mem_request_gib_hours": 1.0, "mem_usage_gib_hours": 0.3, "mem_billable_gib_hours": 1.0,
+                        "mem_limit_gib_hours": 2.0, "cpu_usage_max_cores": 0.5,
+                        "mem_usage_max_bytes": float(rng.integers(2e8, 9e8)), "cpu_histogram": cpu_h,
+                        "mem_histogram": {"30": 3600},
+                    }
+                )  # fmt: skip
+        bulk.insert_columns(
+            NodeCostHour,
+            {
+                "cluster": cluster.pk,
+                "node": np.repeat(node_ids, n),
+                "hour": hours * nodes,
+                "cpu_price": 0.04,
+                "mem_price": 0.005,
+            },
+        )
+        bulk.insert_columns(CoverageHour, {"cluster": cluster.pk, "hour": hours, "sampled_seconds": 3600})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--containers", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=21, help="14 of look-back and 7 of back-test")
+    parser.add_argument("--nodes", type=int, default=500)
+    args = parser.parse_args()
+    _django_db.BENCH_DB = os.environ.get("BENCH_DB", _django_db.BENCH_DB)
+    _django_db.setup_bench_database()
+    from costing.engine.rightsizing import recommend
+    from costing.recommendations import container_hours, coverage_hours, recommendations
+
+    started = time.perf_counter()
+    seed(args.containers, args.days, args.nodes)
+    rows = args.containers * args.days * 24
+    print(f"seeded {rows:,} container-hours ({args.containers:,} containers x {args.days} days) in "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    end = START + timedelta(days=args.days)
+
+    started = time.perf_counter()
+    hours = container_hours(START, end)
+    cover = coverage_hours(START, end)
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    recommend(hours, cover, start=START, end=end)
+    engine_s = time.perf_counter() - started
+    del hours
+    started = time.perf_counter()
+    result = recommendations(START, end)
+    total_s = time.perf_counter() - started
+    assert len(result) == args.containers
+    print(f"reading the rows (floor): {read_s:.1f} s")
+    print(f"engine alone:             {engine_s:.1f} s")
+    print(f"recommendations():        {total_s:.1f} s   (target <= {TARGET_S:g} s on one core)")
+    print("PASS" if total_s <= TARGET_S else "FAIL: over target")
+
+
+if __name__ == "__main__":
+    main()
