@@ -312,22 +312,11 @@ class FakeKubeAPI:
                 keys = self._sorted[store] = sorted(self._stores[store])
             objects = self._stores[store]
             begin = 0 if start is None else _bisect(keys, start)
-            chunks: list[bytes] = []
-            next_key, next_index = None, 0
+            in_namespace = namespace if namespaced else None
+            chunks, next_key, next_index = _page(
+                keys, objects, begin, in_namespace, matches, labels_match, limit
+            )
             filtered = matches is not None or labels_match is not None
-            for index in range(begin, len(keys)):
-                key = keys[index]
-                if namespaced and namespace is not None and key[0] != namespace:
-                    continue
-                item, raw = objects[key]
-                if matches is not None and not matches(item):
-                    continue
-                if labels_match is not None and not labels_match(item["metadata"].get("labels") or {}):
-                    continue
-                if limit and len(chunks) == limit:
-                    next_key, next_index = key, index
-                    break
-                chunks.append(raw)
             meta: dict = {"resourceVersion": str(rv)}
             if next_key is not None:
                 meta["continue"] = _token(rv, next_key)
@@ -444,36 +433,54 @@ def _field_matcher(selector: str, kind: str):
     return matches
 
 
+def _page(keys, objects, begin: int, namespace, matches, labels_match, limit: int):
+    """One page of a list from `begin`: the raw items that pass the selectors, and where the next starts."""
+    chunks: list[bytes] = []
+    for index in range(begin, len(keys)):
+        key = keys[index]
+        if namespace is not None and key[0] != namespace:
+            continue
+        item, raw = objects[key]
+        if matches is not None and not matches(item):
+            continue
+        if labels_match is not None and not labels_match(item["metadata"].get("labels") or {}):
+            continue
+        if limit and len(chunks) == limit:
+            return chunks, key, index
+        chunks.append(raw)
+    return chunks, None, 0
+
+
+def _label_term(term: str) -> tuple[str, str | None, str]:
+    """One equality-based label selector term as (key, value, operator)."""
+    if " in " in term or " notin " in term or "(" in term:
+        raise ValueError(f"set-based label selectors are not supported by the fake server: {term!r}")
+    if "!=" in term:
+        key, value = term.split("!=", 1)
+        return key, value, "!="
+    if "=" in term:
+        key, value = term.replace("==", "=", 1).split("=", 1)
+        return key, value, "="
+    if term.startswith("!"):
+        return term[1:], None, "!"
+    return term, None, ""
+
+
+_LABEL_OPS = {
+    "=": lambda labels, key, value: labels.get(key) == value,
+    "!=": lambda labels, key, value: labels.get(key) != value,
+    "!": lambda labels, key, value: key not in labels,
+    "": lambda labels, key, value: key in labels,
+}
+
+
 def _label_matcher(selector: str):
     if not selector:
         return None
-    terms = []
-    for term in selector.split(","):
-        term = term.strip()
-        if " in " in term or " notin " in term or "(" in term:
-            raise ValueError(f"set-based label selectors are not supported by the fake server: {term!r}")
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            terms.append((key, value, "!="))
-        elif "=" in term:
-            key, value = term.replace("==", "=", 1).split("=", 1)
-            terms.append((key, value, "="))
-        elif term.startswith("!"):
-            terms.append((term[1:], None, "!"))
-        else:
-            terms.append((term, None, ""))
+    terms = [_label_term(term.strip()) for term in selector.split(",")]
 
     def matches(labels: dict) -> bool:
-        for key, value, op in terms:
-            if op == "=" and labels.get(key) != value:
-                return False
-            if op == "!=" and labels.get(key) == value:
-                return False
-            if op == "!" and key in labels:
-                return False
-            if op == "" and key not in labels:
-                return False
-        return True
+        return all(_LABEL_OPS[op](labels, key, value) for key, value, op in terms)
 
     return matches
 
@@ -845,6 +852,53 @@ _POOL_LABELS = [
 ]
 
 
+def _owner(kind: str, ns: str, base: str, workload: int, rng, objects: list) -> tuple[str, str] | None:
+    """The controller of a workload's pods (adding its ReplicaSets or Job to `objects`); None for bare pods."""
+    if kind == "deploy":
+        rs = f"{base}-{rng.getrandbits(32):08x}"[:24]
+        objects.append(make_replicaset(ns, rs, base))
+        # old ReplicaSets of earlier rollouts linger with 0 replicas, as in real clusters
+        objects.append(make_replicaset(ns, f"{rs}-old", base))
+        return ("ReplicaSet", rs)
+    if kind == "cron":
+        job = f"{base}-{29000000 + workload}"
+        objects.append(make_job(ns, job, base))
+        return ("Job", job)
+    return {"sts": ("StatefulSet", base), "ds": ("DaemonSet", base)}.get(kind)
+
+
+def _pod_and_metrics(ns: str, name: str, cpu: str, mem: str, owner, node_names: list, rng) -> list[dict]:
+    """One pod (a sidecar or init containers sometimes; sometimes finished or pending) and, for most running
+    pods, its metrics. The random draws are in a fixed order: a seed gives the same cluster."""
+    containers = [make_container("app", cpu, mem)]
+    init = None
+    roll = rng.random()
+    if roll < 0.15:
+        containers.append(make_container("istio-proxy", "100m", "128Mi", image="istio/proxyv2:1.26.1"))
+    elif roll < 0.25:
+        init = [
+            make_container("migrate", "500m", "256Mi"),
+            make_container("log-shipper", "50m", "64Mi", restart_policy="Always"),
+        ]
+    phase = "Running"
+    node: str | None = rng.choice(node_names) if node_names else None
+    roll = rng.random()
+    if roll < 0.03:
+        phase = "Succeeded"
+    elif roll < 0.04:
+        phase = "Failed"
+    elif roll < 0.06:
+        phase, node = "Pending", None
+    out = [make_pod(ns, name, node, containers, init, owner=owner, phase=phase, rng=rng)]
+    if phase == "Running" and rng.random() < 0.97:
+        running = containers + [c for c in init or () if c.get("restartPolicy") == "Always"]
+        usage = {
+            c["name"]: (f"{rng.randrange(1, 900000)}n", f"{rng.randrange(1, 500000)}Ki") for c in running
+        }
+        out.append(make_pod_metrics(ns, name, usage))
+    return out
+
+
 def build_cluster(nodes: int, pods: int, seed: int = 0, api: FakeKubeAPI | None = None) -> FakeKubeAPI:
     """Fill `api` (or a new FakeKubeAPI) with a realistic cluster: pools, Deployments (via ReplicaSets),
     StatefulSets, DaemonSets, CronJob Jobs, bare pods, sidecars, finished and pending pods, and metrics
@@ -884,57 +938,12 @@ def build_cluster(nodes: int, pods: int, seed: int = 0, api: FakeKubeAPI | None 
             pods - made, {"deploy": rng.randint(1, 6), "sts": 3, "ds": 1, "cron": 1, "bare": 1}[kind]
         )
         base = f"svc-{workload:05d}"
-        owner: tuple[str, str] | None
-        if kind == "deploy":
-            rs = f"{base}-{rng.getrandbits(32):08x}"[:24]
-            objects.append(make_replicaset(ns, rs, base))
-            # old ReplicaSets of earlier rollouts linger with 0 replicas, as in real clusters
-            objects.append(make_replicaset(ns, f"{rs}-old", base))
-            owner = ("ReplicaSet", rs)
-        elif kind == "sts":
-            owner = ("StatefulSet", base)
-        elif kind == "ds":
-            owner = ("DaemonSet", base)
-        elif kind == "cron":
-            job = f"{base}-{29000000 + workload}"
-            objects.append(make_job(ns, job, base))
-            owner = ("Job", job)
-        else:
-            owner = None
+        owner = _owner(kind, ns, base, workload, rng, objects)
         cpu, mem = rng.choice(cpus), rng.choice(mems)
         for r in range(replicas):
             name = f"{base}-{r}" if kind == "sts" else f"{base}-{rng.getrandbits(24):06x}"
-            containers = [make_container("app", cpu, mem)]
-            init = None
-            roll = rng.random()
-            if roll < 0.15:
-                containers.append(
-                    make_container("istio-proxy", "100m", "128Mi", image="istio/proxyv2:1.26.1")
-                )
-            elif roll < 0.25:
-                init = [
-                    make_container("migrate", "500m", "256Mi"),
-                    make_container("log-shipper", "50m", "64Mi", restart_policy="Always"),
-                ]
-            phase = "Running"
-            node: str | None = rng.choice(node_names) if node_names else None
-            roll = rng.random()
-            if roll < 0.03:
-                phase = "Succeeded"
-            elif roll < 0.04:
-                phase = "Failed"
-            elif roll < 0.06:
-                phase, node = "Pending", None
-            pod = make_pod(ns, name, node, containers, init, owner=owner, phase=phase, rng=rng)
-            objects.append(pod)
+            objects.extend(_pod_and_metrics(ns, name, cpu, mem, owner, node_names, rng))
             made += 1
-            if phase == "Running" and rng.random() < 0.97:
-                running = containers + [c for c in init or () if c.get("restartPolicy") == "Always"]
-                usage = {
-                    c["name"]: (f"{rng.randrange(1, 900000)}n", f"{rng.randrange(1, 500000)}Ki")
-                    for c in running
-                }
-                objects.append(make_pod_metrics(ns, name, usage))
     for name in node_names:
         objects.append(make_node_metrics(name, f"{rng.randrange(100, 3000)}m", f"{rng.randrange(1, 12)}Gi"))
     api.add(*objects)
