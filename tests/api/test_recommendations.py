@@ -15,7 +15,7 @@ Q = "start=2025-03-10&end=2025-03-11"
 def test_rows_sums_and_a_department_viewer_restricted(clients, prod):
     rightsizing_history.build(prod)
     body = clients["admin"].get(f"/api/v1/recommendations/?{Q}").json()
-    assert body["day"] == "2025-03-11" and body["count"] == 2
+    assert body["day"] == "2025-03-11" and body["count"] == 3
     row = body["results"][0]
     assert row["cpu_request_cores"] == 1.0 and row["cpu_recommended_cores"] == 0.23
     assert row["mem_recommended_bytes"] == 295 * 2**20
@@ -25,10 +25,17 @@ def test_rows_sums_and_a_department_viewer_restricted(clients, prod):
         "Payments": round(rightsizing_history.SAVING, 2),
         "Search": round(rightsizing_history.SAVING, 2),
     }
-    assert body["sums"]["cluster"][0]["over"] == 2
+    assert body["sums"]["cluster"][0]["over"] == 2 and body["sums"]["cluster"][0]["under"] == 1
+    assert body["sums"]["cluster"][0]["risk_cost"] == round(rightsizing_history.RISK_COST, 2)
+    risk = body["results"][-1]
+    assert (risk["container"], risk["status"], risk["cpu_recommended_cores"]) == (
+        "sidecar",
+        "under-requested",
+        0.575,
+    )
 
     mine = clients["payments"].get(f"/api/v1/recommendations/?{Q}").json()
-    assert [r["namespace"] for r in mine["results"]] == ["checkout"]
+    assert {r["namespace"] for r in mine["results"]} == {"checkout"} and mine["count"] == 2
     assert clients["payments"].get(f"/api/v1/recommendations/?{Q}&department=Search").status_code == 403
-    paged = clients["admin"].get(f"/api/v1/recommendations/?{Q}&page_size=1&page=2").json()
+    paged = clients["admin"].get(f"/api/v1/recommendations/?{Q}&page_size=2&page=2").json()
     assert len(paged["results"]) == 1 and paged["previous"]
