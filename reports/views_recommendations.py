@@ -12,15 +12,15 @@ from costing import access, histograms
 from costing.engine.rightsizing import OVER_REQUESTED, UNDER_REQUESTED, RightsizingPolicy
 from costing.models import ContainerHour, Workload
 from costing.recommendations import kubectl_patch, recommendations_at, savings_sums
-from reports import charts, tables
-from reports.views_common import BadRequest, base_context, page, today
+from reports import charts, tables, views_common
+from reports.views_common import BadRequest, base_context, page
 
 MIB = 2**20
 
 
 def recommendation_day(state):
     """The day the recommendations are for: the period's end, or today when the period has not ended."""
-    return min(state.period.end, today())
+    return min(state.period.end, views_common.today())  # read at call time: tests fix the day
 
 
 class RecommendationTable(tables.Table):
