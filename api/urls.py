@@ -6,7 +6,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
 from . import pages, policy_preview, rates
-from .views import allocation, bills, clusters, costs, departments, explain, policy, reports, tokens
+from .views import (
+    allocation,
+    bills,
+    clusters,
+    costs,
+    departments,
+    explain,
+    policy,
+    recommendations,
+    reports,
+    tokens,
+)
 from .views.common import ID
 
 app_name = "api"
@@ -27,6 +38,7 @@ v1 = [
     path("explain/namespace/", explain.ExplainNamespaceView.as_view(), name="explain-namespace"),
     path("explain/workload/", explain.ExplainWorkloadView.as_view(), name="explain-workload"),
     path("explain/node-hour/", explain.ExplainNodeHourView.as_view(), name="explain-node-hour"),
+    path("recommendations/", recommendations.RecommendationsView.as_view(), name="recommendations"),
     path("policy/", policy.PolicyView.as_view(), name="policy"),
     path("policy/preview/", policy_preview.PolicyPreviewView.as_view(), name="policy-preview"),
     re_path(

@@ -138,6 +138,18 @@ def namespace_visibility(user, namespace_id: int, start, end) -> str:
     return WHOLE if mine == owners else PARTLY
 
 
+def may_see_namespace_on(user, namespace_id: int, day) -> bool:
+    """Whether the namespace belonged (not shared) to one of the user's departments on its last stored day
+    before `day`: the owner right-sizing advice for `day` is given to (costing.recommendations.with_owners)."""
+    granted = granted_departments(user)
+    if granted is None:
+        return True
+    from costing.models import NamespaceCostDay
+
+    last = NamespaceCostDay.objects.filter(namespace_id=namespace_id, day__lt=day).order_by("-day").first()
+    return last is not None and not last.shared and last.department in granted
+
+
 def may_see_node_hour(user, node_id: int, hour) -> bool:
     """Admins and viewers always; a department viewer when a pod of their departments ran on the node
     in that hour (they reach it from their pod's page: the bill lines are the node's, which they paid

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from django.db.models import TextField, Value
 from django.db.models.functions import Cast, Concat
 
+from costing import access
 from costing.compute import read_frame
-from costing.engine.rightsizing import COVERAGE_COLUMNS, HOUR_COLUMNS, RightsizingPolicy, recommend
-from costing.models import Cluster, ContainerHour, CoverageHour, NodeCostHour, Pod
+from costing.engine.rightsizing import (
+    COVERAGE_COLUMNS,
+    HOUR_COLUMNS,
+    OVER_REQUESTED,
+    UNDER_REQUESTED,
+    RightsizingPolicy,
+    recommend,
+)
+from costing.models import Cluster, ContainerHour, CoverageHour, NamespaceCostDay, NodeCostHour, Pod, Workload
 
-__all__ = ["container_hours", "coverage_hours", "recommendations"]
+__all__ = [
+    "COLUMNS",
+    "SUMS",
+    "as_data",
+    "container_hours",
+    "coverage_hours",
+    "cpu_quantity",
+    "kubectl_patch",
+    "memory_quantity",
+    "recommendations",
+    "recommendations_at",
+    "savings_sums",
+    "with_owners",
+]
+
+# The rows of the command, the API and the report sheet (docs/rightsizing.md).
+COLUMNS = [
+    "cluster", "namespace", "workload_kind", "workload_name", "container",
+    "cpu_request_cores", "cpu_recommended_cores", "mem_request_bytes", "mem_recommended_bytes",
+    "monthly_cost_now", "monthly_cost_recommended", "monthly_saving", "status",
+    "backtest_cpu_over_share", "backtest_mem_over", "reason",
+]  # fmt: skip
+MONEY = {"monthly_cost_now", "monthly_cost_recommended", "monthly_saving"}
+BYTES = {"mem_request_bytes", "mem_recommended_bytes"}
+SUMS = ("namespace", "department", "cluster")
 
 _HOUR_FIELDS = [
     "pod_id", "node_id", "hour", "container", "init", "seconds",
@@ -103,3 +137,164 @@ def recommendations(
         end=end,
         policy=policy,
     )
+
+
+def recommendations_at(
+    day: date,
+    *,
+    cluster: str | None = None,
+    departments=None,
+    namespace: str | None = None,
+    policy: RightsizingPolicy | None = None,
+) -> pd.DataFrame:
+    """The recommendations for the start of `day` (UTC) from the days the windows need, with owners
+    (with_owners), limited to the namespaces owned by `departments` (None: all; costing.access rules)."""
+    policy = policy or RightsizingPolicy()
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    start = end - timedelta(days=policy.lookback_days + policy.backtest_days)
+    frame = with_owners(recommendations(start, end, cluster=cluster, policy=policy), day)
+    keep = access.owned_rows(frame, departments)
+    if keep is not None:
+        frame = frame.loc[keep.to_numpy()]
+    if namespace:
+        frame = frame.loc[frame["namespace"] == namespace]
+    return frame.reset_index(drop=True)
+
+
+def with_owners(frame: pd.DataFrame, day: date) -> pd.DataFrame:
+    """`frame` with each container's workload_id, and its namespace's department and shared flag on the
+    last stored day before `day` (NamespaceCostDay: what the costs were computed with; none: empty, and
+    shared, so that no department viewer reads a namespace no department was found to own)."""
+    out = frame.copy()
+    owners = pd.DataFrame.from_records(
+        NamespaceCostDay.objects.filter(day__lt=day, day__gte=day - timedelta(days=62))
+        .order_by("namespace_id", "-day")
+        .values("cluster__name", "namespace__name", "department", "shared"),
+        columns=["cluster__name", "namespace__name", "department", "shared"],
+    ).rename(columns={"cluster__name": "cluster", "namespace__name": "namespace"})
+    owners = owners.drop_duplicates(["cluster", "namespace"])
+    workloads = pd.DataFrame.from_records(
+        Workload.objects.filter(cluster__name__in=out["cluster"].unique().tolist()).values(
+            "pk", "cluster__name", "namespace__name", "kind", "name"
+        ),
+        columns=["pk", "cluster__name", "namespace__name", "kind", "name"],
+    ).rename(
+        columns={
+            "pk": "workload_id",
+            "cluster__name": "cluster",
+            "namespace__name": "namespace",
+            "kind": "workload_kind",
+            "name": "workload_name",
+        }
+    )
+    out = out.merge(owners, on=["cluster", "namespace"], how="left")
+    out = out.merge(workloads, on=["cluster", "namespace", "workload_kind", "workload_name"], how="left")
+    out["department"] = out["department"].fillna("")
+    out["shared"] = out["shared"].fillna(True).astype(bool)
+    out["workload_id"] = out["workload_id"].astype("Int64")
+    return out
+
+
+def savings_sums(frame: pd.DataFrame, by: str) -> list[dict]:
+    """Per `by` (namespace, department or cluster): the monthly saving of its over-requested containers
+    and their count, and the count and monthly extra cost of its under-requested ones (a risk, never
+    netted against the saving); largest saving first."""
+    if by not in SUMS:
+        raise ValueError(f"by: {by!r} is not one of {', '.join(SUMS)}")
+    keys = ["cluster", "namespace"] if by == "namespace" else [by]
+    over = frame["status"] == OVER_REQUESTED
+    under = frame["status"] == UNDER_REQUESTED
+    parts = pd.DataFrame(
+        {
+            **{k: frame[k] for k in keys},
+            "saving": np.where(over, frame["monthly_saving"].fillna(0), 0.0),
+            "over": over.astype(int),
+            "risk_cost": np.where(under, -frame["monthly_saving"].fillna(0), 0.0),
+            "under": under.astype(int),
+        }
+    )
+    if parts.empty:
+        return []
+    sums = parts.groupby(keys, sort=False).sum().reset_index()
+    sums = sums.sort_values(["saving", *keys], ascending=[False, *[True] * len(keys)])
+    return [
+        {**{k: row[k] for k in keys}, "saving": round(float(row["saving"]), 2), "over": int(row["over"]),
+         "risk_cost": round(float(row["risk_cost"]), 2), "under": int(row["under"])}
+        for row in sums.to_dict("records")
+    ]  # fmt: skip
+
+
+def _value(column: str, value):
+    """A cell as plain JSON data: money to the cent, bytes whole, None if missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if column in ("backtest_mem_over", "shared"):
+        return bool(value)
+    if column in MONEY:
+        return round(float(value), 2)
+    if column in BYTES or column == "workload_id":
+        return int(value)
+    if column.endswith("_cores"):
+        return round(float(value), 6)  # a request of 187.5 millicores is shown as it is
+    if column.endswith("_share"):
+        return round(float(value), 4)
+    return value
+
+
+def as_data(frame: pd.DataFrame, columns: list[str] = COLUMNS) -> list[dict]:
+    """The rows as plain JSON data (the command's, the API's)."""
+    return [{c: _value(c, record[c]) for c in columns} for record in frame.to_dict("records")]
+
+
+# Where a workload kind keeps its pod template; a kind without one (a bare Pod, a Job) cannot be patched.
+_TEMPLATE_PATHS = {
+    "Deployment": ("deployment", ["spec", "template", "spec"]),
+    "StatefulSet": ("statefulset", ["spec", "template", "spec"]),
+    "DaemonSet": ("daemonset", ["spec", "template", "spec"]),
+    "ReplicaSet": ("replicaset", ["spec", "template", "spec"]),
+    "CronJob": ("cronjob", ["spec", "jobTemplate", "spec", "template", "spec"]),
+}
+
+
+def cpu_quantity(cores: float) -> str:
+    """Cores in Kubernetes units: whole millicores, 0.25 -> "250m" (rounded up: never below the advice)."""
+    return f"{int(np.ceil(round(cores * 1000, 6)))}m"
+
+
+def memory_quantity(size: float) -> str:
+    """Bytes in Kubernetes units: whole MiB as "384Mi", else whole bytes."""
+    size = int(np.ceil(size))
+    return f"{size // 2**20}Mi" if size % 2**20 == 0 else str(size)
+
+
+def kubectl_patch(
+    namespace: str, kind: str, name: str, containers: list[tuple[str, float, float]]
+) -> dict | None:
+    """The `kubectl patch` command and the YAML fragment that set the containers' requests, each given as
+    (container, cpu cores, memory bytes); None for a kind with no pod template to patch. A strategic merge
+    patch merges containers by name, so the other fields of each container are left as they are."""
+    if kind not in _TEMPLATE_PATHS or not containers:
+        return None
+    resource, path = _TEMPLATE_PATHS[kind]
+    listed = [
+        {"name": c, "resources": {"requests": {"cpu": cpu_quantity(cpu), "memory": memory_quantity(mem)}}}
+        for c, cpu, mem in containers
+    ]
+    patch: dict = {"containers": listed}
+    for key in reversed(path):
+        patch = {key: patch}
+    body = json.dumps(patch, separators=(",", ":"))
+    command = f"kubectl -n {namespace} patch {resource} {name} --type=strategic -p '{body}'"
+    indent = "  " * (len(path) - 1)
+    lines = [f"{'  ' * i}{key}:" for i, key in enumerate(path)]
+    lines.append(f"{indent}  containers:")
+    for entry in listed:
+        requests = entry["resources"]["requests"]
+        lines += [
+            f"{indent}  - name: {entry['name']}",
+            f"{indent}    resources:",
+            f"{indent}      requests:",
+            f'{indent}        cpu: "{requests["cpu"]}"',
+            f'{indent}        memory: "{requests["memory"]}"',
+        ]
+    return {"command": command, "yaml": "\n".join(lines) + "\n"}

@@ -197,3 +197,25 @@ def coverage_heatmap(rows: list[dict], days: list, clusters: list[str]) -> str:
         xaxis=date_axis(days),
     )
     return to_json(fig)
+
+
+def usage_histogram(
+    seconds: dict[int, float], starts, *, scale: float, unit: str, marks: dict[str, float | None]
+) -> str:
+    """Hours of usage per histogram bucket (costing.histograms; bucket i from starts[i]), with a dashed
+    line per mark (current request, recommendation) in the same unit: `scale` turns a bucket edge into it."""
+    index = sorted(seconds)
+    fig = go.Figure(
+        go.Bar(
+            x=[float(starts[i]) * scale for i in index],
+            y=[seconds[i] / 3600 for i in index],
+            name="Usage",
+            marker_color=OKABE_ITO[0],
+            hovertemplate=f"from %{{x:,.3f}} {unit}: %{{y:,.1f}} h<extra></extra>",
+        )
+    )
+    for n, (name, value) in enumerate((k, v) for k, v in marks.items() if v is not None):
+        fig.add_vline(x=value, line_dash="dash", line_color=OKABE_ITO[n + 1], annotation_text=name)
+    _layout(fig, currency="", height=260, y_title="hours", hovermode="closest")
+    fig.update_layout(xaxis={"title": {"text": unit}}, yaxis={"tickformat": ",.1f"})
+    return to_json(fig)

@@ -11,6 +11,7 @@ from . import (
     views_labels,
     views_namespaces,
     views_quality,
+    views_recommendations,
     views_reports,
 )
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("labels/", views_labels.labels, name="labels"),
     path("departments/", views_departments.departments, name="departments"),
     path("departments/<path:name>/", views_departments.department, name="department"),
+    path("recommendations/", views_recommendations.recommendations, name="recommendations"),
+    path("recommendations/<int:pk>/", views_recommendations.recommendation, name="recommendation"),
     path("data-quality/", views_quality.data_quality, name="data_quality"),
     path("bills/", views_bills.bills, name="bills"),
     path("bills/<int:pk>/status", views_bills.bill_status, name="bill_status"),

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from costing.access import report_department
 from costing.choices import LineKind
+from costing.engine.rightsizing import OVER_REQUESTED
 from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Policy
 from costing.money import largest_remainder_cents, to_money, to_units
 from costing.policy import dump_policy
@@ -232,6 +233,8 @@ def build_current(
         tables += _monthly_tables(period, cluster, department, departments, clusters)
     if department is None:
         tables.append(_bill_sources_table(period, cluster))
+    progress(0.85, "recommendations")
+    tables.append(_recommendations_table(period, cluster, department, today))
     progress(0.9, "policy")
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
@@ -245,6 +248,39 @@ def build_current(
         summary=summary,
         tables=tables,
     )
+
+
+def _recommendations_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:
+    """Right-sizing advice per container for the period's end (today when it has not ended), best saving
+    first; the total is the saving of the over-requested containers (docs/rightsizing.md)."""
+    from costing.recommendations import as_data, recommendations_at
+
+    columns = [
+        Column("cluster", "Cluster"),
+        Column("namespace", "Namespace"),
+        Column("department", "Department"),
+        Column("workload_kind", "Kind"),
+        Column("workload_name", "Workload"),
+        Column("container", "Container"),
+        Column("cpu_request_cores", "CPU request (cores)", "number"),
+        Column("cpu_recommended_cores", "CPU advised (cores)", "number"),
+        Column("mem_request_bytes", "Memory request (bytes)", "int"),
+        Column("mem_recommended_bytes", "Memory advised (bytes)", "int"),
+        Column("monthly_cost_now", "Monthly cost now", "money"),
+        Column("monthly_cost_recommended", "Monthly cost advised", "money"),
+        Column("monthly_saving", "Monthly saving", "money"),
+        Column("status", "Status"),
+        Column("backtest_cpu_over_share", "Back-test: CPU above advice", "percent"),
+        Column("backtest_mem_over", "Back-test: memory above advice"),
+        Column("reason", "Why no advice"),
+    ]
+    frame = recommendations_at(
+        min(period.end, today), cluster=cluster, departments=frozenset([department]) if department else None
+    )
+    rows = as_data(frame, [c.key for c in columns])
+    saving = sum((r["monthly_saving"] for r in rows if r["status"] == OVER_REQUESTED), 0.0)
+    total = {"cluster": "Total (over-requested)", "monthly_saving": round(saving, 2)}
+    return Table("recommendations", "Recommendations", columns, rows, total)
 
 
 def _computed(period: Period, cluster: str | None) -> bool:

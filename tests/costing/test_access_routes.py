@@ -76,6 +76,24 @@ ROUTES = {
         ("get", lambda o: f"/departments/Payments/?{P}", None, PAGE),
         ("get", lambda o: f"/departments/Search/?{P}", None, statuses(200, 200, 403, 403, LOGIN)),
     ],
+    "recommendations": [
+        ("get", lambda o: f"/recommendations/?{P}", None, PAGE),
+        (
+            "get",
+            lambda o: f"/recommendations/?{P}&department=Search",
+            None,
+            statuses(200, 200, 403, 403, LOGIN),
+        ),
+    ],
+    "recommendation": [
+        ("get", lambda o: f"/recommendations/{o.wl('checkout', 'checkout')}/?{P}", None, PAGE),
+        (
+            "get",
+            lambda o: f"/recommendations/{o.wl('search', 'search-api')}/?{P}",
+            None,
+            statuses(200, 200, 404, 403, LOGIN),
+        ),
+    ],
     "data_quality": [("get", lambda o: f"/data-quality/?{P}", None, EVERYTHING_PAGE)],
     "node_hour": [
         ("get", lambda o: f"/explain/node-hour/prod/n1/2025-03-10T04/?{P}", None, PAGE),
@@ -166,6 +184,10 @@ ROUTES = {
             None,
             API_EVERYTHING,
         ),
+    ],
+    "api:recommendations": [
+        ("get", lambda o: f"/api/v1/recommendations/?{Q}", None, API),
+        ("get", lambda o: f"/api/v1/recommendations/?{Q}&department=Search", None, API | {"payments": 403}),
     ],
     # API: resources
     "api:department-list": [("get", lambda o: "/api/v1/departments/", None, API)],

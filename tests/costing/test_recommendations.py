@@ -54,3 +54,18 @@ def test_container_hours_keep_names_and_join_the_node_hour_prices(db):
     assert hours["cpu_usage_core_hours"].iloc[0] == pytest.approx(0.25 / 60)
     assert list(coverage_hours(T0, T0 + timedelta(hours=2))["sampled_seconds"]) == [60, 60]
     assert container_hours(T0, T0 + timedelta(hours=2), cluster="other").empty
+
+
+def test_kubectl_patch_in_kubernetes_units():
+    from costing.recommendations import kubectl_patch
+
+    snippet = kubectl_patch("shop", "Deployment", "web", [("app", 0.25, 384 * 2**20)])
+    assert snippet["command"] == (
+        "kubectl -n shop patch deployment web --type=strategic -p "
+        """'{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":"""
+        """{"requests":{"cpu":"250m","memory":"384Mi"}}}]}}}}'"""
+    )
+    assert '            cpu: "250m"\n            memory: "384Mi"\n' in snippet["yaml"]
+    cron = kubectl_patch("shop", "CronJob", "nightly", [("job", 1.5, 1000)])
+    assert '"jobTemplate"' in cron["command"] and '"cpu":"1500m","memory":"1000"' in cron["command"]
+    assert kubectl_patch("shop", "Job", "once", [("job", 1, 1)]) is None

@@ -5,24 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
 from costing.engine.rightsizing import RightsizingPolicy
 from costing.management.commands.costs import FORMATS, _day
 from costing.models import Cluster
-from costing.recommendations import recommendations
+from costing.recommendations import COLUMNS, as_data, recommendations
 from reports.reporting.csv import writer as csv_writer
 from reports.reporting.safety import safe_text
 
-COLUMNS = [
-    "cluster", "namespace", "workload_kind", "workload_name", "container",
-    "cpu_request_cores", "cpu_recommended_cores", "mem_request_bytes", "mem_recommended_bytes",
-    "monthly_cost_now", "monthly_cost_recommended", "monthly_saving", "status",
-    "backtest_cpu_over_share", "backtest_mem_over", "reason",
-]  # fmt: skip
-MONEY = {"monthly_cost_now", "monthly_cost_recommended", "monthly_saving"}
-BYTES = {"mem_request_bytes", "mem_recommended_bytes"}
 DEFAULTS = RightsizingPolicy()
 # Command-line option, policy field, type, meaning.
 POLICY_OPTIONS = [
@@ -33,23 +24,6 @@ POLICY_OPTIONS = [
     ("--min-days", "min_days", int, "fewer days of usage: no recommendation"),
     ("--min-coverage", "min_coverage", float, "lower sampled share of the look-back: no recommendation"),
 ]
-
-
-def _value(column: str, value):
-    """A cell as plain JSON data: money to the cent, bytes whole, None if missing."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if column == "backtest_mem_over":
-        return bool(value)
-    if column in MONEY:
-        return round(float(value), 2)
-    if column in BYTES:
-        return int(value)
-    if column.endswith("_cores"):
-        return round(float(value), 6)  # a request of 187.5 millicores is shown as it is
-    if column.endswith("_share"):
-        return round(float(value), 4)
-    return value
 
 
 def _text(value) -> str:
@@ -92,7 +66,7 @@ class Command(BaseCommand):
             cluster=cluster,
             policy=policy,
         )
-        rows = [{c: _value(c, record[c]) for c in COLUMNS} for record in result.to_dict("records")]
+        rows = as_data(result)
         if format == "json":
             self.stdout.write(json.dumps(rows, indent=2))
         elif format == "csv":

@@ -219,3 +219,17 @@ def test_a_quarter_has_month_by_month_sheets_per_department_and_cluster(prod):
     share = payments.table("clusters_by_month")
     assert share.title == "Payments by cluster and month" and share.total["2025-03"] == D("27.20")
     assert build_report("2025-03", today=TODAY).table("departments_by_month") is None  # a month has days
+
+
+def test_recommendations_sheet_for_the_period_end(prod):
+    from tests.costing import rightsizing_history
+
+    rightsizing_history.build(prod)
+    report = build_report("2025-03-10", today=date(2025, 3, 20))
+    table = report.table("recommendations")
+    assert [r["workload_name"] for r in table.rows] == ["checkout", "search-api", "checkout"]
+    assert table.rows[2]["container"] == "sidecar" and table.rows[2]["status"] == "under-requested"
+    assert table.rows[0]["department"] == "Payments" and table.rows[0]["monthly_cost_now"] == 32.85
+    assert table.total["monthly_saving"] == round(2 * rightsizing_history.SAVING, 2)
+    mine = build_report("2025-03-10", department="Payments", today=date(2025, 3, 20)).table("recommendations")
+    assert [r["namespace"] for r in mine.rows] == ["checkout", "checkout"]

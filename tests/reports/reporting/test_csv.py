@@ -40,6 +40,7 @@ def test_zip_holds_every_table(report):
         "node_pools.csv",
         "daily.csv",
         "bill_sources.csv",
+        "recommendations.csv",
         "policy.csv",
     ]
     departments = read(archive.read("departments.csv"))

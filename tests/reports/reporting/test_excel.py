@@ -34,6 +34,7 @@ SHEETS = [
     "Node pools",
     "Daily trend",
     "Bill sources",
+    "Recommendations",
     "Policy",
 ]
 
