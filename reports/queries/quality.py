@@ -55,7 +55,8 @@ def dirty_days(cluster_id: int | None = None, limit: int = 50) -> tuple[int, lis
 
 
 def workers(limit: int = 20) -> list[dict]:
-    """The `limit` workers seen last: host, last beat, its age in seconds by the clock, beats, stale."""
+    """The `limit` workers seen last: host, last beat, its age in seconds, beats, stale."""
+    # The clock, not the page's moment (a period's day pinned to its end): a heartbeat is live.
     now = timezone.now()
     rows = [
         {
