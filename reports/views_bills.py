@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db.models import Count, Max, Sum
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
@@ -20,11 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from costing import access
 from costing.billing.errors import BillError
 from costing.billing.uploads import store_upload
-from costing.choices import BillFormat, LineKind, RunStatus
-from costing.models import BillImport, BillLine
+from costing.choices import BillFormat, RunStatus
+from costing.models import BillImport
 from reports import tables
-
-MAX_IMPORTS_SHOWN = 50
+from reports.queries.bills import bill_history
 
 
 def is_finops_admin(user) -> bool:
@@ -104,15 +102,13 @@ def _bills(request):
             else:
                 messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
                 return redirect("bills")
-    month = _month(request.GET.get("month", ""))
     context = {
-        "imports": list(BillImport.objects.select_related("uploaded_by", "replaced_by")[:MAX_IMPORTS_SHOWN]),
+        **bill_history(_month(request.GET.get("month", ""))),
         "form": form,
         "upload_errors": [*refused, *form.non_field_errors(), *form.errors.get("file", [])],
         "is_admin": admin,
         "max_bytes": settings.FINOPS_BILL_UPLOAD_MAX_BYTES,
         "currency": settings.FINOPS_CURRENCY,
-        **outside_costs(month),
     }
     named = {
         "imports": tables.BillImportTable(context["imports"], caption="Imports"),
@@ -142,26 +138,6 @@ def bill_status(request, pk: int):
             "done": record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED),
         }
     )
-
-
-def outside_costs(month: date | None) -> dict:
-    """Lines of kind outside charged in the month (by the start of their charge period), by service and tags."""
-    outside = BillLine.objects.filter(kind=LineKind.OUTSIDE)
-    if month is None:
-        latest = outside.aggregate(latest=Max("charge_period_start"))["latest"]
-        month = date(latest.year, latest.month, 1) if latest else None
-    if month is None:
-        return {"month": None, "outside": [], "outside_total": None}
-    start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
-    rows = list(
-        outside.filter(charge_period_start__gte=start, charge_period_start__lt=end)
-        .values("service_name", "tags", "currency")
-        .annotate(lines=Count("id"), effective=Sum("effective_cost"), billed=Sum("billed_cost"))
-        .order_by("-effective", "service_name")[:500]
-    )
-    total = sum((row["effective"] for row in rows), start=0) if rows else None
-    return {"month": month, "outside": rows, "outside_total": total}
 
 
 def _too_large_message() -> str:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.http import Http404
 
 from reports import charts, tables
-from reports.queries.cents import cents, split_cents
-from reports.queries.clusters import cluster_table, cluster_totals
+from reports.queries.clusters import cluster_pools, cluster_table
 from reports.queries.departments import share_by_cluster
-from reports.queries.nodes import node_days, node_hours, node_pool_totals, node_totals
+from reports.queries.nodes import node_breakdown, pool_nodes
 from reports.views_common import BadRequest, base_context, delta, page
-
-ZERO = Decimal(0)
 
 
 @page()
@@ -88,27 +84,9 @@ def _cluster(state, name: str) -> int:
 @page(everything=True)
 def cluster(request, state, name: str):
     """A cluster's node pools (what the nodes cost, what pods paid, idle) and its overhead: the physical cost."""
-    period = state.period
-    cluster_id = _cluster(state, name)
-    pools = node_pool_totals(period.start, period.end, cluster_id)
-    (summary,) = cluster_totals(period.start, period.end, cluster_id) or [None]
-    overhead_exact = summary["overhead_cost"] if summary else ZERO
-    physical_exact = summary["physical_cost"] if summary else ZERO
-    overhead_row = {"cost": overhead_exact}
-    total = cents([*pools, overhead_row], "cost", physical_exact)
-    for pool in pools:
-        pool.update(split_cents(pool["cost"], {"pods": pool["pods_cost"], "idle_part": pool["idle"]}))
-        pool["idle_share"] = float(pool["idle_part"] / pool["cost"]) if pool["cost"] else None
-    context = base_context(
-        request,
-        state,
-        page="clusters",
-        cluster_name=name,
-        pools=pools,
-        overhead=overhead_row["cost"],
-        total=total,
-        summary=summary,
-    )
+    figures = cluster_pools(state.period, _cluster(state, name))
+    pools, overhead, total = figures["pools"], figures["overhead"], figures["total"]
+    context = base_context(request, state, page="clusters", cluster_name=name, **figures)
     if pools:
         context["chart"] = charts.stacked_parts(
             [{"name": p["node_pool__name"], "pods": p["pods"], "idle_part": p["idle_part"]} for p in pools],
@@ -122,7 +100,7 @@ def cluster(request, state, name: str):
         state=state,
         caption="Node pools",
         totals=[
-            {"node_pool__name": "Overhead", "cost": overhead_row["cost"]},
+            {"node_pool__name": "Overhead", "cost": overhead},
             {"node_pool__name": "Physical cost", "cost": total},
         ],
     )
@@ -134,18 +112,13 @@ def node_pool(request, state, name: str, pool: str):
     """The nodes of one pool: cost, what pods paid, idle, estimated part and billed/estimated/unsampled hours."""
     from costing.models import NodePool
 
-    period = state.period
     cluster_id = _cluster(state, name)
     pool_id = NodePool.objects.filter(cluster_id=cluster_id, name=pool).values_list("pk", flat=True).first()
     if pool_id is None:
         raise Http404(f"There is no node pool {pool!r} in cluster {name!r}.")
-    nodes = node_totals(period.start, period.end, cluster_id, pool_id)
-    total = cents(nodes, "cost")
-    for node in nodes:
-        node.update(split_cents(node["cost"], {"pods": node["pods_cost"], "idle_part": node["idle"]}))
-    context = base_context(
-        request, state, page="clusters", cluster_name=name, pool_name=pool, nodes=nodes, total=total
-    )
+    figures = pool_nodes(state.period, cluster_id, pool_id)
+    nodes, total = figures["nodes"], figures["total"]
+    context = base_context(request, state, page="clusters", cluster_name=name, pool_name=pool, **figures)
     table = tables.NodeTable(
         nodes,
         cluster_name=name,
@@ -160,39 +133,29 @@ def node_pool(request, state, name: str, pool: str):
 def node(request, state, name: str, node: str):
     """A node's days, and with ?day= its hours: the unit prices its pods paid, each opening its bill lines."""
     from costing.models import Node
-    from reports.queries.explain import hourly_cutoff
 
-    period = state.period
     cluster_id = _cluster(state, name)
     found = Node.objects.filter(cluster_id=cluster_id, name=node).select_related("node_pool").first()
     if found is None:
         raise Http404(f"There is no node {node!r} in cluster {name!r}.")
-    days = node_days(found.pk, period.start, period.end)
-    total = cents(days, "cost")
-    for day in days:
-        day.update(split_cents(day["cost"], {"pods": day["pods_cost"], "idle_part": day["idle"]}))
     chosen = None
-    hours: list[dict] = []
     text = request.GET.get("day", "").strip()
     if text:
         try:
             chosen = date.fromisoformat(text)
         except ValueError:
             raise BadRequest(f"day: {text!r} is not a date (YYYY-MM-DD)") from None
-        hours = node_hours(found.pk, chosen)
-    cutoff = hourly_cutoff()
+    figures = node_breakdown(found.pk, state.period, chosen)
+    days, total, hours, cutoff = figures["days"], figures["total"], figures["hours"], figures["cutoff"]
     context = base_context(
         request,
         state,
         page="clusters",
         cluster_name=name,
         node_obj=found,
-        days=days,
-        total=total,
         chosen=chosen,
-        hours=hours,
-        cutoff=cutoff,
         keep_params=[("day", text)] if text else [],
+        **figures,
     )
     named = {
         "days": tables.NodeDayTable(

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from costing import access
 from costing.models import DepartmentCostDay
 from reports import charts, tables
-from reports.queries.cents import cents, split_cents
-from reports.queries.departments import department_days, department_table, department_totals
-from reports.queries.explain import explain_department
+from reports.queries.departments import department_breakdown, department_table
 from reports.views_common import base_context, daily_chart, delta, page
 
-ZERO = Decimal(0)
 PARTS = ["direct", "shared", "idle", "overhead"]
 
 
 @page()
 def departments(request, state):
     """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
-    period = state.period
-    table = department_table(period, state.cluster_id, state.departments)
-    rows, totals = table["rows"], table["totals"]
+    table = department_table(state.period, state.cluster_id, state.departments)
+    rows, totals, days = table["rows"], table["totals"], table["days"]
     for row in rows:
         row["change"] = delta(row["total"], row["previous"])
-    days = department_days(period.start, period.end, state.cluster_id, state.departments)
     context = base_context(
         request,
         state,
@@ -55,39 +48,21 @@ def departments(request, state):
 @page()
 def department(request, state, name: str):
     """A department's total into its namespaces and its share of each pool: method, applied method, basis,
-    fraction (reports.queries.explain.explain_department)."""
+    fraction (reports.queries.departments.department_breakdown)."""
     if not access.may_see_department(request.user, name):
         raise PermissionDenied(f"You may not see the department {name!r}.")
     if name not in state.department_choices and not DepartmentCostDay.objects.filter(name=name).exists():
         raise Http404(f"No costs were ever booked to a department named {name!r}.")
-    period = state.period
-    explained = explain_department(name, period.start, period.end, state.cluster)
-    parts = split_cents(explained["total"], {p: explained[p] for p in PARTS})
-    total = sum(parts.values(), ZERO)
-    namespaces = sorted(explained["namespaces"], key=lambda n: (-n["cost"], n["namespace"]))
-    cents(namespaces, "cost", parts["direct"])
-    pools = explained["pools"]
-    for pool in PARTS[1:]:
-        cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
-    cents(pools, "pool_amount")  # shown rounded; they are pools of different clusters and days
-    previous = department_totals(state.previous.start, state.previous.end, state.cluster_id, [name])
-    days = (
-        department_days(period.start, period.end, state.cluster_id, [name])
-        if not explained["is_line"]
-        else []
-    )
+    figures = department_breakdown(name, state.period, state.cluster, state.cluster_id)
+    days, previous_total = figures.pop("days"), figures.pop("previous_total")
+    parts = figures["parts"]
     context = base_context(
         request,
         state,
         page="departments",
         name=name,
-        explained=explained,
-        parts=parts,
-        total=total,
-        namespaces=namespaces,
-        pools=sorted(pools, key=lambda p: (p["pool"], p["cluster"], -p["amount"])),
-        pool_total=parts["shared"] + parts["idle"] + parts["overhead"],
-        change=state.change(total, sum((r["total"] for r in previous), ZERO)),
+        change=state.change(figures["total"], previous_total),
+        **figures,
     )
     if days:
         context["trend"] = daily_chart(
@@ -103,7 +78,7 @@ def department(request, state, name: str):
         )
     named = {
         "namespaces": tables.DepartmentNamespaceTable(
-            namespaces,
+            figures["namespaces"],
             state=state,
             caption="Its namespaces",
             totals=[{"namespace": "Direct", "cost": parts["direct"]}],

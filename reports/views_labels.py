@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from reports import charts, tables
-from reports.queries.cents import cents
-from reports.queries.labels import label_totals
+from reports.queries.labels import label_table
 from reports.views_common import BadRequest, base_context, page
 
 MAX_KEY = 317  # a Kubernetes label key: 253-character prefix, "/", 63-character name
@@ -14,28 +13,15 @@ CHART_ROWS = 15
 @page()
 def labels(request, state):
     """Group the period's pod costs by one label key; department viewers see only their own pods."""
-    period = state.period
     key = request.GET.get("key", "").strip() or None
     if key is not None and len(key) > MAX_KEY:
         raise BadRequest(f"key: a label key has at most {MAX_KEY} characters")
-    rows, keys, key = label_totals(
-        key,
-        period.start,
-        period.end,
-        state.cluster_id,
-        state.departments,
-        cluster_ids=[pk for pk, _ in state.clusters],
+    figures = label_table(
+        key, state.period, state.cluster_id, state.departments, cluster_ids=[pk for pk, _ in state.clusters]
     )
-    total = cents(rows, "cost")
+    rows, key, total = figures["rows"], figures["key"], figures["total"]
     context = base_context(
-        request,
-        state,
-        page="labels",
-        rows=rows,
-        keys=keys,
-        key=key,
-        total=total,
-        keep_params=[("key", key)] if key else [],
+        request, state, page="labels", keep_params=[("key", key)] if key else [], **figures
     )
     if rows:
         top = rows[:CHART_ROWS]

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from costing import access
 from costing.models import Namespace, Pod, Workload
 from reports import charts, tables
-from reports.queries.cents import cents
-from reports.queries.common import COSTS, QUANTITIES, with_efficiency
-from reports.queries.explain import explain_namespace, explain_workload
-from reports.queries.namespaces import namespace_totals, usage_totals
-from reports.queries.workloads import pod_days, workload_days, workload_pods
+from reports.queries.namespaces import namespace_table, namespace_workloads
+from reports.queries.workloads import pod_breakdown, workload_breakdown
 from reports.views_common import HOURLY_DETAIL_MAX_DAYS, base_context, daily_chart, delta, page
 
-ZERO = Decimal(0)
 CHART_ROWS = 15
 
 
@@ -38,25 +31,18 @@ def check_namespace_visible(request, state, namespace_id: int) -> None:
 @page()
 def namespaces(request, state):
     """Every visible namespace's cost with its owner, efficiency and change from the previous period."""
-    period, previous = state.period, state.previous
-    rows = namespace_totals(period.start, period.end, state.cluster_id, state.departments)
-    before = {
-        (r["namespace_id"], r["department"]): r["cost"]
-        for r in namespace_totals(previous.start, previous.end, state.cluster_id, state.departments)
-    }
+    figures = namespace_table(state.period, state.cluster_id, state.departments)
+    rows, total = figures["rows"], figures["total"]
     for row in rows:
-        row["estimated_share"] = float(row["estimated_cost"] / row["cost"]) if row["cost"] else 0.0
-    total = cents(rows, "cost")
-    for row in rows:
-        row["change"] = delta(row["cost"], before.get((row["namespace_id"], row["department"])))
+        row["change"] = delta(row["cost"], row["previous"])
     context = base_context(
         request,
         state,
         page="namespaces",
         rows=rows,
         total=total,
-        change=state.change(total, sum(before.values(), ZERO)),
-        usage=usage_totals(period.start, period.end, state.cluster_id, state.departments),
+        change=state.change(total, figures["previous_total"]),
+        usage=figures["usage"],
     )
     if rows:
         top = rows[:CHART_ROWS]
@@ -76,28 +62,22 @@ def namespaces(request, state):
 
 @page()
 def namespace(request, state, cluster: str, name: str):
-    """A namespace into its workloads (reports.queries.explain.explain_namespace): they add up to its cost."""
-    period = state.period
+    """A namespace into its workloads (reports.queries.namespaces.namespace_workloads): they add up to its cost."""
     ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
     if ns is None:
         raise Http404(f"There is no namespace {name!r} in cluster {cluster!r}.")
     check_namespace_visible(request, state, ns.pk)
-    explained = explain_namespace(cluster, name, period.start, period.end)
-    workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
-    total = cents(workloads, "cost", explained["cost"])
-    for w in workloads:
-        with_efficiency(w)
+    figures = namespace_workloads(cluster, name, state.period)
+    workloads, total = figures["workloads"], figures["total"]
     context = base_context(
         request,
         state,
         page="namespaces",
         ns=ns,
-        explained=explained,
-        workloads=workloads,
-        total=total,
         visible_departments=[
-            d for d in explained["departments"] if access.may_see_department(request.user, d)
+            d for d in figures["explained"]["departments"] if access.may_see_department(request.user, d)
         ],
+        **figures,
     )
     if workloads:
         top = workloads[:CHART_ROWS]
@@ -115,21 +95,13 @@ def namespace(request, state, cluster: str, name: str):
 @page()
 def workload(request, state, pk: int):
     """A workload into its pods, with quantities, efficiency and cost per day."""
-    period = state.period
     wl = Workload.objects.filter(pk=pk).select_related("namespace", "cluster").first()
     if wl is None:
         raise Http404(f"There is no workload {pk}.")
     check_namespace_visible(request, state, wl.namespace_id)
-    pods = workload_pods(pk, period.start, period.end, state.granted)
-    days = workload_days(pk, period.start, period.end, state.granted)
-    exact = sum((d["cost"] for d in days), ZERO)
-    total = cents(pods, "cost", exact)
-    totals = {q: sum((d[q] for d in days), 0.0) for q in QUANTITIES}
-    totals.update({c: sum((d[c] for d in days), ZERO) for c in COSTS})
-    with_efficiency(totals)
-    context = base_context(
-        request, state, page="namespaces", wl=wl, pods=pods, total=total, totals=totals, days=days
-    )
+    figures = workload_breakdown(pk, state.period, state.granted)
+    pods, days, total = figures["pods"], figures["days"], figures["total"]
+    context = base_context(request, state, page="namespaces", wl=wl, **figures)
     if days:
         context["chart"] = daily_chart(
             context,
@@ -152,25 +124,14 @@ def pod(request, state, pk: int):
     if found is None:
         raise Http404(f"There is no pod {pk}.")
     check_namespace_visible(request, state, found.namespace_id)
-    days = pod_days(pk, period.start, period.end)
-    total = cents(days, "cost")
-    hours_by_day: dict = defaultdict(list)
-    explained = None
-    if period.days <= HOURLY_DETAIL_MAX_DAYS and days:
-        explained = explain_workload(found.workload_id, period.start, period.end)
-        mine = next((p for p in explained["pods"] if p["pod_id"] == pk), None)
-        for hour in mine["hours"] if mine else []:
-            hours_by_day[hour["hour"].date()].append(hour)
-    for day in days:
-        day["hours"] = hours_by_day.get(day["day"], [])
+    figures = pod_breakdown(pk, found.workload_id, period, with_hours=period.days <= HOURLY_DETAIL_MAX_DAYS)
+    days, total, explained = figures["days"], figures["total"], figures["explained"]
     context = base_context(
         request,
         state,
         page="namespaces",
         pod_obj=found,
-        days=days,
-        total=total,
-        explained=explained,
+        **figures,
         hourly_limit=HOURLY_DETAIL_MAX_DAYS,
         last_month=state.query(period=period.last_day.strftime("%Y-%m")),
     )

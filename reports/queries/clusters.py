@@ -1,12 +1,15 @@
-"""Clusters' physical cost per day and over a period: workload, idle, overhead, estimated, coverage."""
+"""Clusters' physical cost per day and over a period: workload, idle, overhead, estimated, coverage; a
+cluster into its node pools."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from costing.models import ClusterDay
-from reports.queries.cents import split_rows
+from reports.periods import Period
+from reports.queries.cents import cents, split_rows
 from reports.queries.common import DAY_TOTALS, ZERO, for_period, sums, zero_none
+from reports.queries.nodes import node_pool_totals, with_parts
 
 # A cluster's physical cost = workload + idle + overhead: the parts as the pages show them, and the
 # stored field each is read from.
@@ -51,3 +54,17 @@ def cluster_table(period, cluster_id: int | None = None) -> dict:
             float(row["estimated_cost"] / row["physical_cost"]) if row["physical_cost"] else 0.0
         )
     return {"rows": rows, "total": total, "totals": totals, "previous_total": sum(before.values(), ZERO)}
+
+
+def cluster_pools(period: Period, cluster_id: int) -> dict:
+    """The Cluster page: its node `pools` (node_pool_totals) and its `overhead` to the cent, adding up to
+    `total`, the cluster's physical cost rounded; each pool's cost split into what its pods paid (`pods`)
+    and `idle_part` (with_parts), and its `idle_share`; `summary`: the cluster's cluster_totals row (None
+    without a stored day)."""
+    pools = node_pool_totals(period.start, period.end, cluster_id)
+    (summary,) = cluster_totals(period.start, period.end, cluster_id) or [None]
+    overhead = {"cost": summary["overhead_cost"] if summary else ZERO}
+    total = cents([*pools, overhead], "cost", summary["physical_cost"] if summary else ZERO)
+    for pool in with_parts(pools):
+        pool["idle_share"] = float(pool["idle_part"] / pool["cost"]) if pool["cost"] else None
+    return {"pools": pools, "overhead": overhead["cost"], "total": total, "summary": summary}

@@ -1,4 +1,5 @@
-"""What departments (and pool lines) pay: per day, per day and cluster, over a period."""
+"""What departments (and pool lines) pay: per day, per day and cluster, over a period; a department into
+its namespaces and pool shares."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ from datetime import date
 from decimal import Decimal
 
 from costing.models import DepartmentCostDay
-from reports.queries.cents import round_department_rows, split_rows_to
+from reports.periods import Period
+from reports.queries.cents import cents, round_department_rows, split_cents, split_rows_to
 from reports.queries.clusters import cluster_totals
 from reports.queries.common import DEPARTMENT_PARTS, ZERO, for_period, sums, zero_none
+from reports.queries.explain import explain_department
+
+POOLS = ["shared", "idle", "overhead"]
 
 
 def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
@@ -48,8 +53,9 @@ def department_totals(start: date, end: date, cluster_id: int | None = None, dep
 def department_table(period, cluster_id: int | None = None, departments=None) -> dict:
     """The Departments page's table: per department (and pool line) direct + shared + idle + overhead =
     total to the cent (round_department_rows) with `previous`, the previous period's exact total; the
-    `totals`, the `previous_total`, and `grand`: the clusters' physical cost the rows add up to when every
-    department is shown (None for a department viewer, whose rows are only part of it)."""
+    `totals`, the `previous_total`, `grand`: the clusters' physical cost the rows add up to when every
+    department is shown (None for a department viewer, whose rows are only part of it), and the exact
+    `days` of department_days for the trend."""
     rows = department_totals(period.start, period.end, cluster_id, departments)
     grand = None
     if departments is None:
@@ -63,7 +69,43 @@ def department_table(period, cluster_id: int | None = None, departments=None) ->
     }
     for row in rows:
         row["previous"] = before.get(row["name"])
-    return {"rows": rows, "totals": totals, "grand": grand, "previous_total": sum(before.values(), ZERO)}
+    return {
+        "rows": rows,
+        "totals": totals,
+        "grand": grand,
+        "previous_total": sum(before.values(), ZERO),
+        "days": department_days(period.start, period.end, cluster_id, departments),
+    }
+
+
+def department_breakdown(name: str, period: Period, cluster: str | None = None, cluster_id=None) -> dict:
+    """The Department page: explain_department (as `explained`) to the cent. Its `parts` (direct, shared,
+    idle, overhead) add up to `total`; its `namespaces` (costliest first) to the direct part and its
+    `pools` (by pool, cluster, largest share) of each pool to that part, summed in `pool_total`; each
+    pool's whole (`pool_amount`) is rounded alone, as they are pools of different clusters and days.
+    `previous_total`: the exact total of the previous period; `days`: department_days for the trend
+    (none for a pool line). `cluster` and `cluster_id` name the same cluster (or both None)."""
+    explained = explain_department(name, period.start, period.end, cluster)
+    parts = split_cents(explained["total"], {p: explained[p] for p in ["direct", *POOLS]})
+    namespaces = sorted(explained["namespaces"], key=lambda n: (-n["cost"], n["namespace"]))
+    cents(namespaces, "cost", parts["direct"])
+    pools = explained["pools"]
+    for pool in POOLS:
+        cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
+    cents(pools, "pool_amount")
+    previous = period.previous()
+    before = department_totals(previous.start, previous.end, cluster_id, [name])
+    days = [] if explained["is_line"] else department_days(period.start, period.end, cluster_id, [name])
+    return {
+        "explained": explained,
+        "parts": parts,
+        "total": sum(parts.values(), ZERO),
+        "namespaces": namespaces,
+        "pools": sorted(pools, key=lambda p: (p["pool"], p["cluster"], -p["amount"])),
+        "pool_total": sum((parts[p] for p in POOLS), ZERO),
+        "previous_total": sum((r["total"] for r in before), ZERO),
+        "days": days,
+    }
 
 
 def share_by_cluster(period, cluster_id: int | None, departments) -> dict:

@@ -6,6 +6,8 @@ from datetime import date
 
 from costing.access import restrict_to_owners
 from costing.models import PodCostDay
+from reports.periods import Period
+from reports.queries.cents import cents
 from reports.queries.common import NO_LABEL, RANKED, for_period, sums, with_efficiency
 
 PREFERRED_LABEL_KEYS = ("app.kubernetes.io/name", "app", "team", "component")
@@ -52,6 +54,22 @@ def label_totals(
             into[m] += row[m] or 0
     rows = sorted(groups.values(), key=lambda r: (-r["cost"], r["label"]))
     return [with_efficiency(r) for r in rows], keys, key
+
+
+def label_table(
+    key: str | None,
+    period: Period,
+    cluster_id: int | None = None,
+    departments=None,
+    *,
+    cluster_ids: list[int] | None = None,
+) -> dict:
+    """The Labels page: label_totals' `rows` with their cost to the cent, adding up to `total`; the label
+    `keys` seen and the `key` used."""
+    rows, keys, key = label_totals(
+        key, period.start, period.end, cluster_id, departments, cluster_ids=cluster_ids
+    )
+    return {"rows": rows, "keys": keys, "key": key, "total": cents(rows, "cost")}
 
 
 def _midnight(day: date):

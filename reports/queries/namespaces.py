@@ -1,11 +1,14 @@
-"""Namespaces' cost and usage over a period, per owner."""
+"""Namespaces' cost and usage over a period, per owner; a namespace into its workloads."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from costing.models import NamespaceCostDay
-from reports.queries.common import COSTS, QUANTITIES, for_period, sums, with_efficiency, zero_none
+from reports.periods import Period
+from reports.queries.cents import cents
+from reports.queries.common import COSTS, QUANTITIES, ZERO, for_period, sums, with_efficiency, zero_none
+from reports.queries.explain import explain_namespace
 
 
 def namespace_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:
@@ -29,3 +32,39 @@ def usage_totals(start: date, end: date, cluster_id: int | None = None, departme
     if departments is not None:
         qs = qs.filter(department__in=list(departments), shared=False)
     return with_efficiency(zero_none(qs.aggregate(**sums([*QUANTITIES, *COSTS])), [*QUANTITIES, *COSTS]))
+
+
+def namespace_table(period: Period, cluster_id: int | None = None, departments=None) -> dict:
+    """The Namespaces page: per namespace and owner its cost to the cent (the rows add up to `total`), its
+    estimated share and `previous`, the exact cost of the same namespace and owner in the previous period;
+    with `previous_total` and `usage` (usage_totals) over the same namespaces."""
+    rows = namespace_totals(period.start, period.end, cluster_id, departments)
+    previous = period.previous()
+    before = {
+        (r["namespace_id"], r["department"]): r["cost"]
+        for r in namespace_totals(previous.start, previous.end, cluster_id, departments)
+    }
+    for row in rows:
+        # Of the exact cost: the share must not move with the rounding.
+        row["estimated_share"] = float(row["estimated_cost"] / row["cost"]) if row["cost"] else 0.0
+    total = cents(rows, "cost")
+    for row in rows:
+        row["previous"] = before.get((row["namespace_id"], row["department"]))
+    return {
+        "rows": rows,
+        "total": total,
+        "previous_total": sum(before.values(), ZERO),
+        "usage": usage_totals(period.start, period.end, cluster_id, departments),
+    }
+
+
+def namespace_workloads(cluster: str, name: str, period: Period) -> dict:
+    """The Namespace page: the namespace into its workloads (explain_namespace as `explained`), costliest
+    first, each with its efficiency and its cost to the cent so that they add up to `total`, the
+    namespace's cost rounded."""
+    explained = explain_namespace(cluster, name, period.start, period.end)
+    workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
+    total = cents(workloads, "cost", explained["cost"])
+    for workload in workloads:
+        with_efficiency(workload)
+    return {"explained": explained, "workloads": workloads, "total": total}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from costing.models import NodeCostDay
+from reports.periods import Period
+from reports.queries.cents import cents, split_cents
 from reports.queries.common import for_period, sums
+from reports.queries.explain import hourly_cutoff
 
 
 def node_pool_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
@@ -70,3 +73,33 @@ def node_hours(node_id: int, day: date) -> list[dict]:
         .order_by("hour")
         .values("hour", "cost", "cpu_price", "mem_price", "cpu_idle", "mem_idle", "estimated", "sampled")
     )
+
+
+def with_parts(rows: list[dict]) -> list[dict]:
+    """Each row's cost (already to the cent) split into what its pods paid (`pods`) and `idle_part`, to the
+    cent, adding up to it."""
+    for row in rows:
+        row.update(split_cents(row["cost"], {"pods": row["pods_cost"], "idle_part": row["idle"]}))
+    return rows
+
+
+def pool_nodes(period: Period, cluster_id: int, node_pool_id: int) -> dict:
+    """The Node pool page: its `nodes` (node_totals) to the cent, adding up to `total`, each split into
+    pods and idle (with_parts)."""
+    nodes = node_totals(period.start, period.end, cluster_id, node_pool_id)
+    total = cents(nodes, "cost")
+    return {"nodes": with_parts(nodes), "total": total}
+
+
+def node_breakdown(node_id: int, period: Period, day: date | None = None) -> dict:
+    """The Node page: its `days` (node_days) to the cent, adding up to `total`, each split into pods and
+    idle (with_parts); the `hours` of `day` (node_hours; none without a day) and the `cutoff`, the first
+    day whose hours are still kept."""
+    days = node_days(node_id, period.start, period.end)
+    total = cents(days, "cost")
+    return {
+        "days": with_parts(days),
+        "total": total,
+        "hours": node_hours(node_id, day) if day is not None else [],
+        "cutoff": hourly_cutoff(),
+    }

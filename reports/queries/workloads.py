@@ -1,11 +1,14 @@
-"""Workloads ranked by cost, a workload's days and pods, a pod's days."""
+"""Workloads ranked by cost, a workload's days and pods, a pod's days (and its node-hours)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 
 from costing.access import restrict_to_owners
 from costing.models import PodCostDay, WorkloadCostDay
+from reports.periods import Period
+from reports.queries.cents import cents
 from reports.queries.common import (
     COSTS,
     QUANTITIES,
@@ -16,6 +19,7 @@ from reports.queries.common import (
     with_efficiency,
     zero_none,
 )
+from reports.queries.explain import explain_workload
 
 
 def workload_totals(
@@ -103,3 +107,33 @@ def pod_days(pod_id: int, start: date, end: date) -> list[dict]:
         .order_by("day")
         .values("day", "node__name", "samples", *QUANTITIES, *COSTS)
     )
+
+
+def workload_breakdown(workload_id: int, period: Period, departments=None) -> dict:
+    """The Workload page: its `pods` (workload_pods) with their cost to the cent adding up to `total`, the
+    workload's exact cost over its `days` (workload_days) rounded; `totals`: the days' quantities and exact
+    costs summed, with their efficiency. `departments` as workload_days reads them."""
+    pods = workload_pods(workload_id, period.start, period.end, departments)
+    days = workload_days(workload_id, period.start, period.end, departments)
+    total = cents(pods, "cost", sum((d["cost"] for d in days), ZERO))
+    totals = {q: sum((d[q] for d in days), 0.0) for q in QUANTITIES}
+    totals.update({c: sum((d[c] for d in days), ZERO) for c in COSTS})
+    return {"pods": pods, "days": days, "total": total, "totals": with_efficiency(totals)}
+
+
+def pod_breakdown(pod_id: int, workload_id: int, period: Period, *, with_hours: bool) -> dict:
+    """The Pod page: its `days` (pod_days) to the cent adding up to `total`, each with its `hours`; with
+    `with_hours` (and some day stored), the node-hours of explain_workload for this pod, whose
+    explanation is `explained` (else None and no hours)."""
+    days = pod_days(pod_id, period.start, period.end)
+    total = cents(days, "cost")
+    hours_by_day: dict = defaultdict(list)
+    explained = None
+    if with_hours and days:
+        explained = explain_workload(workload_id, period.start, period.end)
+        mine = next((p for p in explained["pods"] if p["pod_id"] == pod_id), None)
+        for hour in mine["hours"] if mine else []:
+            hours_by_day[hour["hour"].date()].append(hour)
+    for day in days:
+        day["hours"] = hours_by_day.get(day["day"], [])
+    return {"days": days, "total": total, "explained": explained}

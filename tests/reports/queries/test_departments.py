@@ -1,0 +1,57 @@
+"""The Departments and Department pages' queries over the scenario's stored days."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from reports.queries.departments import department_breakdown, department_table
+from tests.reports.queries.conftest import DAY, NEXT_DAY, ON_DAY
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def test_department_table_rows_add_up_to_the_clusters_with_the_days(computed):
+    got = department_table(ON_DAY)
+    rows = {r["name"]: r for r in got["rows"]}
+    # Payments 10.50 + 3.06 x 10.50/12.12 + 14.14 x 10.50/12.12 + 3.60 / 2 = 27.2009...
+    assert (rows["Payments"]["total"], rows["Search"]["total"]) == (D("27.20"), D("5.72"))
+    assert got["totals"]["total"] == D("32.92") == got["grand"].quantize(D("0.01"))
+    assert {(d["day"], d["name"]) for d in got["days"]} == {(DAY, "Payments"), (DAY, "Search")}
+
+
+def test_department_breakdown_parts_namespaces_and_pools(computed):
+    got = department_breakdown("Payments", ON_DAY)
+    # Shared 3.06 x 10.50/12.12 = 2.65, idle 14.14 x 10.50/12.12 = 12.25, overhead 3.60 / 2 = 1.80.
+    assert got["parts"] == {
+        "direct": D("10.50"),
+        "shared": D("2.65"),
+        "idle": D("12.25"),
+        "overhead": D("1.80"),
+    }
+    assert got["total"] == D("27.20") and got["pool_total"] == D("16.70")
+    assert [(n["namespace"], n["cost"]) for n in got["namespaces"]] == [
+        ("payments", D("6.00")),
+        ("checkout", D("4.50")),
+    ]
+    assert [(p["pool"], p["amount"]) for p in got["pools"]] == [
+        ("idle", D("12.25")),
+        ("overhead", D("1.80")),
+        ("shared", D("2.65")),
+    ]
+    assert next(p for p in got["pools"] if p["pool"] == "idle")["pool_amount"] == D("14.14")
+    assert [d["day"] for d in got["days"]] == [DAY] and got["previous_total"] == 0
+
+
+def test_department_breakdown_of_a_line_and_the_previous_period(computed):
+    # The next day no department has direct cost: its 2.40 of overhead stays on the Overhead line, which
+    # has no trend of its own.
+    line = department_breakdown("Overhead", NEXT_DAY, "prod", computed["cluster"].pk)
+    assert line["explained"]["is_line"] and line["days"] == []
+    assert (line["total"], line["parts"]["overhead"], line["pool_total"]) == (D("2.40"), D("2.40"), D("2.40"))
+    payments = department_breakdown("Payments", NEXT_DAY, "prod", computed["cluster"].pk)
+    assert payments["total"] == D("0.00")
+    # Against the 27.2009... of the day before.
+    assert payments["previous_total"].quantize(D("0.01")) == D("27.20")
