@@ -51,7 +51,7 @@ def find_anomalies(
     """The anomalous subjects of `day`, largest departure first.
 
     `frame` has a row per subject and day with `subject`, `day` and `cost`, and optionally `pods` (pods
-    or replicas that day), `quantity` (billable resource-hours, for the unit price) and `new_cost` (the
+    or replicas that day), `price` (the day's unit price, e.g. per billable core-hour) and `new_cost` (the
     part of the cost from workloads not seen on the baseline days). A subject without a row on a day
     cost nothing that day; days before `history_start` (when costs began to be computed) are unknown
     and left out of the baseline.
@@ -99,13 +99,12 @@ def _reasons(current, past: pd.DataFrame, baseline_days, deviation: float, rule:
             reasons.append(f"more pods: {pods:g} against {before:g}")
         elif pods > 0 and before >= pods * rule.pods_ratio:
             reasons.append(f"fewer pods: {pods:g} against {before:g}")
-    if "quantity" in current.index and "quantity" in past:
-        quantity = float(current["quantity"])
-        prices = (past["cost"] / past["quantity"]).replace([np.inf, -np.inf], np.nan).dropna()
-        if quantity > 0 and not prices.empty:
-            price, before = float(current["cost"]) / quantity, float(prices.median())
-            if before > 0 and price >= before * rule.price_ratio:
-                reasons.append(f"unit price up {price / before - 1:.0%}")
-            elif price > 0 and before >= price * rule.price_ratio:
-                reasons.append(f"unit price down {1 - price / before:.0%}")
+    if "price" in current.index and "price" in past:
+        price = float(current["price"]) if pd.notna(current["price"]) else 0.0
+        prices = past["price"].dropna()
+        before = float(prices.median()) if not prices.empty else 0.0
+        if before > 0 and price >= before * rule.price_ratio:
+            reasons.append(f"unit price up {price / before - 1:.0%}")
+        elif price > 0 and before >= price * rule.price_ratio:
+            reasons.append(f"unit price down {1 - price / before:.0%}")
     return tuple(reasons)

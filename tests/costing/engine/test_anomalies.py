@@ -56,12 +56,12 @@ def test_the_threshold_follows_the_median_absolute_deviation():
 
 
 def test_more_pods_and_a_higher_unit_price_are_told():
-    costs, pods, hours = weeks(6), [2.0] * 42, [c * 2 for c in weeks(6)]  # price 0.5 per hour
-    costs[35], pods[35], hours[35] = 20.0, 4.0, 40.0  # twice the pods, same price
-    [anomaly] = find_anomalies(frame({"pay": costs}, pods={"pay": pods}, quantity={"pay": hours}), DAY)
+    costs, pods, prices = weeks(6), [2.0] * 42, [0.5] * 42
+    costs[35], pods[35] = 20.0, 4.0  # twice the pods, same price
+    [anomaly] = find_anomalies(frame({"pay": costs}, pods={"pay": pods}, price={"pay": prices}), DAY)
     assert anomaly.reasons == ("more pods: 4 against 2",)
-    hours[35], pods[35] = 20.0, 2.0  # same hours and pods, twice the price
-    [anomaly] = find_anomalies(frame({"pay": costs}, pods={"pay": pods}, quantity={"pay": hours}), DAY)
+    pods[35], prices[35] = 2.0, 1.0  # same pods, twice the price
+    [anomaly] = find_anomalies(frame({"pay": costs}, pods={"pay": pods}, price={"pay": prices}), DAY)
     assert anomaly.reasons == ("unit price up 100%",)
 
 
