@@ -225,20 +225,27 @@ def day_is_computed(day: date) -> bool:
     return days.exists() and not days.filter(dirty=True).exists()
 
 
+def _key(row: AlertRow) -> dict:
+    return {
+        "kind": row.kind,
+        "subject_kind": row.subject_kind,
+        "subject": row.subject,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "threshold": row.threshold,
+    }
+
+
+def not_raised(rows: list[AlertRow]) -> list[AlertRow]:
+    """The rows no stored alert has raised yet: what would be sent."""
+    return [row for row in rows if not Alert.objects.filter(**_key(row)).exists()]
+
+
 def raise_alerts(rows: list[AlertRow]) -> list[Alert]:
     """Store the rows not raised before (same kind, subject, period and threshold); the new alerts."""
     created = []
-    for row in rows:
-        key = {
-            "kind": row.kind,
-            "subject_kind": row.subject_kind,
-            "subject": row.subject,
-            "period_start": row.period_start,
-            "period_end": row.period_end,
-            "threshold": row.threshold,
-        }
-        if Alert.objects.filter(**key).exists():
-            continue
+    for row in not_raised(rows):
+        key = _key(row)
         values = {k: v for k, v in asdict(row).items() if k not in key}
         try:
             with transaction.atomic():
