@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
 from . import pages, rates
-from .views import allocation, bills, clusters, costs, departments, explain, policy, reports, tokens
+from .views import allocation, bills, budgets, clusters, costs, departments, explain, policy, reports, tokens
 from .views.common import ID
 
 app_name = "api"
@@ -16,6 +16,7 @@ router.register("departments", departments.DepartmentViewSet, basename="departme
 router.register("clusters", clusters.ClusterViewSet, basename="cluster")
 router.register("bills", bills.BillImportViewSet, basename="bill")
 router.register("exchange-rates", rates.ExchangeRateViewSet, basename="exchange-rate")
+router.register("alerts", budgets.AlertViewSet, basename="alert")
 router.register("tokens", tokens.ApiTokenViewSet, basename="token")
 router.register("reports/exports", reports.ExportRunViewSet, basename="report-export")
 
@@ -28,6 +29,8 @@ v1 = [
     path("explain/workload/", explain.ExplainWorkloadView.as_view(), name="explain-workload"),
     path("explain/node-hour/", explain.ExplainNodeHourView.as_view(), name="explain-node-hour"),
     path("policy/", policy.PolicyView.as_view(), name="policy"),
+    path("budgets/", budgets.BudgetsView.as_view(), name="budgets"),
+    path("forecasts/", budgets.ForecastsView.as_view(), name="forecasts"),
     re_path(
         rf"^reports/exports/(?P<pk>{ID})/download$",
         reports.ExportDownloadView.as_view(),

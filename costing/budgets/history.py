@@ -115,3 +115,13 @@ def anomaly_frames(days: list[date]) -> dict[str, pd.DataFrame]:
     departments["department"] = departments["subject"]
     frames[SubjectKind.DEPARTMENT] = departments
     return frames
+
+
+def last_computed_day() -> date | None:
+    """The latest day with a computed cluster-day: what budgets and forecasts are shown as of."""
+    return (
+        ClusterDay.objects.filter(computed_at__isnull=False)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )

@@ -43,8 +43,8 @@ def pay_cost(day: date) -> tuple[int, int]:
 
 def build(last: date = AS_OF) -> Cluster:
     cluster = Cluster.objects.create(name="prod")
-    payments = Department.objects.create(name="Payments")
-    search = Department.objects.create(name="Search")
+    payments = Department.objects.get_or_create(name="Payments")[0]
+    search = Department.objects.get_or_create(name="Search")[0]
     seen = {"first_seen": timezone.now(), "last_seen": timezone.now()}
     spaces = {n: Namespace.objects.create(cluster=cluster, name=n, **seen) for n in ("payments", "search")}
     workloads = {
