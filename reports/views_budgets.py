@@ -7,18 +7,15 @@ from datetime import date
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from costing.budgets.status import as_of_day, status_row, visible_alerts, visible_statuses
+from costing.budgets.status import as_of_day, parse_as_of, status_row, visible_alerts, visible_statuses
 from reports.views_common import BadRequest, base_context, page
 
 
 def _as_of(request) -> date:
-    text = request.GET.get("date")
-    if not text:
-        return as_of_day()
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"date: {text!r} is not YYYY-MM-DD") from None
+        return as_of_day(parse_as_of(request.GET.get("date")))
+    except ValueError as exc:
+        raise BadRequest(f"date: {exc}") from None
 
 
 @page()

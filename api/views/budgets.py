@@ -17,7 +17,7 @@ from api.views.common import ID
 from api.views.policy import YAMLRenderer, YAMLTextParser
 from costing import access
 from costing.budgets import history
-from costing.budgets.status import as_of_day, status_row, visible_alerts, visible_statuses
+from costing.budgets.status import as_of_day, parse_as_of, status_row, visible_alerts, visible_statuses
 from costing.budgets.store import plan_on, save_plan, spec_from_plan
 from costing.budgets.yamlfile import BUDGET_SUBJECTS, BudgetFileError, dump_budgets, read_budgets
 from costing.choices import BudgetPeriod, SubjectKind
@@ -31,13 +31,10 @@ DATE = OpenApiParameter(
 
 
 def _date(request) -> date | None:
-    text = request.query_params.get("date")
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError({"date": [f"{text!r} is not YYYY-MM-DD"]}) from None
+        return parse_as_of(request.query_params.get("date"))
+    except ValueError as exc:
+        raise ValidationError({"date": [str(exc)]}) from None
 
 
 class BudgetsView(APIView):

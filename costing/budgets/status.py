@@ -11,6 +11,22 @@ from costing.budgets import history
 from costing.budgets.evaluate import BudgetStatus, budget_statuses
 from costing.budgets.store import plan_on
 from costing.models import Alert, Budget
+from reports.periods import earliest_start
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """The `date` a page or the API asks figures as of: YYYY-MM-DD within the history kept, up to today;
+    ValueError saying why not."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not YYYY-MM-DD") from None
+    today = timezone.now().date()
+    if not earliest_start(today) <= day <= today:
+        raise ValueError(f"{day} is not between {earliest_start(today)} and today")
+    return day
 
 
 def as_of_day(requested: date | None = None) -> date:

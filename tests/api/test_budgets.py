@@ -3,10 +3,11 @@ alerts, each as the caller's role allows."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from costing.budgets.evaluate import evaluate, raise_alerts
 from costing.budgets.store import save_plan
@@ -16,6 +17,11 @@ from tests.costing.budgets import results
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _now_after_the_results(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 11, 9, 6, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -63,19 +69,20 @@ def test_admins_store_a_budget_file_whole_or_not_at_all(stored, client_as):
         201,
         {"effective_from": "2026-12-01", "budgets": 1, "replaced": False},
     )
-    bad = text.replace("Payments", "Payroll").replace("2026-12-01", "2027-01-01")
+    bad = text.replace("Payments", "Payroll")  # the same date: the stored plan must stay as it was
     answer = client_as("admin").post("/api/v1/budgets/", {"yaml": bad}, format="json")
     assert answer.status_code == 400
     assert answer.json()["lines"] == [
         {"line": 4, "field": "budgets[0].name", "message": "no department is named 'Payroll'"}
     ]
-    assert not BudgetPlan.objects.filter(effective_from=date(2027, 1, 1)).exists()
+    plan = BudgetPlan.objects.get(effective_from=date(2026, 12, 1))
+    assert list(plan.budgets.values_list("subject", flat=True)) == ["Payments"]
     assert (
         client_as("viewer").put("/api/v1/budgets/", text, content_type="application/yaml").status_code == 403
     )
     assert client_as("dept").get("/api/v1/budgets/?format=yaml").status_code == 403
-    dumped = client_as("viewer").get("/api/v1/budgets/?date=2026-12-05&format=yaml").content.decode()
-    assert "name: Payments\n    period: month\n    amount: 900\n" in dumped
+    dumped = client_as("viewer").get("/api/v1/budgets/?date=2026-11-08&format=yaml").content.decode()
+    assert "name: Search\n    period: month\n    amount: 200\n" in dumped
 
 
 def test_forecasts_of_any_subject_within_the_role(stored, client_as):
@@ -94,6 +101,9 @@ def test_forecasts_of_any_subject_within_the_role(stored, client_as):
     assert (quarter.json()["actual"], quarter.json()["forecast"]) == (144, 356)
     assert client_as("dept").get("/api/v1/forecasts/?subject_kind=cluster&subject=prod").status_code == 403
     assert client_as("viewer").get("/api/v1/forecasts/?subject_kind=team&subject=x").status_code == 400
+    assert client_as("viewer").get("/api/v1/forecasts/?date=2026-11-10").json()["errors"] == {
+        "date": ["2026-11-10 is not between 2024-11-01 and today"]
+    }
 
 
 def test_alerts_are_listed_to_whom_they_belong(stored, client_as):
