@@ -170,7 +170,7 @@ def send_due(now=None) -> tuple[int, int]:
     for candidate in due(now):
         with transaction.atomic():
             delivery = (
-                AlertDelivery.objects.select_for_update(skip_locked=True)
+                AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("alert", "channel")
                 .filter(pk=candidate.pk, status=DeliveryStatus.PENDING)
                 .first()
