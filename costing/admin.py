@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core import validators
 from django.forms.models import BaseInlineFormSet
 
+from .choices import ChannelKind
 from .models import (
     Alert,
     AlertChannel,
@@ -332,6 +334,24 @@ class AlertChannelForm(forms.ModelForm):
                 return self.instance.target
             raise forms.ValidationError("Give the e-mail addresses or the webhook URL.")
         return target
+
+    def clean(self):
+        cleaned = super().clean()
+        target, kind = cleaned.get("target"), cleaned.get("kind")
+        if not target or not kind:
+            return cleaned
+        try:
+            if kind == ChannelKind.EMAIL:
+                for address in target.split(","):
+                    validators.validate_email(address.strip())
+            else:
+                validators.URLValidator(schemes=["http", "https"])(target)
+        except forms.ValidationError:
+            what = "comma-separated e-mail addresses" if kind == ChannelKind.EMAIL else "an http(s) URL"
+            self.add_error(
+                "target", f"Must be {what}."
+            )  # the value itself is not echoed: it may hold a token
+        return cleaned
 
 
 @admin.register(AlertChannel)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -51,6 +54,24 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_kind} {self.subject or '(all)'} {self.period}: {self.amount}"
+
+    def clean(self):
+        """The rules of the budget file (costing/budgets/yamlfile.py) for a budget set in the admin."""
+        errors = {}
+        if self.subject_kind == SubjectKind.WORKLOAD:
+            errors["subject_kind"] = "budgets are set per organisation, department, namespace or cluster"
+        if self.subject_kind == SubjectKind.ORGANISATION and self.subject:
+            errors["subject"] = "leave it empty for the organisation"
+        elif self.subject_kind != SubjectKind.ORGANISATION and not self.subject:
+            errors["subject"] = f"name the {self.subject_kind}"
+        try:
+            values = [Decimal(str(t)) for t in self.thresholds]
+            if any(not 0 < v <= 1000 for v in values) or len(set(values)) != len(values):
+                raise ValueError
+        except (TypeError, ValueError, ArithmeticError):
+            errors["thresholds"] = "a list of distinct percents above 0 and at most 1000, e.g. [80, 100]"
+        if errors:
+            raise ValidationError(errors)
 
 
 class AlertChannel(models.Model):
