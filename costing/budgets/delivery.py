@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from costing.choices import ChannelKind, DeliveryStatus
+from costing.choices import ChannelKind, DeliveryStatus, Role
 from costing.models import Alert, AlertChannel, AlertDelivery, Department
 
 log = logging.getLogger(__name__)
@@ -108,9 +108,9 @@ def recipients(alert: Alert) -> list[tuple[str, str, AlertChannel | None]]:
     if alert.department:
         department = Department.objects.filter(name=alert.department).first()
         if department is not None:
-            emails = (
-                department.viewers.filter(is_active=True).exclude(email="").values_list("email", flat=True)
-            )
+            # Only those whom costing.access lets see the department: the list alone grants nothing.
+            viewers = department.viewers.filter(is_active=True, groups__name=Role.DEPARTMENT_VIEWER)
+            emails = viewers.exclude(email="").values_list("email", flat=True)
             found += [(ChannelKind.EMAIL, email, None) for email in sorted(set(emails))]
     return found
 

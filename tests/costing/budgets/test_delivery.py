@@ -178,6 +178,8 @@ def viewer(django_user_model):
     user = django_user_model.objects.create_user("dee", email="dee@payments.example", password="pw")
     user.groups.add(Group.objects.get(name=Role.DEPARTMENT_VIEWER))
     payments.viewers.add(user)
+    # Listed as a viewer but without the role: sees nothing, so receives nothing.
+    payments.viewers.add(django_user_model.objects.create_user("ex", email="ex@payments.example"))
     return django_user_model.objects.get(pk=user.pk)
 
 
