@@ -171,6 +171,9 @@ class ForecastsView(APIView):
 
 
 class AlertDeliverySerializer(serializers.ModelSerializer):
+    # Plain text in the schema: an enum named "status" would collide with the bill imports' status enum.
+    status = serializers.CharField(read_only=True, help_text="pending, sent or failed")
+
     class Meta:
         model = AlertDelivery
         fields = ["recipient", "kind", "status", "attempts", "last_error", "sent_at"]
