@@ -9,6 +9,7 @@ from . import pages, policy_preview, rates
 from .views import (
     allocation,
     bills,
+    budgets,
     clusters,
     costs,
     departments,
@@ -27,6 +28,7 @@ router.register("departments", departments.DepartmentViewSet, basename="departme
 router.register("clusters", clusters.ClusterViewSet, basename="cluster")
 router.register("bills", bills.BillImportViewSet, basename="bill")
 router.register("exchange-rates", rates.ExchangeRateViewSet, basename="exchange-rate")
+router.register("alerts", budgets.AlertViewSet, basename="alert")
 router.register("tokens", tokens.ApiTokenViewSet, basename="token")
 router.register("reports/exports", reports.ExportRunViewSet, basename="report-export")
 
@@ -41,6 +43,8 @@ v1 = [
     path("recommendations/", recommendations.RecommendationsView.as_view(), name="recommendations"),
     path("policy/", policy.PolicyView.as_view(), name="policy"),
     path("policy/preview/", policy_preview.PolicyPreviewView.as_view(), name="policy-preview"),
+    path("budgets/", budgets.BudgetsView.as_view(), name="budgets"),
+    path("forecasts/", budgets.ForecastsView.as_view(), name="forecasts"),
     re_path(
         rf"^reports/exports/(?P<pk>{ID})/download$",
         reports.ExportDownloadView.as_view(),

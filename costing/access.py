@@ -243,3 +243,18 @@ def role_required(check):
 admin_required = role_required(is_admin)
 viewer_required = role_required(has_any_role)
 everything_required = role_required(sees_everything)
+
+
+def visible_alerts(qs: QuerySet, user) -> QuerySet:
+    """Alerts the user may see: all of them for those who see everything, else only the alerts of the
+    departments granted (an organisation, cluster or shared-namespace alert belongs to no department)."""
+    return restrict_by_department(qs, user, "department")
+
+
+def visible_budgets(qs: QuerySet, user) -> QuerySet:
+    """Budgets the user may see: all for those who see everything, else the budgets of the departments
+    granted (the organisation's, a cluster's or a namespace's budget tells of other departments' costs)."""
+    granted = granted_departments(user)
+    if granted is None:
+        return qs
+    return qs.filter(subject_kind="department", subject__in=granted)

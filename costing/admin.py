@@ -11,6 +11,7 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
+from django.core import validators
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -18,8 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from .choices import ChannelKind
 from .models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
     BillImport,
+    Budget,
+    BudgetPlan,
     Cluster,
     Department,
     DepartmentRule,
@@ -590,3 +597,90 @@ class AuditEntryAdmin(LogEntryAdmin):
         if self._is_policy(obj):
             return f"policy file: {obj.changes_text.count(chr(10))} diff lines"
         return obj.changes_text if obj.action == LogEntry.Action.ACCESS else super().msg_short(obj)
+
+
+class BudgetInline(admin.TabularInline):
+    model = Budget
+    extra = 1
+
+
+@admin.register(BudgetPlan)
+class BudgetPlanAdmin(admin.ModelAdmin):
+    """Budgets, effective-dated like the policy; the same as `manage.py load_budgets` (docs/budgets.md)."""
+
+    list_display = ("effective_from", "comment", "created_at")
+    inlines = [BudgetInline]
+    exclude = ("created_by",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class AlertChannelForm(forms.ModelForm):
+    """A webhook URL carries its bot's token: never rendered back, empty keeps the stored one."""
+
+    target = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value.",
+    )
+
+    class Meta:
+        model = AlertChannel
+        fields = ["name", "kind", "target", "department", "active"]
+
+    def clean_target(self):
+        target = self.cleaned_data["target"].strip()
+        if not target:
+            if self.instance.pk:
+                return self.instance.target
+            raise forms.ValidationError("Give the e-mail addresses or the webhook URL.")
+        return target
+
+    def clean(self):
+        cleaned = super().clean()
+        target, kind = cleaned.get("target"), cleaned.get("kind")
+        if not target or not kind:
+            return cleaned
+        try:
+            if kind == ChannelKind.EMAIL:
+                for address in target.split(","):
+                    validators.validate_email(address.strip())
+            else:
+                validators.URLValidator(schemes=["http", "https"])(target)
+        except forms.ValidationError:
+            what = "comma-separated e-mail addresses" if kind == ChannelKind.EMAIL else "an http(s) URL"
+            self.add_error(
+                "target", f"Must be {what}."
+            )  # the value itself is not echoed: it may hold a token
+        return cleaned
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(admin.ModelAdmin):
+    form = AlertChannelForm
+    list_display = ("name", "kind", "department", "active")
+
+
+class AlertDeliveryInline(admin.TabularInline):
+    model = AlertDelivery
+    extra = 0
+    can_delete = False
+    readonly_fields = ("recipient", "kind", "status", "attempts", "last_error", "sent_at")
+    exclude = ("channel",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "subject_kind", "subject", "period_start", "threshold", "message")
+    list_filter = ("kind", "subject_kind")
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    inlines = [AlertDeliveryInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False

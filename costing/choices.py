@@ -87,3 +87,44 @@ class Role(models.TextChoices):
     ADMIN = "FinOps admin"
     VIEWER = "Viewer"
     DEPARTMENT_VIEWER = "Department viewer"
+
+
+class SubjectKind(models.TextChoices):
+    """What a budget, a forecast or an alert is about."""
+
+    ORGANISATION = "organisation", "Organisation"
+    DEPARTMENT = "department", "Department"
+    NAMESPACE = "namespace", "Namespace"
+    CLUSTER = "cluster", "Cluster"
+    WORKLOAD = "workload", "Workload"  # anomalies only: budgets are not set per workload
+
+
+class BudgetPeriod(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+
+
+class AlertKind(models.TextChoices):
+    BUDGET = "budget", "Actual cost crossed a budget threshold"
+    FORECAST = "forecast", "Forecast crossed a budget threshold"
+    ANOMALY = "anomaly", "Anomalous day"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    GENERIC = "generic", "Webhook, generic JSON"
+    SLACK = "slack", "Slack"
+    FEISHU = "feishu", "Feishu / Lark"
+    DINGTALK = "dingtalk", "DingTalk"
+    WECOM = "wecom", "WeCom"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+# Percent of the budget at which actual or forecast cost raises an alert, unless a budget says otherwise.
+DEFAULT_THRESHOLDS = (80, 100)

@@ -223,6 +223,8 @@ CELERY_TASK_ROUTES = {
     "costing.import_bill": {"queue": "billing"},
     "costing.recompute_dirty_days": {"queue": "compute"},
     "costing.recompute_day": {"queue": "compute"},
+    # Forecasts fit a model per budget: with the computing, away from the quick default tasks.
+    "costing.evaluate_alerts": {"queue": "compute"},
 }
 CELERY_RESULT_BACKEND = None  # task outcomes that matter are recorded in domain tables
 CELERY_TASK_IGNORE_RESULT = True

@@ -5,6 +5,7 @@ from django.urls import path
 from . import (
     views,
     views_bills,
+    views_budgets,
     views_clusters,
     views_departments,
     views_explain,
@@ -31,6 +32,8 @@ urlpatterns = [
     path("recommendations/", views_recommendations.recommendations, name="recommendations"),
     path("recommendations/<int:pk>/", views_recommendations.recommendation, name="recommendation"),
     path("data-quality/", views_quality.data_quality, name="data_quality"),
+    path("budgets/", views_budgets.budgets, name="budgets"),
+    path("alerts/", views_budgets.alerts, name="alerts"),
     path("bills/", views_bills.bills, name="bills"),
     path("bills/<int:pk>/status", views_bills.bill_status, name="bill_status"),
     path("reports/", views_reports.reports_page, name="reports"),

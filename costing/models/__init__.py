@@ -1,7 +1,8 @@
-"""The cost domain's tables, by family: inventory, usage, billing, policy, results, operations."""
+"""The cost domain's tables, by family: inventory, usage, billing, policy, results, budgets, operations."""
 
 from .accounts import SsoGroupRule, SsoIdentity
 from .billing import BillImport, BillLine, ExchangeRate
+from .budgets import Alert, AlertChannel, AlertDelivery, Budget, BudgetPlan
 from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
@@ -18,8 +19,13 @@ from .results import (
 from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
     "BillImport",
     "BillLine",
+    "Budget",
+    "BudgetPlan",
     "Cluster",
     "ClusterDay",
     "ContainerHour",

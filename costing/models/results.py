@@ -199,7 +199,7 @@ class PoolShareDay(models.Model):
     pool = models.CharField(max_length=10, choices=Pool.choices)
     name = models.CharField(max_length=200, help_text="receiving department or line")
     method = models.CharField(max_length=20, help_text="method set by the policy")
-    applied = models.CharField(max_length=20, help_text="method applied (after fall-backs)")
+    applied = models.CharField(max_length=100, help_text="method applied (after fall-backs), with the reason")
     scope = models.CharField(max_length=10)
     basis = models.CharField(max_length=100, blank=True, default="")
     resource = models.CharField(max_length=10, blank=True, default="")

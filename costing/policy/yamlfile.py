@@ -92,31 +92,36 @@ def load_policy(text: str, *, source: str = "<policy>") -> PolicySpec:
     return read_policy(text, source=source).spec
 
 
-def read_policy(
-    text: str, *, source: str = "<policy>", known_namespaces: Iterable[str] | None = None
-) -> PolicyRead:
-    """Like load_policy, also returning the warnings (located like errors)."""
+def compose_file(text: str, source: str, error: type[PolicyFileError], empty: str) -> Node:
+    """The YAML node graph of a file of MAX_POLICY_BYTES at most; `error` (located) for a file too big,
+    unreadable or empty (`empty` says what the file needs)."""
     # Four bytes per character at most: only a text that may be too big is encoded to be measured.
     if len(text) * 4 > MAX_POLICY_BYTES and len(text.encode("utf-8")) > MAX_POLICY_BYTES:
-        raise _too_big(source)
+        raise error(_too_big(source).errors, source)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or exc.context or "cannot be read"
-        raise PolicyFileError([FileError(line, "", f"invalid YAML: {problem}")], source) from exc
+        raise error([FileError(line, "", f"invalid YAML: {problem}")], source) from exc
     except yaml.YAMLError as exc:
         # ReaderError (a character YAML does not allow) carries a position, not a line.
         position = getattr(exc, "position", 0) or 0
         line = text.count("\n", 0, position) + 1
         reason = str(exc).splitlines()[0]  # the rest names PyYAML's stream, not the file
-        raise PolicyFileError([FileError(line, "", f"invalid YAML: {reason}")], source) from exc
+        raise error([FileError(line, "", f"invalid YAML: {reason}")], source) from exc
     if root is None:
-        raise PolicyFileError(
-            [FileError(1, "", "the file is empty; a policy needs at least effective_from")], source
-        )
+        raise error([FileError(1, "", f"the file is empty; {empty}")], source)
 
+    return root
+
+
+def read_policy(
+    text: str, *, source: str = "<policy>", known_namespaces: Iterable[str] | None = None
+) -> PolicyRead:
+    """Like load_policy, also returning the warnings (located like errors)."""
+    root = compose_file(text, source, PolicyFileError, "a policy needs at least effective_from")
     reader = _Reader()
     spec = reader.policy(root)
     issues = validate(spec, known_namespaces) if spec is not None else []

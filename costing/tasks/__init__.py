@@ -1,11 +1,13 @@
 """Celery tasks of the cost domain, one module per family; Celery's autodiscovery imports this package."""
 
+from .alerts import evaluate_alerts
 from .billing import import_bill
 from .compute import prune_results, recompute_day, recompute_dirty_days
 from .operations import worker_heartbeat
 from .sampling import prune_usage_task, sample_cluster, sweep_missed_slots_task
 
 __all__ = [
+    "evaluate_alerts",
     "import_bill",
     "prune_results",
     "prune_usage_task",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from costing.choices import RunStatus
-from costing.models import BillImport, ExchangeRate
+from costing.models import Alert, BillImport, ExchangeRate
 from reports.models import ClosingJob, ExportRun
 from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
 
@@ -95,6 +95,8 @@ ROUTES = {
         ),
     ],
     "data_quality": [("get", lambda o: f"/data-quality/?{P}", None, EVERYTHING_PAGE)],
+    "budgets": [("get", lambda o: "/budgets/?date=2025-03-10", None, PAGE)],
+    "alerts": [("get", lambda o: "/alerts/", None, PAGE)],
     "node_hour": [
         ("get", lambda o: f"/explain/node-hour/prod/n1/2025-03-10T04/?{P}", None, PAGE),
         (
@@ -221,6 +223,38 @@ ROUTES = {
     "api:policy-preview": [
         ("post", lambda o: "/api/v1/policy/preview/", None, statuses(400, 403, 403, 403, 401))
     ],
+    # API: budgets, forecasts and alerts (a department viewer: its departments' only)
+    "api:budgets": [
+        ("get", lambda o: "/api/v1/budgets/?date=2025-03-10", None, API),
+        ("get", lambda o: "/api/v1/budgets/?date=2025-03-10&format=yaml", None, API_EVERYTHING),
+    ],
+    "api:forecasts": [
+        ("get", lambda o: "/api/v1/forecasts/?date=2025-03-10", None, API),
+        (
+            "get",
+            lambda o: "/api/v1/forecasts/?date=2025-03-10&subject_kind=department&subject=Payments",
+            None,
+            API,
+        ),
+        (
+            "get",
+            lambda o: "/api/v1/forecasts/?date=2025-03-10&subject_kind=department&subject=Search",
+            None,
+            API | {"payments": 403},
+        ),
+        (
+            "get",
+            lambda o: "/api/v1/forecasts/?date=2025-03-10&subject_kind=cluster&subject=prod",
+            None,
+            API_EVERYTHING,
+        ),
+    ],
+    "api:alert-list": [("get", lambda o: "/api/v1/alerts/", None, API)],
+    "api:alert-detail": [
+        ("get", lambda o: f"/api/v1/alerts/{o.alerts['Payments']}/", None, API),
+        ("get", lambda o: f"/api/v1/alerts/{o.alerts['Search']}/", None, API | {"payments": 404}),
+        ("get", lambda o: f"/api/v1/alerts/{o.alerts['']}/", None, API | {"payments": 404}),
+    ],
     # API: OpenCost allocation, at /api/v1/ and at the root where OpenCost's tools look
     "api:allocation": [
         ("get", lambda o: "/api/v1/allocation?window=2025-03-10T00:00:00Z,2025-03-11T00:00:00Z", None, API)
@@ -294,6 +328,19 @@ class Objects:
         ).pk
         self.job = ClosingJob.objects.create(key="2025-01", requested_by=users["admin"]).pk
         self.token = ApiToken.issue(users["admin"], "ci")[0].pk
+        self.alerts = {
+            department: Alert.objects.create(
+                kind="anomaly",
+                subject_kind="department" if department else "cluster",
+                subject=department or "prod",
+                department=department,
+                period_start=date(2025, 3, 10),
+                period_end=date(2025, 3, 11),
+                as_of=date(2025, 3, 10),
+                message=f"{department or 'prod'} cost more than usual",
+            ).pk
+            for department in ("Payments", "Search", "")
+        }
         self.rate = ExchangeRate.objects.create(
             from_currency="USD", to_currency="EUR", rate="0.92", valid_from=date(2025, 1, 1)
         ).pk

@@ -139,6 +139,26 @@ def test_departments_and_pool_shares(prod):
     assert idle.basis == "direct cost" and idle.fraction == pytest.approx(1.62 / 12.12)
 
 
+def test_a_fallback_is_stored_with_its_reason(prod):
+    # Weights of 0 everywhere: overhead falls back to even, and the explanation says why. The reason is
+    # longer than a method's name: PostgreSQL refused it when the column held 20 characters.
+    new = replace(
+        POLICY,
+        effective_from=date(2025, 3, 1),
+        departments=[replace(d, weight=Decimal(0)) for d in POLICY.departments],
+        pools={**POLICY.pools, "overhead": PoolSpec("weights", "cluster")},
+    )
+    save_spec(new)
+    recompute_day(DAY)
+    shares = PoolShareDay.objects.filter(day=DAY, pool="overhead")
+    assert {(s.name, s.method, s.applied, s.fraction) for s in shares} == {
+        ("Payments", "weights", "even (fallback: no policy weights)", 0.5),
+        ("Search", "weights", "even (fallback: no policy weights)", 0.5),
+    }
+    rows = {r.name: r for r in DepartmentCostDay.objects.filter(day=DAY)}
+    assert rows["Payments"].overhead == D("1.80") and rows["Search"].overhead == D("1.80")
+
+
 def test_recompute_replaces_and_clears_dirty(prod):
     before = {
         m: m.objects.count() for m in (PodCostDay, NodeCostDay, NodeCostHour, DepartmentCostDay, PoolShareDay)

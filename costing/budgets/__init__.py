@@ -1,0 +1,1 @@
+"""Budgets, forecasts against them, anomalies and the alerts both raise (docs/budgets.md)."""

@@ -1,0 +1,255 @@
+"""Which alerts a computed day raises: budgets crossed by actual or forecast cost, and anomalous days.
+
+`evaluate` only reads and returns rows (the CLI's --dry-run prints them); `raise_alerts` stores them,
+once per subject, kind, threshold and period: the unique constraint makes a recomputed day raise
+nothing it has raised already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from costing.budgets import history
+from costing.budgets.store import plan_on
+from costing.choices import AlertKind, SubjectKind
+from costing.engine.anomalies import find_anomalies
+from costing.engine.forecast import MAX_HISTORY_DAYS, forecast_period
+from costing.models import Alert, Budget, ClusterDay
+from reports.periods import current_period
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert to raise (or, in a dry run, that would be raised)."""
+
+    kind: str
+    subject_kind: str
+    subject: str
+    department: str
+    period_start: date
+    period_end: date
+    threshold: Decimal
+    as_of: date
+    actual: Decimal
+    forecast: Decimal | None
+    forecast_low: Decimal | None
+    forecast_high: Decimal | None
+    budget: Decimal | None
+    expected: Decimal | None
+    message: str
+
+    def as_json(self) -> dict:
+        row = asdict(self)
+        for key, value in row.items():
+            if isinstance(value, date):
+                row[key] = value.isoformat()
+            elif isinstance(value, Decimal):
+                row[key] = str(value.quantize(CENT))
+        row["period"] = f"{row.pop('period_start')}..{row.pop('period_end')}"
+        return row
+
+
+def _money(value: float | Decimal) -> str:
+    return f"{Decimal(value).quantize(CENT):,} {settings.FINOPS_CURRENCY}"
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal("0.00000001"))
+
+
+def _subject_label(kind: str, subject: str) -> str:
+    return "The organisation" if kind == SubjectKind.ORGANISATION else subject
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """One budget as of a day: its period, what was spent, where it will end, and the thresholds crossed."""
+
+    budget: Budget
+    period_label: str
+    period_start: date
+    period_end: date
+    actual: float
+    forecast: float | None
+    low: float | None
+    high: float | None
+    method: str
+
+    @property
+    def status(self) -> str:
+        amount = float(self.budget.amount)
+        if self.actual > amount:
+            return "over"
+        if self.forecast is not None and self.forecast > amount:
+            return "forecast over"
+        return "within"
+
+
+def budget_statuses(as_of: date, budgets=None) -> list[BudgetStatus]:
+    """Each budget in force on `as_of` with its actual and forecast cost for the period holding that day."""
+    if budgets is None:
+        plan = plan_on(as_of)
+        budgets = list(plan.budgets.all()) if plan else []
+    statuses = []
+    for budget in budgets:
+        period = current_period(budget.period, as_of)
+        start = min(period.start, as_of - timedelta(days=MAX_HISTORY_DAYS - 1))
+        costs = history.daily_costs(budget.subject_kind, budget.subject, start, as_of + timedelta(days=1))
+        forecast = forecast_period(costs, period.start, period.end, as_of)
+        statuses.append(
+            BudgetStatus(
+                budget=budget,
+                period_label=period.label,
+                period_start=period.start,
+                period_end=period.end,
+                actual=forecast.actual if forecast else 0.0,
+                forecast=forecast.total if forecast else None,
+                low=forecast.low if forecast else None,
+                high=forecast.high if forecast else None,
+                method=forecast.method if forecast else "",
+            )
+        )
+    return statuses
+
+
+def budget_alerts(as_of: date) -> list[AlertRow]:
+    rows = []
+    for status in budget_statuses(as_of):
+        budget = status.budget
+        amount = budget.amount
+        department = budget.subject if budget.subject_kind == SubjectKind.DEPARTMENT else ""
+        label = _subject_label(budget.subject_kind, budget.subject)
+        month = status.period_label
+        for threshold in sorted(Decimal(str(t)) for t in budget.thresholds):
+            limit = float(amount * threshold / 100)
+            if status.actual >= limit and status.actual > 0:
+                kind = AlertKind.BUDGET
+                spent = status.actual / float(amount) * 100 if amount else 0
+                message = (
+                    f"{label} has spent {_money(status.actual)} in {month}: {spent:.0f} % of its budget "
+                    f"of {_money(amount)}; alert at {threshold:g} %"
+                )
+            elif status.forecast is not None and status.forecast >= limit and status.forecast > 0:
+                kind = AlertKind.FORECAST
+                over = (status.forecast / float(amount) - 1) * 100 if amount else 0
+                relation = f"{over:.0f} % over" if over >= 0 else f"{-over:.0f} % under"
+                message = (
+                    f"{label} will end {month} at {_money(status.forecast)} "
+                    f"({_money(status.low).split()[0]} to {_money(status.high).split()[0]}), "
+                    f"{relation} its budget of {_money(amount)}; alert at {threshold:g} %"
+                )
+            else:
+                continue
+            rows.append(
+                AlertRow(
+                    kind=kind,
+                    subject_kind=budget.subject_kind,
+                    subject=budget.subject,
+                    department=department,
+                    period_start=status.period_start,
+                    period_end=status.period_end,
+                    threshold=threshold,
+                    as_of=as_of,
+                    actual=_dec(status.actual),
+                    forecast=_dec(status.forecast) if status.forecast is not None else None,
+                    forecast_low=_dec(status.low) if status.low is not None else None,
+                    forecast_high=_dec(status.high) if status.high is not None else None,
+                    budget=amount,
+                    expected=None,
+                    message=message,
+                )
+            )
+    return rows
+
+
+def anomaly_alerts(as_of: date) -> list[AlertRow]:
+    first = history.first_computed_day()
+    if first is None:
+        return []
+    days = [as_of - timedelta(days=7 * w) for w in range(5)]
+    rows = []
+    for kind, frame in history.anomaly_frames(days).items():
+        department_of = (
+            {(s, d): dep for s, d, dep in frame[["subject", "day", "department"]].itertuples(index=False)}
+            if not frame.empty
+            else {}
+        )
+        for anomaly in find_anomalies(frame, as_of, history_start=first):
+            department = department_of.get((anomaly.subject, as_of)) or next(
+                (dep for (s, _), dep in department_of.items() if s == anomaly.subject and dep), ""
+            )
+            direction = "above" if anomaly.deviation > 0 else "below"
+            because = f": {'; '.join(anomaly.reasons)}" if anomaly.reasons else ""
+            message = (
+                f"{kind.capitalize()} {anomaly.subject} cost {_money(anomaly.cost)} on {as_of:%a %d %b %Y}, "
+                f"{_money(abs(anomaly.deviation)).split()[0]} {direction} the usual "
+                f"{_money(anomaly.expected)}{because}"
+            )
+            rows.append(
+                AlertRow(
+                    kind=AlertKind.ANOMALY,
+                    subject_kind=kind,
+                    subject=anomaly.subject,
+                    department=department,
+                    period_start=as_of,
+                    period_end=as_of + timedelta(days=1),
+                    threshold=Decimal(0),
+                    as_of=as_of,
+                    actual=_dec(anomaly.cost),
+                    forecast=None,
+                    forecast_low=None,
+                    forecast_high=None,
+                    budget=None,
+                    expected=_dec(anomaly.expected),
+                    message=message,
+                )
+            )
+    return rows
+
+
+def evaluate(as_of: date) -> list[AlertRow]:
+    """Every alert the day `as_of` (computed) raises, budgets first; nothing is stored."""
+    return budget_alerts(as_of) + anomaly_alerts(as_of)
+
+
+def day_is_computed(day: date) -> bool:
+    """Whether every cluster's `day` is computed and clean: alerts on a half-computed day would be wrong."""
+    days = ClusterDay.objects.filter(day=day)
+    return days.exists() and not days.filter(dirty=True).exists()
+
+
+def _key(row: AlertRow) -> dict:
+    return {
+        "kind": row.kind,
+        "subject_kind": row.subject_kind,
+        "subject": row.subject,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "threshold": row.threshold,
+    }
+
+
+def not_raised(rows: list[AlertRow]) -> list[AlertRow]:
+    """The rows no stored alert has raised yet: what would be sent."""
+    return [row for row in rows if not Alert.objects.filter(**_key(row)).exists()]
+
+
+def raise_alerts(rows: list[AlertRow]) -> list[Alert]:
+    """Store the rows not raised before (same kind, subject, period and threshold); the new alerts."""
+    created = []
+    for row in not_raised(rows):
+        key = _key(row)
+        values = {k: v for k, v in asdict(row).items() if k not in key}
+        try:
+            with transaction.atomic():
+                created.append(Alert.objects.create(**key, **values))
+        except IntegrityError:
+            continue  # raised meanwhile by another worker: the constraint keeps it once
+    return created
