@@ -23,7 +23,7 @@ PARTS = ["direct", "shared", "idle", "overhead"]
 def departments(request, state):
     """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
     period = state.period
-    table = department_table(period, state.cluster_id, state.departments)
+    table = department_table(period, state.previous, state.cluster_id, state.departments)
     rows, totals = table["rows"], table["totals"]
     for row in rows:
         row["change"] = delta(row["total"], row["previous"])
