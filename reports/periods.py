@@ -121,8 +121,9 @@ def compared_period(period: Period, today: date) -> Period:
 
 
 def compared_label(period: Period, compared: Period) -> str:
-    """How a page names what it compares with: "October 2026" for the whole previous period;
-    "2026-10-01 – 2026-10-29, the same 29 days of October 2026" for the elapsed span of a running one."""
+    """How a page names what it compares with: "October 2026" for the whole previous period; for the
+    elapsed span of a running one, its first and last day and what it is ("2026-10-01 - 2026-10-29, the
+    same 29 days of October 2026", with an en dash as custom periods' labels)."""
     previous = period.previous()
     if compared == previous:
         return previous.label

@@ -102,7 +102,7 @@ class PageState:
 
     @property
     def previous_label(self) -> str:
-        """ "October 2026", or "2026-10-01 – 2026-10-29, the same 29 days of October 2026"."""
+        """ "October 2026", or "2026-10-01 - 2026-10-29, the same 29 days of October 2026"."""
         return compared_label(self.period, self.previous)
 
     @property

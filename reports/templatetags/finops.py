@@ -56,7 +56,7 @@ def show_delta(context, change: dict | None, versus: bool = False):
     """The change from the previous period, in words a screen reader says too: "+12.30 EUR (+5.2 %)".
 
     No percentage when the previous period is not like for like (the page's state says so). `versus`
-    (a page's headline) names what it is compared with: "vs 2026-10-01 – 2026-10-29, the same 29 days of
+    (a page's headline) names what it is compared with: "vs 2026-10-01 - 2026-10-29, the same 29 days of
     October 2026" while the period is running."""
     if not change:
         return ""
