@@ -64,6 +64,14 @@ def show_delta(context, change: dict | None, versus: bool = False):
     if state is not None and not state.like_for_like:
         change = {**change, "pct": None}
     against = state.previous_label if state is not None else "the previous period"
+    if state is not None and not change["previous"] and not state.previous_coverage.collected_days:
+        # Nothing was collected then: a change "from zero" would read as growth that never happened.
+        words = f"no comparison: nothing was collected in {against}"
+        if versus:
+            return format_html('<span class="delta none">{}</span>', words)
+        return format_html(
+            '<span class="delta none" title="{}">–<span class="sr"> {}</span></span>', words, words
+        )
     suffix = format_html(' <span class="muted versus">vs {}</span>', against) if versus and state else ""
     diff = _amount(change["diff"])
     if diff == 0:
