@@ -90,7 +90,7 @@ def test_comparison_with_the_previous_period(clients, prod):
     payments = {r["namespace__name"]: r for r in namespaces.context["rows"]}["payments"]
     assert payments["change"]["diff"] == D("6.00") and payments["change"]["pct"] is None  # nothing before
     # The 9th was never collected: no "+6.00" of growth from nothing, but no comparison, said so.
-    assert "+6.00" not in text(namespaces)
+    assert "+6.00" not in text(namespaces) and "there is nothing to compare with" in text(namespaces)
     assert "Workload cost by namespace: 15.18 EUR no comparison: nothing was collected in 2025-03-09" in text(
         namespaces
     )
