@@ -106,6 +106,40 @@ class Period:
             day += timedelta(days=1)
 
 
+def compared_period(period: Period, today: date) -> Period:
+    """What `period`'s figures are compared with: the previous period; while `period` is running (today
+    inside it), only the same elapsed span of the previous one, its first N days where N counts the days
+    from the start through today (month to date against the previous month's same days), all of it when
+    it is not longer than that."""
+    previous = period.previous()
+    if not period.start <= today < period.end:
+        return previous
+    elapsed = (today - period.start).days + 1
+    if elapsed >= previous.days:
+        return previous
+    return Period("custom", previous.start, previous.start + timedelta(days=elapsed))
+
+
+def compared_label(period: Period, compared: Period) -> str:
+    """How a page names what it compares with: "October 2026" for the whole previous period; for the
+    elapsed span of a running one, its first and last day and what it is ("2026-10-01 - 2026-10-29, the
+    same 29 days of October 2026", with an en dash as custom periods' labels)."""
+    previous = period.previous()
+    if compared == previous:
+        return previous.label
+    n = compared.days
+    span = compared.start.isoformat() if n == 1 else compared.label
+    days = "day" if n == 1 else f"{n} days"
+    if period.kind == "month" and n > 1:
+        return f"{span}, the same {days} of {previous.label}"
+    if period.kind in ("month", "quarter", "year"):
+        return f"{span}, the first {days} of {previous.label}"
+    if period.kind == "week":
+        year, week, _ = previous.start.isocalendar()
+        return f"{span}, the first {days} of week {week} of {year}"
+    return f"{span}, the first {days} of the {previous.days} days before"
+
+
 def earliest_start(today: date) -> date:
     """The first day any period may cover: the first of the month 24 months before this one."""
     return today.replace(day=1) - relativedelta(months=HISTORY_MONTHS)

@@ -154,6 +154,21 @@ class DayColumn(Column):
         return value.isoformat()
 
 
+class WhenColumn(Column):
+    """A moment, ISO to the minute (UTC as stored, and its heading says so), sorted as a moment; "—" when
+    there is none."""
+
+    def __init__(self, verbose_name=None, *args, **kwargs):
+        kwargs.setdefault("empty_values", ())
+        super().__init__(f"{verbose_name} (UTC)" if verbose_name else None, *args, **kwargs)
+
+    def render(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else "—"
+
+    def value(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
 class Table(tables.Table):
     """What every table of the pages shares. Built from the rows a view computed (never a query of its own).
 
@@ -722,7 +737,7 @@ class BillImportTable(Table):
     currency = Column("Currency", default="–")
     period_start = Column("Billing period", default="–")
     uploaded_by = Column("By", accessor="uploaded_by__username", default="command line")
-    created_at = Column("When")
+    created_at = WhenColumn("When")
     status = Column("Outcome")
 
     def render_file_name(self, value, record):
@@ -735,11 +750,6 @@ class BillImportTable(Table):
         return f"{value:%Y-%m-%d} – {record.period_end:%Y-%m-%d}"
 
     value_period_start = render_period_start
-
-    def render_created_at(self, value):
-        return f"{value:%Y-%m-%d %H:%M}"
-
-    value_created_at = render_created_at
 
     # For a field with choices django-tables2 passes the label as `value`: the code is record.status.
     def render_status(self, record):
@@ -870,20 +880,6 @@ class DirtyDayTable(Table):
         return f"{value:%Y-%m-%d %H:%M}"
 
     value_computed_at = render_computed_at
-
-
-class WhenColumn(Column):
-    """A moment, ISO to the minute (UTC as stored), sorted as a moment; "—" when there is none."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("empty_values", ())
-        super().__init__(*args, **kwargs)
-
-    def render(self, value):
-        return f"{value:%Y-%m-%d %H:%M}" if value else "—"
-
-    def value(self, value):
-        return f"{value:%Y-%m-%d %H:%M}" if value else ""
 
 
 def _progress(record, done: str):

@@ -19,7 +19,7 @@ def dashboard(request, state):
     context = base_context(request, state, page="overview", has_clusters=bool(state.clusters))
     if not state.clusters:
         return render(request, "reports/dashboard.html", context)
-    figures = overview(period, state.cluster_id, state.departments, top=TOP_WORKLOADS)
+    figures = overview(period, state.previous, state.cluster_id, state.departments, top=TOP_WORKLOADS)
     totals, previous, trend_rows = figures.pop("totals"), figures.pop("previous"), figures.pop("trend_rows")
     context.update(
         figures,

@@ -19,7 +19,7 @@ def clusters(request, state):
     context = base_context(request, state, page="clusters")
     if state.departments is not None:
         return _department_share(request, state, context)
-    table = cluster_table(state.period, state.cluster_id)
+    table = cluster_table(state.period, state.previous, state.cluster_id)
     rows, total = table["rows"], table["total"]
     for row in rows:
         row["change"] = delta(row["physical_cost"], row["previous"])
@@ -47,7 +47,7 @@ def clusters(request, state):
 
 
 def _department_share(request, state, context):
-    share = share_by_cluster(state.period, state.cluster_id, state.departments)
+    share = share_by_cluster(state.period, state.previous, state.cluster_id, state.departments)
     rows, totals = share["rows"], share["totals"]
     for row in rows:
         row["change"] = delta(row["total"], row["previous"])

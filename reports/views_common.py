@@ -21,12 +21,14 @@ from reports.periods import (
     Period,
     PeriodError,
     check_in_history,
+    compared_label,
+    compared_period,
     current_period,
     earliest_start,
     parse_period,
 )
 from reports.queries.common import QueryError
-from reports.queries.coverage import Coverage, comparable, coverages, moment
+from reports.queries.coverage import Coverage, comparable, comparison_note, coverages, moment
 from reports.queries.explain import NotFound
 
 STATE_PARAMS = ("period", "cluster", "department")
@@ -82,13 +84,26 @@ class PageState:
         """Whether a percentage change from the previous period compares like with like."""
         return comparable(self.coverage, self.previous_coverage)
 
+    @property
+    def comparison_note(self) -> str:
+        """Why the changes have no percentage ("October 2026: 2 of 31 days collected, ..."); empty if they do."""
+        return comparison_note(self.coverage, self.previous_coverage)
+
     def change(self, current, previous) -> dict:
         """delta() from the previous period, without its percentage when that period is incomplete."""
         return delta(current, previous, like_for_like=self.like_for_like)
 
-    @property
+    @cached_property
     def previous(self) -> Period:
-        return self.period.previous()
+        """The span every change on the page is from: the previous period, or while the period is running,
+        the same elapsed span of it (reports.periods.compared_period). The picker's "previous" link is the
+        whole previous period, self.period.previous()."""
+        return compared_period(self.period, (self.now or _moment(today())).date())
+
+    @property
+    def previous_label(self) -> str:
+        """ "October 2026", or "2026-10-01 - 2026-10-29, the same 29 days of October 2026"."""
+        return compared_label(self.period, self.previous)
 
     @property
     def departments(self) -> frozenset[str] | None:
@@ -231,6 +246,7 @@ def base_context(request, state: PageState, **context) -> dict:
             "previous": state.query(period=period.previous().key)
             if period.previous().start >= earliest_start(now)
             else None,
+            "previous_label": period.previous().label,
             "next": state.query(period=next_period.key) if next_period.start <= now else None,
             "quick": [(label, key, state.query(period=key)) for label, key in _quick(now)],
         },

@@ -17,7 +17,7 @@ PARTS = ["direct", "shared", "idle", "overhead"]
 @page()
 def departments(request, state):
     """Departments (and pool lines kept separate) as a table, stacked bars and a daily trend."""
-    table = department_table(state.period, state.cluster_id, state.departments)
+    table = department_table(state.period, state.previous, state.cluster_id, state.departments)
     rows, totals, days = table["rows"], table["totals"], table["days"]
     for row in rows:
         row["change"] = delta(row["total"], row["previous"])
@@ -53,7 +53,7 @@ def department(request, state, name: str):
         raise PermissionDenied(f"You may not see the department {name!r}.")
     if name not in state.department_choices and not DepartmentCostDay.objects.filter(name=name).exists():
         raise Http404(f"No costs were ever booked to a department named {name!r}.")
-    figures = department_breakdown(name, state.period, state.cluster, state.cluster_id)
+    figures = department_breakdown(name, state.period, state.previous, state.cluster, state.cluster_id)
     days, previous_total = figures.pop("days"), figures.pop("previous_total")
     parts = figures["parts"]
     context = base_context(

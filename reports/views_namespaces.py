@@ -31,7 +31,7 @@ def check_namespace_visible(request, state, namespace_id: int) -> None:
 @page()
 def namespaces(request, state):
     """Every visible namespace's cost with its owner, efficiency and change from the previous period."""
-    figures = namespace_table(state.period, state.cluster_id, state.departments)
+    figures = namespace_table(state.period, state.previous, state.cluster_id, state.departments)
     rows, total = figures["rows"], figures["total"]
     for row in rows:
         row["change"] = delta(row["cost"], row["previous"])

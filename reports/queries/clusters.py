@@ -37,12 +37,12 @@ def cluster_totals(start: date, end: date, cluster_id: int | None = None) -> lis
     return [zero_none(r, DAY_TOTALS) for r in rows]
 
 
-def cluster_table(period, cluster_id: int | None = None) -> dict:
+def cluster_table(period, previous, cluster_id: int | None = None) -> dict:
     """The Clusters page's table: per cluster its physical cost = workload + idle + overhead to the cent
     (split_rows, as cost_rows and the overview round them), its estimated share and `previous`, the exact
-    physical cost of the previous period; with `total`, `totals` (the parts) and `previous_total`."""
+    physical cost of the period `previous` it is compared with (reports.periods.compared_period); with
+    `total`, `totals` (the parts) and `previous_total`."""
     rows = cluster_totals(period.start, period.end, cluster_id)
-    previous = period.previous()
     before = {
         r["cluster_id"]: r["physical_cost"] for r in cluster_totals(previous.start, previous.end, cluster_id)
     }

@@ -139,5 +139,28 @@ def pending_note(days: int) -> str:
 
 def comparable(current: Coverage, previous: Coverage) -> bool:
     """Whether a percentage change from `previous` to `current` compares like with like: every day of the
-    previous period is over and was collected, so it is not less covered than the current one."""
-    return previous.complete and previous.collected_days >= current.collected_days
+    compared span (reports.periods.compared_period) is over and was collected, so it is not less covered
+    than the current period, and the current period is more than the running day's first hours."""
+    return (
+        previous.complete and previous.collected_days >= current.collected_days and not _only_today(current)
+    )
+
+
+def comparison_note(current: Coverage, previous: Coverage) -> str:
+    """Why a change from `previous` has no percentage (empty when it compares like for like)."""
+    if comparable(current, previous):
+        return ""
+    if _only_today(current):
+        return (
+            f"{current.period.label} is in progress ({current.in_progress_hours} h to come), "
+            f"against the whole of {previous.period.label}"
+        )
+    note = previous.note
+    if current.collected_days != previous.collected_days:
+        note += f", against {current.collected_days} in {current.period.label}"
+    return note
+
+
+def _only_today(current: Coverage) -> bool:
+    """The period's only elapsed day is today, still running: its hours so far against a whole day."""
+    return current.elapsed_days == 1 and current.in_progress_hours > 0

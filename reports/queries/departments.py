@@ -50,10 +50,11 @@ def department_totals(start: date, end: date, cluster_id: int | None = None, dep
     return [zero_none(r, DEPARTMENT_PARTS) for r in rows]
 
 
-def department_table(period, cluster_id: int | None = None, departments=None) -> dict:
+def department_table(period, previous, cluster_id: int | None = None, departments=None) -> dict:
     """The Departments page's table: per department (and pool line) direct + shared + idle + overhead =
-    total to the cent (round_department_rows) with `previous`, the previous period's exact total; the
-    `totals`, the `previous_total`, `grand`: the clusters' physical cost the rows add up to when every
+    total to the cent (round_department_rows) with `previous`, the exact total of the period `previous` it
+    is compared with (reports.periods.compared_period); the
+    `totals`, the `previous_total`, and `grand`: the clusters' physical cost the rows add up to when every
     department is shown (None for a department viewer, whose rows are only part of it), and the exact
     `days` of department_days for the trend."""
     rows = department_totals(period.start, period.end, cluster_id, departments)
@@ -62,7 +63,6 @@ def department_table(period, cluster_id: int | None = None, departments=None) ->
         # Departments and lines add up to the physical cost of the clusters, to the cent.
         grand = sum((r["physical_cost"] for r in cluster_totals(period.start, period.end, cluster_id)), ZERO)
     totals = round_department_rows(rows, grand)
-    previous = period.previous()
     before = {
         r["name"]: r["total"]
         for r in department_totals(previous.start, previous.end, cluster_id, departments)
@@ -78,12 +78,14 @@ def department_table(period, cluster_id: int | None = None, departments=None) ->
     }
 
 
-def department_breakdown(name: str, period: Period, cluster: str | None = None, cluster_id=None) -> dict:
+def department_breakdown(
+    name: str, period: Period, previous: Period, cluster: str | None = None, cluster_id=None
+) -> dict:
     """The Department page: explain_department (as `explained`) to the cent. Its `parts` (direct, shared,
     idle, overhead) add up to `total`; its `namespaces` (costliest first) to the direct part and its
     `pools` (by pool, cluster, largest share) of each pool to that part, summed in `pool_total`; each
     pool's whole (`pool_amount`) is rounded alone, as they are pools of different clusters and days.
-    `previous_total`: the exact total of the previous period; `days`: department_days for the trend
+    `previous_total`: the exact total of the period `previous` it is compared with; `days`: department_days for the trend
     (none for a pool line). `cluster` and `cluster_id` name the same cluster (or both None)."""
     explained = explain_department(name, period.start, period.end, cluster)
     parts = split_cents(explained["total"], {p: explained[p] for p in ["direct", *POOLS]})
@@ -93,7 +95,6 @@ def department_breakdown(name: str, period: Period, cluster: str | None = None, 
     for pool in POOLS:
         cents([p for p in pools if p["pool"] == pool], "amount", parts[pool])
     cents(pools, "pool_amount")
-    previous = period.previous()
     before = department_totals(previous.start, previous.end, cluster_id, [name])
     days = [] if explained["is_line"] else department_days(period.start, period.end, cluster_id, [name])
     return {
@@ -108,15 +109,15 @@ def department_breakdown(name: str, period: Period, cluster: str | None = None, 
     }
 
 
-def share_by_cluster(period, cluster_id: int | None, departments) -> dict:
+def share_by_cluster(period, previous, cluster_id: int | None, departments) -> dict:
     """What `departments` pay in each cluster (direct + their shares of the pools = total, to the cent),
-    with `previous`, the previous period's exact total per cluster; the `totals` and `previous_total`.
+    with `previous`, the exact total per cluster of the period `previous` it is compared with; the
+    `totals` and `previous_total`.
 
     The parts' totals are those of the Departments page and the overview (department_figures), and each
     cluster's parts still add up to its total (cents.split_rows_to)."""
     days = department_cluster_days(period.start, period.end, cluster_id, departments)
     per_cluster = _summed(days, "cluster__name")
-    previous = period.previous()
     before: dict[str, Decimal] = {}
     for row in department_cluster_days(previous.start, previous.end, cluster_id, departments):
         before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)

@@ -34,12 +34,14 @@ def usage_totals(start: date, end: date, cluster_id: int | None = None, departme
     return with_efficiency(zero_none(qs.aggregate(**sums([*QUANTITIES, *COSTS])), [*QUANTITIES, *COSTS]))
 
 
-def namespace_table(period: Period, cluster_id: int | None = None, departments=None) -> dict:
+def namespace_table(
+    period: Period, previous: Period, cluster_id: int | None = None, departments=None
+) -> dict:
     """The Namespaces page: per namespace and owner its cost to the cent (the rows add up to `total`), its
-    estimated share and `previous`, the exact cost of the same namespace and owner in the previous period;
-    with `previous_total` and `usage` (usage_totals) over the same namespaces."""
+    estimated share and `previous`, the exact cost of the same namespace and owner in the period `previous`
+    it is compared with (reports.periods.compared_period); with `previous_total` and `usage` (usage_totals)
+    over the same namespaces."""
     rows = namespace_totals(period.start, period.end, cluster_id, departments)
-    previous = period.previous()
     before = {
         (r["namespace_id"], r["department"]): r["cost"]
         for r in namespace_totals(previous.start, previous.end, cluster_id, departments)

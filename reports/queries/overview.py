@@ -14,18 +14,18 @@ from reports.queries.namespaces import usage_totals
 from reports.queries.workloads import workload_totals
 
 
-def overview(period: Period, cluster_id: int | None, departments, *, top: int) -> dict:
+def overview(period: Period, previous: Period, cluster_id: int | None, departments, *, top: int) -> dict:
     """Everything the overview shows for `period`: `totals` (total, workload, idle, overhead and more, to the
-    cent), `previous` (the previous period's exact total), `trend_rows` (per day and cluster), `usage`,
+    cent), `previous` (the exact total of the period `previous` it is compared with), `trend_rows` (per day and cluster), `usage`,
     and the `top` costliest `workloads` with the rest summed in `others` (the coverage of the whole
     period is reports.queries.coverage's).
 
     `departments` None: whole clusters; else what those departments pay (their shares of the pools)."""
     day_rows = cluster_days(period.start, period.end, cluster_id)
     if departments is None:
-        totals, trend_rows, previous = _cluster_figures(period, cluster_id, day_rows)
+        totals, trend_rows, before = _cluster_figures(period, previous, cluster_id, day_rows)
     else:
-        totals, trend_rows, previous = _department_figures(period, cluster_id, departments)
+        totals, trend_rows, before = _department_figures(period, previous, cluster_id, departments)
     workloads, every = workload_totals(period.start, period.end, cluster_id, departments, limit=top)
     others = {"cost": every["cost"] - sum((w["cost"] for w in workloads), ZERO)}
     # The table adds up to the workload figure above it (same exact sum, rounded once).
@@ -33,7 +33,7 @@ def overview(period: Period, cluster_id: int | None, departments, *, top: int) -
     return {
         "has_results": bool(day_rows) and (totals["total"] != 0 or bool(workloads)),
         "totals": totals,
-        "previous": previous,
+        "previous": before,
         "trend_rows": trend_rows,
         "usage": usage_totals(period.start, period.end, cluster_id, departments),
         "workloads": workloads,
@@ -43,7 +43,7 @@ def overview(period: Period, cluster_id: int | None, departments, *, top: int) -
     }
 
 
-def _cluster_figures(period: Period, cluster_id, rows):
+def _cluster_figures(period: Period, previous: Period, cluster_id, rows):
     """Physical cost of the clusters = workload + idle + overhead, to the cent; estimated vs billed."""
     exact = {k: sum((r[k] for r in rows), ZERO) for k in DAY_TOTALS}
     # Rounded per cluster as the Clusters page and cost_rows round them, so both show the same idle.
@@ -59,15 +59,14 @@ def _cluster_figures(period: Period, cluster_id, rows):
         {"estimated": exact["estimated_cost"], "billed": exact["physical_cost"] - exact["estimated_cost"]},
     )
     totals = {"total": sum(parts.values(), ZERO), **parts, **estimated, "scope": "clusters"}
-    previous_rows = cluster_totals(period.previous().start, period.previous().end, cluster_id)
-    previous = sum((r["physical_cost"] for r in previous_rows), ZERO)
+    before = sum((r["physical_cost"] for r in cluster_totals(previous.start, previous.end, cluster_id)), ZERO)
     trend = [
         {"day": r["day"], "cluster__name": r["cluster__name"], "total": r["physical_cost"]} for r in rows
     ]
-    return totals, trend, previous
+    return totals, trend, before
 
 
-def _department_figures(period: Period, cluster_id, departments):
+def _department_figures(period: Period, previous: Period, cluster_id, departments):
     """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
     days = department_cluster_days(period.start, period.end, cluster_id, departments)
     # Rounded per department as the Departments page rounds them, so both show the same idle.
@@ -91,6 +90,5 @@ def _department_figures(period: Period, cluster_id, departments):
             },
         )
         into["total"] += row["total"] or ZERO
-    previous_rows = department_totals(period.previous().start, period.previous().end, cluster_id, departments)
-    previous = sum((r["total"] for r in previous_rows), Decimal(0))
-    return totals, list(trend.values()), previous
+    before = department_totals(previous.start, previous.end, cluster_id, departments)
+    return totals, list(trend.values()), sum((r["total"] for r in before), Decimal(0))

@@ -22,10 +22,18 @@ from costing.models import BillLine, Cluster, ClusterDay, DepartmentCostDay, Pol
 from costing.money import largest_remainder_cents, to_money, to_units
 from costing.policy import dump_policy
 from costing.policy.store import spec_from_policy
-from reports.periods import Period, PeriodError, check_in_history, earliest_start, parse_period
+from reports.periods import (
+    Period,
+    PeriodError,
+    check_in_history,
+    compared_label,
+    compared_period,
+    earliest_start,
+    parse_period,
+)
 from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
-from reports.queries.coverage import Coverage, comparable, coverages, moment, pending_note
+from reports.queries.coverage import Coverage, comparable, comparison_note, coverages, moment, pending_note
 
 ZERO = Decimal("0.00")
 
@@ -180,7 +188,8 @@ def build_current(
     progress(0.05, "departments")
     departments = rows("department")
     previous = None
-    before = period.previous()
+    # While the period runs, its change column is from the same elapsed span of the previous one.
+    before = compared_period(period, today)
     cluster_ids = list(
         (Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()).values_list(
             "pk", flat=True
@@ -698,8 +707,9 @@ def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, 
         items.append(("Collection started on", current.started, "date"))
     for name, day in current.started_by_cluster.items():
         items.append((f"Collection of {name} started on", day, "date"))
+    items.append(("Compared with", compared_label(current.period, previous.period), "text"))
     if not comparable(current, previous):
-        items.append(("Previous period", f"{previous.note}: no change in %", "text"))
+        items.append(("Previous period", f"{comparison_note(current, previous)}: no change in %", "text"))
     if current.pending_days:
         items.append(("Pending recomputation", pending_note(current.pending_days), "text"))
     return items

@@ -6,7 +6,6 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from costing.money import round_cents
 
@@ -53,29 +52,43 @@ def hours(value) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def show_delta(context, change: dict | None):
+def show_delta(context, change: dict | None, versus: bool = False):
     """The change from the previous period, in words a screen reader says too: "+12.30 EUR (+5.2 %)".
 
-    No percentage when the previous period is not like for like (the page's state says so)."""
+    No percentage when the previous period is not like for like (the page's state says so). `versus`
+    (a page's headline) names what it is compared with: "vs 2026-10-01 - 2026-10-29, the same 29 days of
+    October 2026" while the period is running."""
     if not change:
         return ""
     state = context.get("state")
     if state is not None and not state.like_for_like:
         change = {**change, "pct": None}
+    against = state.previous_label if state is not None else "the previous period"
+    if state is not None and not change["previous"] and not state.previous_coverage.collected_days:
+        # Nothing was collected then: a change "from zero" would read as growth that never happened.
+        words = f"no comparison: nothing was collected in {against}"
+        if versus:
+            return format_html('<span class="delta none">{}</span>', words)
+        return format_html(
+            '<span class="delta none" title="{}">–<span class="sr"> {}</span></span>', words, words
+        )
+    suffix = format_html(' <span class="muted versus">vs {}</span>', against) if versus and state else ""
     diff = _amount(change["diff"])
     if diff == 0:
-        return mark_safe('<span class="delta same">no change</span>')
+        return format_html('<span class="delta same">no change</span>{}', suffix)
     direction = "up" if diff > 0 else "down"
     sign = "+" if diff > 0 else "−"
     pct_text = "" if change["pct"] is None else f" ({sign}{abs(change['pct']):.1f} %)"
     return format_html(
-        '<span class="delta {}" title="previous period: {}">{}{}{}<span class="sr"> {} from the previous period</span></span>',
+        '<span class="delta {}" title="{}: {}">{}{}{}<span class="sr"> {} from the previous period</span></span>{}',
         direction,
+        against,
         money(change["previous"]),
         sign,
         f"{abs(diff):,.2f}",
         pct_text,
         direction,
+        suffix,
     )
 
 

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from reports.periods import (
     PeriodError,
     check_in_history,
+    compared_label,
+    compared_period,
     current_period,
     earliest_start,
     parse_period,
@@ -49,6 +51,74 @@ def test_previous_period(text, previous):
     prev = parse_period(text).previous()
     assert (prev.start.isoformat(), prev.end.isoformat()) == previous
     assert prev.kind == parse_period(text).kind
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "span", "label"),
+    [
+        # A running month against the previous month's same days.
+        (
+            "2026-11",
+            date(2026, 11, 29),
+            ("2026-10-01", "2026-10-30"),
+            "2026-10-01 – 2026-10-29, the same 29 days of October 2026",
+        ),
+        (
+            "2026-11",
+            date(2026, 11, 3),
+            ("2026-10-01", "2026-10-04"),
+            "2026-10-01 – 2026-10-03, the same 3 days of October 2026",
+        ),
+        (
+            "2026-11",
+            date(2026, 11, 1),
+            ("2026-10-01", "2026-10-02"),
+            "2026-10-01, the first day of October 2026",
+        ),
+        # Its last day still runs: the 30 days of November against October's first 30.
+        (
+            "2026-11",
+            date(2026, 11, 30),
+            ("2026-10-01", "2026-10-31"),
+            "2026-10-01 – 2026-10-30, the same 30 days of October 2026",
+        ),
+        # March's 30 days so far are more than February has: all of February.
+        ("2026-03", date(2026, 3, 30), ("2026-02-01", "2026-03-01"), "February 2026"),
+        # Over: the whole previous month.
+        ("2026-10", date(2026, 11, 29), ("2026-09-01", "2026-10-01"), "September 2026"),
+        # A quarter and a year: the same number of days from the previous one's start.
+        (
+            "2026-Q4",
+            date(2026, 11, 29),
+            ("2026-07-01", "2026-08-30"),
+            "2026-07-01 – 2026-08-29, the first 60 days of Q3 2026",
+        ),
+        (
+            "2026",
+            date(2026, 2, 1),
+            ("2025-01-01", "2025-02-02"),
+            "2025-01-01 – 2025-02-01, the first 32 days of 2025",
+        ),
+        (
+            "2026-W48",
+            date(2026, 11, 25),
+            ("2026-11-16", "2026-11-19"),
+            "2026-11-16 – 2026-11-18, the first 3 days of week 47 of 2026",
+        ),
+        ("2026-11-29", date(2026, 11, 29), ("2026-11-28", "2026-11-29"), "2026-11-28 (Saturday)"),
+        (
+            "2026-11-20..2026-12-10",
+            date(2026, 11, 29),
+            ("2026-10-31", "2026-11-10"),
+            "2026-10-31 – 2026-11-09, the first 10 days of the 20 days before",
+        ),
+    ],
+)
+def test_a_running_period_is_compared_with_the_same_elapsed_span(text, today, span, label):
+    period = parse_period(text)
+    compared = compared_period(period, today)
+    assert (compared.start.isoformat(), compared.end.isoformat()) == span
+    assert compared_label(period, compared) == label
 
 
 @pytest.mark.parametrize(

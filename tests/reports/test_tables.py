@@ -269,7 +269,14 @@ def test_the_reports_page_lists_and_downloads_only_ones_own_exports(clients, pro
         requested_by=vic, period_key="2025-02", format="xlsx", status="failed", error="=boom"
     )
     mine = csv_rows(clients["payments"].get("/reports/?_export=csv&_table=exports"))
-    assert mine[0] == ["Asked", "Period", "Scope", "Format", "Status", "File"]  # no "By": only their own
+    assert mine[0] == [
+        "Asked (UTC)",
+        "Period",
+        "Scope",
+        "Format",
+        "Status",
+        "File",
+    ]  # no "By": only their own
     assert [r[1:5] for r in mine[1:]] == [["2025-03", "Payments", "csv", "Pending"]]
     every = csv_rows(clients["admin"].get("/reports/?_export=csv&_table=exports&exports-sort=period_key"))
     assert [(r[1], r[2]) for r in every[1:]] == [("vic", "2025-02"), ("pam", "2025-03")]

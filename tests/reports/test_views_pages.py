@@ -295,3 +295,47 @@ def test_small_things_favicon_iso_dates_and_the_viewers_card_titles(clients, pro
         formats.date_format(datetime(2025, 3, 10, 14, 30, tzinfo=UTC), "DATETIME_FORMAT")
         == "2025-03-10 14:30"
     )
+
+
+# Dates written any way but ISO: a month name beside a day ("Mar 10", "10 March"), an abbreviated month
+# beside a year ("Mar 2025"), a weekday beside a number ("Mon 10"), d/m/Y or m/d/Y or d.m.Y, a 12-hour
+# clock ("4 p.m.", "noon"). A whole month name before its year ("March 2025") is a period label, ISO's
+# only words.
+MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+NOT_ISO = re.compile(
+    rf"\b{MONTH} \d{{1,2}}\b"
+    rf"|\b\d{{1,2}} {MONTH}"
+    r"|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.? \d{4}\b"
+    r"|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,? \d"
+    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+    r"|\b\d{1,2}(?::\d{2})? ?(?:a\.m\.|p\.m\.|(?:am|pm)\b)|\bnoon\b|\bmidnight\b"
+)
+
+
+def test_no_page_writes_a_date_other_than_iso(clients, prod):
+    from costing.models import BillImport
+
+    BillImport.objects.create(file_name="march.csv", format="focus")  # the Bills table has a "When"
+    pages = [*urls(prod).values(), "/bills/", "/reports/"]
+    periods = ["2025-03", "2025-Q1", "2025", "2025-W11", "2025-03-01..2025-03-15"]
+    pages += [f"{path}?period={key}" for key in periods for path in ("/", "/departments/", "/data-quality/")]
+    for role in ("admin", "payments"):
+        for url in pages:
+            response = clients[role].get(url)
+            if role == "payments" and response.status_code == 403:
+                continue  # pages of whole clusters: not the viewer's
+            assert response.status_code == 200, (role, url)
+            body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
+            found = NOT_ISO.findall(body)
+            assert not found, (role, url, found)
+    for other in (
+        "Mon 10 Mar 2025",
+        "10 March",
+        "Mar 10, 2025",
+        "10/03/2025",
+        "3.10.25",
+        "4 p.m.",
+        "Mar 2025",
+    ):
+        assert NOT_ISO.search(other), other
+    assert NOT_ISO.findall("March 2025, 2025-03-10 (Monday), 2025-03-10 04:00 UTC, Q1 2025") == []

@@ -89,7 +89,11 @@ def test_comparison_with_the_previous_period(clients, prod):
     namespaces = clients["admin"].get("/namespaces/?period=2025-03-10")
     payments = {r["namespace__name"]: r for r in namespaces.context["rows"]}["payments"]
     assert payments["change"]["diff"] == D("6.00") and payments["change"]["pct"] is None  # nothing before
-    assert "+6.00" in text(namespaces)
+    # The 9th was never collected: no "+6.00" of growth from nothing, but no comparison, said so.
+    assert "+6.00" not in text(namespaces) and "there is nothing to compare with" in text(namespaces)
+    assert "Workload cost by namespace: 15.18 EUR no comparison: nothing was collected in 2025-03-09" in text(
+        namespaces
+    )
 
 
 def test_period_links(clients, prod):
@@ -142,6 +146,70 @@ def test_an_incomplete_previous_period_shows_no_percentage(clients, prod):
         assert "(−" not in text(page) and "(+" not in text(page), path  # no row shows a percentage
     # The department viewer's share of each cluster says the same.
     assert "1 of 2 days collected" in text(clients["payments"].get(f"/clusters/?{query}"))
+
+
+@pytest.fixture
+def running(prod, monkeypatch):
+    """prod's days (2025-03-10 and 11) and dev's 2025-04-10 at 56.92 (helpers.doubled_second_cluster), "today"
+    being that day."""
+    from tests.reports.reporting.helpers import doubled_second_cluster
+
+    doubled_second_cluster(date(2025, 4, 10))
+    monkeypatch.setattr("reports.views_common.today", lambda: date(2025, 4, 10))
+
+
+def cent(amount) -> Decimal:
+    """A change as the page shows it: the rounded current figure less the exact previous one, to the cent."""
+    return amount.quantize(D("0.01"))
+
+
+def test_a_running_month_is_compared_with_the_same_days_of_the_previous_one(clients, running):
+    # April 2025 has begun 10 days ago: its 56.92 (dev's 10th) against March's first 10 days, which hold
+    # prod's 10th (32.92) but not its 11th (2.40): +24.00, not +21.60 against the whole of March. March's
+    # first 10 days have 1 collected: no percentage.
+    says = "vs 2025-03-01 – 2025-03-10, the same 10 days of March 2025"
+    overview = clients["admin"].get("/?period=2025-04")
+    change = overview.context["change"]
+    assert change["previous"] == D("32.92") and change["diff"] == D("24.00") and change["pct"] is None
+    t = text(overview)
+    assert (
+        f"+24.00 up from the previous period {says}" in t
+        and "2025-03-01 – 2025-03-10: 1 of 10 days collected" in t
+    )
+    assert "April 2025 is not over. Changes are from 2025-03-01 – 2025-03-10," in t
+    assert "← March 2025" in t  # the picker still steps to the whole previous month
+    clusters = clients["admin"].get("/clusters/?period=2025-04")
+    assert clusters.context["change"]["diff"] == D("24.00") and says in text(clusters)
+    rows = {r["cluster__name"]: r["change"]["diff"] for r in clusters.context["rows"]}
+    assert rows == {"dev": D("56.92")}  # prod's 10th is not in its row: prod has no April figures
+    namespaces = clients["admin"].get("/namespaces/?period=2025-04")
+    # Workloads 27.93 against prod's 15.18 on the 10th; payments 12.00 (dev) against 6.00 (prod).
+    assert namespaces.context["change"]["diff"] == D("12.75") and says in text(namespaces)
+    departments = clients["admin"].get("/departments/?period=2025-04")
+    by_name = {r["name"]: cent(r["change"]["diff"]) for r in departments.context["rows"]}
+    assert by_name == {"Payments": D("24.10"), "Search": D("-0.10")} and says in text(departments)
+    payments = clients["admin"].get("/departments/Payments/?period=2025-04")
+    assert cent(payments.context["change"]["diff"]) == D("24.10") and says in text(payments)
+    share = clients["payments"].get("/clusters/?period=2025-04")
+    assert cent(share.context["change"]["diff"]) == D("24.10") and says in text(share)
+    # The period over, the whole of March again.
+    march = clients["admin"].get("/?period=2025-03")
+    assert march.context["state"].previous_label == "February 2025" and "not over" not in text(march)
+
+
+def test_a_running_custom_range_keeps_its_percentage_when_the_same_span_was_collected(clients, running):
+    # 2025-04-10..2025-05-10 has begun today: against the first day of the 31 before, prod's 10th of March,
+    # which was collected: 56.92 - 32.92 = +24.00, +72.9 %. The whole 31 days before (35.32, 1 of 31
+    # collected) would give +21.60 and no percentage.
+    query = "period=2025-04-10..2025-05-11"
+    page = clients["admin"].get(f"/?{query}")
+    change = page.context["change"]
+    assert change["diff"] == D("24.00") and change["pct"] == pytest.approx(24.00 / 32.92 * 100)
+    says = "+24.00 (+72.9 %) up from the previous period vs 2025-03-10, the first day of the 31 days before"
+    assert says in text(page) and "Not like for like" not in text(page)
+    viewer = clients["payments"].get(f"/departments/?{query}")
+    (row,) = viewer.context["rows"]
+    assert cent(row["change"]["diff"]) == D("24.10") and "+24.10 (+88.6 %)" in text(viewer)  # 24.10 / 27.20
 
 
 def test_a_complete_previous_period_keeps_its_percentage(clients, prod):

@@ -8,8 +8,8 @@ import pytest
 
 from costing.choices import ConnectionType
 from costing.models import Cluster, ClusterDay
-from reports.periods import parse_period
-from reports.queries.coverage import comparable, coverages
+from reports.periods import compared_period, parse_period
+from reports.queries.coverage import comparable, comparison_note, coverages
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +83,34 @@ def test_comparable_only_with_a_complete_previous_period(cluster):
     assert not comparable(november, october)
     (december,) = coverages([parse_period("2026-12")], [cluster.pk], now)
     assert comparable(december, november)
+    assert comparison_note(december, november) == ""
+    assert comparison_note(november, october) == (
+        "October 2026: 2 of 31 days collected, against 30 in November 2026"
+    )
+
+
+def test_a_running_month_is_comparable_with_the_same_days_before(cluster):
+    # October fully collected; November collected so far, 29 of its days begun (today the 29th at 18:00).
+    _days(cluster, date(2026, 10, 1), 31)
+    _days(cluster, date(2026, 11, 1), 29)
+    now = datetime(2026, 11, 29, 18, tzinfo=UTC)
+    november = parse_period("2026-11")
+    span = compared_period(november, now.date())
+    current, previous = coverages([november, span], [cluster.pk], now)
+    assert previous.period.key == "2026-10-01..2026-10-30" and previous.complete
+    assert comparable(current, previous) and comparison_note(current, previous) == ""
+
+
+def test_the_running_day_alone_is_not_comparable_with_a_whole_day(cluster):
+    # The 29th at 06:00: six hours so far against the whole 28th, both fully sampled.
+    _days(cluster, date(2026, 11, 28), 2)
+    now = datetime(2026, 11, 29, 6, tzinfo=UTC)
+    today, yesterday = coverages([parse_period("2026-11-29"), parse_period("2026-11-28")], [cluster.pk], now)
+    assert yesterday.complete and not comparable(today, yesterday)
+    assert comparison_note(today, yesterday) == (
+        "2026-11-29 (Sunday) is in progress (18 h to come), against the whole of 2026-11-28 (Saturday)"
+    )
+    # At the day's end it compares.
+    end = datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC)
+    today, yesterday = coverages([parse_period("2026-11-29"), parse_period("2026-11-28")], [cluster.pk], end)
+    assert comparable(today, yesterday)

@@ -14,7 +14,7 @@ D = Decimal
 
 
 def test_department_table_rows_add_up_to_the_clusters_with_the_days(computed):
-    got = department_table(ON_DAY)
+    got = department_table(ON_DAY, ON_DAY.previous())
     rows = {r["name"]: r for r in got["rows"]}
     # Payments 10.50 + 3.06 x 10.50/12.12 + 14.14 x 10.50/12.12 + 3.60 / 2 = 27.2009...
     assert (rows["Payments"]["total"], rows["Search"]["total"]) == (D("27.20"), D("5.72"))
@@ -23,7 +23,7 @@ def test_department_table_rows_add_up_to_the_clusters_with_the_days(computed):
 
 
 def test_department_breakdown_parts_namespaces_and_pools(computed):
-    got = department_breakdown("Payments", ON_DAY)
+    got = department_breakdown("Payments", ON_DAY, ON_DAY.previous())
     # Shared 3.06 x 10.50/12.12 = 2.65, idle 14.14 x 10.50/12.12 = 12.25, overhead 3.60 / 2 = 1.80.
     assert got["parts"] == {
         "direct": D("10.50"),
@@ -48,10 +48,10 @@ def test_department_breakdown_parts_namespaces_and_pools(computed):
 def test_department_breakdown_of_a_line_and_the_previous_period(computed):
     # The next day no department has direct cost: its 2.40 of overhead stays on the Overhead line, which
     # has no trend of its own.
-    line = department_breakdown("Overhead", NEXT_DAY, "prod", computed["cluster"].pk)
+    line = department_breakdown("Overhead", NEXT_DAY, NEXT_DAY.previous(), "prod", computed["cluster"].pk)
     assert line["explained"]["is_line"] and line["days"] == []
     assert (line["total"], line["parts"]["overhead"], line["pool_total"]) == (D("2.40"), D("2.40"), D("2.40"))
-    payments = department_breakdown("Payments", NEXT_DAY, "prod", computed["cluster"].pk)
+    payments = department_breakdown("Payments", NEXT_DAY, NEXT_DAY.previous(), "prod", computed["cluster"].pk)
     assert payments["total"] == D("0.00")
     # Against the 27.2009... of the day before.
     assert payments["previous_total"].quantize(D("0.01")) == D("27.20")

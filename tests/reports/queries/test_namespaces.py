@@ -21,7 +21,7 @@ def test_namespace_table_rounds_rows_to_their_total_with_the_previous_period(com
     before.pk, before.day, before.cost = None, DAY - timedelta(days=1), D("4.00")
     before.save()
 
-    got = namespace_table(ON_DAY, computed["cluster"].pk)
+    got = namespace_table(ON_DAY, ON_DAY.previous(), computed["cluster"].pk)
 
     rows = {r["namespace__name"]: r for r in got["rows"]}
     assert [(r["namespace__name"], r["department"], r["cost"]) for r in got["rows"]] == [
@@ -46,14 +46,14 @@ def test_namespace_table_rounds_rows_to_their_total_with_the_previous_period(com
 
 
 def test_namespace_table_of_a_department_and_of_a_day_without_pods(computed):
-    got = namespace_table(ON_DAY, None, frozenset(["Payments"]))
+    got = namespace_table(ON_DAY, ON_DAY.previous(), None, frozenset(["Payments"]))
     assert [(r["namespace__name"], r["cost"]) for r in got["rows"]] == [
         ("payments", D("6.00")),
         ("checkout", D("4.50")),
     ]
     assert got["total"] == D("10.50") and got["usage"]["cpu_request_core_hours"] == 36.0
     # The next day has no pods; the day before it had 15.18 of them.
-    empty = namespace_table(NEXT_DAY)
+    empty = namespace_table(NEXT_DAY, NEXT_DAY.previous())
     assert (empty["rows"], empty["total"], empty["previous_total"]) == ([], D("0.00"), D("15.18"))
 
 

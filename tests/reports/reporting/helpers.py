@@ -30,6 +30,31 @@ def build_scenario(day: date) -> dict:
     return objects
 
 
+def doubled_second_cluster(day: date) -> dict:
+    """A second cluster, dev, with the scenario's cluster-day on `day` (computed) but n1 billed 48.00 for it
+    instead of 24.00: n1's prices double, and with them its pods (payments 12.00, checkout 9.00,
+    kube-system 4.50) and idle (22.50); n2 and n3 as prod's. Workloads 12 + 9 + 4.50 + 1.62 + 0.81 = 27.93,
+    idle 22.50 + 1.89 + 1.00 = 25.39, overhead 3.60: physical 56.92. Payments: direct 21.00 + (shared 5.31
+    + idle 25.39) x 21.00 / 22.62 + overhead 1.80 = 51.30; Search: 1.62 + 30.70 x 1.62 / 22.62 + 1.80 = 5.62.
+    A policy from the 1st of `day`'s month names dev's bill tag."""
+    from dataclasses import replace
+
+    from costing.models import BillLine
+    from costing.policy import ClusterRules, TagRule
+
+    policy = replace(
+        scenario.POLICY,
+        effective_from=day.replace(day=1),
+        clusters=[*scenario.POLICY.clusters, ClusterRules("dev", [TagRule("kubernetes.io/cluster/dev")])],
+    )
+    objects = scenario.build(datetime.combine(day, datetime.min.time(), UTC), name="dev", policy=policy)
+    BillLine.objects.filter(pk=objects["lines"]["n1"].pk).update(
+        effective_cost=Decimal("48.00"), billed_cost=Decimal("48.00")
+    )
+    recompute_day(day)
+    return objects
+
+
 def recent_day() -> date:
     """The 10th of last month: inside the two years of history whenever the suite runs."""
     first = timezone.now().date().replace(day=1)

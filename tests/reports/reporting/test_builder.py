@@ -12,7 +12,13 @@ from reports.periods import parse_period
 from reports.queries.costs import cost_rows
 from reports.reporting.builder import ReportError, build_report, report_from_data, report_to_data
 from tests.costing.scenario import DAY
-from tests.reports.reporting.helpers import DEPARTMENTS, TWO_DAYS, department_viewer, make_user
+from tests.reports.reporting.helpers import (
+    DEPARTMENTS,
+    TWO_DAYS,
+    department_viewer,
+    doubled_second_cluster,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -140,6 +146,31 @@ def test_previous_period_change(prod):
     assert march.total["previous_total"] is None and march.rows[0]["change"] is None
 
 
+def test_a_running_period_changes_from_the_same_days_of_the_previous_one(prod):
+    # dev's 2025-04-10 (56.92; Payments 51.30, Search 5.62) with "today" that day: April against March's
+    # first 10 days, prod's 10th (Payments 27.20, Search 5.72; its 11th's 2.40 of overhead left out).
+    doubled_second_cluster(date(2025, 4, 10))
+    report = build_report("2025-04", today=date(2025, 4, 10))
+    assert report.summary_value("Compared with") == "2025-03-01 – 2025-03-10, the same 10 days of March 2025"
+    departments = report.table("departments")
+    rows = {r["department"]: r for r in departments.rows}
+    assert {n: r["previous_total"] for n, r in rows.items()} == {"Payments": D("27.20"), "Search": D("5.72")}
+    assert {n: r["change"] for n, r in rows.items()} == {"Payments": D("24.10"), "Search": D("-0.10")}
+    assert departments.total["previous_total"] == D("32.92") and departments.total["change"] == D("24.00")
+    # March's first 10 days have 1 collected: no change in %.
+    assert departments.total["change_pct"] is None
+    assert report.summary_value("Previous period") == (
+        "2025-03-01 – 2025-03-10: 1 of 10 days collected: no change in %"
+    )
+    # A range begun today against the first day of the one before, prod's 10th, collected: with a %.
+    custom = build_report("2025-04-10..2025-05-11", today=date(2025, 4, 10))
+    assert custom.summary_value("Compared with") == "2025-03-10, the first day of the 31 days before"
+    total = custom.table("departments").total
+    assert total["change"] == D("24.00") and total["change_pct"] == pytest.approx(24.00 / 32.92)
+    # Once over, April is compared with the whole of March.
+    assert build_report("2025-04", today=TODAY).summary_value("Compared with") == "March 2025"
+
+
 def test_cluster_scope_and_bad_arguments(prod):
     report = build_report("2025-03", cluster="prod", today=TODAY)
     assert (
@@ -188,7 +219,9 @@ def test_summary_coverage_counts_the_whole_period(prod):
     assert report.summary_value("Collection started on") == DAY
     # March against February, which has no day collected: no change in %.
     march = build_report("2025-03", today=TODAY)
-    assert march.summary_value("Previous period") == "February 2025: 0 of 28 days collected: no change in %"
+    assert march.summary_value("Previous period") == (
+        "February 2025: 0 of 28 days collected, against 1 in March 2025: no change in %"
+    )
     assert all(r["change_pct"] is None for r in march.table("departments").rows)
 
 
