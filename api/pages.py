@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods
+
+from reports import tables
 
 from .models import ApiToken
 
@@ -27,12 +29,14 @@ def tokens(request):
             error = f"Give the token a name of 1 to {TOKEN_NAME_MAX} characters (what it is for)."
         else:
             row, created = ApiToken.issue(request.user, name)
-    rows = ApiToken.objects.filter(user=request.user)
-    return render(
+    rows = list(ApiToken.objects.filter(user=request.user))
+    return tables.render_page(
         request,
         "api/tokens.html",
         {"tokens": rows, "created": created, "error": error, "max_name": TOKEN_NAME_MAX},
+        "api-tokens",
         status=400 if error else 200,
+        tokens=tables.ApiTokenTable(rows, caption="Your tokens"),
     )
 
 

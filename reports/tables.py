@@ -278,16 +278,18 @@ class Table(tables.Table):
 
     def csv_rows(self) -> list[list[str]]:
         """Header, every row (filtered and sorted as on the page, all pages) and the totals rows, as text."""
-        out = [[safe_text(plain(b.header)) for b in self.columns]]
+        # A column of forms (revoke, reopen) is for the page only.
+        columns = [b for b in self.columns if not b.column.exclude_from_export]
+        out = [[safe_text(plain(b.header)) for b in columns]]
         for row in self.rows:
-            out.append([_csv_cell(row.get_cell_value(b.name), b.column) for b in self.columns])
+            out.append([_csv_cell(row.get_cell_value(b.name), b.column) for b in columns])
         for total in self._footers():
             out.append(
                 [
                     ""
                     if total.get(b.name) is None
                     else _csv_cell(b.column.total_value(total[b.name]), b.column)
-                    for b in self.columns
+                    for b in columns
                 ]
             )
         return out
@@ -980,3 +982,36 @@ class PeriodLogTable(Table):
     action = Column("Action")
     user = Column("Who", accessor="user__username", default="—")
     reason = Column("Why", default="")
+
+
+class ApiTokenTable(Table):
+    """The signed-in user's API tokens (api/pages.py): never the token, only the start it is known by."""
+
+    name = Column("Name")
+    hint = Column("Starts with")
+    created_at = WhenColumn("Created")
+    last_used_at = WhenColumn("Last used")
+    state = Column("State", accessor="active", empty_values=())
+    revoke = Column("", accessor="pk", orderable=False, exclude_from_export=True)
+
+    def render_hint(self, value):
+        return format_html("<code>{}…</code>", value)
+
+    def value_hint(self, value):
+        return f"{value}…"
+
+    def render_last_used_at(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+
+    def value_last_used_at(self, value):
+        return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+
+    def render_state(self, record):
+        return "active" if record.active else f"revoked {record.revoked_at:%Y-%m-%d}"
+
+    value_state = render_state
+
+    def render_revoke(self, record):
+        if not record.active:
+            return ""
+        return render_to_string("api/_revoke_form.html", {"t": record}, request=self.request)

@@ -144,6 +144,21 @@ def test_tokens_page_lists_creates_once_and_revokes(users, client):
     assert client.post("/api/tokens/", {"action": "revoke", "id": "999999999999999999999"}).status_code == 404
 
 
+def test_tokens_table_sorts_and_downloads_without_the_token(users, client):
+    client.force_login(users["viewer"])
+    first = client.post("/api/tokens/", {"action": "create", "name": "zeta"}).context["created"]
+    client.post("/api/tokens/", {"action": "create", "name": "alpha"})
+    page = client.get("/api/tokens/?tokens-sort=name")
+    assert page.content.index(b">alpha<") < page.content.index(b">zeta<")
+    page = client.get("/api/tokens/?tokens-sort=-name")
+    assert page.content.index(b">zeta<") < page.content.index(b">alpha<")
+    csv_text = client.get("/api/tokens/?_export=csv").content.decode("utf-8-sig")
+    rows = [line.split(",") for line in csv_text.strip().splitlines()]
+    assert rows[0] == ["Name", "Starts with", "Created (UTC)", "Last used (UTC)", "State"]
+    assert {r[0] for r in rows[1:]} == {"zeta", "alpha"} and {r[3] for r in rows[1:]} == {"never"}
+    assert first not in csv_text and first[:8] in csv_text
+
+
 def test_tokens_page_needs_a_sign_in(client):
     response = client.get("/api/tokens/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
