@@ -6,7 +6,7 @@ from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import parsers, serializers
+from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,33 +17,11 @@ from costing.policy.preview import preview_change
 from costing.policy.store import InvalidPolicy
 
 from .permissions import IsFinOpsAdmin
-
-
-class PolicyFileParser(parsers.BaseParser):
-    """The policy file as the request body (application/yaml, text/yaml, text/plain)."""
-
-    media_type = "*/*"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read() if stream is not None else b""
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError({"yaml": ["the policy file must be UTF-8 text"]}) from None
-
-
-class PreviewRequest(serializers.Serializer):
-    yaml = serializers.CharField(help_text="the policy file (docs/policy.md); or send the YAML as the body")
+from .views.policy import PolicyTextSerializer, YAMLTextParser, policy_refused, policy_text
 
 
 def _refused(errors) -> Response:
-    return Response(
-        {
-            "detail": "the policy was refused; nothing was previewed or stored",
-            "lines": [{"line": line, "field": field, "message": message} for line, field, message in errors],
-        },
-        status=400,
-    )
+    return policy_refused(errors, "the policy was refused; nothing was previewed or stored")
 
 
 class PolicyPreviewView(APIView):
@@ -54,21 +32,15 @@ class PolicyPreviewView(APIView):
     DATE into the file's date instead. Admins. Nothing is stored."""
 
     permission_classes = [IsFinOpsAdmin]
-    parser_classes = [parsers.JSONParser, PolicyFileParser]
+    parser_classes = [parsers.JSONParser, YAMLTextParser]
 
     @extend_schema(
-        request={"application/yaml": OpenApiTypes.STR, "application/json": PreviewRequest},
+        request={"application/yaml": OpenApiTypes.STR, "application/json": PolicyTextSerializer},
         parameters=[OpenApiParameter("edit", OpenApiTypes.DATE, description="date of the policy to edit")],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def post(self, request):
-        text = request.data
-        if isinstance(text, dict):
-            body = PreviewRequest(data=text)
-            body.is_valid(raise_exception=True)
-            text = body.validated_data["yaml"]
-        if not isinstance(text, str):
-            raise ValidationError({"yaml": ['send the policy file as YAML text, or JSON {"yaml": "..."}']})
+        text = policy_text(request)
         edited = None
         if "edit" in request.query_params:
             try:

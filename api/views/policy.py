@@ -107,23 +107,17 @@ class PolicyView(APIView):
     def _store(self, request):
         from costing.models import Policy
 
-        text = request.data
-        if isinstance(text, dict):
-            body = PolicyTextSerializer(data=text)
-            body.is_valid(raise_exception=True)
-            text = body.validated_data["yaml"]
-        if not isinstance(text, str):
-            raise ValidationError({"yaml": ['send the policy file as YAML text, or JSON {"yaml": "..."}']})
+        text = policy_text(request)
         known = set(Namespace.objects.values_list("name", flat=True))
         try:
             read = read_policy(text, source="policy", known_namespaces=known or None)
         except PolicyFileError as exc:
-            return _policy_refused([(e.line, e.field, e.message) for e in exc.errors])
+            return policy_refused([(e.line, e.field, e.message) for e in exc.errors])
         existed = Policy.objects.filter(effective_from=read.spec.effective_from).exists()
         try:
             policy = save_spec(read.spec, user=request.user)
         except InvalidPolicy as exc:
-            return _policy_refused([(None, i.field, i.message) for i in exc.issues])
+            return policy_refused([(None, i.field, i.message) for i in exc.issues])
         return Response(
             {
                 "effective_from": policy.effective_from.isoformat(),
@@ -135,13 +129,26 @@ class PolicyView(APIView):
         )
 
 
-def _policy_refused(errors) -> Response:
+def policy_text(request) -> str:
+    """The policy file of a request: the YAML body (YAMLTextParser, size-checked) or JSON {"yaml": ...}."""
+    text = request.data
+    if isinstance(text, dict):
+        body = PolicyTextSerializer(data=text)
+        body.is_valid(raise_exception=True)
+        text = body.validated_data["yaml"]
+    if not isinstance(text, str):
+        raise ValidationError({"yaml": ['send the policy file as YAML text, or JSON {"yaml": "..."}']})
+    return text
+
+
+def policy_refused(errors, detail: str = "the policy was refused; nothing was stored") -> Response:
+    """400 with the errors of a policy file by field and by line: (line, field, message) each."""
     by_field: dict[str, list[str]] = {}
     for line, field, message in errors:
         by_field.setdefault(field or "yaml", []).append(f"line {line}: {message}" if line else message)
     return Response(
         {
-            "detail": "the policy was refused; nothing was stored",
+            "detail": detail,
             "errors": by_field,
             "lines": [{"line": line, "field": field, "message": message} for line, field, message in errors],
         },

@@ -88,3 +88,16 @@ def test_bad_files_and_other_roles_are_refused(prod, client_as):
     assert (
         client_as("anonymous").post(URL, weighted_text(), content_type="application/yaml").status_code == 401
     )
+
+
+def test_a_file_over_one_mib_is_refused_before_parsing_as_by_the_policy_api(prod, client_as):
+    # The preview reads its body with the policy API's own parser: at most 1 MiB + 1 byte, then refused.
+    admin = client_as("admin")
+    text = dump_policy(spec_for_day(DAY))
+    text += "#" + "x" * (1024 * 1024 - len(text.encode()))
+    assert len(text.encode()) == 1024 * 1024 + 1
+    message = "the file is over 1 MiB (1,048,576 bytes), the most a policy file may be"
+    answer = admin.post("/api/v1/policy/preview/", text, content_type="application/yaml")
+    assert answer.status_code == 400 and answer.json()["errors"]["yaml"] == [f"line 1: {message}"]
+    as_json = admin.post("/api/v1/policy/preview/", {"yaml": text}, format="json")
+    assert as_json.status_code == 400 and as_json.json()["lines"][0]["message"] == message
