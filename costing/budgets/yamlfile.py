@@ -87,12 +87,7 @@ class _BudgetReader(_Reader):
         )
         if top is None:
             return None
-        if "version" in top:
-            version = self.text(top["version"], "version")
-            if version is not None and version != str(FORMAT_VERSION):
-                self.error(
-                    top["version"], "version", f"this program reads version {FORMAT_VERSION} of the format"
-                )
+        self.version(top)
         effective_from = self.date(top.get("effective_from"), "effective_from")
         if "effective_from" in top and not isinstance(effective_from, date):
             self.error(top["effective_from"], "effective_from", "must be a date, YYYY-MM-DD")

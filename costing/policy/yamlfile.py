@@ -223,6 +223,15 @@ class _Reader:
 
     # -- scalars ---------------------------------------------------------------------------------------
 
+    def version(self, top: dict) -> None:
+        """The top mapping's optional `version` must be the one of the format this program reads."""
+        if "version" in top:
+            version = self.text(top["version"], "version")
+            if version is not None and version != str(FORMAT_VERSION):
+                self.error(
+                    top["version"], "version", f"this program reads version {FORMAT_VERSION} of the format"
+                )
+
     def text(self, node: Node | None, path: str, *, default=_MISSING, nullable: bool = False):
         """The scalar's own text: `no`, `0123` or `1.10` stay exactly what was written."""
         if node is None:
@@ -287,12 +296,7 @@ class _Reader:
         )
         if top is None:
             return None
-        if "version" in top:
-            version = self.text(top["version"], "version")
-            if version is not None and version != str(FORMAT_VERSION):
-                self.error(
-                    top["version"], "version", f"this program reads version {FORMAT_VERSION} of the format"
-                )
+        self.version(top)
         return PolicySpec(
             effective_from=self.date(top.get("effective_from"), "effective_from"),
             currency=self.text(top.get("currency"), "currency", default="EUR"),
