@@ -23,14 +23,15 @@ QUEUED_KEY = "costing:recompute-queued"
 QUEUED_ROUNDS = 10
 
 
-def mark_days_dirty(cluster_ids: Iterable[int], days: Iterable[date]) -> int:
+def mark_days_dirty(cluster_ids: Iterable[int], days: Iterable[date], *, queue: bool = True) -> int:
     """Flag every (cluster, day) pair as dirty, creating the rows that do not exist yet.
 
     Producers of inputs call this inside their own transaction (new samples for a past hour, a new or
     corrected bill, a policy change), so a day is never flagged for rows that are not committed.
     Once the transaction commits, a recompute is queued at once (queue_recompute), so the pages show
-    the new figures within a minute instead of at the next 5-minute sweep. Returns the number of pairs
-    flagged.
+    the new figures within a minute instead of at the next 5-minute sweep. The collector's own sample
+    of every minute passes `queue=False`: the running day it adds to is the sweep's, or every sample of
+    every cluster would recompute its day. Returns the number of pairs flagged.
     """
     cluster_ids = sorted(set(cluster_ids))
     days = sorted(set(days))
@@ -51,7 +52,8 @@ def mark_days_dirty(cluster_ids: Iterable[int], days: Iterable[date]) -> int:
         if (c, d) not in existing
     ]
     ClusterDay.objects.bulk_create(missing, ignore_conflicts=True)
-    transaction.on_commit(queue_recompute)
+    if queue:
+        transaction.on_commit(queue_recompute)
     return len(cluster_ids) * len(days)
 
 

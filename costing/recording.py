@@ -206,7 +206,7 @@ def record_samples(
             touched_hours |= set(sampled[0].tolist())
         result.days = _days_of(touched_hours)
         if result.days:
-            mark_days_dirty([cluster_id], result.days)
+            mark_days_dirty([cluster_id], result.days, queue=_queues_recompute(source))
     return result
 
 
@@ -268,7 +268,7 @@ def record_gaps(cluster, slots: Sequence[datetime], *, interval: int, source: st
             return 0
         seconds = _split_seconds(claimed, interval)
         writer.add_coverage(seconds, "gap_seconds")
-        mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())))
+        mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())), queue=_queues_recompute(source))
     return len(claimed)
 
 
@@ -726,6 +726,12 @@ def _ceil_hour(t: datetime) -> datetime:
     return floor if floor == t.astimezone(UTC) else floor + timedelta(hours=1)
 
 
+def _queues_recompute(source: str) -> bool:
+    """Whether recording from `source` queues the recompute of the days it marks at once: imports and
+    backfills do; the collector's minute samples and gaps leave the running day to the 5-minute sweep."""
+    return source != SampleSource.COLLECTOR
+
+
 def _record_empty(cluster, slot: datetime, interval: int, source: str) -> RecordResult:
     cluster_id = getattr(cluster, "pk", cluster)
     ts = np.array([int(slot.timestamp())], dtype=np.int64)
@@ -738,7 +744,7 @@ def _record_empty(cluster, slot: datetime, interval: int, source: str) -> Record
             seconds = _split_seconds(claimed, interval)
             writer.add_coverage(seconds, "sampled_seconds")
             result.days = _days_of(set(seconds[0].tolist()))
-            mark_days_dirty([cluster_id], result.days)
+            mark_days_dirty([cluster_id], result.days, queue=_queues_recompute(source))
     return result
 
 

@@ -64,3 +64,31 @@ def test_an_unreachable_broker_leaves_the_day_to_the_sweep(monkeypatch, caplog):
     cache.delete(QUEUED_KEY)
     assert queue_recompute() is False and "the sweep will" in caplog.text
     assert cache.get(QUEUED_KEY) is None  # the next mark tries again
+
+
+@pytest.mark.django_db
+def test_the_collectors_minute_samples_leave_the_running_day_to_the_sweep(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import UTC, datetime
+
+    from django.core.cache import cache
+
+    from costing.choices import SampleSource
+    from costing.dirty import QUEUED_KEY
+    from costing.recording import record_gap
+    from costing.tasks.compute import recompute_dirty_days
+
+    sent = []
+    monkeypatch.setattr(recompute_dirty_days, "apply_async", lambda **kw: sent.append(kw))
+    cache.delete(QUEUED_KEY)
+    a = Cluster.objects.create(name="a", connection_type=ConnectionType.SIMULATOR)
+    slot = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_gap(a, slot, interval=60, source=SampleSource.COLLECTOR, reason="not sampled: test")
+    # Marked, not queued: every minute of every cluster would otherwise recompute its day.
+    assert ClusterDay.objects.get(cluster=a, day=date(2026, 10, 1)).dirty and sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        record_gap(a, slot.replace(hour=11), interval=60, source=SampleSource.IMPORT, reason="imported")
+    assert len(sent) == 1
+    cache.delete(QUEUED_KEY)
