@@ -29,9 +29,9 @@ def mark_days_dirty(cluster_ids: Iterable[int], days: Iterable[date], *, queue: 
     Producers of inputs call this inside their own transaction (new samples for a past hour, a new or
     corrected bill, a policy change), so a day is never flagged for rows that are not committed.
     Once the transaction commits, a recompute is queued at once (queue_recompute), so the pages show
-    the new figures within a minute instead of at the next 5-minute sweep. The collector's own sample
-    of every minute passes `queue=False`: the running day it adds to is the sweep's, or every sample of
-    every cluster would recompute its day. Returns the number of pairs flagged.
+    the new figures within a minute instead of at the next 5-minute sweep. Sampling (every minute's
+    sample, its gaps, the sweep of missed slots) passes `queue=False`: the running day it adds to is the
+    sweep's, or every sample of every cluster would recompute its day. Returns the number of pairs flagged.
     """
     cluster_ids = sorted(set(cluster_ids))
     days = sorted(set(days))

@@ -147,6 +147,7 @@ def record_samples(
     replace: bool = False,
     strict: bool = True,
     containers: pd.DataFrame | None = None,
+    queue: bool = True,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -157,6 +158,8 @@ def record_samples(
     With `strict`, a pod on a node that has no node row at the same timestamp is an error; without,
     the pod is recorded on that node (found or created by name) and the node-hour is simply not
     sampled, as when a node disappears between two list calls of a live sample.
+    `queue`: whether the days marked dirty queue their recompute at once (costing.dirty.mark_days_dirty);
+    the minute's live sample passes False and leaves the running day to the 5-minute sweep.
     Optional columns: pods' `pod_uid` (default namespace/pod), `labels` ({}), `has_metrics` (True),
     nodes' `instance_type` (""), `provider_id` (""), `labels` ({}).
     `containers` (CONTAINER_COLUMNS) are the pods' containers; each row's pod must be in `pods` at the
@@ -206,7 +209,7 @@ def record_samples(
             touched_hours |= set(sampled[0].tolist())
         result.days = _days_of(touched_hours)
         if result.days:
-            mark_days_dirty([cluster_id], result.days, queue=_queues_recompute(source))
+            mark_days_dirty([cluster_id], result.days, queue=queue)
     return result
 
 
@@ -228,13 +231,13 @@ def replace_hours(cluster, timestamps, interval: int) -> set[date]:
 
 
 def record_snapshot(
-    cluster, snapshot: Snapshot, *, slot: datetime, interval: int, source: str
+    cluster, snapshot: Snapshot, *, slot: datetime, interval: int, source: str, queue: bool = True
 ) -> RecordResult:
     """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path."""
     nodes, pods, namespaces = snapshot_frames(snapshot, slot)
     if nodes.empty and pods.empty:
         # An empty cluster was still looked at: the slot is sampled, with nothing in it.
-        return _record_empty(cluster, slot, interval, source)
+        return _record_empty(cluster, slot, interval, source, queue)
     return record_samples(
         cluster,
         nodes,
@@ -244,15 +247,20 @@ def record_snapshot(
         source=source,
         strict=False,
         containers=snapshot_container_frame(snapshot, slot),
+        queue=queue,
     )
 
 
-def record_gap(cluster, slot: datetime, *, interval: int, source: str, reason: str) -> bool:
+def record_gap(
+    cluster, slot: datetime, *, interval: int, source: str, reason: str, queue: bool = True
+) -> bool:
     """Record that `slot` could not be sampled, and why. False if the slot was already recorded."""
-    return record_gaps(cluster, [slot], interval=interval, source=source, reason=reason) == 1
+    return record_gaps(cluster, [slot], interval=interval, source=source, reason=reason, queue=queue) == 1
 
 
-def record_gaps(cluster, slots: Sequence[datetime], *, interval: int, source: str, reason: str) -> int:
+def record_gaps(
+    cluster, slots: Sequence[datetime], *, interval: int, source: str, reason: str, queue: bool = True
+) -> int:
     """Record the slots that could not be sampled, with one reason, in one transaction.
 
     Slots already recorded (sampled or gap) are left as they are; returns how many gaps were added.
@@ -268,7 +276,7 @@ def record_gaps(cluster, slots: Sequence[datetime], *, interval: int, source: st
             return 0
         seconds = _split_seconds(claimed, interval)
         writer.add_coverage(seconds, "gap_seconds")
-        mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())), queue=_queues_recompute(source))
+        mark_days_dirty([cluster_id], _days_of(set(seconds[0].tolist())), queue=queue)
     return len(claimed)
 
 
@@ -726,13 +734,7 @@ def _ceil_hour(t: datetime) -> datetime:
     return floor if floor == t.astimezone(UTC) else floor + timedelta(hours=1)
 
 
-def _queues_recompute(source: str) -> bool:
-    """Whether recording from `source` queues the recompute of the days it marks at once: imports and
-    backfills do; the collector's minute samples and gaps leave the running day to the 5-minute sweep."""
-    return source != SampleSource.COLLECTOR
-
-
-def _record_empty(cluster, slot: datetime, interval: int, source: str) -> RecordResult:
+def _record_empty(cluster, slot: datetime, interval: int, source: str, queue: bool) -> RecordResult:
     cluster_id = getattr(cluster, "pk", cluster)
     ts = np.array([int(slot.timestamp())], dtype=np.int64)
     result = RecordResult()
@@ -744,7 +746,7 @@ def _record_empty(cluster, slot: datetime, interval: int, source: str) -> Record
             seconds = _split_seconds(claimed, interval)
             writer.add_coverage(seconds, "sampled_seconds")
             result.days = _days_of(set(seconds[0].tolist()))
-            mark_days_dirty([cluster_id], result.days, queue=_queues_recompute(source))
+            mark_days_dirty([cluster_id], result.days, queue=queue)
     return result
 
 

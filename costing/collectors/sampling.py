@@ -67,10 +67,11 @@ def take_sample(cluster_id: int, slot: datetime) -> str:
         snapshot = _snapshot(cluster, slot)
     except SnapshotError as error:
         reason = redact(error.reason, cluster.kubeconfig)
-        recorded = record_gap(cluster, slot, interval=interval, source=source, reason=reason)
+        recorded = record_gap(cluster, slot, interval=interval, source=source, reason=reason, queue=False)
         logger.warning("cluster %s slot %s: gap (%s)", cluster.name, slot.isoformat(), reason)
         return "gap" if recorded else "duplicate"
-    result = record_snapshot(cluster, snapshot, slot=slot, interval=interval, source=source)
+    # The minute's sample adds to the running day, which the 5-minute sweep recomputes: no queue of its own.
+    result = record_snapshot(cluster, snapshot, slot=slot, interval=interval, source=source, queue=False)
     if not result.slots:
         return "duplicate"
     logger.info("cluster %s slot %s: %d pods recorded", cluster.name, slot.isoformat(), result.pod_samples)
@@ -247,6 +248,7 @@ def sweep_missed_slots(now: datetime | None = None, *, lookback_days: int | None
             interval=cluster.sampling_interval,
             source=source_of(cluster),
             reason=MISSED_REASON,
+            queue=False,
         )
         if count:
             added[cluster.name] = count
@@ -260,5 +262,10 @@ def give_up(cluster_id: int, slot: datetime, reason: str) -> bool:
     if cluster is None:
         return False
     return record_gap(
-        cluster, slot, interval=cluster.sampling_interval, source=source_of(cluster), reason=reason
+        cluster,
+        slot,
+        interval=cluster.sampling_interval,
+        source=source_of(cluster),
+        reason=reason,
+        queue=False,
     )

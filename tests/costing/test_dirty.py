@@ -67,7 +67,7 @@ def test_an_unreachable_broker_leaves_the_day_to_the_sweep(monkeypatch, caplog):
 
 
 @pytest.mark.django_db
-def test_the_collectors_minute_samples_leave_the_running_day_to_the_sweep(
+def test_sampling_marks_the_running_day_without_queuing_and_an_import_queues(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     from datetime import UTC, datetime
@@ -75,6 +75,7 @@ def test_the_collectors_minute_samples_leave_the_running_day_to_the_sweep(
     from django.core.cache import cache
 
     from costing.choices import SampleSource
+    from costing.collectors.sampling import give_up
     from costing.dirty import QUEUED_KEY
     from costing.recording import record_gap
     from costing.tasks.compute import recompute_dirty_days
@@ -85,7 +86,7 @@ def test_the_collectors_minute_samples_leave_the_running_day_to_the_sweep(
     a = Cluster.objects.create(name="a", connection_type=ConnectionType.SIMULATOR)
     slot = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        record_gap(a, slot, interval=60, source=SampleSource.COLLECTOR, reason="not sampled: test")
+        assert give_up(a.pk, slot, "not sampled: test")  # the live path's gap
     # Marked, not queued: every minute of every cluster would otherwise recompute its day.
     assert ClusterDay.objects.get(cluster=a, day=date(2026, 10, 1)).dirty and sent == []
     with django_capture_on_commit_callbacks(execute=True):
