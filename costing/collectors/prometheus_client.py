@@ -115,6 +115,9 @@ class PrometheusClient:
     # --- transport -------------------------------------------------------------------------------------
     def _get(self, path: str, params: dict, what: str):
         url = self.url + path
+        # Thanos Query answers with what the stores it reached hold unless told not to: a slot read from half
+        # the stores would be recorded as complete. Prometheus and VictoriaMetrics ignore the parameter.
+        params = {**params, "partial_response": "false"}
         try:
             response = self._session.get(url, params=params, timeout=self.timeout)
         except requests.exceptions.SSLError:

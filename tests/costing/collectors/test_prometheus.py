@@ -143,6 +143,21 @@ def test_unreachable_url_names_it_and_writes_nothing(cluster):
     assert not SampleSlot.objects.exists()
 
 
+def test_a_wrong_path_or_selector_is_named(prometheus_server, cluster):
+    with pytest.raises(
+        CommandError, match=r"is not found \(HTTP 404\): give the URL of the Prometheus HTTP API's root"
+    ):
+        run(prometheus_server.url + "/api/v1")
+    with pytest.raises(CommandError, match=r"Prometheus refused .*parse error"):
+        call_command(
+            "import_prometheus", "--cluster", "prod", "--url", prometheus_server.url, "--start", iso(0),
+            "--end", iso(600), "--label-selector", 'cluster=="prod"', stdout=StringIO(),
+        )  # fmt: skip
+    with pytest.raises(CommandError, match="give matchers only"):
+        run(prometheus_server.url, "--label-selector", "}{")
+    assert not SampleSlot.objects.exists()
+
+
 def test_missing_kube_state_metrics_is_named(prometheus_server, cluster):
     with pytest.raises(CommandError) as raised:
         call_command(
