@@ -212,6 +212,17 @@ def backfill(url: str, hours: int) -> tuple[float, float]:
 
     client._session.get = timed_get
     source = PrometheusSource(client, rate_window=120)
+    reading = [0.0]
+    read = source.read
+
+    def timed_read(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return read(*args, **kwargs)
+        finally:
+            reading[0] += time.perf_counter() - began
+
+    source.read = timed_read
     start = datetime.fromtimestamp(START, tz=UTC)
     end = datetime.fromtimestamp(START + hours * 3600, tz=UTC)
     began = time.perf_counter()
@@ -229,6 +240,10 @@ def backfill(url: str, hours: int) -> tuple[float, float]:
     print(
         f"{outcome.recorded.slots} slots, {outcome.gaps} gaps, {outcome.recorded.pod_samples:,} pod samples, "
         f"{PodHour.objects.filter(cluster=cluster).count():,} pod-hours"
+    )
+    print(
+        f"reading {reading[0]:.2f} s (of which Prometheus answering {waited[0]:.2f} s), "
+        f"recording {figure - reading[0]:.2f} s"
     )
     return figure, waited[0]
 

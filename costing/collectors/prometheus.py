@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from costing.collectors.kubernetes import DEFAULT_POOL, INSTANCE_TYPE_LABELS, WELL_KNOWN_POOL_LABELS
-from costing.collectors.prometheus_client import PrometheusClient, PrometheusError, Series, TooManySamples
+from costing.collectors.prometheus_client import (
+    Matrix,
+    PrometheusClient,
+    PrometheusError,
+    Series,
+    TooManySamples,
+)
 from costing.collectors.snapshot import CONTAINER_COLUMNS, NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS
 
 __all__ = [
@@ -386,7 +392,7 @@ class PrometheusSource:
         if self.on_query:
             self.on_query()
         try:
-            series = self.client.query_range(expr, slots[0] + step - 0.001, slots[-1] + step - 0.001, step)
+            matrix = self.client.query_range(expr, slots[0] + step - 0.001, slots[-1] + step - 0.001, step)
         except TooManySamples as error:
             if len(slots) == 1:
                 raise self._too_many(expr, error) from None
@@ -395,26 +401,22 @@ class PrometheusSource:
                 [self._range(expr, slots[:half], step, keys), self._range(expr, slots[half:], step, keys)],
                 ignore_index=True,
             )
-        return _long(series, keys, step)
+        return _long(matrix, keys, step)
 
 
 # --- frames ----------------------------------------------------------------------------------------------
 
 
-def _long(series: list[Series], keys: list[str], step: int) -> pd.DataFrame:
+def _long(matrix: Matrix, keys: list[str], step: int) -> pd.DataFrame:
     """One row per series and evaluation time: keys (labels), slot (start, Unix seconds), value."""
-    counts = np.array([len(s.times) for s in series], dtype=np.int64)
     columns: dict[str, object] = {}
     for key in keys:
-        columns[key] = np.repeat(np.array([s.labels.get(key, "") for s in series], dtype=object), counts)
-    if len(series):
-        times = np.concatenate([s.times for s in series])
-        values = np.concatenate([s.values for s in series])
-    else:
-        times = values = np.empty(0, np.float64)
+        columns[key] = np.repeat(
+            np.array([s.get(key, "") for s in matrix.labels], dtype=object), matrix.counts
+        )
     # Evaluated 1 ms before the slot's end: the slot starts step - 0.001 s earlier.
-    columns["slot"] = (np.rint(times * 1000).astype(np.int64) + 1) // 1000 - step
-    columns["value"] = values
+    columns["slot"] = (np.rint(matrix.times * 1000).astype(np.int64) + 1) // 1000 - step
+    columns["value"] = matrix.values
     frame = pd.DataFrame(columns)
     return frame[~np.isnan(frame["value"].to_numpy())] if len(frame) else frame
 

@@ -11,6 +11,7 @@ import requests
 
 __all__ = [
     "MAX_POINTS",
+    "Matrix",
     "PrometheusClient",
     "PrometheusError",
     "Series",
@@ -45,6 +46,16 @@ class Series:
     """One series of a range query: its labels, evaluation times (Unix seconds) and values."""
 
     labels: dict[str, str]
+    times: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(slots=True)
+class Matrix:
+    """The series of a range query, flat: series i holds points [offsets[i], offsets[i] + counts[i])."""
+
+    labels: list[dict[str, str]]
+    counts: np.ndarray
     times: np.ndarray
     values: np.ndarray
 
@@ -84,7 +95,7 @@ class PrometheusClient:
         self.close()
 
     # --- queries ---------------------------------------------------------------------------------------
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+    def query_range(self, expr: str, start: float, end: float, step: float) -> Matrix:
         """Evaluate `expr` at start, start + step, ... end (Unix seconds)."""
         if (end - start) / step + 1 > MAX_POINTS:
             raise TooManySamples(f"{(end - start) / step + 1:.0f} points per series, more than {MAX_POINTS}")
@@ -93,7 +104,7 @@ class PrometheusClient:
             {"query": expr, "start": _fmt(start), "end": _fmt(end), "step": _fmt(step)},
             expr,
         )
-        return [_series(item, "values") for item in data.get("result") or ()]
+        return _matrix(data.get("result") or ())
 
     def query(self, expr: str, time: float) -> list[Series]:
         """Evaluate `expr` once, at `time` (Unix seconds)."""
@@ -187,6 +198,21 @@ def _series(item: dict, key: str) -> Series:
     times = np.fromiter((float(p[0]) for p in points), dtype=np.float64, count=len(points))
     values = np.fromiter((_number(p[1]) for p in points), dtype=np.float64, count=len(points))
     return Series(labels=labels, times=times, values=values)
+
+
+def _matrix(result) -> Matrix:
+    # One pass over the points of every series, converted by numpy at once: a chunk holds millions.
+    labels = [item.get("metric") or {} for item in result]
+    counts = np.fromiter(
+        (len(item.get("values") or ()) for item in result), dtype=np.int64, count=len(result)
+    )
+    total = int(counts.sum())
+    times = np.fromiter(
+        (p[0] for item in result for p in item.get("values") or ()), dtype=np.float64, count=total
+    )
+    values = np.array([p[1] for item in result for p in item.get("values") or ()], dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    return Matrix(labels=labels, counts=counts, times=times, values=values)
 
 
 def _number(text: str) -> float:
