@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 from costing.choices import SECONDS_PER_HOUR, SampleSource
 from costing.collectors.prometheus import DEFAULT_RATE_WINDOW, NO_DATA_REASON, PrometheusSource
 from costing.collectors.prometheus_client import MAX_POINTS, PrometheusClient, PrometheusError
+from costing.dirty import queue_recompute
 from costing.models import Cluster, SampleSlot
 from costing.recording import RecordResult, floor_slot, record_gaps, record_samples
 
@@ -71,7 +72,8 @@ def import_range(
     Each chunk (at most an hour of slots, and MAX_POINTS) is read whole, then stored in one transaction:
     its samples and its gaps (slots without any kube_node_info sample). Slots already recorded, by an
     earlier run, the live collector or another import, add nothing: a run that was interrupted is simply
-    run again. `progress(done, total)` is called after each chunk with slot counts.
+    run again. `progress(done, total)` is called after each chunk with slot counts. The days touched are
+    marked dirty chunk by chunk; with `queue`, their recompute is queued once, at the end.
     """
     slots = slots_to_read(cluster, start, end, step)
     per_chunk = min(chunk_slots or max(1, SECONDS_PER_HOUR // step), MAX_POINTS)
@@ -90,7 +92,7 @@ def import_range(
                     source=SampleSource.PROMETHEUS,
                     strict=False,
                     containers=frames.containers,
-                    queue=queue,
+                    queue=False,
                 )
             if len(frames.missing):
                 result.gaps += record_gaps(
@@ -99,12 +101,15 @@ def import_range(
                     interval=step,
                     source=SampleSource.PROMETHEUS,
                     reason=NO_DATA_REASON,
-                    queue=queue,
+                    queue=False,
                 )
         result.chunks += 1
         done += len(run)
         if progress:
             progress(done, len(slots))
+    if queue and (result.recorded.slots or result.gaps):
+        # Once for the whole import: a recompute per chunk would redo days still being filled.
+        queue_recompute()
     return result
 
 
