@@ -127,11 +127,18 @@ def slots_to_read(cluster: Cluster, start: datetime, end: datetime, step: int) -
         slot__gte=datetime.fromtimestamp(int(slots[0]) - SECONDS_PER_HOUR, tz=UTC),
         slot__lt=datetime.fromtimestamp(int(slots[-1]) + step, tz=UTC),
     ).values_list("slot", "interval")
-    for slot, interval in rows:
-        begin = int(slot.timestamp())
-        # A slot row covers every step slot that starts inside it (a sample of a coarser interval included).
-        slots = slots[~((slots < begin + interval) & (slots + step > begin))]
-    return slots
+    rows = list(rows)
+    starts = np.array([int(slot.timestamp()) for slot, _ in rows], dtype=np.int64)
+    if not len(starts):
+        return slots
+    ends = starts + np.array([length for _, length in rows], dtype=np.int64)
+    order = np.argsort(starts, kind="stable")
+    starts, reach = starts[order], np.maximum.accumulate(ends[order])
+    # A slot row covers every step slot it overlaps (a sample of another interval included): the latest row
+    # starting before the slot ends covers it if any row up to it reaches into the slot.
+    before = np.searchsorted(starts, slots + step, side="left") - 1
+    covered = (before >= 0) & (reach[np.maximum(before, 0)] > slots)
+    return slots[~covered]
 
 
 def _runs(slots: np.ndarray, step: int, size: int):

@@ -15,7 +15,9 @@ from django.db.models import Sum
 from costing.choices import ConnectionType, SampleSource, SampleStatus
 from costing.collectors.prometheus import PrometheusSource
 from costing.collectors.prometheus_client import PrometheusClient, TooManySamples
+from costing.collectors.prometheus_import import slots_to_read
 from costing.models import Cluster, ContainerHour, Namespace, Node, NodeHour, Pod, PodHour, SampleSlot
+from costing.recording import record_gaps
 from tests.costing.collectors import prometheus_server as known
 from tests.costing.collectors.prometheus_server import GAP_SLOT, GIB, MIB, T0
 
@@ -24,6 +26,10 @@ pytestmark = pytest.mark.django_db
 SELECTOR = 'cluster="prod"'
 SAMPLED = known.SLOTS - 1  # every slot but the scrape gap
 HOUR = 3600
+
+
+def at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(T0 + seconds, tz=UTC)
 
 
 def iso(seconds: int) -> str:
@@ -132,6 +138,16 @@ def test_a_second_run_and_an_interrupted_one_count_once(prometheus_server, clust
     web = pod_hours(cluster, "web-1")
     assert web["samples"] == SAMPLED
     assert web["cpu_request"] == pytest.approx(2.0 * SAMPLED / 60)
+
+
+def test_slots_already_recorded_are_not_read_again(cluster):
+    # A 5-minute sample at T0 + 10 min and a 90 s one at T0 + 30 s (it reaches into the second minute).
+    record_gaps(cluster, [at(600)], interval=300, source=SampleSource.IMPORT, reason="x")
+    record_gaps(cluster, [at(30)], interval=90, source=SampleSource.IMPORT, reason="x")
+    slots = slots_to_read(cluster, at(0), at(1200), 60) - T0
+    assert slots.tolist() == [120, 180, 240, 300, 360, 420, 480, 540, 900, 960, 1020, 1080, 1140]
+    # The start is rounded up to a whole step, the end down.
+    assert (slots_to_read(cluster, at(130), at(299), 60) - T0).tolist() == [180]
 
 
 def test_unreachable_url_names_it_and_writes_nothing(cluster):
