@@ -290,7 +290,12 @@ class PrometheusSource:
             how="left",
         )
         rows = rows.merge(limits, on=[*keys, "slot"], how="left").merge(usage, on=[*keys, "slot"], how="left")
-        rows["has_metrics"] = rows["usage_cpu"].notna() | rows["usage_memory"].notna()
+        # Metrics need both figures, as metrics-server gives them: a CPU counter with a single sample in the
+        # rate window has no rate yet, and its usage is not a zero.
+        measured = (rows["usage_cpu"].notna() & rows["usage_memory"].notna()).to_numpy()
+        rows["has_metrics"] = measured
+        rows["usage_cpu"] = rows["usage_cpu"].where(measured)
+        rows["usage_memory"] = rows["usage_memory"].where(measured)
         out = pd.DataFrame(
             {
                 "namespace": rows["namespace"],

@@ -36,12 +36,19 @@ def iso(seconds: int) -> str:
     return datetime.fromtimestamp(T0 + seconds, tz=UTC).isoformat()
 
 
-def run(url: str, *extra: str, start: int = 0, end: int = known.SLOTS * 60, cluster: str = "prod") -> str:
+def run(
+    url: str,
+    *extra: str,
+    start: int = 0,
+    end: int = known.SLOTS * 60,
+    cluster: str = "prod",
+    window: str = "60s",
+) -> str:
     out = StringIO()
     call_command(
         "import_prometheus",
         "--cluster", cluster, "--url", url, "--start", iso(start), "--end", iso(end),
-        "--step", "60s", "--label-selector", SELECTOR, "--rate-window", "60s", *extra,
+        "--step", "60s", "--label-selector", SELECTOR, *(("--rate-window", window) if window else ()), *extra,
         stdout=out, stderr=StringIO(),
     )  # fmt: skip
     return out.getvalue()
@@ -126,6 +133,22 @@ def test_import_records_the_known_cluster(prometheus_server, cluster):
     app = ContainerHour.objects.get(cluster=cluster, pod__name="web-1", container="app")
     assert app.cpu_limit_core_hours == pytest.approx(1.0 * SAMPLED * minute)
     assert app.mem_usage_max_bytes == 512 * MIB
+
+
+def test_the_default_rate_window_and_its_bound(prometheus_server, cluster):
+    """With rate() over 120 s (the default), a slot whose window reaches before a counter's first scrape, or
+    over the scrape gap, sees only the part of the window it has samples for (docs/prometheus.md, the bound):
+    Prometheus extrapolates a counter to zero at most, and over a gap by half a scrape interval."""
+    run(prometheus_server.url, window="")
+    # web-1 (0.45 cores): slot 0 sees 59.999 s of 120, slot 1 119.999 s, slot 8 after the gap 45 + 7.5 +
+    # 9.999 s; slots 2-6 and 9 the whole window.
+    web = pod_hours(cluster, "web-1")
+    assert web["cpu_usage"] == pytest.approx(0.45 * ((59.999 + 119.999 + 62.499) / 120 + 6) / 60, rel=1e-9)
+    # The three-minute pod (1.55 cores): 59.999 s, 119.999 s, then the whole window.
+    job = pod_hours(cluster, "job-x-28-abcde")
+    assert job["cpu_usage"] == pytest.approx(1.55 * ((59.999 + 119.999) / 120 + 1) / 60, rel=1e-9)
+    # Requests and memory do not depend on the window.
+    assert job["mem_usage"] == pytest.approx((GIB + 32 * MIB) / GIB * 3 / 60)
 
 
 def test_a_second_run_and_an_interrupted_one_count_once(prometheus_server, cluster):
