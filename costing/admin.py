@@ -136,9 +136,9 @@ class ClusterAdmin(admin.ModelAdmin):
     list_filter = ("connection_type", "enabled")
     search_fields = ("name",)
 
-    @admin.display(boolean=True, description="Kubeconfig stored")
+    @admin.display(boolean=True, description=_("Credentials stored"))
     def has_credentials(self, obj: Cluster) -> bool:
-        return bool(obj.kubeconfig)
+        return bool(obj.kubeconfig or obj.prometheus_token or obj.prometheus_password)
 
 
 # Where a field path of costing.policy.validate is edited on the policy's own form.

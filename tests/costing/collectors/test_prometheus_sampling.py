@@ -183,3 +183,28 @@ def test_the_same_minute_gives_the_same_quantities_as_our_collector(prometheus_s
     assert sorted(got) == sorted(expected)
     for key, row in expected.items():
         assert got[key] == pytest.approx(row, rel=1e-9), key
+
+
+def test_the_admin_adds_a_prometheus_cluster(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/costing/cluster/add/")
+    assert page.status_code == 200
+    assert b"prometheus_selector" in page.content and b"Prometheus bearer token" in page.content
+    response = client.post(
+        "/admin/costing/cluster/add/",
+        {
+            "name": "prod",
+            "connection_type": ConnectionType.PROMETHEUS,
+            "prometheus_url": "https://prometheus.example.com",
+            "prometheus_selector": 'cluster="prod"',
+            "prometheus_token": "t0ken-value",
+            "sampling_interval": 60,
+            "simulator_seed": 42,
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    cluster = Cluster.objects.get(name="prod")
+    assert (cluster.connection_type, cluster.prometheus_token) == (ConnectionType.PROMETHEUS, "t0ken-value")
+    listing = client.get("/admin/costing/cluster/")
+    assert b"t0ken-value" not in listing.content and b"Credentials stored" in listing.content
