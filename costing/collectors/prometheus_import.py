@@ -4,6 +4,7 @@ whose connection type is Prometheus. Both store through costing/recording.py, on
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,7 @@ def import_range(
     chunk_slots: int | None = None,
     queue: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    deadline: float | None = None,
 ) -> ImportResult:
     """Record the slots of `step` seconds in [start, end) that are not recorded yet, chunk by chunk.
 
@@ -73,13 +75,16 @@ def import_range(
     its samples and its gaps (slots without any kube_node_info sample). Slots already recorded, by an
     earlier run, the live collector or another import, add nothing: a run that was interrupted is simply
     run again. `progress(done, total)` is called after each chunk with slot counts. The days touched are
-    marked dirty chunk by chunk; with `queue`, their recompute is queued once, at the end.
+    marked dirty chunk by chunk; with `queue`, their recompute is queued once, at the end. Past `deadline`
+    (time.monotonic()), no further chunk is begun.
     """
     slots = slots_to_read(cluster, start, end, step)
     per_chunk = min(chunk_slots or max(1, SECONDS_PER_HOUR // step), MAX_POINTS)
     result = ImportResult(recorded=RecordResult())
     done = 0
     for run in _runs(slots, step, per_chunk):
+        if deadline is not None and result.chunks and time.monotonic() > deadline:
+            break  # the next run goes on from here
         frames = source.read(int(run[0]), int(run[-1]), step)
         with transaction.atomic():
             if len(frames.sampled):
@@ -158,9 +163,12 @@ def catch_up(
     cluster: Cluster, now: datetime, *, schedule_name: str, max_slots: int | None = None
 ) -> ImportResult:
     """Record the complete slots of the cluster not recorded yet: from when sampling was switched on (at most
-    FINOPS_GAP_SWEEP_DAYS ago) to the last slot that ended SETTLE_SECONDS before `now`, oldest first, at
-    most an hour of them per run (the next run goes on). After an outage of the worker or of the link to
-    Prometheus, the slots Prometheus still holds are read back; those it has no data for become gaps.
+    FINOPS_GAP_SWEEP_DAYS ago) to the last slot that ended SETTLE_SECONDS before `now`, oldest first.
+
+    At most an hour of slots per run, in chunks of ten minutes, none begun after half an interval: the runs
+    of a large cluster catching up do not pile onto each other, the next run goes on. After an outage of
+    the worker or of the link to Prometheus, the slots Prometheus still holds are read back; those it has no
+    data for become gaps.
     """
     interval = cluster.sampling_interval
     started = (
@@ -186,6 +194,15 @@ def catch_up(
     try:
         last = datetime.fromtimestamp(int(slots[-1]) + interval, tz=UTC)
         first = datetime.fromtimestamp(int(slots[0]), tz=UTC)
-        return import_range(cluster, source, first, last, interval, queue=False)
+        return import_range(
+            cluster,
+            source,
+            first,
+            last,
+            interval,
+            chunk_slots=max(1, 600 // interval),
+            queue=False,
+            deadline=time.monotonic() + interval / 2,
+        )
     finally:
         source.client.close()
