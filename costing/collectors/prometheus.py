@@ -244,9 +244,11 @@ class PrometheusSource:
         requests = figures("kube_pod_container_resource_requests", "request")
         limits = figures("kube_pod_container_resource_limits", "limit")
         init_requests = figures("kube_pod_init_container_resource_requests", "request")
+        # The same cgroup (id) scraped twice (two scrape jobs, two Prometheus replicas) counts once; two cgroups
+        # of one container (a restart inside the window) add up.
         cpu = self._range(
-            f"sum by (namespace, pod, container) (rate({self._sel('container_cpu_usage_seconds_total', _CONTAINERS)}"
-            f"[{max(self.rate_window, step) * 1000}ms]))",
+            "sum by (namespace, pod, container) (max by (namespace, pod, container, id) (rate("
+            f"{self._sel('container_cpu_usage_seconds_total', _CONTAINERS)}[{max(self.rate_window, step) * 1000}ms])))",
             slots,
             step,
             keys,

@@ -238,11 +238,10 @@ def _pod_families(w: _Writer, c: dict, other: str) -> None:
             for labels, value in make(namespace, pod, uid, node, phase):
                 w.series(name, {**c, "namespace": namespace, "pod": pod, "uid": uid, **labels}, times, value)
 
-    each(
-        "kube_pod_info",
-        "gauge",
-        lambda ns, pod, uid, node, phase: [({"node": node, "host_ip": "10.0.0.1"}, 1)],
-    )
+    # Two replicas of kube-state-metrics (instances a and b) export web-1's info and requests twice.
+    each("kube_pod_info", "gauge", lambda ns, pod, uid, node, phase: [
+        ({"node": node, "host_ip": "10.0.0.1", "instance": i}, 1) for i in (("a", "b") if pod == "web-1" else ("a",))
+    ])  # fmt: skip
     other_pod = {"cluster": other, "namespace": "shop", "pod": "other-pod", "uid": "u-o", "node": "o1"}
     w.series("kube_pod_info", other_pod, scrape_times(), 1)
     each("kube_pod_status_phase", "gauge", lambda ns, pod, uid, node, phase: [
@@ -271,10 +270,13 @@ def _pod_families(w: _Writer, c: dict, other: str) -> None:
                     continue
                 cpu, memory = values[first], values[first + 1]
                 for resource, unit, value in (("cpu", "core", cpu), ("memory", "byte", memory)):
+                    replicas = ("a", "b") if pod == "web-1" else ("a",)
                     if value is not None:
-                        out.append(
-                            ({"container": name, "node": node, "resource": resource, "unit": unit}, value)
-                        )
+                        out.extend(
+                            ({"container": name, "node": node, "resource": resource, "unit": unit, "instance": i},
+                             value)
+                            for i in replicas
+                        )  # fmt: skip
             return out
 
         return make
@@ -307,8 +309,10 @@ def _cadvisor(w: _Writer, c: dict) -> None:
                 "node": node,
                 "id": f"/{pod}/{name}",
             }
-            w.series("container_cpu_usage_seconds_total", labels, scrape_times(begin, end),
-                     lambda t, r=rate, b=begin: round(r * (t - T0 - b), 6))  # fmt: skip
+            # web-1's app is scraped by two jobs: the same cgroup must count once.
+            for job in ("kubelet", "cadvisor") if name == "app" else ("kubelet",):
+                w.series("container_cpu_usage_seconds_total", {**labels, "job": job}, scrape_times(begin, end),
+                         lambda t, r=rate, b=begin: round(r * (t - T0 - b), 6))  # fmt: skip
         pod_level = {**c, "namespace": namespace, "pod": pod, "container": "", "node": node, "id": f"/{pod}"}
         w.series(
             "container_cpu_usage_seconds_total",
