@@ -18,8 +18,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from .choices import ChannelKind
+from .choices import ChannelKind, ConnectionType
+from .collectors.prometheus import normalise_selector
+from .collectors.prometheus_client import PrometheusError
 from .models import (
     Alert,
     AlertChannel,
@@ -46,12 +49,26 @@ from .policy.store import InvalidPolicy, mark_policy_days_dirty, save_spec, spec
 
 
 class ClusterForm(forms.ModelForm):
-    """The kubeconfig is never rendered back: leave the field empty to keep the stored one."""
+    """The kubeconfig and the Prometheus secrets are never rendered back: leave a field empty to keep the stored one."""
+
+    SECRETS = ("kubeconfig", "prometheus_password", "prometheus_token")
 
     kubeconfig = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
         help_text="Paste a kubeconfig to set or replace it. The stored one is never shown; empty keeps it.",
+    )
+    prometheus_password = forms.CharField(
+        required=False,
+        label=_("Prometheus password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("For basic authentication with the user above. Never shown; empty keeps the stored one."),
+    )
+    prometheus_token = forms.CharField(
+        required=False,
+        label=_("Prometheus bearer token"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=_("Instead of a user and password. Never shown; empty keeps the stored one."),
     )
 
     class Meta:
@@ -63,19 +80,53 @@ class ClusterForm(forms.ModelForm):
             "kubeconfig_context",
             "sampling_interval",
             "node_pool_label",
+            "prometheus_url",
+            "prometheus_selector",
+            "prometheus_username",
+            "prometheus_password",
+            "prometheus_token",
             "simulator_seed",
             "enabled",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.initial["kubeconfig"] = ""
+        for name in self.SECRETS:
+            self.initial[name] = ""
+
+    def _kept(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        if not value and self.instance.pk:
+            return getattr(self.instance, name)
+        return value
 
     def clean_kubeconfig(self) -> str:
-        value = self.cleaned_data.get("kubeconfig", "")
-        if not value and self.instance.pk:
-            return self.instance.kubeconfig
-        return value
+        return self._kept("kubeconfig")
+
+    def clean_prometheus_password(self) -> str:
+        return self._kept("prometheus_password")
+
+    def clean_prometheus_token(self) -> str:
+        return self._kept("prometheus_token")
+
+    def clean_prometheus_selector(self) -> str:
+        try:
+            return normalise_selector(self.cleaned_data.get("prometheus_selector", ""))
+        except PrometheusError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("connection_type") == ConnectionType.PROMETHEUS:
+            url = data.get("prometheus_url", "")
+            if not url.startswith(("http://", "https://")):
+                self.add_error(
+                    "prometheus_url",
+                    _("A Prometheus cluster needs the server's URL, e.g. http://prometheus.monitoring:9090."),
+                )
+            if data.get("prometheus_token") and data.get("prometheus_username"):
+                self.add_error("prometheus_token", _("Give a bearer token or a user and password, not both."))
+        return data
 
 
 @admin.register(Cluster)

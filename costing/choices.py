@@ -16,6 +16,7 @@ class ConnectionType(models.TextChoices):
     KUBECONFIG = "kubeconfig", "Kubeconfig file and context"
     IN_CLUSTER = "in_cluster", "In-cluster service account"
     SIMULATOR = "simulator", "Demo simulator"
+    PROMETHEUS = "prometheus", "Prometheus (kube-state-metrics and cAdvisor)"
 
 
 class SampleStatus(models.TextChoices):
@@ -27,6 +28,7 @@ class SampleSource(models.TextChoices):
     COLLECTOR = "collector", "Collector"
     IMPORT = "import", "Bulk import"
     SIMULATOR = "simulator", "Simulator backfill"
+    PROMETHEUS = "prometheus", "Prometheus"
 
 
 class OwnerKind(models.TextChoices):

@@ -23,6 +23,8 @@ from costing.collectors.kubernetes import (
     api_client_from_kubeconfig,
     in_cluster_api_client,
 )
+from costing.collectors.prometheus_client import PrometheusError
+from costing.collectors.prometheus_import import catch_up
 from costing.collectors.snapshot import Snapshot, SnapshotError
 from costing.demo.simulator import DemoCluster
 from costing.models import Cluster, SampleSlot
@@ -58,6 +60,8 @@ def take_sample(cluster_id: int, slot: datetime) -> str:
     cluster = Cluster.objects.filter(pk=cluster_id).first()
     if cluster is None or not cluster.enabled:
         return "skipped"
+    if cluster.connection_type == ConnectionType.PROMETHEUS:
+        return _read_prometheus(cluster, slot)
     interval = cluster.sampling_interval
     if SampleSlot.objects.filter(cluster=cluster, slot=slot).exists():
         # Only saves a needless snapshot; the unique slot row is what guarantees counting once.
@@ -76,6 +80,20 @@ def take_sample(cluster_id: int, slot: datetime) -> str:
         return "duplicate"
     logger.info("cluster %s slot %s: %d pods recorded", cluster.name, slot.isoformat(), result.pod_samples)
     return "recorded"
+
+
+def _read_prometheus(cluster: Cluster, slot: datetime) -> str:
+    """A Prometheus cluster records the complete slots it has not recorded yet (docs/prometheus.md), taking the
+    run's slot as the time: 'recorded', 'gap' (no data in Prometheus), 'duplicate' or 'unreachable'."""
+    try:
+        result = catch_up(cluster, slot, schedule_name=schedule_name(cluster.pk))
+    except PrometheusError as error:
+        # No gap: Prometheus keeps the data, and the next run reads these slots once it answers.
+        logger.warning("cluster %s: Prometheus not read, caught up later (%s)", cluster.name, error)
+        return "unreachable"
+    if result.recorded.slots:
+        return "recorded"
+    return "gap" if result.gaps else "duplicate"
 
 
 def _snapshot(cluster: Cluster, slot: datetime) -> Snapshot:
@@ -189,6 +207,8 @@ MISSED_REASON = "not sampled: worker/broker down"
 
 
 def source_of(cluster: Cluster) -> str:
+    if cluster.connection_type == ConnectionType.PROMETHEUS:
+        return SampleSource.PROMETHEUS
     simulated = cluster.connection_type == ConnectionType.SIMULATOR
     return SampleSource.SIMULATOR if simulated else SampleSource.COLLECTOR
 
@@ -226,7 +246,8 @@ def sweep_missed_slots(now: datetime | None = None, *, lookback_days: int | None
     """Record every missed slot of the enabled clusters as a gap with MISSED_REASON; gaps added per cluster.
 
     Expected slots start when sampling was last switched on (the schedule's start time; before there was
-    one, when the cluster was made) and at most `lookback_days` (FINOPS_GAP_SWEEP_DAYS) ago.
+    one, when the cluster was made) and at most `lookback_days` (FINOPS_GAP_SWEEP_DAYS) ago. A Prometheus
+    cluster is left out: its own runs read every missed slot back from Prometheus (or record its gap).
     """
     now = now or timezone.now()
     days = settings.FINOPS_GAP_SWEEP_DAYS if lookback_days is None else lookback_days
@@ -237,7 +258,9 @@ def sweep_missed_slots(now: datetime | None = None, *, lookback_days: int | None
         )
     )
     added: dict[str, int] = {}
-    for cluster in Cluster.objects.filter(enabled=True).order_by("pk"):
+    for cluster in (
+        Cluster.objects.filter(enabled=True).exclude(connection_type=ConnectionType.PROMETHEUS).order_by("pk")
+    ):
         start = max(started.get(schedule_name(cluster.pk), cluster.created_at), horizon)
         slots = missed_slots(cluster, start, now)
         if not slots:
@@ -259,8 +282,8 @@ def sweep_missed_slots(now: datetime | None = None, *, lookback_days: int | None
 def give_up(cluster_id: int, slot: datetime, reason: str) -> bool:
     """Record `slot` as a gap because its run gave up (retries spent or past its deadline)."""
     cluster = Cluster.objects.filter(pk=cluster_id).first()
-    if cluster is None:
-        return False
+    if cluster is None or cluster.connection_type == ConnectionType.PROMETHEUS:
+        return False  # a Prometheus cluster's next run reads the slot back
     return record_gap(
         cluster,
         slot,

@@ -30,6 +30,18 @@ class Cluster(models.Model):
         help_text="Node label that names the node pool, tried before the well-known cloud labels.",
     )
     simulator_seed = models.PositiveIntegerField(default=42)
+    # Connection type Prometheus (docs/prometheus.md): the server's URL, the label matchers that pick this
+    # cluster's series, and credentials (a bearer token, or a user and password), encrypted like the kubeconfig.
+    prometheus_url = models.CharField(max_length=500, blank=True, default="")
+    prometheus_selector = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text='Label matchers that pick this cluster\'s series in a shared Prometheus, e.g. cluster="prod".',
+    )
+    prometheus_username = models.CharField(max_length=200, blank=True, default="")
+    prometheus_password = EncryptedTextField(blank=True, default="")
+    prometheus_token = EncryptedTextField(blank=True, default="")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

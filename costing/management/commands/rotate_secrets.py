@@ -1,4 +1,5 @@
-"""Re-encrypt every stored secret (cluster kubeconfigs) with the first key of FINOPS_ENCRYPTION_KEYS."""
+"""Re-encrypt every stored secret (cluster kubeconfigs, Prometheus passwords and tokens) with the first key of
+FINOPS_ENCRYPTION_KEYS."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from costing.models import Cluster
+
+SECRET_FIELDS = ("kubeconfig", "prometheus_password", "prometheus_token")
 
 
 class Command(BaseCommand):
@@ -15,7 +18,11 @@ class Command(BaseCommand):
         count = 0
         with transaction.atomic():
             # Read decrypts with any key; update() encrypts with the first. update(): no save signals.
-            for pk, kubeconfig in Cluster.objects.exclude(kubeconfig="").values_list("pk", "kubeconfig"):
-                Cluster.objects.filter(pk=pk).update(kubeconfig=kubeconfig)
-                count += 1
-        self.stdout.write(f"re-encrypted the kubeconfig of {count} cluster(s)")
+            for row in Cluster.objects.values("pk", *SECRET_FIELDS):
+                secrets = {name: row[name] for name in SECRET_FIELDS if row[name]}
+                if secrets:
+                    Cluster.objects.filter(pk=row["pk"]).update(**secrets)
+                    count += 1
+        self.stdout.write(
+            f"re-encrypted the secrets (kubeconfig, Prometheus credentials) of {count} cluster(s)"
+        )

@@ -50,3 +50,18 @@ def kube_api():
     finally:
         client.close()
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory):
+    """A real Prometheus serving the known cluster of tests/costing/collectors/prometheus_server.py, started
+    once per test session (per xdist worker)."""
+    from tests.costing.collectors import prometheus_server as known
+
+    known.require_prometheus()
+    directory = tmp_path_factory.mktemp("prometheus")
+    server = known.PrometheusServer(known.build_tsdb(known.cluster_metrics(), directory)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
