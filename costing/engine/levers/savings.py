@@ -148,7 +148,9 @@ def savings_list(advice, packing_pools, capacity_pools, cron, ppu, shares) -> pd
 
     over = capacity_pools.rename(columns={"monthly_value": "monthly_saving"})
     over = over.loc[over["monthly_saving"] > 0.005].copy()
-    over["counted"] = np.maximum(over["monthly_value_rec"] - _lookup(over, by_pool_cron), 0.0)
+    # Advice that raises requests (under-requested containers) leaves more unused: never above its own figure.
+    after = np.minimum(over["monthly_value_rec"], over["monthly_saving"])
+    over["counted"] = np.maximum(after - _lookup(over, by_pool_cron), 0.0)
 
     pool_counted = (
         pd.concat([pack.set_index(POOL_KEY)["counted"], over.set_index(POOL_KEY)["counted"]])
