@@ -64,6 +64,8 @@ class Opportunities:
     end: datetime
     levers: Levers
     savings: pd.DataFrame  # levers.savings with department, shared and workload_id, limited to the user's
+    cronhpa: pd.DataFrame  # levers.cronhpa, the same way
+    pay_per_use: pd.DataFrame  # levers.pay_per_use, the same way
     sheet: PriceSheet | None
     whole: bool  # the user sees the pool-level levers (packing, oversubscription) and their evidence
 
@@ -208,8 +210,11 @@ def opportunities_between(
         sheet=sheet,
         cronhpa_policy=cronhpa_policy,
     )
-    savings = _owned(levers.savings, end.date(), departments, namespace)
-    return Opportunities(start, end, levers, savings, sheet, whole=departments is None and not namespace)
+    owned = [
+        _owned(frame, end.date(), departments, namespace)
+        for frame in (levers.savings, levers.cronhpa, levers.pay_per_use)
+    ]
+    return Opportunities(start, end, levers, *owned, sheet, whole=departments is None and not namespace)
 
 
 def _owned(savings: pd.DataFrame, day: date, departments, namespace: str | None) -> pd.DataFrame:
