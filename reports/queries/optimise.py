@@ -6,13 +6,18 @@ from datetime import UTC, date, datetime, timedelta
 
 from costing.opportunities import Opportunities, opportunities_between
 
-__all__ = ["optimise_window", "period_opportunities"]
+__all__ = ["MAX_WINDOW_DAYS", "optimise_window", "period_opportunities"]
+
+# A longer period reads its last four weeks (weekdays and weekends, and bounded work for a year's report).
+MAX_WINDOW_DAYS = 28
 
 
 def optimise_window(period, today: date) -> tuple[datetime, datetime]:
-    """[start, end) of the data a period's levers read: the period, up to the end of today at the latest."""
-    end = min(period.end, today + timedelta(days=1))
-    return _midnight(period.start), _midnight(max(end, period.start))
+    """[start, end) of the data a period's levers read: the period up to the end of today at the latest, its
+    last MAX_WINDOW_DAYS days at most."""
+    end = max(min(period.end, today + timedelta(days=1)), period.start)
+    start = max(period.start, end - timedelta(days=MAX_WINDOW_DAYS))
+    return _midnight(start), _midnight(end)
 
 
 def period_opportunities(

@@ -67,15 +67,14 @@ def bins_needed(cpu, mem, count, cap_cpu: float, cap_mem: float) -> tuple[int, i
     return int(free_cpu.size) + oversized, oversized
 
 
-def _node_shapes(nodes: pd.DataFrame) -> pd.DataFrame:
-    """The pool's node shape: the most common (cores, GiB) of its nodes, each node at its largest hour
-    (a tie goes to the larger shape)."""
+def _node_shapes(nodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the pool's node shape, each node's full cores). The shape is the most common (cores, GiB) of the
+    pool's sampled nodes, each node at its largest hour (a tie goes to the larger shape)."""
     per_node = (
         nodes.groupby([*POOL_KEY, "node"], sort=False)[["cpu_cores", "mem_gib"]].max().round(3).reset_index()
     )
-    counts = (
-        per_node.groupby([*POOL_KEY, "cpu_cores", "mem_gib"], sort=False).size().rename("n").reset_index()
-    )
+    sampled = per_node.loc[per_node["cpu_cores"] > 0]  # a node billed but never sampled has no shape
+    counts = sampled.groupby([*POOL_KEY, "cpu_cores", "mem_gib"], sort=False).size().rename("n").reset_index()
     counts = counts.sort_values(
         [*POOL_KEY, "n", "cpu_cores", "mem_gib"], ascending=[True, True, False, False, False]
     )
@@ -88,7 +87,9 @@ def _node_shapes(nodes: pd.DataFrame) -> pd.DataFrame:
 
 def _pool_hours(nodes: pd.DataFrame, pods: pd.DataFrame, shapes, full) -> pd.DataFrame:
     present = nodes.merge(full, on=[*POOL_KEY, "node"], how="left")
-    present["nodes"] = present["cpu_cores"] / present["full_cores"].where(present["full_cores"] > 0)
+    # A node-hour billed but not sampled is a whole node the pool paid for.
+    share = present["cpu_cores"] / present["full_cores"].where(present["full_cores"] > 0)
+    present["nodes"] = share.where(present["cpu_cores"] > 0, (present["cost"] > 0).astype(float))
     hours = present.groupby([*POOL_KEY, "hour"], sort=False)[["nodes", "cost"]].sum()
     daemons = pods.loc[pods["workload_kind"] == DAEMONSET]
     per_node = daemons.groupby([*POOL_KEY, "hour", "node"], sort=False)[["cpu_rate", "mem_rate"]].sum()
