@@ -167,6 +167,10 @@ def _cron_charts(levers, cron) -> list[dict]:
     return out
 
 
+def _numbered(stem: str, items: list[dict]) -> list[dict]:
+    return [{**item, "id": f"{stem}-{n}"} for n, item in enumerate(items, 1)]
+
+
 @page()
 def optimise(request, state):
     """The savings list of the period (the picker's cluster, or every cluster), each money counted once."""
@@ -201,9 +205,9 @@ def optimise(request, state):
         chart=charts.bars([f"{LEVER_NAMES[r['lever']]}: {r['subject']}" for r in top],
                           [r["counted_saving"] for r in top], currency=settings.FINOPS_CURRENCY)
         if top else None,
-        packing_charts=_packing_charts(levers) if result.whole else [],
-        capacity_charts=_capacity_charts(levers) if result.whole else [],
-        cron_charts=_cron_charts(levers, cron),
+        packing_charts=_numbered("packing", _packing_charts(levers) if result.whole else []),
+        capacity_charts=_numbered("capacity", _capacity_charts(levers) if result.whole else []),
+        cron_charts=_numbered("cron", _cron_charts(levers, cron)),
     )  # fmt: skip
     named = {
         "savings": SavingTable(
