@@ -21,7 +21,7 @@ from costing.engine.levers import (
     optimise,
 )
 from costing.engine.levers.frames import WORKLOAD_KEY
-from costing.engine.rightsizing import OVER_REQUESTED
+from costing.engine.rightsizing import OVER_REQUESTED, RightsizingPolicy
 from costing.models import Cluster, Node, NodeCostHour, NodeHour, Pod, PodHour
 from costing.policy.store import spec_for_day
 from costing.recommendations import recommendations, with_owners
@@ -153,8 +153,12 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
 
 def advice(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
     """ADVICE_COLUMNS: right-sizing (costing.recommendations) summed per workload: the change of a
-    replica's requests over its containers with a recommendation, and the saving of the over-requested."""
-    rows = recommendations(start, end, cluster=cluster)
+    replica's requests over its containers with a recommendation, and the saving of the over-requested.
+    The advice is the one for `end`, from its own look-back before it (as the Recommendations page's),
+    whatever the window's length; `start` is not used."""
+    policy = RightsizingPolicy()
+    first = end - timedelta(days=policy.lookback_days + policy.backtest_days)
+    rows = recommendations(first, end, cluster=cluster, policy=policy)
     if rows.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=float if c in ADVICE_COLUMNS[4:] else object) for c in ADVICE_COLUMNS}
