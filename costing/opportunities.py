@@ -227,7 +227,7 @@ def _owned(savings: pd.DataFrame, day: date, departments, namespace: str | None)
         if not savings.empty
         else savings.assign(department="", shared=True, workload_id=None)
     )
-    keep = access.owned_rows(frame, departments)
+    keep = access.owned_opportunities(frame, departments)
     if keep is not None:
         frame = frame.loc[keep.to_numpy()]
     if namespace:
