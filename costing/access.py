@@ -113,6 +113,14 @@ def owned_rows(frame, departments):
     return frame["department"].isin(list(departments)) & ~frame["shared"]
 
 
+def owned_opportunities(frame, departments):
+    """The Optimise view's rows (costing.opportunities) a department viewer may see: the levers of workloads
+    whose namespace belonged (not shared) to one of their departments (owned_rows). Node pool rows (packing,
+    oversubscription) have no department and count as shared: whole-cluster figures, never a department's.
+    A boolean Series, or None for all."""
+    return owned_rows(frame, departments)
+
+
 # What a user may see of one namespace over a period (its stored days).
 WHOLE, PARTLY, NOTHING = "whole", "partly", "nothing"
 

@@ -45,7 +45,7 @@ from .policy import FallbackPrice as FallbackPriceSpec
 from .policy import TagRule as TagRuleSpec
 from .policy.history import policy_text, record_policy_change
 from .policy.preview import EDIT, NEW, preview_change
-from .policy.store import InvalidPolicy, mark_policy_days_dirty, save_spec, spec_from_policy
+from .policy.store import InvalidPolicy, mark_policy_days_dirty, save_spec, sheet_from_json, spec_from_policy
 
 
 class ClusterForm(forms.ModelForm):
@@ -202,6 +202,8 @@ def spec_from_forms(policy: Policy, formsets: dict[str, BaseInlineFormSet]) -> P
             "idle": PoolSpec(policy.idle_method, "cluster"),
             "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
         },
+        # Not on the form (set in the policy file): an edit in the admin keeps the stored sheet.
+        pay_per_use=sheet_from_json(policy.pay_per_use),
     )
 
 

@@ -219,3 +219,24 @@ def usage_histogram(
     _layout(fig, currency="", height=260, y_title="hours", hovermode="closest")
     fig.update_layout(xaxis={"title": {"text": unit}}, yaxis={"tickformat": ",.1f"})
     return to_json(fig)
+
+
+def lines(x: list, series: dict[str, list], *, y_title: str, x_title: str = "", step: bool = False) -> str:
+    """One line per named series over a shared x axis (hours, hours of day): the evidence of a lever."""
+    fig = go.Figure()
+    for n, (name, values) in enumerate(series.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[None if v is None else float(v) for v in values],
+                name=name,
+                mode="lines",
+                line={"color": OKABE_ITO[n % len(OKABE_ITO)], "shape": "hv" if step else "linear"},
+                hovertemplate="%{y:,.2f}",
+            )
+        )
+    _layout(fig, currency="", height=280, y_title=y_title, barmode=None)
+    fig.update_layout(
+        xaxis={"title": {"text": x_title}, "gridcolor": "#e5e7eb"}, yaxis={"tickformat": ",.2f"}
+    )
+    return to_json(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,10 @@ from costing.choices import RunStatus
 EXPORT_TASK = "reports.build_export"
 SCHEDULE_TASK = "reports.run_schedule"
 CLOSE_TASK = "reports.close_period"
+
+# A running closing job that has written no progress for this long lost its worker (killed, out of memory):
+# the task's redelivery takes it over, and a new closing of the period marks it failed (ClosingJob.is_stale).
+CLOSING_STALE = timedelta(minutes=15)
 
 
 class ExportFormat(models.TextChoices):
@@ -80,7 +85,8 @@ class ClosingJob(models.Model):
 
     The period counts as closed only once the job succeeded: the ClosedPeriod and its snapshots are written
     by the task in one transaction. While a job of a period is pending or running, a second one is refused
-    by the partial unique constraint.
+    by the partial unique constraint. A running job beats (`heartbeat_at`) with each progress step; one
+    whose beat is older than CLOSING_STALE is stale: its worker is gone.
     """
 
     key = models.CharField(max_length=40, help_text="period key, e.g. 2026-10 (reports/periods.py)")
@@ -97,6 +103,7 @@ class ClosingJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last progress of a running job")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -115,6 +122,11 @@ class ClosingJob(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in (RunStatus.PENDING, RunStatus.RUNNING)
+
+    def is_stale(self, now: datetime) -> bool:
+        """Running, with no progress written for CLOSING_STALE: the worker that ran it is gone."""
+        beat = self.heartbeat_at or self.started_at
+        return self.status == RunStatus.RUNNING and beat is not None and now - beat > CLOSING_STALE
 
 
 class ClosedSnapshot(models.Model):

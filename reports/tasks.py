@@ -125,7 +125,9 @@ def _closing_progress(job: ClosingJob):
     def report(fraction: float, message: str) -> None:
         if fraction - last[0] >= 0.02 or fraction >= 1.0:
             last[0] = fraction
-            ClosingJob.objects.filter(pk=job.pk).update(progress=min(fraction, 0.99), message=message[:300])
+            ClosingJob.objects.filter(pk=job.pk).update(
+                progress=min(fraction, 0.99), message=message[:300], heartbeat_at=timezone.now()
+            )
 
     return report
 
@@ -133,8 +135,10 @@ def _closing_progress(job: ClosingJob):
 @shared_task(name=CLOSE_TASK, ignore_result=True, acks_late=True)
 def close_period(job_id: int) -> str:
     """Run one closing job: freeze the period's figures (reports.reporting.closing.close_period) and record
-    the outcome on the job. A finished job is left alone; any error fails the job with the error recorded
-    and the period stays open (the closed figures are written in one transaction, at the end)."""
+    the outcome on the job. A finished job is left alone, as is a running one whose worker still beats; a
+    stale one (ClosingJob.is_stale: its worker died) is taken over by the redelivered task. Any error fails
+    the job with the error recorded and the period stays open (the closed figures are written in one
+    transaction, at the end)."""
     with transaction.atomic():
         job = (
             ClosingJob.objects.select_for_update(of=("self",))
@@ -142,13 +146,16 @@ def close_period(job_id: int) -> str:
             .filter(pk=job_id)
             .first()
         )
-        if job is None or job.status != RunStatus.PENDING:
-            # Missing, finished, or already taken by another worker (acks_late redelivery).
+        now = timezone.now()
+        if job is None or not (job.status == RunStatus.PENDING or job.is_stale(now)):
+            # Missing, finished, or running in another worker that still beats (acks_late redelivery).
             return job.status if job else "missing"
+        # A stale running job is taken over: its worker died, and nothing of the closing was written (the
+        # closed figures are written in one transaction at the end).
+        job.message = "taken over from a lost worker" if job.status == RunStatus.RUNNING else "starting"
         job.status = RunStatus.RUNNING
-        job.started_at = timezone.now()
-        job.message = "starting"
-        job.save(update_fields=["status", "started_at", "message"])
+        job.started_at = job.heartbeat_at = now
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "message"])
     try:
         closing = close_now(job.key, job.requested_by, job.comment, progress=_closing_progress(job))
     except Exception as exc:

@@ -53,6 +53,9 @@ class Policy(models.Model):
     )
     overhead_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
     comment = models.TextField(blank=True, default="")
+    # The Optimise view's pay-per-use price sheet (costing.policy.spec.PayPerUseSheet), numbers as text so
+    # that they stay exact; null: none set.
+    pay_per_use = models.JSONField(null=True, blank=True, default=None)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -104,6 +104,7 @@ class PolicySpec:
     shared_namespaces: list[str] = field(default_factory=list)
     departments: list[DepartmentSpec] = field(default_factory=list)
     pools: dict[str, PoolSpec] = field(default_factory=default_pools)
+    pay_per_use: PayPerUseSheet | None = None  # the Optimise view's serverless price sheet (docs/optimise.md)
 
     def __post_init__(self):
         # A pool left out takes the default, so two specs that mean the same thing compare equal.
@@ -171,6 +172,7 @@ def validate(spec: PolicySpec, known_namespaces: Iterable[str] | None = None) ->
     shared_names, shared_patterns = _check_shared(check, spec.shared_namespaces, known)
     _check_departments(check, spec, shared_names, shared_patterns, known)
     _check_pools(check, spec)
+    _check_pay_per_use(check, spec.pay_per_use)
     return check.issues
 
 
@@ -553,3 +555,46 @@ def glob_overlap(pattern_a: str, pattern_b: str) -> str | None:
                     seen.add((state, True))
                     queue.append((state, text + ch))
     return None
+
+
+# -- pay-per-use price sheet (issue 15: the Optimise view's serverless what-if) --------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayPerUseSheet:
+    """A pay-per-use serverless offer (CCE Autopilot, EKS Fargate, GKE Autopilot style) in the policy's
+    currency: prices per vCPU-second and GiB-second of a pod's requests, with the offer's minimums and
+    rounding (docs/policy.md). It changes no cost; the Optimise view prices its what-if with it."""
+
+    name: str = "pay-per-use"
+    vcpu_second: Decimal
+    gib_second: Decimal
+    min_vcpu: Decimal = Decimal(0)
+    min_gib: Decimal = Decimal(0)
+    vcpu_step: Decimal = Decimal(0)
+    gib_step: Decimal = Decimal(0)
+    min_seconds: Decimal = Decimal(0)
+    second_step: Decimal = Decimal(1)
+
+
+PAY_PER_USE_FIELDS = (
+    "name", "vcpu_second", "gib_second", "min_vcpu", "min_gib", "vcpu_step", "gib_step", "min_seconds",
+    "second_step",
+)  # fmt: skip
+
+
+def _check_pay_per_use(check: _Checker, sheet: PayPerUseSheet | None):
+    if sheet is None:
+        return
+    if not isinstance(sheet.name, str) or not sheet.name.strip():
+        check.error("pay_per_use.name", f"must be a name such as 'CCE Autopilot', not {_text(sheet.name)}")
+    for name in PAY_PER_USE_FIELDS[1:]:
+        value = getattr(sheet, name)
+        if not _is_number(value) or value < 0:
+            check.error(f"pay_per_use.{name}", f"must be a number, 0 or more, not {_text(value)}")
+    if (
+        _is_number(sheet.vcpu_second)
+        and _is_number(sheet.gib_second)
+        and sheet.vcpu_second == sheet.gib_second == 0
+    ):
+        check.warning("pay_per_use", "both prices are 0: every workload would look free on pay-per-use")

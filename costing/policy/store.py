@@ -10,9 +10,11 @@ from django.db import transaction
 from costing.dirty import mark_days_dirty
 from costing.models import ClusterDay, Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from costing.policy.spec import (
+    PAY_PER_USE_FIELDS,
     ClusterRules,
     DepartmentSpec,
     Issue,
+    PayPerUseSheet,
     PolicySpec,
     PoolSpec,
     SplitSpec,
@@ -112,6 +114,7 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
         policy.idle_method = pools["idle"].method
         policy.overhead_method = pools["overhead"].method
         policy.overhead_scope = pools["overhead"].scope
+        policy.pay_per_use = sheet_to_json(spec.pay_per_use)
         policy.save()
 
         for position, dept in enumerate(spec.departments):
@@ -208,7 +211,22 @@ def spec_from_policy(policy: Policy) -> PolicySpec:
             "idle": PoolSpec(policy.idle_method, "cluster"),
             "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
         },
+        pay_per_use=sheet_from_json(policy.pay_per_use),
     )
+
+
+def sheet_to_json(sheet: PayPerUseSheet | None) -> dict | None:
+    """The pay-per-use sheet as stored: its numbers as their text, exact."""
+    if sheet is None:
+        return None
+    return {name: str(getattr(sheet, name)) for name in PAY_PER_USE_FIELDS}
+
+
+def sheet_from_json(data: dict | None) -> PayPerUseSheet | None:
+    if not data:
+        return None
+    values = {name: Decimal(data[name]) for name in PAY_PER_USE_FIELDS[1:] if name in data}
+    return PayPerUseSheet(name=data.get("name", "pay-per-use"), **values)
 
 
 def policy_for_day(day: date) -> Policy | None:

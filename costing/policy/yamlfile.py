@@ -13,10 +13,12 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from costing.policy.spec import (
+    PAY_PER_USE_FIELDS,
     POOLS,
     ClusterRules,
     DepartmentSpec,
     FallbackPrice,
+    PayPerUseSheet,
     PolicySpec,
     PoolSpec,
     SplitSpec,
@@ -291,6 +293,7 @@ class _Reader:
                 "shared_namespaces",
                 "departments",
                 "pools",
+                "pay_per_use",
             ),
             required=("effective_from",),
         )
@@ -309,7 +312,23 @@ class _Reader:
             shared_namespaces=self.texts(top.get("shared_namespaces"), "shared_namespaces"),
             departments=self.departments(top.get("departments")),
             pools=self.pools(top.get("pools")),
+            pay_per_use=self.pay_per_use(top.get("pay_per_use")),
         )
+
+    def pay_per_use(self, node: Node | None) -> PayPerUseSheet | None:
+        """The optional serverless price sheet; absent or null: none (files without it load unchanged)."""
+        if node is None or self._is_null(node):
+            return None
+        fields = self.mapping(node, "pay_per_use", PAY_PER_USE_FIELDS, ("vcpu_second", "gib_second"))
+        if fields is None:
+            return None
+        default = PayPerUseSheet(vcpu_second=Decimal(0), gib_second=Decimal(0))
+        values = {"name": self.text(fields.get("name"), "pay_per_use.name", default=default.name)}
+        for name in PAY_PER_USE_FIELDS[1:]:
+            values[name] = self.number(
+                fields.get(name), f"pay_per_use.{name}", default=getattr(default, name)
+            )
+        return PayPerUseSheet(**values)
 
     def split(self, node: Node | None) -> SplitSpec:
         default = SplitSpec()
@@ -479,6 +498,7 @@ def dump_policy(spec: PolicySpec) -> str:
         "#           per_resource (idle only: idle CPU by CPU cost, idle memory by memory cost).",
         "#   scope:  cluster (a department pays only for the clusters it uses) or global; idle: cluster.",
         *_dump_pools(spec.pools),
+        *_dump_pay_per_use(spec.pay_per_use),
     ]
     return "\n".join(out) + "\n"
 
@@ -535,3 +555,17 @@ def _dump_pools(pools: dict[str, PoolSpec]) -> list[str]:
         pool_spec = pools[pool]
         out.append(f"  {_str(pool)}: {_emit({'method': pool_spec.method, 'scope': pool_spec.scope})}")
     return out
+
+
+def _dump_pay_per_use(sheet: PayPerUseSheet | None) -> list[str]:
+    # Written only when set, so that the file of a policy without it is what it always was.
+    if sheet is None:
+        return []
+    out = [
+        "",
+        "# Pay-per-use serverless offer for the Optimise view's what-if: prices per vCPU-second and GiB-second",
+        "# of a pod's requests, rounded up to the steps, at least the minimums (docs/optimise.md).",
+        "pay_per_use:",
+        f"  name: {_str(sheet.name)}",
+    ]
+    return out + [f"  {name}: {_num(getattr(sheet, name))}" for name in PAY_PER_USE_FIELDS[1:]]

@@ -355,11 +355,11 @@ def _share(part, whole) -> float:
 
 
 def _department_rows(start, end, cluster_id, department, cluster_days) -> list[dict]:
+    if department is not None and not known_department(department):
+        raise QueryError(f"department: no costs were ever booked to {department!r}")
+    # Every department is rounded, then one kept: a department's cents are the organisation's rounding
+    # (reports.queries.departments.department_cents), whoever asks.
     qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
-    if department is not None:
-        if not known_department(department):
-            raise QueryError(f"department: no costs were ever booked to {department!r}")
-        qs = qs.filter(name=department)
     parts = ["direct", "shared", "idle", "overhead", "total"]
     frame = pd.DataFrame.from_records(
         list(qs.values_list("name", "is_line", *parts)), columns=["name", "is_line", *parts]
@@ -370,7 +370,7 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
         for part in parts:
             frame[part] = units_array(frame[part])
         grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
-    grand = sum(cluster_days["physical"], Decimal(0)) if department is None else None
+    grand = sum(cluster_days["physical"], Decimal(0))
     rows = [
         {
             "row": "line" if grouped["is_line"].iat[i] else "department",
@@ -381,9 +381,11 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
     ]
     if rows:
         round_department_rows(rows, grand)
+    if department is not None:
+        rows = [r for r in rows if r["department"] == department]
     total = {"row": "total", "department": "Total"}
     total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
-    if grand is not None:
+    if department is None:
         total["physical_cost"] = largest_remainder_cents([grand])[0]
     rows.append(total)
     return rows

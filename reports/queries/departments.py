@@ -50,19 +50,42 @@ def department_totals(start: date, end: date, cluster_id: int | None = None, dep
     return [zero_none(r, DEPARTMENT_PARTS) for r in rows]
 
 
+def department_cents(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
+    """Every department and pool line over the period to the cent, as the organisation sees them: each row's
+    total against their sum (round_department_rows; the engine makes that sum the clusters' physical cost,
+    to the unit), then its parts against its total.
+
+    The one rounding of what a department pays: a department viewer sees its own rows of this, so that an
+    admin and a viewer never read two amounts a cent apart for the same department (rounding only the
+    visible rows would move the largest-remainder cents)."""
+    rows = department_totals(start, end, cluster_id)
+    round_department_rows(rows)
+    return rows
+
+
+def _visible(rows: list[dict], departments) -> list[dict]:
+    """The rows a viewer of `departments` sees (None: every row)."""
+    if departments is None:
+        return rows
+    names = set(departments)
+    return [r for r in rows if r["name"] in names and not r["is_line"]]
+
+
+def _column_totals(rows: list[dict]) -> dict:
+    return {p: sum((r[p] for r in rows), Decimal("0.00")) for p in DEPARTMENT_PARTS}
+
+
 def department_table(period, previous, cluster_id: int | None = None, departments=None) -> dict:
     """The Departments page's table: per department (and pool line) direct + shared + idle + overhead =
-    total to the cent (round_department_rows) with `previous`, the exact total of the period `previous` it
+    total to the cent (department_cents) with `previous`, the exact total of the period `previous` it
     is compared with (reports.periods.compared_period); the
     `totals`, the `previous_total`, and `grand`: the clusters' physical cost the rows add up to when every
     department is shown (None for a department viewer, whose rows are only part of it), and the exact
     `days` of department_days for the trend."""
-    rows = department_totals(period.start, period.end, cluster_id, departments)
+    rows = _visible(department_cents(period.start, period.end, cluster_id), departments)
     grand = None
     if departments is None:
-        # Departments and lines add up to the physical cost of the clusters, to the cent.
         grand = sum((r["physical_cost"] for r in cluster_totals(period.start, period.end, cluster_id)), ZERO)
-    totals = round_department_rows(rows, grand)
     before = {
         r["name"]: r["total"]
         for r in department_totals(previous.start, previous.end, cluster_id, departments)
@@ -71,7 +94,7 @@ def department_table(period, previous, cluster_id: int | None = None, department
         row["previous"] = before.get(row["name"])
     return {
         "rows": rows,
-        "totals": totals,
+        "totals": _column_totals(rows),
         "grand": grand,
         "previous_total": sum(before.values(), ZERO),
         "days": department_days(period.start, period.end, cluster_id, departments),
@@ -122,7 +145,7 @@ def share_by_cluster(period, previous, cluster_id: int | None, departments) -> d
     for row in department_cluster_days(previous.start, previous.end, cluster_id, departments):
         before[row["cluster__name"]] = before.get(row["cluster__name"], ZERO) + (row["total"] or ZERO)
     rows = [per_cluster[name] for name in sorted(per_cluster)]
-    headline = department_figures(days)
+    headline = department_figures(period, cluster_id, departments)
     parts = [p for p in DEPARTMENT_PARTS if p != "total"]
     totals = split_rows_to(rows, "total", parts, {p: headline[p] for p in parts})
     for row in rows:
@@ -130,10 +153,10 @@ def share_by_cluster(period, previous, cluster_id: int | None, departments) -> d
     return {"rows": rows, "totals": totals, "previous_total": sum(before.values(), ZERO)}
 
 
-def department_figures(days: list[dict]) -> dict:
-    """The totals of what some departments pay over the rows of department_cluster_days, to the cent: each
-    department rounded as the Departments page rounds it (round_department_rows), then summed."""
-    return round_department_rows(list(_summed(days, "name").values()))
+def department_figures(period, cluster_id: int | None, departments) -> dict:
+    """The totals of what some departments pay over the period, to the cent: their rows of
+    department_cents (the Departments page's rounding, the organisation's), summed."""
+    return _column_totals(_visible(department_cents(period.start, period.end, cluster_id), departments))
 
 
 def _summed(days: list[dict], key: str) -> dict[str, dict]:

@@ -70,7 +70,7 @@ def _department_figures(period: Period, previous: Period, cluster_id, department
     """What the visible departments pay: direct + shares of shared, idle and overhead, to the cent."""
     days = department_cluster_days(period.start, period.end, cluster_id, departments)
     # Rounded per department as the Departments page rounds them, so both show the same idle.
-    parts = department_figures(days)
+    parts = department_figures(period, cluster_id, departments)
     totals = {
         "total": parts.pop("total"),
         **parts,

@@ -244,6 +244,8 @@ def build_current(
         tables.append(_bill_sources_table(period, cluster))
     progress(0.85, "recommendations")
     tables.append(_recommendations_table(period, cluster, department, today))
+    progress(0.88, "opportunities")
+    tables.append(_opportunities_table(period, cluster, department, today))
     progress(0.9, "policy")
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
@@ -290,6 +292,33 @@ def _recommendations_table(period: Period, cluster: str | None, department: str 
     saving = sum((r["monthly_saving"] for r in rows if r["status"] == OVER_REQUESTED), 0.0)
     total = {"cluster": "Total (over-requested)", "monthly_saving": round(saving, 2)}
     return Table("recommendations", "Recommendations", columns, rows, total)
+
+
+def _opportunities_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:
+    """The Optimise view's savings list for the period (docs/optimise.md): every lever's monthly saving,
+    best first, with what each adds to the total once the levers before it are counted; the totals row is
+    that total (each money once). A department's report: its workloads' levers only."""
+    from costing.opportunities import as_data, figures_text
+    from reports.queries.optimise import period_opportunities
+
+    columns = [
+        Column("cluster", "Cluster"),
+        Column("lever", "Lever"),
+        Column("subject", "Subject"),
+        Column("department", "Department"),
+        Column("monthly_saving", "Monthly saving", "money"),
+        Column("counted_saving", "Counted in the total", "money"),
+        Column("overlaps", "Overlaps with"),
+        Column("figures", "Figures"),
+    ]
+    result = period_opportunities(
+        period, today, cluster=cluster, departments=frozenset([department]) if department else None
+    )
+    rows = as_data(result.savings, [c.key for c in columns])
+    for row in rows:
+        row["figures"] = figures_text(row["figures"])
+    total = {"cluster": "Total (each money once)", "counted_saving": round(result.total, 2)}
+    return Table("opportunities", "Opportunities", columns, rows, total)
 
 
 def _computed(period: Period, cluster: str | None) -> bool:

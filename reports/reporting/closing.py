@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from costing.choices import RunStatus
 from costing.models import ClusterDay, DepartmentCostDay
 from reports.models import ClosedPeriod, ClosedSnapshot, ClosingJob, PeriodAction, PeriodLog
 from reports.periods import Period, PeriodError, check_in_history, parse_period
@@ -87,12 +88,30 @@ def check_closable(period: Period | str, today: date | None = None) -> Period:
     return period
 
 
+def fail_stale_closings(key: str) -> int:
+    """Mark failed the running closings of a period whose worker is gone (ClosingJob.is_stale), so that the
+    period can be closed again without an admin editing the job by hand. Returns how many."""
+    now = timezone.now()
+    failed = 0
+    for job in ClosingJob.objects.filter(key=key, status=RunStatus.RUNNING):
+        if job.is_stale(now):
+            beat = job.heartbeat_at or job.started_at
+            failed += ClosingJob.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED,
+                error=f"worker lost: no progress since {beat:%Y-%m-%d %H:%M} UTC; the period stays open",
+                finished_at=now,
+            )
+    return failed
+
+
 def start_closing(period: Period | str, user=None, comment: str = "") -> ClosingJob:
     """Record a closing job and queue the `reports.close_period` task after commit. Refused (ClosingError)
-    when the period cannot be closed or a closing of it is already pending or running."""
+    when the period cannot be closed or a closing of it is already pending or running (a stale running one
+    is marked failed first: fail_stale_closings)."""
     from reports.tasks import close_period as close_task
 
     period = check_closable(period)
+    fail_stale_closings(period.key)
     try:
         with transaction.atomic():
             job = ClosingJob.objects.create(key=period.key, comment=comment, requested_by=user)

@@ -122,3 +122,17 @@ def test_namespace_visibility_and_report_department(users):
     with pytest.raises(access.DepartmentChoice):
         access.cost_scope(dept, "namespace", None)
     assert access.cost_scope(dept, "department", None) == (None, {"Payments", "Search"})
+
+
+def test_opportunities_of_a_department_are_its_workloads_never_a_node_pool():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {
+            "lever": ["packing", "pay_per_use", "cronhpa", "rightsize"],
+            "department": ["", "Payments", "Search", "Payments"],
+            "shared": [True, False, False, True],  # the last: a shared namespace the department also names
+        }
+    )
+    assert access.owned_opportunities(rows, None) is None
+    assert list(access.owned_opportunities(rows, frozenset(["Payments"]))) == [False, True, False, False]

@@ -94,6 +94,10 @@ ROUTES = {
             statuses(200, 200, 404, 403, LOGIN),
         ),
     ],
+    "optimise": [
+        ("get", lambda o: f"/optimise/?{P}", None, PAGE),
+        ("get", lambda o: f"/optimise/?{P}&department=Search", None, statuses(200, 200, 403, 403, LOGIN)),
+    ],
     "data_quality": [("get", lambda o: f"/data-quality/?{P}", None, EVERYTHING_PAGE)],
     "budgets": [("get", lambda o: "/budgets/?date=2025-03-10", None, PAGE)],
     "alerts": [("get", lambda o: "/alerts/", None, PAGE)],
@@ -190,6 +194,10 @@ ROUTES = {
     "api:recommendations": [
         ("get", lambda o: f"/api/v1/recommendations/?{Q}", None, API),
         ("get", lambda o: f"/api/v1/recommendations/?{Q}&department=Search", None, API | {"payments": 403}),
+    ],
+    "api:opportunities": [
+        ("get", lambda o: f"/api/v1/opportunities/?{Q}", None, API),
+        ("get", lambda o: f"/api/v1/opportunities/?{Q}&department=Search", None, API | {"payments": 403}),
     ],
     # API: resources
     "api:department-list": [("get", lambda o: "/api/v1/departments/", None, API)],

@@ -281,6 +281,54 @@ def test_a_second_closing_while_one_is_pending_is_refused(
     assert "already being closed" in page
 
 
+def test_a_closing_whose_worker_died_is_failed_by_the_next_try_and_taken_over_by_redelivery(
+    client, admin_user, day, eager, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports.tasks import close_period as close_task
+
+    key = f"{day:%Y-%m}"
+    now = timezone.now()
+    # A worker took the job 20 minutes ago and last beat 16 minutes ago, then died (killed, out of memory).
+    dead = ClosingJob.objects.create(
+        key=key,
+        status=RunStatus.RUNNING,
+        started_at=now - timedelta(minutes=20),
+        heartbeat_at=now - timedelta(minutes=16),
+    )
+    # One that still beats is neither failed by a new try nor taken over by a redelivered task.
+    alive = ClosingJob.objects.create(
+        key="2020-01", status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    assert close_task(alive.pk) == RunStatus.RUNNING
+    alive.refresh_from_db()
+    assert alive.status == RunStatus.RUNNING and alive.message == ""
+    # The redelivered task takes the stale job over and closes the period.
+    assert dead.is_stale(now) and not alive.is_stale(now)
+    assert close_task(dead.pk) == RunStatus.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.SUCCEEDED and ClosedPeriod.objects.filter(key=key).count() == 1
+
+    # Without a redelivery, the next try marks the stale job failed instead of refusing "already being closed".
+    other = f"{day.replace(day=1) - timedelta(days=1):%Y-%m}"
+    lost = ClosingJob.objects.create(
+        key=other, status=RunStatus.RUNNING, started_at=now - timedelta(minutes=30)
+    )
+    client.force_login(admin_user)
+    answer, _ = close(client, django_capture_on_commit_callbacks, period=other)
+    assert answer.status_code == 202
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.FAILED
+    assert (
+        lost.error
+        == f"worker lost: no progress since {lost.started_at:%Y-%m-%d %H:%M} UTC; the period stays open"
+    )
+    assert client.get(answer.json()["status_url"]).json()["status"] == "succeeded"
+
+
 def test_the_database_refuses_two_closings_in_progress(admin_user, day):
     from django.db import IntegrityError, transaction
 

@@ -1,6 +1,7 @@
 """The policy admin: checks with validate(), lists edited as text, the preview and confirmation, the history."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
@@ -219,3 +220,14 @@ def test_deleting_a_policy_is_recorded(client, admin_user):
     client.post(f"/admin/costing/policy/{policy.pk}/delete/", {"post": "yes"})
     assert not Policy.objects.exists()
     assert policy_entries().last().changes["yaml"] == [text, None]
+
+
+def test_an_edit_in_the_admin_keeps_the_pay_per_use_sheet_of_the_file(client, prod):
+    policy, data = prod
+    sheet = {"name": "offer", "vcpu_second": "0.00001", "gib_second": "0.000001", "min_vcpu": "0.25",
+             "min_gib": "0.5", "vcpu_step": "0", "gib_step": "0", "min_seconds": "60", "second_step": "1"}  # fmt: skip
+    Policy.objects.filter(pk=policy.pk).update(pay_per_use=sheet)
+    client.post(change_url(policy), {**data, "overhead_method": "weights", "_policy_mode": "edit", **CONFIRM})
+    stored = Policy.objects.get(pk=policy.pk)
+    assert stored.overhead_method == "weights" and stored.pay_per_use == sheet
+    assert spec_from_policy(stored).pay_per_use.vcpu_second == Decimal("0.00001")

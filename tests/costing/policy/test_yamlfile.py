@@ -527,3 +527,37 @@ def test_read_policy_bytes_reads_no_more_than_the_limit():
     with pytest.raises(PolicyFileError, match="line 2: not UTF-8 text"):
         read_policy_bytes(io.BytesIO(b"effective_from: 2025-01-01\n# \xe9t\xe9\n"), source="p.yaml")
     assert read_policy_bytes(io.BytesIO(GOOD.encode())) == GOOD
+
+
+# -- pay-per-use price sheet (issue 15) --------------------------------------------------------------------
+
+
+def test_the_example_sheet_is_read_exactly_and_round_trips():
+    spec = read_policy(EXAMPLE.read_text(), source="example.yaml").spec
+    sheet = spec.pay_per_use
+    assert sheet.name == "CCE Autopilot (example prices)"
+    assert (sheet.vcpu_second, sheet.gib_second) == (D("0.0000113"), D("0.00000124"))
+    assert (sheet.min_vcpu, sheet.min_gib, sheet.vcpu_step, sheet.gib_step) == (
+        D("0.25"),
+        D("0.5"),
+        D("0.25"),
+        D("0.5"),
+    )
+    assert (sheet.min_seconds, sheet.second_step) == (60, 1)
+    assert load_policy(dump_policy(spec)) == spec
+
+
+def test_a_policy_without_a_sheet_loads_unchanged_and_dumps_without_one():
+    spec = load_policy(GOOD)
+    assert spec.pay_per_use is None
+    assert "pay_per_use" not in dump_policy(spec)
+
+
+def test_a_bad_sheet_names_its_line_and_field():
+    text = GOOD + "pay_per_use:\n  vcpu_second: -1\n  gib_secnd: 0.1\n"
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy(text, source="policy.yaml")
+    found = {e.field: (e.line, e.message) for e in caught.value.errors}
+    assert found["pay_per_use.gib_second"] == (line_of(text, "vcpu_second: -1"), "is required")
+    assert found["pay_per_use.vcpu_second"][1] == "must be a number, 0 or more, not -1"
+    assert found["pay_per_use.gib_secnd"][1].startswith("unknown field in pay_per_use; the fields are name,")

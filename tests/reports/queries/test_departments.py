@@ -55,3 +55,31 @@ def test_department_breakdown_of_a_line_and_the_previous_period(computed):
     assert payments["total"] == D("0.00")
     # Against the 27.2009... of the day before.
     assert payments["previous_total"].quantize(D("0.01")) == D("27.20")
+
+
+def test_a_department_viewer_reads_the_organisations_cents_for_its_department():
+    """Three departments pay 1.005 each of a 3.015 cluster-day: the organisation's rounding (largest
+    remainder against 3.02) gives 1.01, 1.01, 1.00. The third department's viewer reads 1.00 as the admin
+    does, on the page, the overview and the `costs` rows, not 1.01 from rounding its row alone."""
+    from costing.models import Cluster, ClusterDay, DepartmentCostDay
+    from reports.queries.costs import cost_rows
+    from reports.queries.departments import department_figures
+
+    cluster = Cluster.objects.create(name="prod")
+    third = D("1.005")
+    ClusterDay.objects.create(
+        cluster=cluster, day=DAY, dirty=False, physical_cost=3 * third, workload_cost=3 * third,
+        idle_cost=0, overhead_cost=0, estimated_cost=0,
+    )  # fmt: skip
+    for name in ["Alpha", "Beta", "Gamma"]:
+        DepartmentCostDay.objects.create(
+            cluster=cluster, day=DAY, name=name, direct=third, shared=0, idle=0, overhead=0, total=third
+        )
+    admin = {r["name"]: r["total"] for r in department_table(ON_DAY, ON_DAY.previous())["rows"]}
+    assert admin == {"Alpha": D("1.01"), "Beta": D("1.01"), "Gamma": D("1.00")}
+    viewer = department_table(ON_DAY, ON_DAY.previous(), departments=["Gamma"])
+    assert [(r["name"], r["total"], r["direct"]) for r in viewer["rows"]] == [("Gamma", D("1.00"), D("1.00"))]
+    assert viewer["totals"]["total"] == D("1.00") and viewer["grand"] is None
+    assert department_figures(ON_DAY, None, ["Gamma"])["total"] == D("1.00")
+    rows = cost_rows(ON_DAY.start, ON_DAY.end, "department", department="Gamma")
+    assert [(r["department"], r["total"]) for r in rows] == [("Gamma", D("1.00")), ("Total", D("1.00"))]

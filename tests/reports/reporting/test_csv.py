@@ -41,6 +41,7 @@ def test_zip_holds_every_table(report):
         "daily.csv",
         "bill_sources.csv",
         "recommendations.csv",
+        "opportunities.csv",
         "policy.csv",
     ]
     departments = read(archive.read("departments.csv"))

@@ -35,6 +35,7 @@ SHEETS = [
     "Daily trend",
     "Bill sources",
     "Recommendations",
+    "Opportunities",
     "Policy",
 ]
 
