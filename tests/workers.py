@@ -42,9 +42,9 @@ def running_worker(**env: str):
 
 
 @contextmanager
-def running_worker_on_queues(count: int, **env: str):
+def running_worker_on_queues(count: int, *, processes: int = 1, **env: str):
     """Start one worker consuming `count` fresh queues at once (as `make run`'s worker consumes every
-    queue of settings.FINOPS_QUEUES); yield their names."""
+    queue of settings.FINOPS_QUEUES); yield their names. `processes` > 1: a prefork pool of that many."""
     from finops.celery import app
 
     # An eager app would run the tasks in the test process and the worker would prove nothing.
@@ -59,7 +59,8 @@ def running_worker_on_queues(count: int, **env: str):
         **env,
     )
     command = [sys.executable, "-m", "celery", "-A", "finops", "worker", "-Q", ",".join(queues)]
-    command += ["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    pool = ["--pool", "prefork", "--concurrency", str(processes)] if processes > 1 else ["--pool", "solo"]
+    command += [*pool, "--without-gossip", "--without-mingle", "--without-heartbeat"]
     command += ["--loglevel", "WARNING"]
     proc = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     try:

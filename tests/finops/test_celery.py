@@ -18,6 +18,7 @@ QUEUE_OF = {
     "costing.sweep_missed_slots": "sampling",
     "costing.import_bill": "billing",
     "costing.recompute_day": "compute",
+    "costing.compute_cluster_day": "compute",
     "costing.evaluate_alerts": "compute",
     "costing.recompute_dirty_days": "compute",
     "costing.prune_results": "default",

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db.models import Q
 
 from costing.models import WorkerHeartbeat
 from costing.tasks import worker_heartbeat
@@ -54,3 +56,29 @@ def test_one_worker_consumes_each_of_its_queues():
                 break
             time.sleep(0.2)
     assert WorkerHeartbeat.objects.get(hostname=socket.gethostname()).beats == 4
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_fan_out_over_two_worker_processes_gives_the_serial_figures():
+    from costing.compute import recompute_period
+    from costing.fanout import fan_out_period
+    from costing.models import ClusterDay, DepartmentCostDay, PodCostDay, PoolShareDay
+    from tests.costing.test_fanout import DAY, NEXT, build_clusters, figures
+
+    build_clusters()
+    recompute_period(DAY, NEXT + timedelta(days=1))
+    serial = figures()
+    # Start from nothing computed: what is compared below is what the workers wrote.
+    ClusterDay.objects.update(physical_cost=0, workload_cost=0, idle_cost=0, overhead_cost=0)
+    for model in (DepartmentCostDay, PodCostDay, PoolShareDay):
+        model.objects.all().delete()
+    with running_worker_on_queues(1, processes=2) as (queue,):
+        assert fan_out_period(DAY, NEXT + timedelta(days=1), queue=queue) == 6
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            waiting = ClusterDay.objects.filter(Q(queued_at__isnull=False) | Q(apportion_pending=True))
+            if not waiting.exists():
+                break
+            time.sleep(0.5)
+    assert figures() == serial
