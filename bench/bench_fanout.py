@@ -219,6 +219,26 @@ def figures() -> tuple:
     )
 
 
+def storage() -> str:
+    """Bytes per row (table, its indexes and TOAST, all partitions) of the largest tables: for the sizing."""
+    from django.db import connection
+
+    from costing.models import NodeHour, PodCostDay, PodHour
+
+    parts = []
+    with connection.cursor() as cursor:
+        for model in (PodHour, NodeHour, PodCostDay):
+            table = model._meta.db_table
+            cursor.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(%s::regclass)",
+                [table],
+            )
+            size = cursor.fetchone()[0]
+            count = model.objects.count()
+            parts.append(f"{table} {count:,} rows, {size / max(count, 1):.0f} bytes/row")
+    return "; ".join(parts)
+
+
 def start_worker(processes: int, queue: str, broker: str) -> subprocess.Popen:
     """A real worker of `processes` prefork processes on `queue`, answering a ping before this returns."""
     from finops.celery import app
@@ -311,6 +331,7 @@ def main() -> None:
             if figures() != expected:
                 sys.exit(f"the fan-out over {processes} process(es) did not give the serial figures")
         print("figures: the serial ones in both runs (cluster-days, departments, pods)")
+        print(f"storage with indexes: {storage()}")
         print(
             f"load average (1, 5, 15 min) before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
             f"after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; cores: {os.cpu_count()}"

@@ -23,6 +23,7 @@ from costing.models import (
     PoolShareDay,
     WorkloadCostDay,
 )
+from costing.partitions import drop_partitions_before
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ def prune(today: date | None = None) -> dict[str, int]:
     deleted = {}
     with transaction.atomic():
         deleted["NodeCostHour"] = NodeCostHour.objects.filter(hour__lt=hourly_cutoff).delete()[0]
+        # Whole months of pod-days go with their partition (PostgreSQL); the rest row by row.
+        dropped = drop_partitions_before(PodCostDay, daily_cutoff)
         for model in (
             PoolShareDay,
             DepartmentCostDay,
@@ -131,6 +134,7 @@ def prune(today: date | None = None) -> dict[str, int]:
             NodeCostDay,
         ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
+        deleted["PodCostDay"] += dropped
         deleted["ClusterDay"] = ClusterDay.objects.filter(day__lt=daily_cutoff).delete()[0]
     return deleted
 

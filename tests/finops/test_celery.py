@@ -22,6 +22,7 @@ QUEUE_OF = {
     "costing.evaluate_alerts": "compute",
     "costing.recompute_dirty_days": "compute",
     "costing.prune_results": "default",
+    "costing.ensure_partitions": "default",
     "costing.prune_usage": "default",
     "costing.worker_heartbeat": "default",
     "reports.build_export": "default",
