@@ -50,19 +50,18 @@ def fan_out(pairs: Iterable[tuple[date, int]], *, queue: str | None = None) -> i
     by_day: dict[date, set[int]] = {}
     for day, cluster_id in pairs:
         by_day.setdefault(day, set()).add(cluster_id)
-    sent: list[tuple[int, date]] = []
-    with transaction.atomic():
-        now = timezone.now()
-        for day in sorted(by_day):
-            ids = sorted(by_day[day])
+    for day in sorted(by_day):
+        ids = sorted(by_day[day])
+        # A transaction per day: the workers start on the first day while the next ones are prepared.
+        with transaction.atomic():
             reattribute(*day_bounds(day))
             ClusterDay.objects.bulk_create(
                 [ClusterDay(cluster_id=c, day=day) for c in ids], ignore_conflicts=True
             )
-            ClusterDay.objects.filter(day=day, cluster_id__in=ids).update(queued_at=now)
-            sent += [(c, day) for c in ids]
-        transaction.on_commit(lambda: _send(sent, queue))
-    return len(sent)
+            ClusterDay.objects.filter(day=day, cluster_id__in=ids).update(queued_at=timezone.now())
+            sent = [(c, day) for c in ids]
+            transaction.on_commit(lambda sent=sent: _send(sent, queue))
+    return sum(len(ids) for ids in by_day.values())
 
 
 def _send(pairs: list[tuple[int, date]], queue: str | None) -> None:

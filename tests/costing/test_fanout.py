@@ -82,8 +82,8 @@ def test_the_last_task_of_a_day_apportions_it_and_the_figures_are_the_serial_one
     ids = build_clusters()
     with django_capture_on_commit_callbacks() as callbacks:
         assert fan_out_period(DAY, NEXT + timedelta(days=1)) == 6
-    # The tasks go once the marks are committed (attributing the bills again queued the sweep too).
-    assert [c.__qualname__ for c in callbacks].count("fan_out.<locals>.<lambda>") == 1
+    # Each day's tasks go once its marks are committed (attributing the bills again queued the sweep too).
+    assert [c.__qualname__ for c in callbacks].count("fan_out.<locals>.<lambda>") == 2
     assert ClusterDay.objects.filter(queued_at__isnull=False).count() == 6
     # prod and dev of the first day done: stage is still queued, so nobody apportions yet.
     assert compute_queued(ids["prod"], DAY) is False
