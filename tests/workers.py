@@ -77,3 +77,25 @@ def terminate(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def pool_processes(queue: str) -> list[int]:
+    """The pids of the pool processes (not the main process) of the worker started on `queue`: processes
+    whose command line names the queue and whose parent's does too."""
+
+    def command_of(pid: str) -> str:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return ""
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and queue in command_of(entry.name):
+            try:
+                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                continue
+            if queue in command_of(parent):
+                found.append(int(entry.name))
+    return found
