@@ -101,7 +101,9 @@ def _wait_for_fan_out(deadline_seconds: float = 240) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_fan_out_survives_its_worker_processes_killed_in_the_middle():
     if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL + Redis only, what a fan-out runs on: not checked on the filesystem transport")
+        pytest.skip(
+            "PostgreSQL + Redis only, what a fan-out runs on: not checked on the filesystem transport"
+        )
     from costing.compute import recompute_period
     from costing.fanout import fan_out_period
     from costing.models import ClusterDay, DepartmentCostDay, PodCostDay, PoolShareDay
