@@ -121,10 +121,11 @@ def prune(today: date | None = None) -> dict[str, int]:
         today - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS), time(0), UTC
     )
     deleted = {}
+    # Whole months of pod-days go with their partition (PostgreSQL), each in a short transaction of its
+    # own (dropping one locks the table); the rest row by row.
+    dropped = drop_partitions_before(PodCostDay, daily_cutoff)
     with transaction.atomic():
         deleted["NodeCostHour"] = NodeCostHour.objects.filter(hour__lt=hourly_cutoff).delete()[0]
-        # Whole months of pod-days go with their partition (PostgreSQL); the rest row by row.
-        dropped = drop_partitions_before(PodCostDay, daily_cutoff)
         for model in (
             PoolShareDay,
             DepartmentCostDay,
