@@ -283,6 +283,7 @@ def fanned_out(processes: int, days: int, broker: str) -> float:
     try:
         began = time.perf_counter()
         sent = fan_out_period(START.date(), START.date() + timedelta(days=days), queue=queue)
+        dispatched = time.perf_counter() - began
         waiting = ClusterDay.objects.filter(Q(queued_at__isnull=False) | Q(apportion_pending=True))
         while waiting.exists():
             if proc.poll() is not None:
@@ -296,7 +297,8 @@ def fanned_out(processes: int, days: int, broker: str) -> float:
     # The worker's CPU (its processes, start-up included; not PostgreSQL's): about the same with 1 and 2
     # processes when nothing is done twice, whatever share of the cores the machine's load leaves them.
     print(
-        f"fan-out, {processes} process(es): {sent} cluster-days in {took:.2f} s; worker CPU {cpu:.1f} s",
+        f"fan-out, {processes} process(es): {sent} cluster-days in {took:.2f} s (all sent after"
+        f" {dispatched:.2f} s); worker CPU {cpu:.1f} s",
         flush=True,
     )
     return took

@@ -50,11 +50,14 @@ def fan_out(pairs: Iterable[tuple[date, int]], *, queue: str | None = None) -> i
     by_day: dict[date, set[int]] = {}
     for day, cluster_id in pairs:
         by_day.setdefault(day, set()).add(cluster_id)
+    # Bill lines attributed again once per run of consecutive days, not once per day: a line of a month
+    # overlaps every day of it.
+    for first, last in _runs(sorted(by_day)):
+        reattribute(day_bounds(first)[0], day_bounds(last)[1])
     for day in sorted(by_day):
         ids = sorted(by_day[day])
         # A transaction per day: the workers start on the first day while the next ones are prepared.
         with transaction.atomic():
-            reattribute(*day_bounds(day))
             ClusterDay.objects.bulk_create(
                 [ClusterDay(cluster_id=c, day=day) for c in ids], ignore_conflicts=True
             )
@@ -62,6 +65,17 @@ def fan_out(pairs: Iterable[tuple[date, int]], *, queue: str | None = None) -> i
             sent = [(c, day) for c in ids]
             transaction.on_commit(lambda sent=sent: _send(sent, queue))
     return sum(len(ids) for ids in by_day.values())
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: (first, last) each."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _send(pairs: list[tuple[int, date]], queue: str | None) -> None:
