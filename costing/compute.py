@@ -419,6 +419,8 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         lines = exact_lines(result.lines, namespace_units, stored)
         DepartmentCostDay.objects.filter(day=day).delete()
         PoolShareDay.objects.filter(day=day).delete()
+        # The day's departments now include every cluster-day computed before (costing/fanout.py).
+        ClusterDay.objects.filter(day=day, apportion_pending=True).update(apportion_pending=False)
         departments = dict(Department.objects.values_list("name", "pk"))
         rows = [
             DepartmentCostDay(

@@ -63,6 +63,7 @@ from costing.models import (
     SampleSlot,
     Workload,
 )
+from costing.partitions import drop_partitions_before
 
 __all__ = [
     "CONTAINER_COLUMNS",
@@ -455,6 +456,10 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     cluster_ids |= set(
         PodHour.objects.filter(hour__lt=cutoff).values_list("cluster_id", flat=True).distinct()
     )
+    # Whole months before every cluster's limit go with their partition (PostgreSQL); the rest row by row.
+    everyone = min([cutoff, *(datetime(d.year, d.month, d.day, tzinfo=UTC) for d in first_dirty.values())])
+    deleted["pod_hours"] += drop_partitions_before(PodHour, everyone)
+    deleted["node_hours"] += drop_partitions_before(NodeHour, everyone)
     for cluster_id in sorted(cluster_ids):
         limit = cutoff
         if cluster_id in first_dirty:

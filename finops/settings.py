@@ -223,6 +223,7 @@ CELERY_TASK_ROUTES = {
     "costing.import_bill": {"queue": "billing"},
     "costing.recompute_dirty_days": {"queue": "compute"},
     "costing.recompute_day": {"queue": "compute"},
+    "costing.compute_cluster_day": {"queue": "compute"},
     # Forecasts fit a model per budget: with the computing, away from the quick default tasks.
     "costing.evaluate_alerts": {"queue": "compute"},
 }
@@ -240,6 +241,9 @@ CELERY_BEAT_SCHEDULER = "finops.beat:ResilientDatabaseScheduler"
 # How often beat reads its whole schedule even when nothing signalled a change (django-celery-beat: 300).
 FINOPS_BEAT_FULL_SYNC_SECONDS = env.int("FINOPS_BEAT_FULL_SYNC_SECONDS", default=300)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The recompute of dirty days sends one task per cluster-day to the compute queue, for every worker to take
+# (costing/fanout.py), instead of computing them one after the other in the task that found them.
+FINOPS_RECOMPUTE_FANOUT = env.bool("FINOPS_RECOMPUTE_FANOUT", default=False)
 
 # E-mail for scheduled exports: EMAIL_URL=smtp+tls://user:password@host:587 (django-environ's form).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

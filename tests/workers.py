@@ -42,9 +42,9 @@ def running_worker(**env: str):
 
 
 @contextmanager
-def running_worker_on_queues(count: int, **env: str):
+def running_worker_on_queues(count: int, *, processes: int = 1, **env: str):
     """Start one worker consuming `count` fresh queues at once (as `make run`'s worker consumes every
-    queue of settings.FINOPS_QUEUES); yield their names."""
+    queue of settings.FINOPS_QUEUES); yield their names. `processes` > 1: a prefork pool of that many."""
     from finops.celery import app
 
     # An eager app would run the tasks in the test process and the worker would prove nothing.
@@ -59,7 +59,8 @@ def running_worker_on_queues(count: int, **env: str):
         **env,
     )
     command = [sys.executable, "-m", "celery", "-A", "finops", "worker", "-Q", ",".join(queues)]
-    command += ["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    pool = ["--pool", "prefork", "--concurrency", str(processes)] if processes > 1 else ["--pool", "solo"]
+    command += [*pool, "--without-gossip", "--without-mingle", "--without-heartbeat"]
     command += ["--loglevel", "WARNING"]
     proc = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
     try:
@@ -76,3 +77,25 @@ def terminate(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def pool_processes(queue: str) -> list[int]:
+    """The pids of the pool processes (not the main process) of the worker started on `queue`: processes
+    whose command line names the queue and whose parent's does too."""
+
+    def command_of(pid: str) -> str:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return ""
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and queue in command_of(entry.name):
+            try:
+                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                continue
+            if queue in command_of(parent):
+                found.append(int(entry.name))
+    return found

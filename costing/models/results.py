@@ -28,6 +28,10 @@ class ClusterDay(models.Model):
     dirty = models.BooleanField(default=True)
     # Bumped by every mark_days_dirty: a computation clears `dirty` only if no mark came in meanwhile.
     dirty_version = models.PositiveBigIntegerField(default=0)
+    # Fan-out across workers (costing/fanout.py): when a compute task for this cluster-day was sent and has
+    # not run yet, and whether its cluster part was computed since the day's departments were apportioned.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    apportion_pending = models.BooleanField(default=False)
     computed_at = models.DateTimeField(null=True, blank=True)
     physical_cost = models.DecimalField(**MONEY)
     workload_cost = models.DecimalField(**MONEY)

@@ -2,11 +2,13 @@
 
 from .alerts import evaluate_alerts
 from .billing import import_bill
-from .compute import prune_results, recompute_day, recompute_dirty_days
-from .operations import worker_heartbeat
+from .compute import compute_cluster_day_task, prune_results, recompute_day, recompute_dirty_days
+from .operations import ensure_partitions_task, worker_heartbeat
 from .sampling import prune_usage_task, sample_cluster, sweep_missed_slots_task
 
 __all__ = [
+    "compute_cluster_day_task",
+    "ensure_partitions_task",
     "evaluate_alerts",
     "import_bill",
     "prune_results",

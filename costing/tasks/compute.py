@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from costing.compute import apportion_day
 from costing.compute import recompute_day as compute_day
+from costing.fanout import compute_queued, fan_out_dirty
 from costing.models import (
     ClusterDay,
     DepartmentCostDay,
@@ -21,11 +23,13 @@ from costing.models import (
     PoolShareDay,
     WorkloadCostDay,
 )
+from costing.partitions import drop_partitions_before
 
 log = logging.getLogger(__name__)
 
 # Enough to catch up after a bill import without holding a worker for long; the next beat takes the rest.
 DIRTY_BATCH = 200
+MAX_RETRIES = 3
 
 
 def recompute_dirty(batch: int = DIRTY_BATCH) -> list[tuple[date, int]]:
@@ -42,6 +46,11 @@ def recompute_dirty(batch: int = DIRTY_BATCH) -> list[tuple[date, int]]:
     for day, cluster_ids in by_day.items():
         compute_day(day, cluster_ids)
         done.append((day, len(cluster_ids)))
+    # Days a fan-out computed but did not get to apportion (its last task died between the two steps).
+    left = ClusterDay.objects.filter(apportion_pending=True, queued_at__isnull=True).exclude(day__in=by_day)
+    for day in sorted(set(left.values_list("day", flat=True))):
+        apportion_day(day)
+        done.append((day, 0))
     return done
 
 
@@ -50,7 +59,13 @@ def recompute_dirty_days(batch: int = DIRTY_BATCH, rounds: int = 1) -> int:
     """Compute the dirty cluster-days, up to `rounds` batches (safe to run twice: the row lock queues them).
 
     Beat runs it every 5 minutes (one batch); costing.dirty queues it with more rounds as soon as a
-    change commits, so that a policy change over a few months is recomputed in one go."""
+    change commits, so that a policy change over a few months is recomputed in one go. With
+    FINOPS_RECOMPUTE_FANOUT it computes nothing itself: it sends one task per dirty cluster-day
+    (batch x rounds of them) to the compute queue, for every worker to take (costing/fanout.py)."""
+    if settings.FINOPS_RECOMPUTE_FANOUT:
+        sent, apportioned = fan_out_dirty(batch * rounds)
+        log.info("sent %d cluster-day(s) to the workers; apportioned %d day(s) left over", sent, apportioned)
+        return sent
     total = 0
     for _ in range(rounds):
         done = recompute_dirty(batch)
@@ -66,6 +81,22 @@ def recompute_dirty_days(batch: int = DIRTY_BATCH, rounds: int = 1) -> int:
 def recompute_day(day_iso: str) -> int:
     """Compute every cluster of one day (YYYY-MM-DD) and apportion it."""
     return len(compute_day(date.fromisoformat(day_iso)))
+
+
+@shared_task(
+    name="costing.compute_cluster_day", bind=True, ignore_result=True, acks_late=True, max_retries=MAX_RETRIES
+)
+def compute_cluster_day_task(self, cluster_id: int, day_iso: str) -> bool:
+    """One cluster-day of a fan-out; the last of its day apportions the day (costing/fanout.py).
+
+    Retried on transient database errors (a deadlock with a concurrent recompute, a dropped connection):
+    the transaction rolled back, and computing again is safe."""
+    try:
+        return compute_queued(cluster_id, date.fromisoformat(day_iso))
+    except (OperationalError, InterfaceError) as error:
+        if self.request.retries < self.max_retries:
+            raise self.retry(countdown=2**self.request.retries, exc=error) from None
+        raise
 
 
 def months_before(day: date, months: int) -> date:
@@ -90,6 +121,9 @@ def prune(today: date | None = None) -> dict[str, int]:
         today - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS), time(0), UTC
     )
     deleted = {}
+    # Whole months of pod-days go with their partition (PostgreSQL), each in a short transaction of its
+    # own (dropping one locks the table); the rest row by row.
+    dropped = drop_partitions_before(PodCostDay, daily_cutoff)
     with transaction.atomic():
         deleted["NodeCostHour"] = NodeCostHour.objects.filter(hour__lt=hourly_cutoff).delete()[0]
         for model in (
@@ -101,6 +135,7 @@ def prune(today: date | None = None) -> dict[str, int]:
             NodeCostDay,
         ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
+        deleted["PodCostDay"] += dropped
         deleted["ClusterDay"] = ClusterDay.objects.filter(day__lt=daily_cutoff).delete()[0]
     return deleted
 
