@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('costing', '0016_poolshare_applied_reason'),
+        ('costing', '0018_optimise'),
     ]
 
     operations = [

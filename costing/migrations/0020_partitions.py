@@ -125,7 +125,7 @@ def unregister(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("costing", "0017_fanout"),
+        ("costing", "0019_fanout"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
