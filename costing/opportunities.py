@@ -154,11 +154,9 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
 def advice(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
     """ADVICE_COLUMNS: right-sizing (costing.recommendations) summed per workload: the change of a
     replica's requests over its containers with a recommendation, and the saving of the over-requested.
-    The advice is the one for `end`, from its own look-back before it (as the Recommendations page's),
-    whatever the window's length; `start` is not used."""
-    policy = RightsizingPolicy()
-    first = end - timedelta(days=policy.lookback_days + policy.backtest_days)
-    rows = recommendations(first, end, cluster=cluster, policy=policy)
+    The advice for `end` from the window's data, as `recommendations --start --end` gives it (its last 14
+    days of look-back): a window shorter than the look-back would otherwise fail the coverage rule."""
+    rows = recommendations(start, end, cluster=cluster, policy=RightsizingPolicy())
     if rows.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=float if c in ADVICE_COLUMNS[4:] else object) for c in ADVICE_COLUMNS}
