@@ -109,6 +109,8 @@ def node_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd
         NodeCostHour.objects.filter(**scope).values_list("node_id", "hour", "cost", "cpu_price", "mem_price"),
         ["node_id", "hour", "cost", "cpu_price", "mem_price"],
     )
+    if hours.empty and costs.empty:
+        return _empty(NODE_COLUMNS)
     clusters = Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()
     names = pd.DataFrame.from_records(
         Node.objects.filter(cluster__in=clusters).values("id", "cluster__name", "name", "node_pool__name"),
@@ -127,6 +129,8 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
     rows = read_frame(
         PodHour.objects.filter(**_scope(start, end, cluster)).values_list(*_POD_FIELDS), _POD_FIELDS
     )
+    if rows.empty:
+        return _empty(POD_COLUMNS)
     clusters = Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()
     pods = pd.DataFrame.from_records(
         Pod.objects.filter(cluster__in=clusters).values(*_POD_NAMES), columns=list(_POD_NAMES)
@@ -149,6 +153,13 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
         }
     )
     return out[POD_COLUMNS]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    if "hour" in frame:
+        frame["hour"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return frame
 
 
 def advice(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:

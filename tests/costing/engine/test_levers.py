@@ -275,3 +275,14 @@ def test_a_cluster_over_all_its_pools():
     assert at_two["pool"] == "*" and at_two["allocatable_cores"] == pytest.approx(20.0)
     assert at_two["unused_cores"] == pytest.approx(5.05)
     assert list(levers.capacity_clusters["pool"]) == ["*"]
+
+
+def test_no_data_is_no_opportunity():
+    empty = {
+        c: []
+        for c in ["cluster", "pool", "node", "hour", "cpu_cores", "mem_gib", "cost", "cpu_price", "mem_price"]
+    }
+    pods = {c: [] for c in ["cluster", "namespace", "workload_kind", "workload_name", "pod", "node", "hour", "present",
+                            "cpu_request", "mem_request", "cpu_usage", "mem_usage", "cpu_billable", "mem_billable"]}  # fmt: skip
+    levers = optimise(pd.DataFrame(empty), pd.DataFrame(pods), no_advice(), window_hours=0.0, sheet=SHEET)
+    assert levers.savings.empty and levers.packing_pools.empty and levers.cronhpa.empty
