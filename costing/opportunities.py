@@ -109,6 +109,8 @@ def node_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd
         NodeCostHour.objects.filter(**scope).values_list("node_id", "hour", "cost", "cpu_price", "mem_price"),
         ["node_id", "hour", "cost", "cpu_price", "mem_price"],
     )
+    if hours.empty and costs.empty:
+        return _empty(NODE_COLUMNS)
     clusters = Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()
     names = pd.DataFrame.from_records(
         Node.objects.filter(cluster__in=clusters).values("id", "cluster__name", "name", "node_pool__name"),
@@ -127,6 +129,8 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
     rows = read_frame(
         PodHour.objects.filter(**_scope(start, end, cluster)).values_list(*_POD_FIELDS), _POD_FIELDS
     )
+    if rows.empty:
+        return _empty(POD_COLUMNS)
     clusters = Cluster.objects.filter(name=cluster) if cluster else Cluster.objects.all()
     pods = pd.DataFrame.from_records(
         Pod.objects.filter(cluster__in=clusters).values(*_POD_NAMES), columns=list(_POD_NAMES)
@@ -151,14 +155,19 @@ def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.
     return out[POD_COLUMNS]
 
 
+def _empty(columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    if "hour" in frame:
+        frame["hour"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return frame
+
+
 def advice(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
     """ADVICE_COLUMNS: right-sizing (costing.recommendations) summed per workload: the change of a
     replica's requests over its containers with a recommendation, and the saving of the over-requested.
-    The advice is the one for `end`, from its own look-back before it (as the Recommendations page's),
-    whatever the window's length; `start` is not used."""
-    policy = RightsizingPolicy()
-    first = end - timedelta(days=policy.lookback_days + policy.backtest_days)
-    rows = recommendations(first, end, cluster=cluster, policy=policy)
+    The advice for `end` from the window's data, as `recommendations --start --end` gives it (its last 14
+    days of look-back): a window shorter than the look-back would otherwise fail the coverage rule."""
+    rows = recommendations(start, end, cluster=cluster, policy=RightsizingPolicy())
     if rows.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=float if c in ADVICE_COLUMNS[4:] else object) for c in ADVICE_COLUMNS}

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from costing.engine.levers import LEVERS, OVERLAPS
+from costing.engine.levers.capacity import ALL_POOLS
 from costing.opportunities import as_data, figures_text
 from reports import charts, tables, views_common
 from reports.queries.optimise import period_opportunities
@@ -130,10 +131,22 @@ def _packing_charts(levers) -> list[dict]:
 
 
 def _capacity_charts(levers) -> list[dict]:
-    pools = levers.capacity_pools.sort_values("monthly_value", ascending=False).head(EVIDENCE)
+    """Each cluster over all its pools, then the pools worth most."""
+    wholes = levers.capacity_clusters.assign(hours="cluster")
+    pools = (
+        levers.capacity_pools.sort_values("monthly_value", ascending=False)
+        .head(EVIDENCE)
+        .assign(hours="pool")
+    )
+    frames = {"cluster": levers.capacity_cluster_hours, "pool": levers.capacity_hours}
     out = []
-    for cluster, pool in zip(pools["cluster"], pools["pool"], strict=True):
-        hours = levers.capacity_hours
+    for cluster, pool, which in zip(
+        [*wholes["cluster"], *pools["cluster"]],
+        [*wholes["pool"], *pools["pool"]],
+        [*wholes["hours"], *pools["hours"]],
+        strict=True,
+    ):
+        hours = frames[which]
         rows = hours.loc[(hours["cluster"] == cluster) & (hours["pool"] == pool)].sort_values("hour_of_day")
         series = {
             str(_("Allocatable")): rows["allocatable_cores"].tolist(),
@@ -143,8 +156,19 @@ def _capacity_charts(levers) -> list[dict]:
         }
         x = rows["hour_of_day"].tolist()
         json = charts.lines(x, series, y_title=str(_("cores")), x_title=str(_("hour of day (UTC)")))
-        out.append({"title": f"{cluster}/{pool}", "json": json})
+        title = f"{cluster}/{pool}" if pool != ALL_POOLS else f"{cluster} ({_('all pools')})"
+        out.append({"title": title, "json": json})
     return out
+
+
+def _capacity_rows(levers) -> list[dict]:
+    columns = ["cluster", "pool", "allocatable_cores", "requested_cores", "used_cores_p95", "unused_cores_mean",
+               "unused_gib_mean", "batch_core_hours", "monthly_value"]  # fmt: skip
+    rows = _rows(levers.capacity_clusters, columns) + _rows(levers.capacity_pools, columns)
+    for row in rows:
+        if row["pool"] == ALL_POOLS:
+            row["pool"] = _("all pools")
+    return rows
 
 
 def _cron_charts(levers, cron) -> list[dict]:
@@ -230,8 +254,6 @@ def optimise(request, state):
             _packing_rows(levers.packing_pools), state=state, caption=_("Node packing")
         )
         named["capacity"] = CapacityTable(
-            _rows(levers.capacity_pools, ["cluster", "pool", "allocatable_cores", "requested_cores", "used_cores_p95",
-                                          "unused_cores_mean", "unused_gib_mean", "batch_core_hours", "monthly_value"]),
-            state=state, caption=_("Reclaimable capacity"),
-        )  # fmt: skip
+            _capacity_rows(levers), state=state, caption=_("Reclaimable capacity")
+        )
     return tables.render_page(request, "reports/optimise.html", context, "optimise", **named)

@@ -80,3 +80,9 @@ def test_the_demo_cluster_shows_every_lever(demo):
     cron = result.cronhpa.set_index("workload_name")
     assert cron.loc["storefront-web", "schedule_text"].startswith("weekdays: 00:00-")
     assert cron.loc["kafka", "reason"].startswith("no stable daily cycle")
+
+
+def test_a_window_without_data_has_no_opportunity(cluster):
+    assert opportunities(lab.DAY, NEXT, cluster="nope").savings.empty
+    later = opportunities(date(2026, 4, 1), date(2026, 4, 2))
+    assert later.savings.empty and later.total == 0

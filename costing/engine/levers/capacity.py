@@ -8,7 +8,9 @@ import pandas as pd
 
 from costing.engine.levers.frames import HOURS_PER_MONTH, POOL_KEY
 
-__all__ = ["HOUR_OF_DAY_COLUMNS", "POOL_COLUMNS", "pool_prices", "reclaimable"]
+__all__ = ["ALL_POOLS", "HOUR_OF_DAY_COLUMNS", "POOL_COLUMNS", "pool_prices", "reclaimable", "whole_clusters"]
+
+ALL_POOLS = "*"  # the pool name of a cluster's figures over all its pools
 
 USED_QUANTILE = 0.95
 HOUR_OF_DAY_COLUMNS = [
@@ -118,3 +120,9 @@ def _by_pool(by_hour: pd.DataFrame) -> pd.DataFrame:
     peak = by_hour.loc[by_hour.groupby(POOL_KEY, sort=True)["unused_cores"].idxmax()]
     out["peak_unused_hour"] = peak.set_index(POOL_KEY)["hour_of_day"]
     return out.reset_index()[POOL_COLUMNS]
+
+
+def whole_clusters(nodes: pd.DataFrame, pods: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """reclaimable() of each cluster as one pool (named ALL_POOLS): the P95 of the cluster's hourly usage,
+    not a sum of its pools' P95s; prices weighted over all its nodes."""
+    return reclaimable(nodes.assign(pool=ALL_POOLS), pods.assign(pool=ALL_POOLS))

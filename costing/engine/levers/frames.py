@@ -51,11 +51,24 @@ def prepare(
     require_columns(pods, POD_COLUMNS, name="pods")
     require_columns(advice, ADVICE_COLUMNS, name="advice")
     nodes = nodes[NODE_COLUMNS].copy()
+    # Names as objects and numbers as floats whatever the frames were built from (an empty frame too).
+    nodes[["cluster", "pool", "node"]] = nodes[["cluster", "pool", "node"]].astype(object)
     nodes["hour"] = pd.to_datetime(nodes["hour"], utc=True)
     for column in ("cpu_cores", "mem_gib", "cost", "cpu_price", "mem_price"):
         nodes[column] = pd.to_numeric(nodes[column], errors="coerce").astype(float)
     nodes[["cpu_cores", "mem_gib", "cost"]] = nodes[["cpu_cores", "mem_gib", "cost"]].fillna(0.0)
     pods = pods[POD_COLUMNS].copy()
+    pods[[*WORKLOAD_KEY, "pod", "node"]] = pods[[*WORKLOAD_KEY, "pod", "node"]].astype(object)
+    numbers = [
+        "present",
+        "cpu_request",
+        "mem_request",
+        "cpu_usage",
+        "mem_usage",
+        "cpu_billable",
+        "mem_billable",
+    ]
+    pods[numbers] = pods[numbers].astype(float)
     pods["hour"] = pd.to_datetime(pods["hour"], utc=True)
     pods = pods.merge(
         nodes[["cluster", "node", "hour", "pool", "cpu_price", "mem_price"]],
@@ -71,6 +84,7 @@ def prepare(
     pods["cpu_rate"] = pods["cpu_request"] / present
     pods["mem_rate"] = pods["mem_request"] / present
     deltas = advice[[*WORKLOAD_KEY, "cpu_delta_cores", "mem_delta_gib"]].drop_duplicates(WORKLOAD_KEY)
+    deltas = deltas.astype(dict.fromkeys(WORKLOAD_KEY, object))
     pods = pods.merge(deltas, on=WORKLOAD_KEY, how="left")
     pods["cpu_rate_rec"] = np.maximum(pods["cpu_rate"] + pods["cpu_delta_cores"].fillna(0.0), 0.0)
     pods["mem_rate_rec"] = np.maximum(pods["mem_rate"] + pods["mem_delta_gib"].fillna(0.0), 0.0)

@@ -38,6 +38,8 @@ class Levers:
     savings: pd.DataFrame
     capacity_hours: pd.DataFrame
     capacity_pools: pd.DataFrame
+    capacity_cluster_hours: pd.DataFrame  # the same as capacity_hours and _pools, each cluster as one pool
+    capacity_clusters: pd.DataFrame
     packing_hours: pd.DataFrame
     packing_pools: pd.DataFrame
     cronhpa: pd.DataFrame
@@ -59,6 +61,7 @@ def optimise(
     """All levers from the window's node-hours, pod-hours and the right-sizing advice (levers.frames)."""
     nodes, pods = prepare(nodes, pods, advice)
     capacity_hours, capacity_pools = capacity.reclaimable(nodes, pods)
+    cluster_hours, clusters = capacity.whole_clusters(nodes, pods)
     packing_hours, packing_pools = packing.pack(nodes, pods, window_hours)
     cron, profile = cronhpa.suggest(pods, window_hours, cronhpa_policy)
     ppu = payperuse.what_if(nodes, pods, sheet, window_hours)
@@ -68,6 +71,8 @@ def optimise(
         savings,
         capacity_hours,
         capacity_pools,
+        cluster_hours,
+        clusters,
         packing_hours,
         packing_pools,
         cron,
