@@ -37,7 +37,7 @@ from .models import (
     SsoIdentity,
     TagRule,
 )
-from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, SplitSpec, validate
+from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, RightsizingSpec, SplitSpec, validate
 from .policy import FallbackPrice as FallbackPriceSpec
 from .policy import TagRule as TagRuleSpec
 from .policy.history import policy_text, record_policy_change
@@ -151,6 +151,8 @@ def spec_from_forms(policy: Policy, formsets: dict[str, BaseInlineFormSet]) -> P
             "idle": PoolSpec(policy.idle_method, "cluster"),
             "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
         },
+        # Not on the form: set in the policy file or the API, kept as stored.
+        rightsizing=RightsizingSpec.from_json(policy.rightsizing),
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,13 @@ from costing.engine.rightsizing import (
     recommend,
 )
 from costing.models import Cluster, ContainerHour, CoverageHour, NamespaceCostDay, NodeCostHour, Pod, Workload
+from costing.policy.spec import RIGHTSIZING_DAYS, RightsizingSpec
+from costing.policy.store import spec_for_day
 
 __all__ = [
     "COLUMNS",
     "SUMS",
+    "RightsizingSettings",
     "as_data",
     "container_hours",
     "coverage_hours",
@@ -33,6 +38,7 @@ __all__ = [
     "memory_quantity",
     "recommendations",
     "recommendations_at",
+    "rightsizing_settings",
     "savings_sums",
     "with_owners",
 ]
@@ -123,19 +129,75 @@ def coverage_hours(start: datetime, end: datetime, cluster: str | None = None) -
     return frame[COVERAGE_COLUMNS]
 
 
+class RightsizingSettings:
+    """The right-sizing policies in force: the policy file's `rightsizing` section (the policy in force on the
+    day the advice is for), each override a policy of its own, and the command's options over all of them.
+
+    Raises ValueError (naming the setting) when a combination is not a valid RightsizingPolicy.
+    """
+
+    def __init__(self, spec: RightsizingSpec | None = None, options: Mapping[str, object] | None = None):
+        self.spec = spec if spec is not None else RightsizingSpec()
+        self.options = {k: v for k, v in (options or {}).items() if v is not None}
+        self.default = self._policy(self.spec.settings())
+        self.overrides = [self._policy(self.spec.settings(o)) for o in self.spec.overrides]
+
+    def _policy(self, settings: Mapping[str, Decimal]) -> RightsizingPolicy:
+        values = {
+            name: int(value) if name in RIGHTSIZING_DAYS else float(value) for name, value in settings.items()
+        }
+        return RightsizingPolicy(**{**values, **self.options})
+
+    def for_namespace(self, namespace: str) -> RightsizingPolicy:
+        index = self.spec.override_index(namespace)
+        return self.default if index is None else self.overrides[index]
+
+    def namespace_policies(self, namespaces) -> dict[str, RightsizingPolicy]:
+        """The policy of each of `namespaces` that has one other than the default."""
+        out = {ns: self.for_namespace(ns) for ns in namespaces}
+        return {ns: p for ns, p in out.items() if p != self.default}
+
+    @property
+    def days_read(self) -> int:
+        """The days of data the longest look-back and its back-test need."""
+        return max(p.lookback_days + p.backtest_days for p in [self.default, *self.overrides])
+
+
+def rightsizing_settings(day: date, options: Mapping[str, object] | None = None) -> RightsizingSettings:
+    """The settings of the policy in force on `day` (the day the advice is for), `options` over them."""
+    return RightsizingSettings(spec_for_day(day).rightsizing, options)
+
+
 def recommendations(
-    start: datetime, end: datetime, *, cluster: str | None = None, policy: RightsizingPolicy | None = None
+    start: datetime,
+    end: datetime,
+    *,
+    cluster: str | None = None,
+    policy: RightsizingPolicy | None = None,
+    settings: RightsizingSettings | None = None,
 ) -> pd.DataFrame:
-    """One row per container (costing.engine.rightsizing.RESULT_COLUMNS) from the data of [start, end)."""
-    policy = policy or RightsizingPolicy()
+    """One row per container (costing.engine.rightsizing.RESULT_COLUMNS) from the data of [start, end).
+
+    `policy`: one policy for every container; else `settings` (default: those of the policy in force on
+    the day of `end`), each namespace with the policy its settings give it.
+    """
+    if policy is not None:
+        settings = None
+    elif settings is None:
+        settings = rightsizing_settings(end.astimezone(UTC).date())
+    days = policy.backtest_days + policy.lookback_days if policy is not None else settings.days_read
     # Only the hours the look-back and the back-test windows can use are read.
-    first = max(start, end - timedelta(days=policy.backtest_days + policy.lookback_days))
+    first = max(start, end - timedelta(days=days))
+    hours = container_hours(first, end, cluster)
     return recommend(
-        container_hours(first, end, cluster),
+        hours,
         coverage_hours(first, end, cluster),
         start=start,
         end=end,
-        policy=policy,
+        policy=policy if policy is not None else settings.default,
+        namespace_policies=None
+        if settings is None
+        else settings.namespace_policies(hours["namespace"].unique()),
     )
 
 
@@ -145,14 +207,15 @@ def recommendations_at(
     cluster: str | None = None,
     departments=None,
     namespace: str | None = None,
-    policy: RightsizingPolicy | None = None,
+    settings: RightsizingSettings | None = None,
 ) -> pd.DataFrame:
     """The recommendations for the start of `day` (UTC) from the days the windows need, with owners
-    (with_owners), limited to the namespaces owned by `departments` (None: all; costing.access rules)."""
-    policy = policy or RightsizingPolicy()
+    (with_owners), limited to the namespaces owned by `departments` (None: all; costing.access rules).
+    `settings`: default, those of the policy in force on `day`."""
+    settings = settings or rightsizing_settings(day)
     end = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    start = end - timedelta(days=policy.lookback_days + policy.backtest_days)
-    frame = with_owners(recommendations(start, end, cluster=cluster, policy=policy), day)
+    start = end - timedelta(days=settings.days_read)
+    frame = with_owners(recommendations(start, end, cluster=cluster, settings=settings), day)
     keep = access.owned_rows(frame, departments)
     if keep is not None:
         frame = frame.loc[keep.to_numpy()]

@@ -52,6 +52,8 @@ class Policy(models.Model):
         max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL
     )
     overhead_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
+    # The policy file's `rightsizing` section (costing.policy.RightsizingSpec.as_json); {}: the defaults.
+    rightsizing = models.JSONField(default=dict, blank=True)
     comment = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
