@@ -629,9 +629,23 @@ class AlertChannelForm(forms.ModelForm):
         help_text="Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value.",
     )
 
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Feishu/Lark and DingTalk bots with the signature security setting: their secret "
+        "(DingTalk's starts with SEC). Empty keeps the stored one.",
+    )
+    remove_secret = forms.BooleanField(required=False, help_text="Forget the stored signing secret.")
+
     class Meta:
         model = AlertChannel
-        fields = ["name", "kind", "target", "department", "active"]
+        fields = ["name", "kind", "target", "secret", "remove_secret", "department", "active"]
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        if self.data.get(self.add_prefix("remove_secret")):
+            return ""
+        return secret or (self.instance.secret if self.instance.pk else "")
 
     def clean_target(self):
         target = self.cleaned_data["target"].strip()
@@ -644,6 +658,8 @@ class AlertChannelForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         target, kind = cleaned.get("target"), cleaned.get("kind")
+        if cleaned.get("secret") and kind not in (ChannelKind.FEISHU, ChannelKind.DINGTALK):
+            self.add_error("secret", "Only Feishu/Lark and DingTalk bots are signed with a secret.")
         if not target or not kind:
             return cleaned
         try:
@@ -663,7 +679,11 @@ class AlertChannelForm(forms.ModelForm):
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
-    list_display = ("name", "kind", "department", "active")
+    list_display = ("name", "kind", "department", "active", "signed")
+
+    @admin.display(boolean=True, description="Signed")
+    def signed(self, obj: AlertChannel) -> bool:
+        return bool(obj.secret)
 
 
 class AlertDeliveryInline(admin.TabularInline):

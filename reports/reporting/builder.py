@@ -248,6 +248,7 @@ def build_current(
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
     summary = _summary(period, cluster, department, departments, clusters, namespaces, policies, collection)
+    summary[-2:-2] = _forecast_items(period, cluster, department, today)
     return Report(
         period=period,
         cluster=cluster,
@@ -257,6 +258,32 @@ def build_current(
         summary=summary,
         tables=tables,
     )
+
+
+def _forecast_items(period: Period, cluster: str | None, department: str | None, today: date) -> list:
+    """Where a running period will end, as the pages say it (reports.queries.forecasts): of the department,
+    else of the cluster, else of the organisation; none for a department of one cluster, or a period with
+    no day left after the last computed day."""
+    from costing.choices import SubjectKind
+    from reports.queries.forecasts import period_forecast
+
+    if department and cluster:
+        return []
+    if department:
+        found = period_forecast(SubjectKind.DEPARTMENT, department, period)
+    elif cluster:
+        found = period_forecast(SubjectKind.CLUSTER, cluster, period)
+    else:
+        found = period_forecast(SubjectKind.ORGANISATION, "", period)
+    if found is None or found["as_of"] >= today:
+        return []
+    return [
+        ("Forecast", found["sentence"], "text"),
+        ("Forecast as of", found["as_of"], "date"),
+        ("Forecast total", Decimal(str(found["total"])), "money"),
+        ("Forecast 80 % low", Decimal(str(found["low"])), "money"),
+        ("Forecast 80 % high", Decimal(str(found["high"])), "money"),
+    ]
 
 
 def _recommendations_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:

@@ -1,11 +1,12 @@
-"""Re-encrypt every stored secret (cluster kubeconfigs) with the first key of FINOPS_ENCRYPTION_KEYS."""
+"""Re-encrypt every stored secret (cluster kubeconfigs, alert channels' targets and signing secrets) with the
+first key of FINOPS_ENCRYPTION_KEYS."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from costing.models import Cluster
+from costing.models import AlertChannel, Cluster
 
 
 class Command(BaseCommand):
@@ -18,4 +19,9 @@ class Command(BaseCommand):
             for pk, kubeconfig in Cluster.objects.exclude(kubeconfig="").values_list("pk", "kubeconfig"):
                 Cluster.objects.filter(pk=pk).update(kubeconfig=kubeconfig)
                 count += 1
+            channels = 0
+            for pk, target, secret in AlertChannel.objects.values_list("pk", "target", "secret"):
+                AlertChannel.objects.filter(pk=pk).update(target=target, secret=secret)
+                channels += 1
         self.stdout.write(f"re-encrypted the kubeconfig of {count} cluster(s)")
+        self.stdout.write(f"re-encrypted the target and secret of {channels} alert channel(s)")
