@@ -257,17 +257,20 @@ def _epoch(t: datetime) -> int:
 
 def _prepare(hours: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
     require_columns(hours, HOUR_COLUMNS, name="container hours")
-    frame = hours.loc[~hours["init"].astype(bool).to_numpy()].copy()
-    stamps = pd.to_datetime(frame["hour"], utc=True)
-    frame["hour"] = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
-    frame = frame.loc[(frame["hour"] >= _epoch(lo)) & (frame["hour"] < _epoch(hi))].reset_index(drop=True)
+    stamps = pd.to_datetime(hours["hour"], utc=True)
+    epochs = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    # One selection (one copy of millions of rows): no init container, inside [lo, hi).
+    keep = ~hours["init"].astype(bool).to_numpy() & (epochs >= _epoch(lo)) & (epochs < _epoch(hi))
+    positions = np.flatnonzero(keep)
+    frame = hours.iloc[positions].reset_index(drop=True)
+    frame["hour"] = epochs[positions]
     numbers = [c for c in HOUR_COLUMNS if c not in (*KEY_COLUMNS, "init", "hour", "cpu_histogram")]
     for column in numbers:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
         values = frame[column].to_numpy()
         bad = (np.isnan(values) & (column not in ("cpu_price", "mem_price"))) | (values < 0)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            row = int(positions[np.flatnonzero(bad)[0]])
             raise EngineInputError(
                 f"container hours: row {row}, column {column}: {hours[column].iloc[row]!r}"
             )
