@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db.models import TextField
+from django.db import connection
+from django.db.models import Func, TextField, Value
 from django.db.models.functions import Cast
 
 from costing import access
@@ -80,9 +81,16 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     scope = {"hour__gte": start, "hour__lt": end}
     if cluster:
         scope["cluster__name"] = cluster
+    text = Cast("cpu_histogram", TextField())
+    if connection.vendor == "postgresql":
+        # {"35": 1200, "36": 600} sent as {35:1200,36:600}: a third of the bytes, and no quotes for the CSV to
+        # double and undouble; the engine reads either.
+        text = Func(
+            text, Value('[" ]'), Value(""), Value("g"), function="regexp_replace", output_field=TextField()
+        )
     queryset = (
         ContainerHour.objects.filter(**scope)
-        .annotate(cpu_histogram_text=Cast("cpu_histogram", TextField()))
+        .annotate(cpu_histogram_text=text)
         .values_list(*("cpu_histogram_text" if f == "cpu_histogram" else f for f in _HOUR_FIELDS))
     )
     # The histogram as its JSON text (the engine parses it), the container's name as text.

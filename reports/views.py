@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from costing.choices import SubjectKind
 from costing.models import BillImport
-from reports import charts, tables
+from reports import charts, tables, views_common
 from reports.queries.forecasts import period_forecast
 from reports.queries.overview import overview
 from reports.views_common import base_context, daily_chart, forecast_context, page
@@ -60,8 +60,10 @@ def _forecast(state):
     department when they have one (docs/budgets.md)."""
     if state.departments is None:
         if state.cluster:
-            return period_forecast(SubjectKind.CLUSTER, state.cluster, state.period)
-        return period_forecast(SubjectKind.ORGANISATION, "", state.period)
+            return period_forecast(SubjectKind.CLUSTER, state.cluster, state.period, views_common.today())
+        return period_forecast(SubjectKind.ORGANISATION, "", state.period, views_common.today())
     if len(state.departments) == 1 and not state.cluster:
-        return period_forecast(SubjectKind.DEPARTMENT, next(iter(state.departments)), state.period)
+        return period_forecast(
+            SubjectKind.DEPARTMENT, next(iter(state.departments)), state.period, views_common.today()
+        )
     return None

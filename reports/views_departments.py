@@ -8,7 +8,7 @@ from django.http import Http404
 from costing import access
 from costing.choices import SubjectKind
 from costing.models import DepartmentCostDay
-from reports import charts, tables
+from reports import charts, tables, views_common
 from reports.queries.departments import department_breakdown, department_table
 from reports.queries.forecasts import period_forecast
 from reports.views_common import base_context, daily_chart, delta, forecast_context, page
@@ -80,7 +80,11 @@ def department(request, state, name: str):
         )
     # The forecast is of the department's whole cost: not shown for one cluster's part of it.
     if not state.cluster:
-        context.update(forecast_context(context, period_forecast(SubjectKind.DEPARTMENT, name, state.period)))
+        context.update(
+            forecast_context(
+                context, period_forecast(SubjectKind.DEPARTMENT, name, state.period, views_common.today())
+            )
+        )
     named = {
         "namespaces": tables.DepartmentNamespaceTable(
             figures["namespaces"],

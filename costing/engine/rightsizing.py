@@ -25,6 +25,7 @@ each at the prices its pods paid, and the back-test of the recommendation.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -351,6 +352,9 @@ def _parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
     return rows[0::2].astype(np.int64), numbers[0::2].astype(np.int64), numbers[1::2]
 
 
+_BARE_KEY = re.compile(r"([{,])\s*(\d+)\s*:")
+
+
 class _Long:
     """A histogram column in long form: one entry per (row, bucket) with its seconds."""
 
@@ -373,8 +377,13 @@ def _parse_general(values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, key, value) of histograms given as dicts or any JSON text."""
     texts = [i for i, v in enumerate(values) if not isinstance(v, dict)]
     if texts:
-        # One parse of one JSON array: json.loads per row costs more in call overhead than in parsing.
-        parsed = json.loads("[" + ",".join(values[i] or "{}" for i in texts) + "]")
+        # One parse of one JSON array: json.loads per row costs more in call overhead than in parsing. The
+        # reader's compact form {35:1200} gets its keys quoted back first.
+        array = "[" + ",".join(values[i] or "{}" for i in texts) + "]"
+        try:
+            parsed = json.loads(array)
+        except ValueError:
+            parsed = json.loads(_BARE_KEY.sub(r'\1"\2":', array))
         for i, d in zip(texts, parsed, strict=True):
             values[i] = d
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))

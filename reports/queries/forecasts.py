@@ -90,17 +90,19 @@ def _budget(subject_kind: str, subject: str, period: Period, as_of: date) -> Dec
 
 
 def period_forecast(
-    subject_kind: str, subject: str, period: Period, as_of: date | None = None
+    subject_kind: str, subject: str, period: Period, today: date, as_of: date | None = None
 ) -> dict | None:
     """The forecast of `period` for one subject (SubjectKind: organisation, cluster, department, namespace),
-    as of the last computed day (or `as_of`): None unless the period has started and has days left after
-    that day, and the subject has a stored cost.
+    as of the last computed day (or `as_of`): None unless the period runs (`today` is in it), that day is
+    in it with days left after it, and the subject has a stored cost.
 
     A dict: `as_of`, `actual`, `total`, `low`, `high` (the 80 % interval), `method`, `budget` (or None),
     `sentence`, and `days`: per day of the period, `day`, `actual` (the cost so far, accumulated; None after
     as_of) and `forecast`, `low`, `high` (accumulated; None before as_of, the actual at as_of, so that the
     line continues the actual one).
     """
+    if not period.start <= today < period.end:
+        return None
     as_of = as_of or history.last_computed_day()
     if as_of is None or not period.start <= as_of < period.last_day:
         return None

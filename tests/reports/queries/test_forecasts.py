@@ -21,6 +21,7 @@ from tests.costing.budgets import results
 D = Decimal
 NOVEMBER = parse_period("2026-11")
 SATURDAY = date(2026, 11, 7)
+SUNDAY = date(2026, 11, 8)  # today in these tests: 7 November is the last computed day
 
 
 def test_the_sentence_of_the_issue():
@@ -56,7 +57,7 @@ def weeks(db):
 
 
 def test_the_line_continues_the_actual_costs_to_the_period_end(weeks):
-    found = period_forecast(SubjectKind.DEPARTMENT, "Payments", NOVEMBER)
+    found = period_forecast(SubjectKind.DEPARTMENT, "Payments", NOVEMBER, SUNDAY)
     # Payments costs 11 Sunday..Thursday and 4 on Friday and Saturday: 63 a week. As of Saturday 7
     # November, 63 spent; left: 8..28 November (three weeks, 189) and Sunday 29, Monday 30 (22): 274.
     assert found["as_of"] == SATURDAY and found["actual"] == 63
@@ -75,19 +76,21 @@ def test_the_line_continues_the_actual_costs_to_the_period_end(weeks):
     status = next(s for s in budget_statuses(SATURDAY) if s.budget.subject == "Payments")
     assert round(status.forecast, 2) == found["total"]
     # The organisation: 18 Sunday..Thursday, 11 Friday and Saturday (112 a week): 112 + 3 x 112 + 36 = 484.
-    org = period_forecast(SubjectKind.ORGANISATION, "", NOVEMBER)
+    org = period_forecast(SubjectKind.ORGANISATION, "", NOVEMBER, SUNDAY)
     assert (
         org["sentence"]
         == "The organisation will end November 2026 at 484 EUR, 3 % under its budget of 500 EUR."
     )
     # A period that has ended, or has not started, has no forecast.
-    assert period_forecast(SubjectKind.DEPARTMENT, "Payments", parse_period("2026-10")) is None
-    assert period_forecast(SubjectKind.DEPARTMENT, "Payments", parse_period("2026-12")) is None
+    assert period_forecast(SubjectKind.DEPARTMENT, "Payments", parse_period("2026-10"), SUNDAY) is None
+    assert period_forecast(SubjectKind.DEPARTMENT, "Payments", parse_period("2026-12"), SUNDAY) is None
+    assert period_forecast(SubjectKind.DEPARTMENT, "Payments", NOVEMBER, date(2026, 12, 1)) is None
 
 
-def test_the_pages_and_the_report_say_it(weeks, django_user_model):
+def test_the_pages_and_the_report_say_it(weeks, django_user_model, monkeypatch):
     from django.contrib.auth.models import Group
 
+    monkeypatch.setattr("reports.views_common.today", lambda: SUNDAY)
     from reports.reporting.builder import build_report
 
     user = django_user_model.objects.create_user("vic")
@@ -101,8 +104,11 @@ def test_the_pages_and_the_report_say_it(weeks, django_user_model):
     assert "Payments will end November 2026 at 274 EUR, 10 % over its budget of 250 EUR." in page
     # One cluster's part of a department has no forecast of its own.
     assert "will end" not in client.get("/departments/Payments/?period=2026-11&cluster=prod").content.decode()
-    report = build_report(NOVEMBER, department="Payments", today=date(2026, 11, 8))
+    report = build_report(NOVEMBER, department="Payments", today=SUNDAY)
     assert report.summary_value("Forecast") == (
         "Payments will end November 2026 at 274 EUR, 10 % over its budget of 250 EUR."
     )
     assert report.summary_value("Forecast total") == D("274.00")
+    [table] = [t for t in report.tables if t.name == "forecast"]
+    by_day = {row["day"]: row for row in table.rows}
+    assert by_day[SATURDAY]["actual"] == D("63.00") and by_day[date(2026, 11, 30)]["forecast"] == D("274.00")
