@@ -40,7 +40,7 @@ from .models import (
     SsoIdentity,
     TagRule,
 )
-from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, SplitSpec, validate
+from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, RightsizingSpec, SplitSpec, validate
 from .policy import FallbackPrice as FallbackPriceSpec
 from .policy import TagRule as TagRuleSpec
 from .policy.history import policy_text, record_policy_change
@@ -204,6 +204,8 @@ def spec_from_forms(policy: Policy, formsets: dict[str, BaseInlineFormSet]) -> P
         },
         # Not on the form (set in the policy file): an edit in the admin keeps the stored sheet.
         pay_per_use=sheet_from_json(policy.pay_per_use),
+        # Not on the form: set in the policy file or the API, kept as stored.
+        rightsizing=RightsizingSpec.from_json(policy.rightsizing),
     )
 
 
@@ -680,9 +682,23 @@ class AlertChannelForm(forms.ModelForm):
         help_text="Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value.",
     )
 
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Feishu/Lark and DingTalk bots with the signature security setting: their secret "
+        "(DingTalk's starts with SEC). Empty keeps the stored one.",
+    )
+    remove_secret = forms.BooleanField(required=False, help_text="Forget the stored signing secret.")
+
     class Meta:
         model = AlertChannel
-        fields = ["name", "kind", "target", "department", "active"]
+        fields = ["name", "kind", "target", "secret", "remove_secret", "department", "active"]
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        if self.data.get(self.add_prefix("remove_secret")):
+            return ""
+        return secret or (self.instance.secret if self.instance.pk else "")
 
     def clean_target(self):
         target = self.cleaned_data["target"].strip()
@@ -695,6 +711,8 @@ class AlertChannelForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         target, kind = cleaned.get("target"), cleaned.get("kind")
+        if cleaned.get("secret") and kind not in (ChannelKind.FEISHU, ChannelKind.DINGTALK):
+            self.add_error("secret", "Only Feishu/Lark and DingTalk bots are signed with a secret.")
         if not target or not kind:
             return cleaned
         try:
@@ -714,7 +732,11 @@ class AlertChannelForm(forms.ModelForm):
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
-    list_display = ("name", "kind", "department", "active")
+    list_display = ("name", "kind", "department", "active", "signed")
+
+    @admin.display(boolean=True, description="Signed")
+    def signed(self, obj: AlertChannel) -> bool:
+        return bool(obj.secret)
 
 
 class AlertDeliveryInline(admin.TabularInline):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db.models import TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db import connection
+from django.db.models import Func, TextField, Value
+from django.db.models.functions import Cast
 
 from costing import access
 from costing.compute import read_frame
@@ -21,10 +24,13 @@ from costing.engine.rightsizing import (
     recommend,
 )
 from costing.models import Cluster, ContainerHour, CoverageHour, NamespaceCostDay, NodeCostHour, Pod, Workload
+from costing.policy.spec import RIGHTSIZING_DAYS, RightsizingSpec
+from costing.policy.store import spec_for_day
 
 __all__ = [
     "COLUMNS",
     "SUMS",
+    "RightsizingSettings",
     "as_data",
     "container_hours",
     "coverage_hours",
@@ -33,6 +39,7 @@ __all__ = [
     "memory_quantity",
     "recommendations",
     "recommendations_at",
+    "rightsizing_settings",
     "savings_sums",
     "with_owners",
 ]
@@ -68,42 +75,68 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
 
     A node-hour not yet priced (costs not computed) has NaN prices: it costs nothing in either figure.
     The rows are read without joins and their histograms as text, by COPY on PostgreSQL (millions of
-    rows: the ORM's per-row work would be most of the time); names come from the pods, read once each.
+    rows: the ORM's per-row work would be most of the time); names come from the pods, read once each,
+    and prices from the node-hours, joined by position (a merge of millions of rows costs seconds).
     """
     scope = {"hour__gte": start, "hour__lt": end}
     if cluster:
         scope["cluster__name"] = cluster
-    # The histogram as its JSON text (the engine parses it); the container's name behind a mark, so that
-    # CSV cannot read a name such as 0123 as a number. read_frame uses COPY on PostgreSQL.
-    fields = {"cpu_histogram": "cpu_histogram_text", "container": "container_text"}
+    text = Cast("cpu_histogram", TextField())
+    if connection.vendor == "postgresql":
+        # {"35": 1200, "36": 600} sent as {35:1200,36:600}: a third of the bytes, and no quotes for the CSV to
+        # double and undouble; the engine reads either.
+        text = Func(
+            text, Value('[" ]'), Value(""), Value("g"), function="regexp_replace", output_field=TextField()
+        )
     queryset = (
         ContainerHour.objects.filter(**scope)
-        .annotate(
-            cpu_histogram_text=Cast("cpu_histogram", TextField()),
-            container_text=Concat(Value("~"), "container", output_field=TextField()),
-        )
-        .values_list(*(fields.get(f, f) for f in _HOUR_FIELDS))
+        .annotate(cpu_histogram_text=text)
+        .values_list(*("cpu_histogram_text" if f == "cpu_histogram" else f for f in _HOUR_FIELDS))
     )
-    rows = read_frame(queryset, _HOUR_FIELDS)
+    # The histogram as its JSON text (the engine parses it), the container's name as text.
+    rows = read_frame(queryset, _HOUR_FIELDS, text=("container", "cpu_histogram", "init"))
     if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HOUR_COLUMNS})
-    rows["container"] = rows["container"].astype(str).str[1:]
-    rows["init"] = rows["init"].astype(str).str.lower().isin(["t", "true", "1"])
+    rows["container"] = rows["container"].astype(str)
+    init = rows["init"]
+    # COPY writes booleans as t/f; the cursor of another database gives booleans (or 0/1).
+    rows["init"] = (
+        init.astype(bool) if pd.api.types.is_bool_dtype(init) else init.astype(str).isin(["t", "True", "1"])
+    )
+    rows["hour"] = _timestamps(rows["hour"])
     pods = pd.DataFrame.from_records(
         Pod.objects.filter(id__in=rows["pod_id"].unique().tolist()).values(*_POD_NAMES)
         if len(rows) < 30_000
         else Pod.objects.filter(cluster__in=_clusters(cluster)).values(*_POD_NAMES),
         columns=list(_POD_NAMES),
     ).rename(columns=_POD_NAMES)
-    rows = rows.merge(pods, on="pod_id", how="left")
-    prices = pd.DataFrame.from_records(
-        NodeCostHour.objects.filter(**scope).values("node_id", "hour", "cpu_price", "mem_price"),
-        columns=["node_id", "hour", "cpu_price", "mem_price"],
+    at = pd.Index(pods["pod_id"]).get_indexer(rows["pod_id"])  # every row's pod exists (a foreign key)
+    for column in pods.columns.drop("pod_id"):
+        rows[column] = pods[column].to_numpy()[at]
+    prices = read_frame(
+        NodeCostHour.objects.filter(**scope).values_list("node_id", "hour", "cpu_price", "mem_price"),
+        ["node_id", "hour", "cpu_price", "mem_price"],
     )
-    for frame in (rows, prices):
-        frame["hour"] = pd.to_datetime(frame["hour"], utc=True)
-    merged = rows.merge(prices, on=["node_id", "hour"], how="left")
-    return merged[HOUR_COLUMNS]
+    prices["hour"] = _timestamps(prices["hour"])
+    at = pd.Index(_node_hour(prices)).get_indexer(_node_hour(rows))  # -1: not priced
+    for column in ("cpu_price", "mem_price"):
+        values = np.append(pd.to_numeric(prices[column]).to_numpy(dtype=float), np.nan)
+        rows[column] = values[at]
+    return rows[HOUR_COLUMNS]
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """Timestamps (text from COPY, or datetimes) as UTC datetimes, each distinct value parsed once: a read
+    holds millions of rows of a few hundred hours."""
+    codes, uniques = pd.factorize(values)
+    parsed = pd.to_datetime(pd.Index(uniques), utc=True, format="ISO8601").tz_localize(None).to_numpy()
+    return pd.Series(parsed[codes], index=values.index).dt.tz_localize("UTC")
+
+
+def _node_hour(frame: pd.DataFrame) -> np.ndarray:
+    """One integer per (node, hour)."""
+    hours = frame["hour"].dt.tz_localize(None).to_numpy().astype("datetime64[h]").astype(np.int64)
+    return frame["node_id"].to_numpy(dtype=np.int64) * 10_000_000 + hours
 
 
 def _clusters(name: str | None):
@@ -123,19 +156,75 @@ def coverage_hours(start: datetime, end: datetime, cluster: str | None = None) -
     return frame[COVERAGE_COLUMNS]
 
 
+class RightsizingSettings:
+    """The right-sizing policies in force: the policy file's `rightsizing` section (the policy in force on the
+    day the advice is for), each override a policy of its own, and the command's options over all of them.
+
+    Raises ValueError (naming the setting) when a combination is not a valid RightsizingPolicy.
+    """
+
+    def __init__(self, spec: RightsizingSpec | None = None, options: Mapping[str, object] | None = None):
+        self.spec = spec if spec is not None else RightsizingSpec()
+        self.options = {k: v for k, v in (options or {}).items() if v is not None}
+        self.default = self._policy(self.spec.settings())
+        self.overrides = [self._policy(self.spec.settings(o)) for o in self.spec.overrides]
+
+    def _policy(self, settings: Mapping[str, Decimal]) -> RightsizingPolicy:
+        values = {
+            name: int(value) if name in RIGHTSIZING_DAYS else float(value) for name, value in settings.items()
+        }
+        return RightsizingPolicy(**{**values, **self.options})
+
+    def for_namespace(self, namespace: str) -> RightsizingPolicy:
+        index = self.spec.override_index(namespace)
+        return self.default if index is None else self.overrides[index]
+
+    def namespace_policies(self, namespaces) -> dict[str, RightsizingPolicy]:
+        """The policy of each of `namespaces` that has one other than the default."""
+        out = {ns: self.for_namespace(ns) for ns in namespaces}
+        return {ns: p for ns, p in out.items() if p != self.default}
+
+    @property
+    def days_read(self) -> int:
+        """The days of data the longest look-back and its back-test need."""
+        return max(p.lookback_days + p.backtest_days for p in [self.default, *self.overrides])
+
+
+def rightsizing_settings(day: date, options: Mapping[str, object] | None = None) -> RightsizingSettings:
+    """The settings of the policy in force on `day` (the day the advice is for), `options` over them."""
+    return RightsizingSettings(spec_for_day(day).rightsizing, options)
+
+
 def recommendations(
-    start: datetime, end: datetime, *, cluster: str | None = None, policy: RightsizingPolicy | None = None
+    start: datetime,
+    end: datetime,
+    *,
+    cluster: str | None = None,
+    policy: RightsizingPolicy | None = None,
+    settings: RightsizingSettings | None = None,
 ) -> pd.DataFrame:
-    """One row per container (costing.engine.rightsizing.RESULT_COLUMNS) from the data of [start, end)."""
-    policy = policy or RightsizingPolicy()
+    """One row per container (costing.engine.rightsizing.RESULT_COLUMNS) from the data of [start, end).
+
+    `policy`: one policy for every container; else `settings` (default: those of the policy in force on
+    the day of `end`), each namespace with the policy its settings give it.
+    """
+    if policy is not None:
+        settings = None
+    elif settings is None:
+        settings = rightsizing_settings(end.astimezone(UTC).date())
+    days = policy.backtest_days + policy.lookback_days if policy is not None else settings.days_read
     # Only the hours the look-back and the back-test windows can use are read.
-    first = max(start, end - timedelta(days=policy.backtest_days + policy.lookback_days))
+    first = max(start, end - timedelta(days=days))
+    hours = container_hours(first, end, cluster)
     return recommend(
-        container_hours(first, end, cluster),
+        hours,
         coverage_hours(first, end, cluster),
         start=start,
         end=end,
-        policy=policy,
+        policy=policy if policy is not None else settings.default,
+        namespace_policies=None
+        if settings is None
+        else settings.namespace_policies(hours["namespace"].unique()),
     )
 
 
@@ -145,14 +234,15 @@ def recommendations_at(
     cluster: str | None = None,
     departments=None,
     namespace: str | None = None,
-    policy: RightsizingPolicy | None = None,
+    settings: RightsizingSettings | None = None,
 ) -> pd.DataFrame:
     """The recommendations for the start of `day` (UTC) from the days the windows need, with owners
-    (with_owners), limited to the namespaces owned by `departments` (None: all; costing.access rules)."""
-    policy = policy or RightsizingPolicy()
+    (with_owners), limited to the namespaces owned by `departments` (None: all; costing.access rules).
+    `settings`: default, those of the policy in force on `day`."""
+    settings = settings or rightsizing_settings(day)
     end = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    start = end - timedelta(days=policy.lookback_days + policy.backtest_days)
-    frame = with_owners(recommendations(start, end, cluster=cluster, policy=policy), day)
+    start = end - timedelta(days=settings.days_read)
+    frame = with_owners(recommendations(start, end, cluster=cluster, settings=settings), day)
     keep = access.owned_rows(frame, departments)
     if keep is not None:
         frame = frame.loc[keep.to_numpy()]

@@ -240,3 +240,28 @@ def lines(x: list, series: dict[str, list], *, y_title: str, x_title: str = "", 
         xaxis={"title": {"text": x_title}, "gridcolor": "#e5e7eb"}, yaxis={"tickformat": ",.2f"}
     )
     return to_json(fig)
+
+
+def forecast_line(days: list[dict], *, currency: str, budget=None) -> str:
+    """The cost of a period accumulated day by day: the actual line, the forecast line that continues it to
+    the period's end and its interval as a band (reports.queries.forecasts.period_forecast's `days`), and
+    the budget as a level line when there is one."""
+    x = np.array([d["day"].isoformat() for d in days])
+
+    def values(key: str) -> np.ndarray:
+        return np.array([np.nan if d[key] is None else d[key] for d in days], dtype=float)
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=values("high"), mode="lines", line={"width": 0}, name="80 % high",
+                             showlegend=False, hovertemplate="%{y:,.2f}"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=values("low"), mode="lines", line={"width": 0}, fill="tonexty",
+                             fillcolor="rgba(0,114,178,0.18)", name="80 % interval", hovertemplate="%{y:,.2f}"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=values("actual"), mode="lines", name="Actual",
+                             line={"color": OKABE_ITO[0], "width": 2.5}, hovertemplate="%{y:,.2f}"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=values("forecast"), mode="lines", name="Forecast",
+                             line={"color": OKABE_ITO[0], "dash": "dash", "width": 2}, hovertemplate="%{y:,.2f}"))  # fmt: skip
+    if budget:
+        fig.add_trace(go.Scatter(x=x[[0, -1]], y=np.array([float(budget)] * 2), mode="lines", name="Budget",
+                                 line={"color": OKABE_ITO[5], "dash": "dot"}, hovertemplate="%{y:,.2f}"))  # fmt: skip
+    _layout(fig, currency=currency, xaxis=date_axis([d["day"] for d in days]), showlegend=True)
+    return to_json(fig)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
+from costing.choices import SubjectKind
 from costing.models import BillImport
-from reports import charts, tables
+from reports import charts, tables, views_common
+from reports.queries.forecasts import period_forecast
 from reports.queries.overview import overview
-from reports.views_common import base_context, daily_chart, page
+from reports.views_common import base_context, daily_chart, forecast_context, page
 
 TOP_WORKLOADS = 10
 
@@ -37,6 +39,7 @@ def dashboard(request, state):
         ),
         recompute_hint=f"python manage.py recompute --start {period.start} --end {period.end}",
     )
+    context.update(forecast_context(context, _forecast(state)))
     others = (context.get("others") or {}).get("cost")
     count = context.get("other_count")
     others_row = {"workload__name": f"{count} other workload{'s' if count != 1 else ''}", "cost": others}
@@ -50,3 +53,17 @@ def dashboard(request, state):
         ],
     )
     return tables.render_page(request, "reports/dashboard.html", context, "overview", workloads=table)
+
+
+def _forecast(state):
+    """The Overview's forecast: of the chosen cluster, else of the organisation; of a department viewer's
+    department when they have one (docs/budgets.md)."""
+    if state.departments is None:
+        if state.cluster:
+            return period_forecast(SubjectKind.CLUSTER, state.cluster, state.period, views_common.today())
+        return period_forecast(SubjectKind.ORGANISATION, "", state.period, views_common.today())
+    if len(state.departments) == 1 and not state.cluster:
+        return period_forecast(
+            SubjectKind.DEPARTMENT, next(iter(state.departments)), state.period, views_common.today()
+        )
+    return None

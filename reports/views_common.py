@@ -255,6 +255,14 @@ def base_context(request, state: PageState, **context) -> dict:
     }
 
 
+def forecast_context(context: dict, forecast: dict | None) -> dict:
+    """`forecast` (reports.queries.forecasts.period_forecast) and its chart for templates/reports/_forecast.html."""
+    if forecast is None:
+        return {"forecast": None}
+    chart = charts.forecast_line(forecast["days"], currency=context["currency"], budget=forecast["budget"])
+    return {"forecast": forecast, "forecast_chart": chart}
+
+
 def daily_chart(context: dict, rows: list[dict], *, key: str, value: str, colours: dict | None = None) -> str:
     """charts.daily_by over the page's period, by day or by month as the period reads (_bars)."""
     return charts.daily_by(

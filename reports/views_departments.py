@@ -6,10 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from costing import access
+from costing.choices import SubjectKind
 from costing.models import DepartmentCostDay
-from reports import charts, tables
+from reports import charts, tables, views_common
 from reports.queries.departments import department_breakdown, department_table
-from reports.views_common import base_context, daily_chart, delta, page
+from reports.queries.forecasts import period_forecast
+from reports.views_common import base_context, daily_chart, delta, forecast_context, page
 
 PARTS = ["direct", "shared", "idle", "overhead"]
 
@@ -75,6 +77,13 @@ def department(request, state, name: str):
             key="part",
             value="value",
             colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
+        )
+    # The forecast is of the department's whole cost: not shown for one cluster's part of it.
+    if not state.cluster:
+        context.update(
+            forecast_context(
+                context, period_forecast(SubjectKind.DEPARTMENT, name, state.period, views_common.today())
+            )
         )
     named = {
         "namespaces": tables.DepartmentNamespaceTable(

@@ -9,9 +9,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from costing import access, histograms
-from costing.engine.rightsizing import OVER_REQUESTED, UNDER_REQUESTED, RightsizingPolicy
+from costing.engine.rightsizing import OVER_REQUESTED, UNDER_REQUESTED
 from costing.models import ContainerHour, Workload
-from costing.recommendations import kubectl_patch, recommendations_at, savings_sums
+from costing.recommendations import kubectl_patch, recommendations_at, rightsizing_settings, savings_sums
 from reports import charts, tables, views_common
 from reports.views_common import BadRequest, base_context, page
 
@@ -104,13 +104,16 @@ def recommendations(request, state):
     """Every container's advice for the period's end: savings and risks apart, and sums by owner."""
     day = recommendation_day(state)
     namespace = _namespace(request)
-    frame = recommendations_at(day, cluster=state.cluster, departments=state.departments, namespace=namespace)
+    settings = rightsizing_settings(day)
+    frame = recommendations_at(
+        day, cluster=state.cluster, departments=state.departments, namespace=namespace, settings=settings
+    )
     rows = _records(frame)
     savings = [r for r in rows if r["status"] == OVER_REQUESTED]
     risks = sorted((r for r in rows if r["status"] == UNDER_REQUESTED), key=lambda r: r["monthly_saving"])
     others = [r for r in rows if r["status"] not in (OVER_REQUESTED, UNDER_REQUESTED)]
     total = round(sum(r["monthly_saving"] for r in savings), 2)
-    policy = RightsizingPolicy()
+    policy = settings.default if namespace is None else settings.for_namespace(namespace)
     context = base_context(
         request,
         state,
@@ -120,6 +123,10 @@ def recommendations(request, state):
         rows=rows,
         total=total,
         policy=policy,
+        # The namespaces (names or patterns) the policy file gives settings of their own.
+        own_settings=[ns for o in settings.spec.overrides for ns in o.namespaces]
+        if namespace is None
+        else [],
     )
     named = {
         "savings": RecommendationTable(
@@ -148,12 +155,17 @@ def recommendation(request, state, pk: int):
         raise Http404(
             "There is no workload of yours at this address."
         )  # its existence is not theirs to learn
+    settings = rightsizing_settings(day)
     frame = recommendations_at(
-        day, cluster=workload.cluster.name, departments=state.granted, namespace=workload.namespace.name
+        day,
+        cluster=workload.cluster.name,
+        departments=state.granted,
+        namespace=workload.namespace.name,
+        settings=settings,
     )
     frame = frame.loc[(frame["workload_kind"] == workload.kind) & (frame["workload_name"] == workload.name)]
     rows = _records(frame)
-    policy = RightsizingPolicy()
+    policy = settings.for_namespace(workload.namespace.name)
     end = _midnight(day)
     window = ContainerHour.objects.filter(
         pod__workload=workload, init=False, hour__gte=end - timedelta(days=policy.lookback_days), hour__lt=end

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,12 +16,11 @@ from api.permissions import HasRole
 from api.views.common import ID
 from api.views.policy import YAMLRenderer, YAMLTextParser
 from costing import access
-from costing.budgets import history
+from costing.budgets.evaluate import subject_forecast
 from costing.budgets.status import as_of_day, parse_as_of, status_row, visible_alerts, visible_statuses
 from costing.budgets.store import plan_on, save_plan, spec_from_plan
 from costing.budgets.yamlfile import BUDGET_SUBJECTS, BudgetFileError, dump_budgets, read_budgets
 from costing.choices import BudgetPeriod, SubjectKind
-from costing.engine.forecast import MAX_HISTORY_DAYS, forecast_period
 from costing.models import Alert, AlertDelivery, BudgetPlan, Cluster, Department
 from reports.periods import current_period
 
@@ -143,9 +142,7 @@ class ForecastsView(APIView):
         if not allowed:
             raise PermissionDenied("You may ask for the forecasts of your departments only.")
         period = current_period(period_kind, as_of)
-        start = min(period.start, as_of - timedelta(days=MAX_HISTORY_DAYS - 1))
-        costs = history.daily_costs(kind, subject, start, as_of + timedelta(days=1))
-        forecast = forecast_period(costs, period.start, period.end, as_of)
+        forecast = subject_forecast(kind, subject, period.start, period.end, as_of)
         body = {
             "date": as_of.isoformat(),
             "subject_kind": kind,

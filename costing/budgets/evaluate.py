@@ -18,7 +18,7 @@ from costing.budgets import history
 from costing.budgets.store import plan_on
 from costing.choices import AlertKind, SubjectKind
 from costing.engine.anomalies import find_anomalies
-from costing.engine.forecast import MAX_HISTORY_DAYS, forecast_period
+from costing.engine.forecast import MAX_HISTORY_DAYS, Forecast, forecast_period
 from costing.models import Alert, Budget, ClusterDay
 from reports.periods import current_period
 
@@ -92,6 +92,15 @@ class BudgetStatus:
         return "within"
 
 
+def subject_forecast(subject_kind: str, subject: str, start: date, end: date, as_of: date) -> Forecast | None:
+    """Where the cost of a subject (SubjectKind) over [start, end) will end, as of the end of `as_of`, from its
+    stored daily costs (costing.engine.forecast); None without any. The Budgets page, the API, the alerts,
+    the Overview and Department pages and the reports all forecast through this function."""
+    first = min(start, as_of - timedelta(days=MAX_HISTORY_DAYS - 1))
+    costs = history.daily_costs(subject_kind, subject, first, as_of + timedelta(days=1))
+    return forecast_period(costs, start, end, as_of)
+
+
 def budget_statuses(as_of: date, budgets=None) -> list[BudgetStatus]:
     """Each budget in force on `as_of` with its actual and forecast cost for the period holding that day."""
     if budgets is None:
@@ -100,9 +109,7 @@ def budget_statuses(as_of: date, budgets=None) -> list[BudgetStatus]:
     statuses = []
     for budget in budgets:
         period = current_period(budget.period, as_of)
-        start = min(period.start, as_of - timedelta(days=MAX_HISTORY_DAYS - 1))
-        costs = history.daily_costs(budget.subject_kind, budget.subject, start, as_of + timedelta(days=1))
-        forecast = forecast_period(costs, period.start, period.end, as_of)
+        forecast = subject_forecast(budget.subject_kind, budget.subject, period.start, period.end, as_of)
         statuses.append(
             BudgetStatus(
                 budget=budget,

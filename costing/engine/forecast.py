@@ -14,7 +14,7 @@ is not the sum of daily intervals); the simulation is seeded, so that a forecast
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -37,6 +37,12 @@ class Forecast:
     high: float
     method: str  # ets-weekly, ets-level, mean, or complete (no day left)
     history_days: int
+    # Per day left (as_of + 1 to the period's last day): the forecast cost accumulated since as_of, and the
+    # interval of that sum; the last values are total - actual, low - actual, high - actual. The line that
+    # continues the actual costs on the pages.
+    cumulative: tuple[float, ...] = field(default=(), compare=False)
+    cumulative_low: tuple[float, ...] = field(default=(), compare=False)
+    cumulative_high: tuple[float, ...] = field(default=(), compare=False)
 
 
 def daily_series(history: pd.Series, as_of: date) -> pd.Series:
@@ -77,7 +83,8 @@ def forecast_period(
     if days < LEVEL_MIN_DAYS:
         rest = float(fit_on.mean()) * horizon
         total = actual + rest
-        return Forecast(actual, total, total, total, "mean", days)
+        steps = tuple(float(fit_on.mean()) * (i + 1) for i in range(horizon))
+        return Forecast(actual, total, total, total, "mean", days, steps, steps, steps)
     seasonal = days >= SEASONAL_MIN_DAYS
     path, futures = _simulate(fit_on, horizon, seasonal, repetitions, seed)
     # A cost is never negative: a trend running below zero stops there.
@@ -85,6 +92,9 @@ def forecast_period(
     totals = np.clip(futures, 0, None).sum(axis=0)
     tail = (1 - level) / 2
     low, high = np.quantile(totals, [tail, 1 - tail])
+    # The interval of each running sum, kept around the point line (as the total's is).
+    line = np.cumsum(np.clip(path, 0, None))
+    sums = np.quantile(np.cumsum(np.clip(futures, 0, None), axis=0), [tail, 1 - tail], axis=1)
     return Forecast(
         actual=actual,
         total=actual + rest,
@@ -92,6 +102,9 @@ def forecast_period(
         high=actual + max(float(high), rest),
         method="ets-weekly" if seasonal else "ets-level",
         history_days=days,
+        cumulative=tuple(line.tolist()),
+        cumulative_low=tuple(np.minimum(sums[0], line).tolist()),
+        cumulative_high=tuple(np.maximum(sums[1], line).tolist()),
     )
 
 

@@ -25,6 +25,8 @@ each at the prices its pods paid, and the back-test of the recommendation.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -138,15 +140,44 @@ def recommend(
     start: datetime,
     end: datetime,
     policy: RightsizingPolicy | None = None,
+    namespace_policies: Mapping[str, RightsizingPolicy] | None = None,
 ) -> pd.DataFrame:
     """One row per container (RESULT_COLUMNS) from its hours in [start, end), best saving first.
 
     The recommendation uses the last `lookback_days` before `end` (not before `start`); the back-test
     the same length of window ending `backtest_days` before `end`, checked on those last days. Init
-    containers, and containers not seen in the look-back window, are left out. `coverage` gives the cluster's sampled seconds per hour (an hour it lacks
-    was not sampled). Unpriced hours (price NaN) cost nothing in both figures.
+    containers, and containers not seen in the look-back window, are left out. `coverage` gives the
+    cluster's sampled seconds per hour (an hour it lacks was not sampled). Unpriced hours (price NaN)
+    cost nothing in both figures. `namespace_policies`: the policy of each namespace that has its own
+    (the others use `policy`); the containers of each policy are recommended apart, then ranked together.
     """
     policy = policy or RightsizingPolicy()
+    if not namespace_policies:
+        return _recommend(hours, coverage, start, end, policy)
+    require_columns(hours, HOUR_COLUMNS, name="container hours")
+    policies = list(dict.fromkeys([policy, *namespace_policies.values()]))
+    code = {p: i for i, p in enumerate(policies)}
+    chosen = (
+        hours["namespace"].astype(str).map(lambda ns: code[namespace_policies.get(ns, policy)]).to_numpy()
+    )
+    parts = [
+        _recommend(hours.loc[chosen == i], coverage, start, end, each)
+        for i, each in enumerate(policies)
+        if i == 0 or (chosen == i).any()
+    ]
+    return _ranked(pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True))
+
+
+def _ranked(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.sort_values(
+        ["monthly_saving", *KEY_COLUMNS], ascending=[False, *[True] * len(KEY_COLUMNS)], na_position="last"
+    )
+    return out[RESULT_COLUMNS].reset_index(drop=True)
+
+
+def _recommend(
+    hours: pd.DataFrame, coverage: pd.DataFrame, start: datetime, end: datetime, policy: RightsizingPolicy
+) -> pd.DataFrame:
     start, end = _utc(start), _utc(end)
     if end <= start:
         raise EngineInputError(f"recommend: end {end.isoformat()} is not after start {start.isoformat()}")
@@ -209,10 +240,7 @@ def recommend(
     out["status"] = _status(out)
     # A container gone before the look-back window (a finished Job) is nothing to right-size.
     out = out.loc[np.bincount(group[at["now"]], minlength=n) > 0]
-    out = out.sort_values(
-        ["monthly_saving", *KEY_COLUMNS], ascending=[False, *[True] * len(KEY_COLUMNS)], na_position="last"
-    )
-    return out[RESULT_COLUMNS].reset_index(drop=True)
+    return _ranked(out)
 
 
 # --- input ------------------------------------------------------------------------------------------------
@@ -230,17 +258,20 @@ def _epoch(t: datetime) -> int:
 
 def _prepare(hours: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
     require_columns(hours, HOUR_COLUMNS, name="container hours")
-    frame = hours.loc[~hours["init"].astype(bool).to_numpy()].copy()
-    stamps = pd.to_datetime(frame["hour"], utc=True)
-    frame["hour"] = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
-    frame = frame.loc[(frame["hour"] >= _epoch(lo)) & (frame["hour"] < _epoch(hi))].reset_index(drop=True)
+    stamps = pd.to_datetime(hours["hour"], utc=True)
+    epochs = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    # One selection (one copy of millions of rows): no init container, inside [lo, hi).
+    keep = ~hours["init"].astype(bool).to_numpy() & (epochs >= _epoch(lo)) & (epochs < _epoch(hi))
+    positions = np.flatnonzero(keep)
+    frame = hours.iloc[positions].reset_index(drop=True)
+    frame["hour"] = epochs[positions]
     numbers = [c for c in HOUR_COLUMNS if c not in (*KEY_COLUMNS, "init", "hour", "cpu_histogram")]
     for column in numbers:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
         values = frame[column].to_numpy()
         bad = (np.isnan(values) & (column not in ("cpu_price", "mem_price"))) | (values < 0)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            row = int(positions[np.flatnonzero(bad)[0]])
             raise EngineInputError(
                 f"container hours: row {row}, column {column}: {hours[column].iloc[row]!r}"
             )
@@ -253,11 +284,17 @@ def _prepare(hours: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
 def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """A code per row for its container (KEY_COLUMNS), and the keys of each code."""
     codes = np.zeros(len(frame), dtype=np.int64)
+    size = 1  # codes are below this
     for column in KEY_COLUMNS:
-        # Re-coded at each step, so the combined number never grows past the rows' count squared.
         column_codes, uniques = pd.factorize(frame[column].astype(str))
-        codes = pd.factorize(codes * (len(uniques) + 1) + column_codes)[0]
-    first = pd.Series(np.arange(len(frame))).groupby(codes).first().to_numpy()
+        if size * (len(uniques) + 1) >= 2**62:
+            # Re-coded only when the combined number would overflow: one factorize of integers.
+            codes, kept = pd.factorize(codes)
+            size = len(kept)
+        codes = codes * (len(uniques) + 1) + column_codes
+        size *= len(uniques) + 1
+    codes, _ = pd.factorize(codes)  # in order of first appearance
+    first = np.unique(codes, return_index=True)[1]
     keys = frame[KEY_COLUMNS].iloc[first].astype(str).reset_index(drop=True)
     return codes.astype(np.int64), keys
 
@@ -278,29 +315,82 @@ def _coverage_frame(coverage: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# The bytes of a histogram's JSON text of whole numbers, {"16": 60, "17": 1200}, that the fast parser reads.
+_PLAIN_JSON = np.zeros(256, dtype=bool)
+_PLAIN_JSON[np.frombuffer(b'0123456789{}":, \n', dtype=np.uint8)] = True
+
+
+def _parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(row, key, value) of every entry of histograms given as JSON text with whole-number keys and values,
+    parsed with numpy over the bytes of all texts at once; None when a text is anything else (a dict, a
+    fraction, an exponent), for the general parser. A text of None is an empty histogram."""
+    kinds = set(map(type, texts))
+    if not kinds <= {str, type(None)}:
+        return None
+    if type(None) in kinds:
+        texts = [t or "{}" for t in texts]
+    blob = np.frombuffer("\n".join(texts).encode(), dtype=np.uint8)
+    if not _PLAIN_JSON[blob].all():
+        return None
+    digit = (blob >= 48) & (blob <= 57)
+    starts = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))
+    ends = np.flatnonzero(digit & ~np.concatenate((digit[1:], [False]))) + 1
+    lengths = ends - starts
+    longest = int(lengths.max()) if len(lengths) else 0
+    if longest > 15:
+        return None  # beyond float64's exact integers
+    # Digit by digit over all numbers at once: a histogram's numbers have a few digits each.
+    numbers = np.zeros(len(starts))
+    for place in range(longest):
+        live = lengths > place
+        digits = blob[np.minimum(starts + place, len(blob) - 1)].astype(np.float64) - 48
+        numbers = np.where(live, numbers * 10 + digits, numbers)
+    # A number's row: the line breaks (one between two texts) before it.
+    rows = np.searchsorted(np.flatnonzero(blob == 10), starts)
+    if len(numbers) % 2 or (len(numbers) and (rows[0::2] != rows[1::2]).any()):
+        return None  # not key: value pairs
+    return rows[0::2].astype(np.int64), numbers[0::2].astype(np.int64), numbers[1::2]
+
+
+_BARE_KEY = re.compile(r"([{,])\s*(\d+)\s*:")
+
+
 class _Long:
     """A histogram column in long form: one entry per (row, bucket) with its seconds."""
 
     def __init__(self, frame: pd.DataFrame, column: str, buckets: histograms.Buckets):
-        # Flattened in bulk: millions of rows of a few keys each, so no per-entry Python work but the walk.
         values = frame[column].tolist()
-        texts = [i for i, v in enumerate(values) if not isinstance(v, dict)]
-        if texts:
-            # One parse of one JSON array: json.loads per row costs more in call overhead than in parsing.
-            parsed = json.loads("[" + ",".join(values[i] or "{}" for i in texts) + "]")
-            for i, d in zip(texts, parsed, strict=True):
-                values[i] = d
-        dicts = values
-        lengths = np.fromiter(map(len, dicts), dtype=np.int64, count=len(dicts))
-        keys = [k for d in dicts for k in d]
-        self.row = np.repeat(np.arange(len(dicts), dtype=np.int64), lengths)
-        self.bucket = np.clip(np.array(keys, dtype=object).astype(np.int64), 0, buckets.count - 1)
-        self.seconds = np.array([v for d in dicts for v in d.values()], dtype=np.float64)
+        plain = _parse_plain(values)
+        if plain is not None:
+            self.row, keys, self.seconds = plain
+        else:
+            self.row, keys, self.seconds = _parse_general(values)
+        self.bucket = np.clip(keys, 0, buckets.count - 1)
         self.start = buckets.start(self.bucket)
         self.end = buckets.end(self.bucket)
         self.buckets = buckets
         # Seconds with metrics per row: those a histogram holds.
         self.row_seconds = np.bincount(self.row, weights=self.seconds, minlength=len(frame))
+
+
+def _parse_general(values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, key, value) of histograms given as dicts or any JSON text."""
+    texts = [i for i, v in enumerate(values) if not isinstance(v, dict)]
+    if texts:
+        # One parse of one JSON array: json.loads per row costs more in call overhead than in parsing. The
+        # reader's compact form {35:1200} gets its keys quoted back first.
+        array = "[" + ",".join(values[i] or "{}" for i in texts) + "]"
+        try:
+            parsed = json.loads(array)
+        except ValueError:
+            parsed = json.loads(_BARE_KEY.sub(r'\1"\2":', array))
+        for i, d in zip(texts, parsed, strict=True):
+            values[i] = d
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    keys = np.array([k for d in values for k in d], dtype=object).astype(np.int64)
+    row = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
+    seconds = np.array([v for d in values for v in d.values()], dtype=np.float64)
+    return row, keys, seconds
 
 
 # --- per window ---------------------------------------------------------------------------------------------
@@ -345,14 +435,13 @@ def _window(
     share = np.minimum(sampled.reindex(cluster_cov[first_row]).fillna(0).to_numpy() / seconds, 1.0)
 
     reasons = np.full(n, None, dtype=object)
-    for i in range(n):
-        if out["days"].iat[i] == 0:
+    days = out["days"].to_numpy()
+    for i in np.flatnonzero((days < max(policy.min_days, 1)) | (share < policy.min_coverage)):
+        if days[i] == 0:
             reasons[i] = "no usage metrics in the look-back window"
-        elif out["days"].iat[i] < policy.min_days:
-            reasons[i] = (
-                f"only {out['days'].iat[i]} day(s) of usage in the look-back window (needs {policy.min_days})"
-            )
-        elif share[i] < policy.min_coverage:
+        elif days[i] < policy.min_days:
+            reasons[i] = f"only {days[i]} day(s) of usage in the look-back window (needs {policy.min_days})"
+        else:
             reasons[i] = (
                 f"collector coverage {share[i]:.0%} in the look-back window (needs {policy.min_coverage:.0%})"
             )

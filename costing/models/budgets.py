@@ -10,6 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from costing.choices import AlertKind, BudgetPeriod, ChannelKind, DeliveryStatus, SubjectKind
+from costing.secrets import EncryptedTextField
 
 from .base import MONEY
 from .policy import Department
@@ -80,8 +81,10 @@ class AlertChannel(models.Model):
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     # Comma-separated addresses for e-mail; the URL for a webhook. The URL of a bot carries its token:
-    # it is never logged nor copied into the delivery log (which names the channel).
-    target = models.TextField()
+    # encrypted at rest, never shown, logged nor copied into the delivery log (which names the channel).
+    target = EncryptedTextField()
+    # The signing secret of a Feishu/Lark or DingTalk bot with the "signature" security setting; empty: none.
+    secret = EncryptedTextField(blank=True, default="")
     department = models.ForeignKey(
         Department,
         null=True,

@@ -52,6 +52,8 @@ class Policy(models.Model):
         max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL
     )
     overhead_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
+    # The policy file's `rightsizing` section (costing.policy.RightsizingSpec.as_json); {}: the defaults.
+    rightsizing = models.JSONField(default=dict, blank=True)
     comment = models.TextField(blank=True, default="")
     # The Optimise view's pay-per-use price sheet (costing.policy.spec.PayPerUseSheet), numbers as text so
     # that they stay exact; null: none set.

@@ -91,6 +91,106 @@ def default_pools() -> dict[str, PoolSpec]:
     return {pool: PoolSpec() for pool in POOLS}
 
 
+# --- right-sizing ----------------------------------------------------------------------------------------
+
+# The settings of right-sizing recommendations (docs/rightsizing.md), in file order.
+RIGHTSIZING_SETTINGS = (
+    "cpu_percentile",
+    "cpu_headroom",
+    "mem_headroom",
+    "lookback_days",
+    "min_days",
+    "min_coverage",
+)
+RIGHTSIZING_DAYS = ("lookback_days", "min_days")  # whole days
+MAX_LOOKBACK_DAYS = 60  # with the 7 days of the back-test, within the 90 days of hourly rows kept by default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RightsizingOverride:
+    """Right-sizing settings of some namespaces (names or glob patterns); a setting left out (None) is the
+    policy's own."""
+
+    namespaces: list[str] = field(default_factory=list)
+    cpu_percentile: Decimal | None = None
+    cpu_headroom: Decimal | None = None
+    mem_headroom: Decimal | None = None
+    lookback_days: Decimal | None = None
+    min_days: Decimal | None = None
+    min_coverage: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RightsizingSpec:
+    """How right-sizing recommendations are made, and the namespaces that have settings of their own."""
+
+    cpu_percentile: Decimal = Decimal(95)
+    cpu_headroom: Decimal = Decimal("1.15")
+    mem_headroom: Decimal = Decimal("1.15")
+    lookback_days: Decimal = Decimal(14)
+    min_days: Decimal = Decimal(7)
+    min_coverage: Decimal = Decimal("0.8")
+    overrides: list[RightsizingOverride] = field(default_factory=list)
+
+    def settings(self, override: RightsizingOverride | None = None) -> dict[str, Decimal]:
+        """The settings of the policy, with those `override` sets in their place."""
+        out = {name: getattr(self, name) for name in RIGHTSIZING_SETTINGS}
+        if override is not None:
+            out.update(
+                {n: getattr(override, n) for n in RIGHTSIZING_SETTINGS if getattr(override, n) is not None}
+            )
+        return out
+
+    def override_index(self, namespace: str) -> int | None:
+        """The index of the override that applies to `namespace`: the one that lists it by name, else the
+        one with the most specific matching pattern (the first on a tie), else None."""
+        from costing.policy.namespaces import pattern_specificity
+
+        best: tuple | None = None
+        for i, override in enumerate(self.overrides):
+            for entry in override.namespaces:
+                if not isinstance(entry, str):
+                    continue
+                if not is_pattern(entry):
+                    if entry == namespace:
+                        return i
+                elif fnmatchcase(namespace, entry):
+                    rank = (pattern_specificity(entry), -i)
+                    if best is None or rank > best[0]:
+                        best = (rank, i)
+        return None if best is None else best[1]
+
+    def settings_for(self, namespace: str) -> dict[str, Decimal]:
+        """The settings that apply to `namespace`."""
+        index = self.override_index(namespace)
+        return self.settings(None if index is None else self.overrides[index])
+
+    def as_json(self) -> dict:
+        """Plain JSON data (numbers as text, exact) for the database; from_json reads it back equal."""
+        out = {name: str(getattr(self, name)) for name in RIGHTSIZING_SETTINGS}
+        out["overrides"] = [
+            {"namespaces": list(o.namespaces)}
+            | {n: str(getattr(o, n)) for n in RIGHTSIZING_SETTINGS if getattr(o, n) is not None}
+            for o in self.overrides
+        ]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> RightsizingSpec:
+        """The spec as_json wrote; empty data (a policy stored before the section existed): the defaults."""
+        data = data or {}
+        return cls(
+            **{n: Decimal(data[n]) for n in RIGHTSIZING_SETTINGS if n in data},
+            overrides=[
+                RightsizingOverride(
+                    namespaces=list(o.get("namespaces", [])),
+                    **{n: Decimal(o[n]) for n in RIGHTSIZING_SETTINGS if n in o},
+                )
+                for o in data.get("overrides", [])
+            ],
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     """A whole apportionment policy, in force from `effective_from` until the next policy's date."""
@@ -105,6 +205,7 @@ class PolicySpec:
     departments: list[DepartmentSpec] = field(default_factory=list)
     pools: dict[str, PoolSpec] = field(default_factory=default_pools)
     pay_per_use: PayPerUseSheet | None = None  # the Optimise view's serverless price sheet (docs/optimise.md)
+    rightsizing: RightsizingSpec = field(default_factory=RightsizingSpec)
 
     def __post_init__(self):
         # A pool left out takes the default, so two specs that mean the same thing compare equal.
@@ -173,6 +274,7 @@ def validate(spec: PolicySpec, known_namespaces: Iterable[str] | None = None) ->
     _check_departments(check, spec, shared_names, shared_patterns, known)
     _check_pools(check, spec)
     _check_pay_per_use(check, spec.pay_per_use)
+    _check_rightsizing(check, spec.rightsizing, known)
     return check.issues
 
 
@@ -469,6 +571,79 @@ def _check_weight_total(check: _Checker, weighted: list[DepartmentSpec], uses_we
 
 def _methods_for(pool: str) -> tuple[str, ...]:
     return POOL_METHODS if pool == "idle" else tuple(m for m in POOL_METHODS if m != "per_resource")
+
+
+def _check_rightsizing_setting(check: _Checker, path: str, name: str, value):
+    if name in RIGHTSIZING_DAYS:
+        top = MAX_LOOKBACK_DAYS if name == "lookback_days" else None
+        low = 1 if name == "lookback_days" else 0
+        if (
+            not _is_number(value)
+            or Decimal(value) != Decimal(value).to_integral_value()
+            or value < low
+            or (top and value > top)
+        ):
+            bound = f"from {low} to {top}" if top else f"of {low} or more"
+            check.error(path, f"must be a whole number of days {bound}, not {_text(value)}")
+        return
+    ranges = {
+        "cpu_percentile": (Decimal(0), Decimal(100), "above 0 and at most 100"),
+        "cpu_headroom": (Decimal(1), Decimal(10), "from 1 to 10"),
+        "mem_headroom": (Decimal(1), Decimal(10), "from 1 to 10 (memory is never advised below its peak)"),
+        "min_coverage": (Decimal(0), Decimal(1), "from 0 to 1"),
+    }
+    low, high, words = ranges[name]
+    ok = _is_number(value) and (value > low if name == "cpu_percentile" else value >= low) and value <= high
+    if not ok:
+        check.error(path, f"must be a number {words}, not {_text(value)}")
+
+
+def _check_rightsizing_days(check: _Checker, path: str, settings: dict, own: bool):
+    """min_days must fit in lookback_days, once both are numbers (reported where the override is)."""
+    days, lookback = settings["min_days"], settings["lookback_days"]
+    if _is_number(days) and _is_number(lookback) and days > lookback:
+        where = "" if own else " (with the policy's own setting)"
+        check.error(path, f"min_days {days} is more than lookback_days {lookback}{where}")
+
+
+def _check_rightsizing(check: _Checker, spec: RightsizingSpec, known: set[str] | None):
+    if not isinstance(spec, RightsizingSpec):
+        check.error("rightsizing", "must be a mapping of right-sizing settings")
+        return
+    for name in RIGHTSIZING_SETTINGS:
+        _check_rightsizing_setting(check, f"rightsizing.{name}", name, getattr(spec, name))
+    _check_rightsizing_days(check, "rightsizing.min_days", spec.settings(), True)
+    listed: dict[str, str] = {}
+    for i, override in enumerate(spec.overrides):
+        path = f"rightsizing.overrides[{i}]"
+        if not override.namespaces:
+            check.error(f"{path}.namespaces", "must list at least one namespace name or glob pattern")
+        for j, entry in enumerate(override.namespaces):
+            entry_path = f"{path}.namespaces[{j}]"
+            if (
+                not isinstance(entry, str)
+                or not entry
+                or not (is_pattern(entry) or NAMESPACE_NAME.fullmatch(entry))
+            ):
+                check.error(entry_path, f"{_text(entry)} is not a namespace name or a glob pattern")
+            elif entry in listed:
+                check.error(entry_path, f"'{entry}' is already listed at {listed[entry]}")
+            else:
+                listed[entry] = entry_path
+                if known is not None and not any(fnmatchcase(ns, entry) for ns in known):
+                    check.warning(entry_path, f"'{entry}' matches none of the known namespaces")
+        given = [n for n in RIGHTSIZING_SETTINGS if getattr(override, n) is not None]
+        if not given:
+            check.warning(path, "sets no setting: these namespaces use the policy's own settings")
+        for name in given:
+            _check_rightsizing_setting(check, f"{path}.{name}", name, getattr(override, name))
+        own = "min_days" in given and "lookback_days" in given
+        _check_rightsizing_days(
+            check,
+            f"{path}.{'min_days' if 'min_days' in given else 'lookback_days'}",
+            spec.settings(override),
+            own,
+        )
 
 
 # --- glob overlap -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from costing.policy.spec import (
     PayPerUseSheet,
     PolicySpec,
     PoolSpec,
+    RightsizingSpec,
     SplitSpec,
     validate,
 )
@@ -71,7 +73,7 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
     All or nothing, in one transaction: the policy row (kept, if it exists, so results that point at it
     stay valid), its department rules, tag rules and fallback prices; Department rows are created by name.
     Every computed cluster-day the policy governs (from effective_from until the next policy's date) is
-    marked dirty, and the change is recorded in the policy history (costing.policy.history) under `user`.
+    marked dirty (not for a change of the right-sizing section alone, which changes no cost), and the change is recorded in the policy history (costing.policy.history) under `user`.
     `policy`: edit this stored policy, whose date may then move to spec.effective_from. Raises
     InvalidPolicy when validate() finds an error.
     """
@@ -94,6 +96,12 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
             policy = Policy.objects.select_for_update().filter(effective_from=spec.effective_from).first()
             before = policy_text(policy)
             old_date = spec.effective_from
+        # A change of the right-sizing section alone changes no cost: no day is recomputed for it.
+        same_costs = (
+            policy is not None
+            and old_date == spec.effective_from
+            and replace(spec_from_policy(policy), rightsizing=spec.rightsizing) == spec
+        )
         if policy is None:
             policy = Policy(effective_from=spec.effective_from, created_by=user)
         else:
@@ -115,6 +123,7 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
         policy.overhead_method = pools["overhead"].method
         policy.overhead_scope = pools["overhead"].scope
         policy.pay_per_use = sheet_to_json(spec.pay_per_use)
+        policy.rightsizing = spec.rightsizing.as_json()
         policy.save()
 
         for position, dept in enumerate(spec.departments):
@@ -142,7 +151,8 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
             )
             for position, p in enumerate(spec.fallback_prices)
         )
-        mark_policy_days_dirty(min(old_date, policy.effective_from))
+        if not same_costs:
+            mark_policy_days_dirty(min(old_date, policy.effective_from))
         if old_date != policy.effective_from:
             mark_policy_days_dirty(max(old_date, policy.effective_from))
         record_policy_change(policy, before, policy_text(policy), user)
@@ -212,6 +222,7 @@ def spec_from_policy(policy: Policy) -> PolicySpec:
             "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
         },
         pay_per_use=sheet_from_json(policy.pay_per_use),
+        rightsizing=RightsizingSpec.from_json(policy.rightsizing),
     )
 
 

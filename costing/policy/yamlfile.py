@@ -15,12 +15,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from costing.policy.spec import (
     PAY_PER_USE_FIELDS,
     POOLS,
+    RIGHTSIZING_SETTINGS,
     ClusterRules,
     DepartmentSpec,
     FallbackPrice,
     PayPerUseSheet,
     PolicySpec,
     PoolSpec,
+    RightsizingOverride,
+    RightsizingSpec,
     SplitSpec,
     TagRule,
     validate,
@@ -294,6 +297,7 @@ class _Reader:
                 "departments",
                 "pools",
                 "pay_per_use",
+                "rightsizing",
             ),
             required=("effective_from",),
         )
@@ -313,6 +317,7 @@ class _Reader:
             departments=self.departments(top.get("departments")),
             pools=self.pools(top.get("pools")),
             pay_per_use=self.pay_per_use(top.get("pay_per_use")),
+            rightsizing=self.rightsizing(top.get("rightsizing")),
         )
 
     def pay_per_use(self, node: Node | None) -> PayPerUseSheet | None:
@@ -426,6 +431,37 @@ class _Reader:
                 )
         return pools
 
+    def rightsizing(self, node: Node | None) -> RightsizingSpec:
+        """The right-sizing section; left out or empty: the defaults (files older than the section)."""
+        default = RightsizingSpec()
+        if node is None or self._is_null(node):
+            return default
+        fields = self.mapping(node, "rightsizing", (*RIGHTSIZING_SETTINGS, "overrides"))
+        if fields is None:
+            return default
+        overrides = []
+        for path, item in self.sequence(fields.get("overrides"), "rightsizing.overrides"):
+            found = self.mapping(item, path, ("namespaces", *RIGHTSIZING_SETTINGS), ("namespaces",))
+            if found is None:
+                overrides.append(RightsizingOverride(namespaces=[None]))
+                continue
+            overrides.append(
+                RightsizingOverride(
+                    namespaces=self.texts(found.get("namespaces"), f"{path}.namespaces"),
+                    **{
+                        n: self.number(found.get(n), f"{path}.{n}", nullable=True)
+                        for n in RIGHTSIZING_SETTINGS
+                    },
+                )
+            )
+        return RightsizingSpec(
+            **{
+                n: self.number(fields.get(n), f"rightsizing.{n}", default=getattr(default, n))
+                for n in RIGHTSIZING_SETTINGS
+            },
+            overrides=overrides,
+        )
+
 
 # --- dump ------------------------------------------------------------------------------------------------
 
@@ -499,6 +535,8 @@ def dump_policy(spec: PolicySpec) -> str:
         "#   scope:  cluster (a department pays only for the clusters it uses) or global; idle: cluster.",
         *_dump_pools(spec.pools),
         *_dump_pay_per_use(spec.pay_per_use),
+        "",
+        *_dump_rightsizing(spec.rightsizing),
     ]
     return "\n".join(out) + "\n"
 
@@ -569,3 +607,25 @@ def _dump_pay_per_use(sheet: PayPerUseSheet | None) -> list[str]:
         f"  name: {_str(sheet.name)}",
     ]
     return out + [f"  {name}: {_num(getattr(sheet, name))}" for name in PAY_PER_USE_FIELDS[1:]]
+
+
+def _dump_rightsizing(spec: RightsizingSpec) -> list[str]:
+    out = [
+        "# Right-sizing advice (docs/rightsizing.md): CPU at the cpu_percentile of usage x cpu_headroom, memory",
+        "# at the peak x mem_headroom, over the last lookback_days; none with fewer than min_days days of usage",
+        "# or a collector coverage under min_coverage. overrides: other settings for some namespaces (names",
+        "# or glob patterns; a name wins over a pattern, a more specific pattern over a broader one).",
+        "rightsizing:",
+        *(f"  {name}: {_num(getattr(spec, name))}" for name in RIGHTSIZING_SETTINGS),
+    ]
+    if not spec.overrides:
+        return [*out, "  overrides: []"]
+    out.append("  overrides:")
+    for override in spec.overrides:
+        out.append(f"    - namespaces: {_list(override.namespaces)}")
+        out += [
+            f"      {name}: {_num(getattr(override, name))}"
+            for name in RIGHTSIZING_SETTINGS
+            if getattr(override, name) is not None
+        ]
+    return out

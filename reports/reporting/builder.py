@@ -250,6 +250,10 @@ def build_current(
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
     summary = _summary(period, cluster, department, departments, clusters, namespaces, policies, collection)
+    forecast = _forecast(period, cluster, department, today)
+    if forecast is not None:
+        summary[-2:-2] = _forecast_items(forecast)
+        tables.append(_forecast_table(forecast))
     return Report(
         period=period,
         cluster=cluster,
@@ -259,6 +263,54 @@ def build_current(
         summary=summary,
         tables=tables,
     )
+
+
+def _forecast(period: Period, cluster: str | None, department: str | None, today: date) -> dict | None:
+    """Where a running period will end, as the pages say it (reports.queries.forecasts): of the department,
+    else of the cluster, else of the organisation; none for a department of one cluster, or a period with
+    no day left after the last computed day."""
+    from costing.choices import SubjectKind
+    from reports.queries.forecasts import period_forecast
+
+    if department and cluster:
+        return None
+    if department:
+        found = period_forecast(SubjectKind.DEPARTMENT, department, period, today)
+    elif cluster:
+        found = period_forecast(SubjectKind.CLUSTER, cluster, period, today)
+    else:
+        found = period_forecast(SubjectKind.ORGANISATION, "", period, today)
+    return found
+
+
+def _forecast_items(found: dict) -> list:
+    return [
+        ("Forecast", found["sentence"], "text"),
+        ("Forecast as of", found["as_of"], "date"),
+        ("Forecast total", _money(found["total"]), "money"),
+        ("Forecast 80 % low", _money(found["low"]), "money"),
+        ("Forecast 80 % high", _money(found["high"]), "money"),
+    ]
+
+
+def _money(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _forecast_table(found: dict) -> Table:
+    """The line of the pages as rows: per day, the cost accumulated so far, then the forecast and its band."""
+    columns = [
+        Column("day", "Day", "date"),
+        Column("actual", "Cost so far", "money"),
+        Column("forecast", "Forecast", "money"),
+        Column("low", "Forecast 80 % low", "money"),
+        Column("high", "Forecast 80 % high", "money"),
+    ]
+    rows = [
+        {"day": d["day"], **{k: _money(d[k]) for k in ("actual", "forecast", "low", "high")}}
+        for d in found["days"]
+    ]
+    return Table("forecast", "Forecast", columns, rows)
 
 
 def _recommendations_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:

@@ -1,12 +1,12 @@
-"""Re-encrypt every stored secret (cluster kubeconfigs, Prometheus passwords and tokens) with the first key of
-FINOPS_ENCRYPTION_KEYS."""
+"""Re-encrypt every stored secret (cluster kubeconfigs, Prometheus passwords and tokens, alert channels'
+targets and signing secrets) with the first key of FINOPS_ENCRYPTION_KEYS."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from costing.models import Cluster
+from costing.models import AlertChannel, Cluster
 
 SECRET_FIELDS = ("kubeconfig", "prometheus_password", "prometheus_token")
 
@@ -23,6 +23,11 @@ class Command(BaseCommand):
                 if secrets:
                     Cluster.objects.filter(pk=row["pk"]).update(**secrets)
                     count += 1
+            channels = 0
+            for pk, target, secret in AlertChannel.objects.values_list("pk", "target", "secret"):
+                AlertChannel.objects.filter(pk=pk).update(target=target, secret=secret)
+                channels += 1
         self.stdout.write(
             f"re-encrypted the secrets (kubeconfig, Prometheus credentials) of {count} cluster(s)"
         )
+        self.stdout.write(f"re-encrypted the target and secret of {channels} alert channel(s)")

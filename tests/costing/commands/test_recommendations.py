@@ -123,3 +123,32 @@ def test_a_period_without_data_prints_only_the_header(recorded):
         "monthly_cost_now", "monthly_cost_recommended", "monthly_saving", "status", "backtest_cpu_over_share",
         "backtest_mem_over", "reason"])]  # fmt: skip
     assert json.loads(run("--start", "2025-01-01", "--end", "2025-01-22", "--format", "json")) == []
+
+
+def test_the_policy_in_force_gives_a_namespace_its_settings_and_options_override_them(recorded):
+    from datetime import date
+    from decimal import Decimal
+
+    from costing.models import ClusterDay
+    from costing.policy import PolicySpec, RightsizingOverride, RightsizingSpec
+    from costing.policy.store import save_spec
+
+    save_spec(PolicySpec(effective_from=date(2026, 1, 1)))
+    assert ClusterDay.objects.update(dirty=False) == DAYS
+    own = RightsizingOverride(
+        namespaces=["sh*"], cpu_headroom=Decimal("1.5"), mem_headroom=Decimal("1.5"), min_days=Decimal(5)
+    )
+    save_spec(PolicySpec(effective_from=date(2026, 1, 1), rightsizing=RightsizingSpec(overrides=[own])))
+    # A change of the right-sizing settings alone changes no cost: no day is marked for recomputing.
+    assert not ClusterDay.objects.filter(dirty=True).exists()
+    app, proxy = json.loads(run("--start", "2026-03-01", "--end", "2026-03-22", "--format", "json"))
+    # 0.25 x 1.5 = 0.375 cores, 200 MiB x 1.5 = 300 MiB; the sidecar's 5 days are now enough:
+    # 0.02 x 1.5 = 0.030 cores, 40 MiB x 1.5 = 60 MiB.
+    assert (app["cpu_recommended_cores"], app["mem_recommended_bytes"]) == (0.375, 300 * MIB)
+    assert (proxy["cpu_recommended_cores"], proxy["mem_recommended_bytes"]) == (0.03, 60 * MIB)
+    assert proxy["reason"] is None
+    # An option given replaces the setting for every namespace, the overridden ones included.
+    app, proxy = json.loads(
+        run("--start", "2026-03-01", "--end", "2026-03-22", "--format", "json", "--cpu-headroom", "1.15")
+    )
+    assert (app["cpu_recommended_cores"], app["mem_recommended_bytes"]) == (0.29, 300 * MIB)

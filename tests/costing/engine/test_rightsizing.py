@@ -225,3 +225,33 @@ def test_a_container_gone_before_the_look_back_window_is_left_out():
     kept = series(lambda h: 0.25, lambda h: 200 * MIB)
     result = recommend(pd.concat([old, kept]), full_coverage(), start=START, end=END)
     assert list(result["workload_name"]) == ["web"]
+
+
+def test_a_namespace_policy_changes_that_namespace_only():
+    # The same flat container in two namespaces; only "pay" has a policy of its own.
+    shop = series(lambda h: 0.25, lambda h: 200 * MIB)
+    pay = shop.assign(namespace="pay")
+    own = RightsizingPolicy(cpu_headroom=1.5, mem_headroom=1.5, lookback_days=7, min_days=7)
+    result = recommend(
+        pd.concat([shop, pay], ignore_index=True),
+        full_coverage(),
+        start=START,
+        end=END,
+        namespace_policies={"pay": own},
+    )
+    rows = {row["namespace"]: row for _, row in result.iterrows()}
+    # shop keeps the defaults: 0.25 x 1.15 = 0.2875 -> 0.290 cores, 200 MiB x 1.15 = 230 MiB, 14 days.
+    assert rows["shop"]["cpu_recommended_cores"] == pytest.approx(0.290)
+    assert rows["shop"]["mem_recommended_bytes"] == 230 * MIB and rows["shop"]["days"] == 14
+    # pay: 0.25 x 1.5 = 0.375 cores (on a 5-millicore step), 200 MiB x 1.5 = 300 MiB, over 7 days.
+    assert rows["pay"]["cpu_recommended_cores"] == pytest.approx(0.375)
+    assert rows["pay"]["mem_recommended_bytes"] == 300 * MIB and rows["pay"]["days"] == 7
+    # Its cost per hour: 0.375 x 0.04 + 300/1024 x 0.005 = 0.016464844; today 0.045.
+    assert rows["pay"]["monthly_cost_recommended"] == pytest.approx((0.015 + 300 / 1024 * 0.005) * 730)
+    assert rows["pay"]["monthly_saving"] == pytest.approx((0.045 - 0.015 - 300 / 1024 * 0.005) * 730)
+    # Ranked together, best saving first: shop saves more.
+    assert list(result["namespace"]) == ["shop", "pay"]
+    # Without its policy, pay is advised exactly as shop.
+    same = recommend(pay, full_coverage(), start=START, end=END).iloc[0]
+    assert same["cpu_recommended_cores"] == rows["shop"]["cpu_recommended_cores"]
+    assert same["mem_recommended_bytes"] == rows["shop"]["mem_recommended_bytes"]
