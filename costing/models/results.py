@@ -99,7 +99,10 @@ class NodeCostDay(models.Model):
     class Meta:
         ordering = ["cluster", "day", "node"]
         constraints = [models.UniqueConstraint(fields=["node", "day"], name="nodecostday_unique_day")]
-        indexes = [models.Index(fields=["cluster", "day"], name="nodecostday_cluster_day")]
+        indexes = [
+            models.Index(fields=["cluster", "day"], name="nodecostday_cluster_day"),
+            models.Index(fields=["day", "cluster"], name="nodecostday_day_cluster"),
+        ]
 
     def __str__(self) -> str:
         return f"node {self.node_id} {self.day:%Y-%m-%d}: {self.cost}"
@@ -121,6 +124,8 @@ class PodCostDay(ResourceHours, AllocatedCost):
         indexes = [
             models.Index(fields=["cluster", "day"], name="podcostday_cluster_day"),
             models.Index(fields=["workload", "day"], name="podcostday_workload_day"),
+            # Pages and /allocation read a period of every cluster: the day first.
+            models.Index(fields=["day", "cluster"], name="podcostday_day_cluster"),
         ]
 
     def __str__(self) -> str:
