@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from costing.compute import recompute_day as compute_day
 from costing.models import (
+    Cluster,
     ClusterDay,
     DepartmentCostDay,
     NamespaceCostDay,
@@ -20,7 +21,9 @@ from costing.models import (
     PodCostDay,
     PoolShareDay,
     WorkloadCostDay,
+    WorkloadCostMonth,
 )
+from costing.rollups import month_of, refresh_workload_months
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,12 @@ def prune(today: date | None = None) -> dict[str, int]:
             NodeCostDay,
         ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
+        # The monthly rollup follows its days: older months go, the month of the cutoff is summed anew.
+        deleted["WorkloadCostMonth"] = WorkloadCostMonth.objects.filter(
+            month__lt=month_of(daily_cutoff)
+        ).delete()[0]
+        for cluster_id in Cluster.objects.values_list("pk", flat=True):
+            refresh_workload_months(cluster_id, [daily_cutoff])
         deleted["ClusterDay"] = ClusterDay.objects.filter(day__lt=daily_cutoff).delete()[0]
     return deleted
 
