@@ -219,8 +219,12 @@ def set_windows(start: date, end: date, step_days: int, accumulate: bool) -> lis
     return windows
 
 
-def _kind(kind: str) -> str:
-    return "" if kind == OwnerKind.POD else kind.lower()  # a bare pod has no controller
+def _kind(kind) -> str:
+    # A bare pod has no controller. Not a string: several kinds in a pre-summed row, which only the
+    # properties read (and skip); a key or filter on the kind groups by it.
+    if not isinstance(kind, str) or kind == OwnerKind.POD:
+        return ""
+    return kind.lower()
 
 
 def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
@@ -412,7 +416,7 @@ def _properties(frame: pd.DataFrame, codes: np.ndarray, count: int) -> list[dict
         kind = _kind(values["controller_kind"][i]) if single["controller_kind"][i] else None
         for prop, column in _SINGLE.items():
             value = values[column][i]
-            if not single[column][i] or value is None or value == "":
+            if not single[column][i] or value is None or value != value or value == "":  # None, NaN: several
                 continue
             if prop == "controllerKind":
                 if kind:

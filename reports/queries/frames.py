@@ -167,8 +167,8 @@ def pod_cost_groups(
         if column in by:
             out[column] = frame[GROUPABLE[column]]
         else:
-            low, high = frame[f"_min_{column}"], frame[f"_max_{column}"]
-            out[column] = low.where(low == high, None)
+            low, high = frame[f"_min_{column}"].to_numpy(), frame[f"_max_{column}"].to_numpy()
+            out[column] = pd.Series(np.where(low == high, low, None), index=out.index, dtype=object)
     for quantity in QUANTITIES:
         out[quantity] = frame[f"_sum_{quantity}"].astype(float)
     for cost in ("cpu_cost", "mem_cost", "cost"):
