@@ -219,8 +219,12 @@ def set_windows(start: date, end: date, step_days: int, accumulate: bool) -> lis
     return windows
 
 
-def _kind(kind: str) -> str:
-    return "" if kind == OwnerKind.POD else kind.lower()  # a bare pod has no controller
+def _kind(kind) -> str:
+    # A bare pod has no controller. Not a string: several kinds in a pre-summed row, which only the
+    # properties read (and skip); a key or filter on the kind groups by it.
+    if not isinstance(kind, str) or kind == OwnerKind.POD:
+        return ""
+    return kind.lower()
 
 
 def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
@@ -284,50 +288,83 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
-def _allocation(name, properties, window, first, last, sums) -> dict:
-    days = (last - first).days
+def _rounded(values) -> list[float]:
+    return [round(v, 6) for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> dict[str, dict]:
+    """name -> OpenCost allocation, one per row of `sums` (the _MEASURES summed per name), computed column
+    by column. first, last: datetime64[D] arrays, [first, last) the days each name has costs on."""
+    days = (last - first).astype(np.int64)
     hours = days * 24.0
     # Money in the frames is in units of 1e-8, idle shares too.
-    cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / UNITS_PER_CURRENCY
-    ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / UNITS_PER_CURRENCY
-    cpu_eff = float(efficiency(sums["cpu_usage_core_hours"], sums["cpu_request_core_hours"]))
-    ram_eff = float(efficiency(sums["mem_usage_gib_hours"], sums["mem_request_gib_hours"]))
+    col = {m: sums[m].to_numpy() for m in _MEASURES}
+    cpu_cost = (col["cpu_cost"] + col["cpu_idle_share"]) / UNITS_PER_CURRENCY
+    ram_cost = (col["mem_cost"] + col["mem_idle_share"]) / UNITS_PER_CURRENCY
+    cpu_eff = efficiency(col["cpu_usage_core_hours"], col["cpu_request_core_hours"])
+    ram_eff = efficiency(col["mem_usage_gib_hours"], col["mem_request_gib_hours"])
     total = cpu_cost + ram_cost
-    ram_request = sums["mem_request_gib_hours"] * GIB / hours if hours else 0.0
-    ram_usage = sums["mem_usage_gib_hours"] * GIB / hours if hours else 0.0
-    return {
-        "name": name,
-        "properties": properties,
-        "window": {"start": _iso(window[0]), "end": _iso(window[1])},
-        "start": _iso(first),
-        "end": _iso(last),
-        "minutes": days * 1440.0,
-        "cpuCores": _round(sums["cpu_billable_core_hours"] / hours) if hours else 0.0,
-        "cpuCoreHours": _round(sums["cpu_billable_core_hours"]),
-        "cpuCoreRequestAverage": _round(sums["cpu_request_core_hours"] / hours) if hours else 0.0,
-        "cpuCoreUsageAverage": _round(sums["cpu_usage_core_hours"] / hours) if hours else 0.0,
-        "cpuCost": _round(cpu_cost),
-        "cpuCostIdle": _round(sums["cpu_idle_share"] / UNITS_PER_CURRENCY),
-        "cpuEfficiency": _round(cpu_eff),
-        "ramBytes": _round(sums["mem_billable_gib_hours"] * GIB / hours) if hours else 0.0,
-        "ramByteHours": _round(sums["mem_billable_gib_hours"] * GIB),
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_hour = {
+            m: np.where(hours > 0, col[m] / hours, 0.0)
+            for m in ("cpu_billable_core_hours", "cpu_request_core_hours", "cpu_usage_core_hours")
+        }
+        ram = {
+            m: np.where(hours > 0, col[m] * GIB / hours, 0.0)
+            for m in ("mem_billable_gib_hours", "mem_request_gib_hours", "mem_usage_gib_hours")
+        }
+        total_eff = np.where(total != 0, (cpu_eff * cpu_cost + ram_eff * ram_cost) / total, 0.0)
+    ram_request = _rounded(ram["mem_request_gib_hours"])
+    ram_usage = _rounded(ram["mem_usage_gib_hours"])
+    columns = {
+        "minutes": (days * 1440.0).tolist(),
+        "cpuCores": _rounded(per_hour["cpu_billable_core_hours"]),
+        "cpuCoreHours": _rounded(col["cpu_billable_core_hours"]),
+        "cpuCoreRequestAverage": _rounded(per_hour["cpu_request_core_hours"]),
+        "cpuCoreUsageAverage": _rounded(per_hour["cpu_usage_core_hours"]),
+        "cpuCost": _rounded(cpu_cost),
+        "cpuCostIdle": _rounded(col["cpu_idle_share"] / UNITS_PER_CURRENCY),
+        "cpuEfficiency": _rounded(cpu_eff),
+        "ramBytes": _rounded(ram["mem_billable_gib_hours"]),
+        "ramByteHours": _rounded(col["mem_billable_gib_hours"] * GIB),
         # OpenCost's JSON says ramByte...; its Go fields (and some clients) say ramBytes...: both are given.
-        "ramByteRequestAverage": _round(ram_request),
-        "ramBytesRequestAverage": _round(ram_request),
-        "ramByteUsageAverage": _round(ram_usage),
-        "ramBytesUsageAverage": _round(ram_usage),
-        "ramCost": _round(ram_cost),
-        "ramCostIdle": _round(sums["mem_idle_share"] / UNITS_PER_CURRENCY),
-        "ramEfficiency": _round(ram_eff),
-        "gpuCost": 0.0,
-        "pvCost": 0.0,
-        "networkCost": 0.0,
-        "loadBalancerCost": 0.0,
-        "sharedCost": 0.0,
-        "externalCost": 0.0,
-        "totalCost": _round(total),
-        "totalEfficiency": _round((cpu_eff * cpu_cost + ram_eff * ram_cost) / total) if total else 0.0,
+        "ramByteRequestAverage": ram_request,
+        "ramBytesRequestAverage": ram_request,
+        "ramByteUsageAverage": ram_usage,
+        "ramBytesUsageAverage": ram_usage,
+        "ramCost": _rounded(ram_cost),
+        "ramCostIdle": _rounded(col["mem_idle_share"] / UNITS_PER_CURRENCY),
+        "ramEfficiency": _rounded(ram_eff),
     }
+    zeros = dict.fromkeys(
+        ("gpuCost", "pvCost", "networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0
+    )
+    ends = {
+        "totalCost": _rounded(total),
+        "totalEfficiency": _rounded(total_eff),
+    }
+    starts, stops = _iso_days(first), _iso_days(last)
+    window = {"start": _iso(window[0]), "end": _iso(window[1])}
+    out = {}
+    for i, name in enumerate(names):
+        allocation = {
+            "name": name,
+            "properties": properties[i],
+            "window": dict(window),
+            "start": starts[i],
+            "end": stops[i],
+        }
+        allocation.update({key: values[i] for key, values in columns.items()})
+        allocation.update(zeros)
+        allocation.update({key: values[i] for key, values in ends.items()})
+        out[name] = allocation
+    return out
+
+
+def _iso_days(days) -> list[str]:
+    return [
+        f"{d}T00:00:00Z" for d in np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
+    ]
 
 
 _MEASURES = [
@@ -362,20 +399,24 @@ def _common_labels(label_dicts) -> dict:
     return labels or {}
 
 
-def _properties(grouped) -> dict[str, dict]:
-    """Per allocation name, the properties all its members share (OpenCost keeps the ones that match)."""
+def _properties(frame: pd.DataFrame, codes: np.ndarray, count: int) -> list[dict]:
+    """Per allocation (group code 0..count-1 of each row of `frame`), the properties all its members share
+    (OpenCost keeps the ones that match)."""
     columns = list(_SINGLE.values())
-    distinct = grouped[columns].nunique().to_dict("index")
-    first = grouped[columns].first().to_dict("index")
-    labels = grouped["labels"].agg(list).to_dict()
-    out = {}
-    for name, values in first.items():
-        counts = distinct[name]
+    grouped = frame[columns].groupby(codes, sort=True)
+    # None: several values within one pre-summed row (reports.queries.frames.pod_cost_groups).
+    distinct = grouped.nunique(dropna=False)
+    first = grouped.first()
+    single = {c: (distinct[c].to_numpy() == 1).tolist() for c in columns}
+    values = {c: first[c].tolist() for c in columns}
+    labels = _labels_per_group(frame["labels"].tolist(), codes, count)
+    out = []
+    for i, common in enumerate(labels):
         props = {}
-        kind = _kind(values["controller_kind"]) if counts["controller_kind"] == 1 else None
+        kind = _kind(values["controller_kind"][i]) if single["controller_kind"][i] else None
         for prop, column in _SINGLE.items():
-            value = values[column]
-            if counts[column] != 1 or value == "":
+            value = values[column][i]
+            if not single[column][i] or value is None or value != value or value == "":  # None, NaN: several
                 continue
             if prop == "controllerKind":
                 if kind:
@@ -385,11 +426,73 @@ def _properties(grouped) -> dict[str, dict]:
                     props[prop] = str(value)
             else:
                 props[prop] = str(value)
-        common = _common_labels(labels[name])
         if common:
             props["labels"] = {k: str(v) for k, v in sorted(common.items())}
-        out[name] = props
+        out.append(props)
     return out
+
+
+def _labels_per_group(labels: list, codes: np.ndarray, count: int) -> list[dict]:
+    """The labels every row of each group has with the same value (one pass over the rows)."""
+    common: list[dict | None] = [None] * count
+    for code, row_labels in zip(codes.tolist(), labels, strict=True):
+        row_labels = row_labels or {}
+        held = common[code]
+        if held is None:
+            common[code] = dict(row_labels)
+        elif held:
+            common[code] = {k: v for k, v in held.items() if row_labels.get(k) == v}
+    return [c or {} for c in common]
+
+
+# The columns (of reports.queries.frames.GROUPABLE) each aggregate property and filter field needs.
+_GROUPING = {
+    "node": {"node"},
+    "controllerKind": {"controller_kind"},
+    "controller": {"controller_kind", "controller"},
+    "controllerName": {"controller_kind", "controller"},
+    "pod": {"pod"},
+}
+
+
+def _filter_fields(node) -> set[str]:
+    if node is None:
+        return set()
+    if isinstance(node, Group):
+        return set().union(*(_filter_fields(operand) for operand in node.operands))
+    return {node.field}
+
+
+def grouping(aggregate: list[str], pod_filter) -> frozenset[str]:
+    """What the pod days must be grouped by (reports.queries.frames.pod_cost_groups) for allocation_sets to
+    give the same answer as over every pod day: the columns the aggregate and the filter read."""
+    fields = set(aggregate or DEFAULT_AGGREGATE) | _filter_fields(pod_filter)
+    return frozenset().union(*(_GROUPING.get(f, set()) for f in fields))
+
+
+def by_day(accumulate: bool, share_idle: bool, pod_filter) -> bool:
+    """Whether allocation_sets needs the pod days per day: sets of days, or idle divided per cluster-day."""
+    return not accumulate or share_idle or pod_filter is not None
+
+
+def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str, dict]:
+    """The allocations of one set's pod rows, by the names their `keys` give them."""
+    parts = _key_parts(in_set, keys)
+    names = pd.Series(["/".join(p) for p in zip(*parts, strict=True)], index=in_set.index)
+    codes, unique = pd.factorize(names, sort=True)
+    measures = in_set[_MEASURES].groupby(codes, sort=True).sum()
+    first = in_set["day"].to_numpy().astype("datetime64[D]")
+    last = in_set["last_day" if "last_day" in in_set else "day"].to_numpy().astype("datetime64[D]")
+    days = pd.DataFrame({"first": first.astype(np.int64), "last": last.astype(np.int64)})
+    spans = days.groupby(codes, sort=True).agg({"first": "min", "last": "max"})
+    return _allocations(
+        unique.tolist(),
+        _properties(in_set, codes, len(unique)),
+        window,
+        spans["first"].to_numpy().astype("datetime64[D]"),
+        (spans["last"].to_numpy() + 1).astype("datetime64[D]"),
+        measures,
+    )
 
 
 def allocation_sets(
@@ -405,7 +508,8 @@ def allocation_sets(
 ) -> list[dict[str, dict]]:
     """One dict per window: allocation name -> OpenCost allocation (see _allocation).
 
-    pods: reports.queries.frames.pod_cost_frame; idle: reports.queries.frames.node_idle_frame. `visible(pods)` returns
+    pods: reports.queries.frames.pod_cost_frame, or pod_cost_groups grouped as grouping() and by_day() say;
+    idle: reports.queries.frames.node_idle_frame. `visible(pods)` returns
     the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
     as a department sees the idle pool only as its share). `pod_filter`: a parse_filter tree; as in OpenCost,
     idle is divided before filtering, so a pod's share of idle does not depend on the filter, and an
@@ -446,37 +550,23 @@ def allocation_sets(
             in_set = in_set[kept]
         allocations: dict[str, dict] = {}
         if len(in_set):
-            names = _key_parts(in_set, keys)
-            in_set = in_set.assign(
-                _name=pd.Series(["/".join(p) for p in zip(*names, strict=True)], index=in_set.index)
-            )
-            grouped = in_set.groupby("_name", sort=True)
-            sums = grouped[_MEASURES].sum()
-            first_day, last_day = grouped["day"].min().to_dict(), grouped["day"].max().to_dict()
-            properties = _properties(grouped)
-            for name, row in zip(sums.index, sums.to_dict("records"), strict=True):
-                allocations[name] = _allocation(
-                    name,
-                    properties[name],
-                    (first, last),
-                    first_day[name],
-                    last_day[name] + timedelta(days=1),
-                    row,
-                )
+            allocations = _pod_allocations(in_set, keys, (first, last))
         if include_idle and visible is None and len(idle_left):
             by_cluster = "cluster" in keys
             groups = idle_left.groupby("cluster") if by_cluster else [(None, idle_left)]
             for cluster, group in groups:
                 name = f"{cluster}/{IDLE}" if by_cluster else IDLE
-                sums = dict.fromkeys(_MEASURES, 0.0)
+                sums = pd.DataFrame({m: [0.0] for m in _MEASURES})
                 sums["cpu_cost"], sums["mem_cost"] = group["cpu_idle"].sum(), group["mem_idle"].sum()
-                allocations[name] = _allocation(
-                    name,
-                    {"cluster": cluster} if cluster else {},
-                    (first, last),
-                    group["day"].min(),
-                    group["day"].max() + timedelta(days=1),
-                    sums,
+                allocations.update(
+                    _allocations(
+                        [name],
+                        [{"cluster": cluster} if cluster else {}],
+                        (first, last),
+                        np.array([group["day"].min()], dtype="datetime64[D]"),
+                        np.array([group["day"].max() + timedelta(days=1)], dtype="datetime64[D]"),
+                        sums,
+                    )
                 )
         out.append(dict(sorted(allocations.items())))
     return out

@@ -35,14 +35,37 @@ BUDGET_MS = 200
 
 def pages(year: str, month: str) -> list[tuple[str, str, str]]:
     """(label, role, url) for every page over both periods."""
-    from costing.models import Namespace, Node, Pod, Workload
+    from datetime import time as clock
+
+    from costing.models import Namespace, Node, NodeCostDay, NodeCostHour, Pod, Workload
 
     wl = (
         Workload.objects.filter(kind="Deployment", namespace__name__startswith="team-").order_by("pk").first()
     )
     ns = Namespace.objects.select_related("cluster").get(pk=wl.namespace_id)
     pod = Pod.objects.filter(workload=wl).order_by("-pk").first()
-    node = Node.objects.filter(cluster=ns.cluster).order_by("-pk").first()
+    # A node of the last day; the node-hour explanation reads one NodeCostHour: that day gets its 24.
+    node_day = NodeCostDay.objects.filter(cluster=ns.cluster).order_by("-day", "-node_id").first()
+    node = Node.objects.get(pk=node_day.node_id)
+    midnight = datetime.combine(node_day.day, clock(), tzinfo=UTC)
+    NodeCostHour.objects.bulk_create(
+        NodeCostHour(
+            cluster_id=node.cluster_id,
+            node=node,
+            hour=midnight + timedelta(hours=h),
+            cost=node_day.cost / 24,
+            cpu_cost_pool=node_day.cpu_cost_pool / 24,
+            mem_cost_pool=node_day.mem_cost_pool / 24,
+            cpu_idle=node_day.cpu_idle / 24,
+            mem_idle=node_day.mem_idle / 24,
+            cpu_price=0.0316,
+            mem_price=0.0042,
+        )
+        for h in range(24)
+    )
+    node_hour = (
+        f"/explain/node-hour/{ns.cluster.name}/{node.name}/{midnight + timedelta(hours=12):%Y-%m-%dT%H}/"
+    )
     out = []
     for period in (year, month):
         for label, role, path in (
@@ -60,6 +83,7 @@ def pages(year: str, month: str) -> list[tuple[str, str, str]]:
             ("department", "admin", "/departments/Dept 3/"),
             ("data quality", "admin", "/data-quality/"),
             ("bills", "admin", "/bills/"),
+            ("node-hour", "admin", node_hour),
             ("overview", "dept", "/"),
             ("clusters", "dept", "/clusters/"),
             ("namespaces", "dept", "/namespaces/"),

@@ -58,6 +58,7 @@ from costing.money import UNITS_PER_CURRENCY, to_money, to_units
 from costing.policy import DepartmentResolver, PolicySpec
 from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
+from costing.rollups import refresh_workload_months
 
 QUANTITIES = POD_QUANTITIES
 BATCH = 5000
@@ -338,6 +339,7 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
         },
         NODE_DAY_MONEY,
     )
+    refresh_workload_months(cluster_id, [day])
 
     totals = day_rollup.totals
     return {

@@ -15,7 +15,7 @@ from api.permissions import HasRole
 from api.views.common import query_params
 from costing.access import granted_departments, owned_rows
 from reports.periods import check_in_history, custom_period
-from reports.queries.frames import node_idle_frame, pod_cost_frame
+from reports.queries.frames import node_idle_frame, pod_cost_groups
 
 
 class AllocationView(APIView):
@@ -63,7 +63,13 @@ class AllocationView(APIView):
             def visible(pods):
                 return owned_rows(pods, granted)
 
-        pods = pod_cost_frame(window.start, window.end)
+        # Summed in the database to the rows the answer needs, not read pod day by pod day.
+        pods = pod_cost_groups(
+            window.start,
+            window.end,
+            opencost.grouping(aggregate, pod_filter),
+            by_day=opencost.by_day(accumulate, share_idle, pod_filter),
+        )
         idle = node_idle_frame(window.start, window.end)
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
         sets = opencost.allocation_sets(

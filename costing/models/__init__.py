@@ -15,6 +15,7 @@ from .results import (
     PodCostDay,
     PoolShareDay,
     WorkloadCostDay,
+    WorkloadCostMonth,
 )
 from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
 
@@ -55,4 +56,5 @@ __all__ = [
     "WorkerHeartbeat",
     "Workload",
     "WorkloadCostDay",
+    "WorkloadCostMonth",
 ]

@@ -103,7 +103,10 @@ class NodeCostDay(models.Model):
     class Meta:
         ordering = ["cluster", "day", "node"]
         constraints = [models.UniqueConstraint(fields=["node", "day"], name="nodecostday_unique_day")]
-        indexes = [models.Index(fields=["cluster", "day"], name="nodecostday_cluster_day")]
+        indexes = [
+            models.Index(fields=["cluster", "day"], name="nodecostday_cluster_day"),
+            models.Index(fields=["day", "cluster"], name="nodecostday_day_cluster"),
+        ]
 
     def __str__(self) -> str:
         return f"node {self.node_id} {self.day:%Y-%m-%d}: {self.cost}"
@@ -125,6 +128,8 @@ class PodCostDay(ResourceHours, AllocatedCost):
         indexes = [
             models.Index(fields=["cluster", "day"], name="podcostday_cluster_day"),
             models.Index(fields=["workload", "day"], name="podcostday_workload_day"),
+            # Pages and /allocation read a period of every cluster: the day first.
+            models.Index(fields=["day", "cluster"], name="podcostday_day_cluster"),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +151,35 @@ class WorkloadCostDay(ResourceHours, AllocatedCost):
 
     def __str__(self) -> str:
         return f"workload {self.workload_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
+class WorkloadCostMonth(ResourceHours, AllocatedCost):
+    """One workload's calendar month under one owner: its WorkloadCostDay rows summed (costing/rollups.py).
+
+    Pages that read whole months (a year: twelve rows a workload instead of 365) sum these; the days of
+    a period outside whole months come from WorkloadCostDay. `department` and `shared` are the stored
+    namespace day's owner of each day summed ("" and False when the namespace has no stored day), so a
+    department's view keeps exactly its days. Refreshed with every computed day of the month.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="its first day")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="cost_months")
+    department = models.CharField(max_length=200, blank=True, default="")
+    shared = models.BooleanField(default=False)
+    days = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "month", "department", "shared"], name="workloadcostmonth_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "cluster"], name="workloadmonth_month_cluster")]
+
+    def __str__(self) -> str:
+        return f"workload {self.workload_id} {self.month:%Y-%m}: {self.cost}"
 
 
 class NamespaceCostDay(ResourceHours, AllocatedCost):

@@ -14,6 +14,7 @@ from costing.compute import apportion_day
 from costing.compute import recompute_day as compute_day
 from costing.fanout import compute_queued, fan_out_dirty
 from costing.models import (
+    Cluster,
     ClusterDay,
     DepartmentCostDay,
     NamespaceCostDay,
@@ -22,8 +23,10 @@ from costing.models import (
     PodCostDay,
     PoolShareDay,
     WorkloadCostDay,
+    WorkloadCostMonth,
 )
 from costing.partitions import drop_partitions_before
+from costing.rollups import month_of, refresh_workload_months
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,12 @@ def prune(today: date | None = None) -> dict[str, int]:
         ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
         deleted["PodCostDay"] += dropped
+        # The monthly rollup follows its days: older months go, the month of the cutoff is summed anew.
+        deleted["WorkloadCostMonth"] = WorkloadCostMonth.objects.filter(
+            month__lt=month_of(daily_cutoff)
+        ).delete()[0]
+        for cluster_id in Cluster.objects.values_list("pk", flat=True):
+            refresh_workload_months(cluster_id, [daily_cutoff])
         deleted["ClusterDay"] = ClusterDay.objects.filter(day__lt=daily_cutoff).delete()[0]
     return deleted
 

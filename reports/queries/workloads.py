@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from django.db.models import Q
+
 from costing.access import restrict_to_owners
-from costing.models import PodCostDay, WorkloadCostDay
+from costing.models import PodCostDay, WorkloadCostDay, WorkloadCostMonth
+from costing.rollups import whole_months
 from reports.periods import Period
 from reports.queries.cents import cents
 from reports.queries.common import (
@@ -39,27 +42,14 @@ def workload_totals(
 
     from costing.models import Workload
 
-    qs = restrict_to_owners(for_period(WorkloadCostDay.objects, start, end, cluster_id), departments)
-    if namespace_id is not None:
-        qs = qs.filter(namespace_id=namespace_id)
+    scope = (start, end, cluster_id, departments, namespace_id)
     # Ranking needs the cost alone (the cheapest scan); the quantities are read for the rows shown.
-    grouped = list(qs.values("workload_id").annotate(cost=Sum("cost")).order_by())
+    grouped = _per_workload(*scope, {"cost": Sum("cost")})
     grouped.sort(key=lambda r: (-r["cost"], r["workload_id"]))
     every = {"cost": sum((r["cost"] for r in grouped), ZERO), "workloads": len(grouped)}
     rows = grouped[:limit] if limit else grouped
-    if limit:
-        ids = [r["workload_id"] for r in rows]
-        quantities = {
-            q.pop("workload_id"): q
-            for q in qs.filter(workload_id__in=ids)
-            .values("workload_id")
-            .annotate(**sums(RANKED[1:]))
-            .order_by()
-        }
-    else:
-        quantities = {
-            q.pop("workload_id"): q for q in qs.values("workload_id").annotate(**sums(RANKED[1:])).order_by()
-        }
+    ids = [r["workload_id"] for r in rows] if limit else None
+    quantities = {q.pop("workload_id"): q for q in _per_workload(*scope, sums(RANKED[1:]), ids=ids)}
     names = {
         w["pk"]: w
         for w in Workload.objects.filter(pk__in=[r["workload_id"] for r in rows]).values(
@@ -75,6 +65,43 @@ def workload_totals(
         row.update(quantities.get(row["workload_id"], dict.fromkeys(RANKED[1:], 0.0)))
         with_efficiency(row)
     return rows, every
+
+
+def _workload_querysets(start, end, cluster_id, departments) -> list:
+    """The rows of [start, end): whole calendar months from the monthly rollup (costing/rollups.py),
+    the days outside them from WorkloadCostDay; one queryset each (one or two)."""
+    months = whole_months(start, end)
+    spans = [(start, end)] if months is None else [(start, months[0]), (months[1], end)]
+    spans = [(a, b) for a, b in spans if a < b]
+    parts = []
+    if months is not None:
+        qs = WorkloadCostMonth.objects.filter(month__gte=months[0], month__lt=months[1])
+        if departments is not None:
+            qs = qs.filter(department__in=list(departments), shared=False)
+        parts.append(qs)
+    if spans:
+        within = Q()
+        for a, b in spans:
+            within |= Q(day__gte=a, day__lt=b)
+        parts.append(restrict_to_owners(WorkloadCostDay.objects.filter(within), departments))
+    return [qs.filter(cluster_id=cluster_id) if cluster_id is not None else qs for qs in parts]
+
+
+def _per_workload(
+    start, end, cluster_id, departments, namespace_id, measures: dict, *, ids=None
+) -> list[dict]:
+    """`measures` (name -> Sum) per workload id over [start, end)."""
+    out: dict[int, dict] = {}
+    for qs in _workload_querysets(start, end, cluster_id, departments):
+        if namespace_id is not None:
+            qs = qs.filter(namespace_id=namespace_id)
+        if ids is not None:
+            qs = qs.filter(workload_id__in=ids)
+        for row in qs.values("workload_id").annotate(**measures).order_by():
+            into = out.setdefault(row["workload_id"], dict.fromkeys(measures, 0))
+            for m in measures:
+                into[m] += row[m] or 0
+    return [{"workload_id": w, **values} for w, values in out.items()]
 
 
 def workload_days(workload_id: int, start: date, end: date, departments=None) -> list[dict]:
