@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from costing.choices import GIB, OwnerKind
-from costing.engine.allocation import POD_QUANTITIES, efficiency
+from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
 from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
+# The resources priced: each has a cost, an idle cost and, under shareIdle, a share of idle.
+RESOURCES = ("cpu", "mem", "gpu")
+IDLE_COLUMNS = [f"{r}_idle" for r in RESOURCES]
 # The properties `aggregate` accepts (OpenCost's names, matched case-insensitively as OpenCost does), plus
 # `department`, which here is the namespace's owner under the policy (OpenCost reads it from a label).
 PROPERTIES = {
@@ -249,21 +252,22 @@ def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
 
 
 def _share_idle(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each cluster-day's idle CPU cost divided by CPU cost, idle memory cost by memory cost, over all of
-    its pods (OpenCost's weighted shareIdle, per day as our apportionment is). Returns the pods with
-    cpu_idle_share / mem_idle_share and the idle that had no pod cost to follow (it stays idle).
+    """Each cluster-day's idle CPU cost divided by CPU cost, idle memory cost by memory cost and idle GPU
+    cost by GPU cost, over all of its pods (OpenCost's weighted shareIdle, per day as our apportionment
+    is). Returns the pods with cpu_idle_share / mem_idle_share / gpu_idle_share and the idle that had no
+    pod cost to follow (it stays idle).
     """
     pods = pods.copy()
-    pods["cpu_idle_share"] = 0.0
-    pods["mem_idle_share"] = 0.0
+    for resource in RESOURCES:
+        pods[f"{resource}_idle_share"] = 0.0
     if idle.empty:
         return pods, idle
-    per_day = idle.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum()
+    per_day = idle.groupby(["cluster", "day"])[IDLE_COLUMNS].sum()
     left = per_day.copy()
     if not pods.empty:
-        basis = pods.groupby(["cluster", "day"])[["cpu_cost", "mem_cost"]].sum()
+        basis = pods.groupby(["cluster", "day"])[[f"{r}_cost" for r in RESOURCES]].sum()
         index = pd.MultiIndex.from_frame(pods[["cluster", "day"]])
-        for resource in ("cpu", "mem"):
+        for resource in RESOURCES:
             pool = per_day[f"{resource}_idle"].reindex(index).fillna(0).to_numpy(float)
             total = basis[f"{resource}_cost"].reindex(index).to_numpy(float)
             weight = np.divide(
@@ -273,7 +277,11 @@ def _share_idle(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, p
             shared = basis[f"{resource}_cost"].reindex(per_day.index).fillna(0) > 0
             left.loc[shared, f"{resource}_idle"] = 0
     left = left.reset_index()
-    return pods, left[(left["cpu_idle"] != 0) | (left["mem_idle"] != 0)]
+    return pods, _nonzero_idle(left)
+
+
+def _nonzero_idle(idle: pd.DataFrame) -> pd.DataFrame:
+    return idle[(idle[IDLE_COLUMNS] != 0).any(axis=1)]
 
 
 def _iso(day: date) -> str:
@@ -290,9 +298,11 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
     # Money in the frames is in units of 1e-8, idle shares too.
     cpu_cost = (sums["cpu_cost"] + sums["cpu_idle_share"]) / UNITS_PER_CURRENCY
     ram_cost = (sums["mem_cost"] + sums["mem_idle_share"]) / UNITS_PER_CURRENCY
+    gpu_cost = (sums["gpu_cost"] + sums["gpu_idle_share"]) / UNITS_PER_CURRENCY
     cpu_eff = float(efficiency(sums["cpu_usage_core_hours"], sums["cpu_request_core_hours"]))
     ram_eff = float(efficiency(sums["mem_usage_gib_hours"], sums["mem_request_gib_hours"]))
-    total = cpu_cost + ram_cost
+    gpu_eff = float(efficiency(sums["gpu_usage_hours"], sums["gpu_request_hours"]))
+    total = cpu_cost + ram_cost + gpu_cost
     ram_request = sums["mem_request_gib_hours"] * GIB / hours if hours else 0.0
     ram_usage = sums["mem_usage_gib_hours"] * GIB / hours if hours else 0.0
     return {
@@ -319,23 +329,34 @@ def _allocation(name, properties, window, first, last, sums) -> dict:
         "ramCost": _round(ram_cost),
         "ramCostIdle": _round(sums["mem_idle_share"] / UNITS_PER_CURRENCY),
         "ramEfficiency": _round(ram_eff),
-        "gpuCost": 0.0,
+        "gpuCount": _round(sums["gpu_billable_hours"] / hours) if hours else 0.0,
+        "gpuHours": _round(sums["gpu_billable_hours"]),
+        "gpuRequestAverage": _round(sums["gpu_request_hours"] / hours) if hours else 0.0,
+        "gpuUsageAverage": _round(sums["gpu_usage_hours"] / hours) if hours else 0.0,
+        "gpuCost": _round(gpu_cost),
+        "gpuCostIdle": _round(sums["gpu_idle_share"] / UNITS_PER_CURRENCY),
+        "gpuEfficiency": _round(gpu_eff),
         "pvCost": 0.0,
         "networkCost": 0.0,
         "loadBalancerCost": 0.0,
         "sharedCost": 0.0,
         "externalCost": 0.0,
         "totalCost": _round(total),
-        "totalEfficiency": _round((cpu_eff * cpu_cost + ram_eff * ram_cost) / total) if total else 0.0,
+        "totalEfficiency": (
+            _round((cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / total) if total else 0.0
+        ),
     }
 
 
 _MEASURES = [
     *POD_QUANTITIES,
+    *GPU_QUANTITIES,
     "cpu_cost",
     "mem_cost",
+    "gpu_cost",
     "cpu_idle_share",
     "mem_idle_share",
+    "gpu_idle_share",
 ]
 _SINGLE = {
     "cluster": "cluster",
@@ -425,18 +446,18 @@ def allocation_sets(
             shared, idle_left = _share_idle(in_set, idle_set)
             followed = (
                 shared[kept]
-                .groupby(["cluster", "day"])[["cpu_idle_share", "mem_idle_share"]]
+                .groupby(["cluster", "day"])[[f"{r}_idle_share" for r in RESOURCES]]
                 .sum()
                 .reset_index()
-                .rename(columns={"cpu_idle_share": "cpu_idle", "mem_idle_share": "mem_idle"})
+                .rename(columns={f"{r}_idle_share": f"{r}_idle" for r in RESOURCES})
             )
             idle_left = pd.concat([idle_left, followed], ignore_index=True)
-            idle_left = idle_left[(idle_left["cpu_idle"] != 0) | (idle_left["mem_idle"] != 0)]
-            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
+            idle_left = _nonzero_idle(idle_left)
+            in_set = in_set.assign(**{f"{r}_idle_share": 0.0 for r in RESOURCES})
         else:
-            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
+            in_set = in_set.assign(**{f"{r}_idle_share": 0.0 for r in RESOURCES})
             idle_left = (
-                idle_set.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum().reset_index()
+                idle_set.groupby(["cluster", "day"])[IDLE_COLUMNS].sum().reset_index()
                 if len(idle_set)
                 else idle_set
             )
@@ -469,7 +490,8 @@ def allocation_sets(
             for cluster, group in groups:
                 name = f"{cluster}/{IDLE}" if by_cluster else IDLE
                 sums = dict.fromkeys(_MEASURES, 0.0)
-                sums["cpu_cost"], sums["mem_cost"] = group["cpu_idle"].sum(), group["mem_idle"].sum()
+                for resource in RESOURCES:
+                    sums[f"{resource}_cost"] = group[f"{resource}_idle"].sum()
                 allocations[name] = _allocation(
                     name,
                     {"cluster": cluster} if cluster else {},

@@ -30,6 +30,7 @@ from costing.collectors.snapshot import (
     Snapshot,
     SnapshotError,
 )
+from costing.gpus import gpu_devices
 from costing.hotpath import gc_paused
 from costing.quantity import QuantityError, parse_quantity
 
@@ -82,6 +83,7 @@ class KubernetesCollector:
         page_size: int = 500,
         node_pool_label: str | None = None,
         timeout: float = 10.0,
+        gpu_resources: dict[str, float] | None = None,
     ):
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
@@ -95,6 +97,9 @@ class KubernetesCollector:
         self._batch = BatchV1Api(api_client)
         self._custom = CustomObjectsApi(api_client)
         self._quantities: dict[str, Decimal] = {}
+        # Extended resources the policy counts as GPUs (name -> devices per unit), beside nvidia.com/gpu
+        # and the MIG profiles that costing.gpus always reads.
+        self.gpu_resources = dict(gpu_resources or {})
 
     def snapshot(self, now: datetime) -> Snapshot:
         """Everything the cluster shows at `now` (timezone-aware); SnapshotError if it cannot be seen."""
@@ -144,6 +149,7 @@ class KubernetesCollector:
             ),
             instance_type=instance_type,
             labels=labels,
+            gpu_capacity_devices=float(self._gpus(capacity, where, "status.capacity")),
         )
 
     def _pod(
@@ -179,6 +185,7 @@ class KubernetesCollector:
             labels=meta.get("labels") or {},
             has_metrics=measured is not None,
             containers=containers,
+            gpu_request_devices=float(self._effective_gpus(spec, f"pod {namespace}/{name}")),
         )
 
     def _containers(
@@ -260,6 +267,39 @@ class KubernetesCollector:
         if "memory" in overhead:
             memory += self._quantity(overhead["memory"], where, "spec.overhead.memory")
         return cpu, memory
+
+    def _gpus(self, resources: dict, where: str, field: str) -> Decimal:
+        """GPU devices in a resource list (costing.gpus); a bad quantity makes the sample a gap."""
+        if not any("/" in name for name in resources):
+            return _ZERO  # the hot path: no extended resource at all
+        try:
+            return gpu_devices(resources, self.gpu_resources, what=f"{where} {field}")
+        except QuantityError as error:
+            raise SnapshotError(str(error)) from None
+
+    def _effective_gpus(self, spec: dict, where: str) -> Decimal:
+        """The pod's GPU request by the scheduler's rule, as for CPU (_effective_requests): containers
+        and sidecars add up, each other init container runs alone beside the sidecars before it. An
+        extended resource given as a limit only is requested at its limit (the API server's default)."""
+        total = sidecars = init = _ZERO
+        for container in spec.get("containers") or ():
+            total += self._container_gpus(container, where)
+        for container in spec.get("initContainers") or ():
+            gpus = self._container_gpus(container, where)
+            if container.get("restartPolicy") == "Always":
+                total += gpus
+                sidecars += gpus
+                init = max(init, sidecars)
+            else:
+                init = max(init, gpus + sidecars)
+        return max(total, init)
+
+    def _container_gpus(self, container: dict, where: str) -> Decimal:
+        resources = container.get("resources") or {}
+        requests = resources.get("requests") or {}
+        limits = resources.get("limits") or {}
+        merged = {**{k: v for k, v in limits.items() if "/" in k}, **requests}
+        return self._gpus(merged, f"{where} container {container.get('name', '?')}", "resources.requests")
 
     def _container_requests(self, container: dict, where: str, role: str) -> tuple[Decimal, Decimal]:
         requests = (container.get("resources") or {}).get("requests") or {}

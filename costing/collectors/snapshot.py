@@ -32,6 +32,10 @@ POD_COLUMNS = [
     "labels",
     "has_metrics",
 ]
+# Optional GPU columns (0 where a frame lacks them): GPU devices, a MIG slice as its fraction of one
+# (costing/gpus.py); usage from DCGM where an importer has it.
+NODE_GPU_COLUMNS = ["gpu_capacity_devices"]
+POD_GPU_COLUMNS = ["gpu_request_devices", "gpu_usage_devices"]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
@@ -63,6 +67,7 @@ class NodeSample:
     memory_capacity_bytes: int
     instance_type: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    gpu_capacity_devices: float = 0.0
 
     @property
     def instance_id(self) -> str:
@@ -103,6 +108,8 @@ class PodSample:
     has_metrics: bool = True  # False: the metrics API had nothing for it, usage is taken as 0
     # Its containers as sampled; none: the pod is recorded as one container named "main".
     containers: tuple[ContainerSample, ...] = ()
+    gpu_request_devices: float = 0.0  # whole GPUs, MIG slices as fractions, policy-named resources
+    gpu_usage_devices: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

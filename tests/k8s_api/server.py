@@ -518,8 +518,11 @@ def make_node(
     instance_type_label: str = "node.kubernetes.io/instance-type",
     labels: dict[str, str] | None = None,
     rng: random.Random | None = None,
+    extended: dict[str, str] | None = None,
 ) -> dict:
-    """A node as the kubelet registers it. `pool_label` is (label key, pool name)."""
+    """A node as the kubelet registers it. `pool_label` is (label key, pool name); `extended` adds
+    extended resources (GPUs: {"nvidia.com/gpu": "1", "nvidia.com/mig-1g.10gb": "7"}) as a device
+    plugin advertises them, in capacity and allocatable."""
     node_labels = {
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/os": "linux",
@@ -552,12 +555,19 @@ def make_node(
         },
         "spec": spec,
         "status": {
-            "capacity": {"cpu": cpu, "ephemeral-storage": "83873772Ki", "memory": memory, "pods": "110"},
+            "capacity": {
+                "cpu": cpu,
+                "ephemeral-storage": "83873772Ki",
+                "memory": memory,
+                "pods": "110",
+                **(extended or {}),
+            },
             "allocatable": {
                 "cpu": cpu,  # the kubelet reserves some; capacity is what the collector reads
                 "ephemeral-storage": "76224326324",
                 "memory": memory,
                 "pods": "110",
+                **(extended or {}),
             },
             "conditions": [
                 {
@@ -598,13 +608,18 @@ def make_container(
     limits: dict[str, str] | None = None,
     restart_policy: str | None = None,
     image: str = "registry.example.com/team/app:1.4.2",
+    extended: dict[str, str] | None = None,
 ) -> dict:
-    """A container spec; `restart_policy="Always"` on an init container makes it a sidecar."""
+    """A container spec; `restart_policy="Always"` on an init container makes it a sidecar.
+    `extended` (e.g. {"nvidia.com/gpu": "1"}) is requested with an equal limit, as Kubernetes requires."""
     requests = {}
     if cpu is not None:
         requests["cpu"] = cpu
     if memory is not None:
         requests["memory"] = memory
+    if extended:
+        requests.update(extended)
+        limits = {**(limits or {}), **extended}
     resources: dict = {}
     if requests:
         resources["requests"] = requests
