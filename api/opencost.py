@@ -413,6 +413,16 @@ def _properties(grouped) -> dict[str, dict]:
     return out
 
 
+def _with_gpu_columns(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frames with their GPU columns, 0 where a caller's frame has none (no GPUs)."""
+    missing = [c for c in (*GPU_QUANTITIES, "gpu_cost") if c not in pods.columns]
+    if missing:
+        pods = pods.assign(**dict.fromkeys(missing, 0))
+    if "gpu_idle" not in idle.columns:
+        idle = idle.assign(gpu_idle=0)
+    return pods, idle
+
+
 def allocation_sets(
     pods: pd.DataFrame,
     idle: pd.DataFrame,
@@ -433,6 +443,7 @@ def allocation_sets(
     unshared __idle__ keeps only what the pods kept would have received.
     """
     keys = aggregate or DEFAULT_AGGREGATE
+    pods, idle = _with_gpu_columns(pods, idle)
     out = []
     for first, last in windows:
         in_set = pods[(pods["day"] >= first) & (pods["day"] < last)] if len(pods) else pods

@@ -185,3 +185,23 @@ def test_gpu_devices_count_whole_gpus_mig_slices_and_named_extended_resources():
     assert gpu_devices(requests, {"amd.com/gpu": 1.0}) == 2 + Decimal(4) / 7
     # An A30 has 4 slices: the policy names its profile, which beats the 7-slice rule.
     assert gpu_devices({"nvidia.com/mig-1g.6gb": "4"}, {"nvidia.com/mig-1g.6gb": 0.25}) == 1
+
+
+def test_an_unsampled_gpu_node_is_split_by_its_nominal_capacity_and_is_all_idle():
+    # Billed 10.0, never sampled; nominal 8 cores, 64 GiB, 2 GPUs: the same split as when sampled.
+    row = {
+        **gpu_node(),
+        "cpu_core_hours": 0.0,
+        "mem_gib_hours": 0.0,
+        "gpu_hours": 0.0,
+        "sampled": False,
+        "cpu_capacity_cores": 8.0,
+        "mem_capacity_gib": 64.0,
+        "gpu_capacity_devices": 2.0,
+    }
+    prices = node_unit_prices(pd.DataFrame([row]), split="cost_share", gpu_price_ratio=28)
+    assert prices.iloc[0][["gpu_cost_pool", "cpu_cost_pool", "mem_cost_pool"]].tolist() == pytest.approx(
+        [4.375, 0.625, 5.0]
+    )
+    idle = allocate(pd.DataFrame(gpu_pods()).iloc[:0], prices).idle.iloc[0]
+    assert idle["gpu_idle"] == pytest.approx(4.375) and idle["idle"] == pytest.approx(10.0)
