@@ -23,16 +23,19 @@ from urllib3.exceptions import (
 )
 
 from costing.collectors.snapshot import (
+    ClaimSample,
     ContainerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
     Snapshot,
     SnapshotError,
+    VolumeSample,
 )
 from costing.gpus import gpu_devices
 from costing.hotpath import gc_paused
 from costing.quantity import QuantityError, parse_quantity
+from costing.volumes import disk_id
 
 __all__ = [
     "WELL_KNOWN_POOL_LABELS",
@@ -63,6 +66,8 @@ RETRIES = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, other=
 
 _ZERO = Decimal(0)
 _METRICS_ABSENT = frozenset({404, 503})
+# A role from before volumes were read (403) samples on without them: the slot is not made a gap.
+_VOLUMES_ABSENT = frozenset({403, 404})
 
 
 class KubeconfigError(ValueError):
@@ -128,7 +133,59 @@ class KubernetesCollector:
             pod = self._pod(item, replicaset_owners, job_owners, usage)
             if pod is not None:
                 pods.append(pod)
-        return Snapshot(taken_at=now.astimezone(UTC), nodes=nodes, pods=pods, namespaces=namespaces)
+        volumes, claims = self._volumes()
+        return Snapshot(
+            taken_at=now.astimezone(UTC),
+            nodes=nodes,
+            pods=pods,
+            namespaces=namespaces,
+            volumes=volumes,
+            claims=claims,
+        )
+
+    def _volumes(self) -> tuple[list[VolumeSample] | None, list[ClaimSample] | None]:
+        """PersistentVolumes and PersistentVolumeClaims; (None, None) when the role may not list them."""
+        pv_items = self._list(
+            "persistentvolumes", self._core.list_persistent_volume, absent_codes=_VOLUMES_ABSENT
+        )
+        pvc_items = self._list(
+            "persistentvolumeclaims",
+            self._core.list_persistent_volume_claim_for_all_namespaces,
+            absent_codes=_VOLUMES_ABSENT,
+        )
+        if pv_items is None or pvc_items is None:
+            return None, None
+        return [self._volume(item) for item in pv_items], [self._claim(item) for item in pvc_items]
+
+    def _volume(self, item: dict) -> VolumeSample:
+        meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+        name = meta.get("name", "")
+        claim = spec.get("claimRef") or {}
+        driver, disk = disk_id(spec)
+        storage = (spec.get("capacity") or {}).get("storage", "0")
+        return VolumeSample(
+            name=name,
+            capacity_bytes=int(self._quantity(storage, f"persistentvolume {name}", "spec.capacity.storage")),
+            phase=(item.get("status") or {}).get("phase", ""),
+            storage_class=spec.get("storageClassName") or "",
+            claim_namespace=claim.get("namespace", "") if claim else "",
+            claim_name=claim.get("name", "") if claim else "",
+            driver=driver,
+            disk_id=disk,
+        )
+
+    def _claim(self, item: dict) -> ClaimSample:
+        meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
+        where = f"persistentvolumeclaim {namespace}/{name}"
+        return ClaimSample(
+            namespace=namespace,
+            name=name,
+            volume=spec.get("volumeName") or "",
+            phase=(item.get("status") or {}).get("phase", ""),
+            requested_bytes=int(self._quantity(requested, where, "spec.resources.requests.storage")),
+        )
 
     # --- objects -------------------------------------------------------------------------------------
     def _node(self, item: dict) -> NodeSample:
@@ -186,6 +243,7 @@ class KubernetesCollector:
             has_metrics=measured is not None,
             containers=containers,
             gpu_request_devices=float(self._effective_gpus(spec, f"pod {namespace}/{name}")),
+            claims=_claims_of(spec, name),
         )
 
     def _containers(
@@ -367,15 +425,25 @@ class KubernetesCollector:
         return parsed
 
     # --- transport -----------------------------------------------------------------------------------
-    def _list(self, what: str, call, *, absent_ok: bool = False, **params) -> list[dict] | None:
-        """Every item of a paged list; None if `absent_ok` and the API group is not served."""
+    def _list(
+        self,
+        what: str,
+        call,
+        *,
+        absent_ok: bool = False,
+        absent_codes: frozenset[int] = frozenset(),
+        **params,
+    ) -> list[dict] | None:
+        """Every item of a paged list; None if `absent_ok` and the API group is not served, or if the
+        server answers one of `absent_codes`."""
         items: list[dict] = []
         token = None
+        absent = (_METRICS_ABSENT if absent_ok else frozenset()) | absent_codes
         while True:
             try:
                 body = self._get(call, limit=self.page_size, _continue=token, **params)
             except ApiException as error:
-                if absent_ok and error.status in _METRICS_ABSENT:
+                if error.status in absent:
                     return None
                 raise SnapshotError(_http_reason(error.status, what, continued=token is not None)) from None
             except Exception as error:
@@ -398,6 +466,19 @@ class KubernetesCollector:
             return response.data
         finally:
             response.release_conn()
+
+
+def _claims_of(spec: dict, pod: str) -> tuple[str, ...]:
+    """The claims a pod's volumes mount: persistentVolumeClaim.claimName, and for a generic ephemeral
+    volume the claim Kubernetes creates for it, named <pod>-<volume>."""
+    claims = set()
+    for volume in spec.get("volumes") or ():
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim:
+            claims.add(claim)
+        elif volume.get("ephemeral"):
+            claims.add(f"{pod}-{volume.get('name', '')}")
+    return tuple(sorted(claims))
 
 
 def _controller_of(meta: dict) -> tuple[str, str] | None:

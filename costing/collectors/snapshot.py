@@ -110,6 +110,39 @@ class PodSample:
     containers: tuple[ContainerSample, ...] = ()
     gpu_request_devices: float = 0.0  # whole GPUs, MIG slices as fractions, policy-named resources
     gpu_usage_devices: float = 0.0
+    # The PersistentVolumeClaims (in its namespace) its spec.volumes mount, generic ephemeral volumes
+    # as the claim Kubernetes makes for them (<pod>-<volume>); sorted, without repeats.
+    claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSample:
+    """One PersistentVolume at one instant, with the disk behind it (costing/volumes.py).
+
+    `disk_id` is what the cloud's bill calls the disk (normalised by costing.volumes.disk_id: a Huawei
+    EVS volume id, an AWS EBS vol-..., an Azure disk URI in lower case); "" when the PV names none
+    (NFS, hostPath, local). `claim_namespace`/`claim_name` come from spec.claimRef ("" when unbound);
+    `phase` is status.phase (Bound, Available, Released, Failed, Pending)."""
+
+    name: str
+    capacity_bytes: int
+    phase: str
+    storage_class: str = ""
+    claim_namespace: str = ""
+    claim_name: str = ""
+    driver: str = ""  # the CSI driver, or the in-tree source's kind (awsElasticBlockStore, azureDisk, ...)
+    disk_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """One PersistentVolumeClaim at one instant: the PV it is bound to (spec.volumeName) and its phase."""
+
+    namespace: str
+    name: str
+    volume: str
+    phase: str
+    requested_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +159,9 @@ class Snapshot:
     nodes: list[NodeSample]
     pods: list[PodSample]
     namespaces: list[NamespaceInfo]
+    # None: not seen (the collector may not list them, or the source has none); [] when there are none.
+    volumes: list[VolumeSample] | None = None
+    claims: list[ClaimSample] | None = None
 
 
 class SnapshotError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -302,7 +301,7 @@ def _overhead_charges(cluster: DemoCluster, t0: datetime, t1: datetime, tag_key:
                 service="Elastic Volume Service",
                 category="Storage",
                 resource_id=_resource_uuid(cluster, "evs", claim),
-                resource_name=f"pvc-{_resource_uuid(cluster, 'pv', claim)}",
+                resource_name=cluster.volume_name(claim),
                 resource_type="Disk",
                 sku="SSD",
                 description="Ultra-high I/O (SSD) disk, per GB-hour",
@@ -368,13 +367,8 @@ def _overhead_charges(cluster: DemoCluster, t0: datetime, t1: datetime, tag_key:
         day = nxt
 
 
-def _hash(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest())
-
-
 def _resource_uuid(cluster: DemoCluster, *parts: object) -> str:
-    h = _hash(cluster.name, cluster.seed, *parts)
-    return str(uuid.UUID(int=(h << 64) | _hash(h, "lo"), version=4))
+    return cluster.resource_uuid(*parts)
 
 
 def _ts(t: datetime) -> str:

@@ -17,11 +17,13 @@ from costing.collectors.snapshot import (
     NODE_GPU_COLUMNS,
     POD_COLUMNS,
     POD_GPU_COLUMNS,
+    ClaimSample,
     ContainerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
     Snapshot,
+    VolumeSample,
 )
 
 MINUTE = 60
@@ -275,6 +277,23 @@ BARE_CONTAINER = "toolbox"
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generated name suffixes
 
+# Volumes: every StatefulSet replica mounts its claim data-<pod> (an EVS disk through CCE's everest CSI
+# driver); besides them a claim nobody mounts and a released volume whose claim is gone, both still billed.
+EVS_DRIVER = "disk.csi.everest.io"
+STORAGE_CLASS = "csi-disk"
+VOLUME_SIZES_GIB = {
+    "prometheus": 100,
+    "alertmanager": 5,
+    "ledger-db": 100,
+    "search-cache": 20,
+    "opensearch": 200,
+    "kafka": 500,
+    "catalog-postgres": 50,
+    "cart-redis": 20,
+}
+UNMOUNTED_CLAIM = ("sandbox", "scratch-data", 50)  # (namespace, claim, GiB): bound, mounted by no pod
+RELEASED_CLAIM = ("search-indexer", "data-elasticsearch-0", 200)  # its claim was deleted, the PV kept
+
 
 # -- deterministic hashing: everything random in the demo is a hash of (cluster, seed, what, when) ----
 
@@ -283,6 +302,11 @@ def _key(*parts: object) -> int:
     return int.from_bytes(
         hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "little"
     )
+
+
+def _key_be(*parts: object) -> int:
+    """_key's big-endian twin: the demo bill's resource ids were made with it first."""
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -453,8 +477,11 @@ class DemoCluster:
                     has_metrics=bool(c["has_metrics"][j]),
                 )
             )
+        volumes, claims = self.volumes()
         return Snapshot(
             taken_at=taken_at,
+            volumes=volumes,
+            claims=claims,
             nodes=[
                 NodeSample(
                     name=nodes["node"][i],
@@ -485,6 +512,7 @@ class DemoCluster:
                     containers=tuple(by_pod.get(i, ())),
                     gpu_request_devices=float(pods["gpu_request_devices"][i]),
                     gpu_usage_devices=float(pods["gpu_usage_devices"][i]),
+                    claims=(f"data-{pods['pod'][i]}",) if pods["owner_kind"][i] == "StatefulSet" else (),
                 )
                 for i in range(len(pods["pod"]))
             ],
@@ -545,23 +573,50 @@ class DemoCluster:
         )
 
     def persistent_volumes(self) -> list[tuple[str, str, int]]:
-        """(namespace, claim name, size GiB) of the StatefulSets' volumes: the EVS disks of the bill."""
-        sizes = {
-            "prometheus": 100,
-            "alertmanager": 5,
-            "ledger-db": 100,
-            "search-cache": 20,
-            "opensearch": 200,
-            "kafka": 500,
-            "catalog-postgres": 50,
-            "cart-redis": 20,
-        }
+        """(namespace, claim name, size GiB) of every volume's disk, the EVS disks of the bill: the
+        StatefulSets' claims, the unmounted claim and the released volume's former claim."""
         return [
-            (w.namespace, f"data-{w.name}-{i}", sizes[w.name])
-            for w in WORKLOADS
-            if w.kind == "StatefulSet"
-            for i in range(w.max_replicas)
+            *(
+                (w.namespace, f"data-{w.name}-{i}", VOLUME_SIZES_GIB[w.name])
+                for w in WORKLOADS
+                if w.kind == "StatefulSet"
+                for i in range(w.max_replicas)
+            ),
+            UNMOUNTED_CLAIM,
+            RELEASED_CLAIM,
         ]
+
+    def volume_name(self, claim: str) -> str:
+        """The PersistentVolume provisioned for `claim` (pvc-<uuid>, as CSI provisioners name them)."""
+        return f"pvc-{self.resource_uuid('pv', claim)}"
+
+    def volumes(self) -> tuple[list[VolumeSample], list[ClaimSample]]:
+        """The PersistentVolumes (disk_id = the EVS volume id the bill names) and the claims that exist.
+        Static: the demo's volumes neither come nor go."""
+        volumes, claims = [], []
+        for namespace, claim, size in self.persistent_volumes():
+            released = (namespace, claim, size) == RELEASED_CLAIM
+            pv = self.volume_name(claim)
+            volumes.append(
+                VolumeSample(
+                    name=pv,
+                    capacity_bytes=size * GIB,
+                    phase="Released" if released else "Bound",
+                    storage_class=STORAGE_CLASS,
+                    claim_namespace=namespace,
+                    claim_name=claim,
+                    driver=EVS_DRIVER,
+                    disk_id=self.resource_uuid("evs", claim),
+                )
+            )
+            if not released:
+                claims.append(ClaimSample(namespace, claim, pv, "Bound", size * GIB))
+        return volumes, claims
+
+    def resource_uuid(self, *parts: object) -> str:
+        """A cloud resource's id (instance ids aside): a pure function of (name, seed, parts)."""
+        h = _key_be(self.name, self.seed, *parts)
+        return str(uuid.UUID(int=(h << 64) | _key_be(h, "lo"), version=4))
 
     # -- construction --------------------------------------------------------------------------------
 

@@ -538,3 +538,29 @@ def test_a_snapshot_has_the_containers_of_the_frames(cluster):
         )
     )
     assert from_snapshot == from_frames
+
+
+# --- volumes -----------------------------------------------------------------------------------------
+
+
+def test_volumes_are_the_bills_disks_and_statefulset_pods_mount_their_claims(cluster, bill):
+    snap = cluster.snapshot(WEDNESDAY + timedelta(hours=12))
+    volumes = {v.claim_name: v for v in snap.volumes}
+    disks = {r["ResourceId"]: r for r in bill if r["ServiceName"] == "Elastic Volume Service"}
+    # Every volume is an EVS disk of the bill (one line a day for two days), and every disk a volume.
+    assert {v.disk_id for v in volumes.values()} == set(disks)
+    assert len(disks) * 2 == len([r for r in bill if r["ServiceName"] == "Elastic Volume Service"])
+    for v in volumes.values():
+        line = disks[v.disk_id]
+        assert v.driver == "disk.csi.everest.io" and line["ResourceName"] == v.name
+        assert Decimal(line["ConsumedQuantity"]) == Decimal(v.capacity_bytes // 2**30 * 24)  # GB-hours a day
+    assert volumes["data-kafka-0"].capacity_bytes == 500 * 2**30
+    # Bound claims; one claim nobody mounts; one PV whose claim is gone (Released).
+    claims = {(c.namespace, c.name): c for c in snap.claims}
+    assert volumes["data-elasticsearch-0"].phase == "Released"
+    assert ("search-indexer", "data-elasticsearch-0") not in claims
+    assert all(c.phase == "Bound" and c.volume == volumes[c.name].name for c in claims.values())
+    mounted = {(p.namespace, claim) for p in snap.pods for claim in p.claims}
+    assert set(claims) - mounted == {("sandbox", "scratch-data")}
+    for p in snap.pods:
+        assert p.claims == ((f"data-{p.name}",) if p.owner_kind == "StatefulSet" else ())
