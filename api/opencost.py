@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from costing.choices import GIB, OwnerKind
-from costing.engine.allocation import POD_QUANTITIES, efficiency
+from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
 from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
+# The resources priced: each has a cost, an idle cost and, under shareIdle, a share of idle.
+RESOURCES = ("cpu", "mem", "gpu")
+IDLE_COLUMNS = [f"{r}_idle" for r in RESOURCES]
 # The properties `aggregate` accepts (OpenCost's names, matched case-insensitively as OpenCost does), plus
 # `department`, which here is the namespace's owner under the policy (OpenCost reads it from a label).
 PROPERTIES = {
@@ -253,21 +256,22 @@ def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
 
 
 def _share_idle(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each cluster-day's idle CPU cost divided by CPU cost, idle memory cost by memory cost, over all of
-    its pods (OpenCost's weighted shareIdle, per day as our apportionment is). Returns the pods with
-    cpu_idle_share / mem_idle_share and the idle that had no pod cost to follow (it stays idle).
+    """Each cluster-day's idle CPU cost divided by CPU cost, idle memory cost by memory cost and idle GPU
+    cost by GPU cost, over all of its pods (OpenCost's weighted shareIdle, per day as our apportionment
+    is). Returns the pods with cpu_idle_share / mem_idle_share / gpu_idle_share and the idle that had no
+    pod cost to follow (it stays idle).
     """
     pods = pods.copy()
-    pods["cpu_idle_share"] = 0.0
-    pods["mem_idle_share"] = 0.0
+    for resource in RESOURCES:
+        pods[f"{resource}_idle_share"] = 0.0
     if idle.empty:
         return pods, idle
-    per_day = idle.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum()
+    per_day = idle.groupby(["cluster", "day"])[IDLE_COLUMNS].sum()
     left = per_day.copy()
     if not pods.empty:
-        basis = pods.groupby(["cluster", "day"])[["cpu_cost", "mem_cost"]].sum()
+        basis = pods.groupby(["cluster", "day"])[[f"{r}_cost" for r in RESOURCES]].sum()
         index = pd.MultiIndex.from_frame(pods[["cluster", "day"]])
-        for resource in ("cpu", "mem"):
+        for resource in RESOURCES:
             pool = per_day[f"{resource}_idle"].reindex(index).fillna(0).to_numpy(float)
             total = basis[f"{resource}_cost"].reindex(index).to_numpy(float)
             weight = np.divide(
@@ -277,15 +281,15 @@ def _share_idle(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, p
             shared = basis[f"{resource}_cost"].reindex(per_day.index).fillna(0) > 0
             left.loc[shared, f"{resource}_idle"] = 0
     left = left.reset_index()
-    return pods, left[(left["cpu_idle"] != 0) | (left["mem_idle"] != 0)]
+    return pods, _nonzero_idle(left)
+
+
+def _nonzero_idle(idle: pd.DataFrame) -> pd.DataFrame:
+    return idle[(idle[IDLE_COLUMNS] != 0).any(axis=1)]
 
 
 def _iso(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
-
-
-def _round(value: float) -> float:
-    return round(float(value), 6)
 
 
 def _rounded(values) -> list[float]:
@@ -301,19 +305,30 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
     col = {m: sums[m].to_numpy() for m in _MEASURES}
     cpu_cost = (col["cpu_cost"] + col["cpu_idle_share"]) / UNITS_PER_CURRENCY
     ram_cost = (col["mem_cost"] + col["mem_idle_share"]) / UNITS_PER_CURRENCY
+    gpu_cost = (col["gpu_cost"] + col["gpu_idle_share"]) / UNITS_PER_CURRENCY
     cpu_eff = efficiency(col["cpu_usage_core_hours"], col["cpu_request_core_hours"])
     ram_eff = efficiency(col["mem_usage_gib_hours"], col["mem_request_gib_hours"])
-    total = cpu_cost + ram_cost
+    gpu_eff = efficiency(col["gpu_usage_hours"], col["gpu_request_hours"])
+    total = cpu_cost + ram_cost + gpu_cost
     with np.errstate(divide="ignore", invalid="ignore"):
         per_hour = {
             m: np.where(hours > 0, col[m] / hours, 0.0)
-            for m in ("cpu_billable_core_hours", "cpu_request_core_hours", "cpu_usage_core_hours")
+            for m in (
+                "cpu_billable_core_hours",
+                "cpu_request_core_hours",
+                "cpu_usage_core_hours",
+                "gpu_billable_hours",
+                "gpu_request_hours",
+                "gpu_usage_hours",
+            )
         }
         ram = {
             m: np.where(hours > 0, col[m] * GIB / hours, 0.0)
             for m in ("mem_billable_gib_hours", "mem_request_gib_hours", "mem_usage_gib_hours")
         }
-        total_eff = np.where(total != 0, (cpu_eff * cpu_cost + ram_eff * ram_cost) / total, 0.0)
+        total_eff = np.where(
+            total != 0, (cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / total, 0.0
+        )
     ram_request = _rounded(ram["mem_request_gib_hours"])
     ram_usage = _rounded(ram["mem_usage_gib_hours"])
     columns = {
@@ -335,10 +350,15 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
         "ramCost": _rounded(ram_cost),
         "ramCostIdle": _rounded(col["mem_idle_share"] / UNITS_PER_CURRENCY),
         "ramEfficiency": _rounded(ram_eff),
+        "gpuCount": _rounded(per_hour["gpu_billable_hours"]),
+        "gpuHours": _rounded(col["gpu_billable_hours"]),
+        "gpuRequestAverage": _rounded(per_hour["gpu_request_hours"]),
+        "gpuUsageAverage": _rounded(per_hour["gpu_usage_hours"]),
+        "gpuCost": _rounded(gpu_cost),
+        "gpuCostIdle": _rounded(col["gpu_idle_share"] / UNITS_PER_CURRENCY),
+        "gpuEfficiency": _rounded(gpu_eff),
     }
-    zeros = dict.fromkeys(
-        ("gpuCost", "pvCost", "networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0
-    )
+    zeros = dict.fromkeys(("pvCost", "networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0)
     ends = {
         "totalCost": _rounded(total),
         "totalEfficiency": _rounded(total_eff),
@@ -369,10 +389,13 @@ def _iso_days(days) -> list[str]:
 
 _MEASURES = [
     *POD_QUANTITIES,
+    *GPU_QUANTITIES,
     "cpu_cost",
     "mem_cost",
+    "gpu_cost",
     "cpu_idle_share",
     "mem_idle_share",
+    "gpu_idle_share",
 ]
 _SINGLE = {
     "cluster": "cluster",
@@ -495,6 +518,16 @@ def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str,
     )
 
 
+def _with_gpu_columns(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frames with their GPU columns, 0 where a caller's frame has none (no GPUs)."""
+    missing = [c for c in (*GPU_QUANTITIES, "gpu_cost") if c not in pods.columns]
+    if missing:
+        pods = pods.assign(**dict.fromkeys(missing, 0))
+    if "gpu_idle" not in idle.columns:
+        idle = idle.assign(gpu_idle=0)
+    return pods, idle
+
+
 def allocation_sets(
     pods: pd.DataFrame,
     idle: pd.DataFrame,
@@ -516,6 +549,7 @@ def allocation_sets(
     unshared __idle__ keeps only what the pods kept would have received.
     """
     keys = aggregate or DEFAULT_AGGREGATE
+    pods, idle = _with_gpu_columns(pods, idle)
     out = []
     for first, last in windows:
         in_set = pods[(pods["day"] >= first) & (pods["day"] < last)] if len(pods) else pods
@@ -529,18 +563,18 @@ def allocation_sets(
             shared, idle_left = _share_idle(in_set, idle_set)
             followed = (
                 shared[kept]
-                .groupby(["cluster", "day"])[["cpu_idle_share", "mem_idle_share"]]
+                .groupby(["cluster", "day"])[[f"{r}_idle_share" for r in RESOURCES]]
                 .sum()
                 .reset_index()
-                .rename(columns={"cpu_idle_share": "cpu_idle", "mem_idle_share": "mem_idle"})
+                .rename(columns={f"{r}_idle_share": f"{r}_idle" for r in RESOURCES})
             )
             idle_left = pd.concat([idle_left, followed], ignore_index=True)
-            idle_left = idle_left[(idle_left["cpu_idle"] != 0) | (idle_left["mem_idle"] != 0)]
-            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
+            idle_left = _nonzero_idle(idle_left)
+            in_set = in_set.assign(**{f"{r}_idle_share": 0.0 for r in RESOURCES})
         else:
-            in_set = in_set.assign(cpu_idle_share=0.0, mem_idle_share=0.0)
+            in_set = in_set.assign(**{f"{r}_idle_share": 0.0 for r in RESOURCES})
             idle_left = (
-                idle_set.groupby(["cluster", "day"])[["cpu_idle", "mem_idle"]].sum().reset_index()
+                idle_set.groupby(["cluster", "day"])[IDLE_COLUMNS].sum().reset_index()
                 if len(idle_set)
                 else idle_set
             )
@@ -557,7 +591,8 @@ def allocation_sets(
             for cluster, group in groups:
                 name = f"{cluster}/{IDLE}" if by_cluster else IDLE
                 sums = pd.DataFrame({m: [0.0] for m in _MEASURES})
-                sums["cpu_cost"], sums["mem_cost"] = group["cpu_idle"].sum(), group["mem_idle"].sum()
+                for resource in RESOURCES:
+                    sums[f"{resource}_cost"] = group[f"{resource}_idle"].sum()
                 allocations.update(
                     _allocations(
                         [name],

@@ -45,7 +45,14 @@ from .policy import FallbackPrice as FallbackPriceSpec
 from .policy import TagRule as TagRuleSpec
 from .policy.history import policy_text, record_policy_change
 from .policy.preview import EDIT, NEW, preview_change
-from .policy.store import InvalidPolicy, mark_policy_days_dirty, save_spec, sheet_from_json, spec_from_policy
+from .policy.store import (
+    InvalidPolicy,
+    gpu_spec_from_policy,
+    mark_policy_days_dirty,
+    save_spec,
+    sheet_from_json,
+    spec_from_policy,
+)
 
 
 class ClusterForm(forms.ModelForm):
@@ -181,9 +188,12 @@ def spec_from_forms(policy: Policy, formsets: dict[str, BaseInlineFormSet]) -> P
                 instance_type=f.cleaned_data.get("instance_type") or "",
                 cpu_core_hour=f.cleaned_data["cpu_core_hour"],
                 mem_gib_hour=f.cleaned_data["mem_gib_hour"],
+                gpu_hour=f.cleaned_data.get("gpu_hour"),
             )
             for f in _live_forms(formsets["fallback_prices"])
         ],
+        # The GPU settings are edited in the policy file (docs/policy.md): the form keeps the policy's.
+        gpu=gpu_spec_from_policy(policy),
         clusters=[ClusterRules(name, rules) for name, rules in clusters.items()],
         namespace_label_key=policy.namespace_label_key or None,
         shared_namespaces=list(policy.shared_namespaces or []),

@@ -17,7 +17,7 @@ from costing.billing.attribution_db import reattribute
 from costing.billing.spreading import spread_hourly
 from costing.bulk_write import insert_columns as write_rows
 from costing.choices import GIB, SECONDS_PER_HOUR, LineKind
-from costing.engine.allocation import POD_QUANTITIES, Allocation, allocate
+from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, Allocation, allocate
 from costing.engine.apportionment import (
     POOLS,
     ApportionInputs,
@@ -60,7 +60,7 @@ from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
 from costing.rollups import refresh_workload_months
 
-QUANTITIES = POD_QUANTITIES
+QUANTITIES = [*POD_QUANTITIES, *GPU_QUANTITIES]
 BATCH = 5000
 TOLERANCE = Decimal("0.000001")
 
@@ -166,9 +166,9 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
     pod_hours = read_pod_hours(cluster_id, start, end)
     node_rows = read_frame(
         NodeHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).values_list(
-            "node_id", "hour", "cpu_capacity_core_hours", "mem_capacity_gib_hours"
+            "node_id", "hour", "cpu_capacity_core_hours", "mem_capacity_gib_hours", "gpu_capacity_hours"
         ),
-        ["node", "hour", "cpu_core_hours", "mem_gib_hours"],
+        ["node", "hour", "cpu_core_hours", "mem_gib_hours", "gpu_hours"],
     )
     node_rows["hour"] = _utc(node_rows["hour"])
     node_rows["node"] = node_rows["node"].astype(np.int64)
@@ -195,17 +195,36 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
     nodes["sampled"] = nodes["sampled"].fillna(False).astype(bool)
     nodes["cpu_core_hours"] = nodes["cpu_core_hours"].fillna(0.0).astype(float)
     nodes["mem_gib_hours"] = nodes["mem_gib_hours"].fillna(0.0).astype(float)
+    nodes["gpu_hours"] = nodes["gpu_hours"].fillna(0.0).astype(float)
     node_ids = sorted(set(nodes["node"].tolist()) | set(pod_hours["node"].unique().tolist()))
     info = pd.DataFrame.from_records(
         list(
             Node.objects.filter(pk__in=node_ids).values_list(
-                "pk", "node_pool_id", "instance_type", "cpu_capacity_cores", "memory_capacity_bytes"
+                "pk",
+                "node_pool_id",
+                "instance_type",
+                "cpu_capacity_cores",
+                "memory_capacity_bytes",
+                "gpu_capacity_devices",
             )
         ),
-        columns=["node", "node_pool", "instance_type", "cpu_capacity_cores", "memory_capacity_bytes"],
+        columns=[
+            "node",
+            "node_pool",
+            "instance_type",
+            "cpu_capacity_cores",
+            "memory_capacity_bytes",
+            "gpu_capacity_devices",
+        ],
     )
     info["mem_capacity_gib"] = info["memory_capacity_bytes"].astype(float) / GIB
     nodes = nodes.merge(info.drop(columns="memory_capacity_bytes"), on="node", how="left")
+    # The policy's GPU part of each node-hour, by instance type (engine: docs/cost-model.md, GPUs).
+    types = nodes["instance_type"].fillna("").tolist()
+    by_type = {t: spec.gpu.rule_for(t) for t in set(types)}
+    rules = [by_type[t] for t in types]
+    nodes["gpu_share"] = np.array([np.nan if share is None else share for share, _ in rules], dtype=float)
+    nodes["gpu_price_ratio"] = np.array([ratio for _, ratio in rules], dtype=float)
 
     is_billed = nodes["bill"].notna().to_numpy()
     nodes["estimated"] = ~is_billed
@@ -215,23 +234,38 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
     # The sheet's prices travel with the node-hour: the engine charges them as written (no split).
     nodes["sheet_cpu_price"] = np.nan
     nodes["sheet_mem_price"] = np.nan
+    nodes["sheet_gpu_price"] = np.nan
     estimate = ~is_billed
     if estimate.any():
         prices = {
-            p.instance_type: (float(p.cpu_core_hour), float(p.mem_gib_hour)) for p in spec.fallback_prices
+            p.instance_type: (
+                float(p.cpu_core_hour),
+                float(p.mem_gib_hour),
+                np.nan if p.gpu_hour is None else float(p.gpu_hour),
+            )
+            for p in spec.fallback_prices
         }
         default = prices.get("")
         cpu_price = np.full(len(nodes), np.nan)
         mem_price = np.full(len(nodes), np.nan)
+        gpu_price = np.full(len(nodes), np.nan)
         for i in np.flatnonzero(estimate):
             row = prices.get(nodes["instance_type"].iat[i] or "", default)
             if row is not None:
-                cpu_price[i], mem_price[i] = row
-        fallback = fallback_node_cost(nodes["cpu_core_hours"], nodes["mem_gib_hours"], cpu_price, mem_price)
+                cpu_price[i], mem_price[i], gpu_price[i] = row
+        fallback = fallback_node_cost(
+            nodes["cpu_core_hours"],
+            nodes["mem_gib_hours"],
+            cpu_price,
+            mem_price,
+            nodes["gpu_hours"],
+            gpu_price,
+        )
         priced = estimate & np.isfinite(fallback)
         cost_units[priced] = units(fallback[priced])
         nodes["sheet_cpu_price"] = np.where(priced, cpu_price, np.nan)
         nodes["sheet_mem_price"] = np.where(priced, mem_price, np.nan)
+        nodes["sheet_gpu_price"] = np.where(priced, gpu_price, np.nan)
         # A sampled node-hour with neither a bill line nor a price has no row: its pods stay unpriced.
         keep = is_billed | priced
         nodes = nodes.loc[keep].reset_index(drop=True)
@@ -292,6 +326,7 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
         split=spec.split.method,
         cpu_share=float(spec.split.cpu_share),
         price_ratio=float(spec.split.price_ratio),
+        gpu_price_ratio=float(spec.gpu.price_ratio),
     )
     return allocate(inputs.pod_hours, prices)
 
@@ -387,20 +422,37 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
         ns_rows = list(
             NamespaceCostDay.objects.filter(day=day).values_list(
-                "cluster_id", "namespace_id", "department", "shared", "cpu_cost", "mem_cost", "cost"
+                "cluster_id",
+                "namespace_id",
+                "department",
+                "shared",
+                "cpu_cost",
+                "mem_cost",
+                "gpu_cost",
+                "cost",
             )
         )
         namespaces = pd.DataFrame.from_records(
-            ns_rows, columns=["cluster", "namespace", "department", "shared", "cpu_cost", "mem_cost", "cost"]
+            ns_rows,
+            columns=[
+                "cluster",
+                "namespace",
+                "department",
+                "shared",
+                "cpu_cost",
+                "mem_cost",
+                "gpu_cost",
+                "cost",
+            ],
         )
-        for column in ("cpu_cost", "mem_cost", "cost"):
+        for column in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
             namespaces[column] = namespaces[column].astype(float)
         namespaces["shared"] = namespaces["shared"].astype(bool)
         idle_rows = list(
-            NodeCostDay.objects.filter(day=day).values_list("cluster_id", "cpu_idle", "mem_idle")
+            NodeCostDay.objects.filter(day=day).values_list("cluster_id", "cpu_idle", "mem_idle", "gpu_idle")
         )
-        idle = pd.DataFrame.from_records(idle_rows, columns=["cluster", "cpu_idle", "mem_idle"])
-        idle = idle.astype({"cpu_idle": float, "mem_idle": float})
+        idle = pd.DataFrame.from_records(idle_rows, columns=["cluster", "cpu_idle", "mem_idle", "gpu_idle"])
+        idle = idle.astype({"cpu_idle": float, "mem_idle": float, "gpu_idle": float})
         overhead = pd.DataFrame(
             {
                 "cluster": [c.cluster_id for c in cluster_days],

@@ -43,7 +43,9 @@ from costing.collectors.snapshot import (
     CONTAINER_COLUMNS,
     NAMESPACE_COLUMNS,
     NODE_COLUMNS,
+    NODE_GPU_COLUMNS,
     POD_COLUMNS,
+    POD_GPU_COLUMNS,
     Snapshot,
 )
 from costing.dirty import mark_days_dirty
@@ -93,6 +95,7 @@ MAIN_CONTAINER = "main"  # the one container of a pod given without containers
 _NODE_FIELDS = [
     "cluster_id", "name", "node_pool_id", "provider_id", "instance_id", "instance_type",
     "cpu_capacity_cores", "memory_capacity_bytes", "labels", "first_seen", "last_seen",
+    "gpu_capacity_devices",
 ]  # fmt: skip
 _EMPTY_JSON = "{}"
 
@@ -291,6 +294,7 @@ def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.
         ],
         columns=NODE_COLUMNS[1:],
     )  # fmt: skip
+    nodes[NODE_GPU_COLUMNS[0]] = [n.gpu_capacity_devices for n in snapshot.nodes]
     pods = pd.DataFrame(
         [
             (p.namespace, p.name, p.uid or f"{p.namespace}/{p.name}", p.node, p.owner_kind, p.owner_name,
@@ -300,6 +304,8 @@ def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.
         ],
         columns=POD_COLUMNS[1:],
     )  # fmt: skip
+    pods["gpu_request_devices"] = [p.gpu_request_devices for p in snapshot.pods]
+    pods["gpu_usage_devices"] = [p.gpu_usage_devices for p in snapshot.pods]
     stamp = pd.Timestamp(at).tz_convert(UTC) if pd.Timestamp(at).tzinfo else pd.Timestamp(at, tz=UTC)
     nodes.insert(0, "timestamp", stamp)
     pods.insert(0, "timestamp", stamp)
@@ -361,7 +367,10 @@ def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         .where(~blank, frame["namespace"].astype(str) + "/" + frame["pod"].astype(str))
     )
     init = frame["init"].to_numpy()
-    for column in ("cpu_request_cores", "memory_request_bytes"):
+    # GPUs (optional columns) follow the same rule as CPU: the scheduler's for requests, a sum for usage.
+    for column in POD_GPU_COLUMNS:
+        frame[column] = _numbers(frame, column)
+    for column in ("cpu_request_cores", "memory_request_bytes", "gpu_request_devices"):
         values = frame[column].astype(np.float64).to_numpy()
         frame[f"_run_{column}"] = np.where(init, 0.0, values)
         frame[f"_init_{column}"] = np.where(init, values, 0.0)
@@ -371,9 +380,18 @@ def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     grouped = frame.groupby(keys, sort=False)
     firsts = grouped.head(1).set_index(keys)
     sums = grouped[
-        ["cpu_usage_cores", "memory_usage_bytes", "_run_cpu_request_cores", "_run_memory_request_bytes"]
+        [
+            "cpu_usage_cores",
+            "memory_usage_bytes",
+            "gpu_usage_devices",
+            "_run_cpu_request_cores",
+            "_run_memory_request_bytes",
+            "_run_gpu_request_devices",
+        ]
     ].sum()
-    inits = grouped[["_init_cpu_request_cores", "_init_memory_request_bytes"]].max()
+    inits = grouped[
+        ["_init_cpu_request_cores", "_init_memory_request_bytes", "_init_gpu_request_devices"]
+    ].max()
     pods = firsts.drop(
         columns=[
             c
@@ -386,6 +404,10 @@ def split_container_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     pods["cpu_request_cores"] = np.maximum(sums["_run_cpu_request_cores"], inits["_init_cpu_request_cores"])
     pods["memory_request_bytes"] = np.maximum(
         sums["_run_memory_request_bytes"], inits["_init_memory_request_bytes"]
+    )
+    pods["gpu_usage_devices"] = sums["gpu_usage_devices"]
+    pods["gpu_request_devices"] = np.maximum(
+        sums["_run_gpu_request_devices"], inits["_init_gpu_request_devices"]
     )
     pods["has_metrics"] = grouped["has_metrics"].any().astype(bool)
     pods = pods.reset_index()
@@ -508,7 +530,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
     if nodes is None or nodes.empty:
-        return pd.DataFrame({c: [] for c in ["ts", *NODE_COLUMNS[1:]]}).astype({"ts": np.int64})
+        return pd.DataFrame({c: [] for c in ["ts", *NODE_COLUMNS[1:], *NODE_GPU_COLUMNS]}).astype(
+            {"ts": np.int64}
+        )
     _require(
         nodes, ["timestamp", "node", "node_pool", "cpu_capacity_cores", "memory_capacity_bytes"], "nodes"
     )
@@ -522,6 +546,7 @@ def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
             "cpu_capacity_cores": nodes["cpu_capacity_cores"].astype(np.float64).to_numpy(),
             "memory_capacity_bytes": nodes["memory_capacity_bytes"].astype(np.float64).to_numpy(),
             "labels": nodes["labels"].to_numpy() if "labels" in nodes else None,
+            "gpu_capacity_devices": _numbers(nodes, NODE_GPU_COLUMNS[0]),
         }
     )
     if out.duplicated(["ts", "node"]).any():
@@ -532,7 +557,9 @@ def _prepare_nodes(nodes: pd.DataFrame | None) -> pd.DataFrame:
 
 def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     if pods is None or pods.empty:
-        return pd.DataFrame({c: [] for c in ["ts", *POD_COLUMNS[1:], "pod_code"]}).astype({"ts": np.int64})
+        return pd.DataFrame({c: [] for c in ["ts", *POD_COLUMNS[1:], *POD_GPU_COLUMNS, "pod_code"]}).astype(
+            {"ts": np.int64}
+        )
     _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
     namespace = pods["namespace"].astype(str)
     name = pods["pod"].astype(str)
@@ -563,6 +590,8 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
             "memory_usage_bytes": mem_usage,
             "labels": pods["labels"].to_numpy() if "labels" in pods else None,
             "has_metrics": has_metrics,
+            "gpu_request_devices": _numbers(pods, "gpu_request_devices"),
+            "gpu_usage_devices": np.where(has_metrics, _numbers(pods, "gpu_usage_devices"), 0.0),
         }
     )
     # A bare pod is its own workload.
@@ -685,6 +714,16 @@ def _refuse_bad_names(frame: pd.DataFrame, what: str, columns: list[str]) -> Non
     for column in columns:
         if why := first_problem(column, pd.unique(frame[column])):
             raise RecordingError(f"{what} frame: {why}")
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """An optional column of non-negative numbers (the GPU columns), 0 where absent or empty."""
+    if column not in frame:
+        return np.zeros(len(frame))
+    values = pd.to_numeric(frame[column], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+    if (values < 0).any() or not np.isfinite(values).all():
+        raise RecordingError(f"{column}: a value is negative or not a number")
+    return values
 
 
 def _optional(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:
@@ -868,17 +907,18 @@ class _Writer:
             latest = bulk.stamps(last["ts"].to_numpy())
             rows = [
                 (self.cluster_id, name, pool_ids[pool], provider, _instance_id(provider), itype,
-                 float(cpu), int(mem), label, f, ls)
-                for name, pool, provider, itype, cpu, mem, label, f, ls in zip(
+                 float(cpu), int(mem), label, f, ls, float(gpu))
+                for name, pool, provider, itype, cpu, mem, label, f, ls, gpu in zip(
                     last.index, last["node_pool"], last["provider_id"], last["instance_type"],
-                    last["cpu_capacity_cores"], last["memory_capacity_bytes"], labels, first, latest, strict=True,
+                    last["cpu_capacity_cores"], last["memory_capacity_bytes"], labels, first, latest,
+                    last["gpu_capacity_devices"], strict=True,
                 )
             ]  # fmt: skip
             update = bulk.if_newer(
                 Node,
                 [
                     "node_pool_id", "provider_id", "instance_id", "instance_type",
-                    "cpu_capacity_cores", "memory_capacity_bytes", "labels",
+                    "cpu_capacity_cores", "memory_capacity_bytes", "labels", "gpu_capacity_devices",
                 ],
                 "last_seen",
             ) + bulk.widened(Node)  # fmt: skip
@@ -952,7 +992,7 @@ class _Writer:
         pool_id = NodePool.objects.get(cluster_id=self.cluster_id, name=DEFAULT_POOL).pk
         seen = pods[pods["node"].isin(names)].groupby("node")["ts"].agg(["min", "max"])
         rows = [
-            (self.cluster_id, name, pool_id, "", "", "", 0.0, 0, _EMPTY_JSON, f, last)
+            (self.cluster_id, name, pool_id, "", "", "", 0.0, 0, _EMPTY_JSON, f, last, 0.0)
             for name, f, last in zip(
                 seen.index,
                 bulk.stamps(seen["min"].to_numpy()),
@@ -1107,6 +1147,8 @@ class _Writer:
         cpu_use = pods["cpu_usage_cores"].to_numpy()
         mem_req = pods["memory_request_bytes"].to_numpy() / GIB
         mem_use = pods["memory_usage_bytes"].to_numpy() / GIB
+        gpu_req = pods["gpu_request_devices"].to_numpy()
+        gpu_use = pods["gpu_usage_devices"].to_numpy()
         frame = pd.DataFrame(
             {
                 "pod_id": self.pod_id_by_code[pods["pod_code"].to_numpy()][index],
@@ -1121,6 +1163,9 @@ class _Writer:
                 "mem_request_gib_hours": mem_req[index] * weight,
                 "mem_usage_gib_hours": mem_use[index] * weight,
                 "mem_billable_gib_hours": np.maximum(mem_use, mem_req)[index] * weight,
+                "gpu_request_hours": gpu_req[index] * weight,
+                "gpu_usage_hours": gpu_use[index] * weight,
+                "gpu_billable_hours": np.maximum(gpu_use, gpu_req)[index] * weight,
             }
         )
         sums = frame.groupby(["pod_id", "node_id", "hour"], sort=True).sum().reset_index()
@@ -1208,6 +1253,7 @@ class _Writer:
                 "samples": 1,
                 "cpu_capacity_core_hours": nodes["cpu_capacity_cores"].to_numpy()[index] * weight,
                 "mem_capacity_gib_hours": (nodes["memory_capacity_bytes"].to_numpy() / GIB)[index] * weight,
+                "gpu_capacity_hours": nodes["gpu_capacity_devices"].to_numpy()[index] * weight,
             }
         )
         sums = frame.groupby(["node_id", "hour"], sort=True).sum().reset_index()

@@ -11,23 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from django.db import models
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from costing.bulk_write import insert_columns
 from costing.models import NamespaceCostDay, WorkloadCostDay, WorkloadCostMonth
 
+# Every resource-hour and money column of the month (the abstract bases it shares with WorkloadCostDay:
+# ResourceHours, GpuHours, AllocatedCost), from the model, so that a new resource is summed too.
 SUMMED = [
-    "cpu_request_core_hours",
-    "cpu_usage_core_hours",
-    "cpu_billable_core_hours",
-    "mem_request_gib_hours",
-    "mem_usage_gib_hours",
-    "mem_billable_gib_hours",
-    "cpu_cost",
-    "mem_cost",
-    "cost",
-    "estimated_cost",
+    f.name
+    for f in WorkloadCostMonth._meta.concrete_fields
+    if isinstance(f, models.FloatField | models.DecimalField)
 ]
 
 

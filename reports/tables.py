@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
 from django.utils.safestring import SafeData, mark_safe
+from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
@@ -169,6 +170,10 @@ class WhenColumn(Column):
         return f"{value:%Y-%m-%d %H:%M}" if value else ""
 
 
+def _value(row, name: str):
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
 class Table(tables.Table):
     """What every table of the pages shares. Built from the rows a view computed (never a query of its own).
 
@@ -185,7 +190,14 @@ class Table(tables.Table):
 
     def __init__(self, rows, *, state=None, totals=(), caption="", **kwargs):
         # A copy: sorting happens in place, and the views' lists stay in the context as computed.
-        super().__init__(list(rows), **kwargs)
+        rows = list(rows)
+        # GPU columns show only where some row has GPUs: a table of clusters without them reads as before.
+        unused = [
+            n for n in self.base_columns if n.startswith("gpu_") and not any(_value(r, n) for r in rows)
+        ]
+        if unused:
+            kwargs["exclude"] = (*(kwargs.get("exclude") or ()), *unused)
+        super().__init__(rows, **kwargs)
         self.state = state
         self.totals = list(totals)
         self.caption = caption
@@ -431,6 +443,8 @@ class NodePoolTable(Table):
     estimated_cost = MoneyColumn("Estimated")
     cpu_capacity_core_hours = QuantityColumn("Capacity core-hours")
     mem_capacity_gib_hours = QuantityColumn("Capacity GiB-hours")
+    gpu_capacity_hours = QuantityColumn(_("Capacity GPU-hours"))
+    gpu_idle = MoneyColumn(_("Idle GPU"))
     cost = MoneyColumn("Cost ({currency})")
 
     def __init__(self, rows, *, cluster_name, **kwargs):
@@ -447,6 +461,7 @@ class NodeTable(Table):
     node__instance_type = Column("Instance type")
     pods = MoneyColumn("Paid by pods")
     idle_part = MoneyColumn("Idle")
+    gpu_idle = MoneyColumn(_("Idle GPU"))
     hours_billed = CountColumn("Hours billed")
     hours_estimated = CountColumn("Hours estimated")
     hours_unsampled = CountColumn("Hours unsampled")
@@ -489,8 +504,10 @@ class NodeHourTable(Table):
     cost = QuantityColumn("Cost", places=4)
     cpu_price = QuantityColumn("Per core-hour", places=5)
     mem_price = QuantityColumn("Per GiB-hour", places=5)
+    gpu_price = QuantityColumn(_("Per GPU-hour"), places=5)
     cpu_idle = QuantityColumn("Idle CPU", places=4)
     mem_idle = QuantityColumn("Idle memory", places=4)
+    gpu_idle = QuantityColumn(_("Idle GPU"), places=4)
     source = Column("Source", accessor="sampled")
 
     def __init__(self, rows, *, cluster_name, node_name, **kwargs):
@@ -523,6 +540,7 @@ class NamespaceTable(Table):
     cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
     mem_efficiency = ShareColumn("Memory efficiency", digits=0)
     estimated_share = ShareColumn("Estimated", digits=0)
+    gpu_cost = MoneyColumn(_("GPU cost"))
     cost = MoneyColumn("Cost ({currency})")
     change = ChangeColumn()
 
@@ -547,8 +565,10 @@ class WorkloadTable(Table):
     pods = CountColumn("Pods")
     cpu_billable_core_hours = QuantityColumn("Billable core-hours")
     mem_billable_gib_hours = QuantityColumn("Billable GiB-hours")
+    gpu_billable_hours = QuantityColumn(_("Billable GPU-hours"))
     cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
     mem_efficiency = ShareColumn("Memory efficiency", digits=0)
+    gpu_cost = MoneyColumn(_("GPU cost"))
     cost = MoneyColumn("Cost ({currency})")
 
     def render_name(self, value, record):
@@ -587,6 +607,8 @@ class PodTable(Table):
     mem_request_gib_hours = QuantityColumn("Memory request GiB-hours")
     mem_usage_gib_hours = QuantityColumn("Memory usage GiB-hours")
     mem_billable_gib_hours = QuantityColumn("Memory billable GiB-hours")
+    gpu_billable_hours = QuantityColumn(_("GPU billable GPU-hours"))
+    gpu_cost = MoneyColumn(_("GPU cost"))
     cost = MoneyColumn("Cost ({currency})")
 
     def render_pod__name(self, value, record):
@@ -600,6 +622,7 @@ class PodDayTable(Table):
     samples = CountColumn("Samples")
     cpu_billable_core_hours = QuantityColumn("Billable core-hours")
     mem_billable_gib_hours = QuantityColumn("Billable GiB-hours")
+    gpu_billable_hours = QuantityColumn(_("Billable GPU-hours"))
     estimated_cost = MoneyColumn("Estimated")
     cost = MoneyColumn("Cost ({currency})")
 
@@ -614,6 +637,8 @@ class PodHourTable(Table):
     cpu_price = QuantityColumn("× per core-hour", places=5)
     mem_billable_gib_hours = QuantityColumn("GiB-hours", places=4)
     mem_price = QuantityColumn("× per GiB-hour", places=5)
+    gpu_billable_hours = QuantityColumn(_("GPU-hours"), places=4)
+    gpu_price = QuantityColumn(_("× per GPU-hour"), places=5)
     cost = QuantityColumn("= cost", places=4)
 
     def __init__(self, rows, *, cluster, **kwargs):
@@ -640,10 +665,18 @@ class PodHourTable(Table):
     def render_mem_price(self, value, record):
         return self._price(value, record, "Where this price came from")
 
+    def render_gpu_price(self, value, record):
+        if value is None and record.get("priced"):
+            return "–"  # a node-hour without GPUs
+        return self._price(value, record, "Where this price came from")
+
     def value_cpu_price(self, value, record):
         return f"{float(value):.5f}" if record.get("priced") else "unpriced"
 
     value_mem_price = value_cpu_price
+
+    def value_gpu_price(self, value, record):
+        return "" if value is None and record.get("priced") else self.value_cpu_price(value, record)
 
 
 class LabelTable(Table):

@@ -1,4 +1,5 @@
-"""Attributes bill lines to clusters and nodes: node compute, cluster overhead, or cost outside Kubernetes."""
+"""Attributes bill lines to clusters, nodes and volumes: node compute, a persistent volume's disk, cluster
+overhead, or cost outside Kubernetes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from costing.volumes import normalise_disk_id
+
 NODE, OVERHEAD, OUTSIDE = "node", "overhead", "outside"
+# A persistent volume's disk: produced only when volume disk ids are given (the database attribution does
+# not give them yet: volumes are not recorded, so disk lines stay overhead).
+VOLUME = "volume"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,34 +33,51 @@ def attribute_lines(
     lines: pd.DataFrame,
     tag_rules: Sequence[TagRule],
     node_instance_ids: Mapping[str, tuple[str, str]],
+    volume_disk_ids: Mapping[str, tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Add columns cluster, node (None when not applicable) and kind (node, overhead or outside).
+    """Add columns cluster, node and volume (None when not applicable) and kind (node, volume, overhead
+    or outside).
 
     node_instance_ids maps an instance id (the last segment of a node's spec.providerID) to (cluster, node).
     A line whose resource_id is that id, or ends with "/" + that id (ARNs, Huawei resource paths), is the
-    node's compute cost, with or without tags; the node's cluster wins over any tag. Otherwise the first
-    tag rule that matches, in the order given, names the cluster and the line is its overhead. A line that
-    no rule claims is cost outside Kubernetes.
+    node's compute cost, with or without tags; the node's cluster wins over any tag. volume_disk_ids maps a
+    disk id in costing.volumes.normalise_disk_id's form (a PersistentVolume's CSI volumeHandle or source)
+    to (cluster, volume): a line whose resource_id is that disk, in the same form (EVS uuid, vol-... or an
+    EBS ARN, Azure disk URI in any case), is that volume's cost, its cluster winning over any tag.
+    Otherwise the first tag rule that matches, in the order given, names the cluster and the line is its
+    overhead (a disk that matches no volume stays overhead). A line that no rule claims is cost outside
+    Kubernetes.
     """
     clusters: list[str | None] = []
     nodes: list[str | None] = []
+    volumes: list[str | None] = []
     kinds: list[str] = []
     for resource_id, tags in zip(lines["resource_id"].to_numpy(), lines["tags"].to_numpy(), strict=True):
         hit = _node_of(resource_id, node_instance_ids)
-        if hit is not None:
-            clusters.append(hit[0])
-            nodes.append(hit[1])
-            kinds.append(NODE)
+        disk = _volume_of(resource_id, volume_disk_ids) if hit is None and volume_disk_ids else None
+        if hit is not None or disk is not None:
+            clusters.append((hit or disk)[0])
+            nodes.append(hit[1] if hit is not None else None)
+            volumes.append(disk[1] if disk is not None else None)
+            kinds.append(NODE if hit is not None else VOLUME)
             continue
         cluster = _cluster_of(tags, tag_rules)
         clusters.append(cluster)
         nodes.append(None)
+        volumes.append(None)
         kinds.append(OVERHEAD if cluster is not None else OUTSIDE)
     result = lines.copy(deep=False)
     result["cluster"] = pd.Series(clusters, index=lines.index, dtype=object)
     result["node"] = pd.Series(nodes, index=lines.index, dtype=object)
+    result["volume"] = pd.Series(volumes, index=lines.index, dtype=object)
     result["kind"] = pd.Series(kinds, index=lines.index, dtype=object)
     return result
+
+
+def _volume_of(resource_id, volume_disk_ids: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
+    if not isinstance(resource_id, str) or not resource_id:
+        return None
+    return volume_disk_ids.get(normalise_disk_id(resource_id))
 
 
 def _node_of(resource_id, node_instance_ids: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:

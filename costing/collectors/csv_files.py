@@ -30,7 +30,7 @@ NODE_FILE_COLUMNS = [
     "cpu_capacity_cores",
     "memory_capacity_bytes",
 ]
-NODE_OPTIONAL = ["instance_type", "labels"]
+NODE_OPTIONAL = ["instance_type", "labels", "gpu_capacity_devices"]
 POD_FILE_COLUMNS = [
     "timestamp",
     "namespace",
@@ -43,7 +43,16 @@ POD_FILE_COLUMNS = [
     "memory_request_bytes",
     "memory_usage_bytes",
 ]
-POD_OPTIONAL = ["pod_uid", "labels", "container", "init", "cpu_limit_cores", "memory_limit_bytes"]
+POD_OPTIONAL = [
+    "pod_uid",
+    "labels",
+    "container",
+    "init",
+    "cpu_limit_cores",
+    "memory_limit_bytes",
+    "gpu_request_devices",
+    "gpu_usage_devices",
+]
 # Columns that only a file of one row per container may have.
 CONTAINER_ONLY = ("init", "cpu_limit_cores", "memory_limit_bytes")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
@@ -162,6 +171,10 @@ def _read_nodes(path: Path) -> pd.DataFrame:
     out["cpu_capacity_cores"], _ = _numbers(raw["cpu_capacity_cores"], "cpu_capacity_cores", errors)
     out["memory_capacity_bytes"], _ = _numbers(raw["memory_capacity_bytes"], "memory_capacity_bytes", errors)
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
+    if "gpu_capacity_devices" in raw:
+        out["gpu_capacity_devices"], _ = _numbers(
+            raw["gpu_capacity_devices"], "gpu_capacity_devices", errors, blank_ok=True
+        )
     errors.raise_first()
     _no_duplicates(out, ["timestamp", "node"], "node", errors, "node {} is listed twice at this timestamp")
     return out
@@ -199,6 +212,10 @@ def _read_pods(path: Path) -> pd.DataFrame:
         )
     out["labels"] = _labels(raw["labels"], errors) if "labels" in raw else "{}"
     out["has_metrics"] = ~(cpu_blank & mem_blank)
+    # GPU devices (a MIG slice as its fraction, docs/cost-model.md, GPUs); empty is 0.
+    for column in ("gpu_request_devices", "gpu_usage_devices"):
+        if column in raw:
+            out[column], _ = _numbers(raw[column], column, errors, blank_ok=True)
     if per_container:
         _read_container_columns(raw, out, errors)
     errors.raise_first()

@@ -23,15 +23,19 @@ from urllib3.exceptions import (
 )
 
 from costing.collectors.snapshot import (
+    ClaimSample,
     ContainerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
     Snapshot,
     SnapshotError,
+    VolumeSample,
 )
+from costing.gpus import gpu_devices
 from costing.hotpath import gc_paused
 from costing.quantity import QuantityError, parse_quantity
+from costing.volumes import disk_id
 
 __all__ = [
     "WELL_KNOWN_POOL_LABELS",
@@ -62,6 +66,8 @@ RETRIES = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, other=
 
 _ZERO = Decimal(0)
 _METRICS_ABSENT = frozenset({404, 503})
+# A role from before volumes were read (403) samples on without them: the slot is not made a gap.
+_VOLUMES_ABSENT = frozenset({403, 404})
 
 
 class KubeconfigError(ValueError):
@@ -82,6 +88,7 @@ class KubernetesCollector:
         page_size: int = 500,
         node_pool_label: str | None = None,
         timeout: float = 10.0,
+        gpu_resources: dict[str, float] | None = None,
     ):
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
@@ -95,6 +102,9 @@ class KubernetesCollector:
         self._batch = BatchV1Api(api_client)
         self._custom = CustomObjectsApi(api_client)
         self._quantities: dict[str, Decimal] = {}
+        # Extended resources the policy counts as GPUs (name -> devices per unit), beside nvidia.com/gpu
+        # and the MIG profiles that costing.gpus always reads.
+        self.gpu_resources = dict(gpu_resources or {})
 
     def snapshot(self, now: datetime) -> Snapshot:
         """Everything the cluster shows at `now` (timezone-aware); SnapshotError if it cannot be seen."""
@@ -123,7 +133,59 @@ class KubernetesCollector:
             pod = self._pod(item, replicaset_owners, job_owners, usage)
             if pod is not None:
                 pods.append(pod)
-        return Snapshot(taken_at=now.astimezone(UTC), nodes=nodes, pods=pods, namespaces=namespaces)
+        volumes, claims = self._volumes()
+        return Snapshot(
+            taken_at=now.astimezone(UTC),
+            nodes=nodes,
+            pods=pods,
+            namespaces=namespaces,
+            volumes=volumes,
+            claims=claims,
+        )
+
+    def _volumes(self) -> tuple[list[VolumeSample] | None, list[ClaimSample] | None]:
+        """PersistentVolumes and PersistentVolumeClaims; (None, None) when the role may not list them."""
+        pv_items = self._list(
+            "persistentvolumes", self._core.list_persistent_volume, absent_codes=_VOLUMES_ABSENT
+        )
+        pvc_items = self._list(
+            "persistentvolumeclaims",
+            self._core.list_persistent_volume_claim_for_all_namespaces,
+            absent_codes=_VOLUMES_ABSENT,
+        )
+        if pv_items is None or pvc_items is None:
+            return None, None
+        return [self._volume(item) for item in pv_items], [self._claim(item) for item in pvc_items]
+
+    def _volume(self, item: dict) -> VolumeSample:
+        meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+        name = meta.get("name", "")
+        claim = spec.get("claimRef") or {}
+        driver, disk = disk_id(spec)
+        storage = (spec.get("capacity") or {}).get("storage", "0")
+        return VolumeSample(
+            name=name,
+            capacity_bytes=int(self._quantity(storage, f"persistentvolume {name}", "spec.capacity.storage")),
+            phase=(item.get("status") or {}).get("phase", ""),
+            storage_class=spec.get("storageClassName") or "",
+            claim_namespace=claim.get("namespace", "") if claim else "",
+            claim_name=claim.get("name", "") if claim else "",
+            driver=driver,
+            disk_id=disk,
+        )
+
+    def _claim(self, item: dict) -> ClaimSample:
+        meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
+        where = f"persistentvolumeclaim {namespace}/{name}"
+        return ClaimSample(
+            namespace=namespace,
+            name=name,
+            volume=spec.get("volumeName") or "",
+            phase=(item.get("status") or {}).get("phase", ""),
+            requested_bytes=int(self._quantity(requested, where, "spec.resources.requests.storage")),
+        )
 
     # --- objects -------------------------------------------------------------------------------------
     def _node(self, item: dict) -> NodeSample:
@@ -144,6 +206,7 @@ class KubernetesCollector:
             ),
             instance_type=instance_type,
             labels=labels,
+            gpu_capacity_devices=float(self._gpus(capacity, where, "status.capacity")),
         )
 
     def _pod(
@@ -179,6 +242,8 @@ class KubernetesCollector:
             labels=meta.get("labels") or {},
             has_metrics=measured is not None,
             containers=containers,
+            gpu_request_devices=float(self._effective_gpus(spec, f"pod {namespace}/{name}")),
+            claims=_claims_of(spec, name),
         )
 
     def _containers(
@@ -261,6 +326,39 @@ class KubernetesCollector:
             memory += self._quantity(overhead["memory"], where, "spec.overhead.memory")
         return cpu, memory
 
+    def _gpus(self, resources: dict, where: str, field: str) -> Decimal:
+        """GPU devices in a resource list (costing.gpus); a bad quantity makes the sample a gap."""
+        if not any("/" in name for name in resources):
+            return _ZERO  # the hot path: no extended resource at all
+        try:
+            return gpu_devices(resources, self.gpu_resources, what=f"{where} {field}")
+        except QuantityError as error:
+            raise SnapshotError(str(error)) from None
+
+    def _effective_gpus(self, spec: dict, where: str) -> Decimal:
+        """The pod's GPU request by the scheduler's rule, as for CPU (_effective_requests): containers
+        and sidecars add up, each other init container runs alone beside the sidecars before it. An
+        extended resource given as a limit only is requested at its limit (the API server's default)."""
+        total = sidecars = init = _ZERO
+        for container in spec.get("containers") or ():
+            total += self._container_gpus(container, where)
+        for container in spec.get("initContainers") or ():
+            gpus = self._container_gpus(container, where)
+            if container.get("restartPolicy") == "Always":
+                total += gpus
+                sidecars += gpus
+                init = max(init, sidecars)
+            else:
+                init = max(init, gpus + sidecars)
+        return max(total, init)
+
+    def _container_gpus(self, container: dict, where: str) -> Decimal:
+        resources = container.get("resources") or {}
+        requests = resources.get("requests") or {}
+        limits = resources.get("limits") or {}
+        merged = {**{k: v for k, v in limits.items() if "/" in k}, **requests}
+        return self._gpus(merged, f"{where} container {container.get('name', '?')}", "resources.requests")
+
     def _container_requests(self, container: dict, where: str, role: str) -> tuple[Decimal, Decimal]:
         requests = (container.get("resources") or {}).get("requests") or {}
         if not requests:
@@ -327,15 +425,25 @@ class KubernetesCollector:
         return parsed
 
     # --- transport -----------------------------------------------------------------------------------
-    def _list(self, what: str, call, *, absent_ok: bool = False, **params) -> list[dict] | None:
-        """Every item of a paged list; None if `absent_ok` and the API group is not served."""
+    def _list(
+        self,
+        what: str,
+        call,
+        *,
+        absent_ok: bool = False,
+        absent_codes: frozenset[int] = frozenset(),
+        **params,
+    ) -> list[dict] | None:
+        """Every item of a paged list; None if `absent_ok` and the API group is not served, or if the
+        server answers one of `absent_codes`."""
         items: list[dict] = []
         token = None
+        absent = (_METRICS_ABSENT if absent_ok else frozenset()) | absent_codes
         while True:
             try:
                 body = self._get(call, limit=self.page_size, _continue=token, **params)
             except ApiException as error:
-                if absent_ok and error.status in _METRICS_ABSENT:
+                if error.status in absent:
                     return None
                 raise SnapshotError(_http_reason(error.status, what, continued=token is not None)) from None
             except Exception as error:
@@ -358,6 +466,19 @@ class KubernetesCollector:
             return response.data
         finally:
             response.release_conn()
+
+
+def _claims_of(spec: dict, pod: str) -> tuple[str, ...]:
+    """The claims a pod's volumes mount: persistentVolumeClaim.claimName, and for a generic ephemeral
+    volume the claim Kubernetes creates for it, named <pod>-<volume>."""
+    claims = set()
+    for volume in spec.get("volumes") or ():
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim:
+            claims.add(claim)
+        elif volume.get("ephemeral"):
+            claims.add(f"{pod}-{volume.get('name', '')}")
+    return tuple(sorted(claims))
 
 
 def _controller_of(meta: dict) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from costing.collectors.prometheus_import import catch_up
 from costing.collectors.snapshot import Snapshot, SnapshotError
 from costing.demo.simulator import DemoCluster
 from costing.models import Cluster, SampleSlot
+from costing.policy.store import gpu_resources_for_day
 from costing.recording import floor_slot, record_gap, record_gaps, record_snapshot
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,13 @@ def _snapshot(cluster: Cluster, slot: datetime) -> Snapshot:
     except KubeconfigError as error:
         raise SnapshotError(f"cannot connect: {error}") from None
     try:
-        collector = KubernetesCollector(client, node_pool_label=cluster.node_pool_label or None)
-        return collector.snapshot(timezone.now())
+        now = timezone.now()
+        collector = KubernetesCollector(
+            client,
+            node_pool_label=cluster.node_pool_label or None,
+            gpu_resources=gpu_resources_for_day(now.astimezone(UTC).date()),
+        )
+        return collector.snapshot(now)
     except SnapshotError:
         raise
     except Exception as error:

@@ -32,6 +32,10 @@ POD_COLUMNS = [
     "labels",
     "has_metrics",
 ]
+# Optional GPU columns (0 where a frame lacks them): GPU devices, a MIG slice as its fraction of one
+# (costing/gpus.py); usage from DCGM where an importer has it.
+NODE_GPU_COLUMNS = ["gpu_capacity_devices"]
+POD_GPU_COLUMNS = ["gpu_request_devices", "gpu_usage_devices"]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
@@ -63,6 +67,7 @@ class NodeSample:
     memory_capacity_bytes: int
     instance_type: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    gpu_capacity_devices: float = 0.0
 
     @property
     def instance_id(self) -> str:
@@ -103,6 +108,41 @@ class PodSample:
     has_metrics: bool = True  # False: the metrics API had nothing for it, usage is taken as 0
     # Its containers as sampled; none: the pod is recorded as one container named "main".
     containers: tuple[ContainerSample, ...] = ()
+    gpu_request_devices: float = 0.0  # whole GPUs, MIG slices as fractions, policy-named resources
+    gpu_usage_devices: float = 0.0
+    # The PersistentVolumeClaims (in its namespace) its spec.volumes mount, generic ephemeral volumes
+    # as the claim Kubernetes makes for them (<pod>-<volume>); sorted, without repeats.
+    claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSample:
+    """One PersistentVolume at one instant, with the disk behind it (costing/volumes.py).
+
+    `disk_id` is what the cloud's bill calls the disk (normalised by costing.volumes.disk_id: a Huawei
+    EVS volume id, an AWS EBS vol-..., an Azure disk URI in lower case); "" when the PV names none
+    (NFS, hostPath, local). `claim_namespace`/`claim_name` come from spec.claimRef ("" when unbound);
+    `phase` is status.phase (Bound, Available, Released, Failed, Pending)."""
+
+    name: str
+    capacity_bytes: int
+    phase: str
+    storage_class: str = ""
+    claim_namespace: str = ""
+    claim_name: str = ""
+    driver: str = ""  # the CSI driver, or the in-tree source's kind (awsElasticBlockStore, azureDisk, ...)
+    disk_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """One PersistentVolumeClaim at one instant: the PV it is bound to (spec.volumeName) and its phase."""
+
+    namespace: str
+    name: str
+    volume: str
+    phase: str
+    requested_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +159,9 @@ class Snapshot:
     nodes: list[NodeSample]
     pods: list[PodSample]
     namespaces: list[NamespaceInfo]
+    # None: not seen (the collector may not list them, or the source has none); [] when there are none.
+    volumes: list[VolumeSample] | None = None
+    claims: list[ClaimSample] | None = None
 
 
 class SnapshotError(Exception):

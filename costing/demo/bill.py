@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -65,10 +64,12 @@ PROVIDER = "Huawei Cloud"
 REGION_NAME = "EU-Dublin"
 ECS_SERVICE = "Elastic Cloud Server"
 
-# On-demand prices are built from a price per core-hour and per GiB-hour (8 : 1, close to AWS's 9 : 1),
-# so the fallback price sheet reproduces them exactly.
+# On-demand prices are built from a price per core-hour and per GiB-hour (8 : 1, close to AWS's 9 : 1)
+# and, on GPU instances, per GPU-hour (48 core-hours: a p2s.4xlarge.8's two V100 are 3/4 of its price,
+# the share the demo policy gives them), so the fallback price sheet reproduces them exactly.
 CPU_CORE_HOUR = Decimal("0.040")
 MEMORY_GIB_HOUR = Decimal("0.005")
+GPU_HOUR = Decimal("1.92")
 # Spot prices move every hour between these fractions of the on-demand price.
 SPOT_MIN_FRACTION = Decimal("0.30")
 SPOT_MAX_FRACTION = Decimal("0.40")
@@ -88,7 +89,7 @@ _PRICE = Decimal("0.000001")
 
 def on_demand_hourly_price(instance_type: str) -> Decimal:
     t = INSTANCE_TYPES[instance_type]
-    return CPU_CORE_HOUR * t.cpu_cores + MEMORY_GIB_HOUR * t.memory_gib
+    return CPU_CORE_HOUR * t.cpu_cores + MEMORY_GIB_HOUR * t.memory_gib + GPU_HOUR * t.gpus
 
 
 def spot_hourly_price(instance_type: str, hour: datetime) -> Decimal:
@@ -104,8 +105,9 @@ def spot_hourly_price(instance_type: str, hour: datetime) -> Decimal:
 def demo_price_sheet() -> dict:
     """Fallback prices for node-hours the bill does not cover yet, close to what the demo bill charges.
 
-    {"currency", "cpu_core_hour", "memory_gib_hour", "instance_types": {type: {"cpu_core_hour",
-    "memory_gib_hour"}}}; Decimal amounts per hour. Spot types carry the middle of the spot range.
+    {"currency", "cpu_core_hour", "memory_gib_hour", "gpu_hour", "instance_types": {type: {"cpu_core_hour",
+    "memory_gib_hour", "gpu_hour"}}}; Decimal amounts per hour. Spot types carry the middle of the spot
+    range.
     """
     spot_types = {p.instance_type for p in POOLS if p.spot}
     middle = (SPOT_MIN_FRACTION + SPOT_MAX_FRACTION) / 2
@@ -113,10 +115,12 @@ def demo_price_sheet() -> dict:
         "currency": "EUR",
         "cpu_core_hour": CPU_CORE_HOUR,
         "memory_gib_hour": MEMORY_GIB_HOUR,
+        "gpu_hour": GPU_HOUR,
         "instance_types": {
             name: {
                 "cpu_core_hour": (CPU_CORE_HOUR * (middle if name in spot_types else 1)).quantize(_PRICE),
                 "memory_gib_hour": (MEMORY_GIB_HOUR * (middle if name in spot_types else 1)).quantize(_PRICE),
+                "gpu_hour": (GPU_HOUR * (middle if name in spot_types else 1)).quantize(_PRICE),
             }
             for name in INSTANCE_TYPES
         },
@@ -297,7 +301,7 @@ def _overhead_charges(cluster: DemoCluster, t0: datetime, t1: datetime, tag_key:
                 service="Elastic Volume Service",
                 category="Storage",
                 resource_id=_resource_uuid(cluster, "evs", claim),
-                resource_name=f"pvc-{_resource_uuid(cluster, 'pv', claim)}",
+                resource_name=cluster.volume_name(claim),
                 resource_type="Disk",
                 sku="SSD",
                 description="Ultra-high I/O (SSD) disk, per GB-hour",
@@ -363,13 +367,8 @@ def _overhead_charges(cluster: DemoCluster, t0: datetime, t1: datetime, tag_key:
         day = nxt
 
 
-def _hash(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest())
-
-
 def _resource_uuid(cluster: DemoCluster, *parts: object) -> str:
-    h = _hash(cluster.name, cluster.seed, *parts)
-    return str(uuid.UUID(int=(h << 64) | _hash(h, "lo"), version=4))
+    return cluster.resource_uuid(*parts)
 
 
 def _ts(t: datetime) -> str:

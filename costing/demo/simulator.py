@@ -14,12 +14,16 @@ import pandas as pd
 from costing.collectors.snapshot import (
     CONTAINER_COLUMNS,
     NODE_COLUMNS,
+    NODE_GPU_COLUMNS,
     POD_COLUMNS,
+    POD_GPU_COLUMNS,
+    ClaimSample,
     ContainerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
     Snapshot,
+    VolumeSample,
 )
 
 MINUTE = 60
@@ -36,6 +40,7 @@ ZONES = ("eu-west-101a", "eu-west-101b", "eu-west-101c")
 POOL_LABEL = "cce.cloud.com/cce-nodepool"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 CAPACITY_TYPE_LABEL = "finops.demo/capacity-type"
+ACCELERATOR_LABEL = "accelerator"  # what CCE's GPU add-on labels GPU nodes with
 DEPARTMENT_LABEL = "department"
 
 # The scaling node of the spot pool lives on weekdays from 10:00 to 16:00 UTC.
@@ -51,6 +56,8 @@ class InstanceType:
     name: str
     cpu_cores: int
     memory_gib: int
+    gpus: int = 0  # whole NVIDIA devices (nvidia.com/gpu in the node's capacity)
+    accelerator: str = ""
 
     @property
     def memory_capacity_bytes(self) -> int:
@@ -65,6 +72,7 @@ INSTANCE_TYPES = {
         InstanceType("c7.2xlarge.4", 8, 32),
         InstanceType("m7.2xlarge.8", 8, 64),
         InstanceType("c7n.2xlarge.2", 8, 16),
+        InstanceType("p2s.4xlarge.8", 16, 128, gpus=2, accelerator="nvidia-v100"),
     )
 }
 
@@ -84,6 +92,7 @@ POOLS = (
     NodePool("general-pool", "c7.2xlarge.4", 4, spot=False, subnet=1),
     NodePool("memory-pool", "m7.2xlarge.8", 2, spot=False, subnet=2),
     NodePool("spot-pool", "c7n.2xlarge.2", 4, spot=True, subnet=3, scaling=True),
+    NodePool("gpu-pool", "p2s.4xlarge.8", 2, spot=False, subnet=4),
 )
 
 # Load profiles: 0..1 by minute of the week; replica curves and usage follow them.
@@ -111,6 +120,9 @@ class Workload:
     evening_replicas: int = 0  # CronHPA: at least this many replicas 18:00-20:00 UTC
     component: str = "api"
     flaky_replica: int = -1  # this replica's pod sometimes has no metrics
+    gpus: int = 0  # nvidia.com/gpu requested by each replica
+    gpu_base: float = 0.0  # GPU utilisation (DCGM) at zero load, 0..1 of the devices requested
+    gpu_load: float = 0.0  # added at full load
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ ALL_NAMESPACES = [
 ]
 
 D, S = "Deployment", "StatefulSet"
-SYS, GEN, MEM, SPOT = "system-pool", "general-pool", "memory-pool", "spot-pool"
+SYS, GEN, MEM, SPOT, GPU = "system-pool", "general-pool", "memory-pool", "spot-pool", "gpu-pool"
 # fmt: off
 _WORKLOAD_TABLE = [
     # namespace, name, kind, pool, min and max replicas, cpu request, memory request MiB, load profile,
@@ -195,6 +207,9 @@ _WORKLOAD_TABLE = [
     ("cart", "cart-api", D, GEN, 2, 8, 0.25, 256, EVENING, 0.5, 0.3, 0.6, 0.1, 0.15),
     ("cart", "cart-redis", S, MEM, 1, 1, 0.25, 2048, FLAT, 0.2, 0.3, 0.7, 0.1, 0.1),
     ("sandbox", "jupyter", D, GEN, 1, 1, 0.5, 2048, BUSINESS, 0.05, 0.4, 0.5, 0.3, 0.3),
+    # GPU pool: model serving around the clock, an embedding encoder that scales with the business day.
+    ("fraud-detection", "fraud-model-server", D, GPU, 2, 2, 2.0, 16384, FLAT, 0.3, 0.2, 0.6, 0.1, 0.1),
+    ("search-api", "embedding-encoder", D, GPU, 1, 2, 2.0, 12288, BUSINESS, 0.4, 0.3, 0.6, 0.1, 0.15),
 ]
 # fmt: on
 _EVENING_REPLICAS = {"storefront-web": 16, "storefront-bff": 10, "cart-api": 6}  # CronHPA floors
@@ -218,12 +233,15 @@ _COMPONENTS = {
     "jupyter": "notebook",
 }
 _FLAKY = {"catalog-postgres": 1}  # catalog-postgres-1 sometimes misses its metrics
+# GPUs per replica and utilisation at no load and added at full load (DCGM's share of the devices busy).
+_GPUS = {"fraud-model-server": (1, 0.35, 0.3), "embedding-encoder": (1, 0.2, 0.7)}
 WORKLOADS = tuple(
     Workload(
         *row,
         evening_replicas=_EVENING_REPLICAS.get(row[1], 0),
         component=_COMPONENTS.get(row[1], "api"),
         flaky_replica=_FLAKY.get(row[1], -1),
+        **dict(zip(("gpus", "gpu_base", "gpu_load"), _GPUS.get(row[1], ()), strict=False)),
     )
     for row in _WORKLOAD_TABLE
 )
@@ -259,6 +277,23 @@ BARE_CONTAINER = "toolbox"
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generated name suffixes
 
+# Volumes: every StatefulSet replica mounts its claim data-<pod> (an EVS disk through CCE's everest CSI
+# driver); besides them a claim nobody mounts and a released volume whose claim is gone, both still billed.
+EVS_DRIVER = "disk.csi.everest.io"
+STORAGE_CLASS = "csi-disk"
+VOLUME_SIZES_GIB = {
+    "prometheus": 100,
+    "alertmanager": 5,
+    "ledger-db": 100,
+    "search-cache": 20,
+    "opensearch": 200,
+    "kafka": 500,
+    "catalog-postgres": 50,
+    "cart-redis": 20,
+}
+UNMOUNTED_CLAIM = ("sandbox", "scratch-data", 50)  # (namespace, claim, GiB): bound, mounted by no pod
+RELEASED_CLAIM = ("search-indexer", "data-elasticsearch-0", 200)  # its claim was deleted, the PV kept
+
 
 # -- deterministic hashing: everything random in the demo is a hash of (cluster, seed, what, when) ----
 
@@ -267,6 +302,11 @@ def _key(*parts: object) -> int:
     return int.from_bytes(
         hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "little"
     )
+
+
+def _key_be(*parts: object) -> int:
+    """_key's big-endian twin: the demo bill's resource ids were made with it first."""
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -364,12 +404,16 @@ class _Runs:
     noise: np.ndarray
     profile: np.ndarray
     flaky: np.ndarray
+    gpu_request: np.ndarray  # whole devices
+    gpu_base: np.ndarray  # utilisation of the requested devices = base + load_factor * load, capped at 1
+    gpu_load: np.ndarray
 
 
 class DemoCluster:
     """A CCE-like cluster whose every sample is a pure function of (name, seed, instant).
 
-    Four node pools (system, general, memory, spot); the spot pool gains a node on weekdays
+    Five node pools (system, general, memory, spot, and GPU: two nodes of two NVIDIA V100 each, for
+    two model-serving Deployments of one GPU per pod); the spot pool gains a node on weekdays
     10:00-16:00 UTC. Deployments scale with a daily load curve (HPA), some are pre-scaled every
     evening 18:00-20:00 UTC (CronHPA) and all roll out once a day; StatefulSets and DaemonSets roll
     out weekly; CronJob pods live 2-5 minutes; the scaling node's pods are rescheduled when it goes.
@@ -433,8 +477,11 @@ class DemoCluster:
                     has_metrics=bool(c["has_metrics"][j]),
                 )
             )
+        volumes, claims = self.volumes()
         return Snapshot(
             taken_at=taken_at,
+            volumes=volumes,
+            claims=claims,
             nodes=[
                 NodeSample(
                     name=nodes["node"][i],
@@ -444,6 +491,7 @@ class DemoCluster:
                     memory_capacity_bytes=int(nodes["memory_capacity_bytes"][i]),
                     instance_type=nodes["instance_type"][i],
                     labels=dict(nodes["labels"][i]),
+                    gpu_capacity_devices=float(nodes["gpu_capacity_devices"][i]),
                 )
                 for i in range(len(nodes["node"]))
             ],
@@ -462,6 +510,9 @@ class DemoCluster:
                     labels=dict(pods["labels"][i]),
                     has_metrics=bool(pods["has_metrics"][i]),
                     containers=tuple(by_pod.get(i, ())),
+                    gpu_request_devices=float(pods["gpu_request_devices"][i]),
+                    gpu_usage_devices=float(pods["gpu_usage_devices"][i]),
+                    claims=(f"data-{pods['pod'][i]}",) if pods["owner_kind"][i] == "StatefulSet" else (),
                 )
                 for i in range(len(pods["pod"]))
             ],
@@ -484,7 +535,10 @@ class DemoCluster:
         t0, t1 = _epoch(start), _epoch(end)
         ts = np.arange(t0, t1, interval, dtype=np.int64)
         nodes, pods = self._sample(ts)
-        frames = (self._frame(nodes, NODE_COLUMNS), self._frame(pods, POD_COLUMNS))
+        frames = (
+            self._frame(nodes, [*NODE_COLUMNS, *NODE_GPU_COLUMNS]),
+            self._frame(pods, [*POD_COLUMNS, *POD_GPU_COLUMNS]),
+        )
         if containers:
             frames += (self._frame(pods["_containers"], CONTAINER_COLUMNS),)
         return frames
@@ -519,23 +573,50 @@ class DemoCluster:
         )
 
     def persistent_volumes(self) -> list[tuple[str, str, int]]:
-        """(namespace, claim name, size GiB) of the StatefulSets' volumes: the EVS disks of the bill."""
-        sizes = {
-            "prometheus": 100,
-            "alertmanager": 5,
-            "ledger-db": 100,
-            "search-cache": 20,
-            "opensearch": 200,
-            "kafka": 500,
-            "catalog-postgres": 50,
-            "cart-redis": 20,
-        }
+        """(namespace, claim name, size GiB) of every volume's disk, the EVS disks of the bill: the
+        StatefulSets' claims, the unmounted claim and the released volume's former claim."""
         return [
-            (w.namespace, f"data-{w.name}-{i}", sizes[w.name])
-            for w in WORKLOADS
-            if w.kind == "StatefulSet"
-            for i in range(w.max_replicas)
+            *(
+                (w.namespace, f"data-{w.name}-{i}", VOLUME_SIZES_GIB[w.name])
+                for w in WORKLOADS
+                if w.kind == "StatefulSet"
+                for i in range(w.max_replicas)
+            ),
+            UNMOUNTED_CLAIM,
+            RELEASED_CLAIM,
         ]
+
+    def volume_name(self, claim: str) -> str:
+        """The PersistentVolume provisioned for `claim` (pvc-<uuid>, as CSI provisioners name them)."""
+        return f"pvc-{self.resource_uuid('pv', claim)}"
+
+    def volumes(self) -> tuple[list[VolumeSample], list[ClaimSample]]:
+        """The PersistentVolumes (disk_id = the EVS volume id the bill names) and the claims that exist.
+        Static: the demo's volumes neither come nor go."""
+        volumes, claims = [], []
+        for namespace, claim, size in self.persistent_volumes():
+            released = (namespace, claim, size) == RELEASED_CLAIM
+            pv = self.volume_name(claim)
+            volumes.append(
+                VolumeSample(
+                    name=pv,
+                    capacity_bytes=size * GIB,
+                    phase="Released" if released else "Bound",
+                    storage_class=STORAGE_CLASS,
+                    claim_namespace=namespace,
+                    claim_name=claim,
+                    driver=EVS_DRIVER,
+                    disk_id=self.resource_uuid("evs", claim),
+                )
+            )
+            if not released:
+                claims.append(ClaimSample(namespace, claim, pv, "Bound", size * GIB))
+        return volumes, claims
+
+    def resource_uuid(self, *parts: object) -> str:
+        """A cloud resource's id (instance ids aside): a pure function of (name, seed, parts)."""
+        h = _key_be(self.name, self.seed, *parts)
+        return str(uuid.UUID(int=(h << 64) | _key_be(h, "lo"), version=4))
 
     # -- construction --------------------------------------------------------------------------------
 
@@ -573,7 +654,9 @@ class DemoCluster:
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
                 "kubernetes.io/arch": "amd64",
+                **({ACCELERATOR_LABEL: itype.accelerator} if itype.gpus else {}),
             },
+            "gpu_capacity_devices": float(itype.gpus),
         }
 
     def _scaling_node(self, pool: NodePool, day: int) -> dict:
@@ -599,6 +682,9 @@ class DemoCluster:
         self._slot_key = _mix(self._w_key[self._slot_w], self._slot_i)
         pool_index = {p.name: i for i, p in enumerate(POOLS)}
         self._slot_pool = np.array([pool_index[WORKLOADS[w].pool] for w in self._slot_w])
+        self._slot_gpu_pool = np.array(
+            [INSTANCE_TYPES[POOLS[p].instance_type].gpus > 0 for p in self._slot_pool]
+        )
         self._slot_rank = np.zeros(len(self._slot_w), dtype=np.int64)  # position among its pool's slots
         for pi in range(len(POOLS)):
             sel = np.flatnonzero(self._slot_pool == pi)
@@ -747,9 +833,12 @@ class DemoCluster:
         """Node of each controller pod life; a pod may land on the scaling node if it is there at its start.
 
         Replicas are spread round-robin over the pool (as topology spread constraints would), turning
-        by one node a day, so that no node is asked for more than it has.
+        by one node a day, so that no node is asked for more than it has. On a GPU pool a replica keeps
+        its node: with the daily turn a pod not yet rolled out and its successor's neighbour could ask
+        one node for more devices than it has.
         """
-        keys = (self._slot_rank[slot] + start_min // 1440).astype(np.uint64)
+        turn = np.where(self._slot_gpu_pool[slot], 0, start_min // 1440)
+        keys = (self._slot_rank[slot] + turn).astype(np.uint64)
         nodes = np.empty(len(slot), dtype=object)
         on_scaling = np.zeros(len(slot), dtype=bool)
         pool_of_slot = self._slot_pool[slot]
@@ -804,6 +893,9 @@ class DemoCluster:
             flaky=np.array(
                 [w.flaky_replica == i for w, i in zip(wl, replica.tolist(), strict=True)], bool
             ).reshape(n),
+            gpu_request=np.array([w.gpus for w in wl], dtype=float).reshape(n),
+            gpu_base=np.array([w.gpu_base for w in wl], dtype=float).reshape(n),
+            gpu_load=np.array([w.gpu_load for w in wl], dtype=float).reshape(n),
         )
 
     def _pod_labels(self, app: str, component: str, namespace: str) -> dict[str, str]:
@@ -930,9 +1022,10 @@ class DemoCluster:
     def _expand_nodes(self, lives: dict, ts: np.ndarray) -> dict:
         life, sample = self._rows(lives["start"], lives["end"], ts)
         cols = {"timestamp": ts[sample]}
-        for c in NODE_COLUMNS[1:]:
+        for c in [*NODE_COLUMNS[1:], *NODE_GPU_COLUMNS]:
             cols[c] = _take(lives[c], life)
         cols["cpu_capacity_cores"] = cols["cpu_capacity_cores"].astype(np.float64)
+        cols["gpu_capacity_devices"] = cols["gpu_capacity_devices"].astype(np.float64)
         cols["memory_capacity_bytes"] = cols["memory_capacity_bytes"].astype(np.int64)
         return cols
 
@@ -960,6 +1053,12 @@ class DemoCluster:
         has_metrics = ~(runs.flaky[life] & (u_metrics < 0.04))
         cpu = np.where(has_metrics, np.round(cpu, 6), 0.0)
         mem = np.where(has_metrics, np.floor(mem / 4096) * 4096, 0.0)
+        # DCGM's GPU utilisation: a share of the devices requested, never more than all of them.
+        gpus = runs.gpu_request[life]
+        busy = (runs.gpu_base[life] + runs.gpu_load[life] * load) * (
+            1 + noise * (2 * _uniform(_mix(h, 3)) - 1)
+        )
+        gpu_use = np.where(has_metrics, np.round(gpus * np.clip(busy, 0.0, 1.0), 4), 0.0)
         pods = {
             "timestamp": t,
             "namespace": _take(runs.namespace, life),
@@ -974,6 +1073,8 @@ class DemoCluster:
             "memory_usage_bytes": mem,
             "labels": _take(runs.labels, life),
             "has_metrics": has_metrics,
+            "gpu_request_devices": gpus,
+            "gpu_usage_devices": gpu_use,
         }
         pods["_containers"] = _containers(pods, t - runs.start[life])
         return pods
@@ -1083,6 +1184,9 @@ def _simple_runs(namespace, kind, pods, uids, nodes, owners, labels, start, end,
         noise=full(u.noise),
         profile=full(u.profile, np.int64),
         flaky=full(False, bool),
+        gpu_request=full(0.0),
+        gpu_base=full(0.0),
+        gpu_load=full(0.0),
     )
 
 

@@ -14,7 +14,7 @@ from costing.engine._validate import (
     require_unique,
     require_utc_hours,
 )
-from costing.engine.pricing import NODE_HOUR_COLUMNS, NODE_KEYS
+from costing.engine.pricing import GPU_CAPACITY, NODE_HOUR_COLUMNS, NODE_KEYS
 
 POD_QUANTITIES = [
     "cpu_request_core_hours",
@@ -24,6 +24,8 @@ POD_QUANTITIES = [
     "mem_usage_gib_hours",
     "mem_billable_gib_hours",
 ]
+# GPU device-hours (MIG slices as fractions of a device): optional, 0 where a frame lacks them.
+GPU_QUANTITIES = ["gpu_request_hours", "gpu_usage_hours", "gpu_billable_hours"]
 POD_HOUR_COLUMNS = [
     "cluster",
     "node",
@@ -35,20 +37,30 @@ POD_HOUR_COLUMNS = [
     *POD_QUANTITIES,
 ]
 PRICE_COLUMNS = [*NODE_HOUR_COLUMNS, "cpu_cost_pool", "mem_cost_pool"]
-POD_COSTS = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
+POD_COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "cost", "estimated_cost"]
 IDLE_MEASURES = [
     "cpu_core_hours",
     "mem_gib_hours",
+    GPU_CAPACITY,
     "cpu_cost_pool",
     "mem_cost_pool",
+    "gpu_cost_pool",
     "cpu_allocated",
     "mem_allocated",
+    "gpu_allocated",
     "cpu_idle",
     "mem_idle",
+    "gpu_idle",
     "idle",
 ]
+# The resources priced, with the capacity and billable columns allocate() compares.
+RESOURCES = (
+    ("cpu", "cpu_core_hours", "cpu_billable_core_hours"),
+    ("mem", "mem_gib_hours", "mem_billable_gib_hours"),
+    ("gpu", GPU_CAPACITY, "gpu_billable_hours"),
+)
 # What rollup() adds up, in this order, whichever of them the frame has.
-MEASURES = [*POD_QUANTITIES, *POD_COSTS, *IDLE_MEASURES, "node_cost"]
+MEASURES = [*POD_QUANTITIES, *GPU_QUANTITIES, *POD_COSTS, *IDLE_MEASURES, "node_cost"]
 FREQS = ("hour", "day")
 REL_TOL = 1e-9
 
@@ -61,13 +73,14 @@ class AllocationMismatch(AssertionError):
 class Allocation:
     """The result of allocate().
 
-    pods: the priced pod-hours (input columns plus node_pool, estimated, cpu_price, mem_price,
-        cpu_cost, mem_cost, cost, estimated_cost).
+    pods: the priced pod-hours (input columns, the GPU_QUANTITIES (0 if not given), plus node_pool,
+        estimated, cpu_price, mem_price, gpu_price, cpu_cost, mem_cost, gpu_cost, cost, estimated_cost).
     idle: one row per node-hour of the prices: cluster, node, node_pool, hour, node_cost,
-        cpu_core_hours, mem_gib_hours (capacity), cpu_billable_core_hours, mem_billable_gib_hours
-        (what its pods billed), cpu_cost_pool, mem_cost_pool, cpu_allocated, mem_allocated (what its
-        pods pay), cpu_idle, mem_idle, idle, cpu_overcommitted, mem_overcommitted, unsampled,
-        estimated.
+        cpu_core_hours, mem_gib_hours, gpu_hours (capacity), cpu_billable_core_hours,
+        mem_billable_gib_hours, gpu_billable_hours (what its pods billed), cpu_cost_pool,
+        mem_cost_pool, gpu_cost_pool, cpu_allocated, mem_allocated, gpu_allocated (what its pods
+        pay), cpu_idle, mem_idle, gpu_idle, idle, cpu_overcommitted, mem_overcommitted,
+        gpu_overcommitted, unsampled, estimated.
     unpriced: pod-hours whose (cluster, node, hour) has no price row, as given; they carry no cost
         and are not in `pods`.
     """
@@ -115,13 +128,19 @@ def allocate(pod_hours: pd.DataFrame, prices: pd.DataFrame, *, check: bool = Tru
         idle     = P * (max(C, B) - B) / max(C, B)
     so below capacity a pod pays billable * unit price, and on an over-committed node-hour (B > C)
     the pool is divided in proportion to billable and idle is 0. With C = B = 0 the pool is all idle.
+    GPUs are the third resource, by the same rule: gpu_billable_hours against the node-hour's
+    gpu_hours and gpu_cost_pool (frames without them have no GPU: 0 everywhere).
     """
     require_columns(pod_hours, POD_HOUR_COLUMNS, name="pod_hours")
     require_columns(prices, PRICE_COLUMNS, name="prices")
-    require_finite(pod_hours, POD_QUANTITIES, name="pod_hours", non_negative=True)
+    pod_hours = with_gpu_quantities(pod_hours)
+    prices = _with_gpu_pool(prices)
+    require_finite(pod_hours, [*POD_QUANTITIES, *GPU_QUANTITIES], name="pod_hours", non_negative=True)
     require_utc_hours(pod_hours, "hour", name="pod_hours")
-    require_finite(prices, ["cpu_core_hours", "mem_gib_hours"], name="prices", non_negative=True)
-    require_finite(prices, ["cost", "cpu_cost_pool", "mem_cost_pool"], name="prices")
+    require_finite(
+        prices, ["cpu_core_hours", "mem_gib_hours", GPU_CAPACITY], name="prices", non_negative=True
+    )
+    require_finite(prices, ["cost", "cpu_cost_pool", "mem_cost_pool", "gpu_cost_pool"], name="prices")
     require_utc_hours(prices, "hour", name="prices")
     require_unique(prices, NODE_KEYS, name="prices")
 
@@ -139,10 +158,7 @@ def allocate(pod_hours: pd.DataFrame, prices: pd.DataFrame, *, check: bool = Tru
     pods["node_pool"] = prices["node_pool"].to_numpy()[code]
     pods["estimated"] = estimated[code]
 
-    for resource, capacity_col, billable_col in (
-        ("cpu", "cpu_core_hours", "cpu_billable_core_hours"),
-        ("mem", "mem_gib_hours", "mem_billable_gib_hours"),
-    ):
+    for resource, capacity_col, billable_col in RESOURCES:
         pool = prices[f"{resource}_cost_pool"].to_numpy(dtype=float)
         capacity = prices[capacity_col].to_numpy(dtype=float)
         billable = pods[billable_col].to_numpy(dtype=float)
@@ -161,9 +177,10 @@ def allocate(pod_hours: pd.DataFrame, prices: pd.DataFrame, *, check: bool = Tru
         idle[f"{resource}_idle"] = pool * idle_share
         idle[f"{resource}_overcommitted"] = billed > capacity
 
-    pods["cost"] = pods["cpu_cost"].to_numpy() + pods["mem_cost"].to_numpy()
+    # Adding the GPU part last keeps a node without GPUs (all + 0.0) exactly as it was.
+    pods["cost"] = pods["cpu_cost"].to_numpy() + pods["mem_cost"].to_numpy() + pods["gpu_cost"].to_numpy()
     pods["estimated_cost"] = np.where(pods["estimated"].to_numpy(), pods["cost"].to_numpy(), 0.0)
-    idle["idle"] = idle["cpu_idle"].to_numpy() + idle["mem_idle"].to_numpy()
+    idle["idle"] = idle["cpu_idle"].to_numpy() + idle["mem_idle"].to_numpy() + idle["gpu_idle"].to_numpy()
     idle["unsampled"] = ~prices["sampled"].to_numpy(dtype=bool)
     idle["estimated"] = estimated
 
@@ -171,6 +188,17 @@ def allocate(pod_hours: pd.DataFrame, prices: pd.DataFrame, *, check: bool = Tru
     if check:
         result.check()
     return result
+
+
+def with_gpu_quantities(pod_hours: pd.DataFrame) -> pd.DataFrame:
+    """pod_hours with the GPU_QUANTITIES columns, 0 where the frame has none (a copy only if needed)."""
+    missing = [c for c in GPU_QUANTITIES if c not in pod_hours.columns]
+    return pod_hours.assign(**dict.fromkeys(missing, 0.0)) if missing else pod_hours
+
+
+def _with_gpu_pool(prices: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in (GPU_CAPACITY, "gpu_cost_pool") if c not in prices.columns]
+    return prices.assign(**dict.fromkeys(missing, 0.0)) if missing else prices
 
 
 def efficiency(usage, request) -> np.ndarray:
@@ -204,6 +232,7 @@ def rollup(pods: pd.DataFrame, by: list[str], freq: str) -> pd.DataFrame:
     for resource, usage, request in (
         ("cpu", "cpu_usage_core_hours", "cpu_request_core_hours"),
         ("mem", "mem_usage_gib_hours", "mem_request_gib_hours"),
+        ("gpu", "gpu_usage_hours", "gpu_request_hours"),
     ):
         if usage in out.columns and request in out.columns:
             out[f"{resource}_efficiency"] = efficiency(out[usage], out[request])

@@ -47,7 +47,8 @@ class ApportionInputs:
     namespaces: cluster, namespace, department, shared (bool), cpu_cost, mem_cost, cost; one row per
         (cluster, namespace). The department is resolved by the caller ("Unallocated" when no rule
         claims the namespace) and ignored for shared namespaces.
-    idle: cluster, cpu_idle, mem_idle (several rows per cluster are added up).
+    idle: cluster, cpu_idle, mem_idle, optionally gpu_idle (several rows per cluster are added up);
+        namespaces may carry gpu_cost, the basis of idle GPU under per_resource.
     overhead: cluster, cost (several rows per cluster are added up).
     """
 
@@ -146,7 +147,9 @@ def apportion(
         if pool == "idle" and rules.idle == "per_resource":
             columns[pool] = day.per_resource_idle()
         elif pool == "idle":
-            columns[pool] = day.divide("idle", day.pools["idle_cpu"] + day.pools["idle_mem"])
+            columns[pool] = day.divide(
+                "idle", day.pools["idle_cpu"] + day.pools["idle_mem"] + day.pools["idle_gpu"]
+            )
         else:
             columns[pool] = day.divide(pool, day.pools[pool])
 
@@ -169,6 +172,14 @@ def _checked(day_inputs: ApportionInputs) -> tuple[pd.DataFrame, pd.DataFrame, p
     require_finite(day_inputs.overhead, ["cost"], name="overhead")
     require_unique(ns, ["cluster", "namespace"], name="namespaces")
     ns = ns.assign(shared=ns["shared"].astype(bool))
+    # GPUs are optional: without the columns there is no GPU cost and no idle GPU.
+    if "gpu_cost" not in ns.columns:
+        ns = ns.assign(gpu_cost=0.0)
+    require_finite(ns, ["gpu_cost"], name="namespaces")
+    idle = day_inputs.idle
+    if "gpu_idle" not in idle.columns:
+        idle = idle.assign(gpu_idle=0.0)
+    require_finite(idle, ["gpu_idle"], name="idle")
     unnamed = (~ns["shared"] & ns["department"].isna()).to_numpy()
     if unnamed.any():
         row = ns.index[int(unnamed.argmax())]
@@ -180,7 +191,7 @@ def _checked(day_inputs: ApportionInputs) -> tuple[pd.DataFrame, pd.DataFrame, p
             f"namespaces: row {row!r}, column department: {ns['department'].iloc[int(reserved.argmax())]!r} "
             "is reserved for the line of a common pool"
         )
-    return ns, day_inputs.idle, day_inputs.overhead
+    return ns, idle, day_inputs.overhead
 
 
 def _normalised(basis: np.ndarray) -> np.ndarray:
@@ -234,12 +245,14 @@ class _Day:
         self.direct = costs[:, :n_d]
         self.cpu_costs = table(ns["cpu_cost"])
         self.mem_costs = table(ns["mem_cost"])
+        self.gpu_costs = table(ns["gpu_cost"])
         self.has_namespace = np.zeros((len(self.clusters), len(self.recipients)), dtype=bool)
         self.has_namespace[row[~shared], col[~shared]] = True
         self.pools = {
             "shared": costs[:, n_d],
             "idle_cpu": per_cluster(idle, "cpu_idle"),
             "idle_mem": per_cluster(idle, "mem_idle"),
+            "idle_gpu": per_cluster(idle, "gpu_idle"),
             "overhead": per_cluster(overhead, "cost"),
         }
         self._notes: list[dict[str, np.ndarray]] = []
@@ -303,7 +316,8 @@ class _Day:
         return self.spread(amounts, fractions, line)
 
     def per_resource_idle(self) -> np.ndarray:
-        """Idle CPU by CPU cost and idle memory by memory cost over all namespaces, shared ones included.
+        """Idle CPU by CPU cost, idle memory by memory cost and idle GPU by GPU cost over all namespaces,
+        shared ones included.
 
         The shared namespaces' part of idle follows their shared cost: it is divided by the shared
         pool's method and scope, and shows in the idle column of whoever takes it.
@@ -315,7 +329,10 @@ class _Day:
         for resource, costs, pool in (
             ("cpu", self.cpu_costs, "idle_cpu"),
             ("memory", self.mem_costs, "idle_mem"),
+            ("gpu", self.gpu_costs, "idle_gpu"),
         ):
+            if resource == "gpu" and not self.pools[pool].any():
+                continue  # no idle GPU: nothing to divide, nothing to explain
             fractions = _normalised(np.clip(costs, 0.0, None))
             applied = np.full(len(self.clusters), "per_resource", dtype=object)
             fallback = ~fractions.any(axis=1)

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from costing.engine._validate import require_columns
-from costing.engine.allocation import POD_COSTS, POD_QUANTITIES, Allocation
+from costing.engine.allocation import (
+    GPU_QUANTITIES,
+    POD_COSTS,
+    POD_QUANTITIES,
+    RESOURCES,
+    Allocation,
+    with_gpu_quantities,
+)
 from costing.engine.apportionment import LINES, POOLS
 from costing.money import UNITS_PER_CURRENCY, to_units
 
@@ -19,7 +26,15 @@ POD_DAY_COLUMNS = ["pod", "node", "namespace", "workload", "samples", *POD_QUANT
 NODE_COST_COLUMNS = ["node", "hour", "cost_units", "bill"]
 # The columns of each result frame that are int64 counts of 1e-8 currency units.
 POD_MONEY = tuple(POD_COSTS)
-NODE_HOUR_MONEY = ("cost", "cpu_cost_pool", "mem_cost_pool", "cpu_idle", "mem_idle")
+NODE_HOUR_MONEY = (
+    "cost",
+    "cpu_cost_pool",
+    "mem_cost_pool",
+    "gpu_cost_pool",
+    "cpu_idle",
+    "mem_idle",
+    "gpu_idle",
+)
 NODE_DAY_MONEY = (*NODE_HOUR_MONEY, "estimated_cost")
 LINE_COLUMNS = ["cluster", "department", "kind", "direct", *POOLS, "total"]
 
@@ -46,15 +61,16 @@ class DayRollup:
     """The result of roll_up_day(); money columns (POD_MONEY, NODE_HOUR_MONEY, NODE_DAY_MONEY) are int64 units.
 
     pods: one row per pod: pod, node, namespace, workload (of its first pod-hour), samples, the
-        quantities of POD_QUANTITIES and cpu_cost, mem_cost, cost, estimated_cost.
+        quantities of POD_QUANTITIES and GPU_QUANTITIES and cpu_cost, mem_cost, gpu_cost, cost,
+        estimated_cost.
     workloads: one row per workload: workload, namespace, pods, the quantities and costs of its pods.
     namespaces: one row per namespace: namespace, the quantities and costs of its pods.
     node_hours: one row per priced node-hour: node, hour, cost, cpu_cost_pool, mem_cost_pool,
-        cpu_price, mem_price (what its pods paid per unit, NaN where nothing could be paid), cpu_idle,
-        mem_idle, estimated, sampled.
-    node_days: one row per node: node, cost, cpu_cost_pool, mem_cost_pool, cpu_idle, mem_idle,
-        estimated_cost, cpu_capacity_core_hours, mem_capacity_gib_hours, hours_billed,
-        hours_estimated, hours_unsampled.
+        gpu_cost_pool, cpu_price, mem_price, gpu_price (what its pods paid per unit, NaN where nothing
+        could be paid), cpu_idle, mem_idle, gpu_idle, estimated, sampled.
+    node_days: one row per node: node, cost, cpu_cost_pool, mem_cost_pool, gpu_cost_pool, cpu_idle,
+        mem_idle, gpu_idle, estimated_cost, cpu_capacity_core_hours, mem_capacity_gib_hours,
+        gpu_capacity_hours, hours_billed, hours_estimated, hours_unsampled.
     """
 
     pods: pd.DataFrame
@@ -83,6 +99,7 @@ def roll_up_day(
     """
     require_columns(pod_hours, POD_DAY_COLUMNS, name="pod_hours")
     require_columns(node_costs, NODE_COST_COLUMNS, name="node_costs")
+    pod_hours = with_gpu_quantities(pod_hours)
     pods = _pod_days(pod_hours, allocation.pods)
     node_hours, bills = _node_hours(node_costs, allocation.idle)
     node_days = _node_days(node_hours, allocation.idle, bills, pods)
@@ -128,17 +145,18 @@ def _pod_days(pod_hours: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
         pod_hours["pod"].to_numpy(),
         {
             "samples": pod_hours["samples"].to_numpy(np.int64),
-            **{q: pod_hours[q].to_numpy(float) for q in POD_QUANTITIES},
+            **{q: pod_hours[q].to_numpy(float) for q in (*POD_QUANTITIES, *GPU_QUANTITIES)},
         },
     )
     cost_index = np.searchsorted(pod_ids, priced["pod"].to_numpy())
     cost_sums = {
         name: np.bincount(cost_index, weights=priced[name].to_numpy(float), minlength=len(pod_ids))
-        for name in ("cpu_cost", "mem_cost", "estimated_cost")
+        for name in ("cpu_cost", "mem_cost", "gpu_cost", "estimated_cost")
     }
     cpu_units = units(cost_sums["cpu_cost"])
     mem_units = units(cost_sums["mem_cost"])
-    cost_units = cpu_units + mem_units
+    gpu_units = units(cost_sums["gpu_cost"])
+    cost_units = cpu_units + mem_units + gpu_units
     # Rounded on its own, the estimated part could exceed the rounded cost by a unit.
     estimated_units = np.minimum(units(cost_sums["estimated_cost"]), np.maximum(cost_units, 0))
     first = pod_hours.drop_duplicates("pod").set_index("pod").loc[pod_ids]
@@ -151,6 +169,7 @@ def _pod_days(pod_hours: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
             **sums,
             "cpu_cost": cpu_units,
             "mem_cost": mem_units,
+            "gpu_cost": gpu_units,
             "cost": cost_units,
             "estimated_cost": estimated_units,
         }
@@ -158,7 +177,7 @@ def _pod_days(pod_hours: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pod_values(pods: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {c: pods[c].to_numpy() for c in (*POD_QUANTITIES, *POD_MONEY)}
+    return {c: pods[c].to_numpy() for c in (*POD_QUANTITIES, *GPU_QUANTITIES, *POD_MONEY)}
 
 
 def _workload_days(pods: pd.DataFrame) -> pd.DataFrame:
@@ -174,19 +193,19 @@ def _namespace_days(pods: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"namespace": ids, **sums})
 
 
-def paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per node-hour of Allocation.idle, the price its pods paid per unit: pool / max(capacity, billed)
-    (allocate's rule), NaN where that divisor is 0."""
+def paid_prices(idle: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Per node-hour of Allocation.idle, the CPU and memory price (and GPU price, when `idle` has the
+    GPU columns) its pods paid per unit: pool / max(capacity, billed) (allocate's rule), NaN where
+    that divisor is 0."""
     out = []
-    for resource, capacity, billed in (
-        ("cpu", "cpu_core_hours", "cpu_billable_core_hours"),
-        ("mem", "mem_gib_hours", "mem_billable_gib_hours"),
-    ):
+    for resource, capacity, billed in RESOURCES:
+        if capacity not in idle.columns:
+            continue
         divisor = np.maximum(idle[capacity].to_numpy(float), idle[billed].to_numpy(float))
         pool = idle[f"{resource}_cost_pool"].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             out.append(np.where(divisor > 0, pool / divisor, np.nan))
-    return out[0], out[1]
+    return tuple(out)
 
 
 def _node_hours(node_costs: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -196,19 +215,23 @@ def _node_hours(node_costs: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFr
     cost = by_node_hour["cost_units"].reindex(key).to_numpy(np.int64)
     bills = by_node_hour["bill"].reindex(key).to_numpy(object)
     cpu_pool = units(idle["cpu_cost_pool"])
-    cpu_price, mem_price = paid_prices(idle)
+    gpu_pool = units(idle["gpu_cost_pool"])
+    cpu_price, mem_price, gpu_price = paid_prices(idle)
     frame = pd.DataFrame(
         {
             "node": idle["node"].to_numpy(),
             "hour": idle["hour"].reset_index(drop=True),
             "cost": cost,
             "cpu_cost_pool": cpu_pool,
-            # The memory pool is the rest of the node-hour's units, so the two pools add up exactly.
-            "mem_cost_pool": cost - cpu_pool,
+            # The memory pool is the rest of the node-hour's units, so the three pools add up exactly.
+            "mem_cost_pool": cost - cpu_pool - gpu_pool,
+            "gpu_cost_pool": gpu_pool,
             "cpu_price": cpu_price,
             "mem_price": mem_price,
+            "gpu_price": gpu_price,
             "cpu_idle": units(idle["cpu_idle"]),
             "mem_idle": units(idle["mem_idle"]),
+            "gpu_idle": units(idle["gpu_idle"]),
             "estimated": idle["estimated"].to_numpy(bool),
             "sampled": ~idle["unsampled"].to_numpy(bool),
         }
@@ -227,8 +250,10 @@ def _node_days(
         {
             "estimated_units": np.where(estimated, node_hours["cost"].to_numpy(np.int64), 0),
             "cpu_pool": idle["cpu_cost_pool"].to_numpy(float),
+            "gpu_pool": idle["gpu_cost_pool"].to_numpy(float),
             "cpu_core_hours": idle["cpu_core_hours"].to_numpy(float),
             "mem_gib_hours": idle["mem_gib_hours"].to_numpy(float),
+            "gpu_hours": idle["gpu_hours"].to_numpy(float),
             "billed": (~estimated).astype(np.int64),
             "estimated": estimated.astype(np.int64),
             "unsampled": (~sampled).astype(np.int64),
@@ -249,21 +274,26 @@ def _node_days(
     on_priced_node = np.isin(pod_nodes, node_ids)
     paid_index = np.searchsorted(node_ids, pod_nodes[on_priced_node])
     paid = {}
-    for name in ("cpu_cost", "mem_cost"):
+    for name in ("cpu_cost", "mem_cost", "gpu_cost"):
         paid[name] = np.zeros(len(node_ids), dtype=np.int64)
         np.add.at(paid[name], paid_index, pods[name].to_numpy(np.int64)[on_priced_node])
     cpu_pool = units(sums["cpu_pool"])
+    gpu_pool = units(sums["gpu_pool"])
+    mem_pool = cost - cpu_pool - gpu_pool
     return pd.DataFrame(
         {
             "node": node_ids,
             "cost": cost,
             "cpu_cost_pool": cpu_pool,
-            "mem_cost_pool": cost - cpu_pool,
+            "mem_cost_pool": mem_pool,
+            "gpu_cost_pool": gpu_pool,
             "cpu_idle": cpu_pool - paid["cpu_cost"],
-            "mem_idle": cost - cpu_pool - paid["mem_cost"],
+            "mem_idle": mem_pool - paid["mem_cost"],
+            "gpu_idle": gpu_pool - paid["gpu_cost"],
             "estimated_cost": sums["estimated_units"],
             "cpu_capacity_core_hours": sums["cpu_core_hours"],
             "mem_capacity_gib_hours": sums["mem_gib_hours"],
+            "gpu_capacity_hours": sums["gpu_hours"],
             "hours_billed": sums["billed"],
             "hours_estimated": sums["estimated"],
             "hours_unsampled": sums["unsampled"],

@@ -21,11 +21,23 @@ class ResourceHours(models.Model):
         abstract = True
 
 
+class GpuHours(models.Model):
+    """Requested, used and billable GPU device-hours (a MIG slice counts as its fraction of a device)."""
+
+    gpu_request_hours = models.FloatField(default=0, db_default=0)
+    gpu_usage_hours = models.FloatField(default=0, db_default=0)
+    gpu_billable_hours = models.FloatField(default=0, db_default=0)
+
+    class Meta:
+        abstract = True
+
+
 class AllocatedCost(models.Model):
-    """What resource-hours were charged: CPU and memory parts, their sum, and the estimated part of it."""
+    """What resource-hours were charged: CPU, memory and GPU parts, their sum, and the estimated part of it."""
 
     cpu_cost = models.DecimalField(**MONEY)
     mem_cost = models.DecimalField(**MONEY)
+    gpu_cost = models.DecimalField(**MONEY, db_default=0)
     cost = models.DecimalField(**MONEY)
     estimated_cost = models.DecimalField(**MONEY)  # the part of cost priced from the fallback sheet
 

@@ -81,6 +81,9 @@ class Node(models.Model):
     instance_type = models.CharField(max_length=100, blank=True, default="")
     cpu_capacity_cores = models.FloatField(default=0)
     memory_capacity_bytes = models.BigIntegerField(default=0)
+    gpu_capacity_devices = models.FloatField(
+        default=0, db_default=0, help_text="GPUs, a MIG slice as its fraction of a device"
+    )
     labels = models.JSONField(default=dict, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()

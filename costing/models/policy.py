@@ -41,6 +41,18 @@ class Policy(models.Model):
     )
     cpu_share = models.DecimalField(max_digits=6, decimal_places=5, default=Decimal("0.5"))
     price_ratio = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("7.46"))
+    gpu_price_ratio = models.DecimalField(
+        max_digits=10,
+        decimal_places=5,
+        default=Decimal(30),
+        help_text="a GPU-hour costs this many core-hours",
+    )
+    gpu_instance_types = models.JSONField(
+        default=list, blank=True, help_text='[{"instance_type", "share" or "price_ratio"}], numbers as text'
+    )
+    gpu_resources = models.JSONField(
+        default=list, blank=True, help_text='extended resources counted as GPUs: [{"name", "devices"}]'
+    )
     namespace_label_key = models.CharField(max_length=200, blank=True, default="")
     shared_namespaces = models.JSONField(default=list, blank=True, help_text="Names or glob patterns.")
     shared_method = models.CharField(
@@ -121,6 +133,7 @@ class FallbackPrice(models.Model):
     instance_type = models.CharField(max_length=100, blank=True, default="")
     cpu_core_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
     mem_gib_hour = models.DecimalField(validators=[MinValueValidator(0)], **PRICE)
+    gpu_hour = models.DecimalField(validators=[MinValueValidator(0)], null=True, blank=True, **PRICE)
     position = models.PositiveIntegerField(default=0, help_text="order in the policy file")
 
     class Meta:

@@ -10,7 +10,7 @@ from django.db import models
 
 from costing.choices import Pool
 
-from .base import MONEY, AllocatedCost, ResourceHours
+from .base import MONEY, AllocatedCost, GpuHours, ResourceHours
 from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
 from .policy import Department, Policy
 
@@ -61,12 +61,15 @@ class NodeCostHour(models.Model):
     cost = models.DecimalField(**MONEY)
     cpu_cost_pool = models.DecimalField(**MONEY)
     mem_cost_pool = models.DecimalField(**MONEY)
+    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0)
     # The prices the pods paid: pool / max(capacity, billed), so below capacity the unit price of
     # docs/cost-model.md rule 4 and on an over-committed node-hour the pool divided by what its pods billed.
     cpu_price = models.FloatField(null=True, blank=True, help_text="per core-hour charged to pods")
     mem_price = models.FloatField(null=True, blank=True, help_text="per GiB-hour charged to pods")
+    gpu_price = models.FloatField(null=True, blank=True, help_text="per GPU-hour charged to pods")
     cpu_idle = models.DecimalField(**MONEY)
     mem_idle = models.DecimalField(**MONEY)
+    gpu_idle = models.DecimalField(**MONEY, db_default=0)
     estimated = models.BooleanField(default=False)
     sampled = models.BooleanField(default=True)
 
@@ -91,11 +94,14 @@ class NodeCostDay(models.Model):
     cost = models.DecimalField(**MONEY)
     cpu_cost_pool = models.DecimalField(**MONEY)
     mem_cost_pool = models.DecimalField(**MONEY)
+    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0)
     cpu_idle = models.DecimalField(**MONEY)
     mem_idle = models.DecimalField(**MONEY)
+    gpu_idle = models.DecimalField(**MONEY, db_default=0)
     estimated_cost = models.DecimalField(**MONEY)
     cpu_capacity_core_hours = models.FloatField(default=0)
     mem_capacity_gib_hours = models.FloatField(default=0)
+    gpu_capacity_hours = models.FloatField(default=0, db_default=0)
     hours_billed = models.PositiveSmallIntegerField(default=0)
     hours_estimated = models.PositiveSmallIntegerField(default=0)
     hours_unsampled = models.PositiveSmallIntegerField(default=0)
@@ -112,7 +118,7 @@ class NodeCostDay(models.Model):
         return f"node {self.node_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class PodCostDay(ResourceHours, AllocatedCost):
+class PodCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One pod's day: its quantities and what it paid for them (the workload cost's finest grain)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
@@ -136,7 +142,7 @@ class PodCostDay(ResourceHours, AllocatedCost):
         return f"pod {self.pod_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class WorkloadCostDay(ResourceHours, AllocatedCost):
+class WorkloadCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One workload's day, summed from its pods (what the pages and reports read)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
@@ -153,7 +159,7 @@ class WorkloadCostDay(ResourceHours, AllocatedCost):
         return f"workload {self.workload_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
-class WorkloadCostMonth(ResourceHours, AllocatedCost):
+class WorkloadCostMonth(ResourceHours, GpuHours, AllocatedCost):
     """One workload's calendar month under one owner: its WorkloadCostDay rows summed (costing/rollups.py).
 
     Pages that read whole months (a year: twelve rows a workload instead of 365) sum these; the days of
@@ -182,7 +188,7 @@ class WorkloadCostMonth(ResourceHours, AllocatedCost):
         return f"workload {self.workload_id} {self.month:%Y-%m}: {self.cost}"
 
 
-class NamespaceCostDay(ResourceHours, AllocatedCost):
+class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One namespace's day, with the department the policy of that day gave it (or shared)."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")

@@ -6,7 +6,7 @@ from django.db import models
 
 from costing.choices import SampleSource, SampleStatus
 
-from .base import ResourceHours
+from .base import GpuHours, ResourceHours
 from .inventory import Cluster, Node, Pod
 
 
@@ -37,7 +37,7 @@ class SampleSlot(models.Model):
         return f"{self.cluster_id}@{self.slot:%Y-%m-%d %H:%M:%S} {self.status}"
 
 
-class PodHour(ResourceHours):
+class PodHour(ResourceHours, GpuHours):
     """One pod's quantities for one hour on one node: resource-hours requested, used and billable.
 
     Billable is max(usage, request) per sample, summed; it is not max of the sums. A sample stands for
@@ -71,6 +71,7 @@ class NodeHour(models.Model):
     samples = models.PositiveIntegerField(default=0)
     cpu_capacity_core_hours = models.FloatField(default=0)
     mem_capacity_gib_hours = models.FloatField(default=0)
+    gpu_capacity_hours = models.FloatField(default=0, db_default=0, help_text="GPU device-hours")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["node", "hour"], name="nodehour_unique_hour")]

@@ -24,6 +24,14 @@ SCOPES = ("cluster", "global")
 
 DEFAULT_CPU_SHARE = Decimal("0.5")
 DEFAULT_PRICE_RATIO = Decimal("7.46")  # OpenCost's default core-hour : GiB-hour price ratio
+# A GPU-hour costs this many core-hours unless the policy says otherwise: OpenCost's default prices
+# (0.95 per GPU-hour, 0.031611 per core-hour), rounded. Same value as costing.engine.pricing.
+DEFAULT_GPU_PRICE_RATIO = Decimal(30)
+# Always one GPU per unit; MIG slices (nvidia.com/mig-*) are read by their profile (costing/gpus.py).
+NVIDIA_GPU = "nvidia.com/gpu"
+EXTENDED_RESOURCE_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
 WEIGHT_TOTAL = Decimal(100)
 WEIGHT_TOLERANCE = Decimal("0.01")
 
@@ -50,6 +58,48 @@ class FallbackPrice:
     instance_type: str = ""
     cpu_core_hour: Decimal
     mem_gib_hour: Decimal
+    gpu_hour: Decimal | None = None  # price of a GPU-hour; None: GPUs cost nothing in an estimate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GpuRule:
+    """The GPU part of one instance type's node cost: a share of it, or a GPU-hour's price in core-hours."""
+
+    instance_type: str
+    share: Decimal | None = None
+    price_ratio: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuResource:
+    """An extended resource counted as GPUs: `devices` GPUs per unit requested or on a node."""
+
+    name: str
+    devices: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpec:
+    """How a GPU node's hourly cost gives its GPUs their part (docs/cost-model.md, Decisions: GPUs)."""
+
+    price_ratio: Decimal = DEFAULT_GPU_PRICE_RATIO  # a GPU-hour costs this many core-hours
+    instance_types: list[GpuRule] = field(default_factory=list)
+    resources: list[GpuResource] = field(default_factory=list)
+
+    def rule_for(self, instance_type: str) -> tuple[float | None, float]:
+        """(GPU share or None, GPU-hour price in core-hours) for a node of `instance_type`."""
+        for rule in self.instance_types:
+            if rule.instance_type == instance_type:
+                if rule.share is not None:
+                    return float(rule.share), float(self.price_ratio)
+                if rule.price_ratio is not None:
+                    return None, float(rule.price_ratio)
+        return None, float(self.price_ratio)
+
+    def resource_devices(self) -> dict[str, float]:
+        """{extended resource name: GPUs per unit} of the policy's gpu.resources (costing.gpus reads
+        nvidia.com/gpu and MIG profiles without them)."""
+        return {r.name: float(r.devices) for r in self.resources}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +249,7 @@ class PolicySpec:
     currency: str = "EUR"
     split: SplitSpec = field(default_factory=SplitSpec)
     fallback_prices: list[FallbackPrice] = field(default_factory=list)
+    gpu: GpuSpec = field(default_factory=GpuSpec)
     clusters: list[ClusterRules] = field(default_factory=list)
     namespace_label_key: str | None = None
     shared_namespaces: list[str] = field(default_factory=list)
@@ -269,6 +320,7 @@ def validate(spec: PolicySpec, known_namespaces: Iterable[str] | None = None) ->
     _check_header(check, spec)
     _check_split(check, spec.split)
     _check_fallback_prices(check, spec.fallback_prices)
+    _check_gpu(check, spec.gpu)
     _check_clusters(check, spec.clusters)
     shared_names, shared_patterns = _check_shared(check, spec.shared_namespaces, known)
     _check_departments(check, spec, shared_names, shared_patterns, known)
@@ -315,12 +367,63 @@ def _check_fallback_prices(check: _Checker, prices: list[FallbackPrice]):
             value = getattr(price, name)
             if not _is_number(value) or value < 0:
                 check.error(f"{path}.{name}", f"must be a number of 0 or more, not {_text(value)}")
+        if price.gpu_hour is not None and (not _is_number(price.gpu_hour) or price.gpu_hour < 0):
+            check.error(f"{path}.gpu_hour", f"must be a number of 0 or more, not {_text(price.gpu_hour)}")
     if prices and "" not in seen:
         check.warning(
             "fallback_prices",
             "no default row (instance_type left empty): node-hours of other instance types cannot be "
             "estimated before their bill arrives",
         )
+
+
+def _check_gpu(check: _Checker, gpu: GpuSpec):
+    if not _is_number(gpu.price_ratio) or gpu.price_ratio < 0:
+        check.error("gpu.price_ratio", f"must be a number of 0 or more, not {_text(gpu.price_ratio)}")
+    _check_gpu_rules(check, gpu.instance_types)
+    _check_gpu_resources(check, gpu.resources)
+
+
+def _check_gpu_rules(check: _Checker, rules: list[GpuRule]):
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        path = f"gpu.instance_types[{i}]"
+        if not isinstance(rule.instance_type, str) or not rule.instance_type:
+            check.error(f"{path}.instance_type", "must name an instance type")
+        elif rule.instance_type in seen:
+            check.error(
+                f"{path}.instance_type",
+                f"'{rule.instance_type}' is already set by gpu.instance_types[{seen[rule.instance_type]}]",
+            )
+        else:
+            seen[rule.instance_type] = i
+        if (rule.share is None) == (rule.price_ratio is None):
+            check.error(path, "must give exactly one of share and price_ratio")
+        if rule.share is not None and (not _is_number(rule.share) or not 0 <= rule.share <= 1):
+            check.error(f"{path}.share", f"must be a number between 0 and 1, not {_text(rule.share)}")
+        if rule.price_ratio is not None and (not _is_number(rule.price_ratio) or rule.price_ratio < 0):
+            check.error(
+                f"{path}.price_ratio", f"must be a number of 0 or more, not {_text(rule.price_ratio)}"
+            )
+
+
+def _check_gpu_resources(check: _Checker, resources: list[GpuResource]):
+    names: dict[str, int] = {}
+    for i, resource in enumerate(resources):
+        path = f"gpu.resources[{i}]"
+        name = resource.name
+        if not isinstance(name, str) or not EXTENDED_RESOURCE_NAME.fullmatch(name):
+            check.error(
+                f"{path}.name", f"must be an extended resource name such as amd.com/gpu, not {_text(name)}"
+            )
+        elif name == NVIDIA_GPU:
+            check.error(f"{path}.name", f"{name} is always one GPU per unit; leave it out")
+        elif name in names:
+            check.error(f"{path}.name", f"'{name}' is already listed as gpu.resources[{names[name]}]")
+        else:
+            names[name] = i
+        if not _is_number(resource.devices) or resource.devices <= 0:
+            check.error(f"{path}.devices", f"must be a number above 0, not {_text(resource.devices)}")
 
 
 def _check_clusters(check: _Checker, clusters: list[ClusterRules]):

@@ -14,6 +14,9 @@ from costing.policy.spec import (
     PAY_PER_USE_FIELDS,
     ClusterRules,
     DepartmentSpec,
+    GpuResource,
+    GpuRule,
+    GpuSpec,
     Issue,
     PayPerUseSheet,
     PolicySpec,
@@ -38,6 +41,7 @@ DEFAULT_SPEC = PolicySpec(effective_from=date(1970, 1, 1))
 _PLACES = {
     "split.cpu_share": Policy._meta.get_field("cpu_share").decimal_places,
     "split.price_ratio": Policy._meta.get_field("price_ratio").decimal_places,
+    "gpu.price_ratio": Policy._meta.get_field("gpu_price_ratio").decimal_places,
     "weight": DepartmentRule._meta.get_field("weight").decimal_places,
     "price": FallbackPrice._meta.get_field("cpu_core_hour").decimal_places,
 }
@@ -64,6 +68,8 @@ def _places_issues(spec: PolicySpec) -> list[Issue]:
     for i, price in enumerate(spec.fallback_prices):
         issues += check(f"fallback_prices[{i}].cpu_core_hour", price.cpu_core_hour, _PLACES["price"])
         issues += check(f"fallback_prices[{i}].mem_gib_hour", price.mem_gib_hour, _PLACES["price"])
+        issues += check(f"fallback_prices[{i}].gpu_hour", price.gpu_hour, _PLACES["price"])
+    issues += check("gpu.price_ratio", spec.gpu.price_ratio, _PLACES["gpu.price_ratio"])
     return issues
 
 
@@ -115,6 +121,16 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
         policy.split_method = spec.split.method
         policy.cpu_share = spec.split.cpu_share
         policy.price_ratio = spec.split.price_ratio
+        policy.gpu_price_ratio = spec.gpu.price_ratio
+        policy.gpu_instance_types = [
+            {
+                "instance_type": r.instance_type,
+                **({"share": str(r.share)} if r.share is not None else {}),
+                **({"price_ratio": str(r.price_ratio)} if r.price_ratio is not None else {}),
+            }
+            for r in spec.gpu.instance_types
+        ]
+        policy.gpu_resources = [{"name": r.name, "devices": str(r.devices)} for r in spec.gpu.resources]
         policy.namespace_label_key = spec.namespace_label_key or ""
         policy.shared_namespaces = list(spec.shared_namespaces)
         policy.shared_method = pools["shared"].method
@@ -147,6 +163,7 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
                 instance_type=p.instance_type,
                 cpu_core_hour=p.cpu_core_hour,
                 mem_gib_hour=p.mem_gib_hour,
+                gpu_hour=p.gpu_hour,
                 position=position,
             )
             for position, p in enumerate(spec.fallback_prices)
@@ -186,6 +203,22 @@ def _plain(value: Decimal | None) -> Decimal | None:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+def gpu_spec_from_policy(policy: Policy) -> GpuSpec:
+    """The GPU part of a stored (or edited, unsaved) policy."""
+    return GpuSpec(
+        price_ratio=_plain(Decimal(policy.gpu_price_ratio)),
+        instance_types=[
+            GpuRule(
+                instance_type=r["instance_type"],
+                share=Decimal(r["share"]) if "share" in r else None,
+                price_ratio=Decimal(r["price_ratio"]) if "price_ratio" in r else None,
+            )
+            for r in policy.gpu_instance_types or []
+        ],
+        resources=[GpuResource(r["name"], Decimal(r["devices"])) for r in policy.gpu_resources or []],
+    )
+
+
 def spec_from_policy(policy: Policy) -> PolicySpec:
     """The PolicySpec a stored policy stands for (what dump_policy writes and the engine reads)."""
     clusters: dict[str, list[TagRuleSpec]] = {}
@@ -200,9 +233,11 @@ def spec_from_policy(policy: Policy) -> PolicySpec:
                 instance_type=p.instance_type,
                 cpu_core_hour=_plain(p.cpu_core_hour),
                 mem_gib_hour=_plain(p.mem_gib_hour),
+                gpu_hour=_plain(p.gpu_hour),
             )
             for p in policy.fallback_prices.all()
         ],
+        gpu=gpu_spec_from_policy(policy),
         clusters=[ClusterRules(name, rules) for name, rules in clusters.items()],
         namespace_label_key=policy.namespace_label_key or None,
         shared_namespaces=list(policy.shared_namespaces),
@@ -243,6 +278,18 @@ def sheet_from_json(data: dict | None) -> PayPerUseSheet | None:
 def policy_for_day(day: date) -> Policy | None:
     """The policy in force on `day`: the one with the greatest effective_from on or before it."""
     return Policy.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+
+
+def gpu_resources_for_day(day: date) -> dict[str, float]:
+    """The extended resources the policy in force on `day` counts as GPUs (name -> devices per unit):
+    what the collector needs every sample, read without building the whole spec."""
+    rows = (
+        Policy.objects.filter(effective_from__lte=day)
+        .order_by("-effective_from")
+        .values_list("gpu_resources", flat=True)
+        .first()
+    )
+    return {r["name"]: float(Decimal(r["devices"])) for r in rows or ()}
 
 
 def spec_for_day(day: date) -> PolicySpec:

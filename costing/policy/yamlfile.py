@@ -20,6 +20,9 @@ from costing.policy.spec import (
     DepartmentSpec,
     FallbackPrice,
     PayPerUseSheet,
+    GpuResource,
+    GpuRule,
+    GpuSpec,
     PolicySpec,
     PoolSpec,
     RightsizingOverride,
@@ -292,6 +295,7 @@ class _Reader:
                 "namespace_label_key",
                 "split",
                 "fallback_prices",
+                "gpu",
                 "clusters",
                 "shared_namespaces",
                 "departments",
@@ -309,6 +313,7 @@ class _Reader:
             currency=self.text(top.get("currency"), "currency", default="EUR"),
             split=self.split(top.get("split")),
             fallback_prices=self.fallback_prices(top.get("fallback_prices")),
+            gpu=self.gpu(top.get("gpu")),
             clusters=self.clusters(top.get("clusters")),
             namespace_label_key=self.text(
                 top.get("namespace_label_key"), "namespace_label_key", nullable=True
@@ -356,7 +361,7 @@ class _Reader:
             fields = self.mapping(
                 item,
                 path,
-                ("instance_type", "cpu_core_hour", "mem_gib_hour"),
+                ("instance_type", "cpu_core_hour", "mem_gib_hour", "gpu_hour"),
                 ("cpu_core_hour", "mem_gib_hour"),
             )
             if fields is None:
@@ -368,9 +373,50 @@ class _Reader:
                     instance_type=self.text(fields.get("instance_type"), f"{path}.instance_type", default=""),
                     cpu_core_hour=self.number(fields.get("cpu_core_hour"), f"{path}.cpu_core_hour"),
                     mem_gib_hour=self.number(fields.get("mem_gib_hour"), f"{path}.mem_gib_hour"),
+                    gpu_hour=self.number(fields.get("gpu_hour"), f"{path}.gpu_hour", default=None),
                 )
             )
         return prices
+
+    def gpu(self, node: Node | None) -> GpuSpec:
+        default = GpuSpec()
+        if node is None or self._is_null(node):
+            return default
+        fields = self.mapping(node, "gpu", ("price_ratio", "instance_types", "resources"))
+        if fields is None:
+            return default
+        rules = []
+        for path, item in self.sequence(fields.get("instance_types"), "gpu.instance_types"):
+            found = self.mapping(item, path, ("instance_type", "share", "price_ratio"), ("instance_type",))
+            if found is None:
+                rules.append(GpuRule(instance_type=None, share=None, price_ratio=Decimal(0)))
+                continue
+            rules.append(
+                GpuRule(
+                    instance_type=self.text(found.get("instance_type"), f"{path}.instance_type"),
+                    share=self.number(found.get("share"), f"{path}.share", default=None),
+                    price_ratio=self.number(found.get("price_ratio"), f"{path}.price_ratio", default=None),
+                )
+            )
+        resources = []
+        for path, item in self.sequence(fields.get("resources"), "gpu.resources"):
+            found = self.mapping(item, path, ("name", "devices"), ("name",))
+            if found is None:
+                resources.append(GpuResource(name=None))
+                continue
+            resources.append(
+                GpuResource(
+                    name=self.text(found.get("name"), f"{path}.name"),
+                    devices=self.number(found.get("devices"), f"{path}.devices", default=Decimal(1)),
+                )
+            )
+        return GpuSpec(
+            price_ratio=self.number(
+                fields.get("price_ratio"), "gpu.price_ratio", default=default.price_ratio
+            ),
+            instance_types=rules,
+            resources=resources,
+        )
 
     def clusters(self, node: Node | None) -> list[ClusterRules]:
         clusters = []
@@ -519,6 +565,7 @@ def dump_policy(spec: PolicySpec) -> str:
         "# Prices for node-hours with no bill line yet (estimates); an empty instance_type is the default.",
         *_dump_fallback_prices(spec.fallback_prices),
         "",
+        *_dump_gpu(spec.gpu),
         "# Bill lines carrying one of these tags belong to the cluster (no value: the key alone).",
         *_dump_clusters(spec.clusters),
         "",
@@ -551,7 +598,33 @@ def _dump_fallback_prices(prices: list[FallbackPrice]) -> list[str]:
             f"    cpu_core_hour: {_num(price.cpu_core_hour)}",
             f"    mem_gib_hour: {_num(price.mem_gib_hour)}",
         ]
+        if price.gpu_hour is not None:
+            out.append(f"    gpu_hour: {_num(price.gpu_hour)}")
     return out
+
+
+def _dump_gpu(gpu: GpuSpec) -> list[str]:
+    """The gpu section, only when it differs from the default (a policy without GPUs reads as before)."""
+    if gpu == GpuSpec():
+        return []
+    out = [
+        "# GPU nodes: a GPU-hour costs price_ratio core-hours, or per instance type a share of the node cost.",
+        "gpu:",
+        f"  price_ratio: {_num(gpu.price_ratio)}",
+    ]
+    if gpu.instance_types:
+        out.append("  instance_types:")
+        for rule in gpu.instance_types:
+            out.append(f"    - instance_type: {_str(rule.instance_type)}")
+            if rule.share is not None:
+                out.append(f"      share: {_num(rule.share)}")
+            if rule.price_ratio is not None:
+                out.append(f"      price_ratio: {_num(rule.price_ratio)}")
+    if gpu.resources:
+        out.append("  resources:")
+        for resource in gpu.resources:
+            out += [f"    - name: {_str(resource.name)}", f"      devices: {_num(resource.devices)}"]
+    return [*out, ""]
 
 
 def _dump_clusters(clusters: list[ClusterRules]) -> list[str]:

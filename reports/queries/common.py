@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from costing.engine.allocation import POD_QUANTITIES, efficiency
+from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
 from costing.models import Cluster, DepartmentCostDay, NamespaceCostDay
 
-QUANTITIES = POD_QUANTITIES
-COSTS = ["cpu_cost", "mem_cost", "cost", "estimated_cost"]
+QUANTITIES = [*POD_QUANTITIES, *GPU_QUANTITIES]
+COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "cost", "estimated_cost"]
 NO_LABEL = "(none)"
 
 
@@ -67,6 +67,8 @@ def zero_none(row: dict, fields) -> dict:
 def with_efficiency(row: dict) -> dict:
     row["cpu_efficiency"] = float(efficiency(row["cpu_usage_core_hours"], row["cpu_request_core_hours"]))
     row["mem_efficiency"] = float(efficiency(row["mem_usage_gib_hours"], row["mem_request_gib_hours"]))
+    if "gpu_request_hours" in row:
+        row["gpu_efficiency"] = float(efficiency(row["gpu_usage_hours"], row["gpu_request_hours"]))
     return row
 
 

@@ -36,6 +36,8 @@ from reports.queries.common import (
     known_department,
 )
 
+# The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost.
+PARTS = ("cpu_cost", "mem_cost", "gpu_cost")
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
 
 
@@ -226,14 +228,18 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
     node_days = pd.DataFrame.from_records(
         list(
             for_period(NodeCostDay.objects, start, end, cluster_id).values_list(
-                "cluster__name", "node_pool__name", "node__name", "cpu_idle", "mem_idle"
+                "cluster__name", "node_pool__name", "node__name", "cpu_idle", "mem_idle", "gpu_idle"
             )
         ),
-        columns=["cluster", "node_pool", "node", "cpu_idle", "mem_idle"],
+        columns=["cluster", "node_pool", "node", "cpu_idle", "mem_idle", "gpu_idle"],
     )
     keys = KEYS[by]
     node_days["idle"] = (
-        units_array(node_days["cpu_idle"]) + units_array(node_days["mem_idle"]) if len(node_days) else 0
+        units_array(node_days["cpu_idle"])
+        + units_array(node_days["mem_idle"])
+        + units_array(node_days["gpu_idle"])
+        if len(node_days)
+        else 0
     )
     idle = (
         node_days.groupby(keys)["idle"].sum().reset_index()
@@ -283,8 +289,8 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
     else:
         totals["cost"] = largest_remainder_cents([to_money(workload)])[0]
-    totals["cpu_cost"], totals["mem_cost"] = largest_remainder_cents(
-        [to_money(groups["cpu_cost"].sum() if n else 0), to_money(groups["mem_cost"].sum() if n else 0)],
+    totals["cpu_cost"], totals["mem_cost"], totals["gpu_cost"] = largest_remainder_cents(
+        [to_money(groups[c].sum() if n else 0) for c in PARTS],
         total=totals["cost"],
     )
 
@@ -300,14 +306,14 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         )
         for column in ("cost", "idle", "overhead", "physical_cost"):
             columns[column] = [line[column] for line in lines]
-        cpu_mem = [
-            largest_remainder_cents([to_money(c), to_money(m)], total=row_cost)
-            for c, m, row_cost in zip(groups["cpu_cost"], groups["mem_cost"], columns["cost"], strict=True)
+        parts = [
+            largest_remainder_cents([to_money(c), to_money(m), to_money(g)], total=row_cost)
+            for c, m, g, row_cost in zip(*(groups[p] for p in PARTS), columns["cost"], strict=True)
         ]
-        columns["cpu_cost"] = [pair[0] for pair in cpu_mem]
-        columns["mem_cost"] = [pair[1] for pair in cpu_mem]
+        for i, part in enumerate(PARTS):
+            columns[part] = [split[i] for split in parts]
     else:
-        for column in ("cost", "cpu_cost", "mem_cost"):
+        for column in ("cost", *PARTS):
             columns[column] = _cents(groups[column], totals[column]) if n else []
         if "idle" in groups.columns:
             columns["idle"] = _cents(groups["idle"], totals["idle"]) if n else []
@@ -318,6 +324,7 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         row.update({q: float(groups[q].iat[i]) for q in QUANTITIES})
         row["cpu_efficiency"] = float(efficiency(row["cpu_usage_core_hours"], row["cpu_request_core_hours"]))
         row["mem_efficiency"] = float(efficiency(row["mem_usage_gib_hours"], row["mem_request_gib_hours"]))
+        row["gpu_efficiency"] = float(efficiency(row["gpu_usage_hours"], row["gpu_request_hours"]))
         for column, values in columns.items():
             row[column] = values[i]
         row["estimated_share"] = _share(groups["estimated_cost"].iat[i], groups["cost"].iat[i])
@@ -333,9 +340,12 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
     total_row["mem_efficiency"] = float(
         efficiency(total_row["mem_usage_gib_hours"], total_row["mem_request_gib_hours"])
     )
+    total_row["gpu_efficiency"] = float(
+        efficiency(total_row["gpu_usage_hours"], total_row["gpu_request_hours"])
+    )
     for column, values in columns.items():
         total_row[column] = sum(values, Decimal("0.00"))
-    for column in ("cost", "cpu_cost", "mem_cost", "idle", "overhead", "physical_cost"):
+    for column in ("cost", *PARTS, "idle", "overhead", "physical_cost"):
         if column in totals and column not in total_row:
             total_row[column] = totals[column]
     total_row["estimated_share"] = _share(groups["estimated_cost"].sum() if n else 0, workload)

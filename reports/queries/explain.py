@@ -200,8 +200,9 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
     """A workload's pods over [start, end): per pod its daily figures and, for the days within hourly
     retention, its node-hours with quantities, the unit prices it paid and the cost they make.
 
-    An hour's cost is billable core-hours * cpu_price + billable GiB-hours * mem_price; the hours of a
-    pod add up to its daily cost (to the 1e-8 rounding of each stored day).
+    An hour's cost is billable core-hours * cpu_price + billable GiB-hours * mem_price (+ billable
+    GPU-hours * gpu_price on a GPU node); the hours of a pod add up to its daily cost (to the 1e-8
+    rounding of each stored day).
     """
     workload = Workload.objects.filter(pk=workload_id).select_related("namespace", "cluster").first()
     if workload is None:
@@ -227,13 +228,14 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
                 "hour",
                 "cpu_billable_core_hours",
                 "mem_billable_gib_hours",
+                "gpu_billable_hours",
             )
         )
         node_ids = {h["node_id"] for h in pod_hours}
         prices = {
             (n["node_id"], n["hour"]): n
             for n in NodeCostHour.objects.filter(node_id__in=node_ids, hour__gte=first, hour__lt=last).values(
-                "node_id", "hour", "cpu_price", "mem_price", "estimated", "cost"
+                "node_id", "hour", "cpu_price", "mem_price", "gpu_price", "estimated", "cost"
             )
         }
         for h in pod_hours:
@@ -242,6 +244,8 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
             mem_price = price["mem_price"] if price else None
             cpu_cost = h["cpu_billable_core_hours"] * (cpu_price or 0.0)
             mem_cost = h["mem_billable_gib_hours"] * (mem_price or 0.0)
+            gpu_price = price["gpu_price"] if price else None
+            gpu_cost = h["gpu_billable_hours"] * (gpu_price or 0.0)
             hours_by_pod[h["pod_id"]].append(
                 {
                     "hour": h["hour"],
@@ -250,9 +254,12 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
                     "mem_billable_gib_hours": h["mem_billable_gib_hours"],
                     "cpu_price": cpu_price,
                     "mem_price": mem_price,
+                    "gpu_billable_hours": h["gpu_billable_hours"],
+                    "gpu_price": gpu_price,
                     "cpu_cost": cpu_cost,
                     "mem_cost": mem_cost,
-                    "cost": cpu_cost + mem_cost,
+                    "gpu_cost": gpu_cost,
+                    "cost": cpu_cost + mem_cost + gpu_cost,
                     "priced": price is not None,
                     "estimated": bool(price and price["estimated"]),
                     "node_hour_cost": price["cost"] if price else None,
@@ -307,10 +314,13 @@ def explain_node_hour(node_id: int, hour: datetime) -> dict:
         "cost": row.cost,
         "cpu_cost_pool": row.cpu_cost_pool,
         "mem_cost_pool": row.mem_cost_pool,
+        "gpu_cost_pool": row.gpu_cost_pool,
         "cpu_price": row.cpu_price,
         "mem_price": row.mem_price,
+        "gpu_price": row.gpu_price,
         "cpu_idle": row.cpu_idle,
         "mem_idle": row.mem_idle,
+        "gpu_idle": row.gpu_idle,
         "estimated": row.estimated,
         "sampled": row.sampled,
         "bill_lines": [],
@@ -366,6 +376,7 @@ def _price_sheet_row(node: Node, hour: datetime, row: NodeCostHour) -> dict | No
         return None
     cpu_cost = float(price.cpu_core_hour) * capacity.cpu_capacity_core_hours
     mem_cost = float(price.mem_gib_hour) * capacity.mem_capacity_gib_hours
+    gpu_cost = float(price.gpu_hour or 0) * capacity.gpu_capacity_hours
     return {
         "policy_effective_from": spec.effective_from,
         "instance_type": price.instance_type,
@@ -373,9 +384,12 @@ def _price_sheet_row(node: Node, hour: datetime, row: NodeCostHour) -> dict | No
         "mem_gib_hour": price.mem_gib_hour,
         "cpu_core_hours": capacity.cpu_capacity_core_hours,
         "mem_gib_hours": capacity.mem_capacity_gib_hours,
+        "gpu_hour": price.gpu_hour,
+        "gpu_hours": capacity.gpu_capacity_hours,
         "cpu_cost": cpu_cost,
         "mem_cost": mem_cost,
-        "cost": cpu_cost + mem_cost,
+        "gpu_cost": gpu_cost,
+        "cost": cpu_cost + mem_cost + gpu_cost,
         "cpu_shared": _below(row.cpu_price, price.cpu_core_hour),
         "mem_shared": _below(row.mem_price, price.mem_gib_hour),
     }

@@ -40,11 +40,14 @@ NODE_SUMS = [
     "cost",
     "cpu_cost_pool",
     "mem_cost_pool",
+    "gpu_cost_pool",
     "cpu_idle",
     "mem_idle",
+    "gpu_idle",
     "estimated_cost",
     "cpu_capacity_core_hours",
     "mem_capacity_gib_hours",
+    "gpu_capacity_hours",
     "hours_billed",
     "hours_estimated",
     "hours_unsampled",
@@ -57,7 +60,7 @@ def _node_rows(values_qs, order: list[str]) -> list[dict]:
         for f in NODE_SUMS:
             if row[f] is None:
                 row[f] = 0
-        row["idle"] = row["cpu_idle"] + row["mem_idle"]
+        row["idle"] = row["cpu_idle"] + row["mem_idle"] + row["gpu_idle"]
         row["pods_cost"] = row["cost"] - row["idle"]
     return rows
 
@@ -71,7 +74,18 @@ def node_hours(node_id: int, day: date) -> list[dict]:
     return list(
         NodeCostHour.objects.filter(node_id=node_id, hour__gte=first, hour__lt=last)
         .order_by("hour")
-        .values("hour", "cost", "cpu_price", "mem_price", "cpu_idle", "mem_idle", "estimated", "sampled")
+        .values(
+            "hour",
+            "cost",
+            "cpu_price",
+            "mem_price",
+            "gpu_price",
+            "cpu_idle",
+            "mem_idle",
+            "gpu_idle",
+            "estimated",
+            "sampled",
+        )
     )
 
 

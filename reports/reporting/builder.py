@@ -106,10 +106,13 @@ QUANTITY_COLUMNS = [
     Column("mem_request_gib_hours", "Memory request (GiB-h)", "hours"),
     Column("mem_usage_gib_hours", "Memory usage (GiB-h)", "hours"),
     Column("mem_efficiency", "Memory efficiency", "percent"),
+    Column("gpu_request_hours", "GPU request (GPU-h)", "hours"),
+    Column("gpu_usage_hours", "GPU usage (GPU-h)", "hours"),
 ]
 COST_COLUMNS = [
     Column("cpu_cost", "CPU cost", "money"),
     Column("mem_cost", "Memory cost", "money"),
+    Column("gpu_cost", "GPU cost", "money"),
     Column("cost", "Cost", "money"),
     Column("estimated_share", "Estimated share", "percent"),
 ]

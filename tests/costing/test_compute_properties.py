@@ -1,4 +1,7 @@
-"""Random small clusters and policies: every cluster-day's departments and lines add up to its physical cost."""
+"""Random small clusters and policies: every cluster-day's departments and lines add up to its physical cost.
+
+Nodes may have GPUs and pods GPU requests and usage (docs/cost-model.md, GPUs): the sum holds with them.
+"""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +29,16 @@ from costing.models import (
     PodHour,
     Workload,
 )
-from costing.policy import ClusterRules, DepartmentSpec, FallbackPrice, PolicySpec, PoolSpec, TagRule
+from costing.policy import (
+    ClusterRules,
+    DepartmentSpec,
+    FallbackPrice,
+    GpuRule,
+    GpuSpec,
+    PolicySpec,
+    PoolSpec,
+    TagRule,
+)
 from costing.policy.store import save_spec
 from tests.costing.scenario import pod_hour
 
@@ -50,6 +62,7 @@ node = st.fixed_dictionaries(
         "gib": st.integers(1, 32),
         "bill": st.one_of(st.none(), money),
         "hours": st.lists(st.integers(0, 3), max_size=4, unique=True),
+        "gpus": st.sampled_from([0, 0, 1, 2]),
     }
 )
 pod = st.fixed_dictionaries(
@@ -58,6 +71,7 @@ pod = st.fixed_dictionaries(
         "node": st.integers(0, 2),
         "cpu": st.tuples(quantity(4), quantity(4)),
         "mem": st.tuples(quantity(16), quantity(16)),
+        "gpu": st.tuples(st.sampled_from([0.0, 1 / 7, 1.0, 2.0]), quantity(2)),
         "hours": st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),
     }
 )
@@ -88,10 +102,13 @@ pools = st.fixed_dictionaries(
     }
 )
 policy = st.builds(
-    lambda split, pools, weight_a, weight_b: PolicySpec(
+    lambda split, pools, weight_a, weight_b, gpu, gpu_hour: PolicySpec(
         effective_from=date(2025, 1, 1),
         split=split,
-        fallback_prices=[FallbackPrice(cpu_core_hour=Decimal("0.03"), mem_gib_hour=Decimal("0.004"))],
+        gpu=gpu,
+        fallback_prices=[
+            FallbackPrice(cpu_core_hour=Decimal("0.03"), mem_gib_hour=Decimal("0.004"), gpu_hour=gpu_hour)
+        ],
         shared_namespaces=["kube-system"],
         departments=[
             DepartmentSpec("A", namespaces=["a"], weight=weight_a),
@@ -110,6 +127,14 @@ policy = st.builds(
     pools,
     st.sampled_from([Decimal(60), Decimal(0)]),
     st.sampled_from([Decimal(40), Decimal(5)]),
+    st.sampled_from(
+        [
+            GpuSpec(),
+            GpuSpec(price_ratio=Decimal(5)),
+            GpuSpec(instance_types=[GpuRule(instance_type="gpu.large", share=Decimal("0.7"))]),
+        ]
+    ),
+    st.sampled_from([None, Decimal("1.5")]),
 )
 
 
@@ -126,6 +151,8 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             instance_id=f"i-{index}-{i}",
             cpu_capacity_cores=n["cores"],
             memory_capacity_bytes=n["gib"] * 2**30,
+            instance_type="gpu.large" if n["gpus"] else "",
+            gpu_capacity_devices=n["gpus"],
             **seen,
         )
         nodes.append(node)
@@ -137,6 +164,7 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
                 samples=1,
                 cpu_capacity_core_hours=n["cores"],
                 mem_capacity_gib_hours=n["gib"],
+                gpu_capacity_hours=n["gpus"],
             )
             for h in n["hours"]
         )
@@ -190,11 +218,15 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             uid=f"{index}-{i}",
             **seen,
         )
-        (cpu_req, cpu_use), (mem_req, mem_use) = p["cpu"], p["mem"]
-        PodHour.objects.bulk_create(
+        (cpu_req, cpu_use), (mem_req, mem_use), (gpu_req, gpu_use) = p["cpu"], p["mem"], p["gpu"]
+        hours = [
             pod_hour(pod, START + timedelta(hours=h), cpu_req, cpu_use, mem_req, mem_use, samples=1)
             for h in p["hours"]
-        )
+        ]
+        for hour in hours:
+            hour.gpu_request_hours, hour.gpu_usage_hours = gpu_req, gpu_use
+            hour.gpu_billable_hours = max(gpu_req, gpu_use)
+        PodHour.objects.bulk_create(hours)
 
 
 @pytest.mark.django_db
@@ -216,7 +248,9 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             pods = sum((p.cost for p in PodCostDay.objects.filter(cluster_id=day.cluster_id)), Decimal(0))
             nodes = NodeCostDay.objects.filter(cluster_id=day.cluster_id)
             assert pods == day.workload_cost
-            assert sum((n.cpu_idle + n.mem_idle for n in nodes), Decimal(0)) == day.idle_cost
+            assert sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0)) == day.idle_cost
+            for n in nodes:
+                assert n.cpu_cost_pool + n.mem_cost_pool + n.gpu_cost_pool == n.cost
             # Physical cost is what the bill says for the day (bill lines are spread exactly).
             expected = sum(
                 (n["bill"] for n in clusters[int(day.cluster.name[1:])]["nodes"] if n["bill"] is not None),

@@ -25,7 +25,7 @@ VERSIONS = ("1.33", "1.37")
 READ = {"get", "list", "watch"}
 # apiGroup -> resources the collector lists (costing/collectors/kubernetes.py).
 EXPECTED = {
-    "": {"nodes", "pods", "namespaces"},
+    "": {"nodes", "pods", "namespaces", "persistentvolumes", "persistentvolumeclaims"},
     "apps": {"replicasets"},
     "batch": {"jobs"},
     "metrics.k8s.io": {"pods", "nodes"},
@@ -130,7 +130,7 @@ def granted_rules(role: dict) -> dict[str, set[str]]:
 
 def test_the_cluster_role_only_reads_exactly_what_the_collector_lists():
     (role,) = of_kind("ClusterRole")
-    # The whole grant, verb by resource: 3 verbs x 7 (group, resource) pairs.
+    # The whole grant, verb by resource: 3 verbs x 9 (group, resource) pairs.
     listed = sorted(
         (group, resource, verb)
         for rule in role["rules"]
@@ -138,7 +138,7 @@ def test_the_cluster_role_only_reads_exactly_what_the_collector_lists():
         for resource in rule["resources"]
         for verb in rule["verbs"]
     )
-    assert len(listed) == 21
+    assert len(listed) == 27
     assert {verb for _, _, verb in listed} == READ
     assert granted_rules(role) == EXPECTED
 

@@ -23,6 +23,8 @@ __all__ = [
     "make_node_metrics",
     "make_pod",
     "make_pod_metrics",
+    "make_pv",
+    "make_pvc",
     "make_replicaset",
 ]
 
@@ -35,6 +37,8 @@ _KINDS = {
     "Node": ("nodes", "v1", "NodeList", False),
     "Namespace": ("namespaces", "v1", "NamespaceList", False),
     "Pod": ("pods", "v1", "PodList", True),
+    "PersistentVolume": ("persistentvolumes", "v1", "PersistentVolumeList", False),
+    "PersistentVolumeClaim": ("persistentvolumeclaims", "v1", "PersistentVolumeClaimList", True),
     "ReplicaSet": ("replicasets", "apps/v1", "ReplicaSetList", True),
     "Job": ("jobs", "batch/v1", "JobList", True),
     "PodMetrics": ("pods.metrics", "metrics.k8s.io/v1beta1", "PodMetricsList", True),
@@ -45,6 +49,8 @@ _ROUTES = {
     ("v1", "nodes"): "Node",
     ("v1", "namespaces"): "Namespace",
     ("v1", "pods"): "Pod",
+    ("v1", "persistentvolumes"): "PersistentVolume",
+    ("v1", "persistentvolumeclaims"): "PersistentVolumeClaim",
     ("apps/v1", "replicasets"): "ReplicaSet",
     ("batch/v1", "jobs"): "Job",
     ("metrics.k8s.io/v1beta1", "pods"): "PodMetrics",
@@ -518,8 +524,11 @@ def make_node(
     instance_type_label: str = "node.kubernetes.io/instance-type",
     labels: dict[str, str] | None = None,
     rng: random.Random | None = None,
+    extended: dict[str, str] | None = None,
 ) -> dict:
-    """A node as the kubelet registers it. `pool_label` is (label key, pool name)."""
+    """A node as the kubelet registers it. `pool_label` is (label key, pool name); `extended` adds
+    extended resources (GPUs: {"nvidia.com/gpu": "1", "nvidia.com/mig-1g.10gb": "7"}) as a device
+    plugin advertises them, in capacity and allocatable."""
     node_labels = {
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/os": "linux",
@@ -552,12 +561,19 @@ def make_node(
         },
         "spec": spec,
         "status": {
-            "capacity": {"cpu": cpu, "ephemeral-storage": "83873772Ki", "memory": memory, "pods": "110"},
+            "capacity": {
+                "cpu": cpu,
+                "ephemeral-storage": "83873772Ki",
+                "memory": memory,
+                "pods": "110",
+                **(extended or {}),
+            },
             "allocatable": {
                 "cpu": cpu,  # the kubelet reserves some; capacity is what the collector reads
                 "ephemeral-storage": "76224326324",
                 "memory": memory,
                 "pods": "110",
+                **(extended or {}),
             },
             "conditions": [
                 {
@@ -598,13 +614,18 @@ def make_container(
     limits: dict[str, str] | None = None,
     restart_policy: str | None = None,
     image: str = "registry.example.com/team/app:1.4.2",
+    extended: dict[str, str] | None = None,
 ) -> dict:
-    """A container spec; `restart_policy="Always"` on an init container makes it a sidecar."""
+    """A container spec; `restart_policy="Always"` on an init container makes it a sidecar.
+    `extended` (e.g. {"nvidia.com/gpu": "1"}) is requested with an equal limit, as Kubernetes requires."""
     requests = {}
     if cpu is not None:
         requests["cpu"] = cpu
     if memory is not None:
         requests["memory"] = memory
+    if extended:
+        requests.update(extended)
+        limits = {**(limits or {}), **extended}
     resources: dict = {}
     if requests:
         resources["requests"] = requests
@@ -668,9 +689,12 @@ def make_pod(
     labels: dict[str, str] | None = None,
     uid: str | None = None,
     rng: random.Random | None = None,
+    claims: list[str] | None = None,
+    ephemeral: list[str] | None = None,
 ) -> dict:
     """A pod as the API server returns it once scheduled (node=None: still Pending, unscheduled).
-    `owner` is (kind, name) or a full ownerReference; `pod_requests` sets pod-level spec.resources."""
+    `owner` is (kind, name) or a full ownerReference; `pod_requests` sets pod-level spec.resources;
+    `claims` mounts those PersistentVolumeClaims, `ephemeral` adds generic ephemeral volumes so named."""
     containers = containers if containers is not None else [make_container("app", "100m", "128Mi")]
     meta: dict = {
         "name": name,
@@ -736,6 +760,11 @@ def make_pod(
             }
         ],
     }
+    for i, claim in enumerate(claims or ()):
+        spec["volumes"].append({"name": f"data-{i}", "persistentVolumeClaim": {"claimName": claim}})
+    for volume in ephemeral or ():
+        template = {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+        spec["volumes"].append({"name": volume, "ephemeral": {"volumeClaimTemplate": template}})
     if init_containers:
         spec["initContainers"] = init_containers
     if node is not None:
@@ -773,6 +802,73 @@ def make_pod(
             }
         )
     return {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
+
+
+def make_pv(
+    name: str,
+    size: str = "10Gi",
+    *,
+    claim: tuple[str, str] | None = None,
+    phase: str | None = None,
+    csi: tuple[str, str] | None = None,
+    source: dict | None = None,
+    storage_class: str = "csi-disk",
+) -> dict:
+    """A PersistentVolume: bound to `claim` (namespace, name) or not, backed by a CSI disk (driver,
+    volumeHandle) or an in-tree `source` ({"awsElasticBlockStore": {...}}, ...). Phase: Bound when
+    claimed, else Available, unless given (Released keeps its claimRef)."""
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "capacity": {"storage": size},
+        "persistentVolumeReclaimPolicy": "Delete",
+        "storageClassName": storage_class,
+        "volumeMode": "Filesystem",
+    }
+    if csi is not None:
+        spec["csi"] = {"driver": csi[0], "volumeHandle": csi[1], "fsType": "ext4"}
+    if source is not None:
+        spec.update(source)
+    if claim is not None:
+        spec["claimRef"] = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "namespace": claim[0],
+            "name": claim[1],
+            "uid": _uid(),
+        }
+    meta = {
+        "name": name,
+        "uid": _uid(),
+        "creationTimestamp": CREATED,
+        "finalizers": ["kubernetes.io/pv-protection"],
+    }
+    status = {"phase": phase or ("Bound" if claim is not None else "Available")}
+    return {"kind": "PersistentVolume", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
+
+
+def make_pvc(
+    namespace: str, name: str, volume: str | None, size: str = "10Gi", *, phase: str | None = None
+) -> dict:
+    """A PersistentVolumeClaim bound to PV `volume` (None: still Pending)."""
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+        "storageClassName": "csi-disk",
+        "volumeMode": "Filesystem",
+    }
+    if volume is not None:
+        spec["volumeName"] = volume
+    status: dict = {"phase": phase or ("Bound" if volume is not None else "Pending")}
+    if volume is not None:
+        status.update({"accessModes": ["ReadWriteOnce"], "capacity": {"storage": size}})
+    meta = {"name": name, "namespace": namespace, "uid": _uid(), "creationTimestamp": CREATED}
+    return {
+        "kind": "PersistentVolumeClaim",
+        "apiVersion": "v1",
+        "metadata": meta,
+        "spec": spec,
+        "status": status,
+    }
 
 
 def make_replicaset(

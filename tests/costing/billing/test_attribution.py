@@ -71,3 +71,38 @@ def test_cbc_bill_attributed_end_to_end():
         "overhead": Decimal("245.2200"),
         "outside": Decimal("0.0990") + Decimal("3.3333"),
     }
+
+
+EVS = "5b0c3a64-8f4c-4c1e-9f7d-2b3f1c9e0a11"
+AZURE_DISK = "/subscriptions/0000-1111/resourceGroups/MC_rg/providers/Microsoft.Compute/disks/pvc-db"
+VOLUMES = {  # normalised disk id -> (cluster, PersistentVolume), as costing.volumes.disk_id reads them
+    EVS: ("cce-1", "pvc-evs"),
+    "vol-0abc": ("eks-prod", "pvc-ebs"),
+    AZURE_DISK.lower(): ("aks", "pvc-azure"),
+}
+
+
+def test_a_disk_line_is_its_volumes_cost_and_an_unknown_disk_stays_overhead():
+    lines = _lines(
+        (EVS, {"CCE-Cluster-ID": "c0ffee01"}),  # Huawei EVS volume id
+        ("arn:aws:ec2:eu-west-1:1:volume/vol-0abc", {}),  # EBS by ARN, untagged: the volume names the cluster
+        (
+            AZURE_DISK.upper(),
+            {"aws:eks:cluster-name": "prod"},
+        ),  # Azure URIs ignore case; volume wins over tags
+        ("vol-0fff", {"aws:eks:cluster-name": "prod"}),  # a disk no volume stands for: overhead
+        ("i-0aaa", {}),  # nodes are matched as before
+    )
+    result = attribute_lines(lines, RULES, NODES, VOLUMES)
+    assert list(result["kind"]) == ["volume", "volume", "volume", "overhead", "node"]
+    assert list(result["cluster"]) == ["cce-1", "eks-prod", "aks", "eks-prod", "eks-prod"]
+    assert list(result["volume"]) == ["pvc-evs", "pvc-ebs", "pvc-azure", None, None]
+    assert list(result["node"]) == [None, None, None, None, "ip-10-0-0-1"]
+    # Without volume ids (the database attribution today) a disk line is overhead, as it always was.
+    assert list(attribute_lines(lines, RULES, NODES)["kind"]) == [
+        "overhead",
+        "outside",
+        "overhead",
+        "overhead",
+        "node",
+    ]

@@ -77,3 +77,51 @@ def test_a_node_name_used_again_keeps_the_bill_of_its_earlier_instance(tmp_path)
         first["provider_id"].rsplit("/", 1)[-1],
         second["provider_id"].rsplit("/", 1)[-1],
     }
+
+
+def test_the_demo_gpu_pool_is_priced_per_gpu_hour_as_billed(tmp_path):
+    """The GPU pool by hand: a p2s.4xlarge.8 is billed 5.12 an hour (16 x 0.04 + 128 x 0.005 + 2 x 1.92);
+    the demo policy gives its GPUs a share of 0.75, 3.84 an hour, so a GPU-hour costs 3.84 / 2 = 1.92,
+    the bill's GPU price. A serving pod asks for one GPU and uses less (DCGM), so it pays 1.92 for every
+    hour it is sampled; the two nodes' 4 x 24 GPU-hours not asked for are idle GPU."""
+    from costing.models import Cluster, NodeCostDay, PodCostDay
+
+    demo = DemoCluster("demo", 42)
+    cluster = Cluster.objects.create(
+        name="demo", connection_type=ConnectionType.SIMULATOR, sampling_interval=INTERVAL
+    )
+    namespaces = pd.DataFrame([(ns.name, ns.labels) for ns in demo.namespaces()], columns=NAMESPACE_COLUMNS)
+    nodes, pods = demo.frames(_midnight(WEDNESDAY), _midnight(THURSDAY), INTERVAL)
+    record_samples(cluster, nodes, pods, namespaces, interval=INTERVAL, source=SampleSource.SIMULATOR)
+    ensure_demo_policy()
+    path = tmp_path / "bill.csv"
+    write_demo_focus_bill(demo, WEDNESDAY, THURSDAY, path)
+    assert import_bill(path, "focus").status == RunStatus.SUCCEEDED
+    recompute_day(WEDNESDAY)
+
+    gpu_nodes = NodeCostDay.objects.filter(cluster__name="demo", day=WEDNESDAY, gpu_capacity_hours__gt=0)
+    assert gpu_nodes.count() == 2
+    for node in gpu_nodes:
+        assert node.cost == Decimal("122.88") and node.gpu_cost_pool == Decimal("92.16")
+        assert node.gpu_capacity_hours == pytest.approx(48.0)
+    # GPU-hours from the frames, independently: every sample of a GPU pod stands for INTERVAL seconds.
+    gpu_pods = pods[pods["gpu_request_devices"] > 0]
+    expected_hours = (gpu_pods.groupby("pod_uid")["gpu_request_devices"].sum() * INTERVAL / 3600).to_dict()
+    paid = {
+        p.pod.uid: p
+        for p in PodCostDay.objects.filter(day=WEDNESDAY, gpu_billable_hours__gt=0).select_related("pod")
+    }
+    assert set(paid) == set(expected_hours)
+    for uid, hours in expected_hours.items():
+        assert paid[uid].gpu_billable_hours == pytest.approx(hours)
+        assert abs(paid[uid].gpu_cost - Decimal("1.92") * Decimal(str(hours))) < Decimal("0.00001")
+    total_hours = Decimal(str(sum(expected_hours.values())))
+    assert 48 < total_hours < 96  # two model servers all day, the encoder one or two
+    idle = sum(n.gpu_idle for n in gpu_nodes)
+    assert abs(idle - (Decimal("184.32") - Decimal("1.92") * total_hours)) < Decimal("0.0001")
+    # Nothing estimated, and the day costs what the bill says, GPU nodes included.
+    row = ClusterDay.objects.get(cluster=cluster, day=WEDNESDAY)
+    assert row.estimated_cost == 0
+    assert row.physical_cost == _cluster_cost_by_day(path, demo.cluster_id)[WEDNESDAY].quantize(
+        Decimal("0.00000001")
+    )

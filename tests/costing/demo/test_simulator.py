@@ -138,8 +138,10 @@ def test_daily_frames_are_frames_day_by_day(cluster, wednesday):
 
 def test_frames_columns_and_bad_interval(cluster):
     nodes, pods = cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(minutes=2))
-    assert list(pods.columns) == ["timestamp", *POD_FIELDS[:2], "pod_uid", *POD_FIELDS[3:]]
-    assert list(nodes.columns) == ["timestamp", *NODE_FIELDS]
+    assert list(pods.columns) == [
+        "timestamp", *POD_FIELDS[:2], "pod_uid", *POD_FIELDS[3:], "gpu_request_devices", "gpu_usage_devices"
+    ]  # fmt: skip
+    assert list(nodes.columns) == ["timestamp", *NODE_FIELDS, "gpu_capacity_devices"]
     assert str(pods["timestamp"].dt.tz) == "UTC"
     with pytest.raises(ValueError, match="interval"):
         cluster.frames(WEDNESDAY, WEDNESDAY + timedelta(minutes=2), 0)
@@ -291,6 +293,56 @@ def test_pods_only_on_nodes_that_exist_and_fit(wednesday, saturday):
         # The scheduler never promises more than a node has.
         assert (per_node["cpu"] <= per_node["cpu_cap"]).all()
         assert (per_node["mem"] <= per_node["mem_cap"]).all()
+        gpus = pods.merge(nodes[["timestamp", "node", "gpu_capacity_devices"]], on=["timestamp", "node"])
+        per_node = gpus.groupby(["timestamp", "node"]).agg(
+            gpu=("gpu_request_devices", "sum"), gpu_cap=("gpu_capacity_devices", "first")
+        )
+        assert (per_node["gpu"] <= per_node["gpu_cap"]).all()
+        assert per_node["gpu"].max() == 2  # and the GPU nodes are sometimes full
+
+
+def test_a_gpu_pool_of_two_nodes_with_two_gpus_each(wednesday):
+    nodes, pods = wednesday
+    gpu_nodes = nodes[nodes["gpu_capacity_devices"] > 0]
+    assert set(gpu_nodes["node_pool"]) == {"gpu-pool"} and gpu_nodes["node"].nunique() == 2
+    assert (gpu_nodes["gpu_capacity_devices"] == 2).all()
+    assert all(labels["accelerator"] == "nvidia-v100" for labels in gpu_nodes["labels"])
+    assert not any(
+        "accelerator" in labels for labels in nodes.loc[nodes["gpu_capacity_devices"] == 0, "labels"]
+    )
+    on_gpu = pods[pods["node"].isin(set(gpu_nodes["node"]))]
+    gpu_pods = pods[pods["gpu_request_devices"] > 0]
+    # Only the two serving Deployments ask for GPUs (one each), and only they run there besides DaemonSets.
+    assert set(gpu_pods["owner_name"]) == {"fraud-model-server", "embedding-encoder"}
+    assert (gpu_pods["gpu_request_devices"] == 1).all()
+    assert set(on_gpu.loc[on_gpu["owner_kind"] != "DaemonSet", "owner_name"]) == set(gpu_pods["owner_name"])
+    # DCGM usage: a share of the device, busier at noon for the encoder that follows the business day.
+    assert (gpu_pods["gpu_usage_devices"] > 0).all() and (gpu_pods["gpu_usage_devices"] <= 1).all()
+    assert (pods.loc[pods["gpu_request_devices"] == 0, "gpu_usage_devices"] == 0).all()
+    encoder = gpu_pods[gpu_pods["owner_name"] == "embedding-encoder"]
+    hour = encoder["timestamp"].dt.hour
+    assert (
+        encoder.loc[hour == 13, "gpu_usage_devices"].mean()
+        > encoder.loc[hour == 3, "gpu_usage_devices"].mean()
+    )
+    assert (
+        len(at(encoder, WEDNESDAY + timedelta(hours=13)))
+        == 2
+        > len(at(encoder, WEDNESDAY + timedelta(hours=3)))
+    )
+
+
+def test_a_snapshot_carries_the_gpus_of_the_frames(cluster):
+    t = WEDNESDAY + timedelta(hours=12, minutes=3)
+    snap = cluster.snapshot(t)
+    nodes, pods = cluster.frames(t, t + timedelta(minutes=1))
+    assert sorted((n.name, n.gpu_capacity_devices) for n in snap.nodes) == sorted(
+        zip(nodes["node"], nodes["gpu_capacity_devices"], strict=True)
+    )
+    assert sorted((p.uid, p.gpu_request_devices, p.gpu_usage_devices) for p in snap.pods) == sorted(
+        zip(pods["pod_uid"], pods["gpu_request_devices"], pods["gpu_usage_devices"], strict=True)
+    )
+    assert sum(p.gpu_request_devices for p in snap.pods) >= 3
 
 
 # -- the demo bill -----------------------------------------------------------------------------------
@@ -320,8 +372,8 @@ def test_bill_node_lines_are_the_node_hours_of_the_simulator(cluster, bill):
     got = [(r["ResourceId"], r["ChargePeriodStart"]) for r in lines]
     assert len(got) == len(set(got))
     assert set(got) == expected
-    # 12 static nodes (2 + 4 + 2 + 4) for 48 hours plus the Friday's scaling node for 6.
-    assert len(got) == 12 * 48 + 6
+    # 14 static nodes (2 + 4 + 2 + 4 + 2 GPU nodes) for 48 hours plus the Friday's scaling node for 6.
+    assert len(got) == 14 * 48 + 6
 
 
 def test_bill_node_prices(bill):
@@ -338,6 +390,8 @@ def test_bill_node_prices(bill):
         if r["SkuId"] == "c7.2xlarge.4":  # 8 cores x 0.04 + 32 GiB x 0.005, on demand
             assert Decimal(r["EffectiveCost"]) == Decimal("0.48")
             assert r["PricingCategory"] == "Standard"
+        if r["SkuId"] == "p2s.4xlarge.8":  # 16 cores x 0.04 + 128 GiB x 0.005 + 2 GPUs x 1.92
+            assert Decimal(r["EffectiveCost"]) == Decimal("5.12")
         if r["PricingCategory"] == "Dynamic":
             assert Decimal("0.30") <= Decimal(r["EffectiveCost"]) / Decimal(r["ListCost"]) <= Decimal("0.40")
     assert {r["PricingCategory"] for r in lines} == {"Standard", "Dynamic"}
@@ -383,16 +437,26 @@ def test_bill_is_deterministic_and_validates_dates(cluster, tmp_path):
 def test_price_sheet_estimates_the_bill_closely(cluster, bill):
     sheet = demo_price_sheet()
     nodes, _ = cluster.frames(datetime(2025, 3, 7, tzinfo=UTC), datetime(2025, 3, 9, tzinfo=UTC), 3600)
-    estimate = Decimal(0)
-    for itype, cores, mem in nodes[
-        ["instance_type", "cpu_capacity_cores", "memory_capacity_bytes"]
+    estimates: dict[bool, Decimal] = {False: Decimal(0), True: Decimal(0)}  # by "has GPUs"
+    for itype, cores, mem, gpus in nodes[
+        ["instance_type", "cpu_capacity_cores", "memory_capacity_bytes", "gpu_capacity_devices"]
     ].itertuples(index=False):
         prices = sheet["instance_types"][itype]
-        estimate += (
-            prices["cpu_core_hour"] * Decimal(cores) + prices["memory_gib_hour"] * Decimal(mem) / 2**30
+        estimates[gpus > 0] += (
+            prices["cpu_core_hour"] * Decimal(cores)
+            + prices["memory_gib_hour"] * Decimal(mem) / 2**30
+            + prices["gpu_hour"] * Decimal(gpus)
         )
-    billed = sum(Decimal(r["EffectiveCost"]) for r in bill if r["ServiceName"] == "Elastic Cloud Server")
-    assert abs(estimate - billed) / billed < Decimal("0.05")
+    lines = [r for r in bill if r["ServiceName"] == "Elastic Cloud Server"]
+    billed = {
+        g: sum(Decimal(r["EffectiveCost"]) for r in lines if (r["SkuId"] == "p2s.4xlarge.8") == g)
+        for g in (False, True)
+    }
+    assert billed[True] == 2 * 48 * Decimal("5.12")  # the GPU pool: 2 nodes, 48 hours
+    # Each part on its own, so that the GPU nodes' weight cannot hide an error on the others.
+    for g in (False, True):
+        assert abs(estimates[g] - billed[g]) / billed[g] < Decimal("0.05"), g
+    assert abs(sum(estimates.values()) - sum(billed.values())) / sum(billed.values()) < Decimal("0.05")
 
 
 # --- containers ------------------------------------------------------------------------------------------
@@ -474,3 +538,29 @@ def test_a_snapshot_has_the_containers_of_the_frames(cluster):
         )
     )
     assert from_snapshot == from_frames
+
+
+# --- volumes -----------------------------------------------------------------------------------------
+
+
+def test_volumes_are_the_bills_disks_and_statefulset_pods_mount_their_claims(cluster, bill):
+    snap = cluster.snapshot(WEDNESDAY + timedelta(hours=12))
+    volumes = {v.claim_name: v for v in snap.volumes}
+    disks = {r["ResourceId"]: r for r in bill if r["ServiceName"] == "Elastic Volume Service"}
+    # Every volume is an EVS disk of the bill (one line a day for two days), and every disk a volume.
+    assert {v.disk_id for v in volumes.values()} == set(disks)
+    assert len(disks) * 2 == len([r for r in bill if r["ServiceName"] == "Elastic Volume Service"])
+    for v in volumes.values():
+        line = disks[v.disk_id]
+        assert v.driver == "disk.csi.everest.io" and line["ResourceName"] == v.name
+        assert Decimal(line["ConsumedQuantity"]) == Decimal(v.capacity_bytes // 2**30 * 24)  # GB-hours a day
+    assert volumes["data-kafka-0"].capacity_bytes == 500 * 2**30
+    # Bound claims; one claim nobody mounts; one PV whose claim is gone (Released).
+    claims = {(c.namespace, c.name): c for c in snap.claims}
+    assert volumes["data-elasticsearch-0"].phase == "Released"
+    assert ("search-indexer", "data-elasticsearch-0") not in claims
+    assert all(c.phase == "Bound" and c.volume == volumes[c.name].name for c in claims.values())
+    mounted = {(p.namespace, claim) for p in snap.pods for claim in p.claims}
+    assert set(claims) - mounted == {("sandbox", "scratch-data")}
+    for p in snap.pods:
+        assert p.claims == ((f"data-{p.name}",) if p.owner_kind == "StatefulSet" else ())
