@@ -5,36 +5,66 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from costing.money import round_cents
 
 register = template.Library()
 _amount = round_cents
+# Chinese writes the currency's symbol before the amount (€1,234.50, ¥1,234.50), as Huawei Cloud's console
+# and CLDR do; a currency without a symbol here keeps its code. English keeps "1,234.50 EUR".
+CURRENCY_SYMBOLS_ZH = {
+    "CNY": "¥",
+    "RMB": "¥",
+    "EUR": "€",
+    "USD": "US$",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "HKD": "HK$",
+}
+
+
+def _chinese() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+def number(value, places: int = 2) -> str:
+    """A number with `places` decimals and the thousand separators of the page's language: 1,234.50.
+
+    Rounded by Python's format first: Django's number_format cuts a float's extra decimals off."""
+    return number_format(f"{value:.{places}f}", decimal_pos=places, use_l10n=True, force_grouping=True)
 
 
 @register.filter
 def money(value) -> str:
-    """1234.5 -> "1,234.50 EUR" (rounded half up to the cent; pages round rows by largest remainder first)."""
+    """1234.5 -> "1,234.50 EUR" (Chinese: "€1,234.50"), rounded half up to the cent; pages round rows by
+    largest remainder first."""
     amount = _amount(value)
-    text = f"{abs(amount):,.2f}"
+    text = number(abs(amount))
     sign = "−" if amount < 0 else ""
-    return f"{sign}{text} {settings.FINOPS_CURRENCY}"
+    currency = settings.FINOPS_CURRENCY
+    if _chinese():
+        symbol = CURRENCY_SYMBOLS_ZH.get(currency.upper())
+        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+    return f"{sign}{text} {currency}"
 
 
 @register.filter
 def plain_money(value) -> str:
     """The amount alone, for table cells whose column header names the currency."""
     amount = _amount(value)
-    return ("−" if amount < 0 else "") + f"{abs(amount):,.2f}"
+    return ("−" if amount < 0 else "") + number(abs(amount))
 
 
 @register.filter
 def pct(value, digits: int = 1) -> str:
-    """A share 0..1 as a percentage; an empty value as a dash."""
+    """A share 0..1 as a percentage ("12.5 %"; Chinese "12.5%"); an empty value as a dash."""
     if value is None or value == "":
         return "–"
-    return f"{float(value) * 100:.{int(digits)}f} %"
+    text = number(float(value) * 100, int(digits))
+    return f"{text}%" if _chinese() else f"{text} %"
 
 
 @register.filter
@@ -48,7 +78,7 @@ def ratio(part, whole) -> float | None:
 
 @register.filter
 def hours(value) -> str:
-    return f"{float(value or 0):,.2f}"
+    return number(float(value or 0))
 
 
 @register.simple_tag(takes_context=True)
