@@ -280,6 +280,13 @@ LOGGING = {
 
 # The product's own settings.
 FINOPS_CURRENCY = env.str("FINOPS_CURRENCY", default="EUR")
+# The language of what is written with no browser to ask: alert messages, their e-mails and webhooks, and the
+# exports built by the workers (docs/i18n.md). en or zh-hans.
+FINOPS_LANGUAGE = env.str("FINOPS_LANGUAGE", default=LANGUAGE_CODE)
+if FINOPS_LANGUAGE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"FINOPS_LANGUAGE={FINOPS_LANGUAGE!r}: use one of {', '.join(dict(LANGUAGES))}"
+    )
 FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=90)
 # How far back the sweep of missed sampling slots looks (it runs every 5 minutes; this covers a beat or
 # worker that was down for days). Kept inside the hourly retention, or it would refill pruned slots.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from costing.models import BillImport
 from reports import charts, tables
@@ -43,7 +44,7 @@ def dashboard(request, state):
     table = tables.TopWorkloadTable(
         context.get("workloads", []),
         state=state,
-        caption="Top workloads by cost",
+        caption=gettext("Top workloads by cost"),
         totals=[
             *([others_row] if others is not None else []),
             {"workload__name": "All workloads", "cost": context.get("workload_total")},

@@ -143,8 +143,8 @@ def _plain_value(value):
 def _table_json(table) -> dict:
     return {
         "name": table.name,
-        "title": table.title,
-        "columns": [{"key": c.key, "title": c.title, "kind": c.kind} for c in table.columns],
+        "title": str(table.title),
+        "columns": [{"key": c.key, "title": str(c.title), "kind": c.kind} for c in table.columns],
         "rows": [{k: _plain_value(v) for k, v in row.items()} for row in table.rows],
         "total": {k: _plain_value(v) for k, v in table.total.items()} if table.total is not None else None,
     }
