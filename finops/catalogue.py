@@ -55,6 +55,8 @@ def extract_template(fileobj, keywords, comment_tags, options) -> Iterator[tuple
     {% blocktranslate %} into gettext calls (as makemessages does for xgettext), read by Babel's Python one."""
     text = fileobj.read().decode("utf-8")
     converted = templatize(text, origin=options.get("origin"))
+    # Python's tokenizer minds indentation; the gettext calls (one line each, %r-quoted) do not.
+    converted = "\n".join(line.lstrip() for line in converted.split("\n"))
     yield from extract_python(io.BytesIO(converted.encode()), keywords, comment_tags, {"encoding": "utf-8"})
 
 
@@ -102,15 +104,17 @@ def _flags(message) -> set[str]:
     return {"python-format"} if any("%(" in text for text in ids if text) else set()
 
 
-def read_catalogue(path: Path = PO) -> Catalog:
+def read_catalogue(path: Path | None = None) -> Catalog:
+    path = path or PO
     if not path.exists():
         return Catalog(locale=LANGUAGE, project="finops", fuzzy=False)
     with path.open("rb") as handle:
         return read_po(handle, locale=LANGUAGE, abort_invalid=True)
 
 
-def write_catalogue(catalogue: Catalog, path: Path = PO) -> None:
+def write_catalogue(catalogue: Catalog, path: Path | None = None) -> None:
     """The .po sorted by message, with file names but no line numbers: merges of parallel work conflict less."""
+    path = path or PO
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(
@@ -168,9 +172,13 @@ class Problems:
                 lines.append(f"{len(items)} string(s) {title}:")
                 lines.extend(f"  {item}" for item in items)
         if self.stale_mo:
-            lines.append(f"{MO.relative_to(BASE_DIR)} is not the compiled {PO.relative_to(BASE_DIR)}.")
+            lines.append(f"{_shown(MO)} is not the compiled {_shown(PO)}.")
         lines.append(HOW_TO_FIX)
         return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(BASE_DIR)) if path.is_relative_to(BASE_DIR) else str(path)
 
 
 def _key(message) -> str:
@@ -190,7 +198,7 @@ def problems() -> Problems:
     catalogue = read_catalogue()
     found, known = Problems(), _ids(catalogue)
     for message in extract_catalogue():
-        if message.id and (message.id, message.context) not in known:
+        if message.id and (_hashable(message.id), message.context) not in known:
             found.missing.append(_key(message))
     for message in catalogue:
         if not message.id:
@@ -204,9 +212,14 @@ def problems() -> Problems:
 
 
 def _ids(catalogue: Catalog) -> set[tuple]:
-    return {(message.id, message.context) for message in catalogue if message.id}
+    return {(_hashable(message.id), message.context) for message in catalogue if message.id}
 
 
 def _messages(mo: bytes) -> dict:
     """The translations an .mo holds, header left out (its bytes depend on the writer, not the meaning)."""
-    return {(m.id, m.context): m.string for m in read_mo(io.BytesIO(mo)) if m.id}
+    return {(_hashable(m.id), m.context): _hashable(m.string) for m in read_mo(io.BytesIO(mo)) if m.id}
+
+
+def _hashable(value):
+    """A plural message's forms are a list; a tuple can key a dict and compare."""
+    return tuple(value) if isinstance(value, list | tuple) else value
