@@ -6,6 +6,7 @@ import math
 
 from django.db import transaction
 from django.http import FileResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, status, viewsets
@@ -30,7 +31,13 @@ def _report_scope(user, cluster: str, department: str) -> tuple[str, str]:
     parameter, not an empty report."""
     department = report_department(user, department) or ""
     if department and not known_department(department):
-        raise ValidationError({"department": [f"no costs were ever booked to {department!r}"]})
+        raise ValidationError(
+            {
+                "department": [
+                    gettext("no costs were ever booked to %(department)r") % {"department": department}
+                ]
+            }
+        )
     return cluster, department
 
 
@@ -113,7 +120,7 @@ class ExportDownloadView(APIView):
     def get(self, request, pk):
         run = _export_runs(request.user).filter(pk=pk).first()
         if run is None:
-            raise NotFound("no such export among yours")
+            raise NotFound(gettext("no such export among yours"))
         if not s.export_ready(run):
             why = f"the export failed: {run.error}" if run.status == RunStatus.FAILED else "not ready yet"
             return Response(
