@@ -7,7 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from costing.money import round_cents
 
@@ -63,7 +63,12 @@ def pct(value, digits: int = 1) -> str:
     """A share 0..1 as a percentage ("12.5 %"; Chinese "12.5%"); an empty value as a dash."""
     if value is None or value == "":
         return "–"
-    text = number(float(value) * 100, int(digits))
+    return percent(float(value) * 100, int(digits))
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """A number already in percent: "5.2 %" (Chinese "5.2%")."""
+    text = number(value, digits)
     return f"{text}%" if _chinese() else f"{text} %"
 
 
@@ -93,31 +98,35 @@ def show_delta(context, change: dict | None, versus: bool = False):
     state = context.get("state")
     if state is not None and not state.like_for_like:
         change = {**change, "pct": None}
-    against = state.previous_label if state is not None else "the previous period"
+    against = state.previous_label if state is not None else gettext("the previous period")
     if state is not None and not change["previous"] and not state.previous_coverage.collected_days:
         # Nothing was collected then: a change "from zero" would read as growth that never happened.
-        words = f"no comparison: nothing was collected in {against}"
+        words = gettext("no comparison: nothing was collected in %(period)s") % {"period": against}
         if versus:
             return format_html('<span class="delta none">{}</span>', words)
         return format_html(
             '<span class="delta none" title="{}">–<span class="sr"> {}</span></span>', words, words
         )
-    suffix = format_html(' <span class="muted versus">vs {}</span>', against) if versus and state else ""
+    suffix = (
+        format_html(' <span class="muted versus">{}</span>', gettext("vs %(period)s") % {"period": against})
+        if versus and state
+        else ""
+    )
     diff = _amount(change["diff"])
     if diff == 0:
-        return format_html('<span class="delta same">no change</span>{}', suffix)
+        return format_html('<span class="delta same">{}</span>{}', gettext("no change"), suffix)
     direction = "up" if diff > 0 else "down"
     sign = "+" if diff > 0 else "−"
-    pct_text = "" if change["pct"] is None else f" ({sign}{abs(change['pct']):.1f} %)"
+    pct_text = "" if change["pct"] is None else f" ({sign}{percent(abs(change['pct']))})"
     return format_html(
-        '<span class="delta {}" title="{}: {}">{}{}{}<span class="sr"> {} from the previous period</span></span>{}',
+        '<span class="delta {}" title="{}: {}">{}{}{}<span class="sr"> {}</span></span>{}',
         direction,
         against,
         money(change["previous"]),
         sign,
-        f"{abs(diff):,.2f}",
+        number(abs(diff)),
         pct_text,
-        direction,
+        gettext("up from the previous period") if diff > 0 else gettext("down from the previous period"),
         suffix,
     )
 
