@@ -123,7 +123,7 @@ def _bills(request):
         "outside": tables.OutsideCostTable(
             context["outside"],
             caption=gettext("Cost outside Kubernetes"),
-            totals=[{"service_name": "Total", "effective": context["outside_total"]}],
+            totals=[{"service_name": gettext("Total"), "effective": context["outside_total"]}],
         ),
     }
     status = 400 if form.errors or refused else 200

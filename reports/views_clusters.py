@@ -41,7 +41,12 @@ def clusters(request, state):
         state=state,
         caption=gettext("Physical cost by cluster"),
         totals=[
-            {"cluster__name": "Total", **table["totals"], "physical_cost": total, "change": context["change"]}
+            {
+                "cluster__name": gettext("Total"),
+                **table["totals"],
+                "physical_cost": total,
+                "change": context["change"],
+            }
         ],
     )
     return tables.render_page(request, "reports/clusters.html", context, "clusters", clusters=shown)
@@ -70,7 +75,7 @@ def _department_share(request, state, context):
         rows,
         state=state,
         caption=gettext("Your share of each cluster"),
-        totals=[{"cluster__name": "Total", **totals, "change": context["change"]}],
+        totals=[{"cluster__name": gettext("Total"), **totals, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/clusters.html", context, "clusters", shares=table)
 
@@ -127,7 +132,7 @@ def node_pool(request, state, name: str, pool: str):
         cluster_name=name,
         state=state,
         caption=gettext("Nodes"),
-        totals=[{"node__name": "Total", "cost": total}],
+        totals=[{"node__name": gettext("Total"), "cost": total}],
     )
     return tables.render_page(request, "reports/node_pool.html", context, f"pool-{pool}", nodes=table)
 
@@ -170,7 +175,7 @@ def node(request, state, name: str, node: str):
             cutoff=cutoff,
             state=state,
             caption=gettext("Days"),
-            totals=[{"day": "Total", "cost": total}],
+            totals=[{"day": gettext("Total"), "cost": total}],
         )
     }
     if chosen:

@@ -41,7 +41,7 @@ def departments(request, state):
         rows,
         state=state,
         caption=gettext("Departments"),
-        totals=[{"name": "Total", **totals, "change": context["change"]}],
+        totals=[{"name": gettext("Total"), **totals, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/departments.html", context, "departments", departments=table)
 

@@ -56,7 +56,7 @@ def namespaces(request, state):
         rows,
         state=state,
         caption=gettext("Namespaces"),
-        totals=[{"namespace__name": "Total", "cost": total, "change": context["change"]}],
+        totals=[{"namespace__name": gettext("Total"), "cost": total, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/namespaces.html", context, "namespaces", namespaces=table)
 

@@ -127,7 +127,7 @@ def recommendations(request, state):
             savings,
             state=state,
             caption=gettext("Over-requested: savings"),
-            totals=[{"workload_name": "Total", "monthly_saving": total}],
+            totals=[{"workload_name": gettext("Total"), "monthly_saving": total}],
         ),
         "risks": RecommendationTable(risks, state=state, caption=gettext("Under-requested: risks")),
         "others": NoRecommendationTable(

@@ -219,7 +219,8 @@ def _emptied(report: Report) -> Report:
 
 
 def _totals(rows: list[dict]) -> dict[str, Decimal]:
-    return {r["department"]: r["total"] for r in rows if r.get("department") not in (None, "Total")}
+    total = (None, "Total", gettext("Total"))  # the totals row, in whichever language it was written
+    return {r["department"]: r["total"] for r in rows if r.get("department") not in total}
 
 
 def add_restatements(report: Report) -> Report:
