@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
+from costing.choices import IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
 from costing.money import round_cents
 from reports.filters import TableFilter
 from reports.reporting.csv import ENCODING, writer
@@ -678,7 +679,8 @@ class DepartmentTable(Table):
 
     def render_name(self, value, record):
         note = gettext("(not divided)") if record.get("is_line") else ""
-        return row_heading(value, self.link("department", value), note)
+        shown = LINE_NAMES.get(value, value) if record.get("is_line") else value
+        return row_heading(shown, self.link("department", value), note)
 
     def value_name(self, value):
         return value
@@ -694,6 +696,13 @@ class DepartmentNamespaceTable(Table):
         return row_heading(value, self.link("namespace", record["cluster"], value))
 
 
+# The lines kept apart beside the departments, named on the page in its language (the CSV keeps the name).
+LINE_NAMES = {
+    UNALLOCATED: _("Unallocated"),
+    SHARED_LINE: _("Shared"),
+    IDLE_LINE: _("Idle"),
+    OVERHEAD_LINE: _("Overhead"),
+}
 POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "overhead": _("Overhead")}
 
 
