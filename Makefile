@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean messages
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version.split()[0]'
@@ -31,6 +31,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The Chinese catalogue: new marked strings into locale/zh_Hans/LC_MESSAGES/django.po, then the .mo
+# compiled (pure Python, no GNU gettext needed; docs/i18n.md). Translate the new empty msgstr, run it again.
+messages: $(STAMP)
+	$(PY) manage.py messages
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

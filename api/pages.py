@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from reports import tables
@@ -22,11 +23,15 @@ def tokens(request):
         if request.POST.get("action") == "revoke":
             row = get_object_or_404(ApiToken, pk=_int(request.POST.get("id")), user=request.user)
             row.revoke()
-            messages.success(request, f"Token {row.name} ({row.hint}…) revoked.")
+            messages.success(
+                request, gettext("Token %(name)s (%(hint)s…) revoked.") % {"name": row.name, "hint": row.hint}
+            )
             return redirect("api:tokens-page")
         name = (request.POST.get("name") or "").strip()
         if not name or len(name) > TOKEN_NAME_MAX or "\x00" in name:
-            error = f"Give the token a name of 1 to {TOKEN_NAME_MAX} characters (what it is for)."
+            error = gettext("Give the token a name of 1 to %(max)s characters (what it is for).") % {
+                "max": TOKEN_NAME_MAX
+            }
         else:
             row, created = ApiToken.issue(request.user, name)
     rows = list(ApiToken.objects.filter(user=request.user))
@@ -36,7 +41,7 @@ def tokens(request):
         {"tokens": rows, "created": created, "error": error, "max_name": TOKEN_NAME_MAX},
         "api-tokens",
         status=400 if error else 200,
-        tokens=tables.ApiTokenTable(rows, caption="Your tokens"),
+        tokens=tables.ApiTokenTable(rows, caption=gettext("Your tokens")),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -38,5 +39,5 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        response.data = {"detail": "The request has invalid parameters.", "errors": errors}
+        response.data = {"detail": gettext("The request has invalid parameters."), "errors": errors}
     return response

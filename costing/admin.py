@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .choices import ChannelKind, ConnectionType
@@ -63,7 +64,9 @@ class ClusterForm(forms.ModelForm):
     kubeconfig = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
-        help_text="Paste a kubeconfig to set or replace it. The stored one is never shown; empty keeps it.",
+        help_text=gettext_lazy(
+            "Paste a kubeconfig to set or replace it. The stored one is never shown; empty keeps it."
+        ),
     )
     prometheus_password = forms.CharField(
         required=False,
@@ -288,8 +291,14 @@ class ListField(forms.Field):
 
 
 class DepartmentRuleForm(forms.ModelForm):
-    namespaces = ListField(label="Namespaces", help_text="Explicit namespace names, separated by commas.")
-    patterns = ListField(label="Patterns", help_text="Glob patterns such as pay-*, separated by commas.")
+    namespaces = ListField(
+        label=gettext_lazy("Namespaces"),
+        help_text=gettext_lazy("Explicit namespace names, separated by commas."),
+    )
+    patterns = ListField(
+        label=gettext_lazy("Patterns"),
+        help_text=gettext_lazy("Glob patterns such as pay-*, separated by commas."),
+    )
 
     class Meta:
         model = DepartmentRule
@@ -321,7 +330,7 @@ class FallbackPriceInline(admin.TabularInline):
 
 class PolicyForm(forms.ModelForm):
     shared_namespaces = ListField(
-        rows=3, help_text="Names or glob patterns (istio-*), separated by commas or new lines."
+        rows=3, help_text=gettext_lazy("Names or glob patterns (istio-*), separated by commas or new lines.")
     )
 
     class Meta:
@@ -435,7 +444,11 @@ class PolicyAdmin(admin.ModelAdmin):
         old = getattr(request, "_policy_old_date", None)
         marked = mark_policy_days_dirty(min(policy.effective_from, old) if old else policy.effective_from)
         if marked:
-            messages.info(request, f"{marked} computed cluster-day(s) will be recomputed under this policy.")
+            messages.info(
+                request,
+                gettext("%(count)s computed cluster-day(s) will be recomputed under this policy.")
+                % {"count": marked},
+            )
 
     def _spec(self, request, form, parts, change):
         """The spec the form describes, dated for the chosen mode; a date that cannot be used is a str."""
@@ -457,8 +470,11 @@ class PolicyAdmin(admin.ModelAdmin):
         policy = save_spec(spec, user=request.user)
         messages.success(
             request,
-            f"Added the policy from {policy.effective_from}; the policy from {form.initial.get('effective_from')}"
-            " is unchanged. The days it governs will be recomputed.",
+            gettext(
+                "Added the policy from %(new)s; the policy from %(old)s is unchanged. "
+                "The days it governs will be recomputed."
+            )
+            % {"new": policy.effective_from, "old": form.initial.get("effective_from")},
         )
         return policy
 
@@ -528,7 +544,7 @@ class PolicyAdmin(admin.ModelAdmin):
         if self._mode(request, True) == NEW:
             created = getattr(request, "_policy_created", None)
             if created is None:
-                messages.error(request, "No policy was added: the date is taken or is not a date.")
+                messages.error(request, gettext("No policy was added: the date is taken or is not a date."))
                 return HttpResponseRedirect(request.path)
             return HttpResponseRedirect(reverse("admin:costing_policy_change", args=[created.pk]))
         return super().response_change(request, obj)
@@ -642,7 +658,7 @@ class AuditEntryAdmin(LogEntryAdmin):
         own = ("object_pk", "content_type__model", "content_type__app_label")
         return lookup in own or super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description="event")
+    @admin.display(description=gettext_lazy("event"))
     def event(self, obj) -> str:
         data = obj.additional_data if isinstance(obj.additional_data, dict) else {}
         return data.get("event", "") or obj.get_action_display()
@@ -651,13 +667,13 @@ class AuditEntryAdmin(LogEntryAdmin):
     def _is_policy(obj) -> bool:
         return (obj.content_type.app_label, obj.content_type.model) == ("costing", "policy")
 
-    @admin.display(description="changes")
+    @admin.display(description=gettext_lazy("changes"))
     def msg(self, obj):
         if self._is_policy(obj):  # the policy file's diff, not two whole files side by side
             return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.changes_text)
         return super().msg(obj)
 
-    @admin.display(description="changes")
+    @admin.display(description=gettext_lazy("changes"))
     def msg_short(self, obj):
         if self._is_policy(obj):
             return f"policy file: {obj.changes_text.count(chr(10))} diff lines"
@@ -689,7 +705,9 @@ class AlertChannelForm(forms.ModelForm):
     target = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value.",
+        help_text=gettext_lazy(
+            "Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value."
+        ),
     )
 
     secret = forms.CharField(

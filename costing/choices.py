@@ -1,6 +1,7 @@
 """Choices and constants of the cost domain, in one place."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 UNALLOCATED = "Unallocated"
 SHARED_LINE = "Shared"
@@ -13,22 +14,22 @@ SECONDS_PER_HOUR = 3600
 
 
 class ConnectionType(models.TextChoices):
-    KUBECONFIG = "kubeconfig", "Kubeconfig file and context"
-    IN_CLUSTER = "in_cluster", "In-cluster service account"
-    SIMULATOR = "simulator", "Demo simulator"
-    PROMETHEUS = "prometheus", "Prometheus (kube-state-metrics and cAdvisor)"
+    KUBECONFIG = "kubeconfig", _("Kubeconfig file and context")
+    IN_CLUSTER = "in_cluster", _("In-cluster service account")
+    SIMULATOR = "simulator", _("Demo simulator")
+    PROMETHEUS = "prometheus", _("Prometheus (kube-state-metrics and cAdvisor)")
 
 
 class SampleStatus(models.TextChoices):
-    OK = "ok", "Sampled"
-    GAP = "gap", "Gap"
+    OK = "ok", _("Sampled")
+    GAP = "gap", _("Gap")
 
 
 class SampleSource(models.TextChoices):
-    COLLECTOR = "collector", "Collector"
-    IMPORT = "import", "Bulk import"
-    SIMULATOR = "simulator", "Simulator backfill"
-    PROMETHEUS = "prometheus", "Prometheus"
+    COLLECTOR = "collector", _("Collector")
+    IMPORT = "import", _("Bulk import")
+    SIMULATOR = "simulator", _("Simulator backfill")
+    PROMETHEUS = "prometheus", _("Prometheus")
 
 
 class OwnerKind(models.TextChoices):
@@ -42,45 +43,45 @@ class OwnerKind(models.TextChoices):
 
 
 class BillFormat(models.TextChoices):
-    FOCUS = "focus", "FOCUS 1.x"
-    CBC = "cbc", "Huawei Cloud CBC resource bill"
+    FOCUS = "focus", _("FOCUS 1.x")
+    CBC = "cbc", _("Huawei Cloud CBC resource bill")
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class LineKind(models.TextChoices):
-    NODE = "node", "Node compute"
-    OVERHEAD = "overhead", "Cluster overhead"
-    OUTSIDE = "outside", "Outside Kubernetes"
+    NODE = "node", _("Node compute")
+    OVERHEAD = "overhead", _("Cluster overhead")
+    OUTSIDE = "outside", _("Outside Kubernetes")
 
 
 class SplitMethod(models.TextChoices):
-    COST_SHARE = "cost_share", "Cost share (CPU gets share s of the node cost)"
-    PRICE_RATIO = "price_ratio", "Price ratio (a core-hour costs k GiB-hours)"
+    COST_SHARE = "cost_share", _("Cost share (CPU gets share s of the node cost)")
+    PRICE_RATIO = "price_ratio", _("Price ratio (a core-hour costs k GiB-hours)")
 
 
 class PoolMethod(models.TextChoices):
-    PROPORTIONAL = "proportional", "Proportional to direct cost"
-    EVEN = "even", "Evenly"
-    WEIGHTS = "weights", "Fixed weights"
-    SEPARATE = "separate", "Not divided (own line)"
-    PER_RESOURCE = "per_resource", "Per resource (idle only)"
+    PROPORTIONAL = "proportional", _("Proportional to direct cost")
+    EVEN = "even", _("Evenly")
+    WEIGHTS = "weights", _("Fixed weights")
+    SEPARATE = "separate", _("Not divided (own line)")
+    PER_RESOURCE = "per_resource", _("Per resource (idle only)")
 
 
 class Scope(models.TextChoices):
-    CLUSTER = "cluster", "Within each cluster"
-    GLOBAL = "global", "Across all clusters"
+    CLUSTER = "cluster", _("Within each cluster")
+    GLOBAL = "global", _("Across all clusters")
 
 
 class Pool(models.TextChoices):
-    SHARED = "shared", "Shared namespaces"
-    IDLE = "idle", "Idle"
-    OVERHEAD = "overhead", "Overhead"
+    SHARED = "shared", _("Shared namespaces")
+    IDLE = "idle", _("Idle")
+    OVERHEAD = "overhead", _("Overhead")
 
 
 class Role(models.TextChoices):
@@ -94,38 +95,38 @@ class Role(models.TextChoices):
 class SubjectKind(models.TextChoices):
     """What a budget, a forecast or an alert is about."""
 
-    ORGANISATION = "organisation", "Organisation"
-    DEPARTMENT = "department", "Department"
-    NAMESPACE = "namespace", "Namespace"
-    CLUSTER = "cluster", "Cluster"
+    ORGANISATION = "organisation", _("Organisation")
+    DEPARTMENT = "department", _("Department")
+    NAMESPACE = "namespace", _("Namespace")
+    CLUSTER = "cluster", _("Cluster")
     WORKLOAD = "workload", "Workload"  # anomalies only: budgets are not set per workload
 
 
 class BudgetPeriod(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
-    YEAR = "year", "Year"
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
 
 
 class AlertKind(models.TextChoices):
-    BUDGET = "budget", "Actual cost crossed a budget threshold"
-    FORECAST = "forecast", "Forecast crossed a budget threshold"
-    ANOMALY = "anomaly", "Anomalous day"
+    BUDGET = "budget", _("Actual cost crossed a budget threshold")
+    FORECAST = "forecast", _("Forecast crossed a budget threshold")
+    ANOMALY = "anomaly", _("Anomalous day")
 
 
 class ChannelKind(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    GENERIC = "generic", "Webhook, generic JSON"
-    SLACK = "slack", "Slack"
-    FEISHU = "feishu", "Feishu / Lark"
-    DINGTALK = "dingtalk", "DingTalk"
-    WECOM = "wecom", "WeCom"
+    EMAIL = "email", _("E-mail")
+    GENERIC = "generic", _("Webhook, generic JSON")
+    SLACK = "slack", _("Slack")
+    FEISHU = "feishu", _("Feishu / Lark")
+    DINGTALK = "dingtalk", _("DingTalk")
+    WECOM = "wecom", _("WeCom")
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 # Percent of the budget at which actual or forecast cost raises an alert, unless a budget says otherwise.

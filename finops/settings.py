@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of every page: the switch in the nav (a cookie), else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -174,10 +176,17 @@ if FINOPS_SSO_DEFAULT_ROLE.lower() not in ("", "none", "viewer", "admin"):
         f"FINOPS_SSO_DEFAULT_ROLE={FINOPS_SSO_DEFAULT_ROLE!r}: use viewer, admin or none"
     )
 
-LANGUAGE_CODE = "en-us"
+# English unless the browser asks for Chinese or the nav's switch chose it (docs/i18n.md). The catalogue is
+# locale/zh_Hans/LC_MESSAGES/django.po, compiled into the django.mo beside it (`make messages`).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
-# ISO dates and times on every page, tables included (reports/formats/en/formats.py).
+# Dates, times and numbers as each language writes them, tables included (reports/formats/<lang>/formats.py):
+# ISO dates in English, 2026年10月5日 in Chinese. Amounts get their thousand separators from the pages'
+# filters (reports/templatetags/finops.py), not from USE_THOUSAND_SEPARATOR, which would also group ids in
+# links and form values. Exports (CSV, Excel, API) never go through these formats: machine-readable numbers.
 FORMAT_MODULE_PATH = ["reports.formats"]
 USE_TZ = True
 
@@ -275,6 +284,13 @@ LOGGING = {
 
 # The product's own settings.
 FINOPS_CURRENCY = env.str("FINOPS_CURRENCY", default="EUR")
+# The language of what is written with no browser to ask: alert messages, their e-mails and webhooks, and the
+# exports built by the workers (docs/i18n.md). en or zh-hans.
+FINOPS_LANGUAGE = env.str("FINOPS_LANGUAGE", default=LANGUAGE_CODE)
+if FINOPS_LANGUAGE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"FINOPS_LANGUAGE={FINOPS_LANGUAGE!r}: use one of {', '.join(dict(LANGUAGES))}"
+    )
 FINOPS_HOURLY_RETENTION_DAYS = env.int("FINOPS_HOURLY_RETENTION_DAYS", default=90)
 # How far back the sweep of missed sampling slots looks (it runs every 5 minutes; this covers a beat or
 # worker that was down for days). Kept inside the hourly retention, or it would refill pruned slots.

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from reports.models import ClosedPeriod, ClosedSnapshot, ExportRun, PeriodLog, ScheduledExport
 from reports.periods import PeriodError, check_in_history, parse_period
@@ -62,7 +63,7 @@ class ScheduledExportAdmin(admin.ModelAdmin):
     inlines = [ExportRunInline]
     actions = ["run_now"]
 
-    @admin.display(description="last run")
+    @admin.display(description=gettext_lazy("last run"))
     def last_run_status(self, obj):
         run = obj.runs.order_by("-created_at").first()
         if run is None:
@@ -71,13 +72,15 @@ class ScheduledExportAdmin(admin.ModelAdmin):
             " (error)" if run.error else ""
         )
 
-    @admin.action(description="Run the selected schedules now")
+    @admin.action(description=gettext_lazy("Run the selected schedules now"))
     def run_now(self, request, queryset):
         from reports.tasks import run_schedule
 
         for schedule in queryset:
             transaction.on_commit(lambda pk=schedule.pk: run_schedule.delay(pk))
-        self.message_user(request, f"{queryset.count()} schedule(s) queued.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("%(count)d schedule(s) queued.") % {"count": queryset.count()}, messages.SUCCESS
+        )
 
 
 @admin.register(ExportRun)
@@ -103,11 +106,11 @@ class ExportRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="scope")
+    @admin.display(description=gettext_lazy("scope"))
     def scope(self, obj):
         return obj.scope_label
 
-    @admin.display(description="error")
+    @admin.display(description=gettext_lazy("error"))
     def short_error(self, obj):
         return (obj.error[:120] + "…") if len(obj.error) > 120 else obj.error
 
@@ -212,11 +215,13 @@ class ClosedPeriodAdmin(admin.ModelAdmin):
         job = getattr(request, "_closing_job", None)
         if job is not None:
             self.message_user(
-                request, f"Closing of {job.key} queued; the Reports page shows its progress.", messages.INFO
+                request,
+                gettext("Closing of %(key)s queued; the Reports page shows its progress.") % {"key": job.key},
+                messages.INFO,
             )
         return redirect(f"{reverse('reports')}#closing")
 
-    @admin.action(description="Reopen the selected periods (asks why)")
+    @admin.action(description=gettext_lazy("Reopen the selected periods (asks why)"))
     def reopen(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
         if "apply" in request.POST and reason:
@@ -227,7 +232,11 @@ class ClosedPeriodAdmin(admin.ModelAdmin):
                 except ClosingError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
             if done:
-                self.message_user(request, f"Reopened {', '.join(done)}; logged.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    gettext("Reopened %(keys)s; logged.") % {"keys": ", ".join(done)},
+                    messages.SUCCESS,
+                )
             return None
         return render(
             request,

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import numpy as np
 import plotly.graph_objects as go
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency (black last, for "other").
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -20,15 +22,18 @@ PART_COLOURS = {
     "overhead": "#CC79A7",
 }
 DAY_MS = 86_400_000
+# The legend's names, in the page's language (str() of each when a figure is built: Plotly wants text).
 PART_NAMES = {
-    "direct": "Direct",
-    "shared": "Shared namespaces",
-    "idle": "Idle",
-    "overhead": "Overhead",
-    "workload": "Workloads",
-    "pods": "Paid by pods",
-    "idle_part": "Idle",
+    "direct": _("Direct"),
+    "shared": _("Shared namespaces"),
+    "idle": _("Idle"),
+    "overhead": _("Overhead"),
+    "workload": _("Workloads"),
+    "pods": _("Paid by pods"),
+    "idle_part": _("Idle"),
 }
+# The dashed lines of a usage histogram (reports/views_recommendations.py names them by these keys).
+MARK_NAMES = {"request": _("request"), "advice": _("advice")}
 
 
 def _layout(
@@ -127,7 +132,7 @@ def stacked_parts(
     for part in parts:
         fig.add_trace(
             go.Bar(
-                name=PART_NAMES.get(part, part.replace("_", " ").capitalize()),
+                name=str(PART_NAMES.get(part, part.replace("_", " ").capitalize())),
                 y=names,
                 x=[float(r[part]) for r in rows][::-1],
                 orientation="h",
@@ -209,14 +214,21 @@ def usage_histogram(
         go.Bar(
             x=[float(starts[i]) * scale for i in index],
             y=[seconds[i] / 3600 for i in index],
-            name="Usage",
+            name=gettext("Usage"),
             marker_color=OKABE_ITO[0],
-            hovertemplate=f"from %{{x:,.3f}} {unit}: %{{y:,.1f}} h<extra></extra>",
+            hovertemplate=gettext("from %(x)s %(unit)s: %(y)s h")
+            % {"x": "%{x:,.3f}", "unit": unit, "y": "%{y:,.1f}"}
+            + "<extra></extra>",
         )
     )
     for n, (name, value) in enumerate((k, v) for k, v in marks.items() if v is not None):
-        fig.add_vline(x=value, line_dash="dash", line_color=OKABE_ITO[n + 1], annotation_text=name)
-    _layout(fig, currency="", height=260, y_title="hours", hovermode="closest")
+        fig.add_vline(
+            x=value,
+            line_dash="dash",
+            line_color=OKABE_ITO[n + 1],
+            annotation_text=str(MARK_NAMES.get(name, name)),
+        )
+    _layout(fig, currency="", height=260, y_title=gettext("hours"), hovermode="closest")
     fig.update_layout(xaxis={"title": {"text": unit}}, yaxis={"tickformat": ",.1f"})
     return to_json(fig)
 

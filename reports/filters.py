@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
 MAX_QUERY = 200
@@ -20,7 +21,7 @@ class Rows(list):
 class TableFilter(django_filters.FilterSet):
     """?NAME-q=words: the rows whose cells (as the CSV has them) contain every word, case-insensitively."""
 
-    q = django_filters.CharFilter(label="Filter", method="contains", max_length=MAX_QUERY)
+    q = django_filters.CharFilter(label=_("Filter"), method="contains", max_length=MAX_QUERY)
 
     def __init__(self, data, *, rows, text, prefix):
         self.text = text

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from costing.choices import RunStatus
 
@@ -311,5 +312,8 @@ class ExportRun(models.Model):
 
     @property
     def scope_label(self) -> str:
-        parts = [f"cluster {self.cluster}" if self.cluster else "", self.department]
-        return ", ".join(p for p in parts if p) or "Organisation"
+        parts = [
+            gettext("cluster %(name)s") % {"name": self.cluster} if self.cluster else "",
+            self.department,
+        ]
+        return ", ".join(p for p in parts if p) or gettext("Organisation")

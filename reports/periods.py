@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
+from django.utils import dateformat
+from django.utils.translation import gettext, ngettext
 
 KINDS = ("day", "week", "month", "quarter", "year", "custom")
 HISTORY_MONTHS = 24  # how far back any period may start: "anywhere in the last two years"
@@ -69,14 +71,20 @@ class Period:
         if self.kind == "year":
             return str(s.year)
         if self.kind == "quarter":
-            return f"Q{(s.month - 1) // 3 + 1} {s.year}"
+            return gettext("Q%(quarter)d %(year)d") % {"quarter": (s.month - 1) // 3 + 1, "year": s.year}
         if self.kind == "month":
-            return f"{s:%B %Y}"
+            # Translators: a month and its year in Django's date format ("October 2026").
+            return dateformat.format(s, gettext("F Y"))
         if self.kind == "week":
             year, week, _ = s.isocalendar()
-            return f"Week {week} of {year} ({s.isoformat()} – {self.last_day.isoformat()})"
+            return gettext("Week %(week)d of %(year)d (%(start)s – %(end)s)") % {
+                "week": week,
+                "year": year,
+                "start": s.isoformat(),
+                "end": self.last_day.isoformat(),
+            }
         if self.kind == "day":
-            return f"{s.isoformat()} ({s:%A})"
+            return f"{s.isoformat()} ({dateformat.format(s, 'l')})"
         return f"{s.isoformat()} – {self.last_day.isoformat()}"
 
     def previous(self) -> Period:
@@ -129,15 +137,35 @@ def compared_label(period: Period, compared: Period) -> str:
         return previous.label
     n = compared.days
     span = compared.start.isoformat() if n == 1 else compared.label
-    days = "day" if n == 1 else f"{n} days"
+    words = {"span": span, "n": n, "previous": previous.label, "before": previous.days}
     if period.kind == "month" and n > 1:
-        return f"{span}, the same {days} of {previous.label}"
+        return gettext("%(span)s, the same %(n)d days of %(previous)s") % words
     if period.kind in ("month", "quarter", "year"):
-        return f"{span}, the first {days} of {previous.label}"
+        return (
+            ngettext(
+                "%(span)s, the first day of %(previous)s", "%(span)s, the first %(n)d days of %(previous)s", n
+            )
+            % words
+        )
     if period.kind == "week":
         year, week, _ = previous.start.isocalendar()
-        return f"{span}, the first {days} of week {week} of {year}"
-    return f"{span}, the first {days} of the {previous.days} days before"
+        words.update(week=week, year=year)
+        return (
+            ngettext(
+                "%(span)s, the first day of week %(week)d of %(year)d",
+                "%(span)s, the first %(n)d days of week %(week)d of %(year)d",
+                n,
+            )
+            % words
+        )
+    return (
+        ngettext(
+            "%(span)s, the first day of the %(before)d days before",
+            "%(span)s, the first %(n)d days of the %(before)d days before",
+            n,
+        )
+        % words
+    )
 
 
 def earliest_start(today: date) -> date:

@@ -17,16 +17,19 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join, strip_tags
-from django.utils.safestring import SafeData, mark_safe
+from django.utils.safestring import SafeData
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
+from costing.choices import IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
 from costing.money import round_cents
 from reports.filters import TableFilter
 from reports.reporting.csv import ENCODING, writer
 from reports.reporting.safety import safe_text
-from reports.templatetags.finops import hours, link, pct, plain_money, show_delta
+from reports.templatetags.finops import hours, link, number, pct, plain_money, show_delta
 
 EXPORT = "_export"  # ?_export=csv: the table (or with several, ?_table=NAME) as CSV, through the page's view
 EXPORT_TABLE = "_table"
@@ -100,7 +103,7 @@ class QuantityColumn(Column):
     def render(self, value):
         if value is None:
             return "–"
-        return hours(value) if self.places == 2 else f"{float(value):,.{self.places}f}"
+        return hours(value) if self.places == 2 else number(float(value), self.places)
 
     def value(self, value):
         return "" if value is None else f"{float(value):.{self.places}f}"
@@ -117,7 +120,7 @@ class CountColumn(Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return f"{value:,}"
+        return number(value, 0)
 
     def value(self, value):
         return str(value)
@@ -128,7 +131,7 @@ class ChangeColumn(Column):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("order_by", ("change__diff",))
-        kwargs.setdefault("verbose_name", "Change")
+        kwargs.setdefault("verbose_name", _("Change"))
         super().__init__(*args, **kwargs)
 
     # show_delta drops the percentage when the page's period is not like for like (the table's state says).
@@ -161,7 +164,7 @@ class WhenColumn(Column):
 
     def __init__(self, verbose_name=None, *args, **kwargs):
         kwargs.setdefault("empty_values", ())
-        super().__init__(f"{verbose_name} (UTC)" if verbose_name else None, *args, **kwargs)
+        super().__init__(format_lazy("{} (UTC)", verbose_name) if verbose_name else None, *args, **kwargs)
 
     def render(self, value):
         return f"{value:%Y-%m-%d %H:%M}" if value else "—"
@@ -333,7 +336,7 @@ class Table(tables.Table):
             return []
         # The sum of the cents shown, so the footer of a filtered table adds up to its rows.
         first = self.columns[0].name if len(self.columns) else None
-        shown = {first: f"Shown rows ({len(self.data)})"} if first else {}
+        shown = {first: gettext("Shown rows (%(count)d)") % {"count": len(self.data)}} if first else {}
         for bound in self.columns:
             if isinstance(bound.column, MoneyColumn) and any(bound.name in t for t in self.totals):
                 shown[bound.name] = sum(
@@ -404,13 +407,13 @@ def row_heading(text, url=None, note=""):
 
 
 class ClusterTable(Table):
-    cluster__name = Column("Cluster")
-    workload = MoneyColumn("Workloads")
-    idle = MoneyColumn("Idle")
-    overhead = MoneyColumn("Overhead")
-    physical_cost = MoneyColumn("Physical cost ({currency})", strong=True)
-    estimated_share = ShareColumn("Estimated")
-    coverage = ShareColumn("Coverage")
+    cluster__name = Column(_("Cluster"))
+    workload = MoneyColumn(_("Workloads"))
+    idle = MoneyColumn(_("Idle"))
+    overhead = MoneyColumn(_("Overhead"))
+    physical_cost = MoneyColumn(_("Physical cost ({currency})"), strong=True)
+    estimated_share = ShareColumn(_("Estimated"))
+    coverage = ShareColumn(_("Coverage"))
     change = ChangeColumn()
 
     def render_cluster__name(self, value):
@@ -423,12 +426,12 @@ class ClusterTable(Table):
 class ClusterShareTable(Table):
     """A department viewer's share of each cluster."""
 
-    cluster__name = Column("Cluster")
-    direct = MoneyColumn("Direct")
-    shared = MoneyColumn("Shared")
-    idle = MoneyColumn("Idle")
-    overhead = MoneyColumn("Overhead")
-    total = MoneyColumn("Total ({currency})", strong=True)
+    cluster__name = Column(_("Cluster"))
+    direct = MoneyColumn(_("Direct"))
+    shared = MoneyColumn(_("Shared"))
+    idle = MoneyColumn(_("Idle"))
+    overhead = MoneyColumn(_("Overhead"))
+    total = MoneyColumn(_("Total ({currency})"), strong=True)
     change = ChangeColumn()
 
     def render_cluster__name(self, value):
@@ -436,16 +439,16 @@ class ClusterShareTable(Table):
 
 
 class NodePoolTable(Table):
-    node_pool__name = Column("Node pool")
-    pods = MoneyColumn("Paid by pods")
-    idle_part = MoneyColumn("Idle")
-    idle_share = ShareColumn("Idle share")
-    estimated_cost = MoneyColumn("Estimated")
-    cpu_capacity_core_hours = QuantityColumn("Capacity core-hours")
-    mem_capacity_gib_hours = QuantityColumn("Capacity GiB-hours")
+    node_pool__name = Column(_("Node pool"))
+    pods = MoneyColumn(_("Paid by pods"))
+    idle_part = MoneyColumn(_("Idle"))
+    idle_share = ShareColumn(_("Idle share"))
+    estimated_cost = MoneyColumn(_("Estimated"))
+    cpu_capacity_core_hours = QuantityColumn(_("Capacity core-hours"))
+    mem_capacity_gib_hours = QuantityColumn(_("Capacity GiB-hours"))
     gpu_capacity_hours = QuantityColumn(_("Capacity GPU-hours"))
     gpu_idle = MoneyColumn(_("Idle GPU"))
-    cost = MoneyColumn("Cost ({currency})")
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def __init__(self, rows, *, cluster_name, **kwargs):
         super().__init__(rows, **kwargs)
@@ -457,15 +460,15 @@ class NodePoolTable(Table):
 
 class NodeTable(Table):
     per_page = 25
-    node__name = Column("Node")
-    node__instance_type = Column("Instance type")
-    pods = MoneyColumn("Paid by pods")
-    idle_part = MoneyColumn("Idle")
+    node__name = Column(_("Node"))
+    node__instance_type = Column(_("Instance type"))
+    pods = MoneyColumn(_("Paid by pods"))
+    idle_part = MoneyColumn(_("Idle"))
     gpu_idle = MoneyColumn(_("Idle GPU"))
-    hours_billed = CountColumn("Hours billed")
-    hours_estimated = CountColumn("Hours estimated")
-    hours_unsampled = CountColumn("Hours unsampled")
-    cost = MoneyColumn("Cost ({currency})")
+    hours_billed = CountColumn(_("Hours billed"))
+    hours_estimated = CountColumn(_("Hours estimated"))
+    hours_unsampled = CountColumn(_("Hours unsampled"))
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def __init__(self, rows, *, cluster_name, **kwargs):
         super().__init__(rows, **kwargs)
@@ -477,15 +480,15 @@ class NodeTable(Table):
 
 class NodeDayTable(Table):
     per_page = 31
-    day = DayColumn("Day")
-    pods = MoneyColumn("Paid by pods")
-    idle_part = MoneyColumn("Idle")
-    estimated_cost = MoneyColumn("Estimated")
-    hours_billed = CountColumn("Hours billed")
-    hours_estimated = CountColumn("Hours estimated")
-    hours_unsampled = CountColumn("Hours unsampled")
-    cost = MoneyColumn("Cost ({currency})")
-    unit_prices = Column("Hours", accessor="day", orderable=False, exclude_from_export=True)
+    day = DayColumn(_("Day"))
+    pods = MoneyColumn(_("Paid by pods"))
+    idle_part = MoneyColumn(_("Idle"))
+    estimated_cost = MoneyColumn(_("Estimated"))
+    hours_billed = CountColumn(_("Hours billed"))
+    hours_estimated = CountColumn(_("Hours estimated"))
+    hours_unsampled = CountColumn(_("Hours unsampled"))
+    cost = MoneyColumn(_("Cost ({currency})"))
+    unit_prices = Column(_("Hours"), accessor="day", orderable=False, exclude_from_export=True)
 
     def __init__(self, rows, *, cluster_name, node_name, cutoff, **kwargs):
         super().__init__(rows, **kwargs)
@@ -500,15 +503,15 @@ class NodeDayTable(Table):
 
 class NodeHourTable(Table):
     per_page = 24
-    hour = Column("Hour (UTC)")
-    cost = QuantityColumn("Cost", places=4)
-    cpu_price = QuantityColumn("Per core-hour", places=5)
-    mem_price = QuantityColumn("Per GiB-hour", places=5)
+    hour = Column(_("Hour (UTC)"))
+    cost = QuantityColumn(_("Cost"), places=4)
+    cpu_price = QuantityColumn(_("Per core-hour"), places=5)
+    mem_price = QuantityColumn(_("Per GiB-hour"), places=5)
     gpu_price = QuantityColumn(_("Per GPU-hour"), places=5)
-    cpu_idle = QuantityColumn("Idle CPU", places=4)
-    mem_idle = QuantityColumn("Idle memory", places=4)
+    cpu_idle = QuantityColumn(_("Idle CPU"), places=4)
+    mem_idle = QuantityColumn(_("Idle memory"), places=4)
     gpu_idle = QuantityColumn(_("Idle GPU"), places=4)
-    source = Column("Source", accessor="sampled")
+    source = Column(_("Source"), accessor="sampled")
 
     def __init__(self, rows, *, cluster_name, node_name, **kwargs):
         super().__init__(rows, **kwargs)
@@ -523,8 +526,8 @@ class NodeHourTable(Table):
 
     def render_source(self, value, record):
         if not record["sampled"]:
-            return "billed, never sampled"
-        return "estimated (price sheet)" if record["estimated"] else "bill"
+            return gettext("billed, never sampled")
+        return gettext("estimated (price sheet)") if record["estimated"] else gettext("bill")
 
 
 def reverse_hour(cluster: str, node: str, record: dict, state) -> str:
@@ -534,14 +537,14 @@ def reverse_hour(cluster: str, node: str, record: dict, state) -> str:
 
 class NamespaceTable(Table):
     per_page = 50
-    namespace__name = Column("Namespace")
-    cluster__name = Column("Cluster")
-    department = Column("Department")
-    cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
-    mem_efficiency = ShareColumn("Memory efficiency", digits=0)
-    estimated_share = ShareColumn("Estimated", digits=0)
+    namespace__name = Column(_("Namespace"))
+    cluster__name = Column(_("Cluster"))
+    department = Column(_("Department"))
+    cpu_efficiency = ShareColumn(_("CPU efficiency"), digits=0)
+    mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
+    estimated_share = ShareColumn(_("Estimated"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
-    cost = MoneyColumn("Cost ({currency})")
+    cost = MoneyColumn(_("Cost ({currency})"))
     change = ChangeColumn()
 
     def render_namespace__name(self, value, record):
@@ -549,27 +552,27 @@ class NamespaceTable(Table):
 
     def render_department(self, value, record):
         if record.get("shared"):
-            return "Shared"
+            return gettext("Shared")
         state = self.state
         if state is not None and state.restricted and value not in state.granted:
             return value
         return row_heading(value, self.link("department", value))
 
     def value_department(self, value, record):
-        return "Shared" if record.get("shared") else value
+        return gettext("Shared") if record.get("shared") else value
 
 
 class WorkloadTable(Table):
     per_page = 50
-    name = Column("Workload")
-    pods = CountColumn("Pods")
-    cpu_billable_core_hours = QuantityColumn("Billable core-hours")
-    mem_billable_gib_hours = QuantityColumn("Billable GiB-hours")
+    name = Column(_("Workload"))
+    pods = CountColumn(_("Pods"))
+    cpu_billable_core_hours = QuantityColumn(_("Billable core-hours"))
+    mem_billable_gib_hours = QuantityColumn(_("Billable GiB-hours"))
     gpu_billable_hours = QuantityColumn(_("Billable GPU-hours"))
-    cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
-    mem_efficiency = ShareColumn("Memory efficiency", digits=0)
+    cpu_efficiency = ShareColumn(_("CPU efficiency"), digits=0)
+    mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
-    cost = MoneyColumn("Cost ({currency})")
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_name(self, value, record):
         return row_heading(f"{record['kind']}/{value}", self.link("workload", record["workload_id"]))
@@ -581,12 +584,12 @@ class WorkloadTable(Table):
 class TopWorkloadTable(Table):
     """The overview's costliest workloads; the others and the sum of all stay in the footer."""
 
-    workload__name = Column("Workload")
-    namespace__name = Column("Namespace")
-    cluster__name = Column("Cluster")
-    cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
-    mem_efficiency = ShareColumn("Memory efficiency", digits=0)
-    cost = MoneyColumn("Cost ({currency})")
+    workload__name = Column(_("Workload"))
+    namespace__name = Column(_("Namespace"))
+    cluster__name = Column(_("Cluster"))
+    cpu_efficiency = ShareColumn(_("CPU efficiency"), digits=0)
+    mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_workload__name(self, value, record):
         text = f"{record['workload__kind']}/{value}"
@@ -598,18 +601,18 @@ class TopWorkloadTable(Table):
 
 class PodTable(Table):
     per_page = 25
-    pod__name = Column("Pod")
-    node__name = Column("Node")
-    days = CountColumn("Days")
-    cpu_request_core_hours = QuantityColumn("CPU request core-hours")
-    cpu_usage_core_hours = QuantityColumn("CPU usage core-hours")
-    cpu_billable_core_hours = QuantityColumn("CPU billable core-hours")
-    mem_request_gib_hours = QuantityColumn("Memory request GiB-hours")
-    mem_usage_gib_hours = QuantityColumn("Memory usage GiB-hours")
-    mem_billable_gib_hours = QuantityColumn("Memory billable GiB-hours")
+    pod__name = Column(_("Pod"))
+    node__name = Column(_("Node"))
+    days = CountColumn(_("Days"))
+    cpu_request_core_hours = QuantityColumn(_("CPU request core-hours"))
+    cpu_usage_core_hours = QuantityColumn(_("CPU usage core-hours"))
+    cpu_billable_core_hours = QuantityColumn(_("CPU billable core-hours"))
+    mem_request_gib_hours = QuantityColumn(_("Memory request GiB-hours"))
+    mem_usage_gib_hours = QuantityColumn(_("Memory usage GiB-hours"))
+    mem_billable_gib_hours = QuantityColumn(_("Memory billable GiB-hours"))
     gpu_billable_hours = QuantityColumn(_("GPU billable GPU-hours"))
     gpu_cost = MoneyColumn(_("GPU cost"))
-    cost = MoneyColumn("Cost ({currency})")
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_pod__name(self, value, record):
         return row_heading(value, self.link("pod", record["pod_id"]))
@@ -617,29 +620,29 @@ class PodTable(Table):
 
 class PodDayTable(Table):
     per_page = 31
-    day = DayColumn("Day")
-    node__name = Column("Node")
-    samples = CountColumn("Samples")
-    cpu_billable_core_hours = QuantityColumn("Billable core-hours")
-    mem_billable_gib_hours = QuantityColumn("Billable GiB-hours")
+    day = DayColumn(_("Day"))
+    node__name = Column(_("Node"))
+    samples = CountColumn(_("Samples"))
+    cpu_billable_core_hours = QuantityColumn(_("Billable core-hours"))
+    mem_billable_gib_hours = QuantityColumn(_("Billable GiB-hours"))
     gpu_billable_hours = QuantityColumn(_("Billable GPU-hours"))
-    estimated_cost = MoneyColumn("Estimated")
-    cost = MoneyColumn("Cost ({currency})")
+    estimated_cost = MoneyColumn(_("Estimated"))
+    cost = MoneyColumn(_("Cost ({currency})"))
 
 
 class PodHourTable(Table):
     """A pod's node-hours: billable quantity x unit price = cost, each price opening where it came from."""
 
     per_page = 24
-    hour = Column("Hour (UTC)")
-    node = Column("Node")
-    cpu_billable_core_hours = QuantityColumn("Core-hours", places=4)
-    cpu_price = QuantityColumn("× per core-hour", places=5)
-    mem_billable_gib_hours = QuantityColumn("GiB-hours", places=4)
-    mem_price = QuantityColumn("× per GiB-hour", places=5)
+    hour = Column(_("Hour (UTC)"))
+    node = Column(_("Node"))
+    cpu_billable_core_hours = QuantityColumn(_("Core-hours"), places=4)
+    cpu_price = QuantityColumn(_("× per core-hour"), places=5)
+    mem_billable_gib_hours = QuantityColumn(_("GiB-hours"), places=4)
+    mem_price = QuantityColumn(_("× per GiB-hour"), places=5)
     gpu_billable_hours = QuantityColumn(_("GPU-hours"), places=4)
     gpu_price = QuantityColumn(_("× per GPU-hour"), places=5)
-    cost = QuantityColumn("= cost", places=4)
+    cost = QuantityColumn(_("= cost"), places=4)
 
     def __init__(self, rows, *, cluster, **kwargs):
         super().__init__(rows, **kwargs)
@@ -652,18 +655,20 @@ class PodHourTable(Table):
 
     def _price(self, value, record, title):
         if not record.get("priced"):
-            return "unpriced"
+            return gettext("unpriced")
         url = reverse_hour(self.cluster, record["node"], record, self.state)
         html = format_html('<a href="{}" title="{}">{}</a>', url, title, f"{float(value):.5f}")
         if record.get("estimated"):
-            html += format_html(' <abbr title="{}">est.</abbr>', "estimated from the price sheet")
+            html += format_html(
+                ' <abbr title="{}">{}</abbr>', gettext("estimated from the price sheet"), gettext("est.")
+            )
         return html
 
     def render_cpu_price(self, value, record):
-        return self._price(value, record, "Where this price came from")
+        return self._price(value, record, gettext("Where this price came from"))
 
     def render_mem_price(self, value, record):
-        return self._price(value, record, "Where this price came from")
+        return self._price(value, record, gettext("Where this price came from"))
 
     def render_gpu_price(self, value, record):
         if value is None and record.get("priced"):
@@ -671,7 +676,7 @@ class PodHourTable(Table):
         return self._price(value, record, "Where this price came from")
 
     def value_cpu_price(self, value, record):
-        return f"{float(value):.5f}" if record.get("priced") else "unpriced"
+        return f"{float(value):.5f}" if record.get("priced") else gettext("unpriced")
 
     value_mem_price = value_cpu_price
 
@@ -681,78 +686,96 @@ class PodHourTable(Table):
 
 class LabelTable(Table):
     per_page = 50
-    label = Column("Label value")
-    pods = CountColumn("Pods")
-    cpu_efficiency = ShareColumn("CPU efficiency", digits=0)
-    mem_efficiency = ShareColumn("Memory efficiency", digits=0)
-    cost = MoneyColumn("Cost ({currency})")
+    label = Column(_("Label value"))
+    pods = CountColumn(_("Pods"))
+    cpu_efficiency = ShareColumn(_("CPU efficiency"), digits=0)
+    mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def __init__(self, rows, *, key, **kwargs):
         super().__init__(rows, **kwargs)
-        self.columns["label"].column.verbose_name = key or "Label value"
+        self.columns["label"].column.verbose_name = key or _("Label value")
 
 
 class DepartmentTable(Table):
-    name = Column("Department")
-    direct = MoneyColumn("Direct")
-    shared = MoneyColumn("Shared")
-    idle = MoneyColumn("Idle")
-    overhead = MoneyColumn("Overhead")
-    total = MoneyColumn("Total ({currency})", strong=True)
+    name = Column(_("Department"))
+    direct = MoneyColumn(_("Direct"))
+    shared = MoneyColumn(_("Shared"))
+    idle = MoneyColumn(_("Idle"))
+    overhead = MoneyColumn(_("Overhead"))
+    total = MoneyColumn(_("Total ({currency})"), strong=True)
     change = ChangeColumn()
 
     class Meta(Table.Meta):
         row_attrs = {"class": lambda record: "line" if record.get("is_line") else ""}
 
     def render_name(self, value, record):
-        note = "(not divided)" if record.get("is_line") else ""
-        return row_heading(value, self.link("department", value), note)
+        note = gettext("(not divided)") if record.get("is_line") else ""
+        shown = LINE_NAMES.get(value, value) if record.get("is_line") else value
+        return row_heading(shown, self.link("department", value), note)
 
     def value_name(self, value):
         return value
 
 
 class DepartmentNamespaceTable(Table):
-    namespace = Column("Namespace")
-    cluster = Column("Cluster")
-    days = CountColumn("Days")
-    cost = MoneyColumn("Cost ({currency})")
+    namespace = Column(_("Namespace"))
+    cluster = Column(_("Cluster"))
+    days = CountColumn(_("Days"))
+    cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_namespace(self, value, record):
         return row_heading(value, self.link("namespace", record["cluster"], value))
 
 
+# The lines kept apart beside the departments, named on the page in its language (the CSV keeps the name).
+LINE_NAMES = {
+    UNALLOCATED: _("Unallocated"),
+    SHARED_LINE: _("Shared"),
+    IDLE_LINE: _("Idle"),
+    OVERHEAD_LINE: _("Overhead"),
+}
+POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "overhead": _("Overhead")}
+
+
+def pool_name(pool: str) -> str:
+    """A common pool's name in the page's language ("idle" -> "Idle")."""
+    return str(POOL_NAMES.get(pool, pool.capitalize()))
+
+
 class DepartmentPoolTable(Table):
-    pool = Column("Pool")
-    cluster = Column("Cluster")
-    method = Column("Method")
-    applied = Column("Applied")
-    scope = Column("Scope")
-    basis = Column("Basis", default="–")
-    pool_amount = MoneyColumn("Pool ({currency})")
-    fraction = ShareColumn("Fraction")
-    amount = MoneyColumn("Share ({currency})")
+    pool = Column(_("Pool"))
+    cluster = Column(_("Cluster"))
+    method = Column(_("Method"))
+    applied = Column(_("Applied"))
+    scope = Column(_("Scope"))
+    basis = Column(_("Basis"), default="–")
+    pool_amount = MoneyColumn(_("Pool ({currency})"))
+    fraction = ShareColumn(_("Fraction"))
+    amount = MoneyColumn(_("Share ({currency})"))
 
     def value_pool(self, value, record):
-        text = value.capitalize() + (f" ({record['resource']})" if record.get("resource") else "")
-        return text + (f" via {record['via']}" if record.get("via") else "")
+        text = pool_name(value) + (f" ({record['resource']})" if record.get("resource") else "")
+        return text + (" " + gettext("via %(via)s") % {"via": record["via"]} if record.get("via") else "")
 
     def render_pool(self, value, record):
-        text = value.capitalize() + (f" ({record['resource']})" if record.get("resource") else "")
-        return row_heading(text, note=f"via {record['via']}" if record.get("via") else "")
+        text = pool_name(value) + (f" ({record['resource']})" if record.get("resource") else "")
+        return row_heading(
+            text, note=gettext("via %(via)s") % {"via": record["via"]} if record.get("via") else ""
+        )
 
 
 class BillLineTable(Table):
     per_page = 25
-    source_row = Column("Bill row")
-    resource_id = Column("Resource")
-    service_name = Column("Service", default="–")
-    charge_period_start = Column("Charge period (UTC)")
-    effective_cost = MoneyColumn("Line cost ({currency})")
-    part = QuantityColumn("Part in this hour", places=6)
+    source_row = Column(_("Bill row"))
+    resource_id = Column(_("Resource"))
+    service_name = Column(_("Service"), default="–")
+    charge_period_start = Column(_("Charge period (UTC)"))
+    effective_cost = MoneyColumn(_("Line cost ({currency})"))
+    part = QuantityColumn(_("Part in this hour"), places=6)
 
     def render_source_row(self, value, record):
-        return f"import {record['bill_import_id']}, row {value}"
+        return gettext("import %(import)s, row %(row)s") % {"import": record["bill_import_id"], "row": value}
 
     value_source_row = render_source_row
 
@@ -764,16 +787,16 @@ class BillLineTable(Table):
 
 class BillImportTable(Table):
     per_page = 25
-    file_name = Column("File")
-    rows = CountColumn("Rows", default="–")
-    effective_total = MoneyColumn("EffectiveCost")
-    billed_total = MoneyColumn("BilledCost")
-    list_total = MoneyColumn("ListCost")
-    currency = Column("Currency", default="–")
-    period_start = Column("Billing period", default="–")
-    uploaded_by = Column("By", accessor="uploaded_by__username", default="command line")
-    created_at = WhenColumn("When")
-    status = Column("Outcome")
+    file_name = Column(_("File"))
+    rows = CountColumn(_("Rows"), default="–")
+    effective_total = MoneyColumn(_("EffectiveCost"))
+    billed_total = MoneyColumn(_("BilledCost"))
+    list_total = MoneyColumn(_("ListCost"))
+    currency = Column(_("Currency"), default="–")
+    period_start = Column(_("Billing period"), default="–")
+    uploaded_by = Column(_("By"), accessor="uploaded_by__username", default=_("command line"))
+    created_at = WhenColumn(_("When"))
+    status = Column(_("Outcome"))
 
     def render_file_name(self, value, record):
         return format_html("{}<br><small>#{} · {}</small>", value, record.pk, record.get_format_display())
@@ -799,11 +822,13 @@ class BillImportTable(Table):
             )
         if value == "failed":
             return format_html(
-                '<span class="error">Failed:</span> <span class="error">{}</span>', linebreaksbr(record.error)
+                '<span class="error">{}</span> <span class="error">{}</span>',
+                gettext("Failed:"),
+                linebreaksbr(record.error),
             )
         html = format_html("{}", record.get_status_display())
         if record.replaced_by_id:
-            html = format_html("{}, replaced by #{}", html, record.replaced_by_id)
+            html = format_html(gettext("{}, replaced by #{}"), html, record.replaced_by_id)
         if record.notes:
             html = format_html("{}<br><small>{}</small>", html, linebreaksbr(record.notes))
         return html
@@ -811,22 +836,24 @@ class BillImportTable(Table):
     def value_status(self, record):
         text = record.get_status_display()
         if record.status == "failed":
-            return f"Failed: {record.error}"
-        return text + (f", replaced by #{record.replaced_by_id}" if record.replaced_by_id else "")
+            return f"{gettext('Failed:')} {record.error}"
+        if record.replaced_by_id:
+            return gettext("{}, replaced by #{}").format(text, record.replaced_by_id)
+        return text
 
 
 class OutsideCostTable(Table):
     per_page = 50
-    service_name = Column("Service", default="–")
-    tags = Column("Tags", orderable=False)
-    lines = CountColumn("Lines")
-    effective = MoneyColumn("EffectiveCost")
-    billed = MoneyColumn("BilledCost")
-    currency = Column("Currency")
+    service_name = Column(_("Service"), default="–")
+    tags = Column(_("Tags"), orderable=False)
+    lines = CountColumn(_("Lines"))
+    effective = MoneyColumn(_("EffectiveCost"))
+    billed = MoneyColumn(_("BilledCost"))
+    currency = Column(_("Currency"))
 
     def render_tags(self, value):
         if not value:
-            return mark_safe("<em>no tags</em>")
+            return format_html("<em>{}</em>", gettext("no tags"))
         return format_html_join(", ", "<code>{}={}</code>", sorted(value.items()))
 
     def value_tags(self, value):
@@ -834,10 +861,10 @@ class OutsideCostTable(Table):
 
 
 class WorkerTable(Table):
-    hostname = Column("Worker")
-    seen_at = Column("Last heartbeat (UTC)")
-    age = QuantityColumn("Age (s)", places=0)
-    stale = Column("State")
+    hostname = Column(_("Worker"))
+    seen_at = Column(_("Last heartbeat (UTC)"))
+    age = QuantityColumn(_("Age (s)"), places=0)
+    stale = Column(_("State"))
 
     def render_seen_at(self, value):
         return f"{value:%Y-%m-%d %H:%M:%S}"
@@ -846,11 +873,14 @@ class WorkerTable(Table):
 
     def render_stale(self, value):
         if value:
-            return format_html('<strong class="warn">stale (over {} s)</strong>', self.stale_seconds)
-        return "alive"
+            return format_html(
+                '<strong class="warn">{}</strong>',
+                gettext("stale (over %(seconds)s s)") % {"seconds": self.stale_seconds},
+            )
+        return gettext("alive")
 
     def value_stale(self, value):
-        return "stale" if value else "alive"
+        return gettext("stale") if value else gettext("alive")
 
     def __init__(self, rows, *, stale_seconds, **kwargs):
         super().__init__(rows, **kwargs)
@@ -859,20 +889,20 @@ class WorkerTable(Table):
 
 class CoverageDayTable(Table):
     per_page = 31
-    day = DayColumn("Day")
-    cluster__name = Column("Cluster")
-    coverage = ShareColumn("Coverage")
+    day = DayColumn(_("Day"))
+    cluster__name = Column(_("Cluster"))
+    coverage = ShareColumn(_("Coverage"))
 
 
 class GapReasonTable(Table):
-    cluster__name = Column("Cluster")
-    reason = Column("Reason", default="(no reason given)")
-    count = CountColumn("Slots")
-    seconds = QuantityColumn("Minutes lost", places=0)
-    last = Column("Last (UTC)")
+    cluster__name = Column(_("Cluster"))
+    reason = Column(_("Reason"), default=_("(no reason given)"))
+    count = CountColumn(_("Slots"))
+    seconds = QuantityColumn(_("Minutes lost"), places=0)
+    last = Column(_("Last (UTC)"))
 
     def render_seconds(self, value):
-        return f"{(value or 0) / 60:,.0f}"
+        return number((value or 0) / 60, 0)
 
     def value_seconds(self, value):
         return f"{(value or 0) / 60:.0f}"
@@ -885,11 +915,11 @@ class GapReasonTable(Table):
 
 class GapTable(Table):
     per_page = 25
-    slot = Column("Slot (UTC)")
-    cluster__name = Column("Cluster")
-    interval = CountColumn("Seconds")
-    source = Column("Source")
-    reason = Column("Reason", default="")
+    slot = Column(_("Slot (UTC)"))
+    cluster__name = Column(_("Cluster"))
+    interval = CountColumn(_("Seconds"))
+    source = Column(_("Source"))
+    reason = Column(_("Reason"), default="")
 
     def render_slot(self, value):
         return f"{value:%Y-%m-%d %H:%M:%S}"
@@ -899,17 +929,17 @@ class GapTable(Table):
 
 class EstimatedDayTable(Table):
     per_page = 31
-    day = DayColumn("Day")
-    cluster__name = Column("Cluster")
-    estimated_cost = MoneyColumn("Estimated ({currency})")
-    estimated_share = ShareColumn("Of physical cost")
+    day = DayColumn(_("Day"))
+    cluster__name = Column(_("Cluster"))
+    estimated_cost = MoneyColumn(_("Estimated ({currency})"))
+    estimated_share = ShareColumn(_("Of physical cost"))
 
 
 class DirtyDayTable(Table):
     per_page = 31
-    day = DayColumn("Day")
-    cluster__name = Column("Cluster")
-    computed_at = Column("Last computed (UTC)", default="never")
+    day = DayColumn(_("Day"))
+    cluster__name = Column(_("Cluster"))
+    computed_at = Column(_("Last computed (UTC)"), default=_("never"))
 
     def render_computed_at(self, value):
         return f"{value:%Y-%m-%d %H:%M}"
@@ -920,7 +950,7 @@ class DirtyDayTable(Table):
 def _progress(record, done: str):
     """The status cell of an export or a closing that the Reports page's script follows while it runs."""
     if record.status == "failed":
-        return f"Failed: {record.error}"
+        return f"{gettext('Failed:')} {record.error}"
     if record.status == "succeeded":
         return done
     return format_html(
@@ -931,13 +961,13 @@ def _progress(record, done: str):
 
 
 class ExportRunTable(Table):
-    created_at = WhenColumn("Asked")
-    requested_by = Column("By", accessor="requested_by__username", default="—")
-    period_key = Column("Period")
-    scope_label = Column("Scope")
-    format = Column("Format")
-    status = Column("Status", attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
-    file_name = Column("File", empty_values=(), attrs={"td": {"class": "js-file"}})
+    created_at = WhenColumn(_("Asked"))
+    requested_by = Column(_("By"), accessor="requested_by__username", default="—")
+    period_key = Column(_("Period"))
+    scope_label = Column(_("Scope"))
+    format = Column(_("Format"))
+    status = Column(_("Status"), attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
+    file_name = Column(_("File"), empty_values=(), attrs={"td": {"class": "js-file"}})
 
     class Meta(Table.Meta):
         row_attrs = {
@@ -949,7 +979,7 @@ class ExportRunTable(Table):
         return record.format
 
     def render_status(self, record):
-        return _progress(record, "Ready")
+        return _progress(record, gettext("Ready"))
 
     value_status = render_status
 
@@ -960,13 +990,13 @@ class ExportRunTable(Table):
 
 
 class ScheduledRunTable(Table):
-    schedule = Column("Schedule", accessor="schedule__name", default="(deleted)")
-    period_key = Column("Period")
-    scope_label = Column("Scope")
-    status = Column("Status")
-    attempts = CountColumn("Attempts")
-    finished_at = WhenColumn("Finished")
-    delivered_to = Column("Delivered to / error", empty_values=())
+    schedule = Column(_("Schedule"), accessor="schedule__name", default=_("(deleted)"))
+    period_key = Column(_("Period"))
+    scope_label = Column(_("Scope"))
+    status = Column(_("Status"))
+    attempts = CountColumn(_("Attempts"))
+    finished_at = WhenColumn(_("Finished"))
+    delivered_to = Column(_("Delivered to / error"), empty_values=())
 
     def render_delivered_to(self, value, record):
         if record.status == "failed":
@@ -981,10 +1011,10 @@ class ScheduledRunTable(Table):
 
 
 class ClosingJobTable(Table):
-    created_at = WhenColumn("Asked")
-    requested_by = Column("By", accessor="requested_by__username", default="—")
-    key = Column("Period")
-    status = Column("Status", attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
+    created_at = WhenColumn(_("Asked"))
+    requested_by = Column(_("By"), accessor="requested_by__username", default="—")
+    key = Column(_("Period"))
+    status = Column(_("Status"), attrs={"td": {"class": lambda record: f"js-status status-{record.status}"}})
 
     class Meta(Table.Meta):
         row_attrs = {
@@ -993,16 +1023,16 @@ class ClosingJobTable(Table):
         }
 
     def render_status(self, record):
-        return _progress(record, "Closed")
+        return _progress(record, gettext("Closed"))
 
     value_status = render_status
 
 
 class ClosedPeriodTable(Table):
-    key = Column("Period")
-    closed_at = WhenColumn("Closed")
-    closed_by = Column("By", accessor="closed_by__username", default="—")
-    reopen = Column("Reopen (reason required)", accessor="pk", orderable=False, exclude_from_export=True)
+    key = Column(_("Period"))
+    closed_at = WhenColumn(_("Closed"))
+    closed_by = Column(_("By"), accessor="closed_by__username", default="—")
+    reopen = Column(_("Reopen (reason required)"), accessor="pk", orderable=False, exclude_from_export=True)
 
     def render_reopen(self, value, record):
         return render_to_string("reports/_reopen_form.html", {"c": record}, request=self.request)
@@ -1010,21 +1040,21 @@ class ClosedPeriodTable(Table):
 
 class PeriodLogTable(Table):
     per_page = 25
-    at = WhenColumn("When")
-    key = Column("Period")
-    action = Column("Action")
-    user = Column("Who", accessor="user__username", default="—")
-    reason = Column("Why", default="")
+    at = WhenColumn(_("When"))
+    key = Column(_("Period"))
+    action = Column(_("Action"))
+    user = Column(_("Who"), accessor="user__username", default="—")
+    reason = Column(_("Why"), default="")
 
 
 class ApiTokenTable(Table):
     """The signed-in user's API tokens (api/pages.py): never the token, only the start it is known by."""
 
-    name = Column("Name")
-    hint = Column("Starts with")
-    created_at = WhenColumn("Created")
-    last_used_at = WhenColumn("Last used")
-    state = Column("State", accessor="active", empty_values=())
+    name = Column(_("Name"))
+    hint = Column(_("Starts with"))
+    created_at = WhenColumn(_("Created"))
+    last_used_at = WhenColumn(_("Last used"))
+    state = Column(_("State"), accessor="active", empty_values=())
     revoke = Column("", accessor="pk", orderable=False, exclude_from_export=True)
 
     def render_hint(self, value):
@@ -1034,13 +1064,17 @@ class ApiTokenTable(Table):
         return f"{value}…"
 
     def render_last_used_at(self, value):
-        return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+        return f"{value:%Y-%m-%d %H:%M}" if value else gettext("never")
 
     def value_last_used_at(self, value):
-        return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+        return f"{value:%Y-%m-%d %H:%M}" if value else gettext("never")
 
     def render_state(self, record):
-        return "active" if record.active else f"revoked {record.revoked_at:%Y-%m-%d}"
+        return (
+            gettext("active")
+            if record.active
+            else gettext("revoked %(day)s") % {"day": f"{record.revoked_at:%Y-%m-%d}"}
+        )
 
     value_state = render_state
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from costing.choices import RunStatus
 from reports.models import CLOSE_TASK, EXPORT_TASK, SCHEDULE_TASK, ClosingJob, ExportRun, ScheduledExport
@@ -59,9 +59,11 @@ def build_export(self, export_id: int) -> str:
     run.started_at = run.started_at or timezone.now()
     run.save(update_fields=["status", "attempts", "started_at"])
     try:
-        if not (run.file_path and Path(run.file_path).exists()):
-            build_file(run, progress=_progress(run))
-        where = deliver(run)
+        # No browser to ask: the file and its e-mail are written in FINOPS_LANGUAGE (docs/i18n.md).
+        with translation.override(settings.FINOPS_LANGUAGE):
+            if not (run.file_path and Path(run.file_path).exists()):
+                build_file(run, progress=_progress(run))
+            where = deliver(run)
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         if is_transient(exc) and self.request.retries < self.max_retries:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 
 from costing.choices import SubjectKind
 from costing.models import BillImport
@@ -42,14 +43,18 @@ def dashboard(request, state):
     context.update(forecast_context(context, _forecast(state)))
     others = (context.get("others") or {}).get("cost")
     count = context.get("other_count")
-    others_row = {"workload__name": f"{count} other workload{'s' if count != 1 else ''}", "cost": others}
+    others_row = {
+        "workload__name": ngettext("%(count)s other workload", "%(count)s other workloads", count or 0)
+        % {"count": count},
+        "cost": others,
+    }
     table = tables.TopWorkloadTable(
         context.get("workloads", []),
         state=state,
-        caption="Top workloads by cost",
+        caption=gettext("Top workloads by cost"),
         totals=[
             *([others_row] if others is not None else []),
-            {"workload__name": "All workloads", "cost": context.get("workload_total")},
+            {"workload__name": gettext("All workloads"), "cost": context.get("workload_total")},
         ],
     )
     return tables.render_page(request, "reports/dashboard.html", context, "overview", workloads=table)

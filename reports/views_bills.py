@@ -13,6 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -37,7 +38,9 @@ def can_see_bills(user) -> bool:
 class UploadForm(forms.Form):
     format = forms.ChoiceField(choices=BillFormat.choices)
     account = forms.CharField(
-        required=False, max_length=200, help_text="CBC only: the billing account of a file without one."
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("CBC only: the billing account of a file without one."),
     )
     file = forms.FileField()
 
@@ -67,12 +70,14 @@ def bills(request):
     """GET: imports and cost outside Kubernetes for ?month=YYYY-MM. POST: upload (FinOps admins only)."""
     if not can_see_bills(request.user):
         raise PermissionDenied(
-            "Bills are the organisation's figures: FinOps admins and viewers see them. What your departments "
-            "pay is on the Overview and Departments pages."
+            gettext(
+                "Bills are the organisation's figures: FinOps admins and viewers see them. What your departments "
+                "pay is on the Overview and Departments pages."
+            )
         )
     if request.method == "POST":
         if not is_finops_admin(request.user):
-            raise PermissionDenied("Only FinOps admins upload bills.")
+            raise PermissionDenied(gettext("Only FinOps admins upload bills."))
         request.upload_handlers.insert(0, BillSizeLimit(request))
     return _bills(request)
 
@@ -100,7 +105,10 @@ def _bills(request):
             except BillError as exc:
                 refused.append(str(exc))
             else:
-                messages.success(request, f"{record.file_name}: import #{record.pk} queued.")
+                messages.success(
+                    request,
+                    gettext("%(name)s: import #%(pk)s queued.") % {"name": record.file_name, "pk": record.pk},
+                )
                 return redirect("bills")
     context = {
         **bill_history(_month(request.GET.get("month", ""))),
@@ -111,11 +119,11 @@ def _bills(request):
         "currency": settings.FINOPS_CURRENCY,
     }
     named = {
-        "imports": tables.BillImportTable(context["imports"], caption="Imports"),
+        "imports": tables.BillImportTable(context["imports"], caption=gettext("Imports")),
         "outside": tables.OutsideCostTable(
             context["outside"],
-            caption="Cost outside Kubernetes",
-            totals=[{"service_name": "Total", "effective": context["outside_total"]}],
+            caption=gettext("Cost outside Kubernetes"),
+            totals=[{"service_name": gettext("Total"), "effective": context["outside_total"]}],
         ),
     }
     status = 400 if form.errors or refused else 200
@@ -142,10 +150,10 @@ def bill_status(request, pk: int):
 
 def _too_large_message() -> str:
     limit = settings.FINOPS_BILL_UPLOAD_MAX_BYTES
-    return (
-        f"The upload is larger than the limit of {filesizeformat(limit)} (FINOPS_BILL_UPLOAD_MAX_BYTES). "
+    return gettext(
+        "The upload is larger than the limit of %(limit)s (FINOPS_BILL_UPLOAD_MAX_BYTES). "
         "Import it with `manage.py import_bill` instead."
-    )
+    ) % {"limit": filesizeformat(limit)}
 
 
 def _month(text: str) -> date | None:

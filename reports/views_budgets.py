@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from costing.budgets.status import as_of_day, parse_as_of, status_row, visible_alerts, visible_statuses
 from reports.views_common import BadRequest, base_context, page
@@ -15,7 +16,7 @@ def _as_of(request) -> date:
     try:
         return as_of_day(parse_as_of(request.GET.get("date")))
     except ValueError as exc:
-        raise BadRequest(f"date: {exc}") from None
+        raise BadRequest(gettext("date: %(exc)s") % {"exc": exc}) from None
 
 
 @page()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import Http404
+from django.utils.translation import gettext
 
 from reports import charts, tables
 from reports.queries.clusters import cluster_pools, cluster_table
@@ -38,9 +39,14 @@ def clusters(request, state):
     shown = tables.ClusterTable(
         rows,
         state=state,
-        caption="Physical cost by cluster",
+        caption=gettext("Physical cost by cluster"),
         totals=[
-            {"cluster__name": "Total", **table["totals"], "physical_cost": total, "change": context["change"]}
+            {
+                "cluster__name": gettext("Total"),
+                **table["totals"],
+                "physical_cost": total,
+                "change": context["change"],
+            }
         ],
     )
     return tables.render_page(request, "reports/clusters.html", context, "clusters", clusters=shown)
@@ -68,8 +74,8 @@ def _department_share(request, state, context):
     table = tables.ClusterShareTable(
         rows,
         state=state,
-        caption="Your share of each cluster",
-        totals=[{"cluster__name": "Total", **totals, "change": context["change"]}],
+        caption=gettext("Your share of each cluster"),
+        totals=[{"cluster__name": gettext("Total"), **totals, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/clusters.html", context, "clusters", shares=table)
 
@@ -77,7 +83,7 @@ def _department_share(request, state, context):
 def _cluster(state, name: str) -> int:
     cluster_id = next((pk for pk, cluster in state.clusters if cluster == name), None)
     if cluster_id is None:
-        raise Http404(f"There is no cluster named {name!r}.")
+        raise Http404(gettext("There is no cluster named %(name)r.") % {"name": name})
     return cluster_id
 
 
@@ -98,10 +104,10 @@ def cluster(request, state, name: str):
         pools,
         cluster_name=name,
         state=state,
-        caption="Node pools",
+        caption=gettext("Node pools"),
         totals=[
             {"node_pool__name": "Overhead", "cost": overhead},
-            {"node_pool__name": "Physical cost", "cost": total},
+            {"node_pool__name": gettext("Physical cost"), "cost": total},
         ],
     )
     return tables.render_page(request, "reports/cluster.html", context, f"cluster-{name}", pools=table)
@@ -115,7 +121,9 @@ def node_pool(request, state, name: str, pool: str):
     cluster_id = _cluster(state, name)
     pool_id = NodePool.objects.filter(cluster_id=cluster_id, name=pool).values_list("pk", flat=True).first()
     if pool_id is None:
-        raise Http404(f"There is no node pool {pool!r} in cluster {name!r}.")
+        raise Http404(
+            gettext("There is no node pool %(pool)r in cluster %(name)r.") % {"pool": pool, "name": name}
+        )
     figures = pool_nodes(state.period, cluster_id, pool_id)
     nodes, total = figures["nodes"], figures["total"]
     context = base_context(request, state, page="clusters", cluster_name=name, pool_name=pool, **figures)
@@ -123,8 +131,8 @@ def node_pool(request, state, name: str, pool: str):
         nodes,
         cluster_name=name,
         state=state,
-        caption="Nodes",
-        totals=[{"node__name": "Total", "cost": total}],
+        caption=gettext("Nodes"),
+        totals=[{"node__name": gettext("Total"), "cost": total}],
     )
     return tables.render_page(request, "reports/node_pool.html", context, f"pool-{pool}", nodes=table)
 
@@ -137,14 +145,16 @@ def node(request, state, name: str, node: str):
     cluster_id = _cluster(state, name)
     found = Node.objects.filter(cluster_id=cluster_id, name=node).select_related("node_pool").first()
     if found is None:
-        raise Http404(f"There is no node {node!r} in cluster {name!r}.")
+        raise Http404(
+            gettext("There is no node %(node)r in cluster %(name)r.") % {"node": node, "name": name}
+        )
     chosen = None
     text = request.GET.get("day", "").strip()
     if text:
         try:
             chosen = date.fromisoformat(text)
         except ValueError:
-            raise BadRequest(f"day: {text!r} is not a date (YYYY-MM-DD)") from None
+            raise BadRequest(gettext("day: %(text)r is not a date (YYYY-MM-DD)") % {"text": text}) from None
     figures = node_breakdown(found.pk, state.period, chosen)
     days, total, hours, cutoff = figures["days"], figures["total"], figures["hours"], figures["cutoff"]
     context = base_context(
@@ -164,12 +174,12 @@ def node(request, state, name: str, node: str):
             node_name=node,
             cutoff=cutoff,
             state=state,
-            caption="Days",
-            totals=[{"day": "Total", "cost": total}],
+            caption=gettext("Days"),
+            totals=[{"day": gettext("Total"), "cost": total}],
         )
     }
     if chosen:
         named["hours"] = tables.NodeHourTable(
-            hours, cluster_name=name, node_name=node, state=state, caption="Hours"
+            hours, cluster_name=name, node_name=node, state=state, caption=gettext("Hours")
         )
     return tables.render_page(request, "reports/node.html", context, f"node-{node}", **named)

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from costing import access
 from costing.choices import UNALLOCATED
@@ -132,7 +133,7 @@ def read_state(request) -> PageState:
         period = parse_period(text) if text else current_period("month", now)
         check_in_history(period, now)
     except PeriodError as exc:
-        raise BadRequest(f"period: {exc}") from None
+        raise BadRequest(gettext("period: %(exc)s") % {"exc": exc}) from None
 
     granted = access.granted_departments(request.user)
     clusters = list(Cluster.objects.order_by("name").values_list("pk", "name"))
@@ -141,7 +142,7 @@ def read_state(request) -> PageState:
     if cluster is not None:
         cluster_id = next((pk for pk, name in clusters if name == cluster), None)
         if cluster_id is None:
-            raise BadRequest(f"cluster: there is no cluster named {cluster!r}")
+            raise BadRequest(gettext("cluster: there is no cluster named %(cluster)r") % {"cluster": cluster})
 
     if granted is None:
         choices = sorted({*Department.objects.values_list("name", flat=True), UNALLOCATED})
@@ -150,9 +151,13 @@ def read_state(request) -> PageState:
     department = request.GET.get("department", "").strip() or None
     if department is not None:
         if not access.may_see_department(request.user, department):
-            raise PermissionDenied(f"department {department!r} is not one of yours")
+            raise PermissionDenied(
+                gettext("department %(department)r is not one of yours") % {"department": department}
+            )
         if department not in choices and not DepartmentCostDay.objects.filter(name=department).exists():
-            raise BadRequest(f"department: no department is named {department!r}")
+            raise BadRequest(
+                gettext("department: no department is named %(department)r") % {"department": department}
+            )
     return PageState(period, cluster, cluster_id, department, granted, clusters, choices, _moment(now))
 
 
@@ -167,7 +172,12 @@ def _problem(request, status: int, title: str, message: str, **extra):
 
 def refusal(request, message: str = ""):
     """The 403 page of a refusal, with the nav: what the user asked for is outside what they may see."""
-    return _problem(request, 403, "Not yours to see", message or "This page is outside what you may see.")
+    return _problem(
+        request,
+        403,
+        gettext("Not yours to see"),
+        message or gettext("This page is outside what you may see."),
+    )
 
 
 def page(*, everything: bool = False):
@@ -185,28 +195,37 @@ def page(*, everything: bool = False):
                 return _problem(
                     request,
                     403,
-                    "No role yet",
-                    "You are signed in, but no role has been given to you, so there is nothing to show. "
-                    "Ask a FinOps admin to make you a viewer, or a department viewer of your department.",
+                    gettext("No role yet"),
+                    gettext(
+                        "You are signed in, but no role has been given to you, so there is nothing to show. "
+                        "Ask a FinOps admin to make you a viewer, or a department viewer of your department."
+                    ),
                 )
             if "from" in request.GET or "to" in request.GET:
                 return _custom_range_redirect(request)
             try:
                 if everything and not access.sees_everything(request.user):
                     raise PermissionDenied(
-                        "This page shows whole clusters; as a department viewer you see your "
-                        "departments' share of them on the Clusters and Departments pages."
+                        gettext(
+                            "This page shows whole clusters; as a department viewer you see your "
+                            "departments' share of them on the Clusters and Departments pages."
+                        )
                     )
                 state = read_state(request)
                 return view(request, state, *args, **kwargs)
             except BadRequest as exc:
-                return _problem(request, 400, "That page cannot be shown", str(exc))
+                return _problem(request, 400, gettext("That page cannot be shown"), str(exc))
             except QueryError as exc:
-                return _problem(request, 400, "That page cannot be shown", str(exc))
+                return _problem(request, 400, gettext("That page cannot be shown"), str(exc))
             except PermissionDenied as exc:
                 return refusal(request, str(exc))
             except (Http404, NotFound) as exc:
-                return _problem(request, 404, "Not found", str(exc) or "There is nothing at this address.")
+                return _problem(
+                    request,
+                    404,
+                    gettext("Not found"),
+                    str(exc) or gettext("There is nothing at this address."),
+                )
 
         return wrapped
 
@@ -221,11 +240,17 @@ def _custom_range_redirect(request):
         start, stop = date.fromisoformat(first), date.fromisoformat(last)
     except ValueError:
         return _problem(
-            request, 400, "That page cannot be shown", f"period: from {first!r} and to {last!r} must be dates"
+            request,
+            400,
+            gettext("That page cannot be shown"),
+            gettext("period: from %(first)r and to %(last)r must be dates") % {"first": first, "last": last},
         )
     if stop < start:
         return _problem(
-            request, 400, "That page cannot be shown", f"period: to {stop} is before from {start}"
+            request,
+            400,
+            gettext("That page cannot be shown"),
+            gettext("period: to %(stop)s is before from %(start)s") % {"stop": stop, "start": start},
         )
     params["period"] = f"{start.isoformat()}..{(stop + timedelta(days=1)).isoformat()}"
     params = {k: v for k, v in params.items() if v}
@@ -291,20 +316,23 @@ def _bars(request, state: PageState) -> dict:
         params.pop("bars", None)
         if monthly:
             params["bars"] = "days"
-        switch = {"query": params.urlencode(), "label": "Show days" if monthly else "Show months"}
+        switch = {
+            "query": params.urlencode(),
+            "label": gettext("Show days") if monthly else gettext("Show months"),
+        }
     return {"monthly": monthly, "switch": switch}
 
 
 def _quick(now: date) -> list[tuple[str, str]]:
     last_30 = f"{(now - timedelta(days=29)).isoformat()}..{(now + timedelta(days=1)).isoformat()}"
     return [
-        ("Today", current_period("day", now).key),
-        ("This week", current_period("week", now).key),
-        ("This month", current_period("month", now).key),
-        ("Last month", current_period("month", now).previous().key),
-        ("This quarter", current_period("quarter", now).key),
-        ("This year", current_period("year", now).key),
-        ("Last 30 days", last_30),
+        (gettext("Today"), current_period("day", now).key),
+        (gettext("This week"), current_period("week", now).key),
+        (gettext("This month"), current_period("month", now).key),
+        (gettext("Last month"), current_period("month", now).previous().key),
+        (gettext("This quarter"), current_period("quarter", now).key),
+        (gettext("This year"), current_period("year", now).key),
+        (gettext("Last 30 days"), last_30),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from costing import access
 from costing.choices import SubjectKind
@@ -41,8 +42,8 @@ def departments(request, state):
     table = tables.DepartmentTable(
         rows,
         state=state,
-        caption="Departments",
-        totals=[{"name": "Total", **totals, "change": context["change"]}],
+        caption=gettext("Departments"),
+        totals=[{"name": gettext("Total"), **totals, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/departments.html", context, "departments", departments=table)
 
@@ -52,9 +53,9 @@ def department(request, state, name: str):
     """A department's total into its namespaces and its share of each pool: method, applied method, basis,
     fraction (reports.queries.departments.department_breakdown)."""
     if not access.may_see_department(request.user, name):
-        raise PermissionDenied(f"You may not see the department {name!r}.")
+        raise PermissionDenied(gettext("You may not see the department %(name)r.") % {"name": name})
     if name not in state.department_choices and not DepartmentCostDay.objects.filter(name=name).exists():
-        raise Http404(f"No costs were ever booked to a department named {name!r}.")
+        raise Http404(gettext("No costs were ever booked to a department named %(name)r.") % {"name": name})
     figures = department_breakdown(name, state.period, state.previous, state.cluster, state.cluster_id)
     days, previous_total = figures.pop("days"), figures.pop("previous_total")
     parts = figures["parts"]
@@ -70,13 +71,13 @@ def department(request, state, name: str):
         context["trend"] = daily_chart(
             context,
             [
-                {"day": d["day"], "part": charts.PART_NAMES[part], "value": d[part]}
+                {"day": d["day"], "part": str(charts.PART_NAMES[part]), "value": d[part]}
                 for d in days
                 for part in PARTS
             ],
             key="part",
             value="value",
-            colours={charts.PART_NAMES[p]: charts.PART_COLOURS[p] for p in PARTS},
+            colours={str(charts.PART_NAMES[p]): charts.PART_COLOURS[p] for p in PARTS},
         )
     # The forecast is of the department's whole cost: not shown for one cluster's part of it.
     if not state.cluster:
@@ -89,13 +90,13 @@ def department(request, state, name: str):
         "namespaces": tables.DepartmentNamespaceTable(
             figures["namespaces"],
             state=state,
-            caption="Its namespaces",
+            caption=gettext("Its namespaces"),
             totals=[{"namespace": "Direct", "cost": parts["direct"]}],
         ),
         "pools": tables.DepartmentPoolTable(
             context["pools"],
             state=state,
-            caption="Shares of the common pools",
+            caption=gettext("Shares of the common pools"),
             totals=[{"pool": "Shared + idle + overhead", "amount": context["pool_total"]}],
         ),
     }

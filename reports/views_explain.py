@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from costing import access
 from costing.models import Node
@@ -18,7 +19,9 @@ def parse_hour(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=UTC)
     except ValueError:
-        raise BadRequest(f"hour: {text!r} is not an hour like 2026-10-05T14 (UTC)") from None
+        raise BadRequest(
+            gettext("hour: %(text)r is not an hour like 2026-10-05T14 (UTC)") % {"text": text}
+        ) from None
 
 
 @page()
@@ -31,9 +34,11 @@ def node_hour(request, state, cluster: str, node: str, hour: str):
     at = parse_hour(hour)
     found = Node.objects.filter(cluster__name=cluster, name=node).first()
     if found is None:
-        raise Http404(f"There is no node {node!r} in cluster {cluster!r}.")
+        raise Http404(
+            gettext("There is no node %(node)r in cluster %(cluster)r.") % {"node": node, "cluster": cluster}
+        )
     if not access.may_see_node_hour(request.user, found.pk, at):
-        raise PermissionDenied("None of your departments' pods ran on this node in this hour.")
+        raise PermissionDenied(gettext("None of your departments' pods ran on this node in this hour."))
     explained = explain_node_hour(found.pk, at)
     parts = sum((line["part"] for line in explained["bill_lines"]), 0)
     context = base_context(
@@ -49,7 +54,7 @@ def node_hour(request, state, cluster: str, node: str, hour: str):
     lines = tables.BillLineTable(
         explained["bill_lines"],
         state=state,
-        caption="Bill lines",
+        caption=gettext("Bill lines"),
         totals=[{"source_row": "The hour's cost", "part": parts}],
     )
     return tables.render_page(request, "reports/node_hour.html", context, f"{node}-{hour}", lines=lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from reports import charts, tables
 from reports.queries.labels import label_table
 from reports.views_common import BadRequest, base_context, page
@@ -15,7 +17,7 @@ def labels(request, state):
     """Group the period's pod costs by one label key; department viewers see only their own pods."""
     key = request.GET.get("key", "").strip() or None
     if key is not None and len(key) > MAX_KEY:
-        raise BadRequest(f"key: a label key has at most {MAX_KEY} characters")
+        raise BadRequest(gettext("key: a label key has at most %(max)s characters") % {"max": MAX_KEY})
     figures = label_table(
         key, state.period, state.cluster_id, state.departments, cluster_ids=[pk for pk, _ in state.clusters]
     )
@@ -29,6 +31,10 @@ def labels(request, state):
             [r["label"] for r in top], [r["cost"] for r in top], currency=context["currency"]
         )
     table = tables.LabelTable(
-        rows, key=key, state=state, caption="Cost by label value", totals=[{"label": "Total", "cost": total}]
+        rows,
+        key=key,
+        state=state,
+        caption=gettext("Cost by label value"),
+        totals=[{"label": gettext("Total"), "cost": total}],
     )
     return tables.render_page(request, "reports/labels.html", context, f"labels-{key or ''}", labels=table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from costing import access
 from costing.models import Namespace, Pod, Workload
@@ -20,7 +21,7 @@ def check_namespace_visible(request, state, namespace_id: int) -> None:
     of it (not shared): 404 when it never was (its existence is not theirs to learn), 403 when partly."""
     seen = access.namespace_visibility(request.user, namespace_id, state.period.start, state.period.end)
     if seen == access.NOTHING:
-        raise Http404("There is nothing of your departments at this address for this period.")
+        raise Http404(gettext("There is nothing of your departments at this address for this period."))
     if seen == access.PARTLY:
         raise PermissionDenied(
             "This namespace belonged to another department on some days of the period; "
@@ -54,8 +55,8 @@ def namespaces(request, state):
     table = tables.NamespaceTable(
         rows,
         state=state,
-        caption="Namespaces",
-        totals=[{"namespace__name": "Total", "cost": total, "change": context["change"]}],
+        caption=gettext("Namespaces"),
+        totals=[{"namespace__name": gettext("Total"), "cost": total, "change": context["change"]}],
     )
     return tables.render_page(request, "reports/namespaces.html", context, "namespaces", namespaces=table)
 
@@ -65,7 +66,10 @@ def namespace(request, state, cluster: str, name: str):
     """A namespace into its workloads (reports.queries.namespaces.namespace_workloads): they add up to its cost."""
     ns = Namespace.objects.filter(cluster__name=cluster, name=name).first()
     if ns is None:
-        raise Http404(f"There is no namespace {name!r} in cluster {cluster!r}.")
+        raise Http404(
+            gettext("There is no namespace %(name)r in cluster %(cluster)r.")
+            % {"name": name, "cluster": cluster}
+        )
     check_namespace_visible(request, state, ns.pk)
     figures = namespace_workloads(cluster, name, state.period)
     workloads, total = figures["workloads"], figures["total"]
@@ -85,7 +89,10 @@ def namespace(request, state, cluster: str, name: str):
             [f"{w['kind']}/{w['name']}" for w in top], [w["cost"] for w in top], currency=context["currency"]
         )
     table = tables.WorkloadTable(
-        workloads, state=state, caption="Workloads", totals=[{"name": "Namespace total", "cost": total}]
+        workloads,
+        state=state,
+        caption=gettext("Workloads"),
+        totals=[{"name": gettext("Namespace total"), "cost": total}],
     )
     return tables.render_page(
         request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table
@@ -97,7 +104,7 @@ def workload(request, state, pk: int):
     """A workload into its pods, with quantities, efficiency and cost per day."""
     wl = Workload.objects.filter(pk=pk).select_related("namespace", "cluster").first()
     if wl is None:
-        raise Http404(f"There is no workload {pk}.")
+        raise Http404(gettext("There is no workload %(pk)s.") % {"pk": pk})
     check_namespace_visible(request, state, wl.namespace_id)
     figures = workload_breakdown(pk, state.period, state.granted)
     pods, days, total = figures["pods"], figures["days"], figures["total"]
@@ -110,7 +117,10 @@ def workload(request, state, pk: int):
             value="cost",
         )
     table = tables.PodTable(
-        pods, state=state, caption="Pods", totals=[{"pod__name": "Workload total", "cost": total}]
+        pods,
+        state=state,
+        caption=gettext("Pods"),
+        totals=[{"pod__name": gettext("Workload total"), "cost": total}],
     )
     return tables.render_page(request, "reports/workload.html", context, f"{wl.kind}-{wl.name}", pods=table)
 
@@ -122,7 +132,7 @@ def pod(request, state, pk: int):
     period = state.period
     found = Pod.objects.filter(pk=pk).select_related("namespace", "workload", "cluster").first()
     if found is None:
-        raise Http404(f"There is no pod {pk}.")
+        raise Http404(gettext("There is no pod %(pk)s.") % {"pk": pk})
     check_namespace_visible(request, state, found.namespace_id)
     figures = pod_breakdown(pk, found.workload_id, period, with_hours=period.days <= HOURLY_DETAIL_MAX_DAYS)
     days, total, explained = figures["days"], figures["total"], figures["explained"]
@@ -137,12 +147,12 @@ def pod(request, state, pk: int):
     )
     named = {
         "days": tables.PodDayTable(
-            days, state=state, caption="Days", totals=[{"day": "Pod total", "cost": total}]
+            days, state=state, caption=gettext("Days"), totals=[{"day": gettext("Pod total"), "cost": total}]
         )
     }
     if explained:
         hours = [h for day in days for h in day["hours"]]
         named["hours"] = tables.PodHourTable(
-            hours, cluster=found.cluster.name, state=state, caption="Node-hours"
+            hours, cluster=found.cluster.name, state=state, caption=gettext("Node-hours")
         )
     return tables.render_page(request, "reports/pod.html", context, f"pod-{found.name}", **named)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from reports import charts, tables
 from reports.queries import quality
 from reports.views_common import base_context, page
@@ -20,18 +22,20 @@ def data_quality(request, state):
         context["heatmap"] = charts.coverage_heatmap(days, list(period.each_day()), clusters)
     named = {
         "workers": tables.WorkerTable(
-            figures["workers"], stale_seconds=quality.STALE_SECONDS, state=state, caption="Workers"
+            figures["workers"], stale_seconds=quality.STALE_SECONDS, state=state, caption=gettext("Workers")
         ),
         "coverage": tables.CoverageDayTable(
-            figures["low_coverage"], state=state, caption="Cluster-days not fully sampled"
+            figures["low_coverage"], state=state, caption=gettext("Cluster-days not fully sampled")
         ),
         "reasons": tables.GapReasonTable(
-            figures["gap_reasons"], state=state, caption="Gaps and their reasons"
+            figures["gap_reasons"], state=state, caption=gettext("Gaps and their reasons")
         ),
-        "gaps": tables.GapTable(figures["gaps"], state=state, caption="The latest gaps"),
+        "gaps": tables.GapTable(figures["gaps"], state=state, caption=gettext("The latest gaps")),
         "estimated": tables.EstimatedDayTable(
-            figures["estimated_days"], state=state, caption="Estimated days"
+            figures["estimated_days"], state=state, caption=gettext("Estimated days")
         ),
-        "dirty": tables.DirtyDayTable(figures["dirty"], state=state, caption="Days waiting for a recompute"),
+        "dirty": tables.DirtyDayTable(
+            figures["dirty"], state=state, caption=gettext("Days waiting for a recompute")
+        ),
     }
     return tables.render_page(request, "reports/data_quality.html", context, "data-quality", **named)

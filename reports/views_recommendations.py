@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from costing import access, histograms
 from costing.engine.rightsizing import OVER_REQUESTED, UNDER_REQUESTED
@@ -95,7 +96,7 @@ def _missing(value) -> bool:
 def _namespace(request) -> str | None:
     namespace = request.GET.get("namespace", "").strip() or None
     if namespace is not None and len(namespace) > 253:
-        raise BadRequest("namespace: a namespace name has at most 253 characters")
+        raise BadRequest(gettext("namespace: a namespace name has at most 253 characters"))
     return namespace
 
 
@@ -132,17 +133,19 @@ def recommendations(request, state):
         "savings": RecommendationTable(
             savings,
             state=state,
-            caption="Over-requested: savings",
-            totals=[{"workload_name": "Total", "monthly_saving": total}],
+            caption=gettext("Over-requested: savings"),
+            totals=[{"workload_name": gettext("Total"), "monthly_saving": total}],
         ),
-        "risks": RecommendationTable(risks, state=state, caption="Under-requested: risks"),
-        "others": NoRecommendationTable(others, state=state, caption="Right-sized or without advice"),
+        "risks": RecommendationTable(risks, state=state, caption=gettext("Under-requested: risks")),
+        "others": NoRecommendationTable(
+            others, state=state, caption=gettext("Right-sized or without advice")
+        ),
     }
     for by in ("department", "namespace", "cluster"):
         sums = savings_sums(frame, by)
         for row in sums:
             row["key"] = f"{row['cluster']}/{row['namespace']}" if by == "namespace" else row[by] or "–"
-        named[f"by_{by}"] = SumTable(sums, state=state, caption=f"By {by}")
+        named[f"by_{by}"] = SumTable(sums, state=state, caption=gettext("By %(by)s") % {"by": by})
     return tables.render_page(request, "reports/recommendations.html", context, "recommendations", **named)
 
 
@@ -200,7 +203,7 @@ def recommendation(request, state, pk: int):
     context = base_context(
         request, state, page="recommendations", workload=workload, day=day, rows=rows, snippet=snippet
     )
-    table = RecommendationTable(rows, state=state, caption="Containers")
+    table = RecommendationTable(rows, state=state, caption=gettext("Containers"))
     return tables.render_page(
         request, "reports/recommendation.html", context, workload.name, containers=table
     )

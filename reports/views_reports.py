@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from costing.access import (
@@ -71,15 +72,19 @@ def reports_page(request):
         context["closing_jobs"] = list(ClosingJob.objects.select_related("requested_by")[:RECENT])
     named = {
         "exports": tables.ExportRunTable(
-            context["exports"], caption="Exports", exclude=() if admin else ("requested_by",)
+            context["exports"], caption=gettext("Exports"), exclude=() if admin else ("requested_by",)
         )
     }
     if "scheduled_runs" in context:
-        named["scheduled"] = tables.ScheduledRunTable(context["scheduled_runs"], caption="Scheduled runs")
+        named["scheduled"] = tables.ScheduledRunTable(
+            context["scheduled_runs"], caption=gettext("Scheduled runs")
+        )
     if admin:
-        named["closings"] = tables.ClosingJobTable(context["closing_jobs"], caption="Closings")
-        named["closed"] = tables.ClosedPeriodTable(context["closed"], caption="Closed periods")
-        named["log"] = tables.PeriodLogTable(context["period_log"], caption="Log of closings and reopenings")
+        named["closings"] = tables.ClosingJobTable(context["closing_jobs"], caption=gettext("Closings"))
+        named["closed"] = tables.ClosedPeriodTable(context["closed"], caption=gettext("Closed periods"))
+        named["log"] = tables.PeriodLogTable(
+            context["period_log"], caption=gettext("Log of closings and reopenings")
+        )
     return tables.render_page(request, "reports/reports.html", context, "reports", **named)
 
 
@@ -102,11 +107,15 @@ def export_start(request):
     try:
         period = check_in_history(parse_period(period_text), timezone.now().date())
     except PeriodError as exc:
-        return _bad(request, f"Period: {exc}")
+        return _bad(request, gettext("Period: %(exc)s") % {"exc": exc})
     if fmt not in ExportFormat.values:
-        return _bad(request, f"Format: {fmt!r} is not one of {', '.join(ExportFormat.values)}")
+        return _bad(
+            request,
+            gettext("Format: %(fmt)r is not one of %(formats)s")
+            % {"fmt": fmt, "formats": ", ".join(ExportFormat.values)},
+        )
     if cluster and not Cluster.objects.filter(name=cluster).exists():
-        return _bad(request, f"Cluster: no cluster named {cluster!r}")
+        return _bad(request, gettext("Cluster: no cluster named %(cluster)r") % {"cluster": cluster})
     # Another department's figures, or the whole organisation: not for a department viewer (403).
     department = report_department(user, department) or ""
     from reports.tasks import build_export
@@ -118,7 +127,10 @@ def export_start(request):
         transaction.on_commit(lambda: build_export.delay(run.pk))
     if _wants_json(request):
         return JsonResponse(_status(run), status=202)
-    messages.info(request, f"Export of {period.key} queued; it is listed below until it is ready.")
+    messages.info(
+        request,
+        gettext("Export of %(key)s queued; it is listed below until it is ready.") % {"key": period.key},
+    )
     return redirect(f"{reverse('reports')}?export={run.pk}")
 
 
@@ -151,11 +163,11 @@ def export_status(request, pk: int):
 def export_download(request, pk: int):
     run = _own_run(request, pk)
     if run.status != RunStatus.SUCCEEDED or not run.file_path:
-        raise Http404("The export is not ready.")
+        raise Http404(gettext("The export is not ready."))
     try:
         handle = open(run.file_path, "rb")  # noqa: SIM115 - FileResponse closes it
     except FileNotFoundError:
-        raise Http404("The export's file is gone; ask for it again.") from None
+        raise Http404(gettext("The export's file is gone; ask for it again.")) from None
     return FileResponse(handle, as_attachment=True, filename=run.file_name)
 
 
@@ -174,7 +186,10 @@ def close_view(request):
         return redirect("reports")
     if _wants_json(request):
         return JsonResponse(_closing_status(job), status=202)
-    messages.info(request, f"Closing of {job.key} queued; its progress is shown under Closed periods.")
+    messages.info(
+        request,
+        gettext("Closing of %(key)s queued; its progress is shown under Closed periods.") % {"key": job.key},
+    )
     return redirect(f"{reverse('reports')}#closing")
 
 
@@ -207,5 +222,7 @@ def reopen_view(request):
     except ClosingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{closing.key} is reopened; the reason is logged.")
+        messages.success(
+            request, gettext("%(key)s is reopened; the reason is logged.") % {"key": closing.key}
+        )
     return redirect("reports")

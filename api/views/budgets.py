@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, renderers, serializers, status, viewsets
@@ -51,7 +52,9 @@ class BudgetsView(APIView):
         plan = plan_on(as_of)
         if getattr(request.accepted_renderer, "format", None) == "yaml":
             if not access.sees_everything(request.user):
-                raise PermissionDenied("The budget file holds every budget: admins and viewers only.")
+                raise PermissionDenied(
+                    gettext("The budget file holds every budget: admins and viewers only.")
+                )
             return Response(dump_budgets(spec_from_plan(plan)) if plan else "")
         return Response(
             {
@@ -71,10 +74,12 @@ class BudgetsView(APIView):
 
     def _store(self, request):
         if not access.is_admin(request.user):
-            raise PermissionDenied("Only FinOps admins may set budgets.")
+            raise PermissionDenied(gettext("Only FinOps admins may set budgets."))
         text = request.data.get("yaml") if isinstance(request.data, dict) else request.data
         if not isinstance(text, str):
-            raise ValidationError({"yaml": ['send the budget file as YAML text, or JSON {"yaml": "..."}']})
+            raise ValidationError(
+                {"yaml": [gettext('send the budget file as YAML text, or JSON {"yaml": "..."}')]}
+            )
         try:
             spec = read_budgets(
                 text,
@@ -129,18 +134,22 @@ class ForecastsView(APIView):
         subject = request.query_params.get("subject", "")
         period_kind = request.query_params.get("period", BudgetPeriod.MONTH)
         if kind not in BUDGET_SUBJECTS:
-            raise ValidationError({"subject_kind": [f"one of {', '.join(BUDGET_SUBJECTS)}"]})
+            raise ValidationError(
+                {"subject_kind": [gettext("one of %(choices)s") % {"choices": ", ".join(BUDGET_SUBJECTS)}]}
+            )
         if period_kind not in BudgetPeriod.values:
-            raise ValidationError({"period": [f"one of {', '.join(BudgetPeriod.values)}"]})
+            raise ValidationError(
+                {"period": [gettext("one of %(choices)s") % {"choices": ", ".join(BudgetPeriod.values)}]}
+            )
         if kind != SubjectKind.ORGANISATION and not subject:
-            raise ValidationError({"subject": ["required for this subject_kind"]})
+            raise ValidationError({"subject": [gettext("required for this subject_kind")]})
         allowed = (
             access.may_see_department(request.user, subject)
             if kind == SubjectKind.DEPARTMENT
             else access.sees_everything(request.user)
         )
         if not allowed:
-            raise PermissionDenied("You may ask for the forecasts of your departments only.")
+            raise PermissionDenied(gettext("You may ask for the forecasts of your departments only."))
         period = current_period(period_kind, as_of)
         forecast = subject_forecast(kind, subject, period.start, period.end, as_of)
         body = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -33,7 +34,9 @@ class ExplainDepartmentView(APIView):
     def get(self, request):
         query = query_params(s.ExplainDepartmentQuery, request)
         if not may_see_department(request.user, query["name"]):
-            raise PermissionDenied(f"{query['name']!r} is not one of your departments")
+            raise PermissionDenied(
+                gettext("%(name)r is not one of your departments") % {"name": query["name"]}
+            )
         period = query["period_obj"]
         try:
             data = explain_department(query["name"], period.start, period.end, query.get("cluster"))
@@ -58,7 +61,7 @@ class ExplainNamespaceView(APIView):
                 .first()
             )
             if ns_id is None or not _namespace_visible(request.user, ns_id, period):
-                raise NotFound("no such namespace among your departments' in this period")
+                raise NotFound(gettext("no such namespace among your departments' in this period"))
         try:
             data = explain_namespace(query["cluster"], query["namespace"], period.start, period.end)
         except ExplainNotFound as exc:
@@ -79,7 +82,10 @@ class ExplainWorkloadView(APIView):
             Workload.objects.filter(pk=query["workload"]).values_list("namespace_id", flat=True).first()
         )
         if namespace_id is None or not _namespace_visible(request.user, namespace_id, period):
-            raise NotFound(f"no workload with id {query['workload']} among what you may see")
+            raise NotFound(
+                gettext("no workload with id %(workload)s among what you may see")
+                % {"workload": query["workload"]}
+            )
         try:
             data = explain_workload(query["workload"], period.start, period.end)
         except ExplainNotFound as exc:
@@ -97,7 +103,7 @@ class ExplainNodeHourView(APIView):
         query = query_params(s.ExplainNodeHourQuery, request)
         hour = query["hour"].astimezone(UTC)
         if hour.minute or hour.second or hour.microsecond:
-            raise ValidationError({"hour": ["give the start of an hour, e.g. 2026-10-05T13:00:00Z"]})
+            raise ValidationError({"hour": [gettext("give the start of an hour, e.g. 2026-10-05T13:00:00Z")]})
         try:
             data = explain_node_hour(query["node"], hour)
         except ExplainNotFound as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -43,7 +44,9 @@ class RecommendationsView(APIView):
         period = query["period_obj"]
         department = query.get("department")
         if department is not None and not access.may_see_department(request.user, department):
-            raise PermissionDenied(f"{department!r} is not one of your departments")
+            raise PermissionDenied(
+                gettext("%(department)r is not one of your departments") % {"department": department}
+            )
         granted = access.granted_departments(request.user)
         departments = frozenset([department]) if department else granted
         day = min(period.end, timezone.now().date())

@@ -6,6 +6,7 @@ import math
 
 from django.db import transaction
 from django.http import FileResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, status, viewsets
@@ -30,7 +31,13 @@ def _report_scope(user, cluster: str, department: str) -> tuple[str, str]:
     parameter, not an empty report."""
     department = report_department(user, department) or ""
     if department and not known_department(department):
-        raise ValidationError({"department": [f"no costs were ever booked to {department!r}"]})
+        raise ValidationError(
+            {
+                "department": [
+                    gettext("no costs were ever booked to %(department)r") % {"department": department}
+                ]
+            }
+        )
     return cluster, department
 
 
@@ -113,7 +120,7 @@ class ExportDownloadView(APIView):
     def get(self, request, pk):
         run = _export_runs(request.user).filter(pk=pk).first()
         if run is None:
-            raise NotFound("no such export among yours")
+            raise NotFound(gettext("no such export among yours"))
         if not s.export_ready(run):
             why = f"the export failed: {run.error}" if run.status == RunStatus.FAILED else "not ready yet"
             return Response(
@@ -143,8 +150,8 @@ def _plain_value(value):
 def _table_json(table) -> dict:
     return {
         "name": table.name,
-        "title": table.title,
-        "columns": [{"key": c.key, "title": c.title, "kind": c.kind} for c in table.columns],
+        "title": str(table.title),
+        "columns": [{"key": c.key, "title": str(c.title), "kind": c.kind} for c in table.columns],
         "rows": [{k: _plain_value(v) for k, v in row.items()} for row in table.rows],
         "total": {k: _plain_value(v) for k, v in table.total.items()} if table.total is not None else None,
     }

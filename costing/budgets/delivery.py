@@ -21,7 +21,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from costing.choices import ChannelKind, DeliveryStatus, Role
 from costing.models import Alert, AlertChannel, AlertDelivery, Department
@@ -126,7 +127,8 @@ def post_webhook(kind: str, url: str, alert: Alert, secret: str = "") -> None:
 
 
 def send_email(addresses: list[str], alert: Alert) -> None:
-    subject = f"[FinOps] {alert.get_kind_display()}: {alert.subject or 'organisation'}"
+    with translation.override(settings.FINOPS_LANGUAGE):
+        subject = f"[FinOps] {alert.get_kind_display()}: {alert.subject or gettext('organisation')}"
     try:
         send_mail(subject, alert.message + "\n", settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=False)
     except Exception as exc:  # smtplib, socket and SSL errors have no common base worth naming

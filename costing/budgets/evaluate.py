@@ -13,6 +13,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import dateformat, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from costing.budgets import history
 from costing.budgets.store import plan_on
@@ -65,7 +68,11 @@ def _dec(value: float) -> Decimal:
 
 
 def _subject_label(kind: str, subject: str) -> str:
-    return "The organisation" if kind == SubjectKind.ORGANISATION else subject
+    return gettext("The organisation") if kind == SubjectKind.ORGANISATION else subject
+
+
+# The subjects of anomalies, named in the alerts' language (an unknown kind keeps its own name).
+ANOMALY_SUBJECTS = {"namespace": _("Namespace"), "department": _("Department"), "cluster": _("Cluster")}
 
 
 @dataclass(frozen=True)
@@ -139,19 +146,38 @@ def budget_alerts(as_of: date) -> list[AlertRow]:
             if status.actual >= limit and status.actual > 0:
                 kind = AlertKind.BUDGET
                 spent = status.actual / float(amount) * 100 if amount else 0
-                message = (
-                    f"{label} has spent {_money(status.actual)} in {month}: {spent:.0f} % of its budget "
-                    f"of {_money(amount)}; alert at {threshold:g} %"
-                )
+                message = gettext(
+                    "%(subject)s has spent %(actual)s in %(period)s: %(spent)s %% of its budget "
+                    "of %(budget)s; alert at %(threshold)s %%"
+                ) % {
+                    "subject": label,
+                    "actual": _money(status.actual),
+                    "period": month,
+                    "spent": f"{spent:.0f}",
+                    "budget": _money(amount),
+                    "threshold": f"{threshold:g}",
+                }
             elif status.forecast is not None and status.forecast >= limit and status.forecast > 0:
                 kind = AlertKind.FORECAST
                 over = (status.forecast / float(amount) - 1) * 100 if amount else 0
-                relation = f"{over:.0f} % over" if over >= 0 else f"{-over:.0f} % under"
-                message = (
-                    f"{label} will end {month} at {_money(status.forecast)} "
-                    f"({_money(status.low).split()[0]} to {_money(status.high).split()[0]}), "
-                    f"{relation} its budget of {_money(amount)}; alert at {threshold:g} %"
+                relation = (
+                    gettext("%(pct)s %% over") % {"pct": f"{over:.0f}"}
+                    if over >= 0
+                    else gettext("%(pct)s %% under") % {"pct": f"{-over:.0f}"}
                 )
+                message = gettext(
+                    "%(subject)s will end %(period)s at %(forecast)s (%(low)s to %(high)s), "
+                    "%(relation)s its budget of %(budget)s; alert at %(threshold)s %%"
+                ) % {
+                    "subject": label,
+                    "period": month,
+                    "forecast": _money(status.forecast),
+                    "low": _money(status.low).split()[0],
+                    "high": _money(status.high).split()[0],
+                    "relation": relation,
+                    "budget": _money(amount),
+                    "threshold": f"{threshold:g}",
+                }
             else:
                 continue
             rows.append(
@@ -192,12 +218,28 @@ def anomaly_alerts(as_of: date) -> list[AlertRow]:
             department = department_of.get((anomaly.subject, as_of)) or next(
                 (dep for (s, _), dep in department_of.items() if s == anomaly.subject and dep), ""
             )
-            direction = "above" if anomaly.deviation > 0 else "below"
             because = f": {'; '.join(anomaly.reasons)}" if anomaly.reasons else ""
+            above = (
+                gettext(
+                    "%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s above the usual %(expected)s"
+                )
+                if anomaly.deviation > 0
+                else gettext(
+                    "%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s below the usual %(expected)s"
+                )
+            )
             message = (
-                f"{kind.capitalize()} {anomaly.subject} cost {_money(anomaly.cost)} on {as_of:%a %d %b %Y}, "
-                f"{_money(abs(anomaly.deviation)).split()[0]} {direction} the usual "
-                f"{_money(anomaly.expected)}{because}"
+                above
+                % {
+                    "kind": str(ANOMALY_SUBJECTS.get(kind, kind.capitalize())),
+                    "subject": anomaly.subject,
+                    "cost": _money(anomaly.cost),
+                    # Translators: the day of an anomaly, in Django's date format ("Mon 05 Oct 2026").
+                    "day": dateformat.format(as_of, gettext("D d M Y")),
+                    "deviation": _money(abs(anomaly.deviation)).split()[0],
+                    "expected": _money(anomaly.expected),
+                }
+                + because
             )
             rows.append(
                 AlertRow(
@@ -222,7 +264,13 @@ def anomaly_alerts(as_of: date) -> list[AlertRow]:
 
 
 def evaluate(as_of: date) -> list[AlertRow]:
-    """Every alert the day `as_of` (computed) raises, budgets first; nothing is stored."""
+    """Every alert the day `as_of` (computed) raises, budgets first; nothing is stored. The messages are
+    written in FINOPS_LANGUAGE (the e-mails and webhooks send them as they are stored)."""
+    with translation.override(settings.FINOPS_LANGUAGE):
+        return _evaluate(as_of)
+
+
+def _evaluate(as_of: date) -> list[AlertRow]:
     return budget_alerts(as_of) + anomaly_alerts(as_of)
 
 

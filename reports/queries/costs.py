@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.utils.translation import gettext
 
 from costing.engine.allocation import efficiency
 from costing.models import (
@@ -332,7 +333,7 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         row["coverage"] = None if pd.isna(coverage) else float(coverage)
         rows.append(row)
 
-    total_row = {"row": "total", **{k: "Total" if j == 0 else "" for j, k in enumerate(keys)}}
+    total_row = {"row": "total", **{k: gettext("Total") if j == 0 else "" for j, k in enumerate(keys)}}
     total_row.update({q: float(groups[q].sum()) if n else 0.0 for q in QUANTITIES})
     total_row["cpu_efficiency"] = float(
         efficiency(total_row["cpu_usage_core_hours"], total_row["cpu_request_core_hours"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Min
+from django.utils.translation import gettext, ngettext
 
 from costing.models import ClusterDay
 from reports.periods import Period
@@ -46,7 +47,11 @@ class Coverage:
     @property
     def note(self) -> str:
         """ "October 2026: 2 of 31 days collected" (of the period's whole length, not its elapsed part)."""
-        return f"{self.period.label}: {self.collected_days} of {self.period.days} days collected"
+        return gettext("%(period)s: %(collected)d of %(days)d days collected") % {
+            "period": self.period.label,
+            "collected": self.collected_days,
+            "days": self.period.days,
+        }
 
 
 def share_so_far(day: date, share: float, now: datetime) -> float:
@@ -133,8 +138,11 @@ def _coverage(period: Period, cluster_ids: list[int], rows, now: datetime) -> Co
 
 def pending_note(days: int) -> str:
     """What a page or an export of a period says while some of its days wait to be recomputed."""
-    verb = "day is" if days == 1 else "days are"
-    return f"{days} {verb} being recomputed after a change (policy, bill or late samples); figures may change"
+    return ngettext(
+        "%(days)d day is being recomputed after a change (policy, bill or late samples); figures may change",
+        "%(days)d days are being recomputed after a change (policy, bill or late samples); figures may change",
+        days,
+    ) % {"days": days}
 
 
 def comparable(current: Coverage, previous: Coverage) -> bool:
@@ -151,13 +159,19 @@ def comparison_note(current: Coverage, previous: Coverage) -> str:
     if comparable(current, previous):
         return ""
     if _only_today(current):
-        return (
-            f"{current.period.label} is in progress ({current.in_progress_hours} h to come), "
-            f"against the whole of {previous.period.label}"
-        )
+        return gettext(
+            "%(period)s is in progress (%(hours)s h to come), against the whole of %(previous)s"
+        ) % {
+            "period": current.period.label,
+            "hours": current.in_progress_hours,
+            "previous": previous.period.label,
+        }
     note = previous.note
     if current.collected_days != previous.collected_days:
-        note += f", against {current.collected_days} in {current.period.label}"
+        note += gettext(", against %(collected)d in %(period)s") % {
+            "collected": current.collected_days,
+            "period": current.period.label,
+        }
     return note
 
 

@@ -14,6 +14,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop as N_
 
 from costing.access import report_department
 from costing.choices import LineKind
@@ -88,8 +91,11 @@ class Report:
 
     @property
     def scope_label(self) -> str:
-        parts = [f"cluster {self.cluster}" if self.cluster else "", self.department or ""]
-        return ", ".join(p for p in parts if p) or "Organisation"
+        parts = [
+            gettext("cluster %(name)s") % {"name": self.cluster} if self.cluster else "",
+            self.department or "",
+        ]
+        return ", ".join(p for p in parts if p) or gettext("Organisation")
 
     @property
     def file_stem(self) -> str:
@@ -100,21 +106,21 @@ class Report:
 Progress = Callable[[float, str], None]
 
 QUANTITY_COLUMNS = [
-    Column("cpu_request_core_hours", "CPU request (core-h)", "hours"),
-    Column("cpu_usage_core_hours", "CPU usage (core-h)", "hours"),
-    Column("cpu_efficiency", "CPU efficiency", "percent"),
-    Column("mem_request_gib_hours", "Memory request (GiB-h)", "hours"),
-    Column("mem_usage_gib_hours", "Memory usage (GiB-h)", "hours"),
-    Column("mem_efficiency", "Memory efficiency", "percent"),
-    Column("gpu_request_hours", "GPU request (GPU-h)", "hours"),
-    Column("gpu_usage_hours", "GPU usage (GPU-h)", "hours"),
+    Column("cpu_request_core_hours", _("CPU request (core-h)"), "hours"),
+    Column("cpu_usage_core_hours", _("CPU usage (core-h)"), "hours"),
+    Column("cpu_efficiency", _("CPU efficiency"), "percent"),
+    Column("mem_request_gib_hours", _("Memory request (GiB-h)"), "hours"),
+    Column("mem_usage_gib_hours", _("Memory usage (GiB-h)"), "hours"),
+    Column("mem_efficiency", _("Memory efficiency"), "percent"),
+    Column("gpu_request_hours", _("GPU request (GPU-h)"), "hours"),
+    Column("gpu_usage_hours", _("GPU usage (GPU-h)"), "hours"),
 ]
 COST_COLUMNS = [
-    Column("cpu_cost", "CPU cost", "money"),
-    Column("mem_cost", "Memory cost", "money"),
-    Column("gpu_cost", "GPU cost", "money"),
-    Column("cost", "Cost", "money"),
-    Column("estimated_share", "Estimated share", "percent"),
+    Column("cpu_cost", _("CPU cost"), "money"),
+    Column("mem_cost", _("Memory cost"), "money"),
+    Column("gpu_cost", _("GPU cost"), "money"),
+    Column("cost", _("Cost"), "money"),
+    Column("estimated_share", _("Estimated share"), "percent"),
 ]
 
 
@@ -221,9 +227,9 @@ def build_current(
             "namespaces",
             "Namespaces",
             [
-                Column("cluster", "Cluster"),
-                Column("namespace", "Namespace"),
-                Column("department", "Department"),
+                Column("cluster", _("Cluster")),
+                Column("namespace", _("Namespace")),
+                Column("department", _("Department")),
             ],
             namespaces,
         ),
@@ -231,10 +237,10 @@ def build_current(
             "workloads",
             "Workloads",
             [
-                Column("cluster", "Cluster"),
-                Column("namespace", "Namespace"),
-                Column("workload_kind", "Kind"),
-                Column("workload", "Workload"),
+                Column("cluster", _("Cluster")),
+                Column("namespace", _("Namespace")),
+                Column("workload_kind", _("Kind")),
+                Column("workload", _("Workload")),
             ],
             workloads,
         ),
@@ -288,11 +294,11 @@ def _forecast(period: Period, cluster: str | None, department: str | None, today
 
 def _forecast_items(found: dict) -> list:
     return [
-        ("Forecast", found["sentence"], "text"),
-        ("Forecast as of", found["as_of"], "date"),
-        ("Forecast total", _money(found["total"]), "money"),
-        ("Forecast 80 % low", _money(found["low"]), "money"),
-        ("Forecast 80 % high", _money(found["high"]), "money"),
+        (N_("Forecast"), found["sentence"], "text"),
+        (N_("Forecast as of"), found["as_of"], "date"),
+        (N_("Forecast total"), _money(found["total"]), "money"),
+        (N_("Forecast 80 % low"), _money(found["low"]), "money"),
+        (N_("Forecast 80 % high"), _money(found["high"]), "money"),
     ]
 
 
@@ -303,17 +309,17 @@ def _money(value) -> Decimal | None:
 def _forecast_table(found: dict) -> Table:
     """The line of the pages as rows: per day, the cost accumulated so far, then the forecast and its band."""
     columns = [
-        Column("day", "Day", "date"),
-        Column("actual", "Cost so far", "money"),
-        Column("forecast", "Forecast", "money"),
-        Column("low", "Forecast 80 % low", "money"),
-        Column("high", "Forecast 80 % high", "money"),
+        Column("day", _("Day"), "date"),
+        Column("actual", _("Cost so far"), "money"),
+        Column("forecast", _("Forecast"), "money"),
+        Column("low", _("Forecast 80 % low"), "money"),
+        Column("high", _("Forecast 80 % high"), "money"),
     ]
     rows = [
         {"day": d["day"], **{k: _money(d[k]) for k in ("actual", "forecast", "low", "high")}}
         for d in found["days"]
     ]
-    return Table("forecast", "Forecast", columns, rows)
+    return Table("forecast", _("Forecast"), columns, rows)
 
 
 def _recommendations_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:
@@ -322,31 +328,31 @@ def _recommendations_table(period: Period, cluster: str | None, department: str 
     from costing.recommendations import as_data, recommendations_at
 
     columns = [
-        Column("cluster", "Cluster"),
-        Column("namespace", "Namespace"),
-        Column("department", "Department"),
-        Column("workload_kind", "Kind"),
-        Column("workload_name", "Workload"),
-        Column("container", "Container"),
-        Column("cpu_request_cores", "CPU request (cores)", "number"),
-        Column("cpu_recommended_cores", "CPU advised (cores)", "number"),
-        Column("mem_request_bytes", "Memory request (bytes)", "int"),
-        Column("mem_recommended_bytes", "Memory advised (bytes)", "int"),
-        Column("monthly_cost_now", "Monthly cost now", "money"),
-        Column("monthly_cost_recommended", "Monthly cost advised", "money"),
-        Column("monthly_saving", "Monthly saving", "money"),
-        Column("status", "Status"),
-        Column("backtest_cpu_over_share", "Back-test: CPU above advice", "percent"),
-        Column("backtest_mem_over", "Back-test: memory above advice"),
-        Column("reason", "Why no advice"),
+        Column("cluster", _("Cluster")),
+        Column("namespace", _("Namespace")),
+        Column("department", _("Department")),
+        Column("workload_kind", _("Kind")),
+        Column("workload_name", _("Workload")),
+        Column("container", _("Container")),
+        Column("cpu_request_cores", _("CPU request (cores)"), "number"),
+        Column("cpu_recommended_cores", _("CPU advised (cores)"), "number"),
+        Column("mem_request_bytes", _("Memory request (bytes)"), "int"),
+        Column("mem_recommended_bytes", _("Memory advised (bytes)"), "int"),
+        Column("monthly_cost_now", _("Monthly cost now"), "money"),
+        Column("monthly_cost_recommended", _("Monthly cost advised"), "money"),
+        Column("monthly_saving", _("Monthly saving"), "money"),
+        Column("status", _("Status")),
+        Column("backtest_cpu_over_share", _("Back-test: CPU above advice"), "percent"),
+        Column("backtest_mem_over", _("Back-test: memory above advice")),
+        Column("reason", _("Why no advice")),
     ]
     frame = recommendations_at(
         min(period.end, today), cluster=cluster, departments=frozenset([department]) if department else None
     )
     rows = as_data(frame, [c.key for c in columns])
     saving = sum((r["monthly_saving"] for r in rows if r["status"] == OVER_REQUESTED), 0.0)
-    total = {"cluster": "Total (over-requested)", "monthly_saving": round(saving, 2)}
-    return Table("recommendations", "Recommendations", columns, rows, total)
+    total = {"cluster": gettext("Total (over-requested)"), "monthly_saving": round(saving, 2)}
+    return Table("recommendations", _("Recommendations"), columns, rows, total)
 
 
 def _opportunities_table(period: Period, cluster: str | None, department: str | None, today: date) -> Table:
@@ -357,14 +363,14 @@ def _opportunities_table(period: Period, cluster: str | None, department: str | 
     from reports.queries.optimise import period_opportunities
 
     columns = [
-        Column("cluster", "Cluster"),
-        Column("lever", "Lever"),
-        Column("subject", "Subject"),
-        Column("department", "Department"),
-        Column("monthly_saving", "Monthly saving", "money"),
-        Column("counted_saving", "Counted in the total", "money"),
-        Column("overlaps", "Overlaps with"),
-        Column("figures", "Figures"),
+        Column("cluster", _("Cluster")),
+        Column("lever", _("Lever")),
+        Column("subject", _("Subject")),
+        Column("department", _("Department")),
+        Column("monthly_saving", _("Monthly saving"), "money"),
+        Column("counted_saving", _("Counted in the total"), "money"),
+        Column("overlaps", _("Overlaps with")),
+        Column("figures", _("Figures")),
     ]
     result = period_opportunities(
         period, today, cluster=cluster, departments=frozenset([department]) if department else None
@@ -372,8 +378,8 @@ def _opportunities_table(period: Period, cluster: str | None, department: str | 
     rows = as_data(result.savings, [c.key for c in columns])
     for row in rows:
         row["figures"] = figures_text(row["figures"])
-    total = {"cluster": "Total (each money once)", "counted_saving": round(result.total, 2)}
-    return Table("opportunities", "Opportunities", columns, rows, total)
+    total = {"cluster": gettext("Total (each money once)"), "counted_saving": round(result.total, 2)}
+    return Table("opportunities", _("Opportunities"), columns, rows, total)
 
 
 def _computed(period: Period, cluster: str | None) -> bool:
@@ -397,17 +403,17 @@ def _pick(row: dict, columns: list[Column]) -> dict:
 def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_for_like: bool = True) -> Table:
     """Departments and lines with the previous period; no change in % when that period is not like for like."""
     columns = [
-        Column("department", "Department"),
-        Column("kind", "Kind"),
-        Column("direct", "Direct", "money"),
-        Column("shared", "Shared", "money"),
-        Column("idle", "Idle", "money"),
-        Column("overhead", "Overhead", "money"),
-        Column("total", "Total", "money"),
-        Column("share", "% of total", "percent"),
-        Column("previous_total", "Previous period", "money"),
-        Column("change", "Change", "money"),
-        Column("change_pct", "Change %", "percent"),
+        Column("department", _("Department")),
+        Column("kind", _("Kind")),
+        Column("direct", _("Direct"), "money"),
+        Column("shared", _("Shared"), "money"),
+        Column("idle", _("Idle"), "money"),
+        Column("overhead", _("Overhead"), "money"),
+        Column("total", _("Total"), "money"),
+        Column("share", _("% of total"), "percent"),
+        Column("previous_total", _("Previous period"), "money"),
+        Column("change", _("Change"), "money"),
+        Column("change_pct", _("Change %"), "percent"),
     ]
     total_row = next(r for r in rows if r["row"] == "total")
     grand = total_row["total"]
@@ -423,7 +429,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
         out.append(
             {
                 "department": r["department"],
-                "kind": "Line" if r["row"] == "line" else "Department",
+                "kind": gettext("Line") if r["row"] == "line" else gettext("Department"),
                 **{p: r[p] for p in ("direct", "shared", "idle", "overhead", "total")},
                 "share": float(r["total"] / grand) if grand else None,
                 "previous_total": prev,
@@ -432,7 +438,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
             }
         )
     total = {
-        "department": "Total",
+        "department": gettext("Total"),
         "kind": "",
         **{p: total_row[p] for p in ("direct", "shared", "idle", "overhead", "total")},
         "share": 1.0 if grand else None,
@@ -442,22 +448,22 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
         if before_total and like_for_like
         else None,
     }
-    return Table("departments", "Departments", columns, out, total)
+    return Table("departments", _("Departments"), columns, out, total)
 
 
 def _node_pools_table(rows: list[dict], *, with_idle: bool) -> Table:
     columns = [
-        Column("cluster", "Cluster"),
-        Column("node_pool", "Node pool"),
-        Column("cpu_billable_core_hours", "CPU billed to pods (core-h)", "hours"),
-        Column("mem_billable_gib_hours", "Memory billed to pods (GiB-h)", "hours"),
-        Column("cpu_efficiency", "CPU efficiency", "percent"),
-        Column("mem_efficiency", "Memory efficiency", "percent"),
-        Column("cost", "Pods' cost", "money"),
+        Column("cluster", _("Cluster")),
+        Column("node_pool", _("Node pool")),
+        Column("cpu_billable_core_hours", _("CPU billed to pods (core-h)"), "hours"),
+        Column("mem_billable_gib_hours", _("Memory billed to pods (GiB-h)"), "hours"),
+        Column("cpu_efficiency", _("CPU efficiency"), "percent"),
+        Column("mem_efficiency", _("Memory efficiency"), "percent"),
+        Column("cost", _("Pods' cost"), "money"),
     ]
     if with_idle:
-        columns += [Column("idle", "Idle", "money"), Column("node_cost", "Node cost", "money")]
-    columns.append(Column("estimated_share", "Estimated share", "percent"))
+        columns += [Column("idle", _("Idle"), "money"), Column("node_cost", _("Node cost"), "money")]
+    columns.append(Column("estimated_share", _("Estimated share"), "percent"))
     body, total = [], None
     for r in rows:
         picked = _pick(r, columns)
@@ -467,7 +473,7 @@ def _node_pools_table(rows: list[dict], *, with_idle: bool) -> Table:
             total = picked
         else:
             body.append(picked)
-    return Table("node_pools", "Node pools", columns, body, total)
+    return Table("node_pools", _("Node pools"), columns, body, total)
 
 
 def _day_frame(period: Period, cluster: str | None, department: str | None) -> dict[date, dict[str, int]]:
@@ -501,24 +507,24 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
         total_row = next(r for r in clusters if r["row"] == "total")
         parts = {"cost": total_row["cost"], "idle": total_row["idle"], "overhead": total_row["overhead"]}
         columns = [
-            Column("day", "Day", "date"),
-            Column("cost", "Workloads", "money"),
-            Column("idle", "Idle", "money"),
-            Column("overhead", "Overhead", "money"),
-            Column("total", "Physical cost", "money"),
-            Column("coverage", "Coverage", "percent"),
+            Column("day", _("Day"), "date"),
+            Column("cost", _("Workloads"), "money"),
+            Column("idle", _("Idle"), "money"),
+            Column("overhead", _("Overhead"), "money"),
+            Column("total", _("Physical cost"), "money"),
+            Column("coverage", _("Coverage"), "percent"),
         ]
     else:
         total_row = next(r for r in departments if r["row"] != "total") if len(departments) > 1 else None
         source = total_row or {"direct": ZERO, "shared": ZERO, "idle": ZERO, "overhead": ZERO}
         parts = {p: source[p] for p in ("direct", "shared", "idle", "overhead")}
         columns = [
-            Column("day", "Day", "date"),
-            Column("direct", "Direct", "money"),
-            Column("shared", "Shared", "money"),
-            Column("idle", "Idle", "money"),
-            Column("overhead", "Overhead", "money"),
-            Column("total", "Total", "money"),
+            Column("day", _("Day"), "date"),
+            Column("direct", _("Direct"), "money"),
+            Column("shared", _("Shared"), "money"),
+            Column("idle", _("Idle"), "money"),
+            Column("overhead", _("Overhead"), "money"),
+            Column("total", _("Total"), "money"),
         ]
     rounded = {
         part: largest_remainder_cents([to_money(days[d][part]) for d in ordered], total=total)
@@ -534,11 +540,11 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
             cover = days[day]["coverage"]
             row["coverage"] = sum(cover) / len(cover) if cover else None
         rows.append(row)
-    total = {"day": "Total", **{p: sum((r[p] for r in rows), ZERO) for p in parts}}
+    total = {"day": gettext("Total"), **{p: sum((r[p] for r in rows), ZERO) for p in parts}}
     total["total"] = sum((total[p] for p in parts), ZERO)
     if department is None:
         total["coverage"] = next(r for r in clusters if r["row"] == "total").get("coverage")
-    return Table("daily", "Daily trend", columns, rows, total)
+    return Table("daily", _("Daily trend"), columns, rows, total)
 
 
 def _monthly_tables(period, cluster, department, departments, clusters) -> list[Table]:
@@ -568,16 +574,16 @@ def _monthly_tables(period, cluster, department, departments, clusters) -> list[
         cluster_totals = {
             r["cluster"]: r["cost"] + r["idle"] + r["overhead"] for r in clusters if r["row"] != "total"
         }
-        cluster_title = "Clusters by month"
+        cluster_title = gettext("Clusters by month")
     else:
         cluster_months = department_months.values("cluster__name", "month").annotate(value=Sum("total"))
         cluster_totals = None  # what the department pays per cluster: rounded here, from its exact sums
-        cluster_title = f"{department} by cluster and month"
+        cluster_title = gettext("%(department)s by cluster and month") % {"department": department}
     return [
         _by_month(
             "departments_by_month",
             "Departments by month",
-            Column("department", "Department"),
+            Column("department", _("Department")),
             department_months.annotate(value=Sum("total")),
             "name",
             department_totals,
@@ -586,7 +592,7 @@ def _monthly_tables(period, cluster, department, departments, clusters) -> list[
         _by_month(
             "clusters_by_month",
             cluster_title,
-            Column("cluster", "Cluster"),
+            Column("cluster", _("Cluster")),
             cluster_months,
             "cluster__name",
             cluster_totals,
@@ -611,9 +617,9 @@ def _by_month(name, title, label: Column, values, field_name, totals, columns) -
         keys = [c.key for c in columns]
         rounded = largest_remainder_cents([cells.get(k, ZERO) for k in keys], total=whole)
         rows.append({label.key: who, **dict(zip(keys, rounded, strict=True)), "total": sum(rounded, ZERO)})
-    total = {label.key: "Total", **{c.key: sum((r[c.key] for r in rows), ZERO) for c in columns}}
+    total = {label.key: gettext("Total"), **{c.key: sum((r[c.key] for r in rows), ZERO) for c in columns}}
     total["total"] = sum((r["total"] for r in rows), ZERO)
-    return Table(name, title, [label, *columns, Column("total", "Total", "money")], rows, total)
+    return Table(name, title, [label, *columns, Column("total", _("Total"), "money")], rows, total)
 
 
 def _bill_sources_table(period: Period, cluster: str | None) -> Table:
@@ -649,14 +655,14 @@ def _bill_sources_table(period: Period, cluster: str | None) -> Table:
         inside = (min(e, end) - max(s, start)).total_seconds()
         g["part"].append(cost * Decimal(inside) / Decimal(seconds) if seconds > 0 else cost)
     columns = [
-        Column("bill_import", "Import #", "int"),
-        Column("file", "File"),
-        Column("format", "Format"),
-        Column("imported_at", "Imported at", "datetime"),
-        Column("kind", "Kind"),
-        Column("lines", "Lines", "int"),
-        Column("line_cost", "Lines' cost", "money"),
-        Column("in_period", "Spread into the period", "money"),
+        Column("bill_import", _("Import #"), "int"),
+        Column("file", _("File")),
+        Column("format", _("Format")),
+        Column("imported_at", _("Imported at"), "datetime"),
+        Column("kind", _("Kind")),
+        Column("lines", _("Lines"), "int"),
+        Column("line_cost", _("Lines' cost"), "money"),
+        Column("in_period", _("Spread into the period"), "money"),
     ]
     keys = sorted(groups, key=lambda k: (k[0], k[1]))
     in_period = largest_remainder_cents([sum(groups[k]["part"], Decimal(0)) for k in keys]) if keys else []
@@ -677,12 +683,12 @@ def _bill_sources_table(period: Period, cluster: str | None) -> Table:
     ]
     total = {
         "bill_import": None,
-        "file": "Total",
+        "file": gettext("Total"),
         "lines": sum(r["lines"] for r in rows),
         "line_cost": sum((r["line_cost"] for r in rows), ZERO),
         "in_period": sum((r["in_period"] for r in rows), ZERO),
     }
-    return Table("bill_sources", "Bill sources", columns, rows, total)
+    return Table("bill_sources", _("Bill sources"), columns, rows, total)
 
 
 def _policies(period: Period) -> list[Policy]:
@@ -724,21 +730,30 @@ def _policy_table(policies: list[Policy], department: str | None) -> Table:
             if dept.name == department:
                 lines.append(f"department {dept.name}: namespaces {', '.join(dept.namespaces) or '(none)'}")
                 lines.append(f"  patterns {', '.join(dept.patterns) or '(none)'}; weight {dept.weight}")
-    return Table("policy", "Policy", [Column("line", "Policy used")], [{"line": line} for line in lines])
+    return Table(
+        "policy", _("Policy"), [Column("line", _("Policy used"))], [{"line": line} for line in lines]
+    )
 
 
 def _summary(period, cluster, department, departments, clusters, namespaces, policies, collection) -> list:
     items: list[tuple[str, object, str]] = [
-        ("Report", "Kubernetes costs", "text"),
-        ("Period", period.label, "text"),
-        ("Period key", period.key, "text"),
-        ("First day", period.start, "date"),
-        ("Last day", period.last_day, "date"),
-        ("Days", period.days, "int"),
+        (N_("Report"), gettext("Kubernetes costs"), "text"),
+        (N_("Period"), period.label, "text"),
+        (N_("Period key"), period.key, "text"),
+        (N_("First day"), period.start, "date"),
+        (N_("Last day"), period.last_day, "date"),
+        (N_("Days"), period.days, "int"),
         (
-            "Scope",
-            ", ".join(p for p in (f"cluster {cluster}" if cluster else "", department or "") if p)
-            or "Organisation",
+            N_("Scope"),
+            ", ".join(
+                p
+                for p in (
+                    gettext("cluster %(name)s") % {"name": cluster} if cluster else "",
+                    department or "",
+                )
+                if p
+            )
+            or gettext("Organisation"),
             "text",
         ),
     ]
@@ -746,34 +761,35 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
         total = next(r for r in clusters if r["row"] == "total")
         dept_total = next(r for r in departments if r["row"] == "total")
         items += [
-            ("Physical cost", dept_total.get("physical_cost", total.get("physical_cost")), "money"),
-            ("Workload cost", total["cost"], "money"),
-            ("Idle", total["idle"], "money"),
-            ("Overhead", total["overhead"], "money"),
-            ("Apportioned to departments and lines", dept_total["total"], "money"),
-            ("Estimated share", total.get("estimated_share"), "percent"),
+            (N_("Physical cost"), dept_total.get("physical_cost", total.get("physical_cost")), "money"),
+            (N_("Workload cost"), total["cost"], "money"),
+            (N_("Idle"), total["idle"], "money"),
+            (N_("Overhead"), total["overhead"], "money"),
+            (N_("Apportioned to departments and lines"), dept_total["total"], "money"),
+            (N_("Estimated share"), total.get("estimated_share"), "percent"),
         ]
     else:
         row = next((r for r in departments if r["row"] != "total"), None)
         ns_total = next(r for r in namespaces if r["row"] == "total")
         for part, label in (
-            ("total", "Department total"),
-            ("direct", "Direct"),
-            ("shared", "Shared"),
-            ("idle", "Idle"),
-            ("overhead", "Overhead"),
+            ("total", N_("Department total")),
+            ("direct", N_("Direct")),
+            ("shared", N_("Shared")),
+            ("idle", N_("Idle")),
+            ("overhead", N_("Overhead")),
         ):
             items.append((label, row[part] if row else ZERO, "money"))
-        items.append(("Estimated share", ns_total.get("estimated_share"), "percent"))
+        items.append((N_("Estimated share"), ns_total.get("estimated_share"), "percent"))
     items += _collection_items(*collection)
     items += [
         (
-            "Policy version(s) in force",
-            ", ".join(f"from {p.effective_from}" for p in policies) or "none",
+            N_("Policy version(s) in force"),
+            ", ".join(gettext("from %(day)s") % {"day": p.effective_from} for p in policies)
+            or gettext("none"),
             "text",
         ),
-        ("Generated at", timezone.now().astimezone(UTC).replace(microsecond=0), "datetime"),
-        ("Status", "Open", "text"),
+        (N_("Generated at"), timezone.now().astimezone(UTC).replace(microsecond=0), "datetime"),
+        (N_("Status"), gettext("Open"), "text"),
     ]
     return items
 
@@ -782,20 +798,37 @@ def _collection_items(current: Coverage, previous: Coverage) -> list[tuple[str, 
     """What the pages' period header says: the whole period's coverage, the days collected, today in
     progress, when collection started and whether the previous period compares like for like."""
     items: list[tuple[str, object, str]] = [
-        ("Coverage", current.sampled, "percent"),
-        ("Days collected", f"{current.collected_days} of {current.period.days}", "text"),
+        (N_("Coverage"), current.sampled, "percent"),
+        (
+            N_("Days collected"),
+            gettext("%(collected)d of %(days)d")
+            % {"collected": current.collected_days, "days": current.period.days},
+            "text",
+        ),
     ]
     if current.in_progress_hours:
-        items.append(("Today", f"in progress ({current.in_progress_hours} h to come)", "text"))
+        items.append(
+            (
+                N_("Today"),
+                gettext("in progress (%(hours)s h to come)") % {"hours": current.in_progress_hours},
+                "text",
+            )
+        )
     if current.started is not None:
-        items.append(("Collection started on", current.started, "date"))
+        items.append((N_("Collection started on"), current.started, "date"))
     for name, day in current.started_by_cluster.items():
-        items.append((f"Collection of {name} started on", day, "date"))
-    items.append(("Compared with", compared_label(current.period, previous.period), "text"))
+        items.append((gettext("Collection of %(name)s started on") % {"name": name}, day, "date"))
+    items.append((N_("Compared with"), compared_label(current.period, previous.period), "text"))
     if not comparable(current, previous):
-        items.append(("Previous period", f"{comparison_note(current, previous)}: no change in %", "text"))
+        items.append(
+            (
+                N_("Previous period"),
+                gettext("%(note)s: no change in %%") % {"note": comparison_note(current, previous)},
+                "text",
+            )
+        )
     if current.pending_days:
-        items.append(("Pending recomputation", pending_note(current.pending_days), "text"))
+        items.append((N_("Pending recomputation"), pending_note(current.pending_days), "text"))
     return items
 
 
@@ -839,8 +872,8 @@ def report_to_data(report: Report) -> dict:
         "tables": [
             {
                 "name": t.name,
-                "title": t.title,
-                "columns": [[c.key, c.title, c.kind] for c in t.columns],
+                "title": str(t.title),
+                "columns": [[c.key, str(c.title), c.kind] for c in t.columns],
                 "rows": [{k: _encode(v) for k, v in r.items()} for r in t.rows],
                 "total": {k: _encode(v) for k, v in t.total.items()} if t.total is not None else None,
             }

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
 
 from costing.choices import RunStatus
 from costing.models import ClusterDay, DepartmentCostDay
@@ -236,7 +238,8 @@ def _emptied(report: Report) -> Report:
 
 
 def _totals(rows: list[dict]) -> dict[str, Decimal]:
-    return {r["department"]: r["total"] for r in rows if r.get("department") not in (None, "Total")}
+    total = (None, "Total", gettext("Total"))  # the totals row, in whichever language it was written
+    return {r["department"]: r["total"] for r in rows if r.get("department") not in total}
 
 
 def add_restatements(report: Report) -> Report:
@@ -303,20 +306,27 @@ def add_restatements(report: Report) -> Report:
         )
     elif rows:
         keys = ", ".join(sorted({r["period"] for r in rows}))
-        status = f"Open; contains closed period(s) {keys} restated by {adjustment} (see Restatement)"
+        status = gettext(
+            "Open; contains closed period(s) %(keys)s restated by %(adjustment)s (see Restatement)"
+        ) % {
+            "keys": keys,
+            "adjustment": adjustment,
+        }
     elif closings:
-        status = f"Open; contains closed period(s) {', '.join(c.key for c in closings)}, unchanged"
+        status = gettext("Open; contains closed period(s) %(keys)s, unchanged") % {
+            "keys": ", ".join(c.key for c in closings)
+        }
     else:
-        status = "Open"
+        status = gettext("Open")
     report.summary = [
         (k, v, kind)
         for k, v, kind in report.summary
         if k not in ("Status", "Restatement adjustment", "Generated at")
     ]
-    report.summary.append(("Generated at", report.generated_at.replace(microsecond=0), "datetime"))
-    report.summary.append(("Status", status, "text"))
+    report.summary.append((N_("Generated at"), report.generated_at.replace(microsecond=0), "datetime"))
+    report.summary.append((N_("Status"), status, "text"))
     if rows:
-        report.summary.append(("Restatement adjustment", adjustment, "money"))
+        report.summary.append((N_("Restatement adjustment"), adjustment, "money"))
     return report
 
 

@@ -8,6 +8,8 @@ import zipfile
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 from reports.reporting.builder import Report, Table
 from reports.reporting.safety import safe_text
 
@@ -64,7 +66,7 @@ def _zip_time(report: Report) -> tuple[int, int, int, int, int, int]:
 def render_table(table: Table) -> str:
     out = io.StringIO()
     rows = writer(out)
-    rows.writerow([safe_text(c.title) for c in table.columns])
+    rows.writerow([safe_text(str(c.title)) for c in table.columns])
     for row in table.rows:
         rows.writerow([_text(row.get(c.key), c.kind) for c in table.columns])
     if table.total is not None:
@@ -75,10 +77,10 @@ def render_table(table: Table) -> str:
 def render_summary(report: Report) -> str:
     out = io.StringIO()
     rows = writer(out)
-    rows.writerow(["Item", "Value"])
-    rows.writerow(["Currency", safe_text(report.currency)])
+    rows.writerow([gettext("Item"), gettext("Value")])
+    rows.writerow([gettext("Currency"), safe_text(report.currency)])
     for label, value, kind in report.summary:
-        rows.writerow([safe_text(label), _text(value, kind)])
+        rows.writerow([safe_text(gettext(label)), _text(value, kind)])
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from costing.models import DepartmentCostDay
 from reports.models import ExportFormat, ExportRun, RelativePeriod, ScheduledExport, ScheduleScope
@@ -120,11 +121,19 @@ def deliver(run: ExportRun) -> list[str]:
     if recipients:
         scope = run.scope_label
         message = EmailMessage(
-            subject=f"Kubernetes costs {run.period_key} — {scope}",
-            body=(
-                f"The scheduled export {schedule.name!r}: Kubernetes costs for {run.period_key}, {scope}.\n"
-                f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC. The file is attached.\n"
-            ),
+            # The worker writes it in FINOPS_LANGUAGE (reports/tasks.py).
+            subject=gettext("Kubernetes costs %(period)s — %(scope)s")
+            % {"period": run.period_key, "scope": scope},
+            body=gettext(
+                "The scheduled export %(name)r: Kubernetes costs for %(period)s, %(scope)s.\n"
+                "Generated %(when)s UTC. The file is attached.\n"
+            )
+            % {
+                "name": schedule.name,
+                "period": run.period_key,
+                "scope": scope,
+                "when": f"{timezone.now():%Y-%m-%d %H:%M}",
+            },
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=recipients,
         )

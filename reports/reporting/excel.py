@@ -6,6 +6,7 @@ import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -73,10 +74,10 @@ def render_xlsx(report: Report) -> bytes:
     """The workbook's bytes: Summary, then each table (Restatement early when present), Policy last."""
     wb = Workbook()
     summary = wb.active
-    summary.title = "Summary"
+    summary.title = gettext("Summary")
     _summary_sheet(summary, report)
     for table in report.tables:
-        ws = wb.create_sheet(table.title[:31])
+        ws = wb.create_sheet(str(table.title)[:31])
         _table_sheet(ws, table, report.currency)
         if table.name == "daily" and table.rows:
             _daily_chart(ws, table)
@@ -86,13 +87,14 @@ def render_xlsx(report: Report) -> bytes:
 
 
 def _summary_sheet(ws, report: Report) -> None:
-    ws.append(["Item", "Value"])
+    ws.append([gettext("Item"), gettext("Value")])
     for cell in ws[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
-    ws.append(["Currency", safe_text(report.currency)])
+    ws.append([gettext("Currency"), safe_text(report.currency)])
     for label, value, kind in report.summary:
-        ws.append([safe_text(label), _cell_value(value, kind)])
+        # Labels are English keys in the report (closing.py looks them up); written in the language of the file.
+        ws.append([safe_text(gettext(label)), _cell_value(value, kind)])
         cell = ws.cell(row=ws.max_row, column=2)
         fmt = _format(kind, report.currency)
         if fmt and value is not None and not isinstance(value, str):
@@ -105,7 +107,7 @@ def _summary_sheet(ws, report: Report) -> None:
 
 def _table_sheet(ws, table: Table, currency: str) -> None:
     columns = table.columns
-    ws.append([safe_text(c.title) for c in columns])
+    ws.append([safe_text(str(c.title)) for c in columns])
     for cell in ws[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
@@ -133,7 +135,7 @@ def _table_sheet(ws, table: Table, currency: str) -> None:
     cap = MAX_WIDTH["policy"] if table.name == "policy" else MAX_WIDTH["text"]
     for index, column in enumerate(columns, start=1):
         widest = max([_display_width(r.get(column.key), column.kind) for r in sample] + [0])
-        header = min(len(column.title), 24)
+        header = min(len(str(column.title)), 24)
         ws.column_dimensions[get_column_letter(index)].width = max(8, min(cap, max(widest, header) + 2))
 
 
@@ -146,9 +148,9 @@ def _daily_chart(ws, table: Table) -> None:
     chart.type = "col"
     chart.grouping = "stacked"
     chart.overlap = 100
-    chart.title = "Cost per day"
-    chart.y_axis.title = "Cost"
-    chart.x_axis.title = "Day"
+    chart.title = gettext("Cost per day")
+    chart.y_axis.title = gettext("Cost")
+    chart.x_axis.title = gettext("Day")
     chart.x_axis.number_format = "yyyy-mm-dd"
     chart.height = 9
     chart.width = 24

@@ -5,36 +5,71 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import get_language, gettext
 
 from costing.money import round_cents
 
 register = template.Library()
 _amount = round_cents
+# Chinese writes the currency's symbol before the amount (€1,234.50, ¥1,234.50), as Huawei Cloud's console
+# and CLDR do; a currency without a symbol here keeps its code. English keeps "1,234.50 EUR".
+CURRENCY_SYMBOLS_ZH = {
+    "CNY": "¥",
+    "RMB": "¥",
+    "EUR": "€",
+    "USD": "US$",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "HKD": "HK$",
+}
+
+
+def _chinese() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+def number(value, places: int = 2) -> str:
+    """A number with `places` decimals and the thousand separators of the page's language: 1,234.50.
+
+    Rounded by Python's format first: Django's number_format cuts a float's extra decimals off."""
+    return number_format(f"{value:.{places}f}", decimal_pos=places, use_l10n=True, force_grouping=True)
 
 
 @register.filter
 def money(value) -> str:
-    """1234.5 -> "1,234.50 EUR" (rounded half up to the cent; pages round rows by largest remainder first)."""
+    """1234.5 -> "1,234.50 EUR" (Chinese: "€1,234.50"), rounded half up to the cent; pages round rows by
+    largest remainder first."""
     amount = _amount(value)
-    text = f"{abs(amount):,.2f}"
+    text = number(abs(amount))
     sign = "−" if amount < 0 else ""
-    return f"{sign}{text} {settings.FINOPS_CURRENCY}"
+    currency = settings.FINOPS_CURRENCY
+    if _chinese():
+        symbol = CURRENCY_SYMBOLS_ZH.get(currency.upper())
+        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+    return f"{sign}{text} {currency}"
 
 
 @register.filter
 def plain_money(value) -> str:
     """The amount alone, for table cells whose column header names the currency."""
     amount = _amount(value)
-    return ("−" if amount < 0 else "") + f"{abs(amount):,.2f}"
+    return ("−" if amount < 0 else "") + number(abs(amount))
 
 
 @register.filter
 def pct(value, digits: int = 1) -> str:
-    """A share 0..1 as a percentage; an empty value as a dash."""
+    """A share 0..1 as a percentage ("12.5 %"; Chinese "12.5%"); an empty value as a dash."""
     if value is None or value == "":
         return "–"
-    return f"{float(value) * 100:.{int(digits)}f} %"
+    return percent(float(value) * 100, int(digits))
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """A number already in percent: "5.2 %" (Chinese "5.2%")."""
+    text = number(value, digits)
+    return f"{text}%" if _chinese() else f"{text} %"
 
 
 @register.filter
@@ -48,7 +83,7 @@ def ratio(part, whole) -> float | None:
 
 @register.filter
 def hours(value) -> str:
-    return f"{float(value or 0):,.2f}"
+    return number(float(value or 0))
 
 
 @register.simple_tag(takes_context=True)
@@ -63,31 +98,35 @@ def show_delta(context, change: dict | None, versus: bool = False):
     state = context.get("state")
     if state is not None and not state.like_for_like:
         change = {**change, "pct": None}
-    against = state.previous_label if state is not None else "the previous period"
+    against = state.previous_label if state is not None else gettext("the previous period")
     if state is not None and not change["previous"] and not state.previous_coverage.collected_days:
         # Nothing was collected then: a change "from zero" would read as growth that never happened.
-        words = f"no comparison: nothing was collected in {against}"
+        words = gettext("no comparison: nothing was collected in %(period)s") % {"period": against}
         if versus:
             return format_html('<span class="delta none">{}</span>', words)
         return format_html(
             '<span class="delta none" title="{}">–<span class="sr"> {}</span></span>', words, words
         )
-    suffix = format_html(' <span class="muted versus">vs {}</span>', against) if versus and state else ""
+    suffix = (
+        format_html(' <span class="muted versus">{}</span>', gettext("vs %(period)s") % {"period": against})
+        if versus and state
+        else ""
+    )
     diff = _amount(change["diff"])
     if diff == 0:
-        return format_html('<span class="delta same">no change</span>{}', suffix)
+        return format_html('<span class="delta same">{}</span>{}', gettext("no change"), suffix)
     direction = "up" if diff > 0 else "down"
     sign = "+" if diff > 0 else "−"
-    pct_text = "" if change["pct"] is None else f" ({sign}{abs(change['pct']):.1f} %)"
+    pct_text = "" if change["pct"] is None else f" ({sign}{percent(abs(change['pct']))})"
     return format_html(
-        '<span class="delta {}" title="{}: {}">{}{}{}<span class="sr"> {} from the previous period</span></span>{}',
+        '<span class="delta {}" title="{}: {}">{}{}{}<span class="sr"> {}</span></span>{}',
         direction,
         against,
         money(change["previous"]),
         sign,
-        f"{abs(diff):,.2f}",
+        number(abs(diff)),
         pct_text,
-        direction,
+        gettext("up from the previous period") if diff > 0 else gettext("down from the previous period"),
         suffix,
     )
 

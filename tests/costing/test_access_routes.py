@@ -43,6 +43,15 @@ ROUTES = {
     # OpenID Connect sign-in is public and answers 404 while it is not configured (tests/costing/test_sso.py).
     "oidc_authentication_init": [("get", lambda o: "/oidc/authenticate/", None, dict.fromkeys(ROLES, 404))],
     "oidc_authentication_callback": [("get", lambda o: "/oidc/callback/", None, dict.fromkeys(ROLES, 404))],
+    # The nav's language switch is public (the login page shows it too): it sets a cookie and goes back.
+    "set_language": [
+        (
+            "post",
+            lambda o: "/i18n/setlang/",
+            {"language": "en", "next": "/accounts/login/"},
+            dict.fromkeys(ROLES, 302),
+        )
+    ],
     # Pages
     "dashboard": [("get", lambda o: f"/?{P}", None, PAGE)],
     "clusters": [("get", lambda o: f"/clusters/?{P}", None, PAGE)],

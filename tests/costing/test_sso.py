@@ -321,6 +321,53 @@ def test_a_department_viewer_signs_in_through_the_provider_in_a_browser(sso_scen
     assert "27.20 EUR" in main and "32.92" not in main
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_chinese_browser_signs_in_and_lands_on_the_overview_in_chinese(sso_scenario_server, monkeypatch):
+    """The same sign-in with a browser asking for zh-CN: the login page, the overview's headings and its
+    amounts are Chinese (docs/i18n.md)."""
+    from pathlib import Path
+
+    from tests.reports.test_browser import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    base = sso_scenario_server
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(
+                locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+            )
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{base}/?period=2025-03-10")
+            assert "/accounts/login/" in page.url
+            assert page.inner_text("h1") == "登录"
+            page.get_by_role("button", name="使用 Test IdP 登录").click()
+            page.wait_for_url("http://127.0.0.1:*/accounts/login/**")  # the provider's own form
+            page.get_by_label("Provider user").fill("pat")
+            page.get_by_label("Provider password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in to the provider").click()
+            page.wait_for_url(f"{base}/?period=2025-03-10")
+            lang = page.get_attribute("html", "lang")
+            heading = page.inner_text("h1")
+            figures = page.locator("section.figures h2").all_inner_texts()
+            nav = page.inner_text("nav[aria-label='主导航']")
+            main = page.inner_text("main")
+        finally:
+            browser.close()
+    assert lang == "zh-hans" and heading == "总览"
+    assert {"闲置成本", "公共开销", "共享命名空间", "利用率", "覆盖率"} <= set(figures)
+    assert "部门" in nav and "命名空间" in nav and "预算" in nav and "优化建议" in nav
+    # Payments' 27.20 written the Chinese way (currency symbol first), its idle share without " %".
+    assert "您的部门支付的费用" in main or "Payments 支付的费用" in main
+    assert "€27.20" in main and "27.20 EUR" not in main and "32.92" not in main
+    assert "2025-03-10 (星期一)" in main
+
+
 def test_a_rule_names_a_department_exactly_when_its_role_is_department_viewer(rules):
     from django.core.exceptions import ValidationError
     from django.db import IntegrityError, transaction
