@@ -23,7 +23,15 @@ from costing.collectors.prometheus_client import (
     Series,
     TooManySamples,
 )
-from costing.collectors.snapshot import CONTAINER_COLUMNS, NAMESPACE_COLUMNS, NODE_COLUMNS, POD_COLUMNS
+from costing.collectors.snapshot import (
+    CONTAINER_COLUMNS,
+    NAMESPACE_COLUMNS,
+    NODE_COLUMNS,
+    NODE_GPU_COLUMNS,
+    POD_COLUMNS,
+    POD_GPU_COLUMNS,
+)
+from costing.gpus import MIG_SLICES_PER_DEVICE
 
 __all__ = [
     "DEFAULT_RATE_WINDOW",
@@ -60,6 +68,16 @@ REQUIRED_METRICS = {
 _CONTAINERS = 'container!="",container!="POD",pod!=""'
 _FINISHED = 'phase=~"Succeeded|Failed"'
 _CPU_MEMORY = 'resource=~"cpu|memory"'
+# GPU resources as kube-state-metrics names them (nvidia.com/gpu -> nvidia_com_gpu, nvidia.com/mig-1g.10gb ->
+# nvidia_com_mig_1g_10gb); the policy's extended resources are added by name.
+_NVIDIA = "nvidia_com_.+"
+_KSM_GPU = "nvidia_com_gpu"
+_KSM_MIG = re.compile(r"nvidia_com_mig_(?:(?P<c>\d+)c_)?(?P<g>\d+)g_\d+gb(?:_\w+)?")
+# NVIDIA dcgm-exporter: the utilisation of each GPU in percent, with the pod using it (its Kubernetes mapping;
+# older versions name the labels pod_name, pod_namespace, container_name).
+DCGM_UTIL = "DCGM_FI_DEV_GPU_UTIL"
+_DCGM_LABELS = ["namespace", "pod", "container", "pod_namespace", "pod_name", "container_name"]
+_DCGM_DEVICE = ["UUID", "gpu", "Hostname", "GPU_I_ID"]
 _SCHEDULED = 'node!=""'
 _NONE = "<none>"
 _INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
@@ -107,6 +125,7 @@ class PrometheusSource:
         node_pool_label: str | None = None,
         rate_window: int = DEFAULT_RATE_WINDOW,
         on_query: Callable[[], None] | None = None,
+        gpu_resources: dict[str, float] | None = None,
     ):
         self.client = client
         self.selector = normalise_selector(selector)
@@ -115,6 +134,10 @@ class PrometheusSource:
         self.instance_type_keys = tuple(sanitize_label(key) for key in INSTANCE_TYPE_LABELS)
         self.rate_window = int(rate_window)
         self.on_query = on_query
+        # Extended resources the policy counts as GPUs (name -> devices per unit), by their sanitised names.
+        self.gpu_resources = {sanitize_label(k): float(v) for k, v in (gpu_resources or {}).items()}
+        names = "|".join(["cpu", "memory", _NVIDIA, *(re.escape(k) for k in self.gpu_resources)])
+        self.resources = f'resource=~"{names}"'
 
     # --- checks ------------------------------------------------------------------------------------------
     def check_metrics(self, start: float, end: float) -> None:
@@ -155,8 +178,8 @@ class PrometheusSource:
         pods = pods[keep]
         containers = containers[np.isin(containers["slot"].to_numpy(), sampled)]
         return SlotFrames(
-            nodes=_stamped(nodes, NODE_COLUMNS),
-            pods=_stamped(pods, POD_COLUMNS),
+            nodes=_stamped(nodes, NODE_COLUMNS + NODE_GPU_COLUMNS),
+            pods=_stamped(pods, POD_COLUMNS + POD_GPU_COLUMNS),
             namespaces=namespaces.reset_index(drop=True),
             containers=_stamped(containers, CONTAINER_COLUMNS),
             sampled=sampled,
@@ -165,7 +188,7 @@ class PrometheusSource:
 
     def _nodes(self, info: pd.DataFrame, slots, step, window, span) -> pd.DataFrame:
         capacity = self._range(
-            f"last_over_time({self._sel('kube_node_status_capacity', _CPU_MEMORY)}{window})",
+            f"last_over_time({self._sel('kube_node_status_capacity', self.resources)}{window})",
             slots,
             step,
             ["node", "resource"],
@@ -177,7 +200,13 @@ class PrometheusSource:
             info.drop(columns="value")
             .drop_duplicates(["node", "slot"])
             .merge(wide, on=["node", "slot"], how="inner")
+            .merge(
+                self._gpus(capacity, ["node", "slot"], "gpu_capacity_devices"),
+                on=["node", "slot"],
+                how="left",
+            )
         )
+        nodes["gpu_capacity_devices"] = nodes["gpu_capacity_devices"].fillna(0.0)
         nodes["memory_capacity_bytes"] = nodes["memory_capacity_bytes"].fillna(0).round().astype(np.int64)
         nodes["cpu_capacity_cores"] = nodes["cpu_capacity_cores"].fillna(0.0)
         labels = self._labels("kube_node_labels", ["node"], span)
@@ -211,7 +240,13 @@ class PrometheusSource:
         pods["pod_uid"] = np.where(pods["uid"] != "", pods["uid"], pods["namespace"] + "/" + pods["pod"])
         containers, inits = self._containers(pods, slots, step, window, span)
         pods = pods.merge(_pod_figures(containers, inits), on=pod_keys, how="left")
-        for column in ("cpu_request_cores", "memory_request_bytes", "cpu_usage_cores", "memory_usage_bytes"):
+        for column in (
+            "cpu_request_cores",
+            "memory_request_bytes",
+            "cpu_usage_cores",
+            "memory_usage_bytes",
+            *POD_GPU_COLUMNS,
+        ):
             pods[column] = pods[column].fillna(0.0)
         pods["has_metrics"] = pods["has_metrics"].fillna(False).astype(bool)
         owners = self._owners(span)
@@ -235,15 +270,22 @@ class PrometheusSource:
         pod_keys = ["namespace", "pod", "slot"]
         wanted = {"cpu": "cpu", "memory": "memory"}
 
-        def figures(metric: str, prefix: str) -> pd.DataFrame:
+        def figures(metric: str, prefix: str, gpus: bool) -> pd.DataFrame:
             frame = self._range(
-                f"last_over_time({self._sel(metric, _CPU_MEMORY)}{window})", slots, step, [*keys, "resource"]
+                f"last_over_time({self._sel(metric, self.resources if gpus else _CPU_MEMORY)}{window})",
+                slots,
+                step,
+                [*keys, "resource"],
             )
-            return _pivot(frame, [*keys, "slot"], {k: f"{prefix}_{v}" for k, v in wanted.items()})
+            wide = _pivot(frame, [*keys, "slot"], {k: f"{prefix}_{v}" for k, v in wanted.items()})
+            if not gpus:
+                return wide
+            gpu = self._gpus(frame, [*keys, "slot"], f"{prefix}_gpu")
+            return wide.merge(gpu, on=[*keys, "slot"], how="outer")
 
-        requests = figures("kube_pod_container_resource_requests", "request")
-        limits = figures("kube_pod_container_resource_limits", "limit")
-        init_requests = figures("kube_pod_init_container_resource_requests", "request")
+        requests = figures("kube_pod_container_resource_requests", "request", True)
+        limits = figures("kube_pod_container_resource_limits", "limit", False)
+        init_requests = figures("kube_pod_init_container_resource_requests", "request", True)
         # The same cgroup (id) scraped twice (two scrape jobs, two Prometheus replicas) counts once; two cgroups
         # of one container (a restart inside the window) add up.
         cpu = self._range(
@@ -261,6 +303,7 @@ class PrometheusSource:
             keys,
         ).rename(columns={"value": "usage_memory"})
         usage = cpu.merge(memory, on=[*keys, "slot"], how="outer")
+        usage = usage.merge(self._gpu_usage(slots, step, window), on=[*keys, "slot"], how="left")
         declared = self._chunk("kube_pod_container_info", keys, span)[keys].drop_duplicates()
         sidecars = self._chunk("kube_pod_init_container_info", keys, span, 'restart_policy="Always"')[keys]
         present = pods[pod_keys]
@@ -298,6 +341,7 @@ class PrometheusSource:
         rows["has_metrics"] = measured
         rows["usage_cpu"] = rows["usage_cpu"].where(measured)
         rows["usage_memory"] = rows["usage_memory"].where(measured)
+        rows["usage_gpu"] = rows["usage_gpu"].where(measured)
         out = pd.DataFrame(
             {
                 "namespace": rows["namespace"],
@@ -313,10 +357,56 @@ class PrometheusSource:
                 "memory_limit_bytes": rows["limit_memory"].fillna(0.0),
                 "memory_usage_bytes": rows["usage_memory"].fillna(0.0),
                 "has_metrics": rows["has_metrics"].astype(bool),
+                "gpu_request_devices": rows["request_gpu"].fillna(0.0),
+                "gpu_usage_devices": rows["usage_gpu"].fillna(0.0),
             }
         )
         # Init containers that are not running still set the pod's request: returned apart for _pod_figures.
         return out.reset_index(drop=True), inits
+
+    def _gpus(self, frame: pd.DataFrame, index: list[str], column: str) -> pd.DataFrame:
+        """index -> GPU devices of a long frame of resources (kube-state-metrics names): nvidia_com_gpu whole
+        devices, a MIG slice its fraction of a device (costing/gpus.py), the policy's resources their devices
+        per unit; a series exported twice (two kube-state-metrics replicas) counts once."""
+        if not len(frame):
+            return pd.DataFrame(columns=[*index, column])
+        per_unit = {name: self._devices_per_unit(name) for name in frame["resource"].unique()}
+        frame = frame.drop_duplicates([*index, "resource"], keep="last")
+        devices = frame["value"].to_numpy(np.float64) * frame["resource"].map(per_unit).to_numpy(np.float64)
+        out = frame[index].assign(**{column: devices})[devices > 0]
+        return out.groupby(index, as_index=False)[column].sum()
+
+    def _devices_per_unit(self, resource: str) -> float:
+        if resource in self.gpu_resources:
+            return self.gpu_resources[resource]
+        if resource == _KSM_GPU:
+            return 1.0
+        match = _KSM_MIG.fullmatch(resource)
+        if match is None:
+            return 0.0
+        return int(match.group("c") or match.group("g")) / MIG_SLICES_PER_DEVICE
+
+    def _gpu_usage(self, slots, step, window) -> pd.DataFrame:
+        """namespace, pod, container, slot -> usage_gpu: the GPUs' utilisation from dcgm-exporter, in devices
+        (the sum over the container's GPUs of util / 100, each the mean of its scrapes in the slot). A GPU
+        scraped twice counts once; MIG instances (GPU_I_ID) are left out: their util is the whole GPU's."""
+        keys = ["namespace", "pod", "container"]
+        frame = self._range(
+            f"avg_over_time({self._sel(DCGM_UTIL)}{window})", slots, step, [*_DCGM_LABELS, *_DCGM_DEVICE]
+        )
+        if not len(frame):
+            return pd.DataFrame(columns=[*keys, "slot", "usage_gpu"])
+        for new, old in (
+            ("namespace", "pod_namespace"),
+            ("pod", "pod_name"),
+            ("container", "container_name"),
+        ):
+            frame[new] = frame[new].where(frame[new] != "", frame[old])
+        frame = frame[(frame["pod"] != "") & (frame["container"] != "") & (frame["GPU_I_ID"] == "")]
+        device = frame["UUID"].where(frame["UUID"] != "", frame["Hostname"] + "/" + frame["gpu"])
+        frame = frame.assign(device=device).drop_duplicates([*keys, "device", "slot"], keep="last")
+        frame = frame.assign(usage_gpu=frame["value"] / 100.0)
+        return frame.groupby([*keys, "slot"], as_index=False)["usage_gpu"].sum()
 
     def _owners(self, span: tuple[int, int, int]) -> pd.DataFrame:
         """(namespace, pod) -> the top controller: ReplicaSet -> Deployment, Job -> CronJob."""
@@ -452,19 +542,26 @@ def _pod_figures(containers: pd.DataFrame, inits: pd.DataFrame) -> pd.DataFrame:
         "memory_request_bytes",
         "cpu_usage_cores",
         "memory_usage_bytes",
+        "gpu_request_devices",
+        "gpu_usage_devices",
         "has_metrics",
     ]
     if not len(containers):
         return pd.DataFrame(columns=columns)
     running = containers[~containers["init"]]
     grouped = running.groupby(keys)
-    out = grouped[["cpu_request_cores", "memory_request_bytes"]].sum()
-    sidecar = running[running["sidecar"]].groupby(keys)[["cpu_request_cores", "memory_request_bytes"]].sum()
-    usage = containers.groupby(keys)[["cpu_usage_cores", "memory_usage_bytes"]].sum()
+    requested = ["cpu_request_cores", "memory_request_bytes", "gpu_request_devices"]
+    out = grouped[requested].sum()
+    sidecar = running[running["sidecar"]].groupby(keys)[requested].sum()
+    usage = containers.groupby(keys)[["cpu_usage_cores", "memory_usage_bytes", "gpu_usage_devices"]].sum()
     metrics = containers.groupby(keys)["has_metrics"].any()
     if len(inits):
-        needs = inits.groupby(keys)[["request_cpu", "request_memory"]].max()
-        needs.columns = ["cpu_request_cores", "memory_request_bytes"]
+        needs = (
+            inits.assign(request_gpu=inits["request_gpu"].fillna(0.0))
+            .groupby(keys)[["request_cpu", "request_memory", "request_gpu"]]
+            .max()
+        )
+        needs.columns = requested
         needs = needs.add(sidecar.reindex(needs.index).fillna(0.0))
         out = out.reindex(out.index.union(needs.index)).fillna(0.0)
         out = np.maximum(out, needs.reindex(out.index).fillna(0.0))

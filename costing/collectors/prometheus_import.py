@@ -19,6 +19,7 @@ from costing.collectors.prometheus import DEFAULT_RATE_WINDOW, NO_DATA_REASON, P
 from costing.collectors.prometheus_client import MAX_POINTS, PrometheusClient, PrometheusError
 from costing.dirty import queue_recompute
 from costing.models import Cluster, SampleSlot
+from costing.policy.store import gpu_resources_for_day
 from costing.recording import RecordResult, floor_slot, record_gaps, record_samples
 
 __all__ = [
@@ -190,6 +191,7 @@ def catch_up(
         selector=cluster.prometheus_selector,
         node_pool_label=cluster.node_pool_label or None,
         rate_window=max(DEFAULT_RATE_WINDOW, interval),
+        gpu_resources=gpu_resources_for_day(now.astimezone(UTC).date()),
     )
     try:
         last = datetime.fromtimestamp(int(slots[-1]) + interval, tz=UTC)

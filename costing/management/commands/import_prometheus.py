@@ -15,6 +15,7 @@ from costing.collectors.prometheus import DEFAULT_RATE_WINDOW, PrometheusSource
 from costing.collectors.prometheus_client import PrometheusClient, PrometheusError
 from costing.collectors.prometheus_import import SETTLE_SECONDS, import_range
 from costing.models import Cluster
+from costing.policy.store import gpu_resources_for_day
 
 _DURATION = re.compile(r"(\d+)\s*([smh]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -119,6 +120,7 @@ class Command(BaseCommand):
                     selector=options["label_selector"],
                     node_pool_label=cluster.node_pool_label or None,
                     rate_window=max(rate_window, step),
+                    gpu_resources=gpu_resources_for_day(start.astimezone(UTC).date()),
                 )
                 source.check_metrics(start.timestamp(), end.timestamp())
                 result = import_range(cluster, source, start, end, step, progress=self._progress(start, end))

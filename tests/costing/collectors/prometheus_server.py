@@ -161,6 +161,30 @@ NODES = [  # (node, provider_id, cpu, memory, labels)
 ]  # fmt: skip
 
 
+# The GPU variant (cluster_metrics(gpu=True)): a GPU node with three GPUs (two whole, one in seven MIG
+# slices: 3 devices) and its pods. train-1 requests one
+# GPU and, by dcgm-exporter (dcgm=True), uses its GPU 0 at 40 % in [T0, T0 + 5 min), 100 % after; notebook
+# requests none and uses GPU 1 at 30 % (dcgm-exporter's older labels pod_name, ...); infer requests two MIG
+# slices 1g.10gb (2/7 of a device), for which DCGM has no utilisation. A third GPU series has no pod.
+GPU_NODES = [
+    ("g1", "aws:///eu-west-1a/i-0003", 8, 64 * GIB, {"node_kubernetes_io_instance_type": "p3.8xlarge"})
+]
+GPU_CAPACITY = {"g1": (("nvidia_com_gpu", 2), ("nvidia_com_mig_1g_10gb", 7))}
+GPU_PODS = [
+    ("ml", "train-1", "u-train", "g1", 0, SLOTS * 60, "Running"),
+    ("ml", "notebook", "u-nb", "g1", 0, SLOTS * 60, "Running"),
+    ("ml", "infer", "u-infer", "g1", 0, SLOTS * 60, "Running"),
+]
+GPU_CONTAINERS = {
+    "train-1": [("trainer", "app", 1.0, 4 * GIB, None, None, 0.5, GIB)],
+    "notebook": [("jupyter", "app", 0.5, GIB, None, None, 0.25, 512 * MIB)],
+    "infer": [("server", "app", 0.5, GIB, None, None, 0.25, 512 * MIB)],
+}
+GPU_OWNERS = dict.fromkeys(GPU_CONTAINERS, ("<none>", "<none>"))
+GPU_REQUESTS = {"train-1": ("nvidia_com_gpu", 1), "infer": ("nvidia_com_mig_1g_10gb", 2)}
+DCGM_SWITCH = 300  # train-1's GPU: 40 % before T0 + 300 s, 100 % from then
+
+
 def _labels(**labels) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
@@ -179,13 +203,20 @@ class _Writer:
             self.lines.append(f"{name}{text} {v} {t}")
 
 
-def cluster_metrics(cluster: str = "prod", other: str = "other") -> str:
-    """OpenMetrics text of the known cluster (label cluster=`cluster`) and of a second cluster (`other`)."""
+def cluster_metrics(
+    cluster: str = "prod", other: str = "other", *, gpu: bool = False, dcgm: bool = True
+) -> str:
+    """OpenMetrics text of the known cluster (label cluster=`cluster`) and of a second cluster (`other`); with
+    `gpu`, its GPU node and pods too, and with `dcgm` their dcgm-exporter utilisation."""
+    nodes = NODES + (GPU_NODES if gpu else [])
+    pods = PODS + (GPU_PODS if gpu else [])
+    containers = {**CONTAINERS, **(GPU_CONTAINERS if gpu else {})}
+    owners = {**OWNERS, **(GPU_OWNERS if gpu else {})}
     w = _Writer()
     everywhere = scrape_times()
     c = {"cluster": cluster}
     w.family("kube_node_info", "gauge")
-    for node, provider, *_ in NODES:
+    for node, provider, *_ in nodes:
         w.series(
             "kube_node_info",
             {**c, "node": node, "provider_id": provider, "internal_ip": "10.0.0.1"},
@@ -194,11 +225,13 @@ def cluster_metrics(cluster: str = "prod", other: str = "other") -> str:
         )
     w.series("kube_node_info", {"cluster": other, "node": "o1", "provider_id": "x"}, everywhere, 1)
     w.family("kube_node_status_capacity", "gauge")
-    for node, _, cpu, memory, _ in NODES:
+    for node, _, cpu, memory, _ in nodes:
+        gpus = tuple((resource, "integer", count) for resource, count in GPU_CAPACITY.get(node, ()))
         for resource, unit, value in (
             ("cpu", "core", cpu),
             ("memory", "byte", memory),
             ("pods", "integer", 110),
+            *gpus,
         ):
             w.series(
                 "kube_node_status_capacity",
@@ -214,7 +247,7 @@ def cluster_metrics(cluster: str = "prod", other: str = "other") -> str:
             value,
         )
     w.family("kube_node_labels", "gauge")
-    for node, _, _, _, labels in NODES:
+    for node, _, _, _, labels in nodes:
         w.series(
             "kube_node_labels",
             {**c, "node": node, **{f"label_{k}": v for k, v in labels.items()}},
@@ -224,16 +257,20 @@ def cluster_metrics(cluster: str = "prod", other: str = "other") -> str:
     w.family("kube_namespace_labels", "gauge")
     w.series("kube_namespace_labels", {**c, "namespace": "shop", "label_department": "sales"}, everywhere, 1)
     w.series("kube_namespace_labels", {**c, "namespace": "batch"}, everywhere, 1)
-    _pod_families(w, c, other)
-    _cadvisor(w, c)
+    if gpu:
+        w.series("kube_namespace_labels", {**c, "namespace": "ml"}, everywhere, 1)
+    _pod_families(w, c, other, pods, containers, owners)
+    _cadvisor(w, c, pods, containers)
+    if gpu and dcgm:
+        _dcgm(w, c)
     w.lines.append("# EOF")
     return "\n".join(w.lines) + "\n"
 
 
-def _pod_families(w: _Writer, c: dict, other: str) -> None:
+def _pod_families(w: _Writer, c: dict, other: str, pods: list, containers: dict, owners: dict) -> None:
     def each(name, kind, make):
         w.family(name, kind)
-        for namespace, pod, uid, node, begin, end, phase in PODS:
+        for namespace, pod, uid, node, begin, end, phase in pods:
             times = scrape_times(begin, end)
             for labels, value in make(namespace, pod, uid, node, phase):
                 w.series(name, {**c, "namespace": namespace, "pod": pod, "uid": uid, **labels}, times, value)
@@ -248,24 +285,24 @@ def _pod_families(w: _Writer, c: dict, other: str) -> None:
         ({"phase": p}, 1 if p == phase else 0) for p in ("Pending", "Running", "Succeeded", "Failed")
     ])  # fmt: skip
     each("kube_pod_owner", "gauge", lambda ns, pod, uid, node, phase: [
-        ({"owner_kind": OWNERS[pod][0], "owner_name": OWNERS[pod][1],
-          "owner_is_controller": "true" if OWNERS[pod][0] != "<none>" else "<none>"}, 1)
+        ({"owner_kind": owners[pod][0], "owner_name": owners[pod][1],
+          "owner_is_controller": "true" if owners[pod][0] != "<none>" else "<none>"}, 1)
     ])  # fmt: skip
     each(
         "kube_pod_labels", "gauge", lambda ns, pod, uid, node, phase: [({"label_app": pod.split("-")[0]}, 1)]
     )
     each("kube_pod_container_info", "gauge", lambda ns, pod, uid, node, phase: [
-        ({"container": name, "image": "img"}, 1) for name, kind, *_ in CONTAINERS[pod] if kind == "app"
+        ({"container": name, "image": "img"}, 1) for name, kind, *_ in containers[pod] if kind == "app"
     ])  # fmt: skip
     each("kube_pod_init_container_info", "gauge", lambda ns, pod, uid, node, phase: [
         ({"container": name, "image": "img", **({"restart_policy": "Always"} if kind == "sidecar" else {})}, 1)
-        for name, kind, *_ in CONTAINERS[pod] if kind != "app"
+        for name, kind, *_ in containers[pod] if kind != "app"
     ])  # fmt: skip
 
     def figures(app: bool, first: int):
         def make(ns, pod, uid, node, phase):
             out = []
-            for name, kind, *values in CONTAINERS[pod]:
+            for name, kind, *values in containers[pod]:
                 if (kind == "app") != app:
                     continue
                 cpu, memory = values[first], values[first + 1]
@@ -277,6 +314,11 @@ def _pod_families(w: _Writer, c: dict, other: str) -> None:
                              value)
                             for i in replicas
                         )  # fmt: skip
+                if app and first == 0 and pod in GPU_REQUESTS:
+                    resource, count = GPU_REQUESTS[pod]
+                    out.append(
+                        ({"container": name, "node": node, "resource": resource, "unit": "integer"}, count)
+                    )
             return out
 
         return make
@@ -292,12 +334,40 @@ def _pod_families(w: _Writer, c: dict, other: str) -> None:
                                 "owner_name": "job-x", "owner_is_controller": "true"}, scrape_times(120, 300), 1)  # fmt: skip
 
 
-def _cadvisor(w: _Writer, c: dict) -> None:
+def _dcgm(w: _Writer, c: dict) -> None:
+    """dcgm-exporter's DCGM_FI_DEV_GPU_UTIL on g1, scraped with the others (two jobs for GPU 0: once)."""
+    w.family("DCGM_FI_DEV_GPU_UTIL", "gauge")
+    device = {**c, "Hostname": "g1", "modelName": "Tesla V100-SXM2-16GB"}
+    train = {"gpu": "0", "UUID": "GPU-0000", "namespace": "ml", "pod": "train-1", "container": "trainer"}
+    for job in ("dcgm-exporter", "gpu-metrics"):
+        w.series("DCGM_FI_DEV_GPU_UTIL", {**device, **train, "job": job}, scrape_times(),
+                 lambda t: 40 if t < T0 + DCGM_SWITCH else 100)  # fmt: skip
+    old = {
+        "gpu": "1",
+        "UUID": "GPU-0001",
+        "pod_namespace": "ml",
+        "pod_name": "notebook",
+        "container_name": "jupyter",
+    }
+    w.series("DCGM_FI_DEV_GPU_UTIL", {**device, **old}, scrape_times(), 30)
+    w.series("DCGM_FI_DEV_GPU_UTIL", {**device, "gpu": "2", "UUID": "GPU-0002"}, scrape_times(), 0)
+    mig = {
+        "gpu": "2",
+        "UUID": "GPU-0002",
+        "GPU_I_ID": "1",
+        "namespace": "ml",
+        "pod": "infer",
+        "container": "server",
+    }
+    w.series("DCGM_FI_DEV_GPU_UTIL", {**device, **mig}, scrape_times(), 90)  # a MIG instance: left out
+
+
+def _cadvisor(w: _Writer, c: dict, pods: list, containers: dict) -> None:
     """Usage of the running containers: CPU counters growing at a constant rate from the pod's start (so that
     rate() is exact), working sets constant; plus the pod-level and pause series that must be left out."""
     w.family("container_cpu_usage_seconds", "counter")
-    for namespace, pod, _, node, begin, end, phase in PODS:
-        for name, _, *values in CONTAINERS[pod]:
+    for namespace, pod, _, node, begin, end, phase in pods:
+        for name, _, *values in containers[pod]:
             rate = values[4]
             if rate is None or phase != "Running":
                 continue
@@ -321,8 +391,8 @@ def _cadvisor(w: _Writer, c: dict) -> None:
             lambda t, b=begin: 99 * (t - T0 - b),
         )
     w.family("container_memory_working_set_bytes", "gauge")
-    for namespace, pod, _, node, begin, end, phase in PODS:
-        for name, _, *values in CONTAINERS[pod]:
+    for namespace, pod, _, node, begin, end, phase in pods:
+        for name, _, *values in containers[pod]:
             if values[5] is None or phase != "Running":
                 continue
             labels = {
