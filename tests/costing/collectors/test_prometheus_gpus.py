@@ -11,9 +11,11 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from costing.choices import ConnectionType
+from costing.collectors.sampling import take_sample
 from costing.models import Cluster, NodeHour, PodHour
 from tests.costing.collectors import prometheus_server as known
 from tests.costing.collectors.test_prometheus import SAMPLED, iso
+from tests.costing.collectors.test_prometheus_sampling import at, prometheus_cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +105,18 @@ def test_without_dcgm_a_pod_pays_its_gpu_request(gpu_servers):
     notebook = _gpu(cluster, "notebook")
     assert (notebook["request"], notebook["usage"], notebook["billable"]) == (0, 0, 0)
     assert _gpu(cluster, "infer")["billable"] == pytest.approx(2 / 7 * SAMPLED * MINUTE)
+
+
+def test_continuous_sampling_reads_dcgm_usage(gpu_servers):
+    """A cluster of connection type Prometheus: its runs record the same GPU figures as the import."""
+    cluster = prometheus_cluster(gpu_servers[True].url)
+    # The run at T0 + 5 min reads slots 0-3: train-1's GPU at 40 %.
+    assert take_sample(cluster.pk, at(300)) == "recorded"
+    train = _gpu(cluster, "train-1")
+    assert (train["usage"], train["billable"]) == pytest.approx((4 * 0.4 * MINUTE, 4 * MINUTE))
+    assert _gpu(cluster, "notebook")["billable"] == pytest.approx(4 * 0.3 * MINUTE)
+    # The next runs read the rest: 5 slots at 40 %, 4 at 100 % (slot 7 is the gap).
+    assert take_sample(cluster.pk, at(11 * 60)) == "recorded"
+    train = _gpu(cluster, "train-1")
+    assert (train["usage"], train["billable"]) == pytest.approx((0.1, 0.15))
+    assert _capacity(cluster, "g1") == pytest.approx(3 * SAMPLED * MINUTE)
