@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from costing.choices import ConnectionType
+from costing.collectors.prometheus import PrometheusSource
+from costing.collectors.prometheus_client import PrometheusClient
 from costing.collectors.sampling import take_sample
 from costing.models import Cluster, NodeHour, PodHour
 from tests.costing.collectors import prometheus_server as known
@@ -120,3 +122,18 @@ def test_continuous_sampling_reads_dcgm_usage(gpu_servers):
     train = _gpu(cluster, "train-1")
     assert (train["usage"], train["billable"]) == pytest.approx((0.1, 0.15))
     assert _capacity(cluster, "g1") == pytest.approx(3 * SAMPLED * MINUTE)
+
+
+def test_resources_named_by_the_policy_by_their_sanitised_names(gpu_servers):
+    """The policy's gpu.resources (nvidia.com/mig-1g.10gb as a quarter of an A30) apply to kube-state-metrics'
+    sanitised names: g1 has 2 + 7 / 4 devices, infer requests 2 / 4."""
+    with PrometheusClient(gpu_servers[True].url) as client:
+        source = PrometheusSource(
+            client, selector='cluster="prod"', gpu_resources={"nvidia.com/mig-1g.10gb": 0.25}
+        )
+        frames = source.read(known.T0 + 180, known.T0 + 180, 60)
+    nodes = dict(zip(frames.nodes["node"], frames.nodes["gpu_capacity_devices"], strict=True))
+    assert nodes == {"n1": 0, "n2": 0, "g1": pytest.approx(3.75)}
+    pods = frames.pods.set_index("pod")
+    assert pods.loc["infer", "gpu_request_devices"] == pytest.approx(0.5)
+    assert (pods.loc["train-1", "gpu_request_devices"], pods.loc["train-1", "gpu_usage_devices"]) == pytest.approx((1, 0.4))
