@@ -136,4 +136,7 @@ def test_resources_named_by_the_policy_by_their_sanitised_names(gpu_servers):
     assert nodes == {"n1": 0, "n2": 0, "g1": pytest.approx(3.75)}
     pods = frames.pods.set_index("pod")
     assert pods.loc["infer", "gpu_request_devices"] == pytest.approx(0.5)
-    assert (pods.loc["train-1", "gpu_request_devices"], pods.loc["train-1", "gpu_usage_devices"]) == pytest.approx((1, 0.4))
+    assert (
+        pods.loc["train-1", "gpu_request_devices"],
+        pods.loc["train-1", "gpu_usage_devices"],
+    ) == pytest.approx((1, 0.4))
