@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"/healthz", "/accounts/login/", "/admin/login/", "/oidc/authenticate/", "/oidc/callback/"}
+# The language switch is public too: someone who reads no English must be able to switch before signing in,
+# and it only sets a cookie (docs/i18n.md).
+PUBLIC = {
+    "/healthz",
+    "/accounts/login/",
+    "/admin/login/",
+    "/oidc/authenticate/",
+    "/oidc/callback/",
+    "/i18n/setlang/",
+}
 # The API authenticates itself (session or token) and answers 401 in JSON rather than a redirect.
 API = ("/api/v1/", "/api/schema/", "/allocation")
 
