@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 
 from costing.choices import GIB, OwnerKind
 from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
@@ -71,15 +72,26 @@ def _truncate(moment: datetime, unit: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
+def _rfc3339_errors(what: str) -> tuple[str, str]:
+    """The two errors of a window's start or end, in the request's language (whole sentences to translate)."""
+    if what == "start":
+        return (
+            gettext("the window's start %(text)s is not an RFC3339 time"),
+            gettext("the window's start %(text)s has no time zone (e.g. ...Z)"),
+        )
+    return (
+        gettext("the window's end %(text)s is not an RFC3339 time"),
+        gettext("the window's end %(text)s has no time zone (e.g. ...Z)"),
+    )
+
+
 def _rfc3339(text: str, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ParameterError(
-            "window", f"the window's {what} {text.strip()!r} is not an RFC3339 time"
-        ) from None
+        raise ParameterError("window", _rfc3339_errors(what)[0] % {"text": repr(text.strip())}) from None
     if moment.tzinfo is None:
-        raise ParameterError("window", f"the window's {what} {text.strip()!r} has no time zone (e.g. ...Z)")
+        raise ParameterError("window", _rfc3339_errors(what)[1] % {"text": repr(text.strip())})
     return moment.astimezone(UTC)
 
 
@@ -135,7 +147,9 @@ def requested_window(text: str, now: datetime) -> tuple[datetime, datetime]:
     try:
         window = _named_window(text, now, today) or _numeric_window(text, now, today)
     except (OverflowError, ValueError, OSError):
-        raise ParameterError("window", f"{text!r} reaches outside the calendar") from None
+        raise ParameterError(
+            "window", gettext("%(text)s reaches outside the calendar") % {"text": repr(text)}
+        ) from None
     if window is not None:
         return window
     if text.count(",") == 1:
@@ -143,9 +157,12 @@ def requested_window(text: str, now: datetime) -> tuple[datetime, datetime]:
         return _rfc3339(first, "start"), _rfc3339(last, "end")
     raise ParameterError(
         "window",
-        f"{text!r} is not a window: use today, yesterday, week, month, lastweek, lastmonth, a duration "
-        "(24h, 7d, 2w), an RFC3339 pair (2026-10-01T00:00:00Z,2026-11-01T00:00:00Z) or unix seconds "
-        "(1790812800,1793491200)",
+        gettext(
+            "%(text)s is not a window: use today, yesterday, week, month, lastweek, lastmonth, a duration "
+            "(24h, 7d, 2w), an RFC3339 pair (2026-10-01T00:00:00Z,2026-11-01T00:00:00Z) or unix seconds "
+            "(1790812800,1793491200)"
+        )
+        % {"text": repr(text)},
     )
 
 
@@ -153,7 +170,9 @@ def parse_window(text: str, now: datetime) -> Window:
     """The window, widened to whole UTC days: the start back to its midnight, the end on to the next."""
     start, end = requested_window(text, now)
     if end <= start:
-        raise ParameterError("window", f"{text!r}: the window must end after it starts")
+        raise ParameterError(
+            "window", gettext("%(text)s: the window must end after it starts") % {"text": repr(text)}
+        )
     first = start.date()
     last = end.date() if end == _midnight(end) else end.date() + timedelta(days=1)
     return Window(start, end, first, last)
@@ -165,11 +184,15 @@ def parse_step(text: str | None) -> int:
         return 1
     match = _DURATION.match(text.strip())
     if not match:
-        raise ParameterError("step", f"{text!r} is not a duration such as 1d, 7d, 1w or 24h")
+        raise ParameterError(
+            "step", gettext("%(text)s is not a duration such as 1d, 7d, 1w or 24h") % {"text": repr(text)}
+        )
     length = int(match[1]) * _UNITS[match[2]]
     if length < timedelta(days=1) or length % timedelta(days=1):
         raise ParameterError(
-            "step", f"{text!r}: costs are kept per UTC day, so the step must be a whole number of days"
+            "step",
+            gettext("%(text)s: costs are kept per UTC day, so the step must be a whole number of days")
+            % {"text": repr(text)},
         )
     return length.days
 
@@ -182,7 +205,7 @@ def parse_bool(text: str | None, field: str, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ParameterError(field, f"{text!r} is not a boolean (true or false)")
+    raise ParameterError(field, gettext("%(text)s is not a boolean (true or false)") % {"text": repr(text)})
 
 
 def parse_aggregate(text: str | None) -> list[str]:
@@ -195,14 +218,15 @@ def parse_aggregate(text: str | None) -> list[str]:
         if part.lower().startswith("label:"):
             key = part[len("label:") :].strip()
             if not key:
-                raise ParameterError("aggregate", "label: needs a label key, e.g. label:app")
+                raise ParameterError("aggregate", gettext("label: needs a label key, e.g. label:app"))
             prop = f"label:{key}"
         elif part.lower() in PROPERTIES:
             prop = PROPERTIES[part.lower()]
         else:
             raise ParameterError(
                 "aggregate",
-                f"{part!r} is not one of {', '.join(PROPERTIES.values())} or label:KEY",
+                gettext("%(part)s is not one of %(properties)s or label:KEY")
+                % {"part": repr(part), "properties": ", ".join(PROPERTIES.values())},
             )
         if prop not in out:
             out.append(prop)
@@ -622,20 +646,29 @@ def check_parameters(params: dict[str, list[str]]) -> None:
     for name, values in params.items():
         if name in PARAMETERS or name in _FRAMEWORK_PARAMETERS:
             if len(values) > 1:
-                raise ParameterError(name, f"{name} is given {len(values)} times; give it once")
+                raise ParameterError(
+                    name,
+                    gettext("%(name)s is given %(count)s times; give it once")
+                    % {"name": name, "count": len(values)},
+                )
             continue
         if name == "resolution":
-            reason = (
+            reason = gettext(
                 "costs are computed from the samples already recorded and kept per UTC day, so a query "
                 "resolution does not apply here; leave it out"
             )
         elif name.startswith("filter"):
-            reason = (
-                f"{name} is not supported here: use filter= with OpenCost's filter language, "
+            reason = gettext(
+                "%(name)s is not supported here: use filter= with OpenCost's filter language, "
                 'e.g. filter=namespace:"cart"'
-            )
+            ) % {"name": name}
         else:
-            reason = f"{name} is not a parameter /allocation supports here (it reads {', '.join(PARAMETERS)})"
+            reason = gettext(
+                "%(name)s is not a parameter /allocation supports here (it reads %(parameters)s)"
+            ) % {
+                "name": name,
+                "parameters": ", ".join(PARAMETERS),
+            }
         raise ParameterError(name, reason)
 
 
@@ -714,7 +747,10 @@ class _Token:
 
 
 def _filter_error(position: int, message: str) -> ParameterError:
-    return ParameterError("filter", f"at position {position}: {message}")
+    return ParameterError(
+        "filter",
+        gettext("at position %(position)s: %(message)s") % {"position": position, "message": message},
+    )
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -743,7 +779,9 @@ def _tokens(text: str) -> list[_Token]:
             op = next((o for o in sorted(_COMPARATORS, key=len, reverse=True) if text.startswith(o, i)), None)
             if op is None:
                 raise _filter_error(
-                    i, f"unexpected {c!r}: comparisons are :, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:"
+                    i,
+                    gettext("unexpected %(character)s: comparisons are :, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:")
+                    % {"character": repr(c)},
                 )
             out.append(_Token("op", op, i))
             i += len(op)
@@ -752,8 +790,12 @@ def _tokens(text: str) -> list[_Token]:
             close = '"' if c == '"' else "]"
             end = text.find(close, i + 1)
             if end < 0:
-                what = "string" if c == '"' else "label key"
-                raise _filter_error(i, f"the {what} starting here is never closed with {close}")
+                message = (
+                    gettext("the string starting here is never closed with %(close)s")
+                    if c == '"'
+                    else gettext("the label key starting here is never closed with %(close)s")
+                )
+                raise _filter_error(i, message % {"close": close})
             out.append(_Token("str" if c == '"' else "key", text[i + 1 : end], i))
             i = end + 1
             continue
@@ -763,7 +805,7 @@ def _tokens(text: str) -> list[_Token]:
                 i += 1
             out.append(_Token("ident", text[start:i], start))
             continue
-        raise _filter_error(i, f"unexpected character {c!r}")
+        raise _filter_error(i, gettext("unexpected character %(character)s") % {"character": repr(c)})
     out.append(_Token("end", "", len(text)))
     return out
 
@@ -783,12 +825,14 @@ class _FilterParser:
 
     def expected(self, what: str) -> ParameterError:
         token = self.peek()
-        found = "the end of the filter" if token.kind == "end" else repr(token.text)
+        found = gettext("the end of the filter") if token.kind == "end" else repr(token.text)
         if token.kind == "str":
             found = f'"{token.text}"'
         elif token.kind == "key":
             found = f"[{token.text}]"
-        return _filter_error(token.position, f"expected {what}, found {found}")
+        return _filter_error(
+            token.position, gettext("expected %(what)s, found %(found)s") % {"what": what, "found": found}
+        )
 
     def filter(self):
         if self.peek().kind == "end":
@@ -796,9 +840,9 @@ class _FilterParser:
         node = self.group(0)
         token = self.peek()
         if token.kind == ")":
-            raise _filter_error(token.position, "')' without a matching '('")
+            raise _filter_error(token.position, gettext("')' without a matching '('"))
         if token.kind != "end":
-            raise self.expected("'+' (and) or '|' (or) between two comparisons")
+            raise self.expected(gettext("'+' (and) or '|' (or) between two comparisons"))
         return node
 
     def group(self, depth: int):
@@ -811,8 +855,11 @@ class _FilterParser:
             elif token.kind != op:
                 raise _filter_error(
                     token.position,
-                    f"{token.kind!r} after {op!r} in the same group: group them with parentheses, e.g. "
-                    'namespace:"a"+(pod:"b"|pod:"c")',
+                    gettext(
+                        "%(operator)s after %(previous)s in the same group: group them with parentheses, e.g. "
+                        'namespace:"a"+(pod:"b"|pod:"c")'
+                    )
+                    % {"operator": repr(token.kind), "previous": repr(op)},
                 )
             operands.append(self.element(depth))
         if op is None:
@@ -825,8 +872,8 @@ class _FilterParser:
             node = self.group(depth + 1)
             if self.peek().kind != ")":
                 if self.peek().kind == "end":
-                    raise _filter_error(opening.position, "'(' without a matching ')'")
-                raise self.expected("')' or '+' or '|'")
+                    raise _filter_error(opening.position, gettext("'(' without a matching ')'"))
+                raise self.expected(gettext("')' or '+' or '|'"))
             self.take()
             return node
         return self.comparison()
@@ -834,31 +881,37 @@ class _FilterParser:
     def comparison(self) -> Comparison:
         token = self.peek()
         if token.kind != "ident":
-            raise self.expected(f"a filter field ({', '.join(FILTER_FIELDS)})")
+            raise self.expected(gettext("a filter field (%(fields)s)") % {"fields": ", ".join(FILTER_FIELDS)})
         self.take()
         field = token.text
         if field in _OPENCOST_ONLY_FIELDS:
             raise _filter_error(
                 token.position,
-                f"the field {field!r} is not kept here; filter on {', '.join(FILTER_FIELDS)}",
+                gettext("the field %(field)s is not kept here; filter on %(fields)s")
+                % {"field": repr(field), "fields": ", ".join(FILTER_FIELDS)},
             )
         if field not in FILTER_FIELDS:
             raise _filter_error(
-                token.position, f"{field!r} is not a filter field; use {', '.join(FILTER_FIELDS)}"
+                token.position,
+                gettext("%(field)s is not a filter field; use %(fields)s")
+                % {"field": repr(field), "fields": ", ".join(FILTER_FIELDS)},
             )
         key = None
         if field == "label" and self.peek().kind == "key":
             key = _PROMETHEUS_INVALID.sub("_", self.take().text)
         if self.peek().kind != "op":
-            raise self.expected(f"a comparison after {field} (:, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:)")
+            raise self.expected(
+                gettext("a comparison after %(field)s (:, !:, ~:, !~:, <~:, !<~:, ~>:, !~>:)")
+                % {"field": field}
+            )
         match, negated = _COMPARATORS[self.take().text]
         if self.peek().kind != "str":
-            raise self.expected('a value in double quotes, e.g. "cart"')
+            raise self.expected(gettext('a value in double quotes, e.g. "cart"'))
         values = [self.take().text]
         while self.peek().kind == ",":
             self.take()
             if self.peek().kind != "str":
-                raise self.expected('a value in double quotes after ","')
+                raise self.expected(gettext('a value in double quotes after ","'))
             values.append(self.take().text)
         values = ["" if v == UNALLOCATED else v for v in values]
         if field == "label" and key is None:

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class CostingConfig(AppConfig):
     name = "costing"
-    verbose_name = "Costing"
+    verbose_name = _("Costing")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

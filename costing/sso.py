@@ -17,6 +17,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
+from django.utils.translation import gettext
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -268,6 +269,15 @@ def provider_failure(exc: Exception) -> HttpResponseRedirect:
     return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL_FAILURE)
 
 
+DEFAULT_PROVIDER_NAME = "single sign-on"  # OIDC_PROVIDER_NAME's default (finops/settings.py)
+
+
+def provider_name() -> str:
+    """The name on the login page's button: OIDC_PROVIDER_NAME, or "single sign-on" in the page's language."""
+    name = settings.OIDC_PROVIDER_NAME
+    return gettext("single sign-on") if name == DEFAULT_PROVIDER_NAME else name
+
+
 class LoginView(auth_views.LoginView):
     """The login page: the password form while local accounts are on, the provider's button when SSO is."""
 
@@ -275,7 +285,7 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context.update(
             sso_enabled=enabled(),
-            sso_provider_name=settings.OIDC_PROVIDER_NAME,
+            sso_provider_name=provider_name(),
             sso_failed="sso" in self.request.GET,
             local_accounts=local_accounts(),
         )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import RunStatus
 
@@ -65,6 +66,8 @@ class ClosedPeriod(models.Model):
     reopen_reason = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("closed period")
+        verbose_name_plural = _("closed periods")
         ordering = ["-start", "-closed_at"]
         constraints = [
             models.UniqueConstraint(
@@ -108,6 +111,8 @@ class ClosingJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("closing job")
+        verbose_name_plural = _("closing jobs")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -142,6 +147,8 @@ class ClosedSnapshot(models.Model):
     data = models.JSONField()
 
     class Meta:
+        verbose_name = _("closed snapshot")
+        verbose_name_plural = _("closed snapshots")
         ordering = ["closed_period", "cluster", "department"]
         constraints = [
             models.UniqueConstraint(
@@ -165,6 +172,8 @@ class PeriodLog(models.Model):
     reason = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("period log")
+        verbose_name_plural = _("period logs")
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
@@ -201,6 +210,8 @@ class ScheduledExport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("scheduled export")
+        verbose_name_plural = _("scheduled exports")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -303,6 +314,8 @@ class ExportRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("export run")
+        verbose_name_plural = _("export runs")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "created_at"], name="exportrun_status_created")]
 

@@ -215,9 +215,12 @@ def check_in_history(period: Period, today: date) -> Period:
     """Refuse periods that start before the kept history or lie wholly in the future."""
     first = earliest_start(today)
     if period.start < first:
-        raise PeriodError(f"{period.key} starts before {first}, the oldest day kept (two years back)")
+        raise PeriodError(
+            gettext("%(period)s starts before %(first)s, the oldest day kept (two years back)")
+            % {"period": period.key, "first": first}
+        )
     if period.start > today:
-        raise PeriodError(f"{period.key} lies in the future")
+        raise PeriodError(gettext("%(period)s lies in the future") % {"period": period.key})
     return period
 
 

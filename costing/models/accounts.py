@@ -7,6 +7,7 @@ import fnmatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import Role
 
@@ -26,8 +27,8 @@ class SsoIdentity(models.Model):
     subject = models.CharField(max_length=255, unique=True)
 
     class Meta:
-        verbose_name = "single sign-on identity"
-        verbose_name_plural = "single sign-on identities"
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.user}"
@@ -55,8 +56,9 @@ class SsoGroupRule(models.Model):
     )
 
     class Meta:
+        verbose_name = _("single sign-on group rule")
+        verbose_name_plural = _("single sign-on group rules")
         ordering = ["group", "role", "department__name"]
-        verbose_name = "single sign-on group rule"
         constraints = [
             models.UniqueConstraint(fields=["group", "role", "department"], name="sso_group_rule_unique"),
             models.CheckConstraint(

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import BillFormat, LineKind, RunStatus
 
@@ -57,6 +58,8 @@ class BillImport(models.Model):
     notes = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("bill import")
+        verbose_name_plural = _("bill imports")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
@@ -117,6 +120,8 @@ class BillLine(models.Model):
     )
 
     class Meta:
+        verbose_name = _("bill line")
+        verbose_name_plural = _("bill lines")
         ordering = ["bill_import", "source_row"]
         # A cluster's lines in a window are found by the end of their charge period (end > window start,
         # then start < window end): a recent window reads only recent lines, however long the older ones.
@@ -162,6 +167,8 @@ class ExchangeRate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
         ordering = ["from_currency", "to_currency", "-valid_from"]
         constraints = [
             models.UniqueConstraint(

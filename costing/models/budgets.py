@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import AlertKind, BudgetPeriod, ChannelKind, DeliveryStatus, SubjectKind
 from costing.secrets import EncryptedTextField
@@ -27,6 +28,8 @@ class BudgetPlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("budget plan")
+        verbose_name_plural = _("budget plans")
         ordering = ["-effective_from"]
 
     def __str__(self) -> str:
@@ -46,6 +49,8 @@ class Budget(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="order in the budget file")
 
     class Meta:
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
         ordering = ["plan", "position", "subject_kind", "subject"]
         constraints = [
             models.UniqueConstraint(
@@ -96,6 +101,8 @@ class AlertChannel(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("alert channel")
+        verbose_name_plural = _("alert channels")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -125,6 +132,8 @@ class Alert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -155,6 +164,8 @@ class AlertDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("alert delivery")
+        verbose_name_plural = _("alert deliveries")
         ordering = ["alert", "recipient"]
         constraints = [
             models.UniqueConstraint(

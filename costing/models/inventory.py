@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import ConnectionType, OwnerKind
 from costing.secrets import EncryptedTextField
@@ -46,6 +47,8 @@ class Cluster(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -62,6 +65,8 @@ class NodePool(models.Model):
     name = models.CharField(max_length=253)
 
     class Meta:
+        verbose_name = _("node pool")
+        verbose_name_plural = _("node pools")
         ordering = ["cluster", "name"]
         constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="nodepool_unique_name")]
 
@@ -89,6 +94,8 @@ class Node(models.Model):
     last_seen = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
         ordering = ["cluster", "name"]
         constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="node_unique_name")]
 
@@ -109,6 +116,8 @@ class NodeInstance(models.Model):
     last_seen = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("node instance")
+        verbose_name_plural = _("node instances")
         ordering = ["node", "first_seen"]
         constraints = [
             models.UniqueConstraint(fields=["node", "instance_id"], name="nodeinstance_unique_instance")
@@ -128,6 +137,8 @@ class Namespace(models.Model):
     last_seen = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("namespace")
+        verbose_name_plural = _("namespaces")
         ordering = ["cluster", "name"]
         constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="namespace_unique_name")]
 
@@ -144,6 +155,8 @@ class Workload(models.Model):
     name = models.CharField(max_length=253)
 
     class Meta:
+        verbose_name = _("workload")
+        verbose_name_plural = _("workloads")
         ordering = ["namespace", "kind", "name"]
         constraints = [
             models.UniqueConstraint(fields=["namespace", "kind", "name"], name="workload_unique_name")
@@ -167,6 +180,8 @@ class Pod(models.Model):
     last_seen = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("pod")
+        verbose_name_plural = _("pods")
         ordering = ["namespace", "name"]
         constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_unique_uid")]
         indexes = [models.Index(fields=["cluster", "last_seen"], name="pod_cluster_last_seen")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkerHeartbeat(models.Model):
@@ -13,6 +14,8 @@ class WorkerHeartbeat(models.Model):
     beats = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
         ordering = ["-seen_at"]
 
     def __str__(self) -> str:

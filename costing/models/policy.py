@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import PoolMethod, Scope, SplitMethod
 
@@ -25,6 +26,8 @@ class Department(models.Model):
     )
 
     class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -76,8 +79,9 @@ class Policy(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
         ordering = ["-effective_from"]
-        verbose_name_plural = "policies"
 
     def __str__(self) -> str:
         return f"Policy from {self.effective_from:%Y-%m-%d}"
@@ -98,6 +102,8 @@ class DepartmentRule(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("department rule")
+        verbose_name_plural = _("department rules")
         ordering = ["policy", "position", "department__name"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "department"], name="departmentrule_unique_department")
@@ -117,6 +123,8 @@ class TagRule(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="order in the policy file")
 
     class Meta:
+        verbose_name = _("tag rule")
+        verbose_name_plural = _("tag rules")
         ordering = ["policy", "position", "cluster_name", "key"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "cluster_name", "key", "value"], name="tagrule_unique")
@@ -137,6 +145,8 @@ class FallbackPrice(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="order in the policy file")
 
     class Meta:
+        verbose_name = _("fallback price")
+        verbose_name_plural = _("fallback prices")
         ordering = ["policy", "position", "instance_type"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "instance_type"], name="fallbackprice_unique_type")

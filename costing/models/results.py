@@ -7,6 +7,7 @@ engine's results, and rounded to cents only where they are shown (largest remain
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import Pool
 
@@ -44,6 +45,8 @@ class ClusterDay(models.Model):
     coverage = models.FloatField(default=0, help_text="sampled share of the day's seconds, 0..1")
 
     class Meta:
+        verbose_name = _("cluster day")
+        verbose_name_plural = _("cluster days")
         ordering = ["cluster", "day"]
         constraints = [models.UniqueConstraint(fields=["cluster", "day"], name="clusterday_unique_day")]
         indexes = [models.Index(fields=["dirty", "day"], name="clusterday_dirty")]
@@ -74,6 +77,8 @@ class NodeCostHour(models.Model):
     sampled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("node cost hour")
+        verbose_name_plural = _("node cost hours")
         constraints = [models.UniqueConstraint(fields=["node", "hour"], name="nodecosthour_unique_hour")]
         indexes = [
             models.Index(fields=["cluster", "hour"], name="nodecosthour_cluster_hour"),
@@ -107,6 +112,8 @@ class NodeCostDay(models.Model):
     hours_unsampled = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("node cost day")
+        verbose_name_plural = _("node cost days")
         ordering = ["cluster", "day", "node"]
         constraints = [models.UniqueConstraint(fields=["node", "day"], name="nodecostday_unique_day")]
         indexes = [
@@ -130,6 +137,8 @@ class PodCostDay(ResourceHours, GpuHours, AllocatedCost):
     samples = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("pod cost day")
+        verbose_name_plural = _("pod cost days")
         constraints = [models.UniqueConstraint(fields=["pod", "day"], name="podcostday_unique_day")]
         indexes = [
             models.Index(fields=["cluster", "day"], name="podcostday_cluster_day"),
@@ -152,6 +161,8 @@ class WorkloadCostDay(ResourceHours, GpuHours, AllocatedCost):
     pods = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("workload cost day")
+        verbose_name_plural = _("workload cost days")
         constraints = [models.UniqueConstraint(fields=["workload", "day"], name="workloadcostday_unique_day")]
         indexes = [models.Index(fields=["day", "cluster"], name="workloadcostday_day_cluster")]
 
@@ -177,6 +188,8 @@ class WorkloadCostMonth(ResourceHours, GpuHours, AllocatedCost):
     days = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("workload cost month")
+        verbose_name_plural = _("workload cost months")
         constraints = [
             models.UniqueConstraint(
                 fields=["workload", "month", "department", "shared"], name="workloadcostmonth_unique"
@@ -198,6 +211,8 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     shared = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("namespace cost day")
+        verbose_name_plural = _("namespace cost days")
         constraints = [
             models.UniqueConstraint(fields=["namespace", "day"], name="namespacecostday_unique_day")
         ]
@@ -225,6 +240,8 @@ class DepartmentCostDay(models.Model):
     total = models.DecimalField(**MONEY)
 
     class Meta:
+        verbose_name = _("department cost day")
+        verbose_name_plural = _("department cost days")
         ordering = ["day", "cluster", "name"]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "day", "name"], name="departmentcostday_unique_day")
@@ -253,6 +270,8 @@ class PoolShareDay(models.Model):
     amount = models.DecimalField(**MONEY)
 
     class Meta:
+        verbose_name = _("pool share day")
+        verbose_name_plural = _("pool share days")
         ordering = ["day", "cluster", "pool", "name"]
         indexes = [models.Index(fields=["day", "name"], name="poolshareday_day_name")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from costing.choices import SampleSource, SampleStatus
 
@@ -30,6 +31,8 @@ class SampleSlot(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("sample slot")
+        verbose_name_plural = _("sample slots")
         ordering = ["cluster", "slot"]
         constraints = [models.UniqueConstraint(fields=["cluster", "slot"], name="sampleslot_unique_slot")]
 
@@ -55,6 +58,8 @@ class PodHour(ResourceHours, GpuHours):
     samples_without_metrics = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("pod hour")
+        verbose_name_plural = _("pod hours")
         constraints = [models.UniqueConstraint(fields=["pod", "node", "hour"], name="podhour_unique_hour")]
         indexes = [models.Index(fields=["cluster", "hour"], name="podhour_cluster_hour")]
 
@@ -74,6 +79,8 @@ class NodeHour(models.Model):
     gpu_capacity_hours = models.FloatField(default=0, db_default=0, help_text="GPU device-hours")
 
     class Meta:
+        verbose_name = _("node hour")
+        verbose_name_plural = _("node hours")
         constraints = [models.UniqueConstraint(fields=["node", "hour"], name="nodehour_unique_hour")]
         indexes = [models.Index(fields=["cluster", "hour"], name="nodehour_cluster_hour")]
 
@@ -90,6 +97,8 @@ class CoverageHour(models.Model):
     gap_seconds = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("coverage hour")
+        verbose_name_plural = _("coverage hours")
         ordering = ["cluster", "hour"]
         constraints = [models.UniqueConstraint(fields=["cluster", "hour"], name="coveragehour_unique_hour")]
 
@@ -131,6 +140,8 @@ class ContainerHour(ResourceHours):
     mem_histogram = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name = _("container hour")
+        verbose_name_plural = _("container hours")
         constraints = [
             models.UniqueConstraint(
                 fields=["pod", "node", "container", "hour"], name="containerhour_unique_hour"

@@ -310,6 +310,23 @@ def test_a_parameter_given_twice_is_400(client_as):
     assert response.status_code == 400 and "filter is given 2 times" in response.json()["message"]
 
 
+def test_parameter_errors_follow_the_request_language(client_as):
+    """The field names and the grammar stay as OpenCost has them; the sentence is in the caller's language."""
+    client = client_as("viewer")
+    query = "/allocation?" + urlencode({"window": WINDOW, "filter": 'namespace="cart"', "step": "12h"})
+    english = client.get(query).json()["errors"]
+    assert english["filter"] == ["at position 9: unexpected character '='"]
+    chinese = client.get(query, HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    assert chinese["errors"]["filter"] == ["位置 9：意外的字符 '='"]
+    assert chinese["code"] == 400 and chinese["message"].startswith("filter: 位置 9：")
+    window = client.get("/allocation?window=fortnight", HTTP_ACCEPT_LANGUAGE="zh-CN").json()["errors"][
+        "window"
+    ]
+    assert window[0].startswith("'fortnight' 不是时间窗口：请使用 today、yesterday")
+    future = "/allocation?window=2026-01-01T00:00:00Z,2026-01-02T00:00:00Z"
+    assert "在未来" in client.get(future, HTTP_ACCEPT_LANGUAGE="zh-CN").json()["errors"]["window"][0]
+
+
 def test_an_empty_filter_is_no_filter(prod, client_as):
     client = client_as("admin")
     assert allocation(client, aggregate="namespace", filter="") == allocation(client, aggregate="namespace")

@@ -184,6 +184,16 @@ def test_the_login_page_offers_the_provider_and_the_password_form(client, sso_on
     assert 'name="password"' in page
 
 
+def test_the_default_provider_name_is_in_the_page_language(client, settings, sso_on):
+    settings.OIDC_PROVIDER_NAME = "single sign-on"  # the default (finops/settings.py)
+    assert "Sign in with single sign-on" in client.get("/accounts/login/").content.decode()
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "使用 单点登录 登录" in page
+    settings.OIDC_PROVIDER_NAME = "Keycloak"  # a name given is data: never translated
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "使用 Keycloak 登录" in page
+
+
 def test_local_accounts_switched_off_hide_the_form_refuse_passwords_and_end_local_sessions(
     client, settings, django_user_model, admin_user, sso_on
 ):

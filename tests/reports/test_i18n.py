@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.utils import formats, translation
 
+from reports.models import ClosedPeriod
 from reports.templatetags.finops import money, pct, plain_money
 from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
 
@@ -77,3 +78,24 @@ def test_a_currency_without_a_chinese_symbol_keeps_its_code(settings):
     settings.FINOPS_CURRENCY = "CNY"
     with translation.override("zh-hans"):
         assert money(Decimal("1500")) == "¥1,500.00"
+
+
+def test_the_admin_names_its_apps_and_models_in_chinese(clients):
+    """The models' and apps' verbose names are translated; English keeps the names Django showed before."""
+    chinese = clients["admin"].get("/admin/", **ZH).content.decode()
+    assert (
+        '<a href="/admin/costing/" class="section" title="在应用程序 成本核算 中的模型">成本核算</a>'
+        in chinese
+    )
+    assert '<a href="/admin/costing/cluster/">集群</a>' in chinese
+    assert '<a href="/admin/costing/exchangerate/">汇率</a>' in chinese
+    assert '<a href="/admin/costing/ssoidentity/">单点登录身份</a>' in chinese
+    english = clients["admin"].get("/admin/").content.decode()
+    assert (
+        '<a href="/admin/costing/" class="section" title="Models in the Costing application">Costing</a>'
+        in english
+    )
+    assert '<a href="/admin/costing/cluster/">Clusters</a>' in english
+    assert '<a href="/admin/costing/exchangerate/">Exchange rates</a>' in english
+    with translation.override("zh-hans"):
+        assert str(ClosedPeriod._meta.verbose_name_plural) == "已关闭的周期"
