@@ -18,6 +18,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext
 
 from costing.choices import Role
 
@@ -66,6 +67,17 @@ def has_any_role(user) -> bool:
 def may_see_department(user, name: str) -> bool:
     granted = granted_departments(user)
     return granted is None or name in granted
+
+
+def listed_departments(user, department: str | None) -> frozenset[str] | None:
+    """The departments a listing of `user` covers (the recommendations, the opportunities): the one named,
+    refused with django's PermissionDenied when it is not theirs, else every department granted (None:
+    all, for a user who sees everything)."""
+    if department is not None and not may_see_department(user, department):
+        raise PermissionDenied(
+            gettext("%(department)r is not one of your departments") % {"department": department}
+        )
+    return frozenset([department]) if department else granted_departments(user)
 
 
 def restrict_by_department(qs: QuerySet, user, field: str = "department") -> QuerySet:

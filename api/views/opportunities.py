@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -44,11 +43,7 @@ class OpportunitiesView(APIView):
     def get(self, request):
         query = query_params(OpportunityQuerySerializer, request)
         period = query["period_obj"]
-        department = query.get("department")
-        if department is not None and not access.may_see_department(request.user, department):
-            raise PermissionDenied(f"{department!r} is not one of your departments")
-        granted = access.granted_departments(request.user)
-        departments = frozenset([department]) if department else granted
+        departments = access.listed_departments(request.user, query.get("department"))
         result = period_opportunities(
             period,
             timezone.now().date(),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -42,13 +40,7 @@ class RecommendationsView(APIView):
     def get(self, request):
         query = query_params(RecommendationQuerySerializer, request)
         period = query["period_obj"]
-        department = query.get("department")
-        if department is not None and not access.may_see_department(request.user, department):
-            raise PermissionDenied(
-                gettext("%(department)r is not one of your departments") % {"department": department}
-            )
-        granted = access.granted_departments(request.user)
-        departments = frozenset([department]) if department else granted
+        departments = access.listed_departments(request.user, query.get("department"))
         day = min(period.end, timezone.now().date())
         frame = recommendations_at(
             day, cluster=query.get("cluster"), departments=departments, namespace=query.get("namespace")
