@@ -1,4 +1,5 @@
-"""What the report commands (`costs`, `recommendations`) share: their options' dates and formats, and their output."""
+"""What the report commands (`costs`, `recommendations`, `opportunities`) share: their options (dates,
+formats, cluster) and their output."""
 
 from __future__ import annotations
 
@@ -38,6 +39,24 @@ def check_format(format: str) -> str:
 
 def add_format_option(parser) -> None:
     parser.add_argument("--format", default="table", help=f"one of {', '.join(FORMATS)} (default table)")
+
+
+def add_window_options(parser) -> None:
+    """--start, --end (exclusive), --cluster and --format of the commands that read a window of data
+    (`recommendations`, `opportunities`)."""
+    parser.add_argument("--start", required=True, help="first day of data, YYYY-MM-DD (UTC)")
+    parser.add_argument("--end", required=True, help="day after the last, YYYY-MM-DD (exclusive)")
+    parser.add_argument("--cluster", help="only this cluster")
+    add_format_option(parser)
+
+
+def check_cluster(name: str | None) -> str | None:
+    """--cluster names a known cluster (or is not given); CommandError otherwise."""
+    from costing.models import Cluster
+
+    if name and not Cluster.objects.filter(name=name).exists():
+        raise CommandError(f"--cluster: no cluster named {name!r}")
+    return name
 
 
 def plain_text(value) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from costing.management.cli import add_format_option, check_format, parse_period, write_rows
-from costing.models import Cluster
+from costing.management.cli import add_window_options, check_cluster, check_format, parse_period, write_rows
 from costing.opportunities import COLUMNS, as_data, figures_text, opportunities
 
 
@@ -24,16 +23,12 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", required=True, help="first day of data, YYYY-MM-DD (UTC)")
-        parser.add_argument("--end", required=True, help="day after the last, YYYY-MM-DD (exclusive)")
-        parser.add_argument("--cluster", help="only this cluster")
-        add_format_option(parser)
+        add_window_options(parser)
 
     def handle(self, *args, start, end, cluster=None, format="table", **options):
         check_format(format)
         first, stop = parse_period(start, end)
-        if cluster and not Cluster.objects.filter(name=cluster).exists():
-            raise CommandError(f"--cluster: no cluster named {cluster!r}")
+        check_cluster(cluster)
         result = opportunities(first, stop, cluster=cluster)
         rows = as_data(result.savings)
         if format != "json":

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from costing.management.cli import add_format_option, check_format, parse_period, write_rows
-from costing.models import Cluster
+from costing.management.cli import add_window_options, check_cluster, check_format, parse_period, write_rows
 from costing.recommendations import COLUMNS, as_data, recommendations, rightsizing_settings
 
 # Command-line option, policy field, type, meaning. Given, an option replaces the setting of the policy
@@ -26,10 +25,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", required=True, help="first day of data, YYYY-MM-DD (UTC)")
-        parser.add_argument("--end", required=True, help="day after the last, YYYY-MM-DD (exclusive)")
-        parser.add_argument("--cluster", help="only this cluster")
-        add_format_option(parser)
+        add_window_options(parser)
         for flag, field, kind, meaning in POLICY_OPTIONS:
             parser.add_argument(
                 flag,
@@ -42,8 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, start, end, cluster=None, format="table", **options):
         check_format(format)
         first, stop = parse_period(start, end)
-        if cluster and not Cluster.objects.filter(name=cluster).exists():
-            raise CommandError(f"--cluster: no cluster named {cluster!r}")
+        check_cluster(cluster)
         try:
             settings = rightsizing_settings(
                 stop, {field: options[field] for _, field, _, _ in POLICY_OPTIONS}
