@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -75,7 +76,13 @@ def test_run_serves_login_then_ctrl_c_stops_everything(tmp_path):
         ]
         assert zombies_or_alive == []
     finally:
+        # A failure above (a slow start on a loaded machine) must not leave gunicorn, the worker and beat
+        # running after the test: they are the supervisor's children, which a kill of it alone orphans.
         if proc.poll() is None:
+            leftovers = _descendants(proc.pid)
             proc.kill()
             proc.wait()
+            for pid in leftovers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         proc.stdout.close()
