@@ -14,7 +14,6 @@ from costing.engine.allocation import efficiency
 from costing.models import (
     Cluster,
     ClusterDay,
-    DepartmentCostDay,
     Namespace,
     NamespaceCostDay,
     Node,
@@ -26,9 +25,10 @@ from costing.models import (
     WorkloadCostDay,
 )
 from costing.money import largest_remainder_cents, sum_units, to_money, units_array
-from reports.queries.cents import round_department_rows, split_rows
+from reports.queries.cents import split_rows
 from reports.queries.common import (
     COSTS,
+    DEPARTMENT_PARTS,
     NO_LABEL,
     QUANTITIES,
     QueryError,
@@ -36,6 +36,7 @@ from reports.queries.common import (
     for_period,
     known_department,
 )
+from reports.queries.departments import department_cents
 
 # The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost.
 PARTS = ("cpu_cost", "mem_cost", "gpu_cost")
@@ -368,35 +369,20 @@ def _share(part, whole) -> float:
 def _department_rows(start, end, cluster_id, department, cluster_days) -> list[dict]:
     if department is not None and not known_department(department):
         raise QueryError(f"department: no costs were ever booked to {department!r}")
-    # Every department is rounded, then one kept: a department's cents are the organisation's rounding
-    # (reports.queries.departments.department_cents), whoever asks.
-    qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
-    parts = ["direct", "shared", "idle", "overhead", "total"]
-    frame = pd.DataFrame.from_records(
-        list(qs.values_list("name", "is_line", *parts)), columns=["name", "is_line", *parts]
-    )
-    if frame.empty:
-        grouped = frame
-    else:
-        for part in parts:
-            frame[part] = units_array(frame[part])
-        grouped = frame.groupby(["is_line", "name"], sort=True)[parts].sum().reset_index()
-    grand = sum(cluster_days["physical"], Decimal(0))
+    # A department's cents are the organisation's rounding (departments.department_cents), whoever asks:
+    # every department is rounded, then one kept.
     rows = [
         {
-            "row": "line" if grouped["is_line"].iat[i] else "department",
-            "department": grouped["name"].iat[i],
-            **{part: to_money(grouped[part].iat[i]) for part in parts},
+            "row": "line" if r["is_line"] else "department",
+            "department": r["name"],
+            **{p: r[p] for p in DEPARTMENT_PARTS},
         }
-        for i in range(len(grouped))
+        for r in department_cents(start, end, cluster_id)
+        if department is None or (r["name"] == department and not r["is_line"])
     ]
-    if rows:
-        round_department_rows(rows, grand)
-    if department is not None:
-        rows = [r for r in rows if r["department"] == department]
     total = {"row": "total", "department": "Total"}
-    total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in parts})
+    total.update({part: sum((r[part] for r in rows), Decimal("0.00")) for part in DEPARTMENT_PARTS})
     if department is None:
-        total["physical_cost"] = largest_remainder_cents([grand])[0]
+        total["physical_cost"] = largest_remainder_cents([sum(cluster_days["physical"], Decimal(0))])[0]
     rows.append(total)
     return rows
