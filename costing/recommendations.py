@@ -84,10 +84,9 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     text = Cast("cpu_histogram", TextField())
     if connection.vendor == "postgresql":
         # {"35": 1200, "36": 600} sent as {35:1200,36:600}: a third of the bytes, and no quotes for the CSV to
-        # double and undouble; the engine reads either.
-        text = Func(
-            text, Value('[" ]'), Value(""), Value("g"), function="regexp_replace", output_field=TextField()
-        )
+        # double and undouble; the engine reads either. translate(), not regexp_replace: the regular
+        # expression cost PostgreSQL more CPU than the rest of the read.
+        text = Func(text, Value('" '), Value(""), function="translate", output_field=TextField())
     queryset = (
         ContainerHour.objects.filter(**scope)
         .annotate(cpu_histogram_text=text)
@@ -97,7 +96,8 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     rows = read_frame(queryset, _HOUR_FIELDS, text=("container", "cpu_histogram", "init"))
     if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HOUR_COLUMNS})
-    rows["container"] = rows["container"].astype(str)
+    # Names as categories: a code per row, each name once (the engine groups by the codes).
+    rows["container"] = pd.Categorical(rows["container"].astype(str))
     init = rows["init"]
     # COPY writes booleans as t/f; the cursor of another database gives booleans (or 0/1).
     rows["init"] = (
@@ -112,7 +112,8 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     ).rename(columns=_POD_NAMES)
     at = pd.Index(pods["pod_id"]).get_indexer(rows["pod_id"])  # every row's pod exists (a foreign key)
     for column in pods.columns.drop("pod_id"):
-        rows[column] = pods[column].to_numpy()[at]
+        codes, names = pd.factorize(pods[column].astype(str))
+        rows[column] = pd.Categorical.from_codes(codes[at], categories=names)
     prices = read_frame(
         NodeCostHour.objects.filter(**scope).values_list("node_id", "hour", "cpu_price", "mem_price"),
         ["node_id", "hour", "cpu_price", "mem_price"],

@@ -158,7 +158,7 @@ def recommend(
     policies = list(dict.fromkeys([policy, *namespace_policies.values()]))
     code = {p: i for i, p in enumerate(policies)}
     chosen = (
-        hours["namespace"].astype(str).map(lambda ns: code[namespace_policies.get(ns, policy)]).to_numpy()
+        hours["namespace"].astype(str).map(lambda ns: code[namespace_policies.get(ns, policy)]).to_numpy(int)
     )
     parts = [
         _recommend(hours.loc[chosen == i], coverage, start, end, each)
@@ -286,7 +286,12 @@ def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     codes = np.zeros(len(frame), dtype=np.int64)
     size = 1  # codes are below this
     for column in KEY_COLUMNS:
-        column_codes, uniques = pd.factorize(frame[column].astype(str))
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # The reader's names come as categories (one per pod, not one string per row): their codes.
+            column_codes, uniques = values.cat.codes.to_numpy(dtype=np.int64), values.cat.categories
+        else:
+            column_codes, uniques = pd.factorize(values.astype(str))
         if size * (len(uniques) + 1) >= 2**62:
             # Re-coded only when the combined number would overflow: one factorize of integers.
             codes, kept = pd.factorize(codes)
@@ -430,9 +435,9 @@ def _window(
     seconds = max(hi - lo, 1)
     in_window = (coverage["hour"] >= lo) & (coverage["hour"] < hi)
     sampled = coverage.loc[in_window].groupby("cluster")["sampled_seconds"].sum()
-    cluster_cov = frame["cluster"].astype(str).to_numpy()
     first_row = pd.Series(np.arange(len(frame))).groupby(group).first().reindex(range(n)).to_numpy()
-    share = np.minimum(sampled.reindex(cluster_cov[first_row]).fillna(0).to_numpy() / seconds, 1.0)
+    cluster_cov = frame["cluster"].to_numpy()[first_row].astype(str)
+    share = np.minimum(sampled.reindex(cluster_cov).fillna(0).to_numpy() / seconds, 1.0)
 
     reasons = np.full(n, None, dtype=object)
     days = out["days"].to_numpy()
