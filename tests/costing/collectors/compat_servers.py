@@ -3,7 +3,8 @@ test_prometheus_compat.py: each started on a free port with the known cluster of
 
 - VictoriaMetrics: Debian's `victoria-metrics` package (single-node, /usr/bin/victoria-metrics; .ci/run
   installs it). The OpenMetrics text is imported with its timestamps through /api/v1/import/prometheus,
-  then flushed (/internal/force_flush) so that queries see it.
+  then flushed (/internal/force_flush) so that queries see it. FINOPS_TEST_VICTORIA_METRICS names another
+  binary (a newer release built from source) to run the same tests against.
 
 Like Debian's prometheus, a missing server skips its tests on a developer's machine and fails them under
 CI=true, where .ci/run installs it (.ci/test-servers.sh).
@@ -22,7 +23,12 @@ import requests
 
 from tests.costing.collectors.prometheus_server import free_port
 
-VICTORIA_METRICS = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+# FINOPS_TEST_VICTORIA_METRICS names another build to test (e.g. a newer release built from source).
+VICTORIA_METRICS = (
+    os.environ.get("FINOPS_TEST_VICTORIA_METRICS")
+    or shutil.which("victoria-metrics")
+    or "/usr/bin/victoria-metrics"
+)
 
 
 def require(binary: str, what: str) -> None:
