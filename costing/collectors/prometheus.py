@@ -498,7 +498,10 @@ class PrometheusSource:
                 [self._range(expr, slots[:half], step, keys), self._range(expr, slots[half:], step, keys)],
                 ignore_index=True,
             )
-        return _long(matrix, keys, step)
+        frame = _long(matrix, keys, step)
+        # Only the slots asked for: a server that moves the evaluation times (VictoriaMetrics aligning a range
+        # to its step when nocache is not honoured) must not add a slot outside the chunk.
+        return frame[np.isin(frame["slot"].to_numpy(), slots)] if len(frame) else frame
 
 
 # --- frames ----------------------------------------------------------------------------------------------

@@ -99,9 +99,12 @@ class PrometheusClient:
         """Evaluate `expr` at start, start + step, ... end (Unix seconds)."""
         if (end - start) / step + 1 > MAX_POINTS:
             raise TooManySamples(f"{(end - start) / step + 1:.0f} points per series, more than {MAX_POINTS}")
+        # nocache: VictoriaMetrics otherwise moves the start of a range of 50 points or more down to a
+        # multiple of the step (for its cache): the points would fall on the slots' edges and one more before
+        # the first slot. Prometheus and Thanos ignore the parameter.
         data = self._get(
             "/api/v1/query_range",
-            {"query": expr, "start": _fmt(start), "end": _fmt(end), "step": _fmt(step)},
+            {"query": expr, "start": _fmt(start), "end": _fmt(end), "step": _fmt(step), "nocache": "1"},
             expr,
         )
         return _matrix(data.get("result") or ())
@@ -163,9 +166,10 @@ class PrometheusClient:
             raise PrometheusError(
                 f"Prometheus at {self.url} refused the query (HTTP 403): the credentials may not read it"
             )
-        if status == 404:
+        # VictoriaMetrics answers a path it does not serve with HTTP 400 "unsupported path requested".
+        if status == 404 or (status == 400 and "unsupported path" in response.text[:1000]):
             raise PrometheusError(
-                f"{response.url.split('?')[0]} is not found (HTTP 404): give the URL of the Prometheus HTTP API's "
+                f"{response.url.split('?')[0]} is not found (HTTP {status}): give the URL of the Prometheus HTTP API's "
                 "root (e.g. http://prometheus:9090 or the Thanos Query / VictoriaMetrics select URL), without /api/v1"
             )
         try:
