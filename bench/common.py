@@ -159,6 +159,33 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+class CpuClock:
+    """CPU seconds of this process and of its PostgreSQL backend (read from /proc: the server runs on this
+    machine) since the clock was made: what the work would take on one core of its own, on a machine as
+    shared as the benchmarks' (where wall time is several times that)."""
+
+    def __init__(self):
+        self.process, self.backend = time.process_time(), _backend_cpu()
+
+    def seconds(self) -> tuple[float, float]:
+        """(this process's, its PostgreSQL backend's) CPU seconds since the clock was made; the backend's
+        is NaN when its /proc entry cannot be read (a server on another machine)."""
+        return time.process_time() - self.process, _backend_cpu() - self.backend
+
+
+def _backend_cpu() -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def result(what: str, figure: float, floor_what: str, floor: float, unit: str = "s") -> float:
     """Print the benchmark's last line, the same in every script: figure, floor and figure / floor.
 
