@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from costing.choices import RunStatus
+from costing.languages import default_language
 from reports.models import CLOSE_TASK, EXPORT_TASK, SCHEDULE_TASK, ClosingJob, ExportRun, ScheduledExport
 from reports.reporting.closing import close_period as close_now
 from reports.reporting.delivery import build_file, deliver, is_transient, relative_period, schedule_scopes
@@ -59,8 +60,9 @@ def build_export(self, export_id: int) -> str:
     run.started_at = run.started_at or timezone.now()
     run.save(update_fields=["status", "attempts", "started_at"])
     try:
-        # No browser to ask: the file and its e-mail are written in FINOPS_LANGUAGE (docs/i18n.md).
-        with translation.override(settings.FINOPS_LANGUAGE):
+        # No browser to ask: the kept file is written in FINOPS_LANGUAGE, each e-mail (and its file) in its
+        # recipients' language (reports/reporting/delivery.py, docs/i18n.md).
+        with translation.override(default_language()):
             if not (run.file_path and Path(run.file_path).exists()):
                 build_file(run, progress=_progress(run))
             where = deliver(run)
