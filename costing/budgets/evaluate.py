@@ -86,7 +86,12 @@ def _subject_label(kind: str, subject: str) -> str:
 
 
 # The subjects of anomalies, named in the alerts' language (an unknown kind keeps its own name).
-ANOMALY_SUBJECTS = {"namespace": _("Namespace"), "department": _("Department"), "cluster": _("Cluster")}
+ANOMALY_SUBJECTS = {
+    "namespace": _("Namespace"),
+    "department": _("Department"),
+    "cluster": _("Cluster"),
+    "workload": _("Workload"),
+}
 
 
 @dataclass(frozen=True)
