@@ -804,7 +804,7 @@ class UserLanguageInline(admin.StackedInline):
 
     model = UserLanguage
     can_delete = True
-    extra = 0
+    extra = 1
     max_num = 1
 
 
