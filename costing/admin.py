@@ -743,14 +743,14 @@ class AlertChannelForm(forms.ModelForm):
         if not target:
             if self.instance.pk:
                 return self.instance.target
-            raise forms.ValidationError("Give the e-mail addresses or the webhook URL.")
+            raise forms.ValidationError(gettext("Give the e-mail addresses or the webhook URL."))
         return target
 
     def clean(self):
         cleaned = super().clean()
         target, kind = cleaned.get("target"), cleaned.get("kind")
         if cleaned.get("secret") and kind not in (ChannelKind.FEISHU, ChannelKind.DINGTALK):
-            self.add_error("secret", "Only Feishu/Lark and DingTalk bots are signed with a secret.")
+            self.add_error("secret", gettext("Only Feishu/Lark and DingTalk bots are signed with a secret."))
         if not target or not kind:
             return cleaned
         try:
@@ -760,10 +760,13 @@ class AlertChannelForm(forms.ModelForm):
             else:
                 validators.URLValidator(schemes=["http", "https"])(target)
         except forms.ValidationError:
-            what = "comma-separated e-mail addresses" if kind == ChannelKind.EMAIL else "an http(s) URL"
+            # The value itself is not echoed: it may hold a token.
             self.add_error(
-                "target", f"Must be {what}."
-            )  # the value itself is not echoed: it may hold a token
+                "target",
+                gettext("Must be comma-separated e-mail addresses.")
+                if kind == ChannelKind.EMAIL
+                else gettext("Must be an http(s) URL."),
+            )
         return cleaned
 
 

@@ -312,12 +312,12 @@ class ScheduledExport(models.Model):
             try:
                 validate_email(address)
             except ValidationError:
-                errors["recipients"] = f"{address!r} is not an e-mail address"
+                errors["recipients"] = gettext("%(address)r is not an e-mail address") % {"address": address}
         if not self.recipient_list() and not self.write_to_directory:
-            errors["recipients"] = "give recipients, or write the files to the export directory"
+            errors["recipients"] = gettext("give recipients, or write the files to the export directory")
         sub = self.subdirectory.strip()
         if sub and (sub.startswith(("/", "\\")) or ".." in sub.replace("\\", "/").split("/")):
-            errors["subdirectory"] = "a relative folder inside FINOPS_EXPORT_DIR, without '..'"
+            errors["subdirectory"] = gettext("a relative folder inside FINOPS_EXPORT_DIR, without '..'")
         try:
             from celery.schedules import crontab
 

@@ -7,6 +7,7 @@ import fnmatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from costing.choices import Role
@@ -104,9 +105,13 @@ class SsoGroupRule(models.Model):
 
     def clean(self) -> None:
         if self.role == Role.DEPARTMENT_VIEWER and not self.department_id:
-            raise ValidationError({"department": "A Department viewer rule needs the department it grants."})
+            raise ValidationError(
+                {"department": gettext("A Department viewer rule needs the department it grants.")}
+            )
         if self.role != Role.DEPARTMENT_VIEWER and self.department_id:
-            raise ValidationError({"department": "Only a Department viewer rule names a department."})
+            raise ValidationError(
+                {"department": gettext("Only a Department viewer rule names a department.")}
+            )
 
     def matches(self, group: str) -> bool:
         # Case-sensitive, as providers compare group names.

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from costing.choices import BillFormat, LineKind, RunStatus
@@ -218,4 +219,6 @@ class ExchangeRate(models.Model):
 
     def clean(self) -> None:
         if self.from_currency and self.from_currency == self.to_currency:
-            raise ValidationError({"to_currency": "a rate converts between two different currencies"})
+            raise ValidationError(
+                {"to_currency": gettext("a rate converts between two different currencies")}
+            )

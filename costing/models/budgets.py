@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from costing.choices import AlertKind, BudgetPeriod, ChannelKind, DeliveryStatus, SubjectKind
@@ -82,17 +83,23 @@ class Budget(models.Model):
         """The rules of the budget file (costing/budgets/yamlfile.py) for a budget set in the admin."""
         errors = {}
         if self.subject_kind == SubjectKind.WORKLOAD:
-            errors["subject_kind"] = "budgets are set per organisation, department, namespace or cluster"
+            errors["subject_kind"] = gettext(
+                "budgets are set per organisation, department, namespace or cluster"
+            )
         if self.subject_kind == SubjectKind.ORGANISATION and self.subject:
-            errors["subject"] = "leave it empty for the organisation"
+            errors["subject"] = gettext("leave it empty for the organisation")
         elif self.subject_kind != SubjectKind.ORGANISATION and not self.subject:
-            errors["subject"] = f"name the {self.subject_kind}"
+            errors["subject"] = gettext("name the %(kind)s") % {
+                "kind": str(self.get_subject_kind_display()).lower()
+            }
         try:
             values = [Decimal(str(t)) for t in self.thresholds]
             if any(not 0 < v <= 1000 for v in values) or len(set(values)) != len(values):
                 raise ValueError
         except (TypeError, ValueError, ArithmeticError):
-            errors["thresholds"] = "a list of distinct percents above 0 and at most 1000, e.g. [80, 100]"
+            errors["thresholds"] = gettext(
+                "a list of distinct percents above 0 and at most 1000, e.g. [80, 100]"
+            )
         if errors:
             raise ValidationError(errors)
 
