@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.budgets import history
 from costing.budgets.store import plan_on
 from costing.choices import AlertKind, SubjectKind
-from costing.engine.anomalies import find_anomalies
+from costing.engine.anomalies import Reason, find_anomalies
 from costing.engine.forecast import MAX_HISTORY_DAYS, Forecast, forecast_period
 from costing.models import Alert, Budget, ClusterDay
 from reports.periods import current_period
@@ -274,7 +274,8 @@ def anomaly_alerts(as_of: date) -> list[AlertRow]:
 
 
 def _anomaly_message(kind: str, anomaly, as_of: date) -> str:
-    because = f": {'; '.join(anomaly.reasons)}" if anomaly.reasons else ""
+    said = [r.translated() if isinstance(r, Reason) else r for r in anomaly.reasons]
+    because = f": {'; '.join(said)}" if said else ""
     above = (
         gettext("%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s above the usual %(expected)s")
         if anomaly.deviation > 0
