@@ -115,11 +115,12 @@ def test_each_alert_is_written_in_every_language_and_stored_so(scenario, setting
         == "组织 在 2026年11月 已花费 140.00 EUR：占预算 100.00 EUR 的 140%；告警阈值 100%"
     )
     anomaly = rows[("anomaly", "workload", D(0))]
-    # The reasons come from the engine in English (costing/engine/anomalies.py): not translated yet.
+    # The reason too (costing.engine.anomalies.Reason), in each recipient's language.
     assert anomaly.messages["zh-hans"] == (
         "工作负载 payments/Deployment/pay-api 在 2026年11月8日 星期日 的成本为 20.00 EUR，比通常的 10.00 EUR 高 10.00: "
-        "more pods: 4 against 2"
+        "Pod 增多：4 个，此前 2 个"
     )
+    assert anomaly.messages["en"].endswith("10.00 EUR: more pods: 4 against 2")
     raise_alerts(list(rows.values()))
     stored = Alert.objects.get(kind="budget", subject_kind="organisation", threshold=100)
     assert stored.message_in("zh-hans") == org.messages["zh-hans"]

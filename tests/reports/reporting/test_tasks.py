@@ -23,6 +23,7 @@ from tests.reports.reporting.helpers import (
     cents,
     recent_day,
     sheet_rows,
+    summary_of,
     workbook,
 )
 
@@ -212,5 +213,8 @@ def test_each_recipient_gets_the_export_mail_and_file_in_their_language(
     assert [(r["Department"], cents(r["Total"])) for r in rows] == [("Payments", DEPARTMENTS["Payments"])]
     zh_book = workbook(zh_file)
     assert "Departments" not in zh_book.sheetnames
+    # The summary's labels (N_ in the builder) are in the catalogue and written in Chinese.
+    assert {"周期键", "生成时间"} <= set(summary_of(zh_book["摘要"]))
+    assert {"Period key", "Generated at"} <= set(summary_of(workbook(en_file)["Summary"]))
     rows, _ = sheet_rows(zh_book["部门"])
     assert [(r["部门"], cents(r["合计"])) for r in rows] == [("Payments", DEPARTMENTS["Payments"])]
