@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from costing.choices import RunStatus
 from costing.languages import default_language
@@ -81,7 +82,7 @@ def build_export(self, export_id: int) -> str:
         return RunStatus.FAILED
     run.status = RunStatus.SUCCEEDED
     run.progress = 1.0
-    run.message = "ready"
+    run.message = gettext_noop("ready")
     run.delivered_to = "\n".join(where)
     run.error = "" if run.attempts == 1 else f"{run.error} — then succeeded on attempt {run.attempts}"
     run.finished_at = timezone.now()
@@ -156,7 +157,11 @@ def close_period(job_id: int) -> str:
             return job.status if job else "missing"
         # A stale running job is taken over: its worker died, and nothing of the closing was written (the
         # closed figures are written in one transaction at the end).
-        job.message = "taken over from a lost worker" if job.status == RunStatus.RUNNING else "starting"
+        job.message = (
+            gettext_noop("taken over from a lost worker")
+            if job.status == RunStatus.RUNNING
+            else gettext_noop("starting")
+        )
         job.status = RunStatus.RUNNING
         job.started_at = job.heartbeat_at = now
         job.save(update_fields=["status", "started_at", "heartbeat_at", "message"])
@@ -171,7 +176,7 @@ def close_period(job_id: int) -> str:
         return RunStatus.FAILED
     job.status = RunStatus.SUCCEEDED
     job.progress = 1.0
-    job.message = "closed"
+    job.message = gettext_noop("closed")
     job.closed_period = closing
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "progress", "message", "closed_period", "finished_at"])
