@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -298,6 +299,7 @@ class ScheduledExport(models.Model):
         return result
 
     @property
+    @admin.display(description=_("crontab"))
     def crontab_text(self) -> str:
         return f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week}"
 
