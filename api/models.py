@@ -25,14 +25,20 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """One API token of one user: it acts as that user, with that user's roles, until revoked."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="what the token is for, e.g. grafana")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(
+        max_length=100, help_text=_("what the token is for, e.g. grafana"), verbose_name=_("name")
+    )
     # The first characters of the token, so that the user can tell their tokens apart; not a secret.
-    hint = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the token, hex")
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    hint = models.CharField(max_length=12, verbose_name=_("hint"))
+    key_hash = models.CharField(
+        max_length=64, unique=True, help_text=_("sha256 of the token, hex"), verbose_name=_("key hash")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     objects = ApiTokenQuerySet.as_manager()
 

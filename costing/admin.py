@@ -11,6 +11,8 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core import validators
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
@@ -40,6 +42,7 @@ from .models import (
     SsoGroupRule,
     SsoIdentity,
     TagRule,
+    UserLanguage,
 )
 from .policy import ClusterRules, DepartmentSpec, PolicySpec, PoolSpec, RightsizingSpec, SplitSpec, validate
 from .policy import FallbackPrice as FallbackPriceSpec
@@ -63,6 +66,7 @@ class ClusterForm(forms.ModelForm):
 
     kubeconfig = forms.CharField(
         required=False,
+        label=_("Kubeconfig"),
         widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
         help_text=gettext_lazy(
             "Paste a kubeconfig to set or replace it. The stored one is never shown; empty keeps it."
@@ -704,6 +708,7 @@ class AlertChannelForm(forms.ModelForm):
 
     target = forms.CharField(
         required=False,
+        label=_("Target"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text=gettext_lazy(
             "Comma-separated e-mail addresses, or the webhook URL. Empty keeps the stored value."
@@ -712,15 +717,20 @@ class AlertChannelForm(forms.ModelForm):
 
     secret = forms.CharField(
         required=False,
+        label=_("Secret"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Feishu/Lark and DingTalk bots with the signature security setting: their secret "
-        "(DingTalk's starts with SEC). Empty keeps the stored one.",
+        help_text=_(
+            "Feishu/Lark and DingTalk bots with the signature security setting: their secret "
+            "(DingTalk's starts with SEC). Empty keeps the stored one."
+        ),
     )
-    remove_secret = forms.BooleanField(required=False, help_text="Forget the stored signing secret.")
+    remove_secret = forms.BooleanField(
+        required=False, label=_("Remove secret"), help_text=_("Forget the stored signing secret.")
+    )
 
     class Meta:
         model = AlertChannel
-        fields = ["name", "kind", "target", "secret", "remove_secret", "department", "active"]
+        fields = ["name", "kind", "target", "secret", "remove_secret", "department", "language", "active"]
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"].strip()
@@ -733,14 +743,14 @@ class AlertChannelForm(forms.ModelForm):
         if not target:
             if self.instance.pk:
                 return self.instance.target
-            raise forms.ValidationError("Give the e-mail addresses or the webhook URL.")
+            raise forms.ValidationError(gettext("Give the e-mail addresses or the webhook URL."))
         return target
 
     def clean(self):
         cleaned = super().clean()
         target, kind = cleaned.get("target"), cleaned.get("kind")
         if cleaned.get("secret") and kind not in (ChannelKind.FEISHU, ChannelKind.DINGTALK):
-            self.add_error("secret", "Only Feishu/Lark and DingTalk bots are signed with a secret.")
+            self.add_error("secret", gettext("Only Feishu/Lark and DingTalk bots are signed with a secret."))
         if not target or not kind:
             return cleaned
         try:
@@ -750,19 +760,22 @@ class AlertChannelForm(forms.ModelForm):
             else:
                 validators.URLValidator(schemes=["http", "https"])(target)
         except forms.ValidationError:
-            what = "comma-separated e-mail addresses" if kind == ChannelKind.EMAIL else "an http(s) URL"
+            # The value itself is not echoed: it may hold a token.
             self.add_error(
-                "target", f"Must be {what}."
-            )  # the value itself is not echoed: it may hold a token
+                "target",
+                gettext("Must be comma-separated e-mail addresses.")
+                if kind == ChannelKind.EMAIL
+                else gettext("Must be an http(s) URL."),
+            )
         return cleaned
 
 
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
-    list_display = ("name", "kind", "department", "active", "signed")
+    list_display = ("name", "kind", "department", "language", "active", "signed")
 
-    @admin.display(boolean=True, description="Signed")
+    @admin.display(boolean=True, description=_("Signed"))
     def signed(self, obj: AlertChannel) -> bool:
         return bool(obj.secret)
 
@@ -787,3 +800,21 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class UserLanguageInline(admin.StackedInline):
+    """The language of the user's e-mails (costing/languages.py), set on the user's own page."""
+
+    model = UserLanguage
+    can_delete = True
+    extra = 1
+    max_num = 1
+
+
+# Django's user admin (registered by django.contrib.auth, listed before costing), with the language.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserWithLanguageAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, UserLanguageInline]

@@ -33,13 +33,14 @@ class SampleSource(models.TextChoices):
 
 
 class OwnerKind(models.TextChoices):
-    DEPLOYMENT = "Deployment"
-    STATEFULSET = "StatefulSet"
-    DAEMONSET = "DaemonSet"
-    CRONJOB = "CronJob"
-    JOB = "Job"
-    REPLICASET = "ReplicaSet"
-    POD = "Pod"
+    # Kubernetes kinds are names, shown as they are in every language (as CCE's console shows them).
+    DEPLOYMENT = "Deployment", "Deployment"
+    STATEFULSET = "StatefulSet", "StatefulSet"
+    DAEMONSET = "DaemonSet", "DaemonSet"
+    CRONJOB = "CronJob", "CronJob"
+    JOB = "Job", "Job"
+    REPLICASET = "ReplicaSet", "ReplicaSet"
+    POD = "Pod", "Pod"
 
 
 class BillFormat(models.TextChoices):
@@ -87,9 +88,9 @@ class Pool(models.TextChoices):
 class Role(models.TextChoices):
     """Django groups that carry the product's roles."""
 
-    ADMIN = "FinOps admin"
-    VIEWER = "Viewer"
-    DEPARTMENT_VIEWER = "Department viewer"
+    ADMIN = "FinOps admin", _("FinOps admin")
+    VIEWER = "Viewer", _("Viewer")
+    DEPARTMENT_VIEWER = "Department viewer", _("Department viewer")
 
 
 class SubjectKind(models.TextChoices):
@@ -99,7 +100,7 @@ class SubjectKind(models.TextChoices):
     DEPARTMENT = "department", _("Department")
     NAMESPACE = "namespace", _("Namespace")
     CLUSTER = "cluster", _("Cluster")
-    WORKLOAD = "workload", "Workload"  # anomalies only: budgets are not set per workload
+    WORKLOAD = "workload", _("Workload")  # anomalies only: budgets are not set per workload
 
 
 class BudgetPeriod(models.TextChoices):

@@ -35,6 +35,7 @@ KEYWORDS = {
     "gettext": None,
     "gettext_lazy": None,
     "gettext_noop": None,
+    "N_": None,  # gettext_noop as this project imports it for lookup keys (reports/reporting/builder.py)
     "ngettext": (1, 2),
     "ngettext_lazy": (1, 2),
     "pgettext": ((1, "c"), 2),

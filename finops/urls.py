@@ -5,11 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.i18n import set_language
 
 from api.urls import root_urlpatterns as opencost_urlpatterns
 from costing import sso
 from costing.access import is_admin
+from costing.languages import set_language
 
 from . import health
 
@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The nav's language switch (Django's set_language: a POST sets the language cookie, then back to `next`).
     # Public, like the login page that shows it: it reads nothing and a visitor chooses before signing in.
+    # A signed-in user's choice is also kept as the language of their e-mails (costing/languages.py).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

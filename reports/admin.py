@@ -130,12 +130,13 @@ class ClosePeriodForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
         if period.kind not in CLOSABLE_KINDS:
             raise forms.ValidationError(
-                f"{period.key} is a {period.kind}; close a month, a quarter or a year"
+                gettext("%(period)s is a %(kind)s; close a month, a quarter or a year")
+                % {"period": period.key, "kind": period.kind}
             )
         if period.end > timezone.now().date():
-            raise forms.ValidationError(f"{period.key} has not ended yet")
+            raise forms.ValidationError(gettext("%(period)s has not ended yet") % {"period": period.key})
         if active_closing(period.key) is not None:
-            raise forms.ValidationError(f"{period.key} is already closed")
+            raise forms.ValidationError(gettext("%(period)s is already closed") % {"period": period.key})
         return period.key
 
 

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -24,25 +25,25 @@ CLOSING_STALE = timedelta(minutes=15)
 
 
 class ExportFormat(models.TextChoices):
-    XLSX = "xlsx", "Excel workbook (.xlsx)"
-    CSV = "csv", "CSV files (.zip)"
+    XLSX = "xlsx", _("Excel workbook (.xlsx)")
+    CSV = "csv", _("CSV files (.zip)")
 
 
 class RelativePeriod(models.TextChoices):
-    PREVIOUS_MONTH = "previous_month", "Previous month"
-    PREVIOUS_QUARTER = "previous_quarter", "Previous quarter"
-    PREVIOUS_YEAR = "previous_year", "Previous year"
+    PREVIOUS_MONTH = "previous_month", _("Previous month")
+    PREVIOUS_QUARTER = "previous_quarter", _("Previous quarter")
+    PREVIOUS_YEAR = "previous_year", _("Previous year")
 
 
 class ScheduleScope(models.TextChoices):
-    ORGANISATION = "organisation", "One report (organisation, or the cluster / department below)"
-    EACH_DEPARTMENT = "each_department", "One report per department"
-    EACH_CLUSTER = "each_cluster", "One report per cluster"
+    ORGANISATION = "organisation", _("One report (organisation, or the cluster / department below)")
+    EACH_DEPARTMENT = "each_department", _("One report per department")
+    EACH_CLUSTER = "each_cluster", _("One report per cluster")
 
 
 class PeriodAction(models.TextChoices):
-    CLOSE = "close", "Closed"
-    REOPEN = "reopen", "Reopened"
+    CLOSE = "close", _("Closed")
+    REOPEN = "reopen", _("Reopened")
 
 
 class ClosedPeriod(models.Model):
@@ -51,19 +52,31 @@ class ClosedPeriod(models.Model):
     While `reopened_at` is empty the period is closed and reports of it show its snapshots' figures.
     """
 
-    key = models.CharField(max_length=40, help_text="period key, e.g. 2026-10 (reports/periods.py)")
-    start = models.DateField()
-    end = models.DateField(help_text="exclusive")
+    key = models.CharField(
+        max_length=40, help_text=_("period key, e.g. 2026-10 (reports/periods.py)"), verbose_name=_("key")
+    )
+    start = models.DateField(verbose_name=_("start"))
+    end = models.DateField(help_text=_("exclusive"), verbose_name=_("end"))
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
-    closed_at = models.DateTimeField()
-    comment = models.TextField(blank=True, default="")
+    closed_at = models.DateTimeField(verbose_name=_("closed at"))
+    comment = models.TextField(blank=True, default="", verbose_name=_("comment"))
     reopened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reopened by"),
     )
-    reopened_at = models.DateTimeField(null=True, blank=True)
-    reopen_reason = models.TextField(blank=True, default="")
+    reopened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reopened at"))
+    reopen_reason = models.TextField(blank=True, default="", verbose_name=_("reopen reason"))
 
     class Meta:
         verbose_name = _("closed period")
@@ -93,22 +106,38 @@ class ClosingJob(models.Model):
     whose beat is older than CLOSING_STALE is stale: its worker is gone.
     """
 
-    key = models.CharField(max_length=40, help_text="period key, e.g. 2026-10 (reports/periods.py)")
-    comment = models.TextField(blank=True, default="")
+    key = models.CharField(
+        max_length=40, help_text=_("period key, e.g. 2026-10 (reports/periods.py)"), verbose_name=_("key")
+    )
+    comment = models.TextField(blank=True, default="", verbose_name=_("comment"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
-    progress = models.FloatField(default=0, help_text="0..1")
-    message = models.CharField(max_length=300, blank=True, default="")
-    error = models.TextField(blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING, verbose_name=_("status")
+    )
+    progress = models.FloatField(default=0, help_text=_("0..1"), verbose_name=_("progress"))
+    message = models.CharField(max_length=300, blank=True, default="", verbose_name=_("message"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
     closed_period = models.ForeignKey(
-        ClosedPeriod, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        ClosedPeriod,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        verbose_name=_("closed period"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last progress of a running job")
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("last progress of a running job"), verbose_name=_("heartbeat at")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         verbose_name = _("closing job")
@@ -141,10 +170,12 @@ class ClosedSnapshot(models.Model):
     Scope: the whole organisation (both empty), one cluster, one department, or a department in a cluster.
     """
 
-    closed_period = models.ForeignKey(ClosedPeriod, on_delete=models.CASCADE, related_name="snapshots")
-    cluster = models.CharField(max_length=100, blank=True, default="")
-    department = models.CharField(max_length=200, blank=True, default="")
-    data = models.JSONField()
+    closed_period = models.ForeignKey(
+        ClosedPeriod, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("closed period")
+    )
+    cluster = models.CharField(max_length=100, blank=True, default="", verbose_name=_("cluster"))
+    department = models.CharField(max_length=200, blank=True, default="", verbose_name=_("department"))
+    data = models.JSONField(verbose_name=_("data"))
 
     class Meta:
         verbose_name = _("closed snapshot")
@@ -163,13 +194,18 @@ class ClosedSnapshot(models.Model):
 class PeriodLog(models.Model):
     """One close or reopen of a period: who, when, why. Never edited."""
 
-    key = models.CharField(max_length=40)
-    action = models.CharField(max_length=10, choices=PeriodAction.choices)
+    key = models.CharField(max_length=40, verbose_name=_("key"))
+    action = models.CharField(max_length=10, choices=PeriodAction.choices, verbose_name=_("action"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    at = models.DateTimeField()
-    reason = models.TextField(blank=True, default="")
+    at = models.DateTimeField(verbose_name=_("at"))
+    reason = models.TextField(blank=True, default="", verbose_name=_("reason"))
 
     class Meta:
         verbose_name = _("period log")
@@ -183,31 +219,65 @@ class PeriodLog(models.Model):
 class ScheduledExport(models.Model):
     """A report sent on a crontab (UTC): which period relative to the run, which scope, where it goes."""
 
-    name = models.CharField(max_length=200, unique=True)
-    enabled = models.BooleanField(default=True)
-    minute = models.CharField(max_length=60, default="0")
-    hour = models.CharField(max_length=60, default="6")
-    day_of_month = models.CharField(max_length=60, default="2")
-    month_of_year = models.CharField(max_length=60, default="*")
-    day_of_week = models.CharField(max_length=60, default="*")
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    minute = models.CharField(max_length=60, default="0", verbose_name=_("minute"))
+    hour = models.CharField(max_length=60, default="6", verbose_name=_("hour"))
+    day_of_month = models.CharField(max_length=60, default="2", verbose_name=_("day of month"))
+    month_of_year = models.CharField(max_length=60, default="*", verbose_name=_("month of year"))
+    day_of_week = models.CharField(max_length=60, default="*", verbose_name=_("day of week"))
     period = models.CharField(
-        max_length=20, choices=RelativePeriod.choices, default=RelativePeriod.PREVIOUS_MONTH
+        max_length=20,
+        choices=RelativePeriod.choices,
+        default=RelativePeriod.PREVIOUS_MONTH,
+        verbose_name=_("period"),
     )
-    scope = models.CharField(max_length=20, choices=ScheduleScope.choices, default=ScheduleScope.ORGANISATION)
-    cluster = models.CharField(max_length=100, blank=True, default="", help_text="only this cluster")
-    department = models.CharField(max_length=200, blank=True, default="", help_text="only this department")
-    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX)
-    recipients = models.TextField(blank=True, default="", help_text="e-mail addresses, one per line or comma")
+    scope = models.CharField(
+        max_length=20,
+        choices=ScheduleScope.choices,
+        default=ScheduleScope.ORGANISATION,
+        verbose_name=_("scope"),
+    )
+    cluster = models.CharField(
+        max_length=100, blank=True, default="", help_text=_("only this cluster"), verbose_name=_("cluster")
+    )
+    department = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("only this department"),
+        verbose_name=_("department"),
+    )
+    format = models.CharField(
+        max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX, verbose_name=_("format")
+    )
+    recipients = models.TextField(
+        blank=True,
+        default="",
+        help_text=_("e-mail addresses, one per line or comma"),
+        verbose_name=_("recipients"),
+    )
     write_to_directory = models.BooleanField(
-        default=False, help_text="also write the files under FINOPS_EXPORT_DIR"
+        default=False,
+        help_text=_("also write the files under FINOPS_EXPORT_DIR"),
+        verbose_name=_("write to directory"),
     )
     subdirectory = models.CharField(
-        max_length=200, blank=True, default="", help_text="folder under FINOPS_EXPORT_DIR (optional)"
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("folder under FINOPS_EXPORT_DIR (optional)"),
+        verbose_name=_("subdirectory"),
     )
     periodic_task = models.OneToOneField(
-        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("periodic task"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("scheduled export")
@@ -229,6 +299,7 @@ class ScheduledExport(models.Model):
         return result
 
     @property
+    @admin.display(description=_("crontab"))
     def crontab_text(self) -> str:
         return f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week}"
 
@@ -243,12 +314,12 @@ class ScheduledExport(models.Model):
             try:
                 validate_email(address)
             except ValidationError:
-                errors["recipients"] = f"{address!r} is not an e-mail address"
+                errors["recipients"] = gettext("%(address)r is not an e-mail address") % {"address": address}
         if not self.recipient_list() and not self.write_to_directory:
-            errors["recipients"] = "give recipients, or write the files to the export directory"
+            errors["recipients"] = gettext("give recipients, or write the files to the export directory")
         sub = self.subdirectory.strip()
         if sub and (sub.startswith(("/", "\\")) or ".." in sub.replace("\\", "/").split("/")):
-            errors["subdirectory"] = "a relative folder inside FINOPS_EXPORT_DIR, without '..'"
+            errors["subdirectory"] = gettext("a relative folder inside FINOPS_EXPORT_DIR, without '..'")
         try:
             from celery.schedules import crontab
 
@@ -292,26 +363,40 @@ class ExportRun(models.Model):
     """One export file being built and delivered: asked for in the browser, or one file of a scheduled run."""
 
     schedule = models.ForeignKey(
-        ScheduledExport, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        ScheduledExport,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        verbose_name=_("schedule"),
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
-    period_key = models.CharField(max_length=40)
-    cluster = models.CharField(max_length=100, blank=True, default="")
-    department = models.CharField(max_length=200, blank=True, default="")
-    format = models.CharField(max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
-    progress = models.FloatField(default=0, help_text="0..1")
-    message = models.CharField(max_length=300, blank=True, default="")
-    file_path = models.CharField(max_length=1000, blank=True, default="")
-    file_name = models.CharField(max_length=300, blank=True, default="")
-    delivered_to = models.TextField(blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    period_key = models.CharField(max_length=40, verbose_name=_("period key"))
+    cluster = models.CharField(max_length=100, blank=True, default="", verbose_name=_("cluster"))
+    department = models.CharField(max_length=200, blank=True, default="", verbose_name=_("department"))
+    format = models.CharField(
+        max_length=10, choices=ExportFormat.choices, default=ExportFormat.XLSX, verbose_name=_("format")
+    )
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING, verbose_name=_("status")
+    )
+    progress = models.FloatField(default=0, help_text=_("0..1"), verbose_name=_("progress"))
+    message = models.CharField(max_length=300, blank=True, default="", verbose_name=_("message"))
+    file_path = models.CharField(max_length=1000, blank=True, default="", verbose_name=_("file path"))
+    file_name = models.CharField(max_length=300, blank=True, default="", verbose_name=_("file name"))
+    delivered_to = models.TextField(blank=True, default="", verbose_name=_("delivered to"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         verbose_name = _("export run")

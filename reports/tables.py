@@ -956,7 +956,7 @@ def _progress(record, done: str):
     return format_html(
         '<progress max="1" value="{}"></progress> <span class="js-message">{}</span>',
         record.progress,
-        record.message or record.get_status_display(),
+        gettext(record.message) if record.message else record.get_status_display(),
     )
 
 

@@ -10,8 +10,10 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from costing.choices import RunStatus
+from costing.languages import default_language
 from reports.models import CLOSE_TASK, EXPORT_TASK, SCHEDULE_TASK, ClosingJob, ExportRun, ScheduledExport
 from reports.reporting.closing import close_period as close_now
 from reports.reporting.delivery import build_file, deliver, is_transient, relative_period, schedule_scopes
@@ -59,8 +61,9 @@ def build_export(self, export_id: int) -> str:
     run.started_at = run.started_at or timezone.now()
     run.save(update_fields=["status", "attempts", "started_at"])
     try:
-        # No browser to ask: the file and its e-mail are written in FINOPS_LANGUAGE (docs/i18n.md).
-        with translation.override(settings.FINOPS_LANGUAGE):
+        # No browser to ask: the kept file is written in FINOPS_LANGUAGE, each e-mail (and its file) in its
+        # recipients' language (reports/reporting/delivery.py, docs/i18n.md).
+        with translation.override(default_language()):
             if not (run.file_path and Path(run.file_path).exists()):
                 build_file(run, progress=_progress(run))
             where = deliver(run)
@@ -79,7 +82,7 @@ def build_export(self, export_id: int) -> str:
         return RunStatus.FAILED
     run.status = RunStatus.SUCCEEDED
     run.progress = 1.0
-    run.message = "ready"
+    run.message = gettext_noop("ready")
     run.delivered_to = "\n".join(where)
     run.error = "" if run.attempts == 1 else f"{run.error} — then succeeded on attempt {run.attempts}"
     run.finished_at = timezone.now()
@@ -154,7 +157,11 @@ def close_period(job_id: int) -> str:
             return job.status if job else "missing"
         # A stale running job is taken over: its worker died, and nothing of the closing was written (the
         # closed figures are written in one transaction at the end).
-        job.message = "taken over from a lost worker" if job.status == RunStatus.RUNNING else "starting"
+        job.message = (
+            gettext_noop("taken over from a lost worker")
+            if job.status == RunStatus.RUNNING
+            else gettext_noop("starting")
+        )
         job.status = RunStatus.RUNNING
         job.started_at = job.heartbeat_at = now
         job.save(update_fields=["status", "started_at", "heartbeat_at", "message"])
@@ -169,7 +176,7 @@ def close_period(job_id: int) -> str:
         return RunStatus.FAILED
     job.status = RunStatus.SUCCEEDED
     job.progress = 1.0
-    job.message = "closed"
+    job.message = gettext_noop("closed")
     job.closed_period = closing
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "progress", "message", "closed_period", "finished_at"])

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from costing.budgets.status import as_of_day, parse_as_of, status_row, visible_alerts, visible_statuses
 from reports.views_common import BadRequest, base_context, page
@@ -33,4 +33,7 @@ def alerts(request, state):
     alerts = Paginator(visible_alerts(request.user).order_by("-created_at", "-pk"), 50).get_page(
         request.GET.get("page")
     )
+    language = get_language()
+    for alert in alerts:
+        alert.text = alert.message_in(language)  # the page's language (the alert is written in each)
     return render(request, "reports/alerts.html", base_context(request, state, page="budgets", alerts=alerts))

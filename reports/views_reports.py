@@ -147,7 +147,8 @@ def _status(run: ExportRun) -> dict:
         "format": run.format,
         "status": run.status,
         "progress": round(run.progress, 3),
-        "message": run.message,
+        # A worker's progress, in English (gettext_noop where written): shown in the page's language.
+        "message": gettext(run.message) if run.message else "",
         "error": run.error if run.status == RunStatus.FAILED else "",
         "status_url": reverse("report-export-status", args=[run.pk]),
         "download_url": reverse("report-export-download", args=[run.pk]) if ready else None,
@@ -199,7 +200,7 @@ def _closing_status(job: ClosingJob) -> dict:
         "period": job.key,
         "status": job.status,
         "progress": round(job.progress, 3),
-        "message": job.message,
+        "message": gettext(job.message) if job.message else "",
         "error": job.error if job.status == RunStatus.FAILED else "",
         "closed": job.status == RunStatus.SUCCEEDED,
         "status_url": reverse("report-close-status", args=[job.pk]),

@@ -18,13 +18,14 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from costing.choices import ChannelKind, DeliveryStatus, Role
+from costing.languages import by_language, default_language
 from costing.models import Alert, AlertChannel, AlertDelivery, Department
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,10 @@ class DeliveryError(Exception):
     """A delivery failed; the message is safe to log (no URL, no token)."""
 
 
-def payload(kind: str, alert: Alert) -> dict:
-    """The JSON body of a webhook of `kind` for the alert."""
-    text = f"[FinOps] {alert.message}"
+def payload(kind: str, alert: Alert, language: str | None = None) -> dict:
+    """The JSON body of a webhook of `kind` for the alert, its text in `language` (default: FINOPS_LANGUAGE)."""
+    message = alert.message_in(language or default_language())
+    text = f"[FinOps] {message}"
     if kind == ChannelKind.SLACK:
         return {"text": text}
     if kind == ChannelKind.FEISHU:
@@ -64,7 +66,7 @@ def payload(kind: str, alert: Alert) -> dict:
         "budget": _text(alert.budget),
         "expected": _text(alert.expected),
         "currency": settings.FINOPS_CURRENCY,
-        "message": alert.message,
+        "message": message,
     }
 
 
@@ -102,8 +104,8 @@ def signed_request(
     return url, {"timestamp": str(stamp), "sign": feishu_sign(secret, stamp), **body}
 
 
-def post_webhook(kind: str, url: str, alert: Alert, secret: str = "") -> None:
-    url, body = signed_request(kind, url, payload(kind, alert), secret)
+def post_webhook(kind: str, url: str, alert: Alert, secret: str = "", language: str = "") -> None:
+    url, body = signed_request(kind, url, payload(kind, alert, language), secret)
     try:
         response = requests.post(url, json=body, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
@@ -126,11 +128,19 @@ def post_webhook(kind: str, url: str, alert: Alert, secret: str = "") -> None:
             raise DeliveryError(f"the bot refused the message: code {code} {reason}".strip())
 
 
-def send_email(addresses: list[str], alert: Alert) -> None:
-    with translation.override(settings.FINOPS_LANGUAGE):
-        subject = f"[FinOps] {alert.get_kind_display()}: {alert.subject or gettext('organisation')}"
+def send_email(addresses: list[str], alert: Alert, language: str = "") -> None:
+    """One e-mail per language among the addresses' readers (costing/languages.py): each address gets the
+    alert in its user's language; an address without one gets `language` (the channel's), else the default."""
+    messages = []
+    for code, group in by_language(addresses, fallback=language).items():
+        with translation.override(code):
+            subject = f"[FinOps] {alert.get_kind_display()}: {alert.subject or gettext('organisation')}"
+        messages.append(
+            EmailMessage(subject, alert.message_in(code) + "\n", settings.DEFAULT_FROM_EMAIL, group)
+        )
     try:
-        send_mail(subject, alert.message + "\n", settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=False)
+        with get_connection(fail_silently=False) as connection:
+            connection.send_messages(messages)
     except Exception as exc:  # smtplib, socket and SSL errors have no common base worth naming
         raise DeliveryError(f"{type(exc).__name__}: {exc}"[:500]) from None
 
@@ -173,10 +183,10 @@ def attempt(delivery: AlertDelivery) -> bool:
             raise DeliveryError("the channel was deleted")
         elif delivery.channel.kind == ChannelKind.EMAIL:
             addresses = [a.strip() for a in delivery.channel.target.split(",") if a.strip()]
-            send_email(addresses, alert)
+            send_email(addresses, alert, delivery.channel.language)
         else:
             channel = delivery.channel
-            post_webhook(channel.kind, channel.target, alert, channel.secret)
+            post_webhook(channel.kind, channel.target, alert, channel.secret, channel.language)
     except DeliveryError as exc:
         delivery.attempts += 1
         delivery.last_error = str(exc)

@@ -7,7 +7,8 @@ nothing it has raised already.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.budgets import history
 from costing.budgets.store import plan_on
 from costing.choices import AlertKind, SubjectKind
-from costing.engine.anomalies import find_anomalies
+from costing.engine.anomalies import Reason, find_anomalies
 from costing.engine.forecast import MAX_HISTORY_DAYS, Forecast, forecast_period
 from costing.models import Alert, Budget, ClusterDay
 from reports.periods import current_period
@@ -47,9 +48,12 @@ class AlertRow:
     budget: Decimal | None
     expected: Decimal | None
     message: str
+    # The message in each language of LANGUAGES; `message` is the one in FINOPS_LANGUAGE.
+    messages: dict[str, str] = field(default_factory=dict, compare=False)
 
     def as_json(self) -> dict:
         row = asdict(self)
+        row.pop("messages")
         for key, value in row.items():
             if isinstance(value, date):
                 row[key] = value.isoformat()
@@ -67,12 +71,27 @@ def _dec(value: float) -> Decimal:
     return Decimal(repr(value)).quantize(Decimal("0.00000001"))
 
 
+def in_every_language(write: Callable[[], str]) -> dict[str, str]:
+    """What `write` says in each language of LANGUAGES: every recipient gets the alert in their own
+    (costing/budgets/delivery.py). `write` builds its text with gettext, under each language in turn."""
+    texts = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts[code] = write()
+    return texts
+
+
 def _subject_label(kind: str, subject: str) -> str:
     return gettext("The organisation") if kind == SubjectKind.ORGANISATION else subject
 
 
 # The subjects of anomalies, named in the alerts' language (an unknown kind keeps its own name).
-ANOMALY_SUBJECTS = {"namespace": _("Namespace"), "department": _("Department"), "cluster": _("Cluster")}
+ANOMALY_SUBJECTS = {
+    "namespace": _("Namespace"),
+    "department": _("Department"),
+    "cluster": _("Cluster"),
+    "workload": _("Workload"),
+}
 
 
 @dataclass(frozen=True)
@@ -133,53 +152,61 @@ def budget_statuses(as_of: date, budgets=None) -> list[BudgetStatus]:
     return statuses
 
 
+def _spent_message(status: BudgetStatus, threshold: Decimal, as_of: date) -> str:
+    budget, amount = status.budget, status.budget.amount
+    spent = status.actual / float(amount) * 100 if amount else 0
+    return gettext(
+        "%(subject)s has spent %(actual)s in %(period)s: %(spent)s %% of its budget "
+        "of %(budget)s; alert at %(threshold)s %%"
+    ) % {
+        "subject": _subject_label(budget.subject_kind, budget.subject),
+        "actual": _money(status.actual),
+        # The period's label in the active language (2026年10月), not the one computed with the status.
+        "period": current_period(budget.period, as_of).label,
+        "spent": f"{spent:.0f}",
+        "budget": _money(amount),
+        "threshold": f"{threshold:g}",
+    }
+
+
+def _forecast_message(status: BudgetStatus, threshold: Decimal, as_of: date) -> str:
+    budget, amount = status.budget, status.budget.amount
+    over = (status.forecast / float(amount) - 1) * 100 if amount else 0
+    relation = (
+        gettext("%(pct)s %% over") % {"pct": f"{over:.0f}"}
+        if over >= 0
+        else gettext("%(pct)s %% under") % {"pct": f"{-over:.0f}"}
+    )
+    return gettext(
+        "%(subject)s will end %(period)s at %(forecast)s (%(low)s to %(high)s), "
+        "%(relation)s its budget of %(budget)s; alert at %(threshold)s %%"
+    ) % {
+        "subject": _subject_label(budget.subject_kind, budget.subject),
+        "period": current_period(budget.period, as_of).label,
+        "forecast": _money(status.forecast),
+        "low": _money(status.low).split()[0],
+        "high": _money(status.high).split()[0],
+        "relation": relation,
+        "budget": _money(amount),
+        "threshold": f"{threshold:g}",
+    }
+
+
 def budget_alerts(as_of: date) -> list[AlertRow]:
     rows = []
     for status in budget_statuses(as_of):
         budget = status.budget
         amount = budget.amount
         department = budget.subject if budget.subject_kind == SubjectKind.DEPARTMENT else ""
-        label = _subject_label(budget.subject_kind, budget.subject)
-        month = status.period_label
         for threshold in sorted(Decimal(str(t)) for t in budget.thresholds):
             limit = float(amount * threshold / 100)
             if status.actual >= limit and status.actual > 0:
-                kind = AlertKind.BUDGET
-                spent = status.actual / float(amount) * 100 if amount else 0
-                message = gettext(
-                    "%(subject)s has spent %(actual)s in %(period)s: %(spent)s %% of its budget "
-                    "of %(budget)s; alert at %(threshold)s %%"
-                ) % {
-                    "subject": label,
-                    "actual": _money(status.actual),
-                    "period": month,
-                    "spent": f"{spent:.0f}",
-                    "budget": _money(amount),
-                    "threshold": f"{threshold:g}",
-                }
+                kind, write = AlertKind.BUDGET, _spent_message
             elif status.forecast is not None and status.forecast >= limit and status.forecast > 0:
-                kind = AlertKind.FORECAST
-                over = (status.forecast / float(amount) - 1) * 100 if amount else 0
-                relation = (
-                    gettext("%(pct)s %% over") % {"pct": f"{over:.0f}"}
-                    if over >= 0
-                    else gettext("%(pct)s %% under") % {"pct": f"{-over:.0f}"}
-                )
-                message = gettext(
-                    "%(subject)s will end %(period)s at %(forecast)s (%(low)s to %(high)s), "
-                    "%(relation)s its budget of %(budget)s; alert at %(threshold)s %%"
-                ) % {
-                    "subject": label,
-                    "period": month,
-                    "forecast": _money(status.forecast),
-                    "low": _money(status.low).split()[0],
-                    "high": _money(status.high).split()[0],
-                    "relation": relation,
-                    "budget": _money(amount),
-                    "threshold": f"{threshold:g}",
-                }
+                kind, write = AlertKind.FORECAST, _forecast_message
             else:
                 continue
+            messages = in_every_language(lambda w=write, t=threshold, s=status: w(s, t, as_of))
             rows.append(
                 AlertRow(
                     kind=kind,
@@ -196,7 +223,8 @@ def budget_alerts(as_of: date) -> list[AlertRow]:
                     forecast_high=_dec(status.high) if status.high is not None else None,
                     budget=amount,
                     expected=None,
-                    message=message,
+                    message=messages.get(translation.get_language()) or write(status, threshold, as_of),
+                    messages=messages,
                 )
             )
     return rows
@@ -218,28 +246,8 @@ def anomaly_alerts(as_of: date) -> list[AlertRow]:
             department = department_of.get((anomaly.subject, as_of)) or next(
                 (dep for (s, _), dep in department_of.items() if s == anomaly.subject and dep), ""
             )
-            because = f": {'; '.join(anomaly.reasons)}" if anomaly.reasons else ""
-            above = (
-                gettext(
-                    "%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s above the usual %(expected)s"
-                )
-                if anomaly.deviation > 0
-                else gettext(
-                    "%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s below the usual %(expected)s"
-                )
-            )
-            message = (
-                above
-                % {
-                    "kind": str(ANOMALY_SUBJECTS.get(kind, kind.capitalize())),
-                    "subject": anomaly.subject,
-                    "cost": _money(anomaly.cost),
-                    # Translators: the day of an anomaly, in Django's date format ("Mon 05 Oct 2026").
-                    "day": dateformat.format(as_of, gettext("D d M Y")),
-                    "deviation": _money(abs(anomaly.deviation)).split()[0],
-                    "expected": _money(anomaly.expected),
-                }
-                + because
+            messages = in_every_language(
+                lambda kind=kind, anomaly=anomaly: _anomaly_message(kind, anomaly, as_of)
             )
             rows.append(
                 AlertRow(
@@ -257,15 +265,42 @@ def anomaly_alerts(as_of: date) -> list[AlertRow]:
                     forecast_high=None,
                     budget=None,
                     expected=_dec(anomaly.expected),
-                    message=message,
+                    message=messages.get(translation.get_language())
+                    or _anomaly_message(kind, anomaly, as_of),
+                    messages=messages,
                 )
             )
     return rows
 
 
+def _anomaly_message(kind: str, anomaly, as_of: date) -> str:
+    said = [r.translated() if isinstance(r, Reason) else r for r in anomaly.reasons]
+    because = f": {'; '.join(said)}" if said else ""
+    above = (
+        gettext("%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s above the usual %(expected)s")
+        if anomaly.deviation > 0
+        else gettext(
+            "%(kind)s %(subject)s cost %(cost)s on %(day)s, %(deviation)s below the usual %(expected)s"
+        )
+    )
+    return (
+        above
+        % {
+            "kind": str(ANOMALY_SUBJECTS.get(kind, kind.capitalize())),
+            "subject": anomaly.subject,
+            "cost": _money(anomaly.cost),
+            # Translators: the day of an anomaly, in Django's date format ("Mon 05 Oct 2026").
+            "day": dateformat.format(as_of, gettext("D d M Y")),
+            "deviation": _money(abs(anomaly.deviation)).split()[0],
+            "expected": _money(anomaly.expected),
+        }
+        + because
+    )
+
+
 def evaluate(as_of: date) -> list[AlertRow]:
-    """Every alert the day `as_of` (computed) raises, budgets first; nothing is stored. The messages are
-    written in FINOPS_LANGUAGE (the e-mails and webhooks send them as they are stored)."""
+    """Every alert the day `as_of` (computed) raises, budgets first; nothing is stored. `message` is
+    written in FINOPS_LANGUAGE, and `messages` holds it in every language (each recipient gets theirs)."""
     with translation.override(settings.FINOPS_LANGUAGE):
         return _evaluate(as_of)
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_noop
 
 MAD_TO_SIGMA = 1.4826
 MIN_BASELINE_DAYS = 2
@@ -31,6 +32,19 @@ class Rule:
     price_ratio: float = 1.1
 
 
+class Reason(str):
+    """A reason, equal to its English text; `translated()` writes it in the active language (each
+    recipient of an alert gets it in theirs: costing/budgets/evaluate.py)."""
+
+    def __new__(cls, template: str, **params: str) -> Reason:
+        reason = super().__new__(cls, template % params)
+        reason.template, reason.params = template, params
+        return reason
+
+    def translated(self) -> str:
+        return gettext(self.template) % self.params
+
+
 @dataclass(frozen=True)
 class Anomaly:
     subject: str
@@ -38,7 +52,7 @@ class Anomaly:
     cost: float
     expected: float
     threshold: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
     @property
     def deviation(self) -> float:
@@ -85,26 +99,38 @@ def find_anomalies(
 def _reasons(current, past: pd.DataFrame, baseline_days, deviation: float, rule: Rule) -> tuple[str, ...]:
     """What the data says of the departure: new workloads, more or fewer pods, a higher or lower unit price."""
     if current is None:
-        return ("no cost this day",)
+        return (Reason(gettext_noop("no cost this day")),)
     if past.empty:
-        return ("new: no cost on the same weekday before",)
+        return (Reason(gettext_noop("new: no cost on the same weekday before")),)
     reasons = []
     new_cost = float(current.get("new_cost", 0) or 0)
     if deviation > 0 and new_cost >= deviation / 2:
-        reasons.append(f"new workloads: {new_cost:,.2f} of the cost")
+        reasons.append(Reason(gettext_noop("new workloads: %(cost)s of the cost"), cost=f"{new_cost:,.2f}"))
     if "pods" in current.index and "pods" in past:
         pods = float(current["pods"])
         before = float(np.median(past["pods"].reindex(baseline_days, fill_value=0.0)))
         if before > 0 and pods >= before * rule.pods_ratio:
-            reasons.append(f"more pods: {pods:g} against {before:g}")
+            reasons.append(
+                Reason(
+                    gettext_noop("more pods: %(pods)s against %(before)s"),
+                    pods=f"{pods:g}",
+                    before=f"{before:g}",
+                )
+            )
         elif pods > 0 and before >= pods * rule.pods_ratio:
-            reasons.append(f"fewer pods: {pods:g} against {before:g}")
+            reasons.append(
+                Reason(
+                    gettext_noop("fewer pods: %(pods)s against %(before)s"),
+                    pods=f"{pods:g}",
+                    before=f"{before:g}",
+                )
+            )
     if "price" in current.index and "price" in past:
         price = float(current["price"]) if pd.notna(current["price"]) else 0.0
         prices = past["price"].dropna()
         before = float(prices.median()) if not prices.empty else 0.0
         if before > 0 and price >= before * rule.price_ratio:
-            reasons.append(f"unit price up {price / before - 1:.0%}")
+            reasons.append(Reason(gettext_noop("unit price up %(pct)s"), pct=f"{price / before - 1:.0%}"))
         elif price > 0 and before >= price * rule.price_ratio:
-            reasons.append(f"unit price down {1 - price / before:.0%}")
+            reasons.append(Reason(gettext_noop("unit price down %(pct)s"), pct=f"{1 - price / before:.0%}"))
     return tuple(reasons)

@@ -1,6 +1,6 @@
 """The cost domain's tables, by family: inventory, usage, billing, policy, results, budgets, operations."""
 
-from .accounts import SsoGroupRule, SsoIdentity
+from .accounts import SsoGroupRule, SsoIdentity, UserLanguage
 from .billing import BillImport, BillLine, ExchangeRate
 from .budgets import Alert, AlertChannel, AlertDelivery, Budget, BudgetPlan
 from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
@@ -53,6 +53,7 @@ __all__ = [
     "SsoGroupRule",
     "SsoIdentity",
     "TagRule",
+    "UserLanguage",
     "WorkerHeartbeat",
     "Workload",
     "WorkloadCostDay",

@@ -7,6 +7,7 @@ import fnmatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from costing.choices import Role
@@ -22,9 +23,12 @@ class SsoIdentity(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sso_identity",
+        verbose_name=_("user"),
     )
-    subject = models.CharField(max_length=255, unique=True)
+    subject = models.CharField(max_length=255, unique=True, verbose_name=_("subject"))
 
     class Meta:
         verbose_name = _("single sign-on identity")
@@ -32,6 +36,29 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.user}"
+
+
+class UserLanguage(models.Model):
+    """The language one user reads: what the workers write for them (alert and export e-mails) is in it.
+
+    Set by the nav's language switch, from the browser's language at the first sign-in, or in the user
+    admin (costing/languages.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="language_preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, verbose_name=_("language"))
+
+    class Meta:
+        verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"
 
 
 class SsoGroupRule(models.Model):
@@ -43,16 +70,20 @@ class SsoGroupRule(models.Model):
 
     group = models.CharField(
         max_length=255,
-        help_text="Group name as the provider sends it in the groups claim, or a pattern (* and ?), e.g. dept-*.",
+        help_text=_(
+            "Group name as the provider sends it in the groups claim, or a pattern (* and ?), e.g. dept-*."
+        ),
+        verbose_name=_("group"),
     )
-    role = models.CharField(max_length=40, choices=Role.choices)
+    role = models.CharField(max_length=40, choices=Role.choices, verbose_name=_("role"))
     department = models.ForeignKey(
         Department,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="sso_group_rules",
-        help_text="The department a Department viewer rule grants (only for that role).",
+        help_text=_("The department a Department viewer rule grants (only for that role)."),
+        verbose_name=_("department"),
     )
 
     class Meta:
@@ -74,9 +105,13 @@ class SsoGroupRule(models.Model):
 
     def clean(self) -> None:
         if self.role == Role.DEPARTMENT_VIEWER and not self.department_id:
-            raise ValidationError({"department": "A Department viewer rule needs the department it grants."})
+            raise ValidationError(
+                {"department": gettext("A Department viewer rule needs the department it grants.")}
+            )
         if self.role != Role.DEPARTMENT_VIEWER and self.department_id:
-            raise ValidationError({"department": "Only a Department viewer rule names a department."})
+            raise ValidationError(
+                {"department": gettext("Only a Department viewer rule names a department.")}
+            )
 
     def matches(self, group: str) -> bool:
         # Case-sensitive, as providers compare group names.

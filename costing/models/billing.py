@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from costing.choices import BillFormat, LineKind, RunStatus
@@ -22,40 +23,58 @@ MONEY = {"max_digits": 30, "decimal_places": 12}
 class BillImport(models.Model):
     """One import of one bill file: what came in, from whom, and how it ended."""
 
-    file_name = models.CharField(max_length=500)
-    format = models.CharField(max_length=10, choices=BillFormat.choices)
-    sha256 = models.CharField(max_length=64, blank=True, default="")
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
-    error = models.TextField(blank=True, default="")
-    progress = models.FloatField(default=0, help_text="0..1 while running")
-    rows = models.PositiveIntegerField(default=0)
-    currency = models.CharField(max_length=3, blank=True, default="")
-    billing_account_ids = models.JSONField(default=list, blank=True)
-    period_start = models.DateTimeField(null=True, blank=True)
-    period_end = models.DateTimeField(null=True, blank=True)
-    effective_total = models.DecimalField(default=0, **MONEY)
-    billed_total = models.DecimalField(default=0, **MONEY)
-    list_total = models.DecimalField(default=0, **MONEY)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    file_name = models.CharField(max_length=500, verbose_name=_("file name"))
+    format = models.CharField(max_length=10, choices=BillFormat.choices, verbose_name=_("format"))
+    sha256 = models.CharField(max_length=64, blank=True, default="", verbose_name=_("sha256"))
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING, verbose_name=_("status")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    progress = models.FloatField(default=0, help_text=_("0..1 while running"), verbose_name=_("progress"))
+    rows = models.PositiveIntegerField(default=0, verbose_name=_("rows"))
+    currency = models.CharField(max_length=3, blank=True, default="", verbose_name=_("currency"))
+    billing_account_ids = models.JSONField(default=list, blank=True, verbose_name=_("billing account ids"))
+    period_start = models.DateTimeField(null=True, blank=True, verbose_name=_("period start"))
+    period_end = models.DateTimeField(null=True, blank=True, verbose_name=_("period end"))
+    effective_total = models.DecimalField(default=0, **MONEY, verbose_name=_("effective total"))
+    billed_total = models.DecimalField(default=0, **MONEY, verbose_name=_("billed total"))
+    list_total = models.DecimalField(default=0, **MONEY, verbose_name=_("list total"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # Where an uploaded file waits for the worker (under MEDIA_ROOT/bills/); empty for command-line imports.
-    stored_path = models.CharField(max_length=1000, blank=True, default="")
+    stored_path = models.CharField(max_length=1000, blank=True, default="", verbose_name=_("stored path"))
     cbc_account_id = models.CharField(
-        max_length=200, blank=True, default="", help_text="CBC only: the account of a file without one."
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("CBC only: the account of a file without one."),
+        verbose_name=_("cbc account ID"),
     )
     # {kind: {"lines": n, "effective": "...", "billed": "..."}} as attributed at import time (exact).
-    kind_totals = models.JSONField(default=dict, blank=True)
+    kind_totals = models.JSONField(default=dict, blank=True, verbose_name=_("kind totals"))
     replaced_lines = models.PositiveIntegerField(
-        default=0, help_text="lines of earlier imports of the same account and billing period it replaced"
+        default=0,
+        help_text=_("lines of earlier imports of the same account and billing period it replaced"),
+        verbose_name=_("replaced lines"),
     )
     replaced_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaced",
+        verbose_name=_("replaced by"),
     )
-    notes = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="", verbose_name=_("notes"))
 
     class Meta:
         verbose_name = _("bill import")
@@ -76,29 +95,35 @@ class BillLine(models.Model):
     # server more per row than storing it, and a bill has millions of rows. Django still applies on_delete
     # (CASCADE here, SET_NULL below); the importer writes only ids it has just read or created.
     bill_import = models.ForeignKey(
-        BillImport, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+        BillImport,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_constraint=False,
+        verbose_name=_("bill import"),
     )
-    source_row = models.PositiveIntegerField()
-    billing_account_id = models.CharField(max_length=200)
-    billing_period_start = models.DateTimeField()
-    billing_period_end = models.DateTimeField()
-    charge_period_start = models.DateTimeField()
-    charge_period_end = models.DateTimeField()
-    charge_category = models.CharField(max_length=20)
-    charge_class = models.CharField(max_length=20, blank=True, default="")
-    provider = models.CharField(max_length=200, blank=True, default="")
-    service_name = models.CharField(max_length=300, blank=True, default="")
-    sku_id = models.CharField(max_length=300, blank=True, default="")
-    region = models.CharField(max_length=100, blank=True, default="")
-    resource_id = models.CharField(max_length=1000, blank=True, default="")
-    resource_name = models.CharField(max_length=1000, blank=True, default="")
-    resource_type = models.CharField(max_length=300, blank=True, default="")
-    tags = models.JSONField(default=dict, blank=True)
-    currency = models.CharField(max_length=3)
-    effective_cost = models.DecimalField(**MONEY)
-    billed_cost = models.DecimalField(**MONEY)
-    list_cost = models.DecimalField(null=True, blank=True, **MONEY)
-    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE)
+    source_row = models.PositiveIntegerField(verbose_name=_("source row"))
+    billing_account_id = models.CharField(max_length=200, verbose_name=_("billing account ID"))
+    billing_period_start = models.DateTimeField(verbose_name=_("billing period start"))
+    billing_period_end = models.DateTimeField(verbose_name=_("billing period end"))
+    charge_period_start = models.DateTimeField(verbose_name=_("charge period start"))
+    charge_period_end = models.DateTimeField(verbose_name=_("charge period end"))
+    charge_category = models.CharField(max_length=20, verbose_name=_("charge category"))
+    charge_class = models.CharField(max_length=20, blank=True, default="", verbose_name=_("charge class"))
+    provider = models.CharField(max_length=200, blank=True, default="", verbose_name=_("provider"))
+    service_name = models.CharField(max_length=300, blank=True, default="", verbose_name=_("service name"))
+    sku_id = models.CharField(max_length=300, blank=True, default="", verbose_name=_("sku ID"))
+    region = models.CharField(max_length=100, blank=True, default="", verbose_name=_("region"))
+    resource_id = models.CharField(max_length=1000, blank=True, default="", verbose_name=_("resource ID"))
+    resource_name = models.CharField(max_length=1000, blank=True, default="", verbose_name=_("resource name"))
+    resource_type = models.CharField(max_length=300, blank=True, default="", verbose_name=_("resource type"))
+    tags = models.JSONField(default=dict, blank=True, verbose_name=_("tags"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    effective_cost = models.DecimalField(**MONEY, verbose_name=_("effective cost"))
+    billed_cost = models.DecimalField(**MONEY, verbose_name=_("billed cost"))
+    list_cost = models.DecimalField(null=True, blank=True, **MONEY, verbose_name=_("list cost"))
+    kind = models.CharField(
+        max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE, verbose_name=_("kind")
+    )
     # No index of their own: the (cluster, ...) and (node, ...) indexes below serve the keys.
     cluster = models.ForeignKey(
         Cluster,
@@ -108,6 +133,7 @@ class BillLine(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("cluster"),
     )
     node = models.ForeignKey(
         Node,
@@ -117,6 +143,7 @@ class BillLine(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("node"),
     )
 
     class Meta:
@@ -155,16 +182,23 @@ class ExchangeRate(models.Model):
     from_currency is `rate` units of to_currency. A bill line uses the rate in force on the start day (UTC) of
     its charge period, so a January bill converts at January's rate (docs/import-formats.md)."""
 
-    from_currency = models.CharField(max_length=3, validators=[_CURRENCY])
-    to_currency = models.CharField(max_length=3, validators=[_CURRENCY])
+    from_currency = models.CharField(max_length=3, validators=[_CURRENCY], verbose_name=_("from currency"))
+    to_currency = models.CharField(max_length=3, validators=[_CURRENCY], verbose_name=_("to currency"))
     rate = models.DecimalField(
-        max_digits=24, decimal_places=12, validators=[MinValueValidator(Decimal("1e-12"))]
+        max_digits=24,
+        decimal_places=12,
+        validators=[MinValueValidator(Decimal("1e-12"))],
+        verbose_name=_("rate"),
     )
-    valid_from = models.DateField()
+    valid_from = models.DateField(verbose_name=_("valid from"))
     note = models.CharField(
-        max_length=200, blank=True, default="", help_text="its source, e.g. ECB reference"
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("its source, e.g. ECB reference"),
+        verbose_name=_("note"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("exchange rate")
@@ -185,4 +219,6 @@ class ExchangeRate(models.Model):
 
     def clean(self) -> None:
         if self.from_currency and self.from_currency == self.to_currency:
-            raise ValidationError({"to_currency": "a rate converts between two different currencies"})
+            raise ValidationError(
+                {"to_currency": gettext("a rate converts between two different currencies")}
+            )

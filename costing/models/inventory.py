@@ -13,38 +13,51 @@ from costing.secrets import EncryptedTextField
 class Cluster(models.Model):
     """One Kubernetes cluster that is sampled and costed."""
 
-    name = models.SlugField(max_length=100, unique=True)
-    connection_type = models.CharField(max_length=20, choices=ConnectionType.choices)
+    name = models.SlugField(max_length=100, unique=True, verbose_name=_("name"))
+    connection_type = models.CharField(
+        max_length=20, choices=ConnectionType.choices, verbose_name=_("connection type")
+    )
     # The kubeconfig is a credential: encrypted at rest, the admin form never renders it back and nothing
     # logs it.
-    kubeconfig = EncryptedTextField(blank=True, default="")
-    kubeconfig_context = models.CharField(max_length=200, blank=True, default="")
+    kubeconfig = EncryptedTextField(blank=True, default="", verbose_name=_("kubeconfig"))
+    kubeconfig_context = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("kubeconfig context")
+    )
     sampling_interval = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(10), MaxValueValidator(3600)],
-        help_text="Seconds between samples. Each sample stands for the interval that follows it.",
+        help_text=_("Seconds between samples. Each sample stands for the interval that follows it."),
+        verbose_name=_("sampling interval"),
     )
     node_pool_label = models.CharField(
         max_length=200,
         blank=True,
         default="",
-        help_text="Node label that names the node pool, tried before the well-known cloud labels.",
+        help_text=_("Node label that names the node pool, tried before the well-known cloud labels."),
+        verbose_name=_("node pool label"),
     )
-    simulator_seed = models.PositiveIntegerField(default=42)
+    simulator_seed = models.PositiveIntegerField(default=42, verbose_name=_("simulator seed"))
     # Connection type Prometheus (docs/prometheus.md): the server's URL, the label matchers that pick this
     # cluster's series, and credentials (a bearer token, or a user and password), encrypted like the kubeconfig.
-    prometheus_url = models.CharField(max_length=500, blank=True, default="")
+    prometheus_url = models.CharField(
+        max_length=500, blank=True, default="", verbose_name=_("prometheus URL")
+    )
     prometheus_selector = models.CharField(
         max_length=500,
         blank=True,
         default="",
-        help_text='Label matchers that pick this cluster\'s series in a shared Prometheus, e.g. cluster="prod".',
+        help_text=_(
+            'Label matchers that pick this cluster\'s series in a shared Prometheus, e.g. cluster="prod".'
+        ),
+        verbose_name=_("prometheus selector"),
     )
-    prometheus_username = models.CharField(max_length=200, blank=True, default="")
-    prometheus_password = EncryptedTextField(blank=True, default="")
-    prometheus_token = EncryptedTextField(blank=True, default="")
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    prometheus_username = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("prometheus username")
+    )
+    prometheus_password = EncryptedTextField(blank=True, default="", verbose_name=_("prometheus password"))
+    prometheus_token = EncryptedTextField(blank=True, default="", verbose_name=_("prometheus token"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("cluster")
@@ -61,8 +74,10 @@ class Cluster(models.Model):
 class NodePool(models.Model):
     """A group of nodes of one cluster (CCE node pool, EKS node group, GKE node pool, AKS agent pool)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="node_pools")
-    name = models.CharField(max_length=253)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="node_pools", verbose_name=_("cluster")
+    )
+    name = models.CharField(max_length=253, verbose_name=_("name"))
 
     class Meta:
         verbose_name = _("node pool")
@@ -77,21 +92,30 @@ class NodePool(models.Model):
 class Node(models.Model):
     """One node of a cluster, as last seen."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="nodes")
-    name = models.CharField(max_length=253)
-    node_pool = models.ForeignKey(NodePool, on_delete=models.PROTECT, related_name="nodes")
-    provider_id = models.CharField(max_length=500, blank=True, default="")
-    # The last segment of providerID: what a bill calls the ResourceId of the instance.
-    instance_id = models.CharField(max_length=253, blank=True, default="", db_index=True)
-    instance_type = models.CharField(max_length=100, blank=True, default="")
-    cpu_capacity_cores = models.FloatField(default=0)
-    memory_capacity_bytes = models.BigIntegerField(default=0)
-    gpu_capacity_devices = models.FloatField(
-        default=0, db_default=0, help_text="GPUs, a MIG slice as its fraction of a device"
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("cluster")
     )
-    labels = models.JSONField(default=dict, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    name = models.CharField(max_length=253, verbose_name=_("name"))
+    node_pool = models.ForeignKey(
+        NodePool, on_delete=models.PROTECT, related_name="nodes", verbose_name=_("node pool")
+    )
+    provider_id = models.CharField(max_length=500, blank=True, default="", verbose_name=_("provider ID"))
+    # The last segment of providerID: what a bill calls the ResourceId of the instance.
+    instance_id = models.CharField(
+        max_length=253, blank=True, default="", db_index=True, verbose_name=_("instance ID")
+    )
+    instance_type = models.CharField(max_length=100, blank=True, default="", verbose_name=_("instance type"))
+    cpu_capacity_cores = models.FloatField(default=0, verbose_name=_("CPU capacity cores"))
+    memory_capacity_bytes = models.BigIntegerField(default=0, verbose_name=_("memory capacity bytes"))
+    gpu_capacity_devices = models.FloatField(
+        default=0,
+        db_default=0,
+        help_text=_("GPUs, a MIG slice as its fraction of a device"),
+        verbose_name=_("GPU capacity devices"),
+    )
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
 
     class Meta:
         verbose_name = _("node")
@@ -110,10 +134,10 @@ class NodeInstance(models.Model):
     again; Node keeps only the latest instance, so its bill lines of earlier days are found through here.
     """
 
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="instances")
-    instance_id = models.CharField(max_length=253, db_index=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="instances", verbose_name=_("node"))
+    instance_id = models.CharField(max_length=253, db_index=True, verbose_name=_("instance ID"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
 
     class Meta:
         verbose_name = _("node instance")
@@ -130,11 +154,13 @@ class NodeInstance(models.Model):
 class Namespace(models.Model):
     """One namespace of a cluster, with the labels that department rules may read."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces")
-    name = models.CharField(max_length=253)
-    labels = models.JSONField(default=dict, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="namespaces", verbose_name=_("cluster")
+    )
+    name = models.CharField(max_length=253, verbose_name=_("name"))
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
 
     class Meta:
         verbose_name = _("namespace")
@@ -149,10 +175,14 @@ class Namespace(models.Model):
 class Workload(models.Model):
     """A top controller (Deployment, StatefulSet, DaemonSet, CronJob, Job) or a bare pod."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="workloads")
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="workloads")
-    kind = models.CharField(max_length=100, choices=OwnerKind.choices)
-    name = models.CharField(max_length=253)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="workloads", verbose_name=_("cluster")
+    )
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="workloads", verbose_name=_("namespace")
+    )
+    kind = models.CharField(max_length=100, choices=OwnerKind.choices, verbose_name=_("kind"))
+    name = models.CharField(max_length=253, verbose_name=_("name"))
 
     class Meta:
         verbose_name = _("workload")
@@ -169,15 +199,21 @@ class Workload(models.Model):
 class Pod(models.Model):
     """One pod over its life: bound to one node, first and last seen by a sample."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="pods")
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="pods")
-    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="pods")
-    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="pods")
-    name = models.CharField(max_length=253)
-    uid = models.CharField(max_length=253)
-    labels = models.JSONField(default=dict, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="pods", verbose_name=_("cluster")
+    )
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="pods", verbose_name=_("namespace")
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="pods", verbose_name=_("workload")
+    )
+    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="pods", verbose_name=_("node"))
+    name = models.CharField(max_length=253, verbose_name=_("name"))
+    uid = models.CharField(max_length=253, verbose_name=_("uid"))
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
 
     class Meta:
         verbose_name = _("pod")

@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 class WorkerHeartbeat(models.Model):
     """The last time a Celery worker on `hostname` ran the heartbeat task (the UI warns when stale)."""
 
-    hostname = models.CharField(max_length=255, unique=True)
-    seen_at = models.DateTimeField()
-    beats = models.PositiveBigIntegerField(default=0)
+    hostname = models.CharField(max_length=255, unique=True, verbose_name=_("hostname"))
+    seen_at = models.DateTimeField(verbose_name=_("seen at"))
+    beats = models.PositiveBigIntegerField(default=0, verbose_name=_("beats"))
 
     class Meta:
         verbose_name = _("worker heartbeat")

@@ -23,26 +23,38 @@ class ClusterDay(models.Model):
     (late samples, a new bill, a policy change); computing it takes a row lock on this row.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="days")
-    day = models.DateField()
-    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    dirty = models.BooleanField(default=True)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="days", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("policy")
+    )
+    dirty = models.BooleanField(default=True, verbose_name=_("dirty"))
     # Bumped by every mark_days_dirty: a computation clears `dirty` only if no mark came in meanwhile.
-    dirty_version = models.PositiveBigIntegerField(default=0)
+    dirty_version = models.PositiveBigIntegerField(default=0, verbose_name=_("dirty version"))
     # Fan-out across workers (costing/fanout.py): when a compute task for this cluster-day was sent and has
     # not run yet, and whether its cluster part was computed since the day's departments were apportioned.
-    queued_at = models.DateTimeField(null=True, blank=True)
-    apportion_pending = models.BooleanField(default=False)
-    computed_at = models.DateTimeField(null=True, blank=True)
-    physical_cost = models.DecimalField(**MONEY)
-    workload_cost = models.DecimalField(**MONEY)
-    idle_cost = models.DecimalField(**MONEY)
-    overhead_cost = models.DecimalField(**MONEY)
+    queued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("queued at"))
+    apportion_pending = models.BooleanField(default=False, verbose_name=_("apportion pending"))
+    computed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("computed at"))
+    physical_cost = models.DecimalField(**MONEY, verbose_name=_("physical cost"))
+    workload_cost = models.DecimalField(**MONEY, verbose_name=_("workload cost"))
+    idle_cost = models.DecimalField(**MONEY, verbose_name=_("idle cost"))
+    overhead_cost = models.DecimalField(**MONEY, verbose_name=_("overhead cost"))
     estimated_cost = models.DecimalField(
-        **MONEY, help_text="part of physical_cost priced from the fallback sheet"
+        **MONEY,
+        help_text=_("part of physical_cost priced from the fallback sheet"),
+        verbose_name=_("estimated cost"),
     )
-    unpriced_core_hours = models.FloatField(default=0, help_text="pod core-hours on node-hours with no price")
-    coverage = models.FloatField(default=0, help_text="sampled share of the day's seconds, 0..1")
+    unpriced_core_hours = models.FloatField(
+        default=0,
+        help_text=_("pod core-hours on node-hours with no price"),
+        verbose_name=_("unpriced core hours"),
+    )
+    coverage = models.FloatField(
+        default=0, help_text=_("sampled share of the day's seconds, 0..1"), verbose_name=_("coverage")
+    )
 
     class Meta:
         verbose_name = _("cluster day")
@@ -58,23 +70,31 @@ class ClusterDay(models.Model):
 class NodeCostHour(models.Model):
     """One node-hour's cost and unit prices: the bottom of every explanation (hourly retention)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
-    hour = models.DateTimeField()
-    cost = models.DecimalField(**MONEY)
-    cpu_cost_pool = models.DecimalField(**MONEY)
-    mem_cost_pool = models.DecimalField(**MONEY)
-    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", verbose_name=_("node"))
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    cost = models.DecimalField(**MONEY, verbose_name=_("cost"))
+    cpu_cost_pool = models.DecimalField(**MONEY, verbose_name=_("CPU cost pool"))
+    mem_cost_pool = models.DecimalField(**MONEY, verbose_name=_("memory cost pool"))
+    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0, verbose_name=_("GPU cost pool"))
     # The prices the pods paid: pool / max(capacity, billed), so below capacity the unit price of
     # docs/cost-model.md rule 4 and on an over-committed node-hour the pool divided by what its pods billed.
-    cpu_price = models.FloatField(null=True, blank=True, help_text="per core-hour charged to pods")
-    mem_price = models.FloatField(null=True, blank=True, help_text="per GiB-hour charged to pods")
-    gpu_price = models.FloatField(null=True, blank=True, help_text="per GPU-hour charged to pods")
-    cpu_idle = models.DecimalField(**MONEY)
-    mem_idle = models.DecimalField(**MONEY)
-    gpu_idle = models.DecimalField(**MONEY, db_default=0)
-    estimated = models.BooleanField(default=False)
-    sampled = models.BooleanField(default=True)
+    cpu_price = models.FloatField(
+        null=True, blank=True, help_text=_("per core-hour charged to pods"), verbose_name=_("CPU price")
+    )
+    mem_price = models.FloatField(
+        null=True, blank=True, help_text=_("per GiB-hour charged to pods"), verbose_name=_("memory price")
+    )
+    gpu_price = models.FloatField(
+        null=True, blank=True, help_text=_("per GPU-hour charged to pods"), verbose_name=_("GPU price")
+    )
+    cpu_idle = models.DecimalField(**MONEY, verbose_name=_("CPU idle"))
+    mem_idle = models.DecimalField(**MONEY, verbose_name=_("memory idle"))
+    gpu_idle = models.DecimalField(**MONEY, db_default=0, verbose_name=_("GPU idle"))
+    estimated = models.BooleanField(default=False, verbose_name=_("estimated"))
+    sampled = models.BooleanField(default=True, verbose_name=_("sampled"))
 
     class Meta:
         verbose_name = _("node cost hour")
@@ -92,24 +112,28 @@ class NodeCostHour(models.Model):
 class NodeCostDay(models.Model):
     """One node's day: what it cost, what its pods paid, and the idle rest."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="cost_days")
-    node_pool = models.ForeignKey(NodePool, on_delete=models.CASCADE, related_name="cost_days")
-    cost = models.DecimalField(**MONEY)
-    cpu_cost_pool = models.DecimalField(**MONEY)
-    mem_cost_pool = models.DecimalField(**MONEY)
-    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0)
-    cpu_idle = models.DecimalField(**MONEY)
-    mem_idle = models.DecimalField(**MONEY)
-    gpu_idle = models.DecimalField(**MONEY, db_default=0)
-    estimated_cost = models.DecimalField(**MONEY)
-    cpu_capacity_core_hours = models.FloatField(default=0)
-    mem_capacity_gib_hours = models.FloatField(default=0)
-    gpu_capacity_hours = models.FloatField(default=0, db_default=0)
-    hours_billed = models.PositiveSmallIntegerField(default=0)
-    hours_estimated = models.PositiveSmallIntegerField(default=0)
-    hours_unsampled = models.PositiveSmallIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("node"))
+    node_pool = models.ForeignKey(
+        NodePool, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("node pool")
+    )
+    cost = models.DecimalField(**MONEY, verbose_name=_("cost"))
+    cpu_cost_pool = models.DecimalField(**MONEY, verbose_name=_("CPU cost pool"))
+    mem_cost_pool = models.DecimalField(**MONEY, verbose_name=_("memory cost pool"))
+    gpu_cost_pool = models.DecimalField(**MONEY, db_default=0, verbose_name=_("GPU cost pool"))
+    cpu_idle = models.DecimalField(**MONEY, verbose_name=_("CPU idle"))
+    mem_idle = models.DecimalField(**MONEY, verbose_name=_("memory idle"))
+    gpu_idle = models.DecimalField(**MONEY, db_default=0, verbose_name=_("GPU idle"))
+    estimated_cost = models.DecimalField(**MONEY, verbose_name=_("estimated cost"))
+    cpu_capacity_core_hours = models.FloatField(default=0, verbose_name=_("CPU capacity core hours"))
+    mem_capacity_gib_hours = models.FloatField(default=0, verbose_name=_("memory capacity GiB hours"))
+    gpu_capacity_hours = models.FloatField(default=0, db_default=0, verbose_name=_("GPU capacity hours"))
+    hours_billed = models.PositiveSmallIntegerField(default=0, verbose_name=_("hours billed"))
+    hours_estimated = models.PositiveSmallIntegerField(default=0, verbose_name=_("hours estimated"))
+    hours_unsampled = models.PositiveSmallIntegerField(default=0, verbose_name=_("hours unsampled"))
 
     class Meta:
         verbose_name = _("node cost day")
@@ -128,13 +152,19 @@ class NodeCostDay(models.Model):
 class PodCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One pod's day: its quantities and what it paid for them (the workload cost's finest grain)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="cost_days")
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
-    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+")
-    samples = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("pod"))
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", verbose_name=_("node"))
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="+", verbose_name=_("namespace")
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="+", verbose_name=_("workload")
+    )
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
 
     class Meta:
         verbose_name = _("pod cost day")
@@ -154,11 +184,17 @@ class PodCostDay(ResourceHours, GpuHours, AllocatedCost):
 class WorkloadCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One workload's day, summed from its pods (what the pages and reports read)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
-    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="cost_days")
-    pods = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="+", verbose_name=_("namespace")
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("workload")
+    )
+    pods = models.PositiveIntegerField(default=0, verbose_name=_("pods"))
 
     class Meta:
         verbose_name = _("workload cost day")
@@ -179,13 +215,19 @@ class WorkloadCostMonth(ResourceHours, GpuHours, AllocatedCost):
     department's view keeps exactly its days. Refreshed with every computed day of the month.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    month = models.DateField(help_text="its first day")
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
-    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="cost_months")
-    department = models.CharField(max_length=200, blank=True, default="")
-    shared = models.BooleanField(default=False)
-    days = models.PositiveSmallIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    month = models.DateField(help_text=_("its first day"), verbose_name=_("month"))
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="+", verbose_name=_("namespace")
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="cost_months", verbose_name=_("workload")
+    )
+    department = models.CharField(max_length=200, blank=True, default="", verbose_name=_("department"))
+    shared = models.BooleanField(default=False, verbose_name=_("shared"))
+    days = models.PositiveSmallIntegerField(default=0, verbose_name=_("days"))
 
     class Meta:
         verbose_name = _("workload cost month")
@@ -204,11 +246,19 @@ class WorkloadCostMonth(ResourceHours, GpuHours, AllocatedCost):
 class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One namespace's day, with the department the policy of that day gave it (or shared)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="cost_days")
-    department = models.CharField(max_length=200, help_text="resolved owner; 'Unallocated' when no rule")
-    shared = models.BooleanField(default=False)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("namespace")
+    )
+    department = models.CharField(
+        max_length=200,
+        help_text=_("resolved owner; 'Unallocated' when no rule"),
+        verbose_name=_("department"),
+    )
+    shared = models.BooleanField(default=False, verbose_name=_("shared"))
 
     class Meta:
         verbose_name = _("namespace cost day")
@@ -225,19 +275,32 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
 class DepartmentCostDay(models.Model):
     """One department's (or one `separate` pool line's) day in one cluster: direct + pool shares."""
 
-    day = models.DateField()
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=200, help_text="department name, or Shared / Idle / Overhead")
-    department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="cost_days"
+    day = models.DateField(verbose_name=_("day"))
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
     )
-    is_line = models.BooleanField(default=False, help_text="a pool kept as its own line")
-    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    direct = models.DecimalField(**MONEY)
-    shared = models.DecimalField(**MONEY)
-    idle = models.DecimalField(**MONEY)
-    overhead = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
+    name = models.CharField(
+        max_length=200, help_text=_("department name, or Shared / Idle / Overhead"), verbose_name=_("name")
+    )
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cost_days",
+        verbose_name=_("department"),
+    )
+    is_line = models.BooleanField(
+        default=False, help_text=_("a pool kept as its own line"), verbose_name=_("is line")
+    )
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("policy")
+    )
+    direct = models.DecimalField(**MONEY, verbose_name=_("direct"))
+    shared = models.DecimalField(**MONEY, verbose_name=_("shared"))
+    idle = models.DecimalField(**MONEY, verbose_name=_("idle"))
+    overhead = models.DecimalField(**MONEY, verbose_name=_("overhead"))
+    total = models.DecimalField(**MONEY, verbose_name=_("total"))
 
     class Meta:
         verbose_name = _("department cost day")
@@ -255,19 +318,29 @@ class DepartmentCostDay(models.Model):
 class PoolShareDay(models.Model):
     """How one pool of one cluster-day was divided: who got what fraction, by which method and basis."""
 
-    day = models.DateField()
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    pool = models.CharField(max_length=10, choices=Pool.choices)
-    name = models.CharField(max_length=200, help_text="receiving department or line")
-    method = models.CharField(max_length=20, help_text="method set by the policy")
-    applied = models.CharField(max_length=100, help_text="method applied (after fall-backs), with the reason")
-    scope = models.CharField(max_length=10)
-    basis = models.CharField(max_length=100, blank=True, default="")
-    resource = models.CharField(max_length=10, blank=True, default="")
-    via = models.CharField(max_length=20, blank=True, default="")
-    pool_amount = models.DecimalField(**MONEY)
-    fraction = models.FloatField(default=0)
-    amount = models.DecimalField(**MONEY)
+    day = models.DateField(verbose_name=_("day"))
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    pool = models.CharField(max_length=10, choices=Pool.choices, verbose_name=_("pool"))
+    name = models.CharField(
+        max_length=200, help_text=_("receiving department or line"), verbose_name=_("name")
+    )
+    method = models.CharField(
+        max_length=20, help_text=_("method set by the policy"), verbose_name=_("method")
+    )
+    applied = models.CharField(
+        max_length=100,
+        help_text=_("method applied (after fall-backs), with the reason"),
+        verbose_name=_("applied"),
+    )
+    scope = models.CharField(max_length=10, verbose_name=_("scope"))
+    basis = models.CharField(max_length=100, blank=True, default="", verbose_name=_("basis"))
+    resource = models.CharField(max_length=10, blank=True, default="", verbose_name=_("resource"))
+    via = models.CharField(max_length=20, blank=True, default="", verbose_name=_("via"))
+    pool_amount = models.DecimalField(**MONEY, verbose_name=_("pool amount"))
+    fraction = models.FloatField(default=0, verbose_name=_("fraction"))
+    amount = models.DecimalField(**MONEY, verbose_name=_("amount"))
 
     class Meta:
         verbose_name = _("pool share day")

@@ -19,16 +19,18 @@ class SampleSlot(models.Model):
     retried or concurrent) finds the row and adds nothing.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sample_slots")
-    slot = models.DateTimeField()
-    interval = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=SampleStatus.choices)
-    source = models.CharField(max_length=20, choices=SampleSource.choices)
-    reason = models.CharField(max_length=500, blank=True, default="")
-    nodes = models.PositiveIntegerField(default=0)
-    pods = models.PositiveIntegerField(default=0)
-    pods_without_metrics = models.PositiveIntegerField(default=0)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="sample_slots", verbose_name=_("cluster")
+    )
+    slot = models.DateTimeField(verbose_name=_("slot"))
+    interval = models.PositiveIntegerField(verbose_name=_("interval"))
+    status = models.CharField(max_length=10, choices=SampleStatus.choices, verbose_name=_("status"))
+    source = models.CharField(max_length=20, choices=SampleSource.choices, verbose_name=_("source"))
+    reason = models.CharField(max_length=500, blank=True, default="", verbose_name=_("reason"))
+    nodes = models.PositiveIntegerField(default=0, verbose_name=_("nodes"))
+    pods = models.PositiveIntegerField(default=0, verbose_name=_("pods"))
+    pods_without_metrics = models.PositiveIntegerField(default=0, verbose_name=_("pods without metrics"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("recorded at"))
 
     class Meta:
         verbose_name = _("sample slot")
@@ -50,12 +52,16 @@ class PodHour(ResourceHours, GpuHours):
     another node within an hour must not be priced at the first node's rate).
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="hours")
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="pod_hours")
-    hour = models.DateTimeField()
-    samples = models.PositiveIntegerField(default=0)
-    samples_without_metrics = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="hours", verbose_name=_("pod"))
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="pod_hours", verbose_name=_("node"))
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+    samples_without_metrics = models.PositiveIntegerField(
+        default=0, verbose_name=_("samples without metrics")
+    )
 
     class Meta:
         verbose_name = _("pod hour")
@@ -70,13 +76,17 @@ class PodHour(ResourceHours, GpuHours):
 class NodeHour(models.Model):
     """One node's capacity for one hour, in core-hours and GiB-hours of the samples that saw it."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="hours")
-    hour = models.DateTimeField()
-    samples = models.PositiveIntegerField(default=0)
-    cpu_capacity_core_hours = models.FloatField(default=0)
-    mem_capacity_gib_hours = models.FloatField(default=0)
-    gpu_capacity_hours = models.FloatField(default=0, db_default=0, help_text="GPU device-hours")
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="hours", verbose_name=_("node"))
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+    cpu_capacity_core_hours = models.FloatField(default=0, verbose_name=_("CPU capacity core hours"))
+    mem_capacity_gib_hours = models.FloatField(default=0, verbose_name=_("memory capacity GiB hours"))
+    gpu_capacity_hours = models.FloatField(
+        default=0, db_default=0, help_text=_("GPU device-hours"), verbose_name=_("GPU capacity hours")
+    )
 
     class Meta:
         verbose_name = _("node hour")
@@ -91,10 +101,12 @@ class NodeHour(models.Model):
 class CoverageHour(models.Model):
     """How much of one cluster-hour was sampled: seconds sampled and seconds lost to gaps."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="coverage")
-    hour = models.DateTimeField()
-    sampled_seconds = models.PositiveIntegerField(default=0)
-    gap_seconds = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="coverage", verbose_name=_("cluster")
+    )
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    sampled_seconds = models.PositiveIntegerField(default=0, verbose_name=_("sampled seconds"))
+    gap_seconds = models.PositiveIntegerField(default=0, verbose_name=_("gap seconds"))
 
     class Meta:
         verbose_name = _("coverage hour")
@@ -123,21 +135,27 @@ class ContainerHour(ResourceHours):
     not in the steady state that right-sizing sizes.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
-    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="container_hours")
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
-    container = models.CharField(max_length=63)
-    hour = models.DateTimeField()
-    init = models.BooleanField(default=False)
-    samples = models.PositiveIntegerField(default=0)
-    samples_without_metrics = models.PositiveIntegerField(default=0)
-    seconds = models.PositiveIntegerField(default=0)
-    cpu_limit_core_hours = models.FloatField(default=0)
-    mem_limit_gib_hours = models.FloatField(default=0)
-    cpu_usage_max_cores = models.FloatField(default=0)
-    mem_usage_max_bytes = models.FloatField(default=0)
-    cpu_histogram = models.JSONField(default=dict)
-    mem_histogram = models.JSONField(default=dict)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    pod = models.ForeignKey(
+        Pod, on_delete=models.CASCADE, related_name="container_hours", verbose_name=_("pod")
+    )
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", verbose_name=_("node"))
+    container = models.CharField(max_length=63, verbose_name=_("container"))
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    init = models.BooleanField(default=False, verbose_name=_("init"))
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+    samples_without_metrics = models.PositiveIntegerField(
+        default=0, verbose_name=_("samples without metrics")
+    )
+    seconds = models.PositiveIntegerField(default=0, verbose_name=_("seconds"))
+    cpu_limit_core_hours = models.FloatField(default=0, verbose_name=_("CPU limit core hours"))
+    mem_limit_gib_hours = models.FloatField(default=0, verbose_name=_("memory limit GiB hours"))
+    cpu_usage_max_cores = models.FloatField(default=0, verbose_name=_("CPU usage max cores"))
+    mem_usage_max_bytes = models.FloatField(default=0, verbose_name=_("memory usage max bytes"))
+    cpu_histogram = models.JSONField(default=dict, verbose_name=_("CPU histogram"))
+    mem_histogram = models.JSONField(default=dict, verbose_name=_("memory histogram"))
 
     class Meta:
         verbose_name = _("container hour")

@@ -162,13 +162,13 @@ def build_report(
 
         report = frozen_report(period, cluster=cluster, department=department, today=today)
         if report is not None:
-            progress(1.0, "closed period: frozen figures")
+            progress(1.0, N_("closed period: frozen figures"))
             return report
     report = build_current(period, cluster=cluster, department=department, progress=progress, today=today)
     from reports.reporting.closing import add_restatements
 
     add_restatements(report)
-    progress(1.0, "done")
+    progress(1.0, N_("done"))
     return report
 
 
@@ -194,7 +194,7 @@ def build_current(
                 raise ReportError(f"department: no costs were ever booked to {department!r}") from None
             raise ReportError(str(exc)) from None
 
-    progress(0.05, "departments")
+    progress(0.05, N_("departments"))
     departments = rows("department")
     previous = None
     # While the period runs, its change column is from the same elapsed span of the previous one.
@@ -212,13 +212,13 @@ def build_current(
             previous = None
         if previous is not None and len(previous) == 1 and not _computed(before, cluster):
             previous = None  # nothing was computed then: no comparison rather than a change from zero
-    progress(0.15, "namespaces")
+    progress(0.15, N_("namespaces"))
     namespaces = rows("namespace")
-    progress(0.3, "workloads")
+    progress(0.3, N_("workloads"))
     workloads = rows("workload")
-    progress(0.6, "node pools")
+    progress(0.6, N_("node pools"))
     pools = rows("node_pool")
-    progress(0.8, "clusters and days")
+    progress(0.8, N_("clusters and days"))
     clusters = rows("cluster") if department is None else None
 
     tables = [
@@ -251,11 +251,11 @@ def build_current(
         tables += _monthly_tables(period, cluster, department, departments, clusters)
     if department is None:
         tables.append(_bill_sources_table(period, cluster))
-    progress(0.85, "recommendations")
+    progress(0.85, N_("recommendations"))
     tables.append(_recommendations_table(period, cluster, department, today))
-    progress(0.88, "opportunities")
+    progress(0.88, N_("opportunities"))
     tables.append(_opportunities_table(period, cluster, department, today))
-    progress(0.9, "policy")
+    progress(0.9, N_("policy"))
     policies = _policies(period)
     tables.append(_policy_table(policies, department))
     summary = _summary(period, cluster, department, departments, clusters, namespaces, policies, collection)

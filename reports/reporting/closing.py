@@ -147,7 +147,7 @@ def close_period(
         report = build_current(period, cluster=cluster, department=department, today=today)
         frozen.append((cluster, department, report_to_data(report)))
     if progress is not None:
-        progress(1.0, "saving the closed figures")
+        progress(1.0, N_("saving the closed figures"))
     now = timezone.now()
     try:
         with transaction.atomic():

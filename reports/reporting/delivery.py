@@ -8,10 +8,11 @@ from datetime import date
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.utils import timezone
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from costing.languages import by_language, default_language
 from costing.models import DepartmentCostDay
 from reports.models import ExportFormat, ExportRun, RelativePeriod, ScheduledExport, ScheduleScope
 from reports.periods import Period, current_period
@@ -101,7 +102,8 @@ def build_file(run: ExportRun, progress=None) -> Path:
 def deliver(run: ExportRun) -> list[str]:
     """Write a scheduled run's file to the export folder and mail it; returns where it went.
 
-    Safe to repeat after a failed attempt: the folder copy is replaced, the mail is sent once it goes through.
+    Safe to repeat after a failed attempt: the folder copy is replaced, the mail is sent once it goes through
+    (with recipients in two languages, a failure after the first e-mail sends that one again on the retry).
     """
     schedule = run.schedule
     if schedule is None:
@@ -119,9 +121,33 @@ def deliver(run: ExportRun) -> list[str]:
         where.append(str(target))
     recipients = schedule.recipient_list()
     if recipients:
+        # One e-mail per language among the recipients (costing/languages.py), its file built in that
+        # language (headers, sheet names); the kept file is the one in the default language.
+        messages = [
+            _message(run, language, group, content if language == default_language() else None)
+            for language, group in by_language(recipients).items()
+        ]
+        with get_connection(fail_silently=False) as connection:
+            connection.send_messages(messages)
+        where += recipients
+    return where
+
+
+def _message(run: ExportRun, language: str, to: list[str], content: bytes | None) -> EmailMessage:
+    """The e-mail of a scheduled run to readers of `language`, with the file (built again in that language
+    when `content` is None)."""
+    schedule = run.schedule
+    with translation.override(language):
+        if content is None:
+            report = build_report(
+                run.period_key,
+                cluster=run.cluster or None,
+                department=run.department or None,
+                user=run.requested_by,
+            )
+            content = render(report, run.format).content
         scope = run.scope_label
         message = EmailMessage(
-            # The worker writes it in FINOPS_LANGUAGE (reports/tasks.py).
             subject=gettext("Kubernetes costs %(period)s — %(scope)s")
             % {"period": run.period_key, "scope": scope},
             body=gettext(
@@ -135,12 +161,10 @@ def deliver(run: ExportRun) -> list[str]:
                 "when": f"{timezone.now():%Y-%m-%d %H:%M}",
             },
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=recipients,
+            to=to,
         )
-        message.attach(run.file_name, content, _content_type(run.file_name))
-        message.send(fail_silently=False)
-        where += recipients
-    return where
+    message.attach(run.file_name, content, _content_type(run.file_name))
+    return message
 
 
 def _content_type(name: str) -> str:

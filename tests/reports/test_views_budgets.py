@@ -64,4 +64,7 @@ def test_the_alerts_page_shows_each_alert_with_its_deliveries(pages):
     assert "team mail: pending" in html
     mine = pages["pam"].get("/alerts/").content.decode()
     assert "more pods: 4 against 2" in mine and "The organisation" not in mine
+    # In the page's language, whatever FINOPS_LANGUAGE wrote `message` in.
+    chinese = pages["vic"].get("/alerts/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "组织 在 2026年11月 已花费 140.00 EUR" in chinese and "The organisation" not in chinese
     assert pages["vic"].get("/budgets/?date=8-11").status_code == 400

@@ -64,6 +64,11 @@ def test_export_flow_through_the_task(client, admin_user, day, eager, django_cap
     assert started.status_code == 202
     status = client.get(started.json()["status_url"]).json()
     assert status["status"] == RunStatus.SUCCEEDED and status["progress"] == 1.0
+    # The worker's progress message, in the page's language.
+    assert status["message"] == "ready"
+    assert (
+        client.get(started.json()["status_url"], HTTP_ACCEPT_LANGUAGE="zh-CN").json()["message"] == "已就绪"
+    )
     download = client.get(status["download_url"])
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
@@ -210,6 +215,8 @@ def test_closing_runs_as_a_job_with_its_status(
     assert answer.json()["status_url"] == reverse("report-close-status", args=[job.pk])
     status = client.get(answer.json()["status_url"]).json()
     assert status["status"] == "succeeded" and status["progress"] == 1.0 and status["closed"] is True
+    assert status["message"] == "closed"
+    assert client.get(answer.json()["status_url"], HTTP_ACCEPT_LANGUAGE="zh-CN").json()["message"] == "已关闭"
     closing = ClosedPeriod.objects.get(key=key)
     assert job.closed_period_id == closing.pk and closing.comment == "month end"
     # One snapshot per scope; the organisation's holds the stored departments' totals, cent for cent.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from costing import access
 from costing.budgets.delivery import MAX_ATTEMPTS, plan_deliveries, send_due
 from costing.choices import ChannelKind, DeliveryStatus, Role
-from costing.models import Alert, AlertChannel, AlertDelivery, Department
+from costing.models import Alert, AlertChannel, AlertDelivery, Department, UserLanguage
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +246,40 @@ def test_e_mail_goes_through_a_real_smtp_server(settings, viewer):
     assert (sender, to) == ("finops@localhost", ["dee@payments.example"])
     assert "Subject: [FinOps] Forecast crossed a budget threshold: Payments" in content
     assert MESSAGE in content
+
+
+ZH_MESSAGE = "Payments 预测 2026年11月 结束时为 1,020.00 EUR（950.00 至 1,090.00），比预算 940.00 EUR 高 9%；告警阈值 100%"
+
+
+def test_each_recipient_gets_the_alert_in_their_language(viewer, hook, settings, django_user_model):
+    """The department viewer chose Chinese, a channel's address belongs to a user who chose English, the
+    channel's other address has no user (the channel's language); a bot has the channel's language, or
+    FINOPS_LANGUAGE when it has none."""
+    settings.FINOPS_LANGUAGE = "en"
+    UserLanguage.objects.create(user=viewer, language="zh-hans")
+    ann = django_user_model.objects.create_user("ann", email="Ann@Example.com")
+    UserLanguage.objects.create(user=ann, language="en")
+    AlertChannel.objects.create(
+        name="finops team",
+        kind=ChannelKind.EMAIL,
+        target="ann@example.com, ops@example.com",
+        language="zh-hans",
+    )
+    AlertChannel.objects.create(
+        name="bot zh", kind=ChannelKind.SLACK, target=hook.url + "/zh", language="zh-hans"
+    )
+    AlertChannel.objects.create(name="bot", kind=ChannelKind.SLACK, target=hook.url + "/default")
+    plan_deliveries(make_alert(messages={"en": MESSAGE, "zh-hans": ZH_MESSAGE}))
+    assert send_due() == (4, 0)
+    sent = sorted((m.to, m.subject, m.body) for m in mail.outbox)
+    english = ("[FinOps] Forecast crossed a budget threshold: Payments", MESSAGE + "\n")
+    chinese = ("[FinOps] 预测成本超过预算阈值: Payments", ZH_MESSAGE + "\n")
+    assert sent == [
+        (["ann@example.com"], *english),
+        (["dee@payments.example"], *chinese),
+        (["ops@example.com"], *chinese),
+    ]
+    assert sorted(hook.received) == [
+        ("/default", {"text": f"[FinOps] {MESSAGE}"}),
+        ("/zh", {"text": f"[FinOps] {ZH_MESSAGE}"}),
+    ]

@@ -94,3 +94,42 @@ def test_a_day_not_computed_yet_is_not_judged(scenario):
     ClusterDay.objects.filter(day=AS_OF).update(dirty=True)
     assert not day_is_computed(AS_OF)
     assert not day_is_computed(date(2026, 11, 9))
+
+
+def test_each_alert_is_written_in_every_language_and_stored_so(scenario, settings):
+    """`message` is in FINOPS_LANGUAGE; `messages` holds it in each language, for each recipient's own."""
+    settings.FINOPS_LANGUAGE = "en"
+    rows = {(r.kind, r.subject_kind, r.threshold): r for r in evaluate(AS_OF)}
+    org = rows[("budget", "organisation", D(100))]
+    assert set(org.messages) == {"en", "zh-hans"}
+    assert (
+        org.message
+        == org.messages["en"]
+        == (
+            "The organisation has spent 140.00 EUR in November 2026: 140 % of its budget of 100.00 EUR; "
+            "alert at 100 %"
+        )
+    )
+    assert (
+        org.messages["zh-hans"]
+        == "组织 在 2026年11月 已花费 140.00 EUR：占预算 100.00 EUR 的 140%；告警阈值 100%"
+    )
+    anomaly = rows[("anomaly", "workload", D(0))]
+    # The reason too (costing.engine.anomalies.Reason), in each recipient's language.
+    assert anomaly.messages["zh-hans"] == (
+        "工作负载 payments/Deployment/pay-api 在 2026年11月8日 星期日 的成本为 20.00 EUR，比通常的 10.00 EUR 高 10.00: "
+        "Pod 增多：4 个，此前 2 个"
+    )
+    assert anomaly.messages["en"].endswith("10.00 EUR: more pods: 4 against 2")
+    raise_alerts(list(rows.values()))
+    stored = Alert.objects.get(kind="budget", subject_kind="organisation", threshold=100)
+    assert stored.message_in("zh-hans") == org.messages["zh-hans"]
+    assert stored.message_in("en") == stored.message == org.message
+    # An alert raised before it had messages in every language: its one message, whatever the language.
+    Alert.objects.filter(pk=stored.pk).update(messages={})
+    stored.refresh_from_db()
+    assert stored.message_in("zh-hans") == org.message
+    # Chinese by default: the stored message is the Chinese one.
+    settings.FINOPS_LANGUAGE = "zh-hans"
+    again = {(r.kind, r.subject_kind, r.threshold): r for r in evaluate(AS_OF)}
+    assert again[("budget", "organisation", D(100))].message == org.messages["zh-hans"]

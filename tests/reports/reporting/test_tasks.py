@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import smtplib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from costing.choices import RunStatus
+from costing.models import UserLanguage
 from finops.celery import app
 from reports.models import ExportRun, ScheduledExport
 from reports.tasks import MAX_RETRIES, build_export, retry_countdown, run_schedule
@@ -21,6 +23,7 @@ from tests.reports.reporting.helpers import (
     cents,
     recent_day,
     sheet_rows,
+    summary_of,
     workbook,
 )
 
@@ -175,3 +178,43 @@ def test_a_run_with_nothing_to_export_is_recorded_as_failed(folders, eager):
     run = ExportRun.objects.get(pk=run_id)
     assert run.status == RunStatus.FAILED and "nothing to export" in run.error
     assert run.finished_at is not None
+
+
+def test_each_recipient_gets_the_export_mail_and_file_in_their_language(
+    day, folders, eager, mailoutbox, settings, django_user_model
+):
+    """One recipient chose Chinese, one English, one is no user: two mails, each with its file's headers in
+    its language and the same figures; the kept file is the one in FINOPS_LANGUAGE."""
+    settings.FINOPS_LANGUAGE = "en"
+    li = django_user_model.objects.create_user("li", email="li@example.com")
+    UserLanguage.objects.create(user=li, language="zh-hans")
+    ann = django_user_model.objects.create_user("ann", email="ann@example.com")
+    UserLanguage.objects.create(user=ann, language="en")
+    schedule = ScheduledExport.objects.create(
+        name="Monthly", recipients="ann@example.com, LI@example.com, cfo@example.com"
+    )
+    run = ExportRun.objects.create(schedule=schedule, period_key=f"{day:%Y-%m}", department="Payments")
+    build_export.apply((run.pk,))
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.delivered_to.split("\n") == ["ann@example.com", "LI@example.com", "cfo@example.com"]
+    by_to = {tuple(m.to): m for m in mailoutbox}
+    assert set(by_to) == {("ann@example.com", "cfo@example.com"), ("LI@example.com",)}
+    english, chinese = by_to[("ann@example.com", "cfo@example.com")], by_to[("LI@example.com",)]
+    assert english.subject == f"Kubernetes costs {day:%Y-%m} — Payments"
+    assert chinese.subject == f"Kubernetes 成本 {day:%Y-%m} — Payments"
+    assert english.body.startswith("The scheduled export 'Monthly'")
+    assert chinese.body.startswith("定时导出")
+    [(en_name, en_file, _)] = english.attachments
+    [(zh_name, zh_file, _)] = chinese.attachments
+    assert en_name == zh_name == run.file_name
+    assert en_file == Path(run.file_path).read_bytes()
+    rows, _ = sheet_rows(workbook(en_file)["Departments"])
+    assert [(r["Department"], cents(r["Total"])) for r in rows] == [("Payments", DEPARTMENTS["Payments"])]
+    zh_book = workbook(zh_file)
+    assert "Departments" not in zh_book.sheetnames
+    # The summary's labels (N_ in the builder) are in the catalogue and written in Chinese.
+    assert {"周期键", "生成时间"} <= set(summary_of(zh_book["摘要"]))
+    assert {"Period key", "Generated at"} <= set(summary_of(workbook(en_file)["Summary"]))
+    rows, _ = sheet_rows(zh_book["部门"])
+    assert [(r["部门"], cents(r["合计"])) for r in rows] == [("Payments", DEPARTMENTS["Payments"])]
