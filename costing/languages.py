@@ -78,3 +78,41 @@ def remember_browser_language(sender, request, user, **kwargs) -> None:
     asked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.META.get("HTTP_ACCEPT_LANGUAGE")
     if asked:
         remember(user, translation.get_language_from_request(request))
+
+
+class StoredLanguageMiddleware:
+    """A signed-in user's pages are in their stored language (UserLanguage) when the browser has no switch
+    cookie (a new browser, a cleared one): the language chosen once follows them; the cookie is then set,
+    so the choice is read once per browser. The switch's cookie, when there is one, wins. After
+    LocaleMiddleware and AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        stored = None
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
+            stored = supported(
+                UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
+            )
+            if stored:
+                translation.activate(stored)
+                request.LANGUAGE_CODE = stored
+        response = self.get_response(request)
+        if stored:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                stored,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page is behind login unless a view says @login_not_required (login page, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A signed-in user without the switch's cookie gets the language they chose (costing.languages).
+    "costing.languages.StoredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Gives the audit trail the signed-in user and address of the request that changed a row.
     "costing.audit.AuditMiddleware",

@@ -106,3 +106,28 @@ def test_an_admin_sets_a_users_language_on_the_user_page(admin_client, django_us
     answer = admin_client.post(f"/admin/auth/user/{user.pk}/change/", form)
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert stored(user) == "zh-hans"
+
+
+def test_a_new_browser_shows_the_pages_in_the_stored_language_until_the_switch_says_otherwise(
+    client, django_user_model
+):
+    user = django_user_model.objects.create_user("li", password="pw")
+    user.groups.add(Group.objects.get(name=Role.ADMIN))
+    UserLanguage.objects.create(user=user, language="zh-hans")
+    client.force_login(user)
+    # No switch cookie, a browser asking for English: the stored choice wins, and becomes the cookie.
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB")
+    assert page.status_code == 200 and page["Content-Language"] == "zh-hans"
+    assert "成本" in page.content.decode()
+    assert page.cookies["django_language"].value == "zh-hans"
+    # The switch's cookie wins over the stored language (the switch also stores it: see above).
+    client.cookies["django_language"] = "en"
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert page["Content-Language"] == "en" and "成本" not in page.content.decode()
+    # Someone who chose nothing follows the browser, and gets no cookie.
+    other = django_user_model.objects.create_user("bo", password="pw")
+    other.groups.add(Group.objects.get(name=Role.ADMIN))
+    client.cookies.clear()
+    client.force_login(other)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert page["Content-Language"] == "zh-hans" and "django_language" not in page.cookies
