@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, renderers, serializers, status, viewsets
@@ -187,6 +187,9 @@ class AlertDeliverySerializer(serializers.ModelSerializer):
 
 class AlertSerializer(serializers.ModelSerializer):
     deliveries = AlertDeliverySerializer(many=True, read_only=True)
+    message = serializers.SerializerMethodField(
+        help_text="In the request's language (Accept-Language), when the alert was written in it"
+    )
 
     class Meta:
         model = Alert
@@ -210,6 +213,9 @@ class AlertSerializer(serializers.ModelSerializer):
             "created_at",
             "deliveries",
         ]
+
+    def get_message(self, alert) -> str:
+        return alert.message_in(get_language())
 
 
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from costing.budgets.evaluate import evaluate, raise_alerts
 from costing.budgets.store import save_plan
 from costing.budgets.yamlfile import BudgetPlanSpec, BudgetSpec
-from costing.models import BudgetPlan
+from costing.models import Alert, BudgetPlan
 from tests.costing.budgets import results
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +117,14 @@ def test_alerts_are_listed_to_whom_they_belong(stored, client_as):
     }
     mine = client_as("dept").get("/api/v1/alerts/").json()["results"]
     assert {a["subject"] for a in mine} == {"payments/Deployment/pay-api", "payments", "Payments"}
+
+
+def test_an_alerts_message_is_in_the_requests_language(stored, client_as, settings):
+    settings.FINOPS_LANGUAGE = "en"
+    raise_alerts(evaluate(results.AS_OF))
+    alert = Alert.objects.filter(kind="budget", subject_kind="organisation").first()
+    english = client_as("viewer").get(f"/api/v1/alerts/{alert.pk}/").json()["message"]
+    chinese = client_as("viewer").get(f"/api/v1/alerts/{alert.pk}/", HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    assert english == alert.message == alert.messages["en"]
+    assert chinese["message"] == alert.messages["zh-hans"] != english
+    assert "预算" in chinese["message"]
