@@ -33,11 +33,13 @@ class GpuHours(models.Model):
 
 
 class AllocatedCost(models.Model):
-    """What resource-hours were charged: CPU, memory and GPU parts, their sum, and the estimated part of it."""
+    """What was charged: CPU, memory, GPU and storage parts, their sum, and the estimated part of it."""
 
     cpu_cost = models.DecimalField(**MONEY)
     mem_cost = models.DecimalField(**MONEY)
     gpu_cost = models.DecimalField(**MONEY, db_default=0)
+    # Persistent volumes' disks: of the pods mounting them, plus a namespace's unmounted claims.
+    storage_cost = models.DecimalField(**MONEY, db_default=0)
     cost = models.DecimalField(**MONEY)
     estimated_cost = models.DecimalField(**MONEY)  # the part of cost priced from the fallback sheet
 

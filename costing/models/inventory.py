@@ -188,3 +188,32 @@ class Pod(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Volume(models.Model):
+    """One PersistentVolume of a cluster, as last seen, with the cloud disk behind it (costing/volumes.py).
+
+    `disk_id` is the disk as the bill names it (normalise_disk_id's form; "" for NFS, hostPath, local): a
+    bill line of that disk is this volume's cost. The claim is the PV's spec.claimRef as last seen.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="volumes")
+    name = models.CharField(max_length=253)
+    disk_id = models.CharField(max_length=1000, blank=True, default="")
+    driver = models.CharField(max_length=253, blank=True, default="")
+    storage_class = models.CharField(max_length=253, blank=True, default="")
+    capacity_bytes = models.BigIntegerField(default=0)
+    phase = models.CharField(max_length=20, blank=True, default="")
+    claim_namespace = models.CharField(max_length=253, blank=True, default="")
+    claim_name = models.CharField(max_length=253, blank=True, default="")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("volume")
+        verbose_name_plural = _("volumes")
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="volume_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import Pool
 
 from .base import MONEY, AllocatedCost, GpuHours, ResourceHours
-from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
+from .inventory import Cluster, Namespace, Node, NodePool, Pod, Volume, Workload
 from .policy import Department, Policy
 
 
@@ -38,6 +38,10 @@ class ClusterDay(models.Model):
     workload_cost = models.DecimalField(**MONEY)
     idle_cost = models.DecimalField(**MONEY)
     overhead_cost = models.DecimalField(**MONEY)
+    # Persistent volumes' disks: the part of workload_cost charged for them (to pods and unmounted claims)
+    # and the part of idle_cost that no claim held (released or unbound volumes, hours no sample saw).
+    storage_cost = models.DecimalField(**MONEY, db_default=0)
+    storage_idle_cost = models.DecimalField(**MONEY, db_default=0)
     estimated_cost = models.DecimalField(
         **MONEY, help_text="part of physical_cost priced from the fallback sheet"
     )
@@ -209,6 +213,8 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="cost_days")
     department = models.CharField(max_length=200, help_text="resolved owner; 'Unallocated' when no rule")
     shared = models.BooleanField(default=False)
+    # The part of storage_cost for claims no pod mounted ("unmounted storage").
+    unmounted_storage_cost = models.DecimalField(**MONEY, db_default=0)
 
     class Meta:
         verbose_name = _("namespace cost day")
@@ -220,6 +226,35 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
 
     def __str__(self) -> str:
         return f"namespace {self.namespace_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
+class VolumeCostDay(models.Model):
+    """One PersistentVolume's day: its disk's bill lines and who paid them (costing/engine/volumes.py).
+
+    cost = pods_cost + unmounted_cost + idle_cost exactly; `namespace` is its claim's namespace (as last
+    seen that day), None when it was never bound that day."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE, related_name="cost_days")
+    namespace = models.ForeignKey(
+        Namespace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    cost = models.DecimalField(**MONEY)
+    pods_cost = models.DecimalField(**MONEY)
+    unmounted_cost = models.DecimalField(**MONEY)
+    idle_cost = models.DecimalField(**MONEY)
+    hours_seen = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("volume cost day")
+        verbose_name_plural = _("volume cost days")
+        ordering = ["cluster", "day", "volume"]
+        constraints = [models.UniqueConstraint(fields=["volume", "day"], name="volumecostday_unique_day")]
+        indexes = [models.Index(fields=["cluster", "day"], name="volumecostday_cluster_day")]
+
+    def __str__(self) -> str:
+        return f"volume {self.volume_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
 class DepartmentCostDay(models.Model):
