@@ -9,7 +9,7 @@ from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
 from costing.models import Cluster, DepartmentCostDay, NamespaceCostDay
 
 QUANTITIES = [*POD_QUANTITIES, *GPU_QUANTITIES]
-COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "cost", "estimated_cost"]
+COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost", "estimated_cost"]
 NO_LABEL = "(none)"
 
 
