@@ -31,6 +31,7 @@ from reports.queries.common import (
     COSTS,
     NO_LABEL,
     QUANTITIES,
+    UNMOUNTED,
     QueryError,
     checked_scope,
     for_period,
@@ -39,9 +40,6 @@ from reports.queries.common import (
 
 # The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost.
 PARTS = ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost")
-# The group of a namespace's claims that no pod mounted (OpenCost's and Kubecost's name), in groupings
-# of pods: its storage belongs to the namespace, not to a workload, node or label.
-UNMOUNTED = "__unmounted__"
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
 
 

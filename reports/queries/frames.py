@@ -17,7 +17,7 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
 
     Columns: day, cluster, node_pool, node, namespace, department (its owner that day, from the stored
     namespace day), shared, controller_kind, controller, pod, labels, the QUANTITIES (resource-hours)
-    and cpu_cost, mem_cost, gpu_cost, cost in int64 units of 1e-8 (exact sums; costing.money.to_money turns them back).
+    and cpu_cost, mem_cost, gpu_cost, storage_cost, cost in int64 units of 1e-8 (exact sums; costing.money.to_money turns them back).
     """
     cluster_id = checked_scope(start, end, cluster)
     columns = {
@@ -35,11 +35,12 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
         "cpu_cost": "cpu_cost",
         "mem_cost": "mem_cost",
         "gpu_cost": "gpu_cost",
+        "storage_cost": "storage_cost",
         "cost": "cost",
     }
     qs = for_period(PodCostDay.objects, start, end, cluster_id)
     frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
-    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
+    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
         frame[cost] = units_array(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
@@ -114,7 +115,9 @@ def _grouped_pod_days(start, end, cluster_id, by, *, by_day: bool) -> pd.DataFra
     grouped = ["cluster__name", "namespace_id", "namespace__name", "pod__labels"]
     grouped += [GROUPABLE[c] for c in sorted(by)]
     grouped += ["day"] if by_day else []
-    annotations = {f"_sum_{m}": Sum(m) for m in [*QUANTITIES, "cpu_cost", "mem_cost", "gpu_cost", "cost"]}
+    annotations = {
+        f"_sum_{m}": Sum(m) for m in [*QUANTITIES, "cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"]
+    }
     for column in GROUPABLE:
         if column not in by:
             annotations[f"_min_{column}"] = Min(GROUPABLE[column])
@@ -173,7 +176,7 @@ def pod_cost_groups(
             out[column] = pd.Series(np.where(low == high, low, None), index=out.index, dtype=object)
     for quantity in QUANTITIES:
         out[quantity] = frame[f"_sum_{quantity}"].astype(float)
-    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
+    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
         out[cost] = units_array(frame[f"_sum_{cost}"]) if len(frame) else np.zeros(0, dtype=np.int64)
     if by_day:
         found = [
