@@ -64,7 +64,18 @@ def cluster_pools(period: Period, cluster_id: int) -> dict:
     pools = node_pool_totals(period.start, period.end, cluster_id)
     (summary,) = cluster_totals(period.start, period.end, cluster_id) or [None]
     overhead = {"cost": summary["overhead_cost"] if summary else ZERO}
-    total = cents([*pools, overhead], "cost", summary["physical_cost"] if summary else ZERO)
+    # Persistent volumes' disks are on no node: what pods and claims paid for them plus storage idle.
+    stored = for_period(ClusterDay.objects, period.start, period.end, cluster_id).aggregate(
+        **sums(["storage_cost", "storage_idle_cost"])
+    )
+    volumes = {"cost": (stored["storage_cost"] or ZERO) + (stored["storage_idle_cost"] or ZERO)}
+    total = cents([*pools, volumes, overhead], "cost", summary["physical_cost"] if summary else ZERO)
     for pool in with_parts(pools):
         pool["idle_share"] = float(pool["idle_part"] / pool["cost"]) if pool["cost"] else None
-    return {"pools": pools, "overhead": overhead["cost"], "total": total, "summary": summary}
+    return {
+        "pools": pools,
+        "volumes": volumes["cost"],
+        "overhead": overhead["cost"],
+        "total": total,
+        "summary": summary,
+    }
