@@ -284,13 +284,14 @@ def hourly_cutoff(today: date | None = None) -> date:
     return (today or timezone.now().date()) - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS)
 
 
-def explain_workload(workload_id: int, start: date, end: date) -> dict:
+def explain_workload(workload_id: int, start: date, end: date, *, with_volumes: bool = True) -> dict:
     """A workload's pods over [start, end): per pod its daily figures and, for the days within hourly
     retention, its node-hours with quantities, the unit prices it paid and the cost they make.
 
     An hour's cost is billable core-hours * cpu_price + billable GiB-hours * mem_price (+ billable
     GPU-hours * gpu_price on a GPU node); the hours of a pod add up to its daily cost (to the 1e-8
-    rounding of each stored day).
+    rounding of each stored day). `volumes`: the persistent volumes its pods mounted (workload_volumes),
+    unless `with_volumes` is False (the Pod page shows none).
     """
     workload = Workload.objects.filter(pk=workload_id).select_related("namespace", "cluster").first()
     if workload is None:
@@ -363,7 +364,7 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
     )
     for pod in pods:
         pod["hours"] = hours_by_pod.get(pod["pod_id"], [])
-    volumes = workload_volumes(workload.pk, start, end)
+    volumes = workload_volumes(workload.pk, start, end) if with_volumes else []
     note = ""
     if start < cutoff:
         note = (

@@ -158,7 +158,7 @@ def pod_breakdown(pod_id: int, workload_id: int, period: Period, *, with_hours: 
     hours_by_day: dict = defaultdict(list)
     explained = None
     if with_hours and days:
-        explained = explain_workload(workload_id, period.start, period.end)
+        explained = explain_workload(workload_id, period.start, period.end, with_volumes=False)
         mine = next((p for p in explained["pods"] if p["pod_id"] == pod_id), None)
         for hour in mine["hours"] if mine else []:
             hours_by_day[hour["hour"].date()].append(hour)

@@ -262,4 +262,4 @@ def test_costs_by_workload_and_node_keep_unmounted_storage_in_an_unmounted_group
 def test_the_cluster_page_adds_the_volumes_to_the_node_pools_and_overhead(viewer):
     table = viewer.get("/clusters/st/?period=2026-03-02&_export=csv").content.decode()
     # Node pool 24.00, volumes 2.40 + 1.20 + 0.72 = 4.32, overhead 0.48: 28.80.
-    assert "Persistent volumes,4.32" in table and "Overhead,0.48" in table and "28.80" in table
+    assert "Persistent volumes,,,,,,,4.32" in table and "Overhead,,,,,,,0.48" in table and ",28.80" in table
