@@ -263,3 +263,19 @@ def test_the_cluster_page_adds_the_volumes_to_the_node_pools_and_overhead(viewer
     table = viewer.get("/clusters/st/?period=2026-03-02&_export=csv").content.decode()
     # Node pool 24.00, volumes 2.40 + 1.20 + 0.72 = 4.32, overhead 0.48: 28.80.
     assert "Persistent volumes,,,,,,,4.32" in table and "Overhead,,,,,,,0.48" in table and ",28.80" in table
+
+
+def test_the_report_has_the_storage_column_and_the_unmounted_workload_rows(st, settings):
+    from reports.reporting.builder import build_report
+    from reports.reporting.excel import render_xlsx
+
+    settings.FINOPS_CURRENCY = "EUR"
+    report = build_report("2026-03-02", today=DAY + timedelta(days=1))
+    workloads = report.table("workloads")
+    rows = {(r["namespace"], r["workload"]): r for r in workloads.rows}
+    assert rows[("shop", "db")]["storage_cost"] == D("1.60")
+    assert rows[("shop", "__unmounted__")]["storage_cost"] == D("0.80")
+    assert workloads.total["storage_cost"] == D("3.12")
+    namespaces = {r["namespace"]: r for r in report.table("namespaces").rows}
+    assert namespaces["sandbox"]["storage_cost"] == D("0.72")
+    assert render_xlsx(report)[:2] == b"PK"  # the workbook renders with the column
