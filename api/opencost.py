@@ -20,6 +20,7 @@ from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
+UNMOUNTED = "__unmounted__"  # a namespace's claims no pod mounted (reports.queries.common.UNMOUNTED)
 # The resources priced: each has a cost, an idle cost and, under shareIdle, a share of idle.
 RESOURCES = ("cpu", "mem", "gpu")
 IDLE_COLUMNS = [f"{r}_idle" for r in RESOURCES]
@@ -259,10 +260,14 @@ def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
     kinds = pods["controller_kind"].map(_kind)
     for prop in aggregate:
         if prop == "controllerKind":
-            parts.append(kinds.where(kinds != "", UNALLOCATED))
+            parts.append(
+                kinds.where(kinds != "", UNALLOCATED).where(pods["controller_kind"] != UNMOUNTED, UNMOUNTED)
+            )
         elif prop == "controller":
             named = kinds + ":" + pods["controller"].astype(str)
-            parts.append(named.where(kinds != "", UNALLOCATED))
+            named = named.where(kinds != "", UNALLOCATED)
+            # A namespace's claims no pod mounted (reports.queries.frames): OpenCost's __unmounted__.
+            parts.append(named.where(pods["controller"] != UNMOUNTED, UNMOUNTED))
         elif prop.startswith("label:"):
             key = prop[len("label:") :]
             parts.append(

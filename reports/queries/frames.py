@@ -9,7 +9,7 @@ import pandas as pd
 
 from costing.models import NamespaceCostDay, NodeCostDay, PodCostDay
 from costing.money import units_array
-from reports.queries.common import QUANTITIES, checked_scope, for_period
+from reports.queries.common import QUANTITIES, UNMOUNTED, checked_scope, for_period
 
 
 def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
@@ -186,4 +186,49 @@ def pod_cost_groups(
         found = [constant[n][:2] for n in frame["namespace_id"]]
     out["department"] = [o[0] for o in found]
     out["shared"] = np.array([o[1] for o in found], dtype=bool)
-    return out
+    return _with_unmounted(out, start, end, cluster_id, by_day=by_day)
+
+
+def _with_unmounted(pods: pd.DataFrame, start: date, end: date, cluster_id, *, by_day: bool) -> pd.DataFrame:
+    """The rows plus, per namespace (and day) with claims no pod mounted, a row UNMOUNTED (node, controller,
+    pod) holding that storage as storage_cost and cost: OpenCost's __unmounted__, owned by its namespace."""
+    qs = for_period(NamespaceCostDay.objects, start, end, cluster_id).filter(unmounted_storage_cost__gt=0)
+    rows = list(
+        qs.values_list(
+            "day", "cluster__name", "namespace__name", "department", "shared", "unmounted_storage_cost"
+        )
+    )
+    if not rows:
+        return pods
+    frame = pd.DataFrame(
+        rows, columns=["day", "cluster", "namespace", "department", "shared", "storage_cost"]
+    )
+    frame["storage_cost"] = units_array(frame["storage_cost"])
+    keys = ["cluster", "namespace", "department", "shared"]
+    if by_day:
+        frame["last_day"] = frame["day"]
+    else:  # one owner a namespace over the period (pod_cost_groups checked it)
+        frame = (
+            frame.groupby(keys, sort=True)
+            .agg(day=("day", "min"), last_day=("day", "max"), storage_cost=("storage_cost", "sum"))
+            .reset_index()
+        )
+    extra = pd.DataFrame(
+        {
+            "day": frame["day"],
+            "last_day": frame["last_day"],
+            "cluster": frame["cluster"],
+            "namespace": frame["namespace"],
+            "labels": [{} for _ in range(len(frame))],
+            **dict.fromkeys(GROUPABLE, UNMOUNTED),
+            **dict.fromkeys(QUANTITIES, 0.0),
+            **{cost: np.zeros(len(frame), dtype=np.int64) for cost in ("cpu_cost", "mem_cost", "gpu_cost")},
+            "storage_cost": frame["storage_cost"].to_numpy(np.int64),
+            "cost": frame["storage_cost"].to_numpy(np.int64),
+            "department": frame["department"],
+            "shared": frame["shared"].astype(bool),
+        }
+    )
+    return (
+        pd.concat([pods, extra[pods.columns]], ignore_index=True) if len(pods) else extra[list(pods.columns)]
+    )

@@ -279,3 +279,26 @@ def test_the_report_has_the_storage_column_and_the_unmounted_workload_rows(st, s
     namespaces = {r["namespace"]: r for r in report.table("namespaces").rows}
     assert namespaces["sandbox"]["storage_cost"] == D("0.72")
     assert render_xlsx(report)[:2] == b"PK"  # the workbook renders with the column
+
+
+def test_opencost_allocation_fills_pv_cost_and_has_the_unmounted_claims(st):
+    from api.opencost import allocation_sets, grouping, set_windows
+    from reports.queries.frames import node_idle_frame, pod_cost_groups
+
+    def allocations(aggregate):
+        pods = pod_cost_groups(DAY, DAY + timedelta(days=1), grouping(aggregate, None), by_day=False)
+        idle = node_idle_frame(DAY, DAY + timedelta(days=1))
+        (one,) = allocation_sets(pods, idle, set_windows(DAY, DAY + timedelta(days=1), 1, True), aggregate)
+        return one
+
+    namespaces = allocations(["namespace"])
+    assert namespaces["shop"]["pvCost"] == pytest.approx(2.40) and namespaces["shop"][
+        "totalCost"
+    ] == pytest.approx(6.40)
+    assert namespaces["sandbox"]["pvCost"] == pytest.approx(0.72)
+    pods = allocations(["pod"])
+    assert pods["db-0"]["pvCost"] == pytest.approx(0.80) and pods["db-0"]["totalCost"] == pytest.approx(2.80)
+    assert pods["__unmounted__"]["pvCost"] == pytest.approx(1.52) and pods["__unmounted__"]["cpuCost"] == 0
+    controllers = allocations(["controller"])
+    assert controllers["__unmounted__"]["pvCost"] == pytest.approx(1.52)
+    assert controllers["statefulset:db"]["pvCost"] == pytest.approx(1.60)
