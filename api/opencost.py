@@ -20,6 +20,7 @@ from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
+UNMOUNTED = "__unmounted__"  # a namespace's claims no pod mounted (reports.queries.common.UNMOUNTED)
 # The resources priced: each has a cost, an idle cost and, under shareIdle, a share of idle.
 RESOURCES = ("cpu", "mem", "gpu")
 IDLE_COLUMNS = [f"{r}_idle" for r in RESOURCES]
@@ -259,10 +260,14 @@ def _key_parts(pods: pd.DataFrame, aggregate: list[str]) -> list[pd.Series]:
     kinds = pods["controller_kind"].map(_kind)
     for prop in aggregate:
         if prop == "controllerKind":
-            parts.append(kinds.where(kinds != "", UNALLOCATED))
+            parts.append(
+                kinds.where(kinds != "", UNALLOCATED).where(pods["controller_kind"] != UNMOUNTED, UNMOUNTED)
+            )
         elif prop == "controller":
             named = kinds + ":" + pods["controller"].astype(str)
-            parts.append(named.where(kinds != "", UNALLOCATED))
+            named = named.where(kinds != "", UNALLOCATED)
+            # A namespace's claims no pod mounted (reports.queries.frames): OpenCost's __unmounted__.
+            parts.append(named.where(pods["controller"] != UNMOUNTED, UNMOUNTED))
         elif prop.startswith("label:"):
             key = prop[len("label:") :]
             parts.append(
@@ -330,10 +335,12 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
     cpu_cost = (col["cpu_cost"] + col["cpu_idle_share"]) / UNITS_PER_CURRENCY
     ram_cost = (col["mem_cost"] + col["mem_idle_share"]) / UNITS_PER_CURRENCY
     gpu_cost = (col["gpu_cost"] + col["gpu_idle_share"]) / UNITS_PER_CURRENCY
+    # The persistent volumes the pods mounted, for the time they mounted them (costing/engine/volumes.py).
+    pv_cost = col["storage_cost"] / UNITS_PER_CURRENCY
     cpu_eff = efficiency(col["cpu_usage_core_hours"], col["cpu_request_core_hours"])
     ram_eff = efficiency(col["mem_usage_gib_hours"], col["mem_request_gib_hours"])
     gpu_eff = efficiency(col["gpu_usage_hours"], col["gpu_request_hours"])
-    total = cpu_cost + ram_cost + gpu_cost
+    total = cpu_cost + ram_cost + gpu_cost + pv_cost
     with np.errstate(divide="ignore", invalid="ignore"):
         per_hour = {
             m: np.where(hours > 0, col[m] / hours, 0.0)
@@ -351,7 +358,9 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
             for m in ("mem_billable_gib_hours", "mem_request_gib_hours", "mem_usage_gib_hours")
         }
         total_eff = np.where(
-            total != 0, (cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / total, 0.0
+            total - pv_cost != 0,  # of the resources with an efficiency: volumes have none
+            (cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / (total - pv_cost),
+            0.0,
         )
     ram_request = _rounded(ram["mem_request_gib_hours"])
     ram_usage = _rounded(ram["mem_usage_gib_hours"])
@@ -382,7 +391,8 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
         "gpuCostIdle": _rounded(col["gpu_idle_share"] / UNITS_PER_CURRENCY),
         "gpuEfficiency": _rounded(gpu_eff),
     }
-    zeros = dict.fromkeys(("pvCost", "networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0)
+    zeros = dict.fromkeys(("networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0)
+    columns["pvCost"] = _rounded(pv_cost)
     ends = {
         "totalCost": _rounded(total),
         "totalEfficiency": _rounded(total_eff),
@@ -417,6 +427,7 @@ _MEASURES = [
     "cpu_cost",
     "mem_cost",
     "gpu_cost",
+    "storage_cost",
     "cpu_idle_share",
     "mem_idle_share",
     "gpu_idle_share",
@@ -544,7 +555,7 @@ def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str,
 
 def _with_gpu_columns(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The frames with their GPU columns, 0 where a caller's frame has none (no GPUs)."""
-    missing = [c for c in (*GPU_QUANTITIES, "gpu_cost") if c not in pods.columns]
+    missing = [c for c in (*GPU_QUANTITIES, "gpu_cost", "storage_cost") if c not in pods.columns]
     if missing:
         pods = pods.assign(**dict.fromkeys(missing, 0))
     if "gpu_idle" not in idle.columns:

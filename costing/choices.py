@@ -57,6 +57,7 @@ class RunStatus(models.TextChoices):
 
 class LineKind(models.TextChoices):
     NODE = "node", _("Node compute")
+    VOLUME = "volume", _("Persistent volume disk")
     OVERHEAD = "overhead", _("Cluster overhead")
     OUTSIDE = "outside", _("Outside Kubernetes")
 

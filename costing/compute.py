@@ -59,6 +59,14 @@ from costing.policy import DepartmentResolver, PolicySpec
 from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
 from costing.rollups import refresh_workload_months
+from costing.storage import (
+    NAMESPACE_STORAGE_MONEY,
+    POD_STORAGE_MONEY,
+    StorageDay,
+    add_storage,
+    read_storage_day,
+    store_volume_days,
+)
 
 QUANTITIES = [*POD_QUANTITIES, *GPU_QUANTITIES]
 BATCH = 5000
@@ -304,10 +312,15 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
         spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)
         inputs = read_inputs(cluster_id, day, spec)
         allocation = _price(inputs, spec)
+        storage = read_storage_day(cluster_id, *day_bounds(day))
         day_rollup = roll_up_day(
-            inputs.pod_hours, inputs.node_hours[NODE_COST_COLUMNS], allocation, inputs.overhead_units
+            inputs.pod_hours,
+            inputs.node_hours[NODE_COST_COLUMNS],
+            allocation,
+            inputs.overhead_units + storage.orphan_overhead,
         )
-        totals = _store(cluster_id, day, day_rollup, spec)
+        day_rollup = add_storage(day_rollup, storage)
+        totals = {**_store(cluster_id, day, day_rollup, spec), **_store_storage(cluster_id, day, storage)}
         row.policy = policy
         row.computed_at = timezone.now()
         for name, value in totals.items():
@@ -339,8 +352,8 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
     NodeCostHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).delete()
 
     common = {"cluster_id": cluster_id, "day": day}
-    write_rows(PodCostDay, {**common, **_fields(day_rollup.pods)}, POD_MONEY)
-    write_rows(WorkloadCostDay, {**common, **_fields(day_rollup.workloads)}, POD_MONEY)
+    write_rows(PodCostDay, {**common, **_fields(day_rollup.pods)}, (*POD_MONEY, *POD_STORAGE_MONEY))
+    write_rows(WorkloadCostDay, {**common, **_fields(day_rollup.workloads)}, (*POD_MONEY, *POD_STORAGE_MONEY))
     namespaces = day_rollup.namespaces
     ns_ids = namespaces["namespace"].tolist()
     resolver = DepartmentResolver(spec)
@@ -356,7 +369,7 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
             "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids],
             "shared": [resolver.is_shared(found[n][0]) for n in ns_ids],
         },
-        POD_MONEY,
+        (*POD_MONEY, *NAMESPACE_STORAGE_MONEY),
     )
     write_rows(
         NodeCostHour,
@@ -385,6 +398,11 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
         "estimated_cost": to_money(totals.estimated),
         "unpriced_core_hours": totals.unpriced_core_hours,
     }
+
+
+def _store_storage(cluster_id: int, day: date, storage: StorageDay) -> dict:
+    """The day's volume rows (costing/storage.py); the ClusterDay storage totals."""
+    return store_volume_days(cluster_id, day, storage)
 
 
 # The engine names owners by role; the models' foreign keys end in _id.
@@ -429,6 +447,7 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
                 "cpu_cost",
                 "mem_cost",
                 "gpu_cost",
+                "storage_cost",
                 "cost",
             )
         )
@@ -442,10 +461,11 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
                 "cpu_cost",
                 "mem_cost",
                 "gpu_cost",
+                "storage_cost",
                 "cost",
             ],
         )
-        for column in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
+        for column in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
             namespaces[column] = namespaces[column].astype(float)
         namespaces["shared"] = namespaces["shared"].astype(bool)
         idle_rows = list(
@@ -453,6 +473,7 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         idle = pd.DataFrame.from_records(idle_rows, columns=["cluster", "cpu_idle", "mem_idle", "gpu_idle"])
         idle = idle.astype({"cpu_idle": float, "mem_idle": float, "gpu_idle": float})
+        idle = _with_storage_idle(idle, cluster_days)
         overhead = pd.DataFrame(
             {
                 "cluster": [c.cluster_id for c in cluster_days],
@@ -516,6 +537,20 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
     return rows
 
 
+def _with_storage_idle(idle: pd.DataFrame, cluster_days: list[ClusterDay]) -> pd.DataFrame:
+    """The node idle rows plus one row per cluster with its storage idle (shared as idle is)."""
+    storage = pd.DataFrame(
+        {
+            "cluster": [c.cluster_id for c in cluster_days],
+            "cpu_idle": 0.0,
+            "mem_idle": 0.0,
+            "gpu_idle": 0.0,
+            "storage_idle": [float(c.storage_idle_cost) for c in cluster_days],
+        }
+    )
+    return pd.concat([idle.assign(storage_idle=0.0), storage], ignore_index=True)
+
+
 def check_day(day: date) -> None:
     """Raise ApportionmentMismatch unless, per cluster, the stored departments and lines add up to the
     stored physical cost (to 1e-6) and the cluster's cost parts add up to it."""
@@ -539,7 +574,7 @@ def clusters_of_day(day: date) -> list[int]:
     lines = BillLine.objects.filter(
         Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
         charge_period_start__lt=end,
-        kind__in=[LineKind.NODE, LineKind.OVERHEAD],
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD, LineKind.VOLUME],
     )
     # One indexed probe per cluster and table: clusters are few, their hours are many.
     for cluster_id in Cluster.objects.exclude(pk__in=ids).values_list("pk", flat=True):

@@ -44,8 +44,10 @@ from costing.collectors.snapshot import (
     NAMESPACE_COLUMNS,
     NODE_COLUMNS,
     NODE_GPU_COLUMNS,
+    POD_CLAIMS_COLUMN,
     POD_COLUMNS,
     POD_GPU_COLUMNS,
+    VOLUME_COLUMNS,
     Snapshot,
 )
 from costing.dirty import mark_days_dirty
@@ -63,6 +65,9 @@ from costing.models import (
     Pod,
     PodHour,
     SampleSlot,
+    Volume,
+    VolumeHour,
+    VolumeMountHour,
     Workload,
 )
 from costing.partitions import drop_partitions_before
@@ -73,6 +78,7 @@ __all__ = [
     "NAMESPACE_COLUMNS",
     "NODE_COLUMNS",
     "POD_COLUMNS",
+    "VOLUME_COLUMNS",
     "RecordResult",
     "coverage",
     "coverage_hours",
@@ -85,6 +91,7 @@ __all__ = [
     "replace_hours",
     "snapshot_container_frame",
     "snapshot_frames",
+    "snapshot_volume_frame",
     "split_container_rows",
 ]
 
@@ -111,6 +118,7 @@ class RecordResult:
     pod_hours: int = 0
     node_hours: int = 0
     container_hours: int = 0
+    volume_hours: int = 0
     days: set[date] = field(default_factory=set)
 
     def __iadd__(self, other: RecordResult) -> RecordResult:
@@ -121,6 +129,7 @@ class RecordResult:
         self.pod_hours += other.pod_hours
         self.node_hours += other.node_hours
         self.container_hours += other.container_hours
+        self.volume_hours += other.volume_hours
         self.days |= other.days
         return self
 
@@ -152,6 +161,7 @@ def record_samples(
     strict: bool = True,
     containers: pd.DataFrame | None = None,
     queue: bool = True,
+    volumes: pd.DataFrame | None = None,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -169,6 +179,10 @@ def record_samples(
     `containers` (CONTAINER_COLUMNS) are the pods' containers; each row's pod must be in `pods` at the
     same timestamp. Without it, a `pods` frame with a `container` column is taken as container rows
     (see split_container_rows); any other pod is recorded as one container "main".
+    `volumes` (VOLUME_COLUMNS) are the PersistentVolumes seen at each timestamp, and the pods' optional
+    `claims` column the claims each pod mounts: they become volume-hours (seconds seen, bound, bound but
+    unmounted) and mount-hours (seconds each pod mounted each volume). Without `volumes` nothing is
+    recorded of volumes (a source that cannot list them).
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -182,9 +196,10 @@ def record_samples(
     pods = _prepare_pods(pods)
     containers = _prepare_containers(containers, pods)
     namespaces = _prepare_namespaces(namespaces)
+    volumes = _prepare_volumes(volumes)
     if strict:
         _check_pods_on_sampled_nodes(nodes, pods)
-    slot_ts = np.union1d(nodes["ts"].to_numpy(), pods["ts"].to_numpy())
+    slot_ts = np.union1d(np.union1d(nodes["ts"].to_numpy(), pods["ts"].to_numpy()), volumes["ts"].to_numpy())
     result = RecordResult()
     if len(slot_ts) == 0:
         return result
@@ -201,6 +216,7 @@ def record_samples(
                 nodes = nodes[np.isin(nodes["ts"].to_numpy(), new_ts)]
                 pods = pods[np.isin(pods["ts"].to_numpy(), new_ts)]
                 containers = containers[np.isin(containers["ts"].to_numpy(), new_ts)]
+                volumes = volumes[np.isin(volumes["ts"].to_numpy(), new_ts)]
             result.pod_samples = len(pods)
             node_ids = writer.upsert_nodes(nodes, pods)
             namespace_ids = writer.upsert_namespaces(namespaces, pods, new_ts)
@@ -208,6 +224,7 @@ def record_samples(
             result.pod_hours = writer.add_pod_hours(pods, pod_ids, node_ids, interval)
             result.container_hours = writer.add_container_hours(containers, node_ids, interval)
             result.node_hours = writer.add_node_hours(nodes, node_ids, interval)
+            result.volume_hours = writer.add_volume_hours(volumes, pods, namespace_ids, interval)
             sampled = _split_seconds(new_ts, interval)
             writer.add_coverage(sampled, "sampled_seconds")
             touched_hours |= set(sampled[0].tolist())
@@ -239,7 +256,8 @@ def record_snapshot(
 ) -> RecordResult:
     """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path."""
     nodes, pods, namespaces = snapshot_frames(snapshot, slot)
-    if nodes.empty and pods.empty:
+    volumes = snapshot_volume_frame(snapshot, slot)
+    if nodes.empty and pods.empty and (volumes is None or volumes.empty):
         # An empty cluster was still looked at: the slot is sampled, with nothing in it.
         return _record_empty(cluster, slot, interval, source, queue)
     return record_samples(
@@ -252,6 +270,7 @@ def record_snapshot(
         strict=False,
         containers=snapshot_container_frame(snapshot, slot),
         queue=queue,
+        volumes=volumes,
     )
 
 
@@ -306,11 +325,28 @@ def snapshot_frames(snapshot: Snapshot, at: datetime) -> tuple[pd.DataFrame, pd.
     )  # fmt: skip
     pods["gpu_request_devices"] = [p.gpu_request_devices for p in snapshot.pods]
     pods["gpu_usage_devices"] = [p.gpu_usage_devices for p in snapshot.pods]
+    pods[POD_CLAIMS_COLUMN] = [p.claims for p in snapshot.pods]
     stamp = pd.Timestamp(at).tz_convert(UTC) if pd.Timestamp(at).tzinfo else pd.Timestamp(at, tz=UTC)
     nodes.insert(0, "timestamp", stamp)
     pods.insert(0, "timestamp", stamp)
     namespaces = pd.DataFrame([(ns.name, ns.labels) for ns in snapshot.namespaces], columns=NAMESPACE_COLUMNS)
     return nodes, pods, namespaces
+
+
+def snapshot_volume_frame(snapshot: Snapshot, at: datetime) -> pd.DataFrame | None:
+    """The snapshot's PersistentVolumes (VOLUME_COLUMNS) stamped `at`; None when it did not list them."""
+    if snapshot.volumes is None:
+        return None
+    frame = pd.DataFrame(
+        [
+            (v.name, v.capacity_bytes, v.phase, v.claim_namespace, v.claim_name, v.disk_id, v.driver,
+             v.storage_class)
+            for v in snapshot.volumes
+        ],
+        columns=VOLUME_COLUMNS[1:],
+    )  # fmt: skip
+    frame.insert(0, "timestamp", pd.Timestamp(at).tz_convert(UTC))
+    return frame
 
 
 def snapshot_container_frame(snapshot: Snapshot, at: datetime) -> pd.DataFrame:
@@ -465,7 +501,10 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     days = settings.FINOPS_HOURLY_RETENTION_DAYS if retention_days is None else retention_days
     now = now or timezone.now()
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
-    deleted = {"slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "coverage_hours": 0}
+    deleted = {
+        "slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "volume_hours": 0,
+        "coverage_hours": 0,
+    }  # fmt: skip
     first_dirty = dict(
         ClusterDay.objects.filter(dirty=True, day__lt=cutoff.date())
         .values("cluster_id")
@@ -496,6 +535,10 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
             deleted["node_hours"] += NodeHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[
                 0
             ]
+            for model in (VolumeMountHour, VolumeHour):
+                deleted["volume_hours"] += model.objects.filter(
+                    cluster_id=cluster_id, hour__lt=limit
+                ).delete()[0]
             deleted["coverage_hours"] += CoverageHour.objects.filter(
                 cluster_id=cluster_id, hour__lt=limit
             ).delete()[0]
@@ -592,6 +635,7 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
             "has_metrics": has_metrics,
             "gpu_request_devices": _numbers(pods, "gpu_request_devices"),
             "gpu_usage_devices": np.where(has_metrics, _numbers(pods, "gpu_usage_devices"), 0.0),
+            "claims": _claims(pods[POD_CLAIMS_COLUMN]) if POD_CLAIMS_COLUMN in pods else None,
         }
     )
     # A bare pod is its own workload.
@@ -693,6 +737,50 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
     )
     if out.duplicated(["ts", "pod_code", "container"]).any():
         raise RecordingError("containers frame has a container twice in a pod at the same timestamp")
+    return out
+
+
+def _claims(values: pd.Series) -> list[tuple[str, ...]]:
+    """Each pod's claims as a tuple of names: from a sequence, or a text of names joined by ";"."""
+    out = []
+    for value in values.tolist():
+        if isinstance(value, str):
+            out.append(tuple(sorted({c.strip() for c in value.split(";") if c.strip()})))
+        elif value is None or (isinstance(value, float) and np.isnan(value)):
+            out.append(())
+        else:
+            out.append(tuple(sorted({str(c) for c in value})))
+    return out
+
+
+_VOLUME_TEXT = ["volume", "phase", "claim_namespace", "claim_name", "disk_id", "driver", "storage_class"]
+
+
+def _prepare_volumes(volumes: pd.DataFrame | None) -> pd.DataFrame:
+    """Volume rows with `ts` (epoch s) and `bound`: phase Bound with a claim (a Released PV keeps its
+    claimRef but no claim holds it)."""
+    if volumes is None or volumes.empty:
+        return pd.DataFrame(
+            {"ts": np.array([], np.int64), **{c: [] for c in _VOLUME_TEXT}, "capacity_bytes": [], "bound": []}
+        )
+    _require(volumes, ["timestamp", "volume", "phase"], "volumes")
+    out = pd.DataFrame(
+        {
+            "ts": _epoch_seconds(volumes["timestamp"]),
+            **{c: _optional(volumes, c, "") for c in _VOLUME_TEXT},
+            "capacity_bytes": _numbers(volumes, "capacity_bytes").astype(np.int64),
+        }
+    )
+    if (out["volume"] == "").any():
+        raise RecordingError("volumes frame: a row has no volume name")
+    if out.duplicated(["ts", "volume"]).any():
+        raise RecordingError("volumes frame has a volume twice at the same timestamp")
+    bound = (out["phase"] == "Bound") & (out["claim_namespace"] != "") & (out["claim_name"] != "")
+    out["bound"] = bound.to_numpy()
+    claimed = out.loc[out["claim_namespace"] != "", ["claim_namespace"]].rename(
+        columns={"claim_namespace": "namespace"}
+    )
+    _refuse_bad_names(claimed, "volumes", ["namespace"])
     return out
 
 
@@ -878,6 +966,8 @@ class _Writer:
             PodHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             ContainerHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             NodeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            VolumeMountHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            VolumeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
         return hours
@@ -1268,6 +1358,156 @@ class _Writer:
             update=bulk.added(NodeHour, columns[3:]),
         )
         return len(sums)
+
+    # -- volumes --
+    def add_volume_hours(
+        self, volumes: pd.DataFrame, pods: pd.DataFrame, namespace_ids: dict[str, int], interval: int
+    ) -> int:
+        """Volumes (attributes from their latest sample), their volume-hours and the pods' mount-hours."""
+        if volumes.empty:
+            return 0
+        volumes = volumes.reset_index(drop=True)
+        volume_ids = self._upsert_volumes(volumes)
+        claim_namespaces = sorted(set(volumes.loc[volumes["bound"], "claim_namespace"]) - set(namespace_ids))
+        if claim_namespaces:
+            namespace_ids = {**namespace_ids, **self._claim_namespaces(volumes, claim_namespaces)}
+        mounts = self._mounts(volumes, pods)
+        mounted_by = np.bincount(mounts["row"].to_numpy(), minlength=len(volumes)) if len(mounts) else 0
+        bound = volumes["bound"].to_numpy()
+        hour, seconds, index = _split_seconds(volumes["ts"].to_numpy(), interval)
+        namespace = np.array(
+            [namespace_ids[n] if b else -1 for n, b in zip(volumes["claim_namespace"], bound, strict=True)],
+            dtype=np.int64,
+        )
+        frame = pd.DataFrame(
+            {
+                "volume_id": _ids(volumes["volume"], volume_ids)[index],
+                "hour": hour,
+                "samples": 1,
+                "seconds": seconds,
+                "bound_seconds": np.where(bound[index], seconds, 0),
+                "unmounted_seconds": np.where((bound & (mounted_by == 0))[index], seconds, 0),
+                "namespace_id": namespace[index],
+            }
+        )
+        keys = ["volume_id", "hour"]
+        grouped = frame.groupby(keys, sort=True)
+        sums = grouped[["samples", "seconds", "bound_seconds", "unmounted_seconds"]].sum()
+        sums["namespace_id"] = grouped["namespace_id"].max()  # one claim namespace an hour, as a rule
+        sums = sums.reset_index()
+        volume_hours = len(sums)
+        sums.insert(0, "cluster_id", self.cluster_id)
+        sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
+        sums["namespace_id"] = sums["namespace_id"].astype(object).where(sums["namespace_id"] >= 0, None)
+        t, ns = bulk.table(VolumeHour), bulk.column(VolumeHour, "namespace_id")
+        bulk.upsert(
+            VolumeHour,
+            list(sums.columns),
+            _tuples(sums),
+            conflict=keys,
+            update=[
+                *bulk.added(VolumeHour, ["samples", "seconds", "bound_seconds", "unmounted_seconds"]),
+                f"{ns} = COALESCE(excluded.{ns}, {t}.{ns})",
+            ],
+        )
+        if len(mounts):
+            rows = mounts["row"].to_numpy()
+            hour, seconds, index = _split_seconds(volumes["ts"].to_numpy()[rows], interval)
+            share = seconds / mounted_by[rows][index]
+            frame = pd.DataFrame(
+                {
+                    "volume_id": _ids(volumes["volume"], volume_ids)[rows][index],
+                    "pod_id": self.pod_id_by_code[mounts["pod_code"].to_numpy()][index],
+                    "hour": hour,
+                    "seconds": seconds,
+                    "share_seconds": share,
+                }
+            )
+            sums = frame.groupby(["volume_id", "pod_id", "hour"], sort=True).sum().reset_index()
+            sums.insert(0, "cluster_id", self.cluster_id)
+            sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
+            bulk.upsert(
+                VolumeMountHour,
+                list(sums.columns),
+                _tuples(sums),
+                conflict=["volume_id", "pod_id", "hour"],
+                update=bulk.added(VolumeMountHour, ["seconds", "share_seconds"]),
+            )
+        return volume_hours
+
+    def _upsert_volumes(self, volumes: pd.DataFrame) -> dict[str, int]:
+        ordered = volumes.sort_values(["volume", "ts"], kind="stable")
+        grouped = ordered.groupby("volume", sort=True)
+        last = grouped.tail(1).set_index("volume").join(grouped["ts"].min().rename("first_ts"))
+        fields = [
+            "disk_id",
+            "driver",
+            "storage_class",
+            "capacity_bytes",
+            "phase",
+            "claim_namespace",
+            "claim_name",
+        ]
+        rows = [
+            (self.cluster_id, name, *values, f, ls)
+            for name, *values, f, ls in zip(
+                last.index,
+                *(last[c].tolist() for c in fields),
+                bulk.stamps(last["first_ts"].to_numpy()),
+                bulk.stamps(last["ts"].to_numpy()),
+                strict=True,
+            )
+        ]
+        return dict(
+            bulk.upsert(
+                Volume,
+                ["cluster_id", "name", *fields, "first_seen", "last_seen"],
+                rows,
+                conflict=["cluster_id", "name"],
+                update=bulk.if_newer(Volume, fields, "last_seen") + bulk.widened(Volume),
+                returning=["name", "id"],
+            )
+        )
+
+    def _claim_namespaces(self, volumes: pd.DataFrame, names: list[str]) -> dict[str, int]:
+        """Namespaces that only a volume's claim names (no pod, not listed): known by name."""
+        seen = volumes.loc[volumes["claim_namespace"].isin(names)].groupby("claim_namespace")["ts"]
+        spans = seen.agg(["min", "max"])
+        rows = [
+            (self.cluster_id, name, _EMPTY_JSON, f, ls)
+            for name, f, ls in zip(
+                spans.index,
+                bulk.stamps(spans["min"].to_numpy()),
+                bulk.stamps(spans["max"].to_numpy()),
+                strict=True,
+            )
+        ]
+        return dict(
+            bulk.upsert(
+                Namespace,
+                ["cluster_id", "name", "labels", "first_seen", "last_seen"],
+                rows,
+                conflict=["cluster_id", "name"],
+                update=bulk.widened(Namespace),
+                returning=["name", "id"],
+            )
+        )
+
+    @staticmethod
+    def _mounts(volumes: pd.DataFrame, pods: pd.DataFrame) -> pd.DataFrame:
+        """(row of `volumes`, pod code) of every bound volume sample and pod of its claim's namespace, at the
+        same timestamp, that mounts the claim."""
+        if pods.empty or pods["claims"].isna().all():
+            return pd.DataFrame({"row": np.array([], np.int64), "pod_code": np.array([], np.int64)})
+        claims = pods.loc[[bool(c) for c in pods["claims"]], ["ts", "namespace", "pod_code", "claims"]]
+        claims = claims.explode("claims").rename(
+            columns={"claims": "claim_name", "namespace": "claim_namespace"}
+        )
+        bound = volumes.loc[volumes["bound"], ["ts", "claim_namespace", "claim_name"]].reset_index(drop=True)
+        bound["row"] = np.flatnonzero(volumes["bound"].to_numpy())
+        joined = bound.merge(claims, on=["ts", "claim_namespace", "claim_name"], how="inner")
+        joined = joined.drop_duplicates(["row", "pod_code"])
+        return joined[["row", "pod_code"]].astype(np.int64).reset_index(drop=True)
 
     def add_coverage(self, split: tuple[np.ndarray, np.ndarray, np.ndarray], column: str) -> None:
         hour, seconds, _ = split

@@ -194,9 +194,12 @@ class Table(tables.Table):
     def __init__(self, rows, *, state=None, totals=(), caption="", **kwargs):
         # A copy: sorting happens in place, and the views' lists stay in the context as computed.
         rows = list(rows)
-        # GPU columns show only where some row has GPUs: a table of clusters without them reads as before.
+        # GPU (storage) columns show only where some row has GPUs (volumes): a table of clusters without them
+        # reads as before.
         unused = [
-            n for n in self.base_columns if n.startswith("gpu_") and not any(_value(r, n) for r in rows)
+            n
+            for n in self.base_columns
+            if n.startswith(("gpu_", "storage_")) and not any(_value(r, n) for r in rows)
         ]
         if unused:
             kwargs["exclude"] = (*(kwargs.get("exclude") or ()), *unused)
@@ -544,6 +547,7 @@ class NamespaceTable(Table):
     mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
     estimated_share = ShareColumn(_("Estimated"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
+    storage_cost = MoneyColumn(_("Storage cost"))
     cost = MoneyColumn(_("Cost ({currency})"))
     change = ChangeColumn()
 
@@ -572,12 +576,17 @@ class WorkloadTable(Table):
     cpu_efficiency = ShareColumn(_("CPU efficiency"), digits=0)
     mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
+    storage_cost = MoneyColumn(_("Storage cost"))
     cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_name(self, value, record):
+        if record.get("workload_id") is None:  # the namespace's claims no pod mounted
+            return row_heading(gettext("Unmounted storage"))
         return row_heading(f"{record['kind']}/{value}", self.link("workload", record["workload_id"]))
 
     def value_name(self, value, record):
+        if record.get("workload_id") is None:
+            return gettext("Unmounted storage")
         return f"{record['kind']}/{value}"
 
 
@@ -612,6 +621,7 @@ class PodTable(Table):
     mem_billable_gib_hours = QuantityColumn(_("Memory billable GiB-hours"))
     gpu_billable_hours = QuantityColumn(_("GPU billable GPU-hours"))
     gpu_cost = MoneyColumn(_("GPU cost"))
+    storage_cost = MoneyColumn(_("Storage cost"))
     cost = MoneyColumn(_("Cost ({currency})"))
 
     def render_pod__name(self, value, record):
@@ -626,8 +636,30 @@ class PodDayTable(Table):
     cpu_billable_core_hours = QuantityColumn(_("Billable core-hours"))
     mem_billable_gib_hours = QuantityColumn(_("Billable GiB-hours"))
     gpu_billable_hours = QuantityColumn(_("Billable GPU-hours"))
+    storage_cost = MoneyColumn(_("Storage cost"))
     estimated_cost = MoneyColumn(_("Estimated"))
     cost = MoneyColumn(_("Cost ({currency})"))
+
+
+class VolumeTable(Table):
+    """Persistent volumes: what each disk cost over the period, who paid it, and its bill lines."""
+
+    per_page = 50
+    name = Column(_("Volume"))
+    claim = Column(_("Claim"))
+    disk_id = Column(_("Disk"))
+    pods_cost = MoneyColumn(_("Pods mounting it"))
+    unmounted_cost = MoneyColumn(_("Unmounted"))
+    idle_cost = MoneyColumn(_("Storage idle"))
+    cost = MoneyColumn(_("Cost ({currency})"))
+    bill_lines = Column(_("Bill lines"), orderable=False)
+
+    def render_bill_lines(self, value, record):
+        return ", ".join(
+            f"{line['resource_id']} ({line['service_name'] or line['resource_name']})" for line in value
+        )
+
+    value_bill_lines = render_bill_lines
 
 
 class PodHourTable(Table):

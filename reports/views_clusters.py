@@ -106,6 +106,11 @@ def cluster(request, state, name: str):
         state=state,
         caption=gettext("Node pools"),
         totals=[
+            *(
+                [{"node_pool__name": gettext("Persistent volumes"), "cost": figures["volumes"]}]
+                if figures["volumes"]
+                else []
+            ),
             {"node_pool__name": "Overhead", "cost": overhead},
             {"node_pool__name": gettext("Physical cost"), "cost": total},
         ],

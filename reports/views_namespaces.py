@@ -94,8 +94,9 @@ def namespace(request, state, cluster: str, name: str):
         caption=gettext("Workloads"),
         totals=[{"name": gettext("Namespace total"), "cost": total}],
     )
+    volumes = tables.VolumeTable(figures["explained"]["volumes"], state=state, caption=gettext("Volumes"))
     return tables.render_page(
-        request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table
+        request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table, volumes=volumes
     )
 
 
@@ -122,7 +123,10 @@ def workload(request, state, pk: int):
         caption=gettext("Pods"),
         totals=[{"pod__name": gettext("Workload total"), "cost": total}],
     )
-    return tables.render_page(request, "reports/workload.html", context, f"{wl.kind}-{wl.name}", pods=table)
+    volumes = tables.VolumeTable(figures["volumes"], state=state, caption=gettext("Volumes"))
+    return tables.render_page(
+        request, "reports/workload.html", context, f"{wl.kind}-{wl.name}", pods=table, volumes=volumes
+    )
 
 
 @page()

@@ -11,8 +11,8 @@ import pandas as pd
 from costing.volumes import normalise_disk_id
 
 NODE, OVERHEAD, OUTSIDE = "node", "overhead", "outside"
-# A persistent volume's disk: produced only when volume disk ids are given (the database attribution does
-# not give them yet: volumes are not recorded, so disk lines stay overhead).
+# A persistent volume's disk: produced when volume disk ids are given (costing/billing/attribution_db.py gives
+# those of the recorded volumes).
 VOLUME = "volume"
 
 

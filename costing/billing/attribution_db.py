@@ -1,4 +1,5 @@
-"""Attributes bill lines in the database: tag rules of the policy in force on each charge date, known nodes."""
+"""Attributes bill lines in the database: tag rules of the policy in force on each charge date, known nodes
+and the disks of known persistent volumes."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from django.db.models import QuerySet
 
 from costing.billing.attribution import TagRule, attribute_lines
 from costing.dirty import mark_days_dirty
-from costing.models import BillLine, Cluster, Node, NodeInstance, Policy
+from costing.models import BillLine, Cluster, Node, NodeInstance, Policy, Volume
 from costing.models import TagRule as TagRuleRow
+from costing.volumes import normalise_disk_id
 
 DAY_NS = 86_400 * 10**9
 BATCH = 50_000
@@ -30,7 +32,9 @@ class Attributor:
     Within a policy, rules with a value are tried before key-only rules, then by cluster name and key, so
     a precise rule wins over a broad one. A rule naming a cluster that is not registered is ignored.
     A node's earlier instances (NodeInstance) stay its own; an instance id seen on several nodes belongs to the
-    one seen last.
+    one seen last. A disk id of a known PersistentVolume (Volume.disk_id) makes its lines that volume's
+    (kind volume); a disk id on several volumes belongs to the one seen last. Disks of no volume stay
+    overhead.
     """
 
     def __init__(self) -> None:
@@ -58,15 +62,21 @@ class Attributor:
         ]
         known.sort(key=lambda row: (row[0], row[1]))
         self.nodes = {instance_id: (cluster_id, node_id) for _, node_id, instance_id, cluster_id in known}
+        disks = sorted(
+            Volume.objects.exclude(disk_id="").values_list("last_seen", "pk", "disk_id", "cluster_id"),
+            key=lambda row: (row[0], row[1]),
+        )
+        self.volumes = {normalise_disk_id(disk): (cluster_id, pk) for _, pk, disk, cluster_id in disks}
 
     def attribute(self, lines: pd.DataFrame) -> pd.DataFrame:
         days = _ns(lines["charge_period_start"]) // DAY_NS
         which = np.searchsorted(self.policy_days, days, side="right") - 1
         groups = np.unique(which)
         if len(groups) == 1:
-            return attribute_lines(lines, self._rules(int(groups[0])), self.nodes)
+            return attribute_lines(lines, self._rules(int(groups[0])), self.nodes, self.volumes)
         parts = [
-            attribute_lines(lines[which == group], self._rules(int(group)), self.nodes) for group in groups
+            attribute_lines(lines[which == group], self._rules(int(group)), self.nodes, self.volumes)
+            for group in groups
         ]
         return pd.concat(parts).loc[lines.index]
 
@@ -111,7 +121,7 @@ def attribute_lines_in_db(
     """Attribute stored lines again (a node or a tag rule added since) and return how many changed.
 
     `lines`: a BillLine queryset, or a period (start, end) meaning the lines whose charge period overlaps
-    [start, end). Only lines whose kind, cluster or node change are written, and the cluster-days they
+    [start, end). Only lines whose kind, cluster, node or volume change are written, and the cluster-days they
     touch, under their old cluster and under their new one, are marked dirty in the same transaction.
     """
     if isinstance(lines, tuple):
@@ -124,9 +134,11 @@ def attribute_lines_in_db(
         last = 0
         # Keyset batches, each read whole before its updates (SQLite has no isolation between the queries of
         # one connection, so no open cursor over the table being written).
-        while batch := list(lines.filter(pk__gt=last).order_by("pk").values_list(*fields, "node_id")[:BATCH]):
+        while batch := list(
+            lines.filter(pk__gt=last).order_by("pk").values_list(*fields, "node_id", "volume_id")[:BATCH]
+        ):
             last = batch[-1][0]
-            frame = pd.DataFrame(batch, columns=[*fields, "node_id"])
+            frame = pd.DataFrame(batch, columns=[*fields, "node_id", "volume_id"])
             frame["charge_period_start"] = pd.to_datetime(frame["charge_period_start"], utc=True)
             frame["charge_period_end"] = pd.to_datetime(frame["charge_period_end"], utc=True)
             new = attributor.attribute(frame)
@@ -134,6 +146,7 @@ def attribute_lines_in_db(
                 (new["kind"] != frame["kind"])
                 | ~_same(new["cluster"], frame["cluster_id"])
                 | ~_same(new["node"], frame["node_id"])
+                | ~_same(new["volume"], frame["volume_id"])
             ).to_numpy()
             if not differs.any():
                 continue
@@ -141,14 +154,14 @@ def attribute_lines_in_db(
             before = frame[differs].rename(columns={"cluster_id": "cluster"})
             days = merge_days(touched_days(before), touched_days(moved))
             updates: dict[tuple, list[int]] = defaultdict(list)
-            for pk, kind, cluster, node in zip(
-                moved["pk"], moved["kind"], moved["cluster"], moved["node"], strict=True
+            for pk, kind, cluster, node, volume in zip(
+                moved["pk"], moved["kind"], moved["cluster"], moved["node"], moved["volume"], strict=True
             ):
-                updates[(kind, _id(cluster), _id(node))].append(int(pk))
-            for (kind, cluster, node), pks in updates.items():
+                updates[(kind, _id(cluster), _id(node), _id(volume))].append(int(pk))
+            for (kind, cluster, node, volume), pks in updates.items():
                 for i in range(0, len(pks), 10_000):  # bounded IN lists
                     BillLine.objects.filter(pk__in=pks[i : i + 10_000]).update(
-                        kind=kind, cluster_id=cluster, node_id=node
+                        kind=kind, cluster_id=cluster, node_id=node, volume_id=volume
                     )
             mark_dirty(days)
             changed += int(differs.sum())

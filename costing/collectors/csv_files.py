@@ -13,13 +13,16 @@ import pandas as pd
 
 from costing.k8snames import kind_problem, name_problem, owner_problem
 from costing.quantity import BINARY_SUFFIXES, DECIMAL_SUFFIXES, QuantityError, parse_quantity
+from costing.volumes import normalise_disk_id
 
 __all__ = [
     "NAMESPACE_FILE_COLUMNS",
     "NODE_FILE_COLUMNS",
     "POD_FILE_COLUMNS",
+    "VOLUME_FILE_COLUMNS",
     "SampleFileError",
     "read_sample_files",
+    "read_volume_file",
 ]
 
 NODE_FILE_COLUMNS = [
@@ -52,10 +55,14 @@ POD_OPTIONAL = [
     "memory_limit_bytes",
     "gpu_request_devices",
     "gpu_usage_devices",
+    "claims",  # the PersistentVolumeClaims the pod mounts, names joined by ";"
 ]
 # Columns that only a file of one row per container may have.
 CONTAINER_ONLY = ("init", "cpu_limit_cores", "memory_limit_bytes")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
+# PersistentVolumes, one row per volume and sample (docs/import-formats.md, "Samples").
+VOLUME_FILE_COLUMNS = ["timestamp", "volume", "phase"]
+VOLUME_OPTIONAL = ["capacity_bytes", "claim_namespace", "claim_name", "disk_id", "driver", "storage_class"]
 NAMESPACE_FILE_COLUMNS = ["namespace"]
 NAMESPACE_OPTIONAL = ["labels"]
 _FIRST_DATA_LINE = 2  # line 1 is the header
@@ -216,6 +223,8 @@ def _read_pods(path: Path) -> pd.DataFrame:
     for column in ("gpu_request_devices", "gpu_usage_devices"):
         if column in raw:
             out[column], _ = _numbers(raw[column], column, errors, blank_ok=True)
+    if "claims" in raw:
+        out["claims"] = _text(raw["claims"], "claims", errors)
     if per_container:
         _read_container_columns(raw, out, errors)
     errors.raise_first()
@@ -284,6 +293,33 @@ def _same_pod_attributes(out: pd.DataFrame, errors: _Errors) -> None:
             ),
         )
     errors.raise_first()
+
+
+def read_volume_file(path: Path | str) -> pd.DataFrame:
+    """The PersistentVolumes of volumes.csv in the recorder's VOLUME_COLUMNS, or SampleFileError for the first
+    bad field. Disk ids are brought to costing.volumes.normalise_disk_id's form (as the bill's are)."""
+    path = Path(path)
+    raw, errors = _read(path, VOLUME_FILE_COLUMNS, VOLUME_OPTIONAL)
+    out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    out["volume"] = _text(raw["volume"], "volume", errors, required=True, kubernetes="node")
+    out["phase"] = _text(raw["phase"], "phase", errors, required=True)
+    if "capacity_bytes" in raw:
+        out["capacity_bytes"], _ = _numbers(raw["capacity_bytes"], "capacity_bytes", errors, blank_ok=True)
+    else:
+        out["capacity_bytes"] = 0.0
+    for column, kind in (("claim_namespace", "namespace"), ("claim_name", "node")):
+        out[column] = _text(raw[column], column, errors, kubernetes=kind) if column in raw else ""
+    for column in ("driver", "storage_class"):
+        out[column] = _text(raw[column], column, errors, longest=253) if column in raw else ""
+    disks = _text(raw["disk_id"], "disk_id", errors, longest=1000) if "disk_id" in raw else None
+    out["disk_id"] = [normalise_disk_id(d) for d in disks] if disks is not None else ""
+    half = (out["claim_namespace"] == "") != (out["claim_name"] == "")
+    errors.where(half.to_numpy(), "claim_name", "give both claim_namespace and claim_name, or neither")
+    errors.raise_first()
+    _no_duplicates(
+        out, ["timestamp", "volume"], "volume", errors, "volume {} is listed twice at this timestamp"
+    )
+    return out
 
 
 def _read_namespaces(path: Path) -> pd.DataFrame:

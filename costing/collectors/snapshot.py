@@ -37,6 +37,21 @@ POD_COLUMNS = [
 NODE_GPU_COLUMNS = ["gpu_capacity_devices"]
 POD_GPU_COLUMNS = ["gpu_request_devices", "gpu_usage_devices"]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
+# PersistentVolumes, one row per volume and sample (VolumeSample's fields); optional. A collector that
+# lists none (the Prometheus importer) passes no frame, and the recorder records no volumes.
+VOLUME_COLUMNS = [
+    "timestamp",
+    "volume",
+    "capacity_bytes",
+    "phase",
+    "claim_namespace",
+    "claim_name",
+    "disk_id",
+    "driver",
+    "storage_class",
+]
+# Optional pods column: the claims a pod mounts (PodSample.claims), a sequence or names joined by ";".
+POD_CLAIMS_COLUMN = "claims"
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
 CONTAINER_COLUMNS = [

@@ -61,12 +61,13 @@ def backfill_demo(
         result = record_samples(
             cluster,
             nodes,
-            pods,
+            simulator.with_claims(pods),
             namespaces,
             interval=interval,
             source=SampleSource.SIMULATOR,
             strict=False,
             containers=containers,
+            volumes=simulator.volume_frame(first, end, interval),
         )
         total += result
         if write:

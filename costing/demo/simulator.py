@@ -17,6 +17,7 @@ from costing.collectors.snapshot import (
     NODE_GPU_COLUMNS,
     POD_COLUMNS,
     POD_GPU_COLUMNS,
+    VOLUME_COLUMNS,
     ClaimSample,
     ContainerSample,
     NamespaceInfo,
@@ -512,7 +513,7 @@ class DemoCluster:
                     containers=tuple(by_pod.get(i, ())),
                     gpu_request_devices=float(pods["gpu_request_devices"][i]),
                     gpu_usage_devices=float(pods["gpu_usage_devices"][i]),
-                    claims=(f"data-{pods['pod'][i]}",) if pods["owner_kind"][i] == "StatefulSet" else (),
+                    claims=self.claims_of(pods["owner_kind"][i], pods["pod"][i]),
                 )
                 for i in range(len(pods["pod"]))
             ],
@@ -585,6 +586,32 @@ class DemoCluster:
             UNMOUNTED_CLAIM,
             RELEASED_CLAIM,
         ]
+
+    @staticmethod
+    def claims_of(owner_kind: str, pod: str) -> tuple[str, ...]:
+        """The claims a demo pod mounts: a StatefulSet replica its data-<pod>, any other pod none."""
+        return (f"data-{pod}",) if owner_kind == "StatefulSet" else ()
+
+    def with_claims(self, pods: pd.DataFrame) -> pd.DataFrame:
+        """A frames() pods frame with the recorder's `claims` column (the claims each pod mounts)."""
+        return pods.assign(
+            claims=[self.claims_of(k, p) for k, p in zip(pods["owner_kind"], pods["pod"], strict=True)]
+        )
+
+    def volume_frame(self, start: datetime, end: datetime, interval: int = 60) -> pd.DataFrame:
+        """The volumes() of every slot start, start + interval, ... < end (VOLUME_COLUMNS), as snapshot(t)
+        gives them for each slot t: what a backfill records beside frames()."""
+        stamps = pd.to_datetime(
+            np.arange(_epoch(start), _epoch(end), interval, dtype=np.int64), unit="s", utc=True
+        )
+        volumes, _ = self.volumes()
+        rows = [
+            (t, v.name, v.capacity_bytes, v.phase, v.claim_namespace, v.claim_name, v.disk_id, v.driver,
+             v.storage_class)
+            for t in stamps
+            for v in volumes
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=VOLUME_COLUMNS)
 
     def volume_name(self, claim: str) -> str:
         """The PersistentVolume provisioned for `claim` (pvc-<uuid>, as CSI provisioners name them)."""

@@ -47,8 +47,9 @@ class ApportionInputs:
     namespaces: cluster, namespace, department, shared (bool), cpu_cost, mem_cost, cost; one row per
         (cluster, namespace). The department is resolved by the caller ("Unallocated" when no rule
         claims the namespace) and ignored for shared namespaces.
-    idle: cluster, cpu_idle, mem_idle, optionally gpu_idle (several rows per cluster are added up);
-        namespaces may carry gpu_cost, the basis of idle GPU under per_resource.
+    idle: cluster, cpu_idle, mem_idle, optionally gpu_idle and storage_idle (several rows per cluster are
+        added up); namespaces may carry gpu_cost and storage_cost, the bases of idle GPU and of storage
+        idle (released or unbound volumes) under per_resource.
     overhead: cluster, cost (several rows per cluster are added up).
     """
 
@@ -148,7 +149,11 @@ def apportion(
             columns[pool] = day.per_resource_idle()
         elif pool == "idle":
             columns[pool] = day.divide(
-                "idle", day.pools["idle_cpu"] + day.pools["idle_mem"] + day.pools["idle_gpu"]
+                "idle",
+                day.pools["idle_cpu"]
+                + day.pools["idle_mem"]
+                + day.pools["idle_gpu"]
+                + day.pools["idle_storage"],
             )
         else:
             columns[pool] = day.divide(pool, day.pools[pool])
@@ -173,13 +178,16 @@ def _checked(day_inputs: ApportionInputs) -> tuple[pd.DataFrame, pd.DataFrame, p
     require_unique(ns, ["cluster", "namespace"], name="namespaces")
     ns = ns.assign(shared=ns["shared"].astype(bool))
     # GPUs are optional: without the columns there is no GPU cost and no idle GPU.
-    if "gpu_cost" not in ns.columns:
-        ns = ns.assign(gpu_cost=0.0)
-    require_finite(ns, ["gpu_cost"], name="namespaces")
+    # So are persistent volumes: no storage cost, no storage idle.
+    for column in ("gpu_cost", "storage_cost"):
+        if column not in ns.columns:
+            ns = ns.assign(**{column: 0.0})
+    require_finite(ns, ["gpu_cost", "storage_cost"], name="namespaces")
     idle = day_inputs.idle
-    if "gpu_idle" not in idle.columns:
-        idle = idle.assign(gpu_idle=0.0)
-    require_finite(idle, ["gpu_idle"], name="idle")
+    for column in ("gpu_idle", "storage_idle"):
+        if column not in idle.columns:
+            idle = idle.assign(**{column: 0.0})
+    require_finite(idle, ["gpu_idle", "storage_idle"], name="idle")
     unnamed = (~ns["shared"] & ns["department"].isna()).to_numpy()
     if unnamed.any():
         row = ns.index[int(unnamed.argmax())]
@@ -246,6 +254,7 @@ class _Day:
         self.cpu_costs = table(ns["cpu_cost"])
         self.mem_costs = table(ns["mem_cost"])
         self.gpu_costs = table(ns["gpu_cost"])
+        self.storage_costs = table(ns["storage_cost"])
         self.has_namespace = np.zeros((len(self.clusters), len(self.recipients)), dtype=bool)
         self.has_namespace[row[~shared], col[~shared]] = True
         self.pools = {
@@ -253,6 +262,7 @@ class _Day:
             "idle_cpu": per_cluster(idle, "cpu_idle"),
             "idle_mem": per_cluster(idle, "mem_idle"),
             "idle_gpu": per_cluster(idle, "gpu_idle"),
+            "idle_storage": per_cluster(idle, "storage_idle"),
             "overhead": per_cluster(overhead, "cost"),
         }
         self._notes: list[dict[str, np.ndarray]] = []
@@ -316,8 +326,8 @@ class _Day:
         return self.spread(amounts, fractions, line)
 
     def per_resource_idle(self) -> np.ndarray:
-        """Idle CPU by CPU cost, idle memory by memory cost and idle GPU by GPU cost over all namespaces,
-        shared ones included.
+        """Idle CPU by CPU cost, idle memory by memory cost, idle GPU by GPU cost and storage idle by
+        storage cost over all namespaces, shared ones included.
 
         The shared namespaces' part of idle follows their shared cost: it is divided by the shared
         pool's method and scope, and shows in the idle column of whoever takes it.
@@ -330,9 +340,10 @@ class _Day:
             ("cpu", self.cpu_costs, "idle_cpu"),
             ("memory", self.mem_costs, "idle_mem"),
             ("gpu", self.gpu_costs, "idle_gpu"),
+            ("storage", self.storage_costs, "idle_storage"),
         ):
-            if resource == "gpu" and not self.pools[pool].any():
-                continue  # no idle GPU: nothing to divide, nothing to explain
+            if resource in ("gpu", "storage") and not self.pools[pool].any():
+                continue  # no idle GPU (storage): nothing to divide, nothing to explain
             fractions = _normalised(np.clip(costs, 0.0, None))
             applied = np.full(len(self.clusters), "per_resource", dtype=object)
             fallback = ~fractions.any(axis=1)

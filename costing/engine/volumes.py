@@ -10,14 +10,16 @@ An hour in which no sample saw the volume is all idle, as a billed node-hour nev
 add up to the hour's cost exactly: shares are floored and the units still missing go one each to the
 largest remainders (ties by key order).
 
-A pure rule: not yet called by costing/compute.py (volumes are not recorded yet), see docs/architecture.md.
+The recorder keeps a volume's hour as sums (costing.models.VolumeHour and VolumeMountHour): seconds seen,
+bound, bound but unmounted, and each pod's share of the seconds it mounted the volume; split_recorded_hour
+applies the same rule to those sums (costing/storage.py calls it for every billed volume-hour).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from costing.engine._validate import EngineInputError
@@ -50,6 +52,42 @@ def split_volume_hour(cost_units: int, seen: Sequence[VolumeSeen]) -> dict[Key, 
             keys = ((UNMOUNTED, s.claim_namespace),)
         for key in keys:
             weights[key] = weights.get(key, Fraction(0)) + Fraction(s.seconds, len(keys))
+    return _divide(cost_units, weights)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedHour:
+    """One volume-hour as recorded: seconds of the samples that saw it, of them bound, and bound with no pod
+    mounting it; the claim's namespace; each pod's share of the seconds (seconds / pods mounting at once)."""
+
+    seconds: int
+    bound_seconds: int = 0
+    unmounted_seconds: int = 0
+    claim_namespace: object = ""
+    pod_shares: Mapping[object, float] = field(default_factory=dict)
+
+
+def split_recorded_hour(cost_units: int, seen: RecordedHour | None) -> dict[Key, int]:
+    """split_volume_hour on a recorded hour's sums (None: no sample saw the volume, all idle)."""
+    weights: dict[Key, Fraction] = {}
+    if seen is not None and seen.seconds > 0:
+        if seen.bound_seconds > seen.seconds or seen.unmounted_seconds > seen.bound_seconds:
+            raise EngineInputError(
+                f"volume hour: seconds {seen.seconds}, bound {seen.bound_seconds}, "
+                f"unmounted {seen.unmounted_seconds} do not nest"
+            )
+        if seen.seconds > seen.bound_seconds:
+            weights[(IDLE, "")] = Fraction(seen.seconds - seen.bound_seconds)
+        if seen.unmounted_seconds:
+            weights[(UNMOUNTED, seen.claim_namespace)] = Fraction(seen.unmounted_seconds)
+        for pod, share in seen.pod_shares.items():
+            if share > 0:
+                weights[(POD, pod)] = Fraction(share)
+    return _divide(cost_units, weights)
+
+
+def _divide(cost_units: int, weights: dict[Key, Fraction]) -> dict[Key, int]:
+    """cost_units in parts proportional to weights, floored, the missing units to the largest remainders."""
     if not weights:
         return {(IDLE, ""): cost_units}
     total = sum(weights.values())

@@ -3,7 +3,7 @@
 from .accounts import SsoGroupRule, SsoIdentity, UserLanguage
 from .billing import BillImport, BillLine, ExchangeRate
 from .budgets import Alert, AlertChannel, AlertDelivery, Budget, BudgetPlan
-from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
+from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Volume, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from .results import (
@@ -14,10 +14,11 @@ from .results import (
     NodeCostHour,
     PodCostDay,
     PoolShareDay,
+    VolumeCostDay,
     WorkloadCostDay,
     WorkloadCostMonth,
 )
-from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
+from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot, VolumeHour, VolumeMountHour
 
 __all__ = [
     "Alert",
@@ -54,6 +55,10 @@ __all__ = [
     "SsoIdentity",
     "TagRule",
     "UserLanguage",
+    "Volume",
+    "VolumeCostDay",
+    "VolumeHour",
+    "VolumeMountHour",
     "WorkerHeartbeat",
     "Workload",
     "WorkloadCostDay",

@@ -34,11 +34,13 @@ class GpuHours(models.Model):
 
 
 class AllocatedCost(models.Model):
-    """What resource-hours were charged: CPU, memory and GPU parts, their sum, and the estimated part of it."""
+    """What was charged: CPU, memory, GPU and storage parts, their sum, and the estimated part of it."""
 
     cpu_cost = models.DecimalField(**MONEY, verbose_name=_("CPU cost"))
     mem_cost = models.DecimalField(**MONEY, verbose_name=_("memory cost"))
     gpu_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("GPU cost"))
+    # Persistent volumes' disks: of the pods mounting them, plus a namespace's unmounted claims.
+    storage_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("storage cost"))
     cost = models.DecimalField(**MONEY, verbose_name=_("cost"))
     estimated_cost = models.DecimalField(
         **MONEY, verbose_name=_("estimated cost")

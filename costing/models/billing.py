@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from costing.choices import BillFormat, LineKind, RunStatus
 
-from .inventory import Cluster, Node
+from .inventory import Cluster, Node, Volume
 
 # Bills carry up to 10-11 decimals (the FOCUS sample, the demo bill): stored exactly, so that the lines of an
 # import add up to the file's totals.
@@ -144,6 +144,17 @@ class BillLine(models.Model):
         db_index=False,
         db_constraint=False,
         verbose_name=_("node"),
+    )
+    # A persistent volume's disk (kind volume): its ResourceId is the volume's disk id.
+    volume = models.ForeignKey(
+        Volume,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("volume"),
     )
 
     class Meta:

@@ -224,3 +224,36 @@ class Pod(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Volume(models.Model):
+    """One PersistentVolume of a cluster, as last seen, with the cloud disk behind it (costing/volumes.py).
+
+    `disk_id` is the disk as the bill names it (normalise_disk_id's form; "" for NFS, hostPath, local): a
+    bill line of that disk is this volume's cost. The claim is the PV's spec.claimRef as last seen.
+    """
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="volumes", verbose_name=_("cluster")
+    )
+    name = models.CharField(max_length=253, verbose_name=_("name"))
+    disk_id = models.CharField(max_length=1000, blank=True, default="", verbose_name=_("disk ID"))
+    driver = models.CharField(max_length=253, blank=True, default="", verbose_name=_("driver"))
+    storage_class = models.CharField(max_length=253, blank=True, default="", verbose_name=_("storage class"))
+    capacity_bytes = models.BigIntegerField(default=0, verbose_name=_("capacity (bytes)"))
+    phase = models.CharField(max_length=20, blank=True, default="", verbose_name=_("phase"))
+    claim_namespace = models.CharField(
+        max_length=253, blank=True, default="", verbose_name=_("claim namespace")
+    )
+    claim_name = models.CharField(max_length=253, blank=True, default="", verbose_name=_("claim name"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
+
+    class Meta:
+        verbose_name = _("volume")
+        verbose_name_plural = _("volumes")
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="volume_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

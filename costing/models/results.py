@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import Pool
 
 from .base import MONEY, AllocatedCost, GpuHours, ResourceHours
-from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
+from .inventory import Cluster, Namespace, Node, NodePool, Pod, Volume, Workload
 from .policy import Department, Policy
 
 
@@ -42,6 +42,10 @@ class ClusterDay(models.Model):
     workload_cost = models.DecimalField(**MONEY, verbose_name=_("workload cost"))
     idle_cost = models.DecimalField(**MONEY, verbose_name=_("idle cost"))
     overhead_cost = models.DecimalField(**MONEY, verbose_name=_("overhead cost"))
+    # Persistent volumes' disks: the part of workload_cost charged for them (to pods and unmounted claims)
+    # and the part of idle_cost that no claim held (released or unbound volumes, hours no sample saw).
+    storage_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("storage cost"))
+    storage_idle_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("storage idle cost"))
     estimated_cost = models.DecimalField(
         **MONEY,
         help_text=_("part of physical_cost priced from the fallback sheet"),
@@ -259,6 +263,10 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
         verbose_name=_("department"),
     )
     shared = models.BooleanField(default=False, verbose_name=_("shared"))
+    # The part of storage_cost for claims no pod mounted ("unmounted storage").
+    unmounted_storage_cost = models.DecimalField(
+        **MONEY, db_default=0, verbose_name=_("unmounted storage cost")
+    )
 
     class Meta:
         verbose_name = _("namespace cost day")
@@ -270,6 +278,44 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
 
     def __str__(self) -> str:
         return f"namespace {self.namespace_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
+class VolumeCostDay(models.Model):
+    """One PersistentVolume's day: its disk's bill lines and who paid them (costing/engine/volumes.py).
+
+    cost = pods_cost + unmounted_cost + idle_cost exactly; `namespace` is its claim's namespace (as last
+    seen that day), None when it was never bound that day."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    volume = models.ForeignKey(
+        Volume, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("volume")
+    )
+    namespace = models.ForeignKey(
+        Namespace,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("namespace"),
+    )
+    cost = models.DecimalField(**MONEY, verbose_name=_("cost"))
+    pods_cost = models.DecimalField(**MONEY, verbose_name=_("pods cost"))
+    unmounted_cost = models.DecimalField(**MONEY, verbose_name=_("unmounted cost"))
+    idle_cost = models.DecimalField(**MONEY, verbose_name=_("idle cost"))
+    hours_seen = models.PositiveSmallIntegerField(default=0, verbose_name=_("hours seen"))
+
+    class Meta:
+        verbose_name = _("volume cost day")
+        verbose_name_plural = _("volume cost days")
+        ordering = ["cluster", "day", "volume"]
+        constraints = [models.UniqueConstraint(fields=["volume", "day"], name="volumecostday_unique_day")]
+        indexes = [models.Index(fields=["cluster", "day"], name="volumecostday_cluster_day")]
+
+    def __str__(self) -> str:
+        return f"volume {self.volume_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
 class DepartmentCostDay(models.Model):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import SampleSource, SampleStatus
 
 from .base import GpuHours, ResourceHours
-from .inventory import Cluster, Node, Pod
+from .inventory import Cluster, Namespace, Node, Pod, Volume
 
 
 class SampleSlot(models.Model):
@@ -169,3 +169,65 @@ class ContainerHour(ResourceHours):
 
     def __str__(self) -> str:
         return f"pod {self.pod_id} container {self.container} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class VolumeHour(models.Model):
+    """One PersistentVolume's hour: the seconds of the samples that saw it, and of those the seconds it was
+    bound to its claim and the seconds it was bound but mounted by no pod (what costing/engine/volumes.py
+    divides). `namespace` is its claim's namespace (as last seen in the hour); None while unbound."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    volume = models.ForeignKey(
+        Volume, on_delete=models.CASCADE, related_name="hours", verbose_name=_("volume")
+    )
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    namespace = models.ForeignKey(
+        Namespace,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("namespace"),
+    )
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+    seconds = models.PositiveIntegerField(default=0, verbose_name=_("seconds"))
+    bound_seconds = models.PositiveIntegerField(default=0, verbose_name=_("bound seconds"))
+    unmounted_seconds = models.PositiveIntegerField(default=0, verbose_name=_("unmounted seconds"))
+
+    class Meta:
+        verbose_name = _("volume hour")
+        verbose_name_plural = _("volume hours")
+        constraints = [models.UniqueConstraint(fields=["volume", "hour"], name="volumehour_unique_hour")]
+        indexes = [models.Index(fields=["cluster", "hour"], name="volumehour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"volume {self.volume_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class VolumeMountHour(models.Model):
+    """One pod's mount of one bound volume for one hour: the seconds it mounted it, and its share of them
+    (seconds divided by the number of the claim's pods mounting it in each sample: equal parts)."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    volume = models.ForeignKey(
+        Volume, on_delete=models.CASCADE, related_name="mount_hours", verbose_name=_("volume")
+    )
+    pod = models.ForeignKey(Pod, on_delete=models.CASCADE, related_name="volume_hours", verbose_name=_("pod"))
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    seconds = models.PositiveIntegerField(default=0, verbose_name=_("seconds"))
+    share_seconds = models.FloatField(default=0, verbose_name=_("share seconds"))
+
+    class Meta:
+        verbose_name = _("volume mount hour")
+        verbose_name_plural = _("volume mount hours")
+        constraints = [
+            models.UniqueConstraint(fields=["volume", "pod", "hour"], name="volumemounthour_unique_hour")
+        ]
+        indexes = [models.Index(fields=["cluster", "hour"], name="volumemounthour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"volume {self.volume_id} pod {self.pod_id} @ {self.hour:%Y-%m-%d %H:00}"

@@ -22,6 +22,7 @@ from costing.models import (
     NodeCostHour,
     PodCostDay,
     PoolShareDay,
+    VolumeCostDay,
     WorkloadCostDay,
     WorkloadCostMonth,
 )
@@ -136,6 +137,7 @@ def prune(today: date | None = None) -> dict[str, int]:
             WorkloadCostDay,
             NamespaceCostDay,
             NodeCostDay,
+            VolumeCostDay,
         ):
             deleted[model.__name__] = model.objects.filter(day__lt=daily_cutoff).delete()[0]
         deleted["PodCostDay"] += dropped

@@ -14,6 +14,7 @@ from reports.queries.nodes import node_pool_totals, with_parts
 # A cluster's physical cost = workload + idle + overhead: the parts as the pages show them, and the
 # stored field each is read from.
 CLUSTER_PARTS = {"workload": "workload_cost", "idle": "idle_cost", "overhead": "overhead_cost"}
+STORAGE_TOTALS = ["storage_cost", "storage_idle_cost"]
 
 
 def cluster_days(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
@@ -27,14 +28,16 @@ def cluster_days(start: date, end: date, cluster_id: int | None = None) -> list[
 
 
 def cluster_totals(start: date, end: date, cluster_id: int | None = None) -> list[dict]:
-    """Per cluster over [start, end): physical, workload, idle, overhead and estimated cost, mean coverage."""
+    """Per cluster over [start, end): physical, workload, idle, overhead and estimated cost, mean coverage,
+    and the storage parts of workload and idle (storage_cost, storage_idle_cost)."""
     from django.db.models import Avg, Count
 
+    totals = [*DAY_TOTALS, *STORAGE_TOTALS]
     qs = for_period(ClusterDay.objects, start, end, cluster_id).values("cluster_id", "cluster__name")
     rows = list(
-        qs.annotate(**sums(DAY_TOTALS), coverage=Avg("coverage"), days=Count("id")).order_by("cluster__name")
+        qs.annotate(**sums(totals), coverage=Avg("coverage"), days=Count("id")).order_by("cluster__name")
     )
-    return [zero_none(r, DAY_TOTALS) for r in rows]
+    return [zero_none(r, totals) for r in rows]
 
 
 def cluster_table(period, previous, cluster_id: int | None = None) -> dict:
@@ -64,7 +67,15 @@ def cluster_pools(period: Period, cluster_id: int) -> dict:
     pools = node_pool_totals(period.start, period.end, cluster_id)
     (summary,) = cluster_totals(period.start, period.end, cluster_id) or [None]
     overhead = {"cost": summary["overhead_cost"] if summary else ZERO}
-    total = cents([*pools, overhead], "cost", summary["physical_cost"] if summary else ZERO)
+    # Persistent volumes' disks are on no node: what pods and claims paid for them plus storage idle.
+    volumes = {"cost": summary["storage_cost"] + summary["storage_idle_cost"] if summary else ZERO}
+    total = cents([*pools, volumes, overhead], "cost", summary["physical_cost"] if summary else ZERO)
     for pool in with_parts(pools):
         pool["idle_share"] = float(pool["idle_part"] / pool["cost"]) if pool["cost"] else None
-    return {"pools": pools, "overhead": overhead["cost"], "total": total, "summary": summary}
+    return {
+        "pools": pools,
+        "volumes": volumes["cost"],
+        "overhead": overhead["cost"],
+        "total": total,
+        "summary": summary,
+    }

@@ -9,8 +9,11 @@ from costing.engine.allocation import GPU_QUANTITIES, POD_QUANTITIES, efficiency
 from costing.models import Cluster, DepartmentCostDay, NamespaceCostDay
 
 QUANTITIES = [*POD_QUANTITIES, *GPU_QUANTITIES]
-COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "cost", "estimated_cost"]
+COSTS = ["cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost", "estimated_cost"]
 NO_LABEL = "(none)"
+# The group of a namespace's claims that no pod mounted (OpenCost's and Kubecost's name), in groupings of
+# pods and workloads: its storage belongs to the namespace, not to a workload, node or label.
+UNMOUNTED = "__unmounted__"
 
 
 class QueryError(ValueError):

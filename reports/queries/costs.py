@@ -31,6 +31,7 @@ from reports.queries.common import (
     DEPARTMENT_PARTS,
     NO_LABEL,
     QUANTITIES,
+    UNMOUNTED,
     QueryError,
     checked_scope,
     for_period,
@@ -39,7 +40,7 @@ from reports.queries.common import (
 from reports.queries.departments import department_cents
 
 # The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost.
-PARTS = ("cpu_cost", "mem_cost", "gpu_cost")
+PARTS = ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost")
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
 
 
@@ -81,10 +82,13 @@ def cost_rows(
                 "idle_cost",
                 "overhead_cost",
                 "coverage",
+                "storage_idle_cost",
             )
         ),
-        columns=["cluster_id", "cluster", "day", "physical", "workload", "idle", "overhead", "coverage"],
-    )
+        columns=[
+            "cluster_id", "cluster", "day", "physical", "workload", "idle", "overhead", "coverage", "storage_idle",
+        ],
+    )  # fmt: skip
 
     if by == "department":
         return _department_rows(start, end, cluster_id, department, cluster_days)
@@ -100,6 +104,8 @@ def cost_rows(
 
     keys = ["label"] if label is not None else KEYS[by]
     groups = _grouped(by, label, keys, start, end, cluster_id, department)
+    if label is not None or by in ("workload", "node_pool", "node"):
+        groups = _with_unmounted(groups, by, keys, start, end, cluster_id, department)
     with_idle = by in ("cluster", "node_pool", "node") and department is None
     if with_idle:
         groups = _add_idle(groups, by, start, end, cluster_id, cluster_days)
@@ -225,6 +231,37 @@ def _group_frame(rows: list[tuple], keys: list[str], label) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def _with_unmounted(groups, by, keys, start, end, cluster_id, department) -> pd.DataFrame:
+    """The groups plus, per namespace (workload grouping) or cluster (the others) with unmounted claims, a
+    group UNMOUNTED holding that storage: a grouping of pods then still adds up to the namespaces."""
+    qs = for_period(NamespaceCostDay.objects, start, end, cluster_id).filter(unmounted_storage_cost__gt=0)
+    if department is not None:
+        qs = qs.filter(department=department, shared=False)
+    rows = list(qs.values_list("cluster__name", "namespace__name", "unmounted_storage_cost"))
+    if not rows:
+        return groups
+    frame = pd.DataFrame(rows, columns=["cluster", "namespace", "units"])
+    frame["units"] = units_array(frame["units"])
+    per = [k for k in (["cluster", "namespace"] if by == "workload" else ["cluster"]) if k in keys]
+    if per:
+        summed = frame.groupby(per, sort=True)["units"].sum().reset_index()
+    else:  # a label grouping: one group for all
+        summed = pd.DataFrame({"units": [int(frame["units"].sum())]})
+    extra = pd.DataFrame({k: summed[k] if k in per else UNMOUNTED for k in keys})
+    if by == "workload":
+        extra["workload_kind"] = ""
+    for quantity in QUANTITIES:
+        extra[quantity] = 0.0
+    for cost in COSTS:
+        extra[cost] = summed["units"].to_numpy(np.int64) if cost in ("cost", "storage_cost") else 0
+    extra["coverage"] = np.nan
+    if groups.empty:
+        return extra[[*keys, *QUANTITIES, *COSTS, "coverage"]].reset_index(drop=True)
+    return (
+        pd.concat([groups, extra], ignore_index=True).sort_values(keys, kind="stable").reset_index(drop=True)
+    )
+
+
 def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
     """Idle (and, per cluster, overhead) of the node days, also for groups whose pods cost nothing."""
     node_days = pd.DataFrame.from_records(
@@ -248,6 +285,25 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
         if len(node_days)
         else pd.DataFrame(columns=[*keys, "idle"])
     )
+    # Storage idle (released or unbound volumes) is on no node: the cluster's, or its UNMOUNTED group's.
+    storage = (
+        pd.DataFrame({"cluster": cluster_days["cluster"], "idle": units_array(cluster_days["storage_idle"])})
+        .groupby("cluster")["idle"]
+        .sum()
+        .reset_index()
+        if len(cluster_days)
+        else pd.DataFrame(columns=["cluster", "idle"])
+    )
+    storage = storage.loc[storage["idle"] != 0]
+    if len(storage):
+        for key in keys[1:]:
+            storage[key] = UNMOUNTED
+        idle = (
+            pd.concat([idle, storage[[*keys, "idle"]]], ignore_index=True)
+            .groupby(keys)["idle"]
+            .sum()
+            .reset_index()
+        )
     out = groups.merge(idle, on=keys, how="outer")
     if by == "cluster":
         overhead = (
@@ -291,9 +347,11 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
     else:
         totals["cost"] = largest_remainder_cents([to_money(workload)])[0]
-    totals["cpu_cost"], totals["mem_cost"], totals["gpu_cost"] = largest_remainder_cents(
-        [to_money(groups[c].sum() if n else 0) for c in PARTS],
-        total=totals["cost"],
+    totals["cpu_cost"], totals["mem_cost"], totals["gpu_cost"], totals["storage_cost"] = (
+        largest_remainder_cents(
+            [to_money(groups[c].sum() if n else 0) for c in PARTS],
+            total=totals["cost"],
+        )
     )
 
     columns: dict[str, list[Decimal]] = {}
@@ -309,8 +367,8 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         for column in ("cost", "idle", "overhead", "physical_cost"):
             columns[column] = [line[column] for line in lines]
         parts = [
-            largest_remainder_cents([to_money(c), to_money(m), to_money(g)], total=row_cost)
-            for c, m, g, row_cost in zip(*(groups[p] for p in PARTS), columns["cost"], strict=True)
+            largest_remainder_cents([to_money(v) for v in values], total=row_cost)
+            for *values, row_cost in zip(*(groups[p] for p in PARTS), columns["cost"], strict=True)
         ]
         for i, part in enumerate(PARTS):
             columns[part] = [split[i] for split in parts]

@@ -27,13 +27,17 @@ from costing.models import (
     PodCostDay,
     PodHour,
     PoolShareDay,
+    Volume,
+    VolumeCostDay,
+    VolumeMountHour,
     Workload,
     WorkloadCostDay,
 )
 from costing.policy.store import spec_for_day
 
 QUANTITIES = POD_QUANTITIES
-COSTS = POD_COSTS
+COSTS = [*POD_COSTS, "storage_cost"]
+VOLUME_COSTS = ["cost", "pods_cost", "unmounted_cost", "idle_cost"]
 ZERO = Decimal(0)
 
 
@@ -154,7 +158,7 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         raise NotFound(f"no namespace {namespace!r} in cluster {cluster!r}")
     days = list(
         _period(NamespaceCostDay.objects.filter(namespace=ns), start, end).values(
-            "day", "department", "shared", *COSTS
+            "day", "department", "shared", "unmounted_storage_cost", *COSTS
         )
     )
     pods = defaultdict(set)
@@ -179,6 +183,7 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
     )
     for row in workloads:
         row["pods"] = len(pods[row["workload_id"]])
+    unmounted = sum((d["unmounted_storage_cost"] for d in days), ZERO)
     return {
         "cluster": cluster,
         "namespace": namespace,
@@ -188,7 +193,90 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         "shared": any(d["shared"] for d in days),
         **{c: sum((d[c] for d in days), ZERO) for c in COSTS},
         "workloads": workloads,
+        # The namespace's claims that no pod mounted: part of its cost, in none of its workloads.
+        "unmounted_storage_cost": unmounted,
+        "volumes": volume_explanations(
+            _period(
+                VolumeCostDay.objects.filter(Q(namespace=ns) | Q(volume__claim_namespace=namespace)),
+                start,
+                end,
+            ).filter(cluster_id=cluster_id),
+            start,
+            end,
+        ),
     }
+
+
+def workload_volumes(workload_id: int, start: date, end: date) -> list[dict]:
+    """volume_explanations of the volumes the workload's pods mounted within [start, end) and hourly
+    retention (mount-hours are kept as long as node-hours)."""
+    hourly_start = max(start, hourly_cutoff())
+    if hourly_start >= end:
+        return []
+    first, _ = day_bounds(hourly_start)
+    last, _ = day_bounds(end)
+    mounted = VolumeMountHour.objects.filter(pod__workload_id=workload_id, hour__gte=first, hour__lt=last)
+    ids = sorted(set(mounted.values_list("volume_id", flat=True)))
+    if not ids:
+        return []
+    return volume_explanations(
+        _period(VolumeCostDay.objects.filter(volume_id__in=ids), hourly_start, end), hourly_start, end
+    )
+
+
+def volume_explanations(volume_days, start: date, end: date) -> list[dict]:
+    """Per volume of the VolumeCostDay rows given, over [start, end): its claim and disk, what its disk cost
+    and who paid it (pods mounting it, its claim's namespace while unmounted, idle while released or
+    unbound), and the bill lines of its disk ("this volume, bill line X")."""
+    rows = _sum_rows(
+        [
+            {"volume_id": r.pop("volume_id"), **r}
+            for r in volume_days.values("volume_id", "day", *VOLUME_COSTS)
+        ],
+        ["volume_id"],
+        VOLUME_COSTS,
+    )
+    if not rows:
+        return []
+    ids = [r["volume_id"] for r in rows]
+    volumes = {
+        v["pk"]: v
+        for v in Volume.objects.filter(pk__in=ids).values(
+            "pk",
+            "name",
+            "disk_id",
+            "driver",
+            "storage_class",
+            "capacity_bytes",
+            "phase",
+            "claim_namespace",
+            "claim_name",
+        )
+    }
+    first, _ = day_bounds(start)
+    last, _ = day_bounds(end)
+    lines = defaultdict(list)
+    for line in (
+        BillLine.objects.filter(volume_id__in=ids, charge_period_start__lt=last, charge_period_end__gt=first)
+        .order_by("charge_period_start", "pk")
+        .values(
+            "pk",
+            "volume_id",
+            "resource_id",
+            "resource_name",
+            "service_name",
+            "charge_period_start",
+            "charge_period_end",
+            "effective_cost",
+        )
+    ):
+        lines[line.pop("volume_id")].append(line)
+    for row in rows:
+        volume = volumes[row["volume_id"]]
+        row.update({k: v for k, v in volume.items() if k != "pk"})
+        row["claim"] = f"{volume['claim_namespace']}/{volume['claim_name']}" if volume["claim_name"] else ""
+        row["bill_lines"] = lines.get(row["volume_id"], [])
+    return sorted(rows, key=lambda r: r["name"])
 
 
 def hourly_cutoff(today: date | None = None) -> date:
@@ -196,13 +284,14 @@ def hourly_cutoff(today: date | None = None) -> date:
     return (today or timezone.now().date()) - timedelta(days=settings.FINOPS_HOURLY_RETENTION_DAYS)
 
 
-def explain_workload(workload_id: int, start: date, end: date) -> dict:
+def explain_workload(workload_id: int, start: date, end: date, *, with_volumes: bool = True) -> dict:
     """A workload's pods over [start, end): per pod its daily figures and, for the days within hourly
     retention, its node-hours with quantities, the unit prices it paid and the cost they make.
 
     An hour's cost is billable core-hours * cpu_price + billable GiB-hours * mem_price (+ billable
     GPU-hours * gpu_price on a GPU node); the hours of a pod add up to its daily cost (to the 1e-8
-    rounding of each stored day).
+    rounding of each stored day). `volumes`: the persistent volumes its pods mounted (workload_volumes),
+    unless `with_volumes` is False (the Pod page shows none).
     """
     workload = Workload.objects.filter(pk=workload_id).select_related("namespace", "cluster").first()
     if workload is None:
@@ -275,6 +364,7 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
     )
     for pod in pods:
         pod["hours"] = hours_by_pod.get(pod["pod_id"], [])
+    volumes = workload_volumes(workload.pk, start, end) if with_volumes else []
     note = ""
     if start < cutoff:
         note = (
@@ -293,6 +383,7 @@ def explain_workload(workload_id: int, start: date, end: date) -> dict:
         "hourly_from": hourly_start if hourly_start < end else None,
         "note": note,
         "pods": pods,
+        "volumes": volumes,
     }
 
 

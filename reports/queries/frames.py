@@ -9,7 +9,7 @@ import pandas as pd
 
 from costing.models import NamespaceCostDay, NodeCostDay, PodCostDay
 from costing.money import units_array
-from reports.queries.common import QUANTITIES, checked_scope, for_period
+from reports.queries.common import QUANTITIES, UNMOUNTED, checked_scope, for_period
 
 
 def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
@@ -17,7 +17,7 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
 
     Columns: day, cluster, node_pool, node, namespace, department (its owner that day, from the stored
     namespace day), shared, controller_kind, controller, pod, labels, the QUANTITIES (resource-hours)
-    and cpu_cost, mem_cost, gpu_cost, cost in int64 units of 1e-8 (exact sums; costing.money.to_money turns them back).
+    and cpu_cost, mem_cost, gpu_cost, storage_cost, cost in int64 units of 1e-8 (exact sums; costing.money.to_money turns them back).
     """
     cluster_id = checked_scope(start, end, cluster)
     columns = {
@@ -35,11 +35,12 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
         "cpu_cost": "cpu_cost",
         "mem_cost": "mem_cost",
         "gpu_cost": "gpu_cost",
+        "storage_cost": "storage_cost",
         "cost": "cost",
     }
     qs = for_period(PodCostDay.objects, start, end, cluster_id)
     frame = pd.DataFrame.from_records(list(qs.values_list(*columns.values())), columns=list(columns))
-    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
+    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
         frame[cost] = units_array(frame[cost]) if len(frame) else np.zeros(0, dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
@@ -114,7 +115,9 @@ def _grouped_pod_days(start, end, cluster_id, by, *, by_day: bool) -> pd.DataFra
     grouped = ["cluster__name", "namespace_id", "namespace__name", "pod__labels"]
     grouped += [GROUPABLE[c] for c in sorted(by)]
     grouped += ["day"] if by_day else []
-    annotations = {f"_sum_{m}": Sum(m) for m in [*QUANTITIES, "cpu_cost", "mem_cost", "gpu_cost", "cost"]}
+    annotations = {
+        f"_sum_{m}": Sum(m) for m in [*QUANTITIES, "cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"]
+    }
     for column in GROUPABLE:
         if column not in by:
             annotations[f"_min_{column}"] = Min(GROUPABLE[column])
@@ -173,7 +176,7 @@ def pod_cost_groups(
             out[column] = pd.Series(np.where(low == high, low, None), index=out.index, dtype=object)
     for quantity in QUANTITIES:
         out[quantity] = frame[f"_sum_{quantity}"].astype(float)
-    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "cost"):
+    for cost in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
         out[cost] = units_array(frame[f"_sum_{cost}"]) if len(frame) else np.zeros(0, dtype=np.int64)
     if by_day:
         found = [
@@ -183,4 +186,49 @@ def pod_cost_groups(
         found = [constant[n][:2] for n in frame["namespace_id"]]
     out["department"] = [o[0] for o in found]
     out["shared"] = np.array([o[1] for o in found], dtype=bool)
-    return out
+    return _with_unmounted(out, start, end, cluster_id, by_day=by_day)
+
+
+def _with_unmounted(pods: pd.DataFrame, start: date, end: date, cluster_id, *, by_day: bool) -> pd.DataFrame:
+    """The rows plus, per namespace (and day) with claims no pod mounted, a row UNMOUNTED (node, controller,
+    pod) holding that storage as storage_cost and cost: OpenCost's __unmounted__, owned by its namespace."""
+    qs = for_period(NamespaceCostDay.objects, start, end, cluster_id).filter(unmounted_storage_cost__gt=0)
+    rows = list(
+        qs.values_list(
+            "day", "cluster__name", "namespace__name", "department", "shared", "unmounted_storage_cost"
+        )
+    )
+    if not rows:
+        return pods
+    frame = pd.DataFrame(
+        rows, columns=["day", "cluster", "namespace", "department", "shared", "storage_cost"]
+    )
+    frame["storage_cost"] = units_array(frame["storage_cost"])
+    keys = ["cluster", "namespace", "department", "shared"]
+    if by_day:
+        frame["last_day"] = frame["day"]
+    else:  # one owner a namespace over the period (pod_cost_groups checked it)
+        frame = (
+            frame.groupby(keys, sort=True)
+            .agg(day=("day", "min"), last_day=("day", "max"), storage_cost=("storage_cost", "sum"))
+            .reset_index()
+        )
+    extra = pd.DataFrame(
+        {
+            "day": frame["day"],
+            "last_day": frame["last_day"],
+            "cluster": frame["cluster"],
+            "namespace": frame["namespace"],
+            "labels": [{} for _ in range(len(frame))],
+            **dict.fromkeys(GROUPABLE, UNMOUNTED),
+            **dict.fromkeys(QUANTITIES, 0.0),
+            **{cost: np.zeros(len(frame), dtype=np.int64) for cost in ("cpu_cost", "mem_cost", "gpu_cost")},
+            "storage_cost": frame["storage_cost"].to_numpy(np.int64),
+            "cost": frame["storage_cost"].to_numpy(np.int64),
+            "department": frame["department"],
+            "shared": frame["shared"].astype(bool),
+        }
+    )
+    return (
+        pd.concat([pods, extra[pods.columns]], ignore_index=True) if len(pods) else extra[list(pods.columns)]
+    )

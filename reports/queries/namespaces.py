@@ -7,7 +7,16 @@ from datetime import date
 from costing.models import NamespaceCostDay
 from reports.periods import Period
 from reports.queries.cents import cents
-from reports.queries.common import COSTS, QUANTITIES, ZERO, for_period, sums, with_efficiency, zero_none
+from reports.queries.common import (
+    COSTS,
+    QUANTITIES,
+    UNMOUNTED,
+    ZERO,
+    for_period,
+    sums,
+    with_efficiency,
+    zero_none,
+)
 from reports.queries.explain import explain_namespace
 
 
@@ -66,6 +75,14 @@ def namespace_workloads(cluster: str, name: str, period: Period) -> dict:
     namespace's cost rounded."""
     explained = explain_namespace(cluster, name, period.start, period.end)
     workloads = sorted(explained["workloads"], key=lambda w: (-w["cost"], w["name"]))
+    unmounted = explained["unmounted_storage_cost"]
+    if unmounted:
+        # Claims no pod mounted: the namespace's cost in none of its workloads, a row of its own.
+        row = {"workload_id": None, "kind": "", "name": UNMOUNTED, "pods": 0}
+        row.update(dict.fromkeys(QUANTITIES, 0.0))
+        row.update(dict.fromkeys(COSTS, ZERO))
+        row.update({"cost": unmounted, "storage_cost": unmounted})
+        workloads.append(row)
     total = cents(workloads, "cost", explained["cost"])
     for workload in workloads:
         with_efficiency(workload)

@@ -22,7 +22,7 @@ from reports.queries.common import (
     with_efficiency,
     zero_none,
 )
-from reports.queries.explain import explain_workload
+from reports.queries.explain import explain_workload, workload_volumes
 
 
 def workload_totals(
@@ -145,7 +145,8 @@ def workload_breakdown(workload_id: int, period: Period, departments=None) -> di
     total = cents(pods, "cost", sum((d["cost"] for d in days), ZERO))
     totals = {q: sum((d[q] for d in days), 0.0) for q in QUANTITIES}
     totals.update({c: sum((d[c] for d in days), ZERO) for c in COSTS})
-    return {"pods": pods, "days": days, "total": total, "totals": with_efficiency(totals)}
+    volumes = workload_volumes(workload_id, period.start, period.end)
+    return {"pods": pods, "days": days, "total": total, "totals": with_efficiency(totals), "volumes": volumes}
 
 
 def pod_breakdown(pod_id: int, workload_id: int, period: Period, *, with_hours: bool) -> dict:
@@ -157,7 +158,7 @@ def pod_breakdown(pod_id: int, workload_id: int, period: Period, *, with_hours: 
     hours_by_day: dict = defaultdict(list)
     explained = None
     if with_hours and days:
-        explained = explain_workload(workload_id, period.start, period.end)
+        explained = explain_workload(workload_id, period.start, period.end, with_volumes=False)
         mine = next((p for p in explained["pods"] if p["pod_id"] == pod_id), None)
         for hour in mine["hours"] if mine else []:
             hours_by_day[hour["hour"].date()].append(hour)

@@ -1,6 +1,8 @@
 """Random small clusters and policies: every cluster-day's departments and lines add up to its physical cost.
 
 Nodes may have GPUs and pods GPU requests and usage (docs/cost-model.md, GPUs): the sum holds with them.
+Clusters may have billed persistent volumes, seen unbound, bound and unmounted, or mounted by pods, in some
+hours (docs/cost-model.md, persistent volumes), and a disk line that matches no volume: the sum holds too.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +22,7 @@ from costing.models import (
     ClusterDay,
     DepartmentCostDay,
     Namespace,
+    NamespaceCostDay,
     Node,
     NodeCostDay,
     NodeHour,
@@ -27,6 +30,10 @@ from costing.models import (
     Pod,
     PodCostDay,
     PodHour,
+    Volume,
+    VolumeCostDay,
+    VolumeHour,
+    VolumeMountHour,
     Workload,
 )
 from costing.policy import (
@@ -75,11 +82,27 @@ pod = st.fixed_dictionaries(
         "hours": st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True),
     }
 )
+volume = st.fixed_dictionaries(
+    {
+        "bill": money,
+        # "d": a namespace where no pod runs, claimed by no department
+        "namespace": st.sampled_from([*NAMESPACES, "d"]),
+        "hours": st.lists(
+            st.tuples(
+                st.integers(0, 3), st.sampled_from(["unbound", "unmounted", "mounted"]), st.integers(1, 3)
+            ),
+            max_size=4,
+            unique_by=lambda h: h[0],
+        ),
+    }
+)
 cluster = st.fixed_dictionaries(
     {
         "nodes": st.lists(node, min_size=1, max_size=3),
         "pods": st.lists(pod, max_size=6),
         "overhead": st.one_of(st.none(), money),
+        "volumes": st.lists(volume, max_size=3),
+        "stray_disk": st.one_of(st.none(), money),
     }
 )
 pools = st.fixed_dictionaries(
@@ -227,6 +250,57 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             hour.gpu_request_hours, hour.gpu_usage_hours = gpu_req, gpu_use
             hour.gpu_billable_hours = max(gpu_req, gpu_use)
         PodHour.objects.bulk_create(hours)
+    build_volumes(index, c, spec, bill, seen)
+
+
+def build_volumes(index: int, c: Cluster, spec: dict, bill: BillImport, seen: dict) -> None:
+    """Volumes as the recorder stores them, their disks' lines (imported as overhead: recompute attributes
+    them again), and a stray disk line."""
+    pods = list(Pod.objects.filter(cluster=c).select_related("namespace"))
+    lines = [(f"disk-{index}-{i}", v["bill"]) for i, v in enumerate(spec["volumes"])]
+    if spec["stray_disk"] is not None:
+        lines.append((f"disk-{index}-stray", spec["stray_disk"]))
+    for i, v in enumerate(spec["volumes"]):
+        ns, _ = Namespace.objects.get_or_create(cluster=c, name=v["namespace"], defaults=seen)
+        volume = Volume.objects.create(cluster=c, name=f"pv{i}", disk_id=f"disk-{index}-{i}", **seen)
+        for hour, state, most in v["hours"]:
+            at = START + timedelta(hours=hour)
+            running = [
+                p for p in pods if p.namespace_id == ns.pk and PodHour.objects.filter(pod=p, hour=at).exists()
+            ][:most]
+            mounted = running if state == "mounted" else []
+            VolumeHour.objects.create(
+                cluster=c,
+                volume=volume,
+                hour=at,
+                namespace=None if state == "unbound" else ns,
+                samples=1,
+                seconds=3600,
+                bound_seconds=0 if state == "unbound" else 3600,
+                unmounted_seconds=3600 if state != "unbound" and not mounted else 0,
+            )
+            for p in mounted:
+                VolumeMountHour.objects.create(
+                    cluster=c, volume=volume, pod=p, hour=at, seconds=3600, share_seconds=3600 / len(mounted)
+                )
+    for j, (disk, cost) in enumerate(lines):
+        BillLine.objects.create(
+            bill_import=bill,
+            source_row=200 + j,
+            billing_account_id="a",
+            billing_period_start=START,
+            billing_period_end=START,
+            charge_period_start=START,
+            charge_period_end=START + timedelta(hours=24),
+            charge_category="Usage",
+            resource_id=disk,
+            tags={f"kubernetes.io/cluster/{c.name}": "owned"},
+            currency="EUR",
+            effective_cost=cost,
+            billed_cost=cost,
+            kind=LineKind.OVERHEAD,
+            cluster=c,
+        )
 
 
 @pytest.mark.django_db
@@ -246,9 +320,20 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
                 assert r.direct + r.shared + r.idle + r.overhead == r.total
             assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
             pods = sum((p.cost for p in PodCostDay.objects.filter(cluster_id=day.cluster_id)), Decimal(0))
+            namespaces = NamespaceCostDay.objects.filter(cluster_id=day.cluster_id)
+            unmounted = sum((n.unmounted_storage_cost for n in namespaces), Decimal(0))
             nodes = NodeCostDay.objects.filter(cluster_id=day.cluster_id)
-            assert pods == day.workload_cost
-            assert sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0)) == day.idle_cost
+            assert pods + unmounted == day.workload_cost == sum((n.cost for n in namespaces), Decimal(0))
+            node_idle = sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0))
+            assert node_idle + day.storage_idle_cost == day.idle_cost
+            volume_days = VolumeCostDay.objects.filter(cluster_id=day.cluster_id)
+            for v in volume_days:
+                assert v.pods_cost + v.unmounted_cost + v.idle_cost == v.cost
+            spec_of = clusters[int(day.cluster.name[1:])]
+            assert sum((v.cost for v in volume_days), Decimal(0)) == sum(
+                (v["bill"] for v in spec_of["volumes"]), Decimal(0)
+            )
+            assert sum((v.idle_cost for v in volume_days), Decimal(0)) == day.storage_idle_cost
             for n in nodes:
                 assert n.cpu_cost_pool + n.mem_cost_pool + n.gpu_cost_pool == n.cost
             # Physical cost is what the bill says for the day (bill lines are spread exactly).
@@ -258,6 +343,9 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             )
             overhead = clusters[int(day.cluster.name[1:])]["overhead"]
             expected += overhead * 7 / 12 if overhead is not None else 0
+            expected += sum((v["bill"] for v in spec_of["volumes"]), Decimal(0)) + (
+                spec_of["stray_disk"] or 0
+            )
             estimated = day.estimated_cost
             assert abs(day.physical_cost - estimated - expected) <= Decimal("0.00000001")
         transaction.set_rollback(True)

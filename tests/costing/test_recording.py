@@ -390,10 +390,24 @@ def test_prune_removes_old_slots_and_hours_but_not_days_waiting_for_a_recompute(
         record_samples(cluster, node_rows([t]), pod_rows([t], [1], [1]), interval=60, source=SIM)
     ClusterDay.objects.update(dirty=True)
     kept = prune_usage(now=T0, retention_days=90)
-    assert kept == {"slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "coverage_hours": 0}
+    assert kept == {
+        "slots": 0,
+        "pod_hours": 0,
+        "container_hours": 0,
+        "node_hours": 0,
+        "volume_hours": 0,
+        "coverage_hours": 0,
+    }
     ClusterDay.objects.update(dirty=False)
     deleted = prune_usage(now=T0, retention_days=90)
-    assert deleted == {"slots": 1, "pod_hours": 1, "container_hours": 1, "node_hours": 1, "coverage_hours": 1}
+    assert deleted == {
+        "slots": 1,
+        "pod_hours": 1,
+        "container_hours": 1,
+        "node_hours": 1,
+        "volume_hours": 0,
+        "coverage_hours": 1,
+    }
     assert list(SampleSlot.objects.values_list("slot", flat=True)) == [recent]
     assert list(PodHour.objects.values_list("hour", flat=True)) == [recent.replace(minute=0)]
 

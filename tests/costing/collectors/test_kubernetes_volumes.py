@@ -112,3 +112,36 @@ def test_bill_resource_ids_and_volume_handles_meet_in_one_form():
     assert normalise_disk_id("aws://eu-west-1a/vol-0abc") == "vol-0abc"
     assert normalise_disk_id(AZURE) == normalise_disk_id(AZURE.upper()) == AZURE.lower()
     assert normalise_disk_id(EVS) == EVS
+
+
+@pytest.mark.django_db
+def test_the_live_path_records_the_volumes_and_the_pods_mounting_them(kube_api):
+    from costing.choices import ConnectionType, SampleSource
+    from costing.models import Cluster, Volume, VolumeHour, VolumeMountHour
+    from costing.recording import record_snapshot
+
+    kube_api.server.add(
+        make_node("n1"),
+        make_pv("pvc-a", "100Gi", claim=("shop", "data-db-0"), csi=("ebs.csi.aws.com", "vol-0abc123")),
+        make_pv("pvc-c", "5Gi", claim=("old", "gone"), phase="Released", csi=("disk.csi.azure.com", AZURE)),
+        make_pvc("shop", "data-db-0", "pvc-a", "100Gi"),
+        make_pod("shop", "db-0", "n1", claims=["data-db-0"]),
+    )
+    cluster = Cluster.objects.create(name="live", connection_type=ConnectionType.KUBECONFIG)
+    record_snapshot(cluster, snapshot(kube_api), slot=NOW, interval=60, source=SampleSource.COLLECTOR)
+    assert dict(Volume.objects.values_list("name", "disk_id")) == {
+        "pvc-a": "vol-0abc123",
+        "pvc-c": AZURE.lower(),
+    }
+    a = VolumeHour.objects.get(volume__name="pvc-a")
+    assert (a.seconds, a.bound_seconds, a.unmounted_seconds, a.namespace.name) == (60, 60, 0, "shop")
+    mount = VolumeMountHour.objects.get()
+    assert (mount.pod.name, mount.volume.name, mount.seconds, mount.share_seconds) == (
+        "db-0",
+        "pvc-a",
+        60,
+        60.0,
+    )
+    # The released volume is seen, not bound: storage idle. Its claim's namespace is not created for it.
+    c = VolumeHour.objects.get(volume__name="pvc-c")
+    assert (c.seconds, c.bound_seconds, c.namespace) == (60, 0, None)

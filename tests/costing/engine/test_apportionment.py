@@ -323,3 +323,36 @@ def test_replaying_the_same_day_gives_identical_output():
     second = apportion(two_clusters(), rules)
     pd.testing.assert_frame_equal(first.lines, second.lines, check_exact=True)
     pd.testing.assert_frame_equal(first.explain, second.explain, check_exact=True)
+
+
+def storage_inputs():
+    # Cluster a with storage: Sales' namespace paid 3 for volumes (cost 11), Ops' 1 (cost 3); storage idle 2
+    # (a released volume) besides the idle CPU 4.5 and memory 3.
+    namespaces = [{**row, "storage_cost": 0.0} for row in CLUSTER_A]
+    namespaces[0].update(storage_cost=3.0, cost=11.0)
+    namespaces[1].update(storage_cost=1.0, cost=3.0)
+    return ApportionInputs(
+        namespaces=pd.DataFrame(namespaces),
+        idle=pd.DataFrame(
+            [("a", 4.5, 3.0, 0.0), ("a", 0.0, 0.0, 2.0)],
+            columns=["cluster", "cpu_idle", "mem_idle", "storage_idle"],
+        ),
+        overhead=pd.DataFrame([("a", 10.0)], columns=["cluster", "cost"]),
+    )
+
+
+def test_storage_idle_is_idle_and_under_per_resource_follows_storage_cost():
+    # Proportional: idle 4.5 + 3 + 2 = 9.5 by direct cost 11 : 3.
+    got = table(apportion(storage_inputs(), ApportionRules()))
+    assert got.loc[("a", "Sales"), "idle"] == pytest.approx(9.5 * 11 / 14)
+    assert got["total"].sum() == pytest.approx(11 + 3 + 2 + 9.5 + 10)
+    # Per resource: storage idle 2 by storage cost 3 : 1 -> Sales 1.5, Ops 0.5; CPU and memory as in
+    # test_per_resource_idle_passes_the_shared_namespaces_part_on_with_the_shared_cost.
+    result = apportion(storage_inputs(), ApportionRules(idle="per_resource"))
+    got = table(result)
+    # kube-system's idle CPU 1 follows the shared cost, by direct cost 11 : 3.
+    assert got.loc[("a", "Sales"), "idle"] == pytest.approx(3 + 2 + 1.5 + 11 / 14)
+    assert got.loc[("a", "Ops"), "idle"] == pytest.approx(0.5 + 1 + 0.5 + 3 / 14)
+    explain = result.explain.set_index(["resource", "via", "department"])
+    assert explain.loc[("storage", "", "Sales"), "amount"] == pytest.approx(1.5)
+    assert explain.loc[("storage", "", "Ops"), "amount"] == pytest.approx(0.5)

@@ -58,3 +58,20 @@ def test_the_observed_time_is_divided_and_an_unseen_hour_is_idle():
     assert split_volume_hour(HOUR, []) == {(IDLE, ""): HOUR}
     with pytest.raises(EngineInputError, match="seconds must be positive"):
         split_volume_hour(HOUR, [VolumeSeen(0, True, "shop")])
+
+
+def test_a_recorded_hour_is_divided_as_its_samples_are():
+    from costing.engine.volumes import RecordedHour, split_recorded_hour
+
+    # Hour 8 above as the recorder keeps it: 3600 s seen and bound, A and B 1800 s each.
+    eight = RecordedHour(3600, 3600, 0, "shop", {"A": 1800.0, "B": 1800.0})
+    assert split_recorded_hour(HOUR, eight) == split_volume_hour(HOUR, mounted("A", n=3) + mounted("B", n=3))
+    # Two samples A and B at once (share 600 each), four A alone; then one sample released.
+    seen = mounted("A", "B", n=2) + mounted("A", n=3) + [VolumeSeen(600, False, "shop")]
+    recorded = RecordedHour(3600, 3000, 0, "shop", {"A": 600.0 + 1800.0, "B": 600.0})
+    assert split_recorded_hour(7, recorded) == split_volume_hour(7, seen)
+    # Unmounted seconds go to the claim's namespace; an hour nobody saw is idle.
+    assert split_recorded_hour(HOUR, RecordedHour(3600, 3600, 3600, "shop")) == {(UNMOUNTED, "shop"): HOUR}
+    assert split_recorded_hour(HOUR, None) == {(IDLE, ""): HOUR}
+    with pytest.raises(EngineInputError, match="do not nest"):
+        split_recorded_hour(HOUR, RecordedHour(600, 1200))
