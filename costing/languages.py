@@ -66,25 +66,35 @@ def set_language(request):
     the choice is also kept as their language for e-mails."""
     response = django_set_language(request)
     if request.method == "POST" and request.user.is_authenticated:
-        remember(request.user, request.POST.get("language", ""))
+        if remember(request.user, request.POST.get("language", "")):
+            request.session[SESSION_LANGUAGE] = supported(request.POST.get("language", ""))
     return response
 
 
 def remember_browser_language(sender, request, user, **kwargs) -> None:
     """At sign-in (user_logged_in), a user without a stored language gets the one their browser asks for
     (the switch's cookie, else Accept-Language); a request that asks for none stores nothing."""
-    if request is None or UserLanguage.objects.filter(user=user).exists():
+    if request is None:
         return
-    asked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.META.get("HTTP_ACCEPT_LANGUAGE")
-    if asked:
-        remember(user, translation.get_language_from_request(request))
+    stored = UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
+    if stored is None:
+        asked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.META.get("HTTP_ACCEPT_LANGUAGE")
+        if asked:
+            remember(user, translation.get_language_from_request(request))
+    elif hasattr(request, "session"):
+        # For StoredLanguageMiddleware: the pages of this session in the stored language, without a query.
+        request.session[SESSION_LANGUAGE] = stored
+
+
+SESSION_LANGUAGE = "finops_language"
 
 
 class StoredLanguageMiddleware:
     """A signed-in user's pages are in their stored language (UserLanguage) when the browser has no switch
-    cookie (a new browser, a cleared one): the language chosen once follows them; the cookie is then set,
-    so the choice is read once per browser. The switch's cookie, when there is one, wins. After
-    LocaleMiddleware and AuthenticationMiddleware."""
+    cookie (a new browser, a cleared one): the language chosen once follows them; the cookie is then set.
+    The switch's cookie, when there is one, wins. The language is put in the session at sign-in
+    (remember_browser_language), so this reads no table. After LocaleMiddleware and the session's and
+    authentication's middleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -97,9 +107,7 @@ class StoredLanguageMiddleware:
             and user.is_authenticated
             and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
         ):
-            stored = supported(
-                UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
-            )
+            stored = supported(request.session.get(SESSION_LANGUAGE))
             if stored:
                 translation.activate(stored)
                 request.LANGUAGE_CODE = stored
