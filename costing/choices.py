@@ -57,6 +57,7 @@ class RunStatus(models.TextChoices):
 class LineKind(models.TextChoices):
     NODE = "node", _("Node compute")
     OVERHEAD = "overhead", _("Cluster overhead")
+    LOAD_BALANCER = "load_balancer", _("Load balancer")
     OUTSIDE = "outside", _("Outside Kubernetes")
 
 
@@ -81,6 +82,7 @@ class Scope(models.TextChoices):
 class Pool(models.TextChoices):
     SHARED = "shared", _("Shared namespaces")
     IDLE = "idle", _("Idle")
+    GPU_IDLE = "gpu_idle", _("Idle GPU")
     OVERHEAD = "overhead", _("Overhead")
 
 

@@ -66,6 +66,12 @@ from costing.models import (
     Workload,
 )
 from costing.partitions import drop_partitions_before
+from costing.recording_network import (
+    clear_load_balancer_hours,
+    prepare_load_balancers,
+    record_load_balancers,
+    snapshot_load_balancer_frame,
+)
 
 __all__ = [
     "CONTAINER_COLUMNS",
@@ -111,6 +117,7 @@ class RecordResult:
     pod_hours: int = 0
     node_hours: int = 0
     container_hours: int = 0
+    load_balancer_hours: int = 0
     days: set[date] = field(default_factory=set)
 
     def __iadd__(self, other: RecordResult) -> RecordResult:
@@ -121,6 +128,7 @@ class RecordResult:
         self.pod_hours += other.pod_hours
         self.node_hours += other.node_hours
         self.container_hours += other.container_hours
+        self.load_balancer_hours += other.load_balancer_hours
         self.days |= other.days
         return self
 
@@ -152,6 +160,7 @@ def record_samples(
     strict: bool = True,
     containers: pd.DataFrame | None = None,
     queue: bool = True,
+    load_balancers: pd.DataFrame | None = None,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -169,6 +178,8 @@ def record_samples(
     `containers` (CONTAINER_COLUMNS) are the pods' containers; each row's pod must be in `pods` at the
     same timestamp. Without it, a `pods` frame with a `container` column is taken as container rows
     (see split_container_rows); any other pod is recorded as one container "main".
+    `load_balancers` (LOAD_BALANCER_COLUMNS): the Services of type LoadBalancer seen in these slots
+    (costing/recording_network.py); a row at a timestamp with no node or pod row adds no slot.
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -182,6 +193,7 @@ def record_samples(
     pods = _prepare_pods(pods)
     containers = _prepare_containers(containers, pods)
     namespaces = _prepare_namespaces(namespaces)
+    load_balancers = prepare_load_balancers(load_balancers)
     if strict:
         _check_pods_on_sampled_nodes(nodes, pods)
     slot_ts = np.union1d(nodes["ts"].to_numpy(), pods["ts"].to_numpy())
@@ -211,6 +223,11 @@ def record_samples(
             sampled = _split_seconds(new_ts, interval)
             writer.add_coverage(sampled, "sampled_seconds")
             touched_hours |= set(sampled[0].tolist())
+            if load_balancers is not None:
+                claimed = load_balancers[np.isin(load_balancers["ts"].to_numpy(), new_ts)]
+                result.load_balancer_hours = record_load_balancers(
+                    cluster_id, claimed, interval, _split_seconds
+                )
         result.days = _days_of(touched_hours)
         if result.days:
             mark_days_dirty([cluster_id], result.days, queue=queue)
@@ -252,6 +269,7 @@ def record_snapshot(
         strict=False,
         containers=snapshot_container_frame(snapshot, slot),
         queue=queue,
+        load_balancers=snapshot_load_balancer_frame(snapshot, slot),
     )
 
 
@@ -879,6 +897,7 @@ class _Writer:
             ContainerHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             NodeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            clear_load_balancer_hours(self.cluster_id, a, b)
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
         return hours
 

@@ -37,6 +37,8 @@ POD_COLUMNS = [
 NODE_GPU_COLUMNS = ["gpu_capacity_devices"]
 POD_GPU_COLUMNS = ["gpu_request_devices", "gpu_usage_devices"]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
+# One row per Service of type LoadBalancer and sample; ids: its normalised ids (a tuple or list).
+LOAD_BALANCER_COLUMNS = ["timestamp", "namespace", "service", "cloud_id", "hostname", "ip", "ids"]
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
 CONTAINER_COLUMNS = [
@@ -146,6 +148,21 @@ class ClaimSample:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadBalancerSample:
+    """One Service of type LoadBalancer at one instant, with the cloud load balancer behind it
+    (costing/load_balancers.py): the id annotation, the first ingress hostname and IP, and every id
+    normalised (what a bill line's ResourceId is compared with)."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    cloud_id: str = ""
+    hostname: str = ""
+    ip: str = ""
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NamespaceInfo:
     name: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -162,6 +179,8 @@ class Snapshot:
     # None: not seen (the collector may not list them, or the source has none); [] when there are none.
     volumes: list[VolumeSample] | None = None
     claims: list[ClaimSample] | None = None
+    # Services of type LoadBalancer; None: not seen (a role from before Services were read).
+    load_balancers: list[LoadBalancerSample] | None = None
 
 
 class SnapshotError(Exception):

@@ -3,12 +3,13 @@
 from .accounts import SsoGroupRule, SsoIdentity
 from .billing import BillImport, BillLine, ExchangeRate
 from .budgets import Alert, AlertChannel, AlertDelivery, Budget, BudgetPlan
-from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Workload
+from .inventory import Cluster, LoadBalancer, Namespace, Node, NodeInstance, NodePool, Pod, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from .results import (
     ClusterDay,
     DepartmentCostDay,
+    LoadBalancerCostDay,
     NamespaceCostDay,
     NodeCostDay,
     NodeCostHour,
@@ -17,7 +18,7 @@ from .results import (
     WorkloadCostDay,
     WorkloadCostMonth,
 )
-from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot
+from .usage import ContainerHour, CoverageHour, LoadBalancerHour, NodeHour, PodHour, SampleSlot
 
 __all__ = [
     "Alert",
@@ -36,6 +37,9 @@ __all__ = [
     "DepartmentRule",
     "ExchangeRate",
     "FallbackPrice",
+    "LoadBalancer",
+    "LoadBalancerCostDay",
+    "LoadBalancerHour",
     "Namespace",
     "NamespaceCostDay",
     "Node",

@@ -98,7 +98,7 @@ class BillLine(models.Model):
     effective_cost = models.DecimalField(**MONEY)
     billed_cost = models.DecimalField(**MONEY)
     list_cost = models.DecimalField(null=True, blank=True, **MONEY)
-    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE)
+    kind = models.CharField(max_length=20, choices=LineKind.choices, default=LineKind.OUTSIDE)
     # No index of their own: the (cluster, ...) and (node, ...) indexes below serve the keys.
     cluster = models.ForeignKey(
         Cluster,
@@ -111,6 +111,16 @@ class BillLine(models.Model):
     )
     node = models.ForeignKey(
         Node,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # The Service whose cloud load balancer this line is (kind load_balancer), charged to its namespace.
+    load_balancer = models.ForeignKey(
+        "costing.LoadBalancer",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

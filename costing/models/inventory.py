@@ -188,3 +188,33 @@ class Pod(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LoadBalancer(models.Model):
+    """One Service of type LoadBalancer, with every id of the cloud load balancer behind it ever seen.
+
+    `ids` (costing.load_balancers.normalise_lb_id's form: the ELB id annotation, the ingress hostname's
+    load balancer name, the ingress IP) are what a bill line's ResourceId is matched with; they accumulate,
+    so the bill of a load balancer the Service had before stays the Service's. cloud_id, hostname and ip
+    are those seen last."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="load_balancers")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="load_balancers")
+    name = models.CharField(max_length=253, help_text="the Service's name")
+    cloud_id = models.CharField(max_length=500, blank=True, default="")
+    hostname = models.CharField(max_length=500, blank=True, default="")
+    ip = models.CharField(max_length=100, blank=True, default="")
+    ids = models.JSONField(default=list, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("load balancer")
+        verbose_name_plural = _("load balancers")
+        ordering = ["cluster", "namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="loadbalancer_unique_service")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import Pool
 
 from .base import MONEY, AllocatedCost, GpuHours, ResourceHours
-from .inventory import Cluster, Namespace, Node, NodePool, Pod, Workload
+from .inventory import Cluster, LoadBalancer, Namespace, Node, NodePool, Pod, Workload
 from .policy import Department, Policy
 
 
@@ -38,6 +38,9 @@ class ClusterDay(models.Model):
     workload_cost = models.DecimalField(**MONEY)
     idle_cost = models.DecimalField(**MONEY)
     overhead_cost = models.DecimalField(**MONEY)
+    # Load balancers charged to their Services' namespaces (not pods: not in workload_cost). physical =
+    # workload + network + idle + overhead.
+    network_cost = models.DecimalField(**MONEY, db_default=0)
     estimated_cost = models.DecimalField(
         **MONEY, help_text="part of physical_cost priced from the fallback sheet"
     )
@@ -209,6 +212,8 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="cost_days")
     department = models.CharField(max_length=200, help_text="resolved owner; 'Unallocated' when no rule")
     shared = models.BooleanField(default=False)
+    # Its Services' load balancers (LoadBalancerCostDay); part of `cost`, not of any pod or workload.
+    network_cost = models.DecimalField(**MONEY, db_default=0)
 
     class Meta:
         verbose_name = _("namespace cost day")
@@ -220,6 +225,29 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
 
     def __str__(self) -> str:
         return f"namespace {self.namespace_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
+class LoadBalancerCostDay(models.Model):
+    """One load balancer's day: its bill lines' cost in that day, charged to its Service's namespace."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="cost_days")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
+    cost = models.DecimalField(**MONEY)
+    lines = models.PositiveIntegerField(default=0, help_text="bill lines that touch the day")
+
+    class Meta:
+        verbose_name = _("load balancer cost day")
+        verbose_name_plural = _("load balancer cost days")
+        ordering = ["cluster", "day", "load_balancer"]
+        constraints = [
+            models.UniqueConstraint(fields=["load_balancer", "day"], name="loadbalancercostday_unique_day")
+        ]
+        indexes = [models.Index(fields=["day", "cluster"], name="lbcostday_day_cluster")]
+
+    def __str__(self) -> str:
+        return f"load balancer {self.load_balancer_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
 class DepartmentCostDay(models.Model):
@@ -236,6 +264,7 @@ class DepartmentCostDay(models.Model):
     direct = models.DecimalField(**MONEY)
     shared = models.DecimalField(**MONEY)
     idle = models.DecimalField(**MONEY)
+    gpu_idle = models.DecimalField(**MONEY, db_default=0)
     overhead = models.DecimalField(**MONEY)
     total = models.DecimalField(**MONEY)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import SampleSource, SampleStatus
 
 from .base import GpuHours, ResourceHours
-from .inventory import Cluster, Node, Pod
+from .inventory import Cluster, LoadBalancer, Node, Pod
 
 
 class SampleSlot(models.Model):
@@ -151,3 +151,25 @@ class ContainerHour(ResourceHours):
 
     def __str__(self) -> str:
         return f"pod {self.pod_id} container {self.container} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class LoadBalancerHour(models.Model):
+    """One load balancer (a Service of type LoadBalancer) in one hour: the seconds the samples saw it."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    samples = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("load balancer hour")
+        verbose_name_plural = _("load balancer hours")
+        ordering = ["cluster", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["load_balancer", "hour"], name="loadbalancerhour_unique_hour")
+        ]
+        indexes = [models.Index(fields=["cluster", "hour"], name="loadbalancerhour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"load balancer {self.load_balancer_id} @ {self.hour:%Y-%m-%d %H:00}"
