@@ -12,8 +12,8 @@ from tests.k8s_api.server import (
     make_pod_metrics,
     make_pv,
     make_pvc,
-    make_service,
     make_replicaset,
+    make_service,
     owner_reference,
     status_json,
 )
@@ -30,8 +30,8 @@ __all__ = [
     "make_pod_metrics",
     "make_pv",
     "make_pvc",
-    "make_service",
     "make_replicaset",
+    "make_service",
     "owner_reference",
     "status_json",
 ]

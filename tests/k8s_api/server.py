@@ -25,8 +25,8 @@ __all__ = [
     "make_pod_metrics",
     "make_pv",
     "make_pvc",
-    "make_service",
     "make_replicaset",
+    "make_service",
 ]
 
 CREATED = "2025-01-06T08:00:00Z"
@@ -878,7 +878,7 @@ def make_service(
     namespace: str,
     name: str,
     *,
-    type: str = "LoadBalancer",  # noqa: A002 - the Service's spec.type
+    type: str = "LoadBalancer",
     annotations: dict[str, str] | None = None,
     hostname: str | None = None,
     ip: str | None = None,
