@@ -1,6 +1,8 @@
 """Random small clusters and policies: every cluster-day's departments and lines add up to its physical cost.
 
-Nodes may have GPUs and pods GPU requests and usage (docs/cost-model.md, GPUs): the sum holds with them.
+Nodes may have GPUs and pods GPU requests and usage (docs/cost-model.md, GPUs), clusters load balancers
+matched to a Service (in a namespace with or without pods) or to none (docs/cost-model.md, Load
+balancers): the sum holds with them.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +21,9 @@ from costing.models import (
     Cluster,
     ClusterDay,
     DepartmentCostDay,
+    LoadBalancer,
     Namespace,
+    NamespaceCostDay,
     Node,
     NodeCostDay,
     NodeHour,
@@ -80,6 +84,10 @@ cluster = st.fixed_dictionaries(
         "nodes": st.lists(node, min_size=1, max_size=3),
         "pods": st.lists(pod, max_size=6),
         "overhead": st.one_of(st.none(), money),
+        # (namespace of its Service, or None: no Service has its id; its bill)
+        "load_balancers": st.lists(
+            st.tuples(st.sampled_from([None, *NAMESPACES, "edge"]), money), max_size=2
+        ),
     }
 )
 pools = st.fixed_dictionaries(
@@ -204,6 +212,28 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             kind=LineKind.OVERHEAD,
             cluster=c,
         )
+    for j, (namespace, cost) in enumerate(spec["load_balancers"]):
+        resource = f"elb-{index}-{j}"
+        if namespace is not None:
+            ns, _ = Namespace.objects.get_or_create(cluster=c, name=namespace, defaults=seen)
+            LoadBalancer.objects.create(cluster=c, namespace=ns, name=f"lb{j}", ids=[resource], **seen)
+        BillLine.objects.create(
+            bill_import=bill,
+            source_row=200 + j,
+            billing_account_id="a",
+            billing_period_start=START,
+            billing_period_end=START,
+            charge_period_start=START - timedelta(hours=3),
+            charge_period_end=START + timedelta(hours=21),
+            charge_category="Usage",
+            resource_id=resource,
+            tags={f"kubernetes.io/cluster/{c.name}": "owned"},
+            currency="EUR",
+            effective_cost=cost,
+            billed_cost=cost,
+            kind=LineKind.OVERHEAD,  # as imported before the Service was seen: recompute re-attributes
+            cluster=c,
+        )
     for i, p in enumerate(spec["pods"]):
         ns, _ = Namespace.objects.get_or_create(cluster=c, name=p["namespace"], defaults=seen)
         wl, _ = Workload.objects.get_or_create(
@@ -244,10 +274,18 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             assert sum((r.total for r in lines), Decimal(0)) == day.physical_cost
             for r in lines:
                 assert r.direct + r.shared + r.idle + r.overhead == r.total
-            assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
+            assert (
+                day.workload_cost + day.network_cost + day.idle_cost + day.overhead_cost == day.physical_cost
+            )
             pods = sum((p.cost for p in PodCostDay.objects.filter(cluster_id=day.cluster_id)), Decimal(0))
             nodes = NodeCostDay.objects.filter(cluster_id=day.cluster_id)
             assert pods == day.workload_cost
+            namespaces = NamespaceCostDay.objects.filter(cluster_id=day.cluster_id, day=DAY)
+            assert sum((n.cost for n in namespaces), Decimal(0)) == day.workload_cost + day.network_cost
+            assert sum((n.network_cost for n in namespaces), Decimal(0)) == day.network_cost
+            spec_lbs = clusters[int(day.cluster.name[1:])]["load_balancers"]
+            matched = sum((cost for ns, cost in spec_lbs if ns is not None), Decimal(0))
+            assert abs(day.network_cost - matched * 21 / 24) <= Decimal("0.00000001")
             assert sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0)) == day.idle_cost
             for n in nodes:
                 assert n.cpu_cost_pool + n.mem_cost_pool + n.gpu_cost_pool == n.cost
@@ -258,6 +296,7 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             )
             overhead = clusters[int(day.cluster.name[1:])]["overhead"]
             expected += overhead * 7 / 12 if overhead is not None else 0
+            expected += sum((cost for _, cost in spec_lbs), Decimal(0)) * 21 / 24
             estimated = day.estimated_cost
             assert abs(day.physical_cost - estimated - expected) <= Decimal("0.00000001")
         transaction.set_rollback(True)
