@@ -499,6 +499,7 @@ def apportion_rules(spec: PolicySpec) -> ApportionRules:
         overhead=spec.pools["overhead"].method,
         shared_scope=spec.pools["shared"].scope,
         overhead_scope=spec.pools["overhead"].scope,
+        gpu_idle=spec.pools["gpu_idle"].method if "gpu_idle" in spec.pools else None,
         weights={d.name: float(d.weight) for d in spec.departments if d.weight is not None},
         departments=[d.name for d in spec.departments],
     )
@@ -556,10 +557,12 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         result = apportion(ApportionInputs(namespaces, idle, overhead), apportion_rules(spec))
 
+        gpu_idle = _gpu_idle_units(idle_rows)
         stored = pd.DataFrame(
             {
                 "cluster": [c.cluster_id for c in cluster_days],
-                "idle": [to_units(c.idle_cost) for c in cluster_days],
+                "idle": [to_units(c.idle_cost) - gpu_idle.get(c.cluster_id, 0) for c in cluster_days],
+                "gpu_idle": [gpu_idle.get(c.cluster_id, 0) for c in cluster_days],
                 "overhead": [to_units(c.overhead_cost) for c in cluster_days],
             }
         )
@@ -609,6 +612,14 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         check_day(day)
     return rows
+
+
+def _gpu_idle_units(idle_rows: list[tuple]) -> dict[int, int]:
+    """Idle GPU per cluster in units, from the node days' (cluster, cpu, mem, gpu idle) Decimals, exactly."""
+    out: dict[int, int] = {}
+    for cluster, _cpu, _mem, gpu in idle_rows:
+        out[int(cluster)] = out.get(int(cluster), 0) + to_units(gpu)
+    return out
 
 
 def check_day(day: date) -> None:

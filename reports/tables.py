@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
-from costing.choices import IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
+from costing.choices import IDLE_GPU_LINE, IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
 from costing.money import round_cents
 from reports.filters import TableFilter
 from reports.reporting.csv import ENCODING, writer
@@ -733,6 +733,7 @@ LINE_NAMES = {
     UNALLOCATED: _("Unallocated"),
     SHARED_LINE: _("Shared"),
     IDLE_LINE: _("Idle"),
+    IDLE_GPU_LINE: _("Idle GPU"),
     OVERHEAD_LINE: _("Overhead"),
 }
 POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "overhead": _("Overhead")}

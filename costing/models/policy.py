@@ -63,6 +63,10 @@ class Policy(models.Model):
     )
     shared_scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.CLUSTER)
     idle_method = models.CharField(max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL)
+    # Blank: idle GPU is divided like idle (policies from before it had a rule of its own).
+    gpu_idle_method = models.CharField(
+        max_length=20, choices=PoolMethod.choices, blank=True, default="", db_default=""
+    )
     overhead_method = models.CharField(
         max_length=20, choices=PoolMethod.choices, default=PoolMethod.PROPORTIONAL
     )

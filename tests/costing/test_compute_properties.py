@@ -102,6 +102,15 @@ pools = st.fixed_dictionaries(
             st.sampled_from(["proportional", "even", "weights", "separate", "per_resource"]),
             st.just("cluster"),
         ),
+        # Absent (divided like idle, as in a policy from before) or a rule of its own.
+        "gpu_idle": st.one_of(
+            st.none(),
+            st.builds(
+                PoolSpec,
+                st.sampled_from(["proportional", "even", "weights", "separate", "per_resource"]),
+                st.just("cluster"),
+            ),
+        ),
         "overhead": st.builds(
             PoolSpec,
             st.sampled_from(["proportional", "even", "weights", "separate"]),
@@ -122,7 +131,7 @@ policy = st.builds(
             DepartmentSpec("A", namespaces=["a"], weight=weight_a),
             DepartmentSpec("B", namespaces=["b"], weight=weight_b),
         ],
-        pools=pools,
+        pools={name: rule for name, rule in pools.items() if rule is not None},
         clusters=[ClusterRules(f"c{i}", [TagRule(f"kubernetes.io/cluster/c{i}")]) for i in range(2)],
     ),
     st.sampled_from(
@@ -273,7 +282,7 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             lines = DepartmentCostDay.objects.filter(cluster_id=day.cluster_id, day=DAY)
             assert sum((r.total for r in lines), Decimal(0)) == day.physical_cost
             for r in lines:
-                assert r.direct + r.shared + r.idle + r.overhead == r.total
+                assert r.direct + r.shared + r.idle + r.gpu_idle + r.overhead == r.total
             assert (
                 day.workload_cost + day.network_cost + day.idle_cost + day.overhead_cost == day.physical_cost
             )
@@ -287,6 +296,10 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             matched = sum((cost for ns, cost in spec_lbs if ns is not None), Decimal(0))
             assert abs(day.network_cost - matched * 21 / 24) <= Decimal("0.00000001")
             assert sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0)) == day.idle_cost
+            # Idle GPU is its own column: the departments' and lines' gpu_idle add up to the nodes' idle GPU.
+            assert sum((r.gpu_idle for r in lines), Decimal(0)) == sum(
+                (n.gpu_idle for n in nodes), Decimal(0)
+            )
             for n in nodes:
                 assert n.cpu_cost_pool + n.mem_cost_pool + n.gpu_cost_pool == n.cost
             # Physical cost is what the bill says for the day (bill lines are spread exactly).
