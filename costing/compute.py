@@ -387,11 +387,12 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
 
 
 def _with_load_balancers(day_rollup: DayRollup, inputs: DayInputs) -> tuple[DayRollup, pd.DataFrame]:
-    """The rollup with the load balancers' cost in their namespaces (network_cost, part of cost) and in
-    the physical total; and the load balancers' days."""
+    """The rollup with the load balancers' cost in their namespaces (network_cost, part of cost), in the
+    charged (workload) total and in the physical total; and the load balancers' days."""
     lb_days = load_balancer_days(inputs.load_balancers)
     network = int(lb_days["cost"].sum())
-    totals = replace(day_rollup.totals, physical=day_rollup.totals.physical + network)
+    before = day_rollup.totals
+    totals = replace(before, physical=before.physical + network, workload=before.workload + network)
     return replace(
         day_rollup, namespaces=with_network(day_rollup.namespaces, lb_days), totals=totals
     ), lb_days
@@ -630,11 +631,11 @@ def check_day(day: date) -> None:
         totals[cluster] = totals.get(cluster, Decimal(0)) + total
     for row in ClusterDay.objects.filter(day=day):
         got = totals.get(row.cluster_id, Decimal(0))
-        parts = row.workload_cost + row.network_cost + row.idle_cost + row.overhead_cost
+        parts = row.workload_cost + row.idle_cost + row.overhead_cost
         if abs(got - row.physical_cost) > TOLERANCE or abs(parts - row.physical_cost) > TOLERANCE:
             raise ApportionmentMismatch(
-                f"cluster {row.cluster_id} on {day}: departments and lines add up to {got}, workload + network "
-                f"+ idle + overhead to {parts}, its physical cost is {row.physical_cost}"
+                f"cluster {row.cluster_id} on {day}: departments and lines add up to {got}, workload + idle "
+                f"+ overhead to {parts}, its physical cost is {row.physical_cost}"
             )
 
 

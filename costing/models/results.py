@@ -38,8 +38,8 @@ class ClusterDay(models.Model):
     workload_cost = models.DecimalField(**MONEY)
     idle_cost = models.DecimalField(**MONEY)
     overhead_cost = models.DecimalField(**MONEY)
-    # Load balancers charged to their Services' namespaces (not pods: not in workload_cost). physical =
-    # workload + network + idle + overhead.
+    # The part of workload_cost (what is charged) that is load balancers charged to their Services'
+    # namespaces rather than pods: workload_cost = the pods' cost + network_cost.
     network_cost = models.DecimalField(**MONEY, db_default=0)
     estimated_cost = models.DecimalField(
         **MONEY, help_text="part of physical_cost priced from the fallback sheet"

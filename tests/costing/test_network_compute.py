@@ -20,6 +20,7 @@ from costing.models import (
     LoadBalancerCostDay,
     Namespace,
     NamespaceCostDay,
+    PodCostDay,
 )
 from tests.costing import scenario
 from tests.costing.scenario import DAY, START
@@ -59,8 +60,11 @@ def test_a_load_balancer_is_its_services_namespace_cost(prod):
     # physical 32.92 + 0.48 + 0.96; overhead 2.40 control plane + 0.96 stray; network 1.20 + 0.48.
     assert day.physical_cost == D("34.36")
     assert day.network_cost == D("1.68") and day.overhead_cost == D("3.36")
-    assert close(day.workload_cost, "15.18") and close(day.idle_cost, "14.14")
-    assert day.workload_cost + day.network_cost + day.idle_cost + day.overhead_cost == day.physical_cost
+    # Charged (workload) = the pods' 15.18 + the load balancers' 1.68.
+    assert close(day.workload_cost, "16.86") and close(day.idle_cost, "14.14")
+    assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
+    pods = sum(p.cost for p in PodCostDay.objects.filter(day=DAY))
+    assert pods + day.network_cost == day.workload_cost
     assert set(BillLine.objects.filter(kind="load_balancer").values_list("resource_id", "load_balancer")) == {
         ("elb-1", prod["web"].pk),
         ("elb-2", prod["gw"].pk),
@@ -76,6 +80,7 @@ def test_a_load_balancer_is_its_services_namespace_cost(prod):
     edge = by_ns["edge"]  # no pod, only its load balancer
     assert (edge.network_cost, edge.cost, edge.cpu_billable_core_hours) == (D("0.48"), D("0.48"), 0)
     assert edge.department == "Unallocated"
+    assert sum(r.cost for r in by_ns.values()) == ClusterDay.objects.get(day=DAY).workload_cost
     assert {(r.load_balancer.name, r.cost, r.lines) for r in LoadBalancerCostDay.objects.filter(day=DAY)} == {
         ("web", D("1.20"), 1),
         ("gw", D("0.48"), 1),
