@@ -702,6 +702,7 @@ class DepartmentTable(Table):
     direct = MoneyColumn(_("Direct"))
     shared = MoneyColumn(_("Shared"))
     idle = MoneyColumn(_("Idle"))
+    gpu_idle = MoneyColumn(_("Idle GPU"))
     overhead = MoneyColumn(_("Overhead"))
     total = MoneyColumn(_("Total ({currency})"), strong=True)
     change = ChangeColumn()
@@ -736,7 +737,7 @@ LINE_NAMES = {
     IDLE_GPU_LINE: _("Idle GPU"),
     OVERHEAD_LINE: _("Overhead"),
 }
-POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "overhead": _("Overhead")}
+POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "gpu_idle": _("Idle GPU"), "overhead": _("Overhead")}
 
 
 def pool_name(pool: str) -> str:

@@ -371,7 +371,7 @@ def _department_rows(start, end, cluster_id, department, cluster_days) -> list[d
     # Every department is rounded, then one kept: a department's cents are the organisation's rounding
     # (reports.queries.departments.department_cents), whoever asks.
     qs = for_period(DepartmentCostDay.objects, start, end, cluster_id)
-    parts = ["direct", "shared", "idle", "overhead", "total"]
+    parts = ["direct", "shared", "idle", "gpu_idle", "overhead", "total"]
     frame = pd.DataFrame.from_records(
         list(qs.values_list("name", "is_line", *parts)), columns=["name", "is_line", *parts]
     )

@@ -86,7 +86,7 @@ def explain_department(name: str, start: date, end: date, cluster: str | None = 
     of the pool shares of that pool (to the 1e-8 of each day's rounding).
     """
     cluster_id = _cluster_id(cluster)
-    parts = ["direct", "shared", "idle", "overhead", "total"]
+    parts = ["direct", "shared", "idle", "gpu_idle", "overhead", "total"]
     totals = dict.fromkeys(parts, ZERO)
     lines = _period(DepartmentCostDay.objects.filter(name=name), start, end, cluster_id).values(
         *parts, "is_line"
