@@ -26,7 +26,10 @@ def snapshot_load_balancer_frame(snapshot: Snapshot, at: datetime) -> pd.DataFra
     if snapshot.load_balancers is None:
         return None
     frame = pd.DataFrame(
-        [(lb.namespace, lb.name, lb.cloud_id, lb.hostname, lb.ip, lb.ids) for lb in snapshot.load_balancers],
+        [
+            (lb.namespace, lb.name, lb.cloud_id, lb.hostname, lb.ip, lb.ids, lb.selector)
+            for lb in snapshot.load_balancers
+        ],
         columns=LOAD_BALANCER_COLUMNS[1:],
     )
     stamp = pd.Timestamp(at)
@@ -48,6 +51,9 @@ def prepare_load_balancers(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         for field, value in (("namespace", namespace), ("service", service)):
             if not isinstance(value, str) or not value:
                 raise LoadBalancerRecordingError(f"load balancers: row {i}, field {field}: empty")
+    if "selector" not in frame.columns:
+        frame["selector"] = [{} for _ in range(len(frame))]
+    frame["selector"] = [s if isinstance(s, dict) else {} for s in frame["selector"]]
     given = frame["ids"] if "ids" in frame.columns else pd.Series([()] * len(frame), index=frame.index)
     frame["ids"] = [
         tuple(sorted({normalise_lb_id(str(v)) for v in (*(ids or ()), cid, host, ip) if v} - {""}))
@@ -132,6 +138,7 @@ def _upsert(cluster_id: int, frame: pd.DataFrame) -> dict[tuple[str, str], int]:
                 hostname=last["hostname"],
                 ip=last["ip"],
                 ids=seen_ids,
+                selector=last["selector"],
                 first_seen=first,
                 last_seen=last_at,
             )
@@ -142,7 +149,10 @@ def _upsert(cluster_id: int, frame: pd.DataFrame) -> dict[tuple[str, str], int]:
             if newer:
                 lb.last_seen = last_at
                 lb.cloud_id, lb.hostname, lb.ip = last["cloud_id"], last["hostname"], last["ip"]
-            lb.save(update_fields=["ids", "first_seen", "last_seen", "cloud_id", "hostname", "ip"])
+                lb.selector = last["selector"]
+            lb.save(
+                update_fields=["ids", "first_seen", "last_seen", "cloud_id", "hostname", "ip", "selector"]
+            )
         result[(namespace, service)] = lb.pk
     return result
 

@@ -544,6 +544,7 @@ class NamespaceTable(Table):
     mem_efficiency = ShareColumn(_("Memory efficiency"), digits=0)
     estimated_share = ShareColumn(_("Estimated"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
+    network_cost = MoneyColumn(_("Network"))
     cost = MoneyColumn(_("Cost ({currency})"))
     change = ChangeColumn()
 
@@ -579,6 +580,30 @@ class WorkloadTable(Table):
 
     def value_name(self, value, record):
         return f"{record['kind']}/{value}"
+
+
+class LoadBalancerTable(Table):
+    """A namespace's load balancers (network cost): the Service, its cloud ids and its bill lines."""
+
+    service = Column(_("Service (load balancer)"))
+    cloud_id = Column(_("Cloud id"))
+    address = Column(_("Address"), accessor="hostname")
+    lines = Column(_("Bill lines"), orderable=False)
+    cost = MoneyColumn(_("Cost ({currency})"))
+
+    def render_address(self, value, record):
+        return record.get("hostname") or record.get("ip") or ""
+
+    def value_address(self, value, record):
+        return record.get("hostname") or record.get("ip") or ""
+
+    def render_lines(self, value, record):
+        return format_html_join(
+            ", ", "{} <small>{}</small>", ((line["resource_id"], line["service_name"]) for line in value)
+        )
+
+    def value_lines(self, value, record):
+        return "; ".join(line["resource_id"] for line in value)
 
 
 class TopWorkloadTable(Table):

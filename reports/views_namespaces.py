@@ -94,9 +94,15 @@ def namespace(request, state, cluster: str, name: str):
         caption=gettext("Workloads"),
         totals=[{"name": gettext("Namespace total"), "cost": total}],
     )
-    return tables.render_page(
-        request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table
-    )
+    named = {"workloads": table}
+    if figures["load_balancers"]:
+        named["load_balancers"] = tables.LoadBalancerTable(
+            figures["load_balancers"],
+            state=state,
+            caption=gettext("Load balancers"),
+            totals=[{"service": gettext("Network"), "cost": figures["network_cost"]}],
+        )
+    return tables.render_page(request, "reports/namespace.html", context, f"{cluster}-{name}", **named)
 
 
 @page()

@@ -168,6 +168,7 @@ class KubernetesCollector:
                     hostname=hostname,
                     ip=ip,
                     ids=ids,
+                    selector=dict((item.get("spec") or {}).get("selector") or {}),
                 )
             )
         return found

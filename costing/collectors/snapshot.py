@@ -38,7 +38,7 @@ NODE_GPU_COLUMNS = ["gpu_capacity_devices"]
 POD_GPU_COLUMNS = ["gpu_request_devices", "gpu_usage_devices"]
 NAMESPACE_COLUMNS = ["namespace", "labels"]
 # One row per Service of type LoadBalancer and sample; ids: its normalised ids (a tuple or list).
-LOAD_BALANCER_COLUMNS = ["timestamp", "namespace", "service", "cloud_id", "hostname", "ip", "ids"]
+LOAD_BALANCER_COLUMNS = ["timestamp", "namespace", "service", "cloud_id", "hostname", "ip", "ids", "selector"]
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
 CONTAINER_COLUMNS = [
@@ -160,6 +160,8 @@ class LoadBalancerSample:
     hostname: str = ""
     ip: str = ""
     ids: tuple[str, ...] = ()
+    # spec.selector: the pods behind it (OpenCost spreads a load balancer over them, /allocation by pod).
+    selector: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ def backfill_demo(
             source=SampleSource.SIMULATOR,
             strict=False,
             containers=containers,
+            load_balancers=simulator.load_balancer_frame(first, end, interval),
         )
         total += result
         if write:

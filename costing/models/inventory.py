@@ -205,6 +205,7 @@ class LoadBalancer(models.Model):
     hostname = models.CharField(max_length=500, blank=True, default="")
     ip = models.CharField(max_length=100, blank=True, default="")
     ids = models.JSONField(default=list, blank=True)
+    selector = models.JSONField(default=dict, blank=True, help_text="the Service's spec.selector, last seen")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 

@@ -59,6 +59,7 @@ def test_load_balancer_services_with_their_cloud_ids(kube_api):
         hostname="",
         ip="121.36.10.20",
         ids=("121.36.10.20", ELB),
+        selector={"app": "controller"},
     )
     assert (found[("shop", "web")].hostname, found[("shop", "web")].ids) == (AWS_HOST, (AWS_NAME,))
     assert found[("api", "gw")].cloud_id == "API-GW-PIP"
