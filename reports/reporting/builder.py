@@ -119,6 +119,7 @@ COST_COLUMNS = [
     Column("cpu_cost", _("CPU cost"), "money"),
     Column("mem_cost", _("Memory cost"), "money"),
     Column("gpu_cost", _("GPU cost"), "money"),
+    Column("network_cost", _("Network (load balancers)"), "money"),
     Column("cost", _("Cost"), "money"),
     Column("estimated_share", _("Estimated share"), "percent"),
 ]

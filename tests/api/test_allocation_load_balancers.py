@@ -74,3 +74,22 @@ def test_by_pod_over_the_selected_pods_or_unmounted(lbs, client_as):
     assert data["__unmounted__"]["cpuCost"] == 0 and data["pay-1"]["loadBalancerCost"] == 0
     (daily,) = allocation(client_as("admin"), aggregate="namespace,pod", accumulate="false")[:1]
     assert daily["payments/__unmounted__"]["loadBalancerCost"] == pytest.approx(0.48)
+
+
+def test_the_namespace_explanation_names_its_load_balancer_and_bill_line(lbs, client_as):
+    url = "/api/v1/explain/namespace/?cluster=prod&namespace=kube-system&start=2025-03-10&end=2025-03-11"
+    response = client_as("admin").get(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["network_cost"] == "1.20000000"
+    (lb,) = body["load_balancers"]
+    assert (lb["service"], lb["cost"]) == ("ingress", "1.20000000")
+    assert [line["resource_id"] for line in lb["lines"]] == ["elb-1"]
+
+
+def test_costs_api_rows_carry_network_cost(lbs, client_as):
+    response = client_as("admin").get("/api/v1/costs/?by=namespace&start=2025-03-10&end=2025-03-11")
+    assert response.status_code == 200, response.content
+    rows = {r["namespace"]: r for r in response.json()["results"]}
+    assert rows["kube-system"]["network_cost"] == "1.20" and rows["payments"]["network_cost"] == "0.48"
+    assert response.json()["total"]["network_cost"] == "1.68"
