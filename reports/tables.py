@@ -194,9 +194,12 @@ class Table(tables.Table):
     def __init__(self, rows, *, state=None, totals=(), caption="", **kwargs):
         # A copy: sorting happens in place, and the views' lists stay in the context as computed.
         rows = list(rows)
-        # GPU columns show only where some row has GPUs: a table of clusters without them reads as before.
+        # GPU (and network) columns show only where some row has GPUs (load balancers): a table of clusters
+        # without them reads as before.
         unused = [
-            n for n in self.base_columns if n.startswith("gpu_") and not any(_value(r, n) for r in rows)
+            n
+            for n in self.base_columns
+            if (n.startswith("gpu_") or n == "network_cost") and not any(_value(r, n) for r in rows)
         ]
         if unused:
             kwargs["exclude"] = (*(kwargs.get("exclude") or ()), *unused)
