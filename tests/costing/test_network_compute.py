@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from costing.choices import LineKind
@@ -111,8 +112,6 @@ def test_a_load_balancer_whose_service_is_deleted_falls_back_to_overhead(prod):
 
 
 def test_the_network_rollup_alone():
-    import pandas as pd
-
     hours = pd.DataFrame(
         {
             "load_balancer": [7, 7, 8],
