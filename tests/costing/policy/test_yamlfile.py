@@ -237,7 +237,7 @@ def test_validation_errors_point_at_their_line():
             "departments[1].namespaces[1]",
             "namespace 'payments' is already claimed by departments[0].namespaces[0]",
         ),
-        FileError(12, "pools.shared.method", "per_resource is only for the idle pool"),
+        FileError(12, "pools.shared.method", "per_resource is only for the idle pools (idle, gpu_idle)"),
         FileError(
             14,
             "pools.idle.scope",
