@@ -155,7 +155,7 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         raise NotFound(f"no namespace {namespace!r} in cluster {cluster!r}")
     days = list(
         _period(NamespaceCostDay.objects.filter(namespace=ns), start, end).values(
-            "day", "department", "shared", *COSTS
+            "day", "department", "shared", *COSTS, "network_cost"
         )
     )
     pods = defaultdict(set)
@@ -180,11 +180,6 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
     )
     for row in workloads:
         row["pods"] = len(pods[row["workload_id"]])
-    network = list(
-        _period(NamespaceCostDay.objects.filter(namespace=ns), start, end).values_list(
-            "network_cost", flat=True
-        )
-    )
     return {
         "cluster": cluster,
         "namespace": namespace,
@@ -193,9 +188,12 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         "departments": sorted({d["department"] for d in days}),
         "shared": any(d["shared"] for d in days),
         **{c: sum((d[c] for d in days), ZERO) for c in COSTS},
-        "network_cost": sum(network, ZERO),
+        "network_cost": sum((d["network_cost"] for d in days), ZERO),
         "workloads": workloads,
-        "load_balancers": explain_load_balancers(ns, start, end),
+        # Read only where the namespace has network cost: a namespace page without one costs no query more.
+        "load_balancers": explain_load_balancers(ns, start, end)
+        if any(d["network_cost"] for d in days)
+        else [],
     }
 
 
