@@ -20,7 +20,9 @@ from costing.money import UNITS_PER_CURRENCY
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
-UNMOUNTED = "__unmounted__"  # a namespace's claims no pod mounted (reports.queries.common.UNMOUNTED)
+# OpenCost's name for what no running pod holds: a namespace's claims no pod mounted
+# (reports.queries.common.UNMOUNTED), a load balancer whose Service selects no pod that day.
+UNMOUNTED = "__unmounted__"
 # The resources priced: each has a cost, an idle cost and, under shareIdle, a share of idle.
 RESOURCES = ("cpu", "mem", "gpu")
 IDLE_COLUMNS = [f"{r}_idle" for r in RESOURCES]
@@ -340,7 +342,8 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
     cpu_eff = efficiency(col["cpu_usage_core_hours"], col["cpu_request_core_hours"])
     ram_eff = efficiency(col["mem_usage_gib_hours"], col["mem_request_gib_hours"])
     gpu_eff = efficiency(col["gpu_usage_hours"], col["gpu_request_hours"])
-    total = cpu_cost + ram_cost + gpu_cost + pv_cost
+    lb_cost = col["lb_cost"] / UNITS_PER_CURRENCY
+    total = cpu_cost + ram_cost + gpu_cost + pv_cost + lb_cost
     with np.errstate(divide="ignore", invalid="ignore"):
         per_hour = {
             m: np.where(hours > 0, col[m] / hours, 0.0)
@@ -357,10 +360,10 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
             m: np.where(hours > 0, col[m] * GIB / hours, 0.0)
             for m in ("mem_billable_gib_hours", "mem_request_gib_hours", "mem_usage_gib_hours")
         }
+        # Of the resources with an efficiency: volumes and load balancers have none.
+        resources = cpu_cost + ram_cost + gpu_cost
         total_eff = np.where(
-            total - pv_cost != 0,  # of the resources with an efficiency: volumes have none
-            (cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / (total - pv_cost),
-            0.0,
+            resources != 0, (cpu_eff * cpu_cost + ram_eff * ram_cost + gpu_eff * gpu_cost) / resources, 0.0
         )
     ram_request = _rounded(ram["mem_request_gib_hours"])
     ram_usage = _rounded(ram["mem_usage_gib_hours"])
@@ -390,8 +393,9 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
         "gpuCost": _rounded(gpu_cost),
         "gpuCostIdle": _rounded(col["gpu_idle_share"] / UNITS_PER_CURRENCY),
         "gpuEfficiency": _rounded(gpu_eff),
+        "loadBalancerCost": _rounded(lb_cost),
     }
-    zeros = dict.fromkeys(("networkCost", "loadBalancerCost", "sharedCost", "externalCost"), 0.0)
+    zeros = dict.fromkeys(("networkCost", "sharedCost", "externalCost"), 0.0)
     columns["pvCost"] = _rounded(pv_cost)
     ends = {
         "totalCost": _rounded(total),
@@ -431,6 +435,7 @@ _MEASURES = [
     "cpu_idle_share",
     "mem_idle_share",
     "gpu_idle_share",
+    "lb_cost",
 ]
 _SINGLE = {
     "cluster": "cluster",
@@ -528,9 +533,10 @@ def grouping(aggregate: list[str], pod_filter) -> frozenset[str]:
     return frozenset().union(*(_GROUPING.get(f, set()) for f in fields))
 
 
-def by_day(accumulate: bool, share_idle: bool, pod_filter) -> bool:
-    """Whether allocation_sets needs the pod days per day: sets of days, or idle divided per cluster-day."""
-    return not accumulate or share_idle or pod_filter is not None
+def by_day(accumulate: bool, share_idle: bool, pod_filter, load_balancers: bool = False) -> bool:
+    """Whether allocation_sets needs the pod days per day: sets of days, idle divided per cluster-day, or
+    load balancers spread over the pods of each day."""
+    return not accumulate or share_idle or pod_filter is not None or load_balancers
 
 
 def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str, dict]:
@@ -553,6 +559,66 @@ def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str,
     )
 
 
+def _selects(selector, labels) -> bool:
+    return bool(selector) and all((labels or {}).get(k) == v for k, v in selector.items())
+
+
+def spread_load_balancers(pods: pd.DataFrame, load_balancers: pd.DataFrame | None) -> pd.DataFrame:
+    """The pod rows with lb_cost (units): each load balancer's cost of a day spread over the pods its
+    Service selects that day (same cluster and namespace, labels matching spec.selector) by their samples
+    (the time they ran), as OpenCost spreads it by the hours each pod used it; a load balancer whose
+    Service selects no pod that day becomes a row of pod __unmounted__ in the Service's namespace (OpenCost
+    puts it in a namespace __unmounted__; here the namespace keeps its cost, as on the product's pages).
+
+    load_balancers: day, cluster, namespace, department, shared, selector, lb_cost (units); pods must be
+    per day (by_day) when there are any.
+    """
+    pods = pods.assign(lb_cost=0.0)
+    if load_balancers is None or load_balancers.empty:
+        return pods
+    weights = pods["samples"].to_numpy(float) if "samples" in pods.columns else np.ones(len(pods))
+    lb_cost = np.zeros(len(pods))
+    by_key: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(pods["day"], pods["cluster"], pods["namespace"], strict=True)):
+        by_key.setdefault(key, []).append(i)
+    labels = pods["labels"].tolist()
+    unmounted = []
+    for row in load_balancers.itertuples(index=False):
+        rows = [
+            i
+            for i in by_key.get((row.day, row.cluster, row.namespace), ())
+            if _selects(row.selector, labels[i])
+        ]
+        weight = weights[rows].sum() if rows else 0.0
+        if weight > 0:
+            lb_cost[rows] += row.lb_cost * weights[rows] / weight
+        else:
+            unmounted.append(row)
+    pods["lb_cost"] = lb_cost
+    if not unmounted:
+        return pods
+    extra = pd.DataFrame(
+        {
+            "day": [r.day for r in unmounted],
+            "last_day": [r.day for r in unmounted],
+            "cluster": [r.cluster for r in unmounted],
+            "namespace": [r.namespace for r in unmounted],
+            "department": [r.department for r in unmounted],
+            "shared": [bool(r.shared) for r in unmounted],
+            "labels": [{} for _ in unmounted],
+            "node": "",
+            "controller_kind": OwnerKind.POD,
+            "controller": "",
+            "pod": UNMOUNTED,
+            "lb_cost": [float(r.lb_cost) for r in unmounted],
+        }
+    )
+    for column in pods.columns:
+        if column not in extra.columns:
+            extra[column] = 0
+    return pd.concat([pods, extra[list(pods.columns)]], ignore_index=True)
+
+
 def _with_gpu_columns(pods: pd.DataFrame, idle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The frames with their GPU columns, 0 where a caller's frame has none (no GPUs)."""
     missing = [c for c in (*GPU_QUANTITIES, "gpu_cost", "storage_cost") if c not in pods.columns]
@@ -573,6 +639,7 @@ def allocation_sets(
     share_idle: bool = False,
     visible=None,
     pod_filter=None,
+    load_balancers: pd.DataFrame | None = None,
 ) -> list[dict[str, dict]]:
     """One dict per window: allocation name -> OpenCost allocation (see _allocation).
 
@@ -581,10 +648,13 @@ def allocation_sets(
     the boolean mask of the pod rows the caller may see (None: all, and idle too; else idle is hidden,
     as a department sees the idle pool only as its share). `pod_filter`: a parse_filter tree; as in OpenCost,
     idle is divided before filtering, so a pod's share of idle does not depend on the filter, and an
-    unshared __idle__ keeps only what the pods kept would have received.
+    unshared __idle__ keeps only what the pods kept would have received. `load_balancers`
+    (reports.queries.frames.load_balancer_frame): spread over the pods as spread_load_balancers says, before
+    any filter, into loadBalancerCost.
     """
     keys = aggregate or DEFAULT_AGGREGATE
     pods, idle = _with_gpu_columns(pods, idle)
+    pods = spread_load_balancers(pods, load_balancers)
     out = []
     for first, last in windows:
         in_set = pods[(pods["day"] >= first) & (pods["day"] < last)] if len(pods) else pods
@@ -625,7 +695,7 @@ def allocation_sets(
             groups = idle_left.groupby("cluster") if by_cluster else [(None, idle_left)]
             for cluster, group in groups:
                 name = f"{cluster}/{IDLE}" if by_cluster else IDLE
-                sums = pd.DataFrame({m: [0.0] for m in _MEASURES})
+                sums = pd.DataFrame({m: [0.0] for m in _MEASURES})  # idle has no load balancer
                 for resource in RESOURCES:
                     sums[f"{resource}_cost"] = group[f"{resource}_idle"].sum()
                 allocations.update(

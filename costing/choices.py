@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 UNALLOCATED = "Unallocated"
 SHARED_LINE = "Shared"
 IDLE_LINE = "Idle"
+IDLE_GPU_LINE = "Idle GPU"
 OVERHEAD_LINE = "Overhead"
-RESERVED_DEPARTMENT_NAMES = (UNALLOCATED, SHARED_LINE, IDLE_LINE, OVERHEAD_LINE)
+RESERVED_DEPARTMENT_NAMES = (UNALLOCATED, SHARED_LINE, IDLE_LINE, IDLE_GPU_LINE, OVERHEAD_LINE)
 
 GIB = 2**30
 SECONDS_PER_HOUR = 3600
@@ -59,6 +60,7 @@ class LineKind(models.TextChoices):
     NODE = "node", _("Node compute")
     VOLUME = "volume", _("Persistent volume disk")
     OVERHEAD = "overhead", _("Cluster overhead")
+    LOAD_BALANCER = "load_balancer", _("Load balancer")
     OUTSIDE = "outside", _("Outside Kubernetes")
 
 
@@ -83,6 +85,7 @@ class Scope(models.TextChoices):
 class Pool(models.TextChoices):
     SHARED = "shared", _("Shared namespaces")
     IDLE = "idle", _("Idle")
+    GPU_IDLE = "gpu_idle", _("Idle GPU")
     OVERHEAD = "overhead", _("Overhead")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -25,6 +25,7 @@ from costing.engine.apportionment import (
     ApportionRules,
     apportion,
 )
+from costing.engine.network import load_balancer_days, with_network
 from costing.engine.pricing import fallback_node_cost, node_unit_prices
 from costing.engine.rollup import (
     NODE_COST_COLUMNS,
@@ -43,6 +44,7 @@ from costing.models import (
     CoverageHour,
     Department,
     DepartmentCostDay,
+    LoadBalancerCostDay,
     Namespace,
     NamespaceCostDay,
     Node,
@@ -123,6 +125,12 @@ class DayInputs:
     node_hours: pd.DataFrame
     overhead_units: int
     coverage: float
+    # Hourly shares of the load balancers' bill lines: load_balancer, namespace, effective_cost, lines.
+    load_balancers: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"load_balancer": [], "namespace": [], "effective_cost": [], "lines": []}
+        )
+    )
 
 
 def read_pod_hours(cluster_id: int, start: datetime, end: datetime) -> pd.DataFrame:
@@ -167,6 +175,60 @@ def read_bill_hours(cluster_id: int, start: datetime, end: datetime) -> pd.DataF
     spread = spread_hourly(frame)
     inside = (spread["hour"] >= pd.Timestamp(start)) & (spread["hour"] < pd.Timestamp(end))
     return spread.loc[inside].reset_index(drop=True)
+
+
+def read_load_balancer_hours(cluster_id: int, start: datetime, end: datetime) -> tuple[pd.DataFrame, Decimal]:
+    """The cluster's load balancer lines that touch [start, end), spread per hour and cut to it, with the
+    namespace of each load balancer's Service; and the cost in [start, end) of such lines whose load
+    balancer is gone (deleted since), which stays the cluster's overhead."""
+    rows = list(
+        BillLine.objects.filter(
+            Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
+            cluster_id=cluster_id,
+            kind=LineKind.LOAD_BALANCER,
+            charge_period_start__lt=end,
+        ).values_list(
+            "charge_period_start",
+            "charge_period_end",
+            "effective_cost",
+            "load_balancer_id",
+            "load_balancer__namespace_id",
+        )
+    )
+    empty = pd.DataFrame({"load_balancer": [], "namespace": [], "effective_cost": [], "lines": []})
+    if not rows:
+        return empty, Decimal(0)
+    frame = pd.DataFrame(
+        rows, columns=["charge_period_start", "charge_period_end", "effective_cost", "lb", "namespace"]
+    )
+    for column in ("charge_period_start", "charge_period_end"):
+        frame[column] = _utc(frame[column])
+    frame["cluster"] = cluster_id
+    # The load balancer travels as spread_hourly's "node" key; a line whose load balancer is gone as None.
+    frame["node"] = frame["lb"].astype(object).where(frame["lb"].notna(), None)
+    frame["kind"] = LineKind.LOAD_BALANCER
+    spread = spread_hourly(frame)
+    spread = spread.loc[(spread["hour"] >= pd.Timestamp(start)) & (spread["hour"] < pd.Timestamp(end))]
+    orphan = spread["node"].isna().to_numpy()
+    gone = sum(spread.loc[orphan, "effective_cost"], Decimal(0))
+    spread = spread.loc[~orphan]
+    if spread.empty:
+        return empty, gone
+    known = frame.dropna(subset=["lb"])
+    namespace_of = dict(zip(known["lb"].astype(int), known["namespace"].astype(int), strict=True))
+    counts = known["lb"].astype(int).value_counts().to_dict()
+    lbs = spread["node"].astype(int)
+    return (
+        pd.DataFrame(
+            {
+                "load_balancer": lbs.to_numpy(),
+                "namespace": lbs.map(namespace_of).to_numpy(),
+                "effective_cost": spread["effective_cost"].to_numpy(),
+                "lines": lbs.map(counts).to_numpy(),
+            }
+        ),
+        gone,
+    )
 
 
 def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
@@ -288,11 +350,13 @@ def read_inputs(cluster_id: int, day: date, spec: PolicySpec) -> DayInputs:
             cluster_id=cluster_id, hour__gte=start, hour__lt=end
         ).values_list("sampled_seconds", flat=True)
     )
+    load_balancers, gone = read_load_balancer_hours(cluster_id, start, end)
     return DayInputs(
         pod_hours=pod_hours,
         node_hours=nodes,
-        overhead_units=to_units(overhead),
+        overhead_units=to_units(overhead + gone),
         coverage=coverage_seconds / (24 * SECONDS_PER_HOUR),
+        load_balancers=load_balancers,
     )
 
 
@@ -320,7 +384,9 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
             inputs.overhead_units + storage.orphan_overhead,
         )
         day_rollup = add_storage(day_rollup, storage)
+        day_rollup, lb_days = _with_load_balancers(day_rollup, inputs)
         totals = {**_store(cluster_id, day, day_rollup, spec), **_store_storage(cluster_id, day, storage)}
+        totals.update(_store_load_balancers(cluster_id, day, lb_days))
         row.policy = policy
         row.computed_at = timezone.now()
         for name, value in totals.items():
@@ -331,6 +397,36 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
             ClusterDay.objects.filter(pk=row.pk, dirty_version=version).update(dirty=False)
         row.refresh_from_db()
     return row
+
+
+def _with_load_balancers(day_rollup: DayRollup, inputs: DayInputs) -> tuple[DayRollup, pd.DataFrame]:
+    """The rollup with the load balancers' cost in their namespaces (network_cost, part of cost), in the
+    charged (workload) total and in the physical total; and the load balancers' days."""
+    lb_days = load_balancer_days(inputs.load_balancers)
+    network = int(lb_days["cost"].sum())
+    before = day_rollup.totals
+    totals = replace(before, physical=before.physical + network, workload=before.workload + network)
+    return replace(
+        day_rollup, namespaces=with_network(day_rollup.namespaces, lb_days), totals=totals
+    ), lb_days
+
+
+def _store_load_balancers(cluster_id: int, day: date, lb_days: pd.DataFrame) -> dict:
+    """Replace the cluster-day's LoadBalancerCostDay rows; return the ClusterDay's network_cost."""
+    LoadBalancerCostDay.objects.filter(cluster_id=cluster_id, day=day).delete()
+    write_rows(
+        LoadBalancerCostDay,
+        {
+            "cluster_id": cluster_id,
+            "day": day,
+            "load_balancer_id": lb_days["load_balancer"],
+            "namespace_id": lb_days["namespace"],
+            "cost": lb_days["cost"],
+            "lines": lb_days["lines"],
+        },
+        ("cost",),
+    )
+    return {"network_cost": to_money(int(lb_days["cost"].sum()))}
 
 
 def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
@@ -347,7 +443,7 @@ def _price(inputs: DayInputs, spec: PolicySpec) -> Allocation:
 def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) -> dict:
     """Write the day's rows (replacing the old ones) and return the ClusterDay totals as Decimals."""
     start, end = day_bounds(day)
-    for model in (PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay):
+    for model in (PodCostDay, WorkloadCostDay, NamespaceCostDay, NodeCostDay, LoadBalancerCostDay):
         model.objects.filter(cluster_id=cluster_id, day=day).delete()
     NodeCostHour.objects.filter(cluster_id=cluster_id, hour__gte=start, hour__lt=end).delete()
 
@@ -369,7 +465,11 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
             "department": [resolver.resolve(found[n][0], found[n][1] or {}) for n in ns_ids],
             "shared": [resolver.is_shared(found[n][0]) for n in ns_ids],
         },
-        (*POD_MONEY, *NAMESPACE_STORAGE_MONEY),
+        (
+            *POD_MONEY,
+            *NAMESPACE_STORAGE_MONEY,
+            *(("network_cost",) if "network_cost" in namespaces.columns else ()),
+        ),
     )
     write_rows(
         NodeCostHour,
@@ -422,6 +522,7 @@ def apportion_rules(spec: PolicySpec) -> ApportionRules:
         overhead=spec.pools["overhead"].method,
         shared_scope=spec.pools["shared"].scope,
         overhead_scope=spec.pools["overhead"].scope,
+        gpu_idle=spec.pools["gpu_idle"].method if "gpu_idle" in spec.pools else None,
         weights={d.name: float(d.weight) for d in spec.departments if d.weight is not None},
         departments=[d.name for d in spec.departments],
     )
@@ -482,10 +583,12 @@ def apportion_day(day: date) -> list[DepartmentCostDay]:
         )
         result = apportion(ApportionInputs(namespaces, idle, overhead), apportion_rules(spec))
 
+        gpu_idle = _gpu_idle_units(idle_rows)
         stored = pd.DataFrame(
             {
                 "cluster": [c.cluster_id for c in cluster_days],
-                "idle": [to_units(c.idle_cost) for c in cluster_days],
+                "idle": [to_units(c.idle_cost) - gpu_idle.get(c.cluster_id, 0) for c in cluster_days],
+                "gpu_idle": [gpu_idle.get(c.cluster_id, 0) for c in cluster_days],
                 "overhead": [to_units(c.overhead_cost) for c in cluster_days],
             }
         )
@@ -551,6 +654,14 @@ def _with_storage_idle(idle: pd.DataFrame, cluster_days: list[ClusterDay]) -> pd
     return pd.concat([idle.assign(storage_idle=0.0), storage], ignore_index=True)
 
 
+def _gpu_idle_units(idle_rows: list[tuple]) -> dict[int, int]:
+    """Idle GPU per cluster in units, from the node days' (cluster, cpu, mem, gpu idle) Decimals, exactly."""
+    out: dict[int, int] = {}
+    for cluster, _cpu, _mem, gpu in idle_rows:
+        out[int(cluster)] = out.get(int(cluster), 0) + to_units(gpu)
+    return out
+
+
 def check_day(day: date) -> None:
     """Raise ApportionmentMismatch unless, per cluster, the stored departments and lines add up to the
     stored physical cost (to 1e-6) and the cluster's cost parts add up to it."""
@@ -574,7 +685,7 @@ def clusters_of_day(day: date) -> list[int]:
     lines = BillLine.objects.filter(
         Q(charge_period_end__gt=start) | Q(charge_period_start__gte=start),
         charge_period_start__lt=end,
-        kind__in=[LineKind.NODE, LineKind.OVERHEAD, LineKind.VOLUME],
+        kind__in=[LineKind.NODE, LineKind.OVERHEAD, LineKind.VOLUME, LineKind.LOAD_BALANCER],
     )
     # One indexed probe per cluster and table: clusters are few, their hours are many.
     for cluster_id in Cluster.objects.exclude(pk__in=ids).values_list("pk", flat=True):

@@ -65,9 +65,9 @@ def set_language(request):
     """Django's set_language (the nav's switch: a cookie, then back to `next`), and for a signed-in user
     the choice is also kept as their language for e-mails."""
     response = django_set_language(request)
-    if request.method == "POST" and request.user.is_authenticated:
-        if remember(request.user, request.POST.get("language", "")):
-            request.session[SESSION_LANGUAGE] = supported(request.POST.get("language", ""))
+    chosen = request.POST.get("language", "") if request.method == "POST" else ""
+    if request.user.is_authenticated and remember(request.user, chosen):
+        request.session[SESSION_LANGUAGE] = supported(chosen)
     return response
 
 

@@ -71,6 +71,12 @@ from costing.models import (
     Workload,
 )
 from costing.partitions import drop_partitions_before
+from costing.recording_network import (
+    clear_load_balancer_hours,
+    prepare_load_balancers,
+    record_load_balancers,
+    snapshot_load_balancer_frame,
+)
 
 __all__ = [
     "CONTAINER_COLUMNS",
@@ -119,6 +125,7 @@ class RecordResult:
     node_hours: int = 0
     container_hours: int = 0
     volume_hours: int = 0
+    load_balancer_hours: int = 0
     days: set[date] = field(default_factory=set)
 
     def __iadd__(self, other: RecordResult) -> RecordResult:
@@ -130,6 +137,7 @@ class RecordResult:
         self.node_hours += other.node_hours
         self.container_hours += other.container_hours
         self.volume_hours += other.volume_hours
+        self.load_balancer_hours += other.load_balancer_hours
         self.days |= other.days
         return self
 
@@ -162,6 +170,7 @@ def record_samples(
     containers: pd.DataFrame | None = None,
     queue: bool = True,
     volumes: pd.DataFrame | None = None,
+    load_balancers: pd.DataFrame | None = None,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -183,6 +192,8 @@ def record_samples(
     `claims` column the claims each pod mounts: they become volume-hours (seconds seen, bound, bound but
     unmounted) and mount-hours (seconds each pod mounted each volume). Without `volumes` nothing is
     recorded of volumes (a source that cannot list them).
+    `load_balancers` (LOAD_BALANCER_COLUMNS): the Services of type LoadBalancer seen in these slots
+    (costing/recording_network.py); a row at a timestamp with no node or pod row adds no slot.
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -197,6 +208,7 @@ def record_samples(
     containers = _prepare_containers(containers, pods)
     namespaces = _prepare_namespaces(namespaces)
     volumes = _prepare_volumes(volumes)
+    load_balancers = prepare_load_balancers(load_balancers)
     if strict:
         _check_pods_on_sampled_nodes(nodes, pods)
     slot_ts = np.union1d(np.union1d(nodes["ts"].to_numpy(), pods["ts"].to_numpy()), volumes["ts"].to_numpy())
@@ -228,6 +240,11 @@ def record_samples(
             sampled = _split_seconds(new_ts, interval)
             writer.add_coverage(sampled, "sampled_seconds")
             touched_hours |= set(sampled[0].tolist())
+            if load_balancers is not None:
+                claimed = load_balancers[np.isin(load_balancers["ts"].to_numpy(), new_ts)]
+                result.load_balancer_hours = record_load_balancers(
+                    cluster_id, claimed, interval, _split_seconds
+                )
         result.days = _days_of(touched_hours)
         if result.days:
             mark_days_dirty([cluster_id], result.days, queue=queue)
@@ -271,6 +288,7 @@ def record_snapshot(
         containers=snapshot_container_frame(snapshot, slot),
         queue=queue,
         volumes=volumes,
+        load_balancers=snapshot_load_balancer_frame(snapshot, slot),
     )
 
 
@@ -969,6 +987,7 @@ class _Writer:
             VolumeMountHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             VolumeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
+            clear_load_balancer_hours(self.cluster_id, a, b)
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
         return hours
 

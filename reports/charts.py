@@ -19,6 +19,7 @@ PART_COLOURS = {
     "shared": "#56B4E9",
     "idle": "#E69F00",
     "idle_part": "#E69F00",
+    "gpu_idle": "#D55E00",
     "overhead": "#CC79A7",
 }
 DAY_MS = 86_400_000
@@ -27,6 +28,7 @@ PART_NAMES = {
     "direct": _("Direct"),
     "shared": _("Shared namespaces"),
     "idle": _("Idle"),
+    "gpu_idle": _("Idle GPU"),
     "overhead": _("Overhead"),
     "workload": _("Workloads"),
     "pods": _("Paid by pods"),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.rows import BoundRow
 
-from costing.choices import IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
+from costing.choices import IDLE_GPU_LINE, IDLE_LINE, OVERHEAD_LINE, SHARED_LINE, UNALLOCATED
 from costing.money import round_cents
 from reports.filters import TableFilter
 from reports.reporting.csv import ENCODING, writer
@@ -194,12 +194,13 @@ class Table(tables.Table):
     def __init__(self, rows, *, state=None, totals=(), caption="", **kwargs):
         # A copy: sorting happens in place, and the views' lists stay in the context as computed.
         rows = list(rows)
-        # GPU (storage) columns show only where some row has GPUs (volumes): a table of clusters without them
-        # reads as before.
+        # GPU (storage, network) columns show only where some row has GPUs (volumes, load balancers): a table
+        # of clusters without them reads as before.
         unused = [
             n
             for n in self.base_columns
-            if n.startswith(("gpu_", "storage_")) and not any(_value(r, n) for r in rows)
+            if (n.startswith(("gpu_", "storage_")) or n == "network_cost")
+            and not any(_value(r, n) for r in rows)
         ]
         if unused:
             kwargs["exclude"] = (*(kwargs.get("exclude") or ()), *unused)
@@ -548,6 +549,7 @@ class NamespaceTable(Table):
     estimated_share = ShareColumn(_("Estimated"), digits=0)
     gpu_cost = MoneyColumn(_("GPU cost"))
     storage_cost = MoneyColumn(_("Storage cost"))
+    network_cost = MoneyColumn(_("Network"))
     cost = MoneyColumn(_("Cost ({currency})"))
     change = ChangeColumn()
 
@@ -588,6 +590,30 @@ class WorkloadTable(Table):
         if record.get("workload_id") is None:
             return gettext("Unmounted storage")
         return f"{record['kind']}/{value}"
+
+
+class LoadBalancerTable(Table):
+    """A namespace's load balancers (network cost): the Service, its cloud ids and its bill lines."""
+
+    service = Column(_("Service (load balancer)"))
+    cloud_id = Column(_("Cloud id"))
+    address = Column(_("Address"), accessor="hostname")
+    lines = Column(_("Bill lines"), orderable=False)
+    cost = MoneyColumn(_("Cost ({currency})"))
+
+    def render_address(self, value, record):
+        return record.get("hostname") or record.get("ip") or ""
+
+    def value_address(self, value, record):
+        return record.get("hostname") or record.get("ip") or ""
+
+    def render_lines(self, value, record):
+        return format_html_join(
+            ", ", "{} <small>{}</small>", ((line["resource_id"], line["service_name"]) for line in value)
+        )
+
+    def value_lines(self, value, record):
+        return "; ".join(line["resource_id"] for line in value)
 
 
 class TopWorkloadTable(Table):
@@ -734,6 +760,7 @@ class DepartmentTable(Table):
     direct = MoneyColumn(_("Direct"))
     shared = MoneyColumn(_("Shared"))
     idle = MoneyColumn(_("Idle"))
+    gpu_idle = MoneyColumn(_("Idle GPU"))
     overhead = MoneyColumn(_("Overhead"))
     total = MoneyColumn(_("Total ({currency})"), strong=True)
     change = ChangeColumn()
@@ -765,9 +792,10 @@ LINE_NAMES = {
     UNALLOCATED: _("Unallocated"),
     SHARED_LINE: _("Shared"),
     IDLE_LINE: _("Idle"),
+    IDLE_GPU_LINE: _("Idle GPU"),
     OVERHEAD_LINE: _("Overhead"),
 }
-POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "overhead": _("Overhead")}
+POOL_NAMES = {"shared": _("Shared"), "idle": _("Idle"), "gpu_idle": _("Idle GPU"), "overhead": _("Overhead")}
 
 
 def pool_name(pool: str) -> str:

@@ -14,7 +14,7 @@ from reports.queries.departments import department_breakdown, department_table
 from reports.queries.forecasts import period_forecast
 from reports.views_common import base_context, daily_chart, delta, forecast_context, page
 
-PARTS = ["direct", "shared", "idle", "overhead"]
+PARTS = ["direct", "shared", "idle", "gpu_idle", "overhead"]
 
 
 @page()
@@ -97,7 +97,7 @@ def department(request, state, name: str):
             context["pools"],
             state=state,
             caption=gettext("Shares of the common pools"),
-            totals=[{"pool": "Shared + idle + overhead", "amount": context["pool_total"]}],
+            totals=[{"pool": "Shared + idle + idle GPU + overhead", "amount": context["pool_total"]}],
         ),
     }
     return tables.render_page(request, "reports/department.html", context, name, **named)

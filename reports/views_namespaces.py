@@ -94,10 +94,20 @@ def namespace(request, state, cluster: str, name: str):
         caption=gettext("Workloads"),
         totals=[{"name": gettext("Namespace total"), "cost": total}],
     )
-    volumes = tables.VolumeTable(figures["explained"]["volumes"], state=state, caption=gettext("Volumes"))
-    return tables.render_page(
-        request, "reports/namespace.html", context, f"{cluster}-{name}", workloads=table, volumes=volumes
-    )
+    named = {
+        "workloads": table,
+        "volumes": tables.VolumeTable(
+            figures["explained"]["volumes"], state=state, caption=gettext("Volumes")
+        ),
+    }
+    if figures["load_balancers"]:
+        named["load_balancers"] = tables.LoadBalancerTable(
+            figures["load_balancers"],
+            state=state,
+            caption=gettext("Load balancers"),
+            totals=[{"service": gettext("Network"), "cost": figures["network_cost"]}],
+        )
+    return tables.render_page(request, "reports/namespace.html", context, f"{cluster}-{name}", **named)
 
 
 @page()

@@ -15,7 +15,7 @@ from api.permissions import HasRole
 from api.views.common import query_params
 from costing.access import granted_departments, owned_rows
 from reports.periods import check_in_history, custom_period
-from reports.queries.frames import node_idle_frame, pod_cost_groups
+from reports.queries.frames import load_balancer_frame, node_idle_frame, pod_cost_groups
 
 
 class AllocationView(APIView):
@@ -63,12 +63,13 @@ class AllocationView(APIView):
             def visible(pods):
                 return owned_rows(pods, granted)
 
+        load_balancers = load_balancer_frame(window.start, window.end)
         # Summed in the database to the rows the answer needs, not read pod day by pod day.
         pods = pod_cost_groups(
             window.start,
             window.end,
             opencost.grouping(aggregate, pod_filter),
-            by_day=opencost.by_day(accumulate, share_idle, pod_filter),
+            by_day=opencost.by_day(accumulate, share_idle, pod_filter, not load_balancers.empty),
         )
         idle = node_idle_frame(window.start, window.end)
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
@@ -81,6 +82,7 @@ class AllocationView(APIView):
             share_idle=share_idle,
             visible=visible,
             pod_filter=pod_filter,
+            load_balancers=load_balancers,
         )
         return Response({"code": 200, "data": sets})
 

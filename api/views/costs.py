@@ -50,7 +50,7 @@ class CostsView(APIView):
         total = next((r for r in rows if r["row"] == "total"), None)
         if only is not None:
             groups = [r for r in groups if r.get("department") in only]
-            parts = ("direct", "shared", "idle", "overhead", "total")
+            parts = ("direct", "shared", "idle", "gpu_idle", "overhead", "total")
             total = {"row": "total", "department": "Total"}
             total.update(
                 {p: sum((r[p] for r in groups), start=type(groups[0][p])(0)) for p in parts} if groups else {}

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from costing.load_balancers import SERVICE_NAME_TAG, resource_keys
 from costing.volumes import normalise_disk_id
 
 NODE, OVERHEAD, OUTSIDE = "node", "overhead", "outside"
 # A persistent volume's disk: produced when volume disk ids are given (costing/billing/attribution_db.py gives
 # those of the recorded volumes).
 VOLUME = "volume"
+# A Service's cloud load balancer (costing/load_balancers.py): charged to the Service's namespace.
+LOAD_BALANCER = "load_balancer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +99,44 @@ def _cluster_of(tags, tag_rules: Sequence[TagRule]) -> str | None:
         if rule.key in tags and (rule.value is None or tags[rule.key] == rule.value):
             return rule.cluster
     return None
+
+
+def attribute_load_balancers(
+    lines: pd.DataFrame,
+    load_balancer_ids: Mapping[str, tuple[object, object]],
+    load_balancer_services: Mapping[tuple[object, str], object],
+) -> pd.DataFrame:
+    """Add column load_balancer to attribute_lines()'s result and make the lines of a Service's load
+    balancer kind load_balancer.
+
+    Only overhead and outside lines are looked at (a node's or a volume's line stays what it is).
+    load_balancer_ids maps an id in costing.load_balancers.normalise_lb_id's form (a Huawei ELB id, an AWS
+    ELB name, an Azure public IP name, an ingress IP) to (cluster, load balancer): a line whose ResourceId
+    is that id (whole, or its last path segment) is that load balancer's, its cluster winning over any tag.
+    Otherwise an overhead line tagged `kubernetes.io/service-name: <namespace>/<name>` is the load balancer
+    of that Service in the line's cluster, when load_balancer_services ((cluster, "namespace/name") ->
+    load balancer) knows it. Any other line is left as it was: a load balancer that matches no Service
+    stays overhead.
+    """
+    result = lines.copy(deep=False)
+    found: list[object] = [None] * len(lines)
+    if load_balancer_ids or load_balancer_services:
+        kinds = result["kind"].to_numpy(object).copy()
+        clusters = result["cluster"].to_numpy(object).copy()
+        for i, (kind, cluster, resource_id, tags) in enumerate(
+            zip(kinds, clusters, lines["resource_id"].to_numpy(), lines["tags"].to_numpy(), strict=True)
+        ):
+            if kind not in (OVERHEAD, OUTSIDE):
+                continue
+            hit = next(
+                (load_balancer_ids[k] for k in resource_keys(resource_id) if k in load_balancer_ids), None
+            )
+            if hit is None and kind == OVERHEAD and isinstance(tags, Mapping) and tags.get(SERVICE_NAME_TAG):
+                service = load_balancer_services.get((cluster, str(tags[SERVICE_NAME_TAG]).strip()))
+                hit = (cluster, service) if service is not None else None
+            if hit is not None:
+                clusters[i], found[i], kinds[i] = hit[0], hit[1], LOAD_BALANCER
+        result["cluster"] = pd.Series(clusters, index=lines.index, dtype=object)
+        result["kind"] = pd.Series(kinds, index=lines.index, dtype=object)
+    result["load_balancer"] = pd.Series(found, index=lines.index, dtype=object)
+    return result

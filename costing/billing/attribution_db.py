@@ -12,9 +12,9 @@ import pandas as pd
 from django.db import transaction
 from django.db.models import QuerySet
 
-from costing.billing.attribution import TagRule, attribute_lines
+from costing.billing.attribution import TagRule, attribute_lines, attribute_load_balancers
 from costing.dirty import mark_days_dirty
-from costing.models import BillLine, Cluster, Node, NodeInstance, Policy, Volume
+from costing.models import BillLine, Cluster, LoadBalancer, Node, NodeInstance, Policy, Volume
 from costing.models import TagRule as TagRuleRow
 from costing.volumes import normalise_disk_id
 
@@ -26,8 +26,8 @@ _EPOCH = date(1970, 1, 1)
 class Attributor:
     """The tag rules of every policy and the instance ids of every known node, read once.
 
-    `attribute(lines)` adds columns cluster (Cluster pk or None), node (Node pk or None) and kind to canonical
-    lines, using for each line the rules of the policy in force on the UTC date its charge period starts
+    `attribute(lines)` adds columns cluster (Cluster pk or None), node (Node pk or None), load_balancer
+    (LoadBalancer pk or None: attribution.attribute_load_balancers) and kind to canonical lines, using for each line the rules of the policy in force on the UTC date its charge period starts
     (the policy with the greatest effective_from <= that date; none: no tag rules, only node matches).
     Within a policy, rules with a value are tried before key-only rules, then by cluster name and key, so
     a precise rule wins over a broad one. A rule naming a cluster that is not registered is ignored.
@@ -67,21 +67,39 @@ class Attributor:
             key=lambda row: (row[0], row[1]),
         )
         self.volumes = {normalise_disk_id(disk): (cluster_id, pk) for _, pk, disk, cluster_id in disks}
+        self.load_balancer_ids, self.load_balancer_services = _load_balancers()
 
     def attribute(self, lines: pd.DataFrame) -> pd.DataFrame:
         days = _ns(lines["charge_period_start"]) // DAY_NS
         which = np.searchsorted(self.policy_days, days, side="right") - 1
         groups = np.unique(which)
         if len(groups) == 1:
-            return attribute_lines(lines, self._rules(int(groups[0])), self.nodes, self.volumes)
-        parts = [
-            attribute_lines(lines[which == group], self._rules(int(group)), self.nodes, self.volumes)
-            for group in groups
-        ]
-        return pd.concat(parts).loc[lines.index]
+            attributed = attribute_lines(lines, self._rules(int(groups[0])), self.nodes, self.volumes)
+        else:
+            parts = [
+                attribute_lines(lines[which == group], self._rules(int(group)), self.nodes, self.volumes)
+                for group in groups
+            ]
+            attributed = pd.concat(parts).loc[lines.index]
+        return attribute_load_balancers(attributed, self.load_balancer_ids, self.load_balancer_services)
 
     def _rules(self, index: int) -> list[TagRule]:
         return self.rules[index] if index >= 0 else []
+
+
+def _load_balancers() -> tuple[dict[str, tuple[int, int]], dict[tuple[int, str], int]]:
+    """Every known load balancer by each of its ids ((cluster, pk); the one seen last wins an id seen on
+    several) and by (cluster, "namespace/name") of its Service."""
+    by_id: dict[str, tuple[int, int]] = {}
+    by_service: dict[tuple[int, str], int] = {}
+    rows = LoadBalancer.objects.order_by("last_seen", "pk").values_list(
+        "pk", "cluster_id", "namespace__name", "name", "ids"
+    )
+    for pk, cluster_id, namespace, name, ids in rows:
+        for lb_id in ids or ():
+            by_id[str(lb_id)] = (cluster_id, pk)
+        by_service[(cluster_id, f"{namespace}/{name}")] = pk
+    return by_id, by_service
 
 
 def _rule_order(rule: tuple) -> tuple:
@@ -121,14 +139,23 @@ def attribute_lines_in_db(
     """Attribute stored lines again (a node or a tag rule added since) and return how many changed.
 
     `lines`: a BillLine queryset, or a period (start, end) meaning the lines whose charge period overlaps
-    [start, end). Only lines whose kind, cluster, node or volume change are written, and the cluster-days they
+    [start, end). Only lines whose kind, cluster, node, volume or load balancer change are written, and the cluster-days they
     touch, under their old cluster and under their new one, are marked dirty in the same transaction.
     """
     if isinstance(lines, tuple):
         start, end = lines
         lines = BillLine.objects.filter(charge_period_end__gte=start, charge_period_start__lt=end)
     attributor = attributor or Attributor()
-    fields = ("pk", "resource_id", "tags", "charge_period_start", "charge_period_end", "kind", "cluster_id")
+    fields = (
+        "pk",
+        "resource_id",
+        "tags",
+        "charge_period_start",
+        "charge_period_end",
+        "kind",
+        "cluster_id",
+        "load_balancer_id",
+    )
     changed = 0
     with transaction.atomic():
         last = 0
@@ -147,6 +174,7 @@ def attribute_lines_in_db(
                 | ~_same(new["cluster"], frame["cluster_id"])
                 | ~_same(new["node"], frame["node_id"])
                 | ~_same(new["volume"], frame["volume_id"])
+                | ~_same(new["load_balancer"], frame["load_balancer_id"])
             ).to_numpy()
             if not differs.any():
                 continue
@@ -154,14 +182,20 @@ def attribute_lines_in_db(
             before = frame[differs].rename(columns={"cluster_id": "cluster"})
             days = merge_days(touched_days(before), touched_days(moved))
             updates: dict[tuple, list[int]] = defaultdict(list)
-            for pk, kind, cluster, node, volume in zip(
-                moved["pk"], moved["kind"], moved["cluster"], moved["node"], moved["volume"], strict=True
+            for pk, kind, cluster, node, volume, lb in zip(
+                moved["pk"],
+                moved["kind"],
+                moved["cluster"],
+                moved["node"],
+                moved["volume"],
+                moved["load_balancer"],
+                strict=True,
             ):
-                updates[(kind, _id(cluster), _id(node), _id(volume))].append(int(pk))
-            for (kind, cluster, node, volume), pks in updates.items():
+                updates[(kind, _id(cluster), _id(node), _id(volume), _id(lb))].append(int(pk))
+            for (kind, cluster, node, volume, lb), pks in updates.items():
                 for i in range(0, len(pks), 10_000):  # bounded IN lists
                     BillLine.objects.filter(pk__in=pks[i : i + 10_000]).update(
-                        kind=kind, cluster_id=cluster, node_id=node, volume_id=volume
+                        kind=kind, cluster_id=cluster, node_id=node, volume_id=volume, load_balancer_id=lb
                     )
             mark_dirty(days)
             changed += int(differs.sum())

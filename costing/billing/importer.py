@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from costing.billing import focus
-from costing.billing.attribution import NODE, OUTSIDE, OVERHEAD, VOLUME
+from costing.billing.attribution import LOAD_BALANCER, NODE, OUTSIDE, OVERHEAD, VOLUME
 from costing.billing.attribution_db import Attributor, mark_dirty, merge_days, touched_days
 from costing.billing.errors import BillError, BillErrors
 from costing.billing.lines import Faults
@@ -62,6 +62,7 @@ LINE_FIELDS = (
     "cluster_id",
     "node_id",
     "volume_id",
+    "load_balancer_id",
 )
 _FOCUS_NAMES = {canonical: name for name, canonical in {**focus.OPTIONAL, **focus.MANDATORY}.items()}
 
@@ -288,7 +289,7 @@ def _fingerprint(path: Path) -> tuple[str, int]:
 
 
 def _tally_kinds(kinds: dict[str, list], lines: pd.DataFrame) -> None:
-    for kind in (NODE, VOLUME, OVERHEAD, OUTSIDE):
+    for kind in (NODE, VOLUME, LOAD_BALANCER, OVERHEAD, OUTSIDE):
         mask = (lines["kind"] == kind).to_numpy()
         if not mask.any():
             continue
@@ -348,6 +349,7 @@ def _columns(bill_import_id: int, lines: pd.DataFrame) -> dict[str, object]:
         "cluster_id": lines["cluster"].to_numpy(),
         "node_id": lines["node"].to_numpy(),
         "volume_id": lines["volume"].to_numpy(),
+        "load_balancer_id": lines["load_balancer"].to_numpy(),
     }
 
 
@@ -415,7 +417,7 @@ def summary(record: BillImport) -> dict:
         "effective_total": plain(record.effective_total),
         "billed_total": plain(record.billed_total),
         "list_total": plain(record.list_total),
-        "by_kind": {kind: kinds[kind] for kind in (NODE, VOLUME, OVERHEAD, OUTSIDE)},
+        "by_kind": {kind: kinds[kind] for kind in (NODE, VOLUME, LOAD_BALANCER, OVERHEAD, OUTSIDE)},
         "replaced_lines": record.replaced_lines,
         "notes": record.notes,
         "uploaded_by": record.uploaded_by.get_username() if record.uploaded_by_id else None,

@@ -25,6 +25,7 @@ from urllib3.exceptions import (
 from costing.collectors.snapshot import (
     ClaimSample,
     ContainerSample,
+    LoadBalancerSample,
     NamespaceInfo,
     NodeSample,
     PodSample,
@@ -34,6 +35,7 @@ from costing.collectors.snapshot import (
 )
 from costing.gpus import gpu_devices
 from costing.hotpath import gc_paused
+from costing.load_balancers import service_ids
 from costing.quantity import QuantityError, parse_quantity
 from costing.volumes import disk_id
 
@@ -141,7 +143,35 @@ class KubernetesCollector:
             namespaces=namespaces,
             volumes=volumes,
             claims=claims,
+            load_balancers=self._load_balancers(),
         )
+
+    def _load_balancers(self) -> list[LoadBalancerSample] | None:
+        """Services of type LoadBalancer; None when the role may not list Services (a role from before)."""
+        items = self._list(
+            "services", self._core.list_service_for_all_namespaces, absent_codes=_VOLUMES_ABSENT
+        )
+        if items is None:
+            return None
+        found = []
+        for item in items:
+            if (item.get("spec") or {}).get("type") != "LoadBalancer":
+                continue
+            meta = item.get("metadata") or {}
+            cloud_id, hostname, ip, ids = service_ids(item)
+            found.append(
+                LoadBalancerSample(
+                    namespace=meta.get("namespace", ""),
+                    name=meta.get("name", ""),
+                    uid=meta.get("uid", ""),
+                    cloud_id=cloud_id,
+                    hostname=hostname,
+                    ip=ip,
+                    ids=ids,
+                    selector=dict((item.get("spec") or {}).get("selector") or {}),
+                )
+            )
+        return found
 
     def _volumes(self) -> tuple[list[VolumeSample] | None, list[ClaimSample] | None]:
         """PersistentVolumes and PersistentVolumeClaims; (None, None) when the role may not list them."""

@@ -52,6 +52,8 @@ VOLUME_COLUMNS = [
 ]
 # Optional pods column: the claims a pod mounts (PodSample.claims), a sequence or names joined by ";".
 POD_CLAIMS_COLUMN = "claims"
+# One row per Service of type LoadBalancer and sample; ids: its normalised ids (a tuple or list).
+LOAD_BALANCER_COLUMNS = ["timestamp", "namespace", "service", "cloud_id", "hostname", "ip", "ids", "selector"]
 # One row per container of a pod and sample; pod_uid (or namespace/pod) ties it to its pod row. A limit
 # of 0 is no limit. `init`: an init container that is not a sidecar (it runs before the others).
 CONTAINER_COLUMNS = [
@@ -161,6 +163,23 @@ class ClaimSample:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadBalancerSample:
+    """One Service of type LoadBalancer at one instant, with the cloud load balancer behind it
+    (costing/load_balancers.py): the id annotation, the first ingress hostname and IP, and every id
+    normalised (what a bill line's ResourceId is compared with)."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    cloud_id: str = ""
+    hostname: str = ""
+    ip: str = ""
+    ids: tuple[str, ...] = ()
+    # spec.selector: the pods behind it (OpenCost spreads a load balancer over them, /allocation by pod).
+    selector: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class NamespaceInfo:
     name: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -177,6 +196,8 @@ class Snapshot:
     # None: not seen (the collector may not list them, or the source has none); [] when there are none.
     volumes: list[VolumeSample] | None = None
     claims: list[ClaimSample] | None = None
+    # Services of type LoadBalancer; None: not seen (a role from before Services were read).
+    load_balancers: list[LoadBalancerSample] | None = None
 
 
 class SnapshotError(Exception):

@@ -68,6 +68,7 @@ def backfill_demo(
             strict=False,
             containers=containers,
             volumes=simulator.volume_frame(first, end, interval),
+            load_balancers=simulator.load_balancer_frame(first, end, interval),
         )
         total += result
         if write:

@@ -10,14 +10,17 @@ import pandas as pd
 
 from costing.engine._validate import EngineInputError, require_columns, require_finite, require_unique
 
-POOLS = ("shared", "idle", "overhead")
+# Idle GPU is a pool of its own (its own line, its own column), divided by the idle pool's method unless
+# the policy gives it one (docs/policy.md).
+POOLS = ("shared", "idle", "gpu_idle", "overhead")
+IDLE_POOLS = ("idle", "gpu_idle")
 METHODS = ("proportional", "even", "weights", "separate")
 IDLE_METHODS = (*METHODS, "per_resource")
 SCOPES = ("cluster", "global")
 # The line a pool stays on when it is `separate` or nobody can take it.
-LINES = {"shared": "Shared", "idle": "Idle", "overhead": "Overhead"}
+LINES = {"shared": "Shared", "idle": "Idle", "gpu_idle": "Idle GPU", "overhead": "Overhead"}
 UNALLOCATED = "Unallocated"
-AMOUNTS = ["direct", "shared", "idle", "overhead"]
+AMOUNTS = ["direct", "shared", "idle", "gpu_idle", "overhead"]
 REL_TOL = 1e-9
 
 EXPLAIN_COLUMNS = [
@@ -63,7 +66,9 @@ class ApportionRules:
     """How the policy divides each common pool.
 
     shared, idle, overhead: the method of each pool, one of METHODS (idle also "per_resource").
-    shared_scope, overhead_scope: "cluster" or "global"; idle is always divided within its cluster.
+    gpu_idle: the method of idle GPU (one of IDLE_METHODS); None: idle's method.
+    shared_scope, overhead_scope: "cluster" or "global"; idle and idle GPU are always divided within
+    their cluster.
     weights: percentage per department for the "weights" method (normalised, need not add to 100).
     departments: every department of the policy, in display order.
     """
@@ -75,16 +80,19 @@ class ApportionRules:
     overhead_scope: str = "cluster"
     weights: Mapping[str, float] = field(default_factory=dict)
     departments: Sequence[str] = ()
+    gpu_idle: str | None = None
 
     def method(self, pool: str) -> str:
+        if pool == "gpu_idle" and self.gpu_idle is None:
+            return self.idle
         return getattr(self, pool)
 
     def scope(self, pool: str) -> str:
-        return "cluster" if pool == "idle" else getattr(self, f"{pool}_scope")
+        return "cluster" if pool in IDLE_POOLS else getattr(self, f"{pool}_scope")
 
     def validate(self) -> None:
         for pool in POOLS:
-            allowed = IDLE_METHODS if pool == "idle" else METHODS
+            allowed = IDLE_METHODS if pool in IDLE_POOLS else METHODS
             if self.method(pool) not in allowed:
                 raise EngineInputError(
                     f"rules.{pool}: {self.method(pool)!r} is not one of {', '.join(allowed)}"
@@ -112,9 +120,9 @@ class ApportionRules:
 class Apportionment:
     """The result of apportion().
 
-    lines: one row per (cluster, department) plus the pool lines ("Shared", "Idle", "Overhead");
-        columns cluster, department, kind ("department" or "line"), direct, shared, idle, overhead,
-        total. `cluster` is always the cluster the cost arose in, also for global-scope pools, so the
+    lines: one row per (cluster, department) plus the pool lines ("Shared", "Idle", "Idle GPU",
+        "Overhead"); columns cluster, department, kind ("department" or "line"), direct, shared, idle,
+        gpu_idle, overhead, total. `cluster` is always the cluster the cost arose in, also for global-scope pools, so the
         rows of a cluster add up to that cluster's cost and the sum over clusters is the global view.
     explain: one row per (cluster, pool, recipient) with the columns of EXPLAIN_COLUMNS: the method
         configured and the one applied (after fallbacks), the scope, the weight basis, the resource
@@ -145,16 +153,17 @@ def apportion(
 
     columns: dict[str, np.ndarray] = {}
     for pool in pool_order:
-        if pool == "idle" and rules.idle == "per_resource":
-            columns[pool] = day.per_resource_idle()
+        if pool == "gpu_idle" and not day.pools["idle_gpu"].any():
+            # No idle GPU anywhere (no GPU nodes): nothing to divide, nothing to explain.
+            columns[pool] = np.zeros((len(day.clusters), len(day.recipients)))
+        elif pool in IDLE_POOLS and rules.method(pool) == "per_resource":
+            columns[pool] = day.per_resource_idle(pool)
         elif pool == "idle":
             columns[pool] = day.divide(
-                "idle",
-                day.pools["idle_cpu"]
-                + day.pools["idle_mem"]
-                + day.pools["idle_gpu"]
-                + day.pools["idle_storage"],
+                "idle", day.pools["idle_cpu"] + day.pools["idle_mem"] + day.pools["idle_storage"]
             )
+        elif pool == "gpu_idle":
+            columns[pool] = day.divide("gpu_idle", day.pools["idle_gpu"])
         else:
             columns[pool] = day.divide(pool, day.pools[pool])
 
@@ -303,16 +312,17 @@ class _Day:
         matrix[:, self.recipients.index(line)] += np.where(nobody, amounts, 0.0)
         return matrix
 
-    def divide(self, pool: str, amounts: np.ndarray, *, via: str = "") -> np.ndarray:
+    def divide(self, pool: str, amounts: np.ndarray, *, via: str = "", noted_as: str = "") -> np.ndarray:
         """Divide `amounts` (per cluster) by the pool's method; what nobody takes stays on the pool's line.
 
-        via="shared" divides idle that passes on with the shared cost: shared's method, noted as idle.
+        via="shared" divides idle that passes on with the shared cost: shared's method, noted as the
+        idle pool `noted_as`.
         """
         method, scope = self.rules.method(pool), self.rules.scope(pool)
         fractions, applied = self.fractions(method, scope)
         line = LINES[pool]
         self.note(
-            "idle" if via else pool,
+            noted_as or pool,
             method,
             applied,
             scope,
@@ -325,9 +335,9 @@ class _Day:
         )
         return self.spread(amounts, fractions, line)
 
-    def per_resource_idle(self) -> np.ndarray:
-        """Idle CPU by CPU cost, idle memory by memory cost, idle GPU by GPU cost and storage idle by
-        storage cost over all namespaces, shared ones included.
+    def per_resource_idle(self, idle_pool: str = "idle") -> np.ndarray:
+        """Idle CPU by CPU cost, idle memory by memory cost and storage idle by storage cost (idle_pool
+        "idle"), or idle GPU by GPU cost ("gpu_idle"), over all namespaces, shared ones included.
 
         The shared namespaces' part of idle follows their shared cost: it is divided by the shared
         pool's method and scope, and shows in the idle column of whoever takes it.
@@ -336,14 +346,18 @@ class _Day:
         even, _ = self.fractions("even", "cluster")
         matrix = np.zeros((len(self.clusters), len(self.recipients)))
         passed_on = np.zeros(len(self.clusters))
-        for resource, costs, pool in (
-            ("cpu", self.cpu_costs, "idle_cpu"),
-            ("memory", self.mem_costs, "idle_mem"),
-            ("gpu", self.gpu_costs, "idle_gpu"),
-            ("storage", self.storage_costs, "idle_storage"),
-        ):
-            if resource in ("gpu", "storage") and not self.pools[pool].any():
-                continue  # no idle GPU (storage): nothing to divide, nothing to explain
+        resources = (
+            (("gpu", self.gpu_costs, "idle_gpu"),)
+            if idle_pool == "gpu_idle"
+            else (
+                ("cpu", self.cpu_costs, "idle_cpu"),
+                ("memory", self.mem_costs, "idle_mem"),
+                ("storage", self.storage_costs, "idle_storage"),
+            )
+        )
+        for resource, costs, pool in resources:
+            if resource == "storage" and not self.pools[pool].any():
+                continue  # no storage idle: nothing to divide, nothing to explain
             fractions = _normalised(np.clip(costs, 0.0, None))
             applied = np.full(len(self.clusters), "per_resource", dtype=object)
             fallback = ~fractions.any(axis=1)
@@ -353,10 +367,10 @@ class _Day:
             applied[~taken] = "no taker"
             amounts = self.pools[pool]
             matrix[:, :n_d] += fractions[:, :n_d] * amounts[:, None]
-            matrix[:, self.recipients.index(LINES["idle"])] += np.where(taken, 0.0, amounts)
+            matrix[:, self.recipients.index(LINES[idle_pool])] += np.where(taken, 0.0, amounts)
             passed_on += fractions[:, n_d] * amounts
             self.note(
-                "idle",
+                idle_pool,
                 "per_resource",
                 applied,
                 "cluster",
@@ -365,10 +379,10 @@ class _Day:
                 "",
                 amounts,
                 fractions,
-                "Idle",
+                LINES[idle_pool],
             )
         # The shared namespaces' idle goes where their cost goes (to their line when shared is separate).
-        return matrix + self.divide("shared", passed_on, via="shared")
+        return matrix + self.divide("shared", passed_on, via="shared", noted_as=idle_pool)
 
     def note(self, pool, method, applied, scope, basis, resource, via, amounts, fractions, line) -> None:
         """Record who took which fraction of a division, for the explanation."""
@@ -418,7 +432,7 @@ class _Day:
                 **amounts,
             }
         )
-        lines["total"] = lines["direct"] + lines["shared"] + lines["idle"] + lines["overhead"]
+        lines["total"] = lines[AMOUNTS].sum(axis=1)
         keep = self.has_namespace.ravel() | (lines[AMOUNTS] != 0).any(axis=1).to_numpy()
         return lines.loc[keep].reset_index(drop=True)
 

@@ -305,7 +305,8 @@ def exact_lines(lines: pd.DataFrame, namespaces: pd.DataFrame, clusters: pd.Data
     """apportion()'s lines in int64 units of 1e-8 whose columns add up exactly to the stored costs.
 
     lines: apportion()'s lines (floats). namespaces: cluster, department, shared, cost (units), the
-    stored namespace days. clusters: cluster, idle, overhead (units), the stored cluster-day totals.
+    stored namespace days. clusters: cluster, idle (CPU and memory), gpu_idle (optional, 0 without),
+    overhead (units), the stored cluster-day totals.
 
     A department's direct cost is the exact sum of its namespaces. Per cluster, the shared column
     must add up to the shared namespaces' costs and the idle and overhead columns to the cluster's:
@@ -313,14 +314,18 @@ def exact_lines(lines: pd.DataFrame, namespaces: pd.DataFrame, clusters: pd.Data
     of that pool (to the pool's own line, added if need be, when no line has any). Rows keep the
     order of `lines`, added lines last, with the columns of LINE_COLUMNS.
     """
+    if "gpu_idle" not in lines.columns:  # lines from before idle GPU had its own column
+        lines = lines.assign(gpu_idle=0.0)
     require_columns(lines, ["cluster", "department", "kind", *POOLS], name="lines")
     require_columns(namespaces, ["cluster", "department", "shared", "cost"], name="namespaces")
     require_columns(clusters, ["cluster", "idle", "overhead"], name="clusters")
+    gpu_idle = clusters["gpu_idle"].tolist() if "gpu_idle" in clusters.columns else [0] * len(clusters)
     targets = {
-        cluster: {"shared": 0, "idle": int(idle), "overhead": int(overhead)}
-        for cluster, idle, overhead in zip(
+        cluster: {"shared": 0, "idle": int(idle), "gpu_idle": int(gpu), "overhead": int(overhead)}
+        for cluster, idle, gpu, overhead in zip(
             clusters["cluster"].tolist(),
             clusters["idle"].tolist(),
+            gpu_idle,
             clusters["overhead"].tolist(),
             strict=True,
         )
@@ -361,7 +366,7 @@ def exact_lines(lines: pd.DataFrame, namespaces: pd.DataFrame, clusters: pd.Data
                 _holder(out, mine, cluster, pool)[pool] += residual
     for line in out:
         line.pop("_float")
-        line["total"] = line["direct"] + line["shared"] + line["idle"] + line["overhead"]
+        line["total"] = line["direct"] + sum(line[pool] for pool in POOLS)
     frame = pd.DataFrame(out, columns=LINE_COLUMNS)
     return frame.astype(dict.fromkeys(("direct", *POOLS, "total"), np.int64))
 

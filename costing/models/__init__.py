@@ -3,12 +3,13 @@
 from .accounts import SsoGroupRule, SsoIdentity, UserLanguage
 from .billing import BillImport, BillLine, ExchangeRate
 from .budgets import Alert, AlertChannel, AlertDelivery, Budget, BudgetPlan
-from .inventory import Cluster, Namespace, Node, NodeInstance, NodePool, Pod, Volume, Workload
+from .inventory import Cluster, LoadBalancer, Namespace, Node, NodeInstance, NodePool, Pod, Volume, Workload
 from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from .results import (
     ClusterDay,
     DepartmentCostDay,
+    LoadBalancerCostDay,
     NamespaceCostDay,
     NodeCostDay,
     NodeCostHour,
@@ -18,7 +19,16 @@ from .results import (
     WorkloadCostDay,
     WorkloadCostMonth,
 )
-from .usage import ContainerHour, CoverageHour, NodeHour, PodHour, SampleSlot, VolumeHour, VolumeMountHour
+from .usage import (
+    ContainerHour,
+    CoverageHour,
+    LoadBalancerHour,
+    NodeHour,
+    PodHour,
+    SampleSlot,
+    VolumeHour,
+    VolumeMountHour,
+)
 
 __all__ = [
     "Alert",
@@ -37,6 +47,9 @@ __all__ = [
     "DepartmentRule",
     "ExchangeRate",
     "FallbackPrice",
+    "LoadBalancer",
+    "LoadBalancerCostDay",
+    "LoadBalancerHour",
     "Namespace",
     "NamespaceCostDay",
     "Node",

@@ -122,7 +122,7 @@ class BillLine(models.Model):
     billed_cost = models.DecimalField(**MONEY, verbose_name=_("billed cost"))
     list_cost = models.DecimalField(null=True, blank=True, **MONEY, verbose_name=_("list cost"))
     kind = models.CharField(
-        max_length=10, choices=LineKind.choices, default=LineKind.OUTSIDE, verbose_name=_("kind")
+        max_length=20, choices=LineKind.choices, default=LineKind.OUTSIDE, verbose_name=_("kind")
     )
     # No index of their own: the (cluster, ...) and (node, ...) indexes below serve the keys.
     cluster = models.ForeignKey(
@@ -155,6 +155,17 @@ class BillLine(models.Model):
         db_index=False,
         db_constraint=False,
         verbose_name=_("volume"),
+    )
+    # The Service whose cloud load balancer this line is (kind load_balancer), charged to its namespace.
+    load_balancer = models.ForeignKey(
+        "costing.LoadBalancer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("load balancer"),
     )
 
     class Meta:

@@ -257,3 +257,43 @@ class Volume(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LoadBalancer(models.Model):
+    """One Service of type LoadBalancer, with every id of the cloud load balancer behind it ever seen.
+
+    `ids` (costing.load_balancers.normalise_lb_id's form: the ELB id annotation, the ingress hostname's
+    load balancer name, the ingress IP) are what a bill line's ResourceId is matched with; they accumulate,
+    so the bill of a load balancer the Service had before stays the Service's. cloud_id, hostname and ip
+    are those seen last."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="load_balancers", verbose_name=_("cluster")
+    )
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="load_balancers", verbose_name=_("namespace")
+    )
+    name = models.CharField(max_length=253, help_text=_("the Service's name"), verbose_name=_("name"))
+    cloud_id = models.CharField(max_length=500, blank=True, default="", verbose_name=_("cloud ID"))
+    hostname = models.CharField(max_length=500, blank=True, default="", verbose_name=_("hostname"))
+    ip = models.CharField(max_length=100, blank=True, default="", verbose_name=_("IP"))
+    ids = models.JSONField(default=list, blank=True, verbose_name=_("IDs"))
+    selector = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("the Service's spec.selector, last seen"),
+        verbose_name=_("selector"),
+    )
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
+
+    class Meta:
+        verbose_name = _("load balancer")
+        verbose_name_plural = _("load balancers")
+        ordering = ["cluster", "namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="loadbalancer_unique_service")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -92,6 +92,15 @@ class Policy(models.Model):
         default=PoolMethod.PROPORTIONAL,
         verbose_name=_("idle method"),
     )
+    # Blank: idle GPU is divided like idle (policies from before it had a rule of its own).
+    gpu_idle_method = models.CharField(
+        max_length=20,
+        choices=PoolMethod.choices,
+        blank=True,
+        default="",
+        db_default="",
+        verbose_name=_("idle GPU method"),
+    )
     overhead_method = models.CharField(
         max_length=20,
         choices=PoolMethod.choices,

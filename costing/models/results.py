@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import Pool
 
 from .base import MONEY, AllocatedCost, GpuHours, ResourceHours
-from .inventory import Cluster, Namespace, Node, NodePool, Pod, Volume, Workload
+from .inventory import Cluster, LoadBalancer, Namespace, Node, NodePool, Pod, Volume, Workload
 from .policy import Department, Policy
 
 
@@ -46,6 +46,9 @@ class ClusterDay(models.Model):
     # and the part of idle_cost that no claim held (released or unbound volumes, hours no sample saw).
     storage_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("storage cost"))
     storage_idle_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("storage idle cost"))
+    # The part of workload_cost (what is charged) that is load balancers charged to their Services'
+    # namespaces rather than pods: workload_cost = the pods' cost + network_cost.
+    network_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("network cost"))
     estimated_cost = models.DecimalField(
         **MONEY,
         help_text=_("part of physical_cost priced from the fallback sheet"),
@@ -267,6 +270,8 @@ class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     unmounted_storage_cost = models.DecimalField(
         **MONEY, db_default=0, verbose_name=_("unmounted storage cost")
     )
+    # Its Services' load balancers (LoadBalancerCostDay); part of `cost`, not of any pod or workload.
+    network_cost = models.DecimalField(**MONEY, db_default=0, verbose_name=_("network cost"))
 
     class Meta:
         verbose_name = _("namespace cost day")
@@ -318,6 +323,37 @@ class VolumeCostDay(models.Model):
         return f"volume {self.volume_id} {self.day:%Y-%m-%d}: {self.cost}"
 
 
+class LoadBalancerCostDay(models.Model):
+    """One load balancer's day: its bill lines' cost in that day, charged to its Service's namespace."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    load_balancer = models.ForeignKey(
+        LoadBalancer, on_delete=models.CASCADE, related_name="cost_days", verbose_name=_("load balancer")
+    )
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="+", verbose_name=_("namespace")
+    )
+    cost = models.DecimalField(**MONEY, verbose_name=_("cost"))
+    lines = models.PositiveIntegerField(
+        default=0, help_text=_("bill lines that touch the day"), verbose_name=_("lines")
+    )
+
+    class Meta:
+        verbose_name = _("load balancer cost day")
+        verbose_name_plural = _("load balancer cost days")
+        ordering = ["cluster", "day", "load_balancer"]
+        constraints = [
+            models.UniqueConstraint(fields=["load_balancer", "day"], name="loadbalancercostday_unique_day")
+        ]
+        indexes = [models.Index(fields=["day", "cluster"], name="lbcostday_day_cluster")]
+
+    def __str__(self) -> str:
+        return f"load balancer {self.load_balancer_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
 class DepartmentCostDay(models.Model):
     """One department's (or one `separate` pool line's) day in one cluster: direct + pool shares."""
 
@@ -345,6 +381,7 @@ class DepartmentCostDay(models.Model):
     direct = models.DecimalField(**MONEY, verbose_name=_("direct"))
     shared = models.DecimalField(**MONEY, verbose_name=_("shared"))
     idle = models.DecimalField(**MONEY, verbose_name=_("idle"))
+    gpu_idle = models.DecimalField(**MONEY, db_default=0, verbose_name=_("idle GPU"))
     overhead = models.DecimalField(**MONEY, verbose_name=_("overhead"))
     total = models.DecimalField(**MONEY, verbose_name=_("total"))
 

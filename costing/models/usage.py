@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from costing.choices import SampleSource, SampleStatus
 
 from .base import GpuHours, ResourceHours
-from .inventory import Cluster, Namespace, Node, Pod, Volume
+from .inventory import Cluster, LoadBalancer, Namespace, Node, Pod, Volume
 
 
 class SampleSlot(models.Model):
@@ -231,3 +231,29 @@ class VolumeMountHour(models.Model):
 
     def __str__(self) -> str:
         return f"volume {self.volume_id} pod {self.pod_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+class LoadBalancerHour(models.Model):
+    """One load balancer (a Service of type LoadBalancer) in one hour: the seconds the samples saw it."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    load_balancer = models.ForeignKey(
+        LoadBalancer, on_delete=models.CASCADE, related_name="hours", verbose_name=_("load balancer")
+    )
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+    seconds = models.PositiveIntegerField(default=0, verbose_name=_("seconds"))
+
+    class Meta:
+        verbose_name = _("load balancer hour")
+        verbose_name_plural = _("load balancer hours")
+        ordering = ["cluster", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["load_balancer", "hour"], name="loadbalancerhour_unique_hour")
+        ]
+        indexes = [models.Index(fields=["cluster", "hour"], name="loadbalancerhour_cluster_hour")]
+
+    def __str__(self) -> str:
+        return f"load balancer {self.load_balancer_id} @ {self.hour:%Y-%m-%d %H:00}"

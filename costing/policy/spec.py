@@ -14,11 +14,16 @@ from fnmatch import fnmatchcase
 UNALLOCATED = "Unallocated"
 SHARED = "Shared"
 IDLE = "Idle"
+IDLE_GPU = "Idle GPU"
 OVERHEAD = "Overhead"
-RESERVED_DEPARTMENT_NAMES = (UNALLOCATED, SHARED, IDLE, OVERHEAD)
+RESERVED_DEPARTMENT_NAMES = (UNALLOCATED, SHARED, IDLE, IDLE_GPU, OVERHEAD)
 
 SPLIT_METHODS = ("cost_share", "price_ratio")
 POOLS = ("shared", "idle", "overhead")
+# Pools a policy may leave out: without its own rule, idle GPU is divided by the idle pool's method (so a
+# policy file from before keeps its meaning), always on its own line and column "Idle GPU".
+OPTIONAL_POOLS = ("gpu_idle",)
+IDLE_POOLS = ("idle", "gpu_idle")
 POOL_METHODS = ("proportional", "even", "weights", "separate", "per_resource")
 SCOPES = ("cluster", "global")
 
@@ -619,11 +624,13 @@ def _check_pattern_overlaps(check: _Checker, spec: PolicySpec, patterns: list[tu
 
 def _check_pools(check: _Checker, spec: PolicySpec):
     for pool in spec.pools:
-        if pool not in POOLS:
-            check.error(f"pools.{pool}", f"unknown pool; the pools are {', '.join(POOLS)}")
+        if pool not in (*POOLS, *OPTIONAL_POOLS):
+            check.error(
+                f"pools.{pool}", f"unknown pool; the pools are {', '.join((*POOLS, *OPTIONAL_POOLS))}"
+            )
     weighted = [d for d in spec.departments if d.weight is not None]
     uses_weights = False
-    for pool in POOLS:
+    for pool in (*POOLS, *[p for p in OPTIONAL_POOLS if p in spec.pools]):
         pool_spec = spec.pools[pool]
         path = f"pools.{pool}"
         uses_weights |= _check_pool_method(check, path, pool, pool_spec.method, weighted)
@@ -635,8 +642,8 @@ def _check_pool_method(check: _Checker, path: str, pool: str, method, weighted: 
     """Check one pool's method; True when the pool is divided by the departments' weights."""
     if method not in POOL_METHODS:
         check.error(f"{path}.method", f"must be one of {', '.join(_methods_for(pool))}, not {_text(method)}")
-    elif method == "per_resource" and pool != "idle":
-        check.error(f"{path}.method", "per_resource is only for the idle pool")
+    elif method == "per_resource" and pool not in IDLE_POOLS:
+        check.error(f"{path}.method", "per_resource is only for the idle pools (idle, gpu_idle)")
     elif method == "weights":
         if not weighted:
             check.error(f"{path}.method", "the weights method needs at least one department with a weight")
@@ -647,7 +654,7 @@ def _check_pool_method(check: _Checker, path: str, pool: str, method, weighted: 
 def _check_pool_scope(check: _Checker, path: str, pool: str, scope):
     if scope not in SCOPES:
         check.error(f"{path}.scope", f"must be one of {', '.join(SCOPES)}, not {_text(scope)}")
-    elif pool == "idle" and scope != "cluster":
+    elif pool in IDLE_POOLS and scope != "cluster":
         check.error(
             f"{path}.scope",
             "idle cost is always divided within its own cluster: the scope must be cluster",
@@ -673,7 +680,7 @@ def _check_weight_total(check: _Checker, weighted: list[DepartmentSpec], uses_we
 
 
 def _methods_for(pool: str) -> tuple[str, ...]:
-    return POOL_METHODS if pool == "idle" else tuple(m for m in POOL_METHODS if m != "per_resource")
+    return POOL_METHODS if pool in IDLE_POOLS else tuple(m for m in POOL_METHODS if m != "per_resource")
 
 
 def _check_rightsizing_setting(check: _Checker, path: str, name: str, value):

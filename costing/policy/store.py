@@ -136,6 +136,7 @@ def save_spec(spec: PolicySpec, user=None, *, policy: Policy | None = None) -> P
         policy.shared_method = pools["shared"].method
         policy.shared_scope = pools["shared"].scope
         policy.idle_method = pools["idle"].method
+        policy.gpu_idle_method = pools["gpu_idle"].method if "gpu_idle" in pools else ""
         policy.overhead_method = pools["overhead"].method
         policy.overhead_scope = pools["overhead"].scope
         policy.pay_per_use = sheet_to_json(spec.pay_per_use)
@@ -255,6 +256,7 @@ def spec_from_policy(policy: Policy) -> PolicySpec:
             "shared": PoolSpec(policy.shared_method, policy.shared_scope),
             "idle": PoolSpec(policy.idle_method, "cluster"),
             "overhead": PoolSpec(policy.overhead_method, policy.overhead_scope),
+            **({"gpu_idle": PoolSpec(policy.gpu_idle_method, "cluster")} if policy.gpu_idle_method else {}),
         },
         pay_per_use=sheet_from_json(policy.pay_per_use),
         rightsizing=RightsizingSpec.from_json(policy.rightsizing),

@@ -13,6 +13,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from costing.policy.spec import (
+    OPTIONAL_POOLS,
     PAY_PER_USE_FIELDS,
     POOLS,
     RIGHTSIZING_SETTINGS,
@@ -464,7 +465,7 @@ class _Reader:
         pools = {}
         if node is None or self._is_null(node):
             return pools
-        fields = self.mapping(node, "pools", POOLS)
+        fields = self.mapping(node, "pools", (*POOLS, *OPTIONAL_POOLS))
         for pool, pool_node in (fields or {}).items():
             path = f"pools.{pool}"
             if self._is_null(pool_node):
@@ -662,7 +663,8 @@ def _dump_departments(departments: list[DepartmentSpec]) -> list[str]:
 def _dump_pools(pools: dict[str, PoolSpec]) -> list[str]:
     # The known pools in their usual order, then any unknown one as written (validation names it).
     out = ["pools:"]
-    for pool in (*[p for p in POOLS if p in pools], *[p for p in pools if p not in POOLS]):
+    known = (*POOLS, *OPTIONAL_POOLS)
+    for pool in (*[p for p in known if p in pools], *[p for p in pools if p not in known]):
         pool_spec = pools[pool]
         out.append(f"  {_str(pool)}: {_emit({'method': pool_spec.method, 'scope': pool_spec.scope})}")
     return out

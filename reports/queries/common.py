@@ -51,7 +51,8 @@ ZERO = Decimal(0)
 DAY_TOTALS = ["physical_cost", "workload_cost", "idle_cost", "overhead_cost", "estimated_cost"]
 
 
-DEPARTMENT_PARTS = ["direct", "shared", "idle", "overhead", "total"]
+# Idle GPU is a pool of its own (docs/cost-model.md, Idle GPU): its own column.
+DEPARTMENT_PARTS = ["direct", "shared", "idle", "gpu_idle", "overhead", "total"]
 
 
 def sums(fields) -> dict:

@@ -14,6 +14,7 @@ from costing.engine.allocation import efficiency
 from costing.models import (
     Cluster,
     ClusterDay,
+    LoadBalancerCostDay,
     Namespace,
     NamespaceCostDay,
     Node,
@@ -39,8 +40,12 @@ from reports.queries.common import (
 )
 from reports.queries.departments import department_cents
 
-# The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost.
-PARTS = ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost")
+# The parts of a cost, each rounded to the cent so that the parts add up to the rounded cost. network_cost:
+# load balancers, charged to namespaces (docs/cost-model.md, Load balancers), not to pods.
+PARTS = ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "network_cost")
+MEASURES = [*COSTS, "network_cost"]
+# What a grouping by pods (node pool, node) calls the load balancers of a cluster, which run on no node.
+LOAD_BALANCERS = "(load balancers)"
 GROUPINGS = ("cluster", "node_pool", "node", "namespace", "workload", "department", "label:KEY")
 
 
@@ -106,6 +111,7 @@ def cost_rows(
     groups = _grouped(by, label, keys, start, end, cluster_id, department)
     if label is not None or by in ("workload", "node_pool", "node"):
         groups = _with_unmounted(groups, by, keys, start, end, cluster_id, department)
+        groups = _with_load_balancers(groups, by, label, keys, start, end, cluster_id, department)
     with_idle = by in ("cluster", "node_pool", "node") and department is None
     if with_idle:
         groups = _add_idle(groups, by, start, end, cluster_id, cluster_days)
@@ -192,11 +198,15 @@ def _grouped_sql(
     """The query summing a grouping: per group and cluster-day first, so that the coverage is averaged over
     the cluster-days, not over the rows (unless the table already has one row per group and day)."""
     # Table and column names come from the models and this module; every value is a bound parameter.
-    measures = [*QUANTITIES, *COSTS]
+    measures = [*QUANTITIES, *MEASURES]
     key_sql = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
     key_names = ", ".join(f"k{i}" for i in range(len(exprs)))
     ordinals = ", ".join(str(i + 1) for i in range(len(exprs)))
-    sums = ", ".join(f"SUM(r.{m}) AS {m}" for m in measures)
+    # Only namespace days carry network_cost; pod and workload rows have none (_with_load_balancers).
+    has_network = table is NamespaceCostDay
+    sums = ", ".join(
+        f"SUM(r.{m}) AS {m}" if m != "network_cost" or has_network else f"0 AS {m}" for m in measures
+    )
     source = f'"{table._meta.db_table}" r {" ".join(joins)} WHERE {" AND ".join(where)}'
     coverage_join = (
         f'LEFT JOIN "{ClusterDay._meta.db_table}" cd ON cd.cluster_id = g.cluster_id AND cd.day = g.day'
@@ -204,7 +214,8 @@ def _grouped_sql(
     if one_row_per_day:
         return (
             f"SELECT {key_names}, {', '.join(f'SUM(g.{m})' for m in measures)}, AVG(cd.coverage) FROM"  # noqa: S608
-            f" (SELECT {key_sql}, r.cluster_id, r.day, {', '.join(f'r.{m} AS {m}' for m in measures)}"
+            f" (SELECT {key_sql}, r.cluster_id, r.day,"
+            f" {', '.join(f'r.{m} AS {m}' if m != 'network_cost' or has_network else f'0 AS {m}' for m in measures)}"
             f" FROM {source}) g {coverage_join} GROUP BY {ordinals}"
         )
     return (
@@ -216,14 +227,14 @@ def _grouped_sql(
 
 def _group_frame(rows: list[tuple], keys: list[str], label) -> pd.DataFrame:
     """The summed rows as a frame sorted by its keys: costs as int64 units, quantities and coverage as floats."""
-    measures = [*QUANTITIES, *COSTS]
+    measures = [*QUANTITIES, *MEASURES]
     columns = [*keys, *measures, "coverage"]
     if not rows:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame.from_records(rows, columns=columns)
     if label is not None:
         frame["label"] = [NO_LABEL if v is None or pd.isna(v) else str(v) for v in frame["label"]]
-    for cost in COSTS:
+    for cost in MEASURES:
         frame[cost] = np.array([sum_units(v) for v in frame[cost]], dtype=np.int64)
     for quantity in QUANTITIES:
         frame[quantity] = frame[quantity].astype(float)
@@ -252,14 +263,61 @@ def _with_unmounted(groups, by, keys, start, end, cluster_id, department) -> pd.
         extra["workload_kind"] = ""
     for quantity in QUANTITIES:
         extra[quantity] = 0.0
-    for cost in COSTS:
+    for cost in MEASURES:
         extra[cost] = summed["units"].to_numpy(np.int64) if cost in ("cost", "storage_cost") else 0
     extra["coverage"] = np.nan
     if groups.empty:
-        return extra[[*keys, *QUANTITIES, *COSTS, "coverage"]].reset_index(drop=True)
+        return extra[[*keys, *QUANTITIES, *MEASURES, "coverage"]].reset_index(drop=True)
     return (
         pd.concat([groups, extra], ignore_index=True).sort_values(keys, kind="stable").reset_index(drop=True)
     )
+
+
+def _with_load_balancers(groups, by, label, keys, start, end, cluster_id, department) -> pd.DataFrame:
+    """Groupings of pods (node pool, node, workload, label) with the load balancers, which no pod pays:
+    by workload each is a row of kind Service in its namespace; by node pool and node one row
+    LOAD_BALANCERS per cluster; by label they have none (NO_LABEL). Their cost is network_cost."""
+    qs = LoadBalancerCostDay.objects.filter(day__gte=start, day__lt=end)
+    if cluster_id is not None:
+        qs = qs.filter(cluster_id=cluster_id)
+    if department is not None:
+        owned = NamespaceCostDay.objects.filter(department=department, shared=False)
+        qs = qs.filter(namespace_id__in=owned.values("namespace_id"))
+        pairs = set(owned.filter(day__gte=start, day__lt=end).values_list("namespace_id", "day"))
+    rows = list(
+        qs.values_list(
+            "cluster__name", "namespace__name", "load_balancer__name", "namespace_id", "day", "cost"
+        )
+    )
+    if department is not None:
+        rows = [r for r in rows if (r[3], r[4]) in pairs]
+    if not rows:
+        return groups
+    lbs = pd.DataFrame.from_records(
+        rows, columns=["cluster", "namespace", "service", "namespace_id", "day", "cost"]
+    )
+    lbs["cost"] = units_array(lbs["cost"])
+    if label is not None:
+        lbs["label"] = NO_LABEL
+    elif by == "workload":
+        lbs["workload_kind"], lbs["workload"] = "Service", lbs["service"]
+    else:
+        lbs["node_pool"] = LOAD_BALANCERS
+        lbs["node"] = LOAD_BALANCERS
+    extra = lbs.groupby(keys, sort=True)["cost"].sum().reset_index()
+    extra["network_cost"] = extra["cost"]
+    for column in [*QUANTITIES, *COSTS]:
+        if column not in extra.columns:
+            extra[column] = 0.0 if column in QUANTITIES else 0
+    extra["coverage"] = np.nan
+    combined = pd.concat([groups, extra[list(groups.columns)]], ignore_index=True) if len(groups) else extra
+    summed = combined.groupby(keys, sort=True, dropna=False).agg(
+        {**dict.fromkeys([*QUANTITIES, *MEASURES], "sum"), "coverage": "max"}
+    )
+    out = summed.reset_index()
+    for cost in MEASURES:
+        out[cost] = out[cost].astype(np.int64)
+    return out[[*keys, *QUANTITIES, *MEASURES, "coverage"]]
 
 
 def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
@@ -323,7 +381,7 @@ def _add_idle(groups, by, start, end, cluster_id, cluster_days) -> pd.DataFrame:
         out["overhead"] = out["overhead"].fillna(0).astype(np.int64)
     for column in [*QUANTITIES]:
         out[column] = out[column].fillna(0.0).astype(float)
-    for column in [*COSTS, "idle"]:
+    for column in [*MEASURES, "idle"]:
         out[column] = out[column].fillna(0).astype(np.int64)
     return out.sort_values(keys).reset_index(drop=True)
 
@@ -347,12 +405,11 @@ def _round(groups: pd.DataFrame, keys: list[str], by: str, cluster_days: pd.Data
         totals["physical_cost"] = totals["cost"] + totals["idle"] + totals["overhead"]
     else:
         totals["cost"] = largest_remainder_cents([to_money(workload)])[0]
-    totals["cpu_cost"], totals["mem_cost"], totals["gpu_cost"], totals["storage_cost"] = (
-        largest_remainder_cents(
-            [to_money(groups[c].sum() if n else 0) for c in PARTS],
-            total=totals["cost"],
-        )
+    parts_total = largest_remainder_cents(
+        [to_money(groups[c].sum() if n else 0) for c in PARTS],
+        total=totals["cost"],
     )
+    totals.update(zip(PARTS, parts_total, strict=True))
 
     columns: dict[str, list[Decimal]] = {}
     if by == "cluster" and with_totals:

@@ -13,7 +13,7 @@ from reports.queries.clusters import cluster_totals
 from reports.queries.common import DEPARTMENT_PARTS, ZERO, for_period, sums, zero_none
 from reports.queries.explain import explain_department
 
-POOLS = ["shared", "idle", "overhead"]
+POOLS = ["shared", "idle", "gpu_idle", "overhead"]
 
 
 def department_days(start: date, end: date, cluster_id: int | None = None, departments=None) -> list[dict]:

@@ -19,6 +19,7 @@ from costing.models import (
     BillLine,
     Cluster,
     DepartmentCostDay,
+    LoadBalancerCostDay,
     Namespace,
     NamespaceCostDay,
     Node,
@@ -90,7 +91,7 @@ def explain_department(name: str, start: date, end: date, cluster: str | None = 
     of the pool shares of that pool (to the 1e-8 of each day's rounding).
     """
     cluster_id = _cluster_id(cluster)
-    parts = ["direct", "shared", "idle", "overhead", "total"]
+    parts = ["direct", "shared", "idle", "gpu_idle", "overhead", "total"]
     totals = dict.fromkeys(parts, ZERO)
     lines = _period(DepartmentCostDay.objects.filter(name=name), start, end, cluster_id).values(
         *parts, "is_line"
@@ -158,7 +159,7 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         raise NotFound(f"no namespace {namespace!r} in cluster {cluster!r}")
     days = list(
         _period(NamespaceCostDay.objects.filter(namespace=ns), start, end).values(
-            "day", "department", "shared", "unmounted_storage_cost", *COSTS
+            "day", "department", "shared", "unmounted_storage_cost", *COSTS, "network_cost"
         )
     )
     pods = defaultdict(set)
@@ -192,6 +193,7 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
         "departments": sorted({d["department"] for d in days}),
         "shared": any(d["shared"] for d in days),
         **{c: sum((d[c] for d in days), ZERO) for c in COSTS},
+        "network_cost": sum((d["network_cost"] for d in days), ZERO),
         "workloads": workloads,
         # The namespace's claims that no pod mounted: part of its cost, in none of its workloads.
         "unmounted_storage_cost": unmounted,
@@ -204,6 +206,10 @@ def explain_namespace(cluster: str, namespace: str, start: date, end: date) -> d
             start,
             end,
         ),
+        # Read only where the namespace has network cost: a namespace page without one costs no query more.
+        "load_balancers": explain_load_balancers(ns, start, end)
+        if any(d["network_cost"] for d in days)
+        else [],
     }
 
 
@@ -277,6 +283,50 @@ def volume_explanations(volume_days, start: date, end: date) -> list[dict]:
         row["claim"] = f"{volume['claim_namespace']}/{volume['claim_name']}" if volume["claim_name"] else ""
         row["bill_lines"] = lines.get(row["volume_id"], [])
     return sorted(rows, key=lambda r: r["name"])
+
+
+def explain_load_balancers(ns: Namespace, start: date, end: date) -> list[dict]:
+    """The namespace's load balancers over [start, end) (docs/cost-model.md, Load balancers): per Service
+    of type LoadBalancer its cost (the exact sum of its days, part of the namespace's network_cost), its
+    cloud ids, and the bill lines it was charged from (`lines`: id, resource id and name, service, charge
+    period, the line's whole effective cost)."""
+    rows = _sum_rows(
+        [
+            {"load_balancer_id": r.pop("load_balancer_id"), **r}
+            for r in _period(LoadBalancerCostDay.objects.filter(namespace=ns), start, end).values(
+                "load_balancer_id", "day", "cost"
+            )
+        ],
+        ["load_balancer_id"],
+        ["cost"],
+    )
+    if not rows:
+        return []
+    found = {lb.pk: lb for lb in ns.load_balancers.filter(pk__in=[r["load_balancer_id"] for r in rows])}
+    first, last = day_bounds(start)[0], day_bounds(end)[0]
+    lines = (
+        BillLine.objects.filter(
+            load_balancer_id__in=list(found), charge_period_start__lt=last, charge_period_end__gt=first
+        )
+        .order_by("charge_period_start", "pk")
+        .values(
+            "pk",
+            "load_balancer_id",
+            "resource_id",
+            "resource_name",
+            "service_name",
+            "charge_period_start",
+            "charge_period_end",
+            "effective_cost",
+        )
+    )
+    by_lb: dict[int, list[dict]] = defaultdict(list)
+    for line in lines:
+        by_lb[line.pop("load_balancer_id")].append(line)
+    for row in rows:
+        lb = found[row["load_balancer_id"]]
+        row.update(service=lb.name, cloud_id=lb.cloud_id, hostname=lb.hostname, ip=lb.ip, lines=by_lb[lb.pk])
+    return sorted(rows, key=lambda r: (-r["cost"], r["service"]))
 
 
 def hourly_cutoff(today: date | None = None) -> date:

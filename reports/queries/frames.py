@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from costing.models import NamespaceCostDay, NodeCostDay, PodCostDay
+from costing.models import LoadBalancerCostDay, NamespaceCostDay, NodeCostDay, PodCostDay
 from costing.money import units_array
 from reports.queries.common import QUANTITIES, UNMOUNTED, checked_scope, for_period
 
@@ -116,7 +116,8 @@ def _grouped_pod_days(start, end, cluster_id, by, *, by_day: bool) -> pd.DataFra
     grouped += [GROUPABLE[c] for c in sorted(by)]
     grouped += ["day"] if by_day else []
     annotations = {
-        f"_sum_{m}": Sum(m) for m in [*QUANTITIES, "cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"]
+        f"_sum_{m}": Sum(m)
+        for m in [*QUANTITIES, "samples", "cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"]
     }
     for column in GROUPABLE:
         if column not in by:
@@ -176,6 +177,7 @@ def pod_cost_groups(
             out[column] = pd.Series(np.where(low == high, low, None), index=out.index, dtype=object)
     for quantity in QUANTITIES:
         out[quantity] = frame[f"_sum_{quantity}"].astype(float)
+    out["samples"] = frame["_sum_samples"].astype(float)
     for cost in ("cpu_cost", "mem_cost", "gpu_cost", "storage_cost", "cost"):
         out[cost] = units_array(frame[f"_sum_{cost}"]) if len(frame) else np.zeros(0, dtype=np.int64)
     if by_day:
@@ -222,6 +224,7 @@ def _with_unmounted(pods: pd.DataFrame, start: date, end: date, cluster_id, *, b
             "labels": [{} for _ in range(len(frame))],
             **dict.fromkeys(GROUPABLE, UNMOUNTED),
             **dict.fromkeys(QUANTITIES, 0.0),
+            "samples": 0.0,
             **{cost: np.zeros(len(frame), dtype=np.int64) for cost in ("cpu_cost", "mem_cost", "gpu_cost")},
             "storage_cost": frame["storage_cost"].to_numpy(np.int64),
             "cost": frame["storage_cost"].to_numpy(np.int64),
@@ -232,3 +235,32 @@ def _with_unmounted(pods: pd.DataFrame, start: date, end: date, cluster_id, *, b
     return (
         pd.concat([pods, extra[pods.columns]], ignore_index=True) if len(pods) else extra[list(pods.columns)]
     )
+
+
+def load_balancer_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
+    """One row per load balancer and day over [start, end) (LoadBalancerCostDay): day, cluster, namespace,
+    department, shared (its namespace's owner that day), service, selector (the Service's spec.selector)
+    and lb_cost in int64 units of 1e-8."""
+    cluster_id = checked_scope(start, end, cluster)
+    rows = list(
+        for_period(LoadBalancerCostDay.objects, start, end, cluster_id).values_list(
+            "day",
+            "cluster__name",
+            "namespace_id",
+            "namespace__name",
+            "load_balancer__name",
+            "load_balancer__selector",
+            "cost",
+        )
+    )
+    frame = pd.DataFrame.from_records(
+        rows, columns=["day", "cluster", "namespace_id", "namespace", "service", "selector", "lb_cost"]
+    )
+    frame["lb_cost"] = units_array(frame["lb_cost"]) if len(frame) else np.zeros(0, dtype=np.int64)
+    owners = _owners(start, end, cluster_id)
+    found = [
+        owners.get((n, d), ("", False)) for n, d in zip(frame["namespace_id"], frame["day"], strict=True)
+    ]
+    frame["department"] = [o[0] for o in found]
+    frame["shared"] = np.array([o[1] for o in found], dtype=bool)
+    return frame.drop(columns="namespace_id")

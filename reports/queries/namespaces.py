@@ -1,4 +1,4 @@
-"""Namespaces' cost and usage over a period, per owner; a namespace into its workloads."""
+"""Namespaces' cost and usage over a period, per owner; a namespace into its workloads and load balancers."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def namespace_totals(start: date, end: date, cluster_id: int | None = None, depa
 
     rows = (
         qs.values("namespace_id", "namespace__name", "cluster__name", "department", "shared")
-        .annotate(**sums([*QUANTITIES, *COSTS]), days=Count("id"))
+        .annotate(**sums([*QUANTITIES, *COSTS, "network_cost"]), days=Count("id"))
         .order_by("-cost", "cluster__name", "namespace__name")
     )
-    return [with_efficiency(zero_none(r, [*QUANTITIES, *COSTS])) for r in rows]
+    return [with_efficiency(zero_none(r, [*QUANTITIES, *COSTS, "network_cost"])) for r in rows]
 
 
 def usage_totals(start: date, end: date, cluster_id: int | None = None, departments=None) -> dict:
@@ -83,7 +83,15 @@ def namespace_workloads(cluster: str, name: str, period: Period) -> dict:
         row.update(dict.fromkeys(COSTS, ZERO))
         row.update({"cost": unmounted, "storage_cost": unmounted})
         workloads.append(row)
-    total = cents(workloads, "cost", explained["cost"])
+    load_balancers = explained["load_balancers"]
+    # Its workloads and its load balancers (network) add up to its cost: rounded together to the cent.
+    total = cents([*workloads, *load_balancers], "cost", explained["cost"])
     for workload in workloads:
         with_efficiency(workload)
-    return {"explained": explained, "workloads": workloads, "total": total}
+    return {
+        "explained": explained,
+        "workloads": workloads,
+        "load_balancers": load_balancers,
+        "network_cost": sum((lb["cost"] for lb in load_balancers), ZERO),
+        "total": total,
+    }

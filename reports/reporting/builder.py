@@ -120,6 +120,7 @@ COST_COLUMNS = [
     Column("mem_cost", _("Memory cost"), "money"),
     Column("gpu_cost", _("GPU cost"), "money"),
     Column("storage_cost", _("Storage cost"), "money"),
+    Column("network_cost", _("Network (load balancers)"), "money"),
     Column("cost", _("Cost"), "money"),
     Column("estimated_share", _("Estimated share"), "percent"),
 ]
@@ -409,6 +410,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
         Column("direct", _("Direct"), "money"),
         Column("shared", _("Shared"), "money"),
         Column("idle", _("Idle"), "money"),
+        Column("gpu_idle", _("Idle GPU"), "money"),
         Column("overhead", _("Overhead"), "money"),
         Column("total", _("Total"), "money"),
         Column("share", _("% of total"), "percent"),
@@ -431,7 +433,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
             {
                 "department": r["department"],
                 "kind": gettext("Line") if r["row"] == "line" else gettext("Department"),
-                **{p: r[p] for p in ("direct", "shared", "idle", "overhead", "total")},
+                **{p: r[p] for p in ("direct", "shared", "idle", "gpu_idle", "overhead", "total")},
                 "share": float(r["total"] / grand) if grand else None,
                 "previous_total": prev,
                 "change": r["total"] - prev if prev is not None else None,
@@ -441,7 +443,7 @@ def _departments_table(rows: list[dict], previous: list[dict] | None, *, like_fo
     total = {
         "department": gettext("Total"),
         "kind": "",
-        **{p: total_row[p] for p in ("direct", "shared", "idle", "overhead", "total")},
+        **{p: total_row[p] for p in ("direct", "shared", "idle", "gpu_idle", "overhead", "total")},
         "share": 1.0 if grand else None,
         "previous_total": before_total,
         "change": grand - before_total if before_total is not None else None,
@@ -489,8 +491,8 @@ def _day_frame(period: Period, cluster: str | None, department: str | None) -> d
         qs = DepartmentCostDay.objects.filter(day__gte=period.start, day__lt=period.end, name=department)
         if cluster is not None:
             qs = qs.filter(cluster__name=cluster)
-        values = qs.values_list("day", "direct", "shared", "idle", "overhead")
-        parts = ("direct", "shared", "idle", "overhead")
+        values = qs.values_list("day", "direct", "shared", "idle", "gpu_idle", "overhead")
+        parts = ("direct", "shared", "idle", "gpu_idle", "overhead")
     days: dict[date, dict[str, int]] = {}
     for row in values:
         day = days.setdefault(row[0], dict.fromkeys(parts, 0) | {"coverage": [], "n": 0})
@@ -517,13 +519,14 @@ def _daily_table(period, cluster, department, departments, clusters) -> Table:
         ]
     else:
         total_row = next(r for r in departments if r["row"] != "total") if len(departments) > 1 else None
-        source = total_row or {"direct": ZERO, "shared": ZERO, "idle": ZERO, "overhead": ZERO}
-        parts = {p: source[p] for p in ("direct", "shared", "idle", "overhead")}
+        source = total_row or dict.fromkeys(("direct", "shared", "idle", "gpu_idle", "overhead"), ZERO)
+        parts = {p: source[p] for p in ("direct", "shared", "idle", "gpu_idle", "overhead")}
         columns = [
             Column("day", _("Day"), "date"),
             Column("direct", _("Direct"), "money"),
             Column("shared", _("Shared"), "money"),
             Column("idle", _("Idle"), "money"),
+            Column("gpu_idle", _("Idle GPU"), "money"),
             Column("overhead", _("Overhead"), "money"),
             Column("total", _("Total"), "money"),
         ]
@@ -724,8 +727,8 @@ def _policy_table(policies: list[Policy], department: str | None) -> Table:
             f"split: {spec.split.method} (cpu_share {spec.split.cpu_share}, price_ratio {spec.split.price_ratio})",
             f"shared_namespaces: {', '.join(spec.shared_namespaces) or '(none)'}",
         ]
-        for name in ("shared", "idle", "overhead"):
-            pool = spec.pool(name)
+        for name in ("shared", "idle", "gpu_idle", "overhead"):
+            pool = spec.pool(name) if name in spec.pools or name != "gpu_idle" else spec.pool("idle")
             lines.append(f"pool {name}: {pool.method} within {pool.scope}")
         for dept in spec.departments:
             if dept.name == department:
@@ -777,6 +780,7 @@ def _summary(period, cluster, department, departments, clusters, namespaces, pol
             ("direct", N_("Direct")),
             ("shared", N_("Shared")),
             ("idle", N_("Idle")),
+            ("gpu_idle", N_("Idle GPU")),
             ("overhead", N_("Overhead")),
         ):
             items.append((label, row[part] if row else ZERO, "money"))

@@ -2,7 +2,9 @@
 
 Nodes may have GPUs and pods GPU requests and usage (docs/cost-model.md, GPUs): the sum holds with them.
 Clusters may have billed persistent volumes, seen unbound, bound and unmounted, or mounted by pods, in some
-hours (docs/cost-model.md, persistent volumes), and a disk line that matches no volume: the sum holds too.
+hours (docs/cost-model.md, persistent volumes), and a disk line that matches no volume; and load balancers
+matched to a Service (in a namespace with or without pods) or to none (docs/cost-model.md, Load
+balancers): the sum holds too.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +23,7 @@ from costing.models import (
     Cluster,
     ClusterDay,
     DepartmentCostDay,
+    LoadBalancer,
     Namespace,
     NamespaceCostDay,
     Node,
@@ -103,6 +106,10 @@ cluster = st.fixed_dictionaries(
         "overhead": st.one_of(st.none(), money),
         "volumes": st.lists(volume, max_size=3),
         "stray_disk": st.one_of(st.none(), money),
+        # (namespace of its Service, or None: no Service has its id; its bill)
+        "load_balancers": st.lists(
+            st.tuples(st.sampled_from([None, *NAMESPACES, "edge"]), money), max_size=2
+        ),
     }
 )
 pools = st.fixed_dictionaries(
@@ -116,6 +123,15 @@ pools = st.fixed_dictionaries(
             PoolSpec,
             st.sampled_from(["proportional", "even", "weights", "separate", "per_resource"]),
             st.just("cluster"),
+        ),
+        # Absent (divided like idle, as in a policy from before) or a rule of its own.
+        "gpu_idle": st.one_of(
+            st.none(),
+            st.builds(
+                PoolSpec,
+                st.sampled_from(["proportional", "even", "weights", "separate", "per_resource"]),
+                st.just("cluster"),
+            ),
         ),
         "overhead": st.builds(
             PoolSpec,
@@ -137,7 +153,7 @@ policy = st.builds(
             DepartmentSpec("A", namespaces=["a"], weight=weight_a),
             DepartmentSpec("B", namespaces=["b"], weight=weight_b),
         ],
-        pools=pools,
+        pools={name: rule for name, rule in pools.items() if rule is not None},
         clusters=[ClusterRules(f"c{i}", [TagRule(f"kubernetes.io/cluster/c{i}")]) for i in range(2)],
     ),
     st.sampled_from(
@@ -225,6 +241,28 @@ def build(index: int, spec: dict, bill: BillImport) -> None:
             effective_cost=spec["overhead"],
             billed_cost=spec["overhead"],
             kind=LineKind.OVERHEAD,
+            cluster=c,
+        )
+    for j, (namespace, cost) in enumerate(spec["load_balancers"]):
+        resource = f"elb-{index}-{j}"
+        if namespace is not None:
+            ns, _ = Namespace.objects.get_or_create(cluster=c, name=namespace, defaults=seen)
+            LoadBalancer.objects.create(cluster=c, namespace=ns, name=f"lb{j}", ids=[resource], **seen)
+        BillLine.objects.create(
+            bill_import=bill,
+            source_row=200 + j,
+            billing_account_id="a",
+            billing_period_start=START,
+            billing_period_end=START,
+            charge_period_start=START - timedelta(hours=3),
+            charge_period_end=START + timedelta(hours=21),
+            charge_category="Usage",
+            resource_id=resource,
+            tags={f"kubernetes.io/cluster/{c.name}": "owned"},
+            currency="EUR",
+            effective_cost=cost,
+            billed_cost=cost,
+            kind=LineKind.OVERHEAD,  # as imported before the Service was seen: recompute re-attributes
             cluster=c,
         )
     for i, p in enumerate(spec["pods"]):
@@ -317,23 +355,33 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             lines = DepartmentCostDay.objects.filter(cluster_id=day.cluster_id, day=DAY)
             assert sum((r.total for r in lines), Decimal(0)) == day.physical_cost
             for r in lines:
-                assert r.direct + r.shared + r.idle + r.overhead == r.total
+                assert r.direct + r.shared + r.idle + r.gpu_idle + r.overhead == r.total
             assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
             pods = sum((p.cost for p in PodCostDay.objects.filter(cluster_id=day.cluster_id)), Decimal(0))
             namespaces = NamespaceCostDay.objects.filter(cluster_id=day.cluster_id)
             unmounted = sum((n.unmounted_storage_cost for n in namespaces), Decimal(0))
             nodes = NodeCostDay.objects.filter(cluster_id=day.cluster_id)
-            assert pods + unmounted == day.workload_cost == sum((n.cost for n in namespaces), Decimal(0))
+            spec_of = clusters[int(day.cluster.name[1:])]
+            spec_lbs = spec_of["load_balancers"]
+            # Charged = pods + unmounted claims + load balancers (network_cost), all in the namespaces.
+            assert pods + unmounted + day.network_cost == day.workload_cost
+            assert sum((n.cost for n in namespaces), Decimal(0)) == day.workload_cost
+            assert sum((n.network_cost for n in namespaces), Decimal(0)) == day.network_cost
+            matched = sum((cost for ns, cost in spec_lbs if ns is not None), Decimal(0))
+            assert abs(day.network_cost - matched * 21 / 24) <= Decimal("0.00000001")
             node_idle = sum((n.cpu_idle + n.mem_idle + n.gpu_idle for n in nodes), Decimal(0))
             assert node_idle + day.storage_idle_cost == day.idle_cost
             volume_days = VolumeCostDay.objects.filter(cluster_id=day.cluster_id)
             for v in volume_days:
                 assert v.pods_cost + v.unmounted_cost + v.idle_cost == v.cost
-            spec_of = clusters[int(day.cluster.name[1:])]
             assert sum((v.cost for v in volume_days), Decimal(0)) == sum(
                 (v["bill"] for v in spec_of["volumes"]), Decimal(0)
             )
             assert sum((v.idle_cost for v in volume_days), Decimal(0)) == day.storage_idle_cost
+            # Idle GPU is its own column: the departments' and lines' gpu_idle add up to the nodes' idle GPU.
+            assert sum((r.gpu_idle for r in lines), Decimal(0)) == sum(
+                (n.gpu_idle for n in nodes), Decimal(0)
+            )
             for n in nodes:
                 assert n.cpu_cost_pool + n.mem_cost_pool + n.gpu_cost_pool == n.cost
             # Physical cost is what the bill says for the day (bill lines are spread exactly).
@@ -346,6 +394,7 @@ def test_departments_and_lines_add_up_to_the_physical_cost(clusters, spec):
             expected += sum((v["bill"] for v in spec_of["volumes"]), Decimal(0)) + (
                 spec_of["stray_disk"] or 0
             )
+            expected += sum((cost for _, cost in spec_lbs), Decimal(0)) * 21 / 24
             estimated = day.estimated_cost
             assert abs(day.physical_cost - estimated - expected) <= Decimal("0.00000001")
         transaction.set_rollback(True)

@@ -150,7 +150,9 @@ def test_the_day_reconciles_to_the_cent_and_idle_gpu_follows_gpu_cost(ml):
     assert day.workload_cost + day.idle_cost + day.overhead_cost == day.physical_cost
     lines = {r.name: r for r in DepartmentCostDay.objects.filter(day=DAY)}
     assert sum(r.total for r in lines.values()) == day.physical_cost
-    # per_resource idle: GPU idle 45 all to Research (the only GPU cost); CPU idle 18.375 by CPU cost
-    # (Research 3.75 + 1.875 = 5.625, Shop 3.0) and memory idle 106.5 by memory cost (15 + 7.5 : 3).
-    research_idle = D(45) + D("18.375") * D("5.625") / D("8.625") + D("106.5") * D("22.5") / D("25.5")
+    # per_resource idle (the policy has no idle GPU rule: idle GPU follows idle's method): idle GPU 45, in
+    # its own column, all to Research (the only GPU cost); CPU idle 18.375 by CPU cost (Research 3.75 +
+    # 1.875 = 5.625, Shop 3.0) and memory idle 106.5 by memory cost (15 + 7.5 : 3).
+    research_idle = D("18.375") * D("5.625") / D("8.625") + D("106.5") * D("22.5") / D("25.5")
     assert abs(lines["Research"].idle - research_idle) < D("0.000001")
+    assert lines["Research"].gpu_idle == D(45) and lines["Shop"].gpu_idle == 0

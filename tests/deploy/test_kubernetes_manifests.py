@@ -25,7 +25,7 @@ VERSIONS = ("1.33", "1.37")
 READ = {"get", "list", "watch"}
 # apiGroup -> resources the collector lists (costing/collectors/kubernetes.py).
 EXPECTED = {
-    "": {"nodes", "pods", "namespaces", "persistentvolumes", "persistentvolumeclaims"},
+    "": {"nodes", "pods", "namespaces", "persistentvolumes", "persistentvolumeclaims", "services"},
     "apps": {"replicasets"},
     "batch": {"jobs"},
     "metrics.k8s.io": {"pods", "nodes"},
@@ -138,7 +138,7 @@ def test_the_cluster_role_only_reads_exactly_what_the_collector_lists():
         for resource in rule["resources"]
         for verb in rule["verbs"]
     )
-    assert len(listed) == 27
+    assert len(listed) == 30
     assert {verb for _, _, verb in listed} == READ
     assert granted_rules(role) == EXPECTED
 

@@ -13,6 +13,7 @@ from tests.k8s_api.server import (
     make_pv,
     make_pvc,
     make_replicaset,
+    make_service,
     owner_reference,
     status_json,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "make_pv",
     "make_pvc",
     "make_replicaset",
+    "make_service",
     "owner_reference",
     "status_json",
 ]

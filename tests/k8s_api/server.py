@@ -26,6 +26,7 @@ __all__ = [
     "make_pv",
     "make_pvc",
     "make_replicaset",
+    "make_service",
 ]
 
 CREATED = "2025-01-06T08:00:00Z"
@@ -39,6 +40,7 @@ _KINDS = {
     "Pod": ("pods", "v1", "PodList", True),
     "PersistentVolume": ("persistentvolumes", "v1", "PersistentVolumeList", False),
     "PersistentVolumeClaim": ("persistentvolumeclaims", "v1", "PersistentVolumeClaimList", True),
+    "Service": ("services", "v1", "ServiceList", True),
     "ReplicaSet": ("replicasets", "apps/v1", "ReplicaSetList", True),
     "Job": ("jobs", "batch/v1", "JobList", True),
     "PodMetrics": ("pods.metrics", "metrics.k8s.io/v1beta1", "PodMetricsList", True),
@@ -51,6 +53,7 @@ _ROUTES = {
     ("v1", "pods"): "Pod",
     ("v1", "persistentvolumes"): "PersistentVolume",
     ("v1", "persistentvolumeclaims"): "PersistentVolumeClaim",
+    ("v1", "services"): "Service",
     ("apps/v1", "replicasets"): "ReplicaSet",
     ("batch/v1", "jobs"): "Job",
     ("metrics.k8s.io/v1beta1", "pods"): "PodMetrics",
@@ -869,6 +872,39 @@ def make_pvc(
         "spec": spec,
         "status": status,
     }
+
+
+def make_service(
+    namespace: str,
+    name: str,
+    *,
+    type: str = "LoadBalancer",
+    annotations: dict[str, str] | None = None,
+    hostname: str | None = None,
+    ip: str | None = None,
+) -> dict:
+    """A Service as the API server returns it: of `type` (LoadBalancer, ClusterIP, NodePort), with the
+    cloud's annotations and, once the cloud has provisioned it, status.loadBalancer.ingress."""
+    meta: dict = {"name": name, "namespace": namespace, "uid": _uid(), "creationTimestamp": CREATED}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    spec: dict = {
+        "type": type,
+        "clusterIP": "10.247.12.34",
+        "clusterIPs": ["10.247.12.34"],
+        "ipFamilies": ["IPv4"],
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+        "selector": {"app": name},
+        "sessionAffinity": "None",
+    }
+    if type in ("LoadBalancer", "NodePort"):
+        spec["ports"][0]["nodePort"] = 31080
+        spec["externalTrafficPolicy"] = "Cluster"
+    if type == "LoadBalancer":
+        spec["allocateLoadBalancerNodePorts"] = True
+    ingress = {k: v for k, v in (("hostname", hostname), ("ip", ip)) if v}
+    status: dict = {"loadBalancer": {"ingress": [ingress]} if ingress else {}}
+    return {"kind": "Service", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
 
 
 def make_replicaset(

@@ -174,7 +174,7 @@ def test_csv_of_a_page_with_several_tables_names_the_table(clients, prod):
     ]
     pools = csv_rows(clients["admin"].get(url + "&_table=pools"))
     # Shared 2.65 + idle 12.25 + overhead 1.80 = 16.70 of Payments' 27.20.
-    assert pools[-1][0] == "Shared + idle + overhead" and pools[-1][-1] == "16.70"
+    assert pools[-1][0] == "Shared + idle + idle GPU + overhead" and pools[-1][-1] == "16.70"
     idle = next(r for r in pools if r[0] == "Idle (all)")
     assert idle[6:] == ["14.14", "86.6", "12.25"]  # 10.50 / 12.12 of the pool
     assert clients["admin"].get(url + "&_table=nope").status_code == 404

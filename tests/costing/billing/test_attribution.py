@@ -5,7 +5,7 @@ from decimal import Decimal
 import pandas as pd
 
 from costing.billing import BillReader
-from costing.billing.attribution import TagRule, attribute_lines
+from costing.billing.attribution import TagRule, attribute_lines, attribute_load_balancers
 from tests.costing.billing.conftest import DATA
 
 
@@ -106,3 +106,42 @@ def test_a_disk_line_is_its_volumes_cost_and_an_unknown_disk_stays_overhead():
         "overhead",
         "node",
     ]
+
+
+ELB = "7f3a1c2e-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+LB_IDS = {ELB: ("cce-1", "lb-ingress"), "a1b2c3": ("eks-prod", "lb-web"), "20.1.2.3": ("eks-dev", "lb-gw")}
+LB_SERVICES = {("cce-1", "shop/checkout"): "lb-checkout"}
+
+
+def test_load_balancer_lines_by_resource_id_or_service_tag_the_rest_stays_overhead():
+    lines = _lines(
+        (ELB.upper(), {"CCE-Cluster-ID": "c0ffee01"}),  # Huawei ELB id (case-insensitive)
+        (
+            "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/net/a1b2c3/0123abcd",
+            {},
+        ),  # untagged: its cluster
+        ("elb-9", {"CCE-Cluster-ID": "c0ffee01", "kubernetes.io/service-name": "shop/checkout"}),  # by tag
+        (
+            "elb-10",
+            {"CCE-Cluster-ID": "c0ffee01", "kubernetes.io/service-name": "shop/gone"},
+        ),  # no such Service
+        ("elb-11", {"CCE-Cluster-ID": "c0ffee01"}),  # no Service named: overhead
+        ("i-0aaa", {"kubernetes.io/service-name": "shop/checkout"}),  # a node stays a node
+        ("elb-12", {"kubernetes.io/service-name": "shop/checkout"}),  # no cluster: the tag alone says nothing
+    )
+    result = attribute_load_balancers(attribute_lines(lines, RULES, NODES), LB_IDS, LB_SERVICES)
+    assert list(result["kind"]) == [
+        "load_balancer",
+        "load_balancer",
+        "load_balancer",
+        "overhead",
+        "overhead",
+        "node",
+        "outside",
+    ]
+    assert list(result["cluster"]) == ["cce-1", "eks-prod", "cce-1", "cce-1", "cce-1", "eks-prod", None]
+    assert list(result["load_balancer"]) == ["lb-ingress", "lb-web", "lb-checkout", None, None, None, None]
+    # Without any load balancer known, nothing changes but the column.
+    plain = attribute_load_balancers(attribute_lines(lines, RULES, NODES), {}, {})
+    assert list(plain["kind"]) == list(attribute_lines(lines, RULES, NODES)["kind"])
+    assert plain["load_balancer"].isna().all()

@@ -10,7 +10,17 @@ from costing.billing import attribution_db as attribute
 from costing.billing.attribution_db import attribute_lines_in_db, reattribute
 from costing.billing.importer import import_bill
 from costing.choices import ConnectionType
-from costing.models import BillLine, Cluster, ClusterDay, Node, NodePool, Policy, TagRule
+from costing.models import (
+    BillLine,
+    Cluster,
+    ClusterDay,
+    LoadBalancer,
+    Namespace,
+    Node,
+    NodePool,
+    Policy,
+    TagRule,
+)
 from tests.costing import scenario
 from tests.costing.billing.conftest import focus_row
 
@@ -202,3 +212,26 @@ def test_attributing_again_without_any_change_writes_nothing_and_marks_no_day():
     scenario.build()
     assert reattribute(scenario.START, scenario.START + timedelta(days=2)) == 0
     assert not ClusterDay.objects.exists()
+
+
+def test_a_service_seen_after_the_import_takes_its_load_balancer_line(world, write_focus):
+    rows = [
+        _on(3, ResourceId="elb-0abc", Tags='{"aws:eks:cluster-name": "prod"}'),
+        _on(3, ResourceId="elb-0def", Tags='{"aws:eks:cluster-name": "prod"}'),
+    ]
+    import_bill(write_focus(rows), "focus", expected_currency="USD")
+    assert [kind for _, kind, *_ in _kinds()] == ["overhead", "overhead"]
+    ClusterDay.objects.update(dirty=False)
+    shop = Namespace.objects.create(cluster=world["prod"], name="shop", first_seen=SEEN, last_seen=SEEN)
+    lb = LoadBalancer.objects.create(
+        cluster=world["prod"], namespace=shop, name="web", ids=["elb-0abc"], first_seen=SEEN, last_seen=SEEN
+    )
+    assert attribute_lines_in_db(BillLine.objects.all()) == 1
+    assert list(BillLine.objects.order_by("source_row").values_list("kind", "load_balancer_id")) == [
+        ("load_balancer", lb.pk),
+        ("overhead", None),  # matches no Service: stays overhead
+    ]
+    assert set(ClusterDay.objects.filter(dirty=True).values_list("cluster__name", "day")) == {
+        ("prod", date(2026, 9, 3))
+    }
+    assert attribute_lines_in_db(BillLine.objects.all()) == 0

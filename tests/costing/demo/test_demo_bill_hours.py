@@ -125,3 +125,39 @@ def test_the_demo_gpu_pool_is_priced_per_gpu_hour_as_billed(tmp_path):
     assert row.physical_cost == _cluster_cost_by_day(path, demo.cluster_id)[WEDNESDAY].quantize(
         Decimal("0.00000001")
     )
+
+
+def test_the_demo_elb_is_the_ingress_controllers_namespace_cost(tmp_path):
+    """The demo's ELB line (0.030 an hour, tagged kubernetes.io/service-name) is Service
+    ingress-nginx/ingress-nginx-controller's: 24 x 0.030 = 0.72 of network cost in ingress-nginx, not
+    overhead; the day still costs what the bill says."""
+    from costing.models import BillLine, Cluster, LoadBalancerCostDay, NamespaceCostDay
+
+    demo = DemoCluster("demo", 42)
+    cluster = Cluster.objects.create(
+        name="demo", connection_type=ConnectionType.SIMULATOR, sampling_interval=INTERVAL
+    )
+    namespaces = pd.DataFrame([(ns.name, ns.labels) for ns in demo.namespaces()], columns=NAMESPACE_COLUMNS)
+    start, end = _midnight(WEDNESDAY), _midnight(THURSDAY)
+    nodes, pods = demo.frames(start, end, INTERVAL)
+    record_samples(
+        cluster, nodes, pods, namespaces, interval=INTERVAL, source=SampleSource.SIMULATOR,
+        load_balancers=demo.load_balancer_frame(start, end, INTERVAL),
+    )  # fmt: skip
+    ensure_demo_policy()
+    path = tmp_path / "bill.csv"
+    write_demo_focus_bill(demo, WEDNESDAY, THURSDAY, path)
+    assert import_bill(path, "focus").status == RunStatus.SUCCEEDED
+    recompute_day(WEDNESDAY)
+
+    (line,) = BillLine.objects.filter(service_name="Elastic Load Balance")
+    assert line.kind == "load_balancer" and line.load_balancer.name == "ingress-nginx-controller"
+    (lb_day,) = LoadBalancerCostDay.objects.filter(day=WEDNESDAY)
+    assert lb_day.cost == Decimal("0.72") and lb_day.namespace.name == "ingress-nginx"
+    ns = NamespaceCostDay.objects.get(day=WEDNESDAY, namespace__name="ingress-nginx")
+    assert ns.network_cost == Decimal("0.72") and ns.shared  # a shared namespace: in the shared pool
+    row = ClusterDay.objects.get(cluster=cluster, day=WEDNESDAY)
+    assert row.network_cost == Decimal("0.72")
+    assert row.physical_cost == _cluster_cost_by_day(path, demo.cluster_id)[WEDNESDAY].quantize(
+        Decimal("0.00000001")
+    )

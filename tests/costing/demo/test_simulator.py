@@ -13,6 +13,7 @@ import pytest
 from costing.collectors.snapshot import Snapshot
 from costing.demo.bill import demo_price_sheet, write_demo_focus_bill
 from costing.demo.simulator import DemoCluster
+from costing.load_balancers import SERVICE_NAME_TAG, resource_keys
 
 WEDNESDAY = datetime(2025, 3, 5, tzinfo=UTC)
 SATURDAY = datetime(2025, 3, 8, tzinfo=UTC)
@@ -564,3 +565,19 @@ def test_volumes_are_the_bills_disks_and_statefulset_pods_mount_their_claims(clu
     assert set(claims) - mounted == {("sandbox", "scratch-data")}
     for p in snap.pods:
         assert p.claims == ((f"data-{p.name}",) if p.owner_kind == "StatefulSet" else ())
+
+
+def test_the_ingress_load_balancer_is_the_bills_elb_and_selects_the_controller_pods(cluster, bill):
+    snap = cluster.snapshot(WEDNESDAY + timedelta(hours=12))
+    (lb,) = snap.load_balancers
+    (elb,) = {r["ResourceId"] for r in bill if r["ServiceName"] == "Elastic Load Balance"}
+    line = next(r for r in bill if r["ResourceId"] == elb)
+    assert (lb.namespace, lb.name, lb.cloud_id) == ("ingress-nginx", "ingress-nginx-controller", elb)
+    assert json.loads(line["Tags"])[SERVICE_NAME_TAG] == f"{lb.namespace}/{lb.name}"
+    assert set(resource_keys(elb)) <= set(lb.ids)
+    selected = [p for p in snap.pods if all(p.labels.get(k) == v for k, v in lb.selector.items())]
+    assert selected and {(p.namespace, p.owner_name) for p in selected} == {
+        ("ingress-nginx", "ingress-nginx-controller")
+    }
+    frame = cluster.load_balancer_frame(WEDNESDAY, WEDNESDAY + timedelta(minutes=3), 60)
+    assert len(frame) == 3 and set(frame["service"]) == {"ingress-nginx-controller"}

@@ -356,3 +356,49 @@ def test_storage_idle_is_idle_and_under_per_resource_follows_storage_cost():
     explain = result.explain.set_index(["resource", "via", "department"])
     assert explain.loc[("storage", "", "Sales"), "amount"] == pytest.approx(1.5)
     assert explain.loc[("storage", "", "Ops"), "amount"] == pytest.approx(0.5)
+
+
+def gpu_inputs():
+    """Cluster a with GPUs: Sales web 6 CPU + 2 memory + 3 GPU (direct 11), Ops db 1 + 1 + 1 (direct 3),
+    kube-system 2 CPU (shared); idle 4.5 CPU + 3 memory + 6 GPU; overhead 10."""
+    namespaces = pd.DataFrame(CLUSTER_A).assign(gpu_cost=[3.0, 1.0, 0.0])
+    namespaces["cost"] = namespaces["cpu_cost"] + namespaces["mem_cost"] + namespaces["gpu_cost"]
+    return ApportionInputs(
+        namespaces=namespaces,
+        idle=pd.DataFrame({"cluster": ["a"], "cpu_idle": [4.5], "mem_idle": [3.0], "gpu_idle": [6.0]}),
+        overhead=pd.DataFrame({"cluster": ["a"], "cost": [10.0]}),
+    )
+
+
+def test_idle_gpu_is_its_own_column_divided_like_idle_when_the_policy_has_no_rule_for_it():
+    got = table(apportion(gpu_inputs(), ApportionRules()))
+    # Idle 7.5 and idle GPU 6 each by direct cost, 11 : 3.
+    assert got.loc[("a", "Sales"), ["idle", "gpu_idle"]].tolist() == pytest.approx(
+        [7.5 * 11 / 14, 6 * 11 / 14]
+    )
+    assert got.loc[("a", "Ops"), ["idle", "gpu_idle"]].tolist() == pytest.approx([7.5 * 3 / 14, 6 * 3 / 14])
+    assert got["total"].sum() == pytest.approx(11 + 3 + 2 + 7.5 + 6 + 10)
+    explain = apportion(gpu_inputs(), ApportionRules()).explain
+    gpu = explain[explain["pool"] == "gpu_idle"].set_index("department")
+    assert gpu.loc["Sales", "method"] == "proportional" and gpu.loc["Sales", "pool_amount"] == 6
+
+
+def test_idle_gpu_kept_separate_is_the_idle_gpu_line():
+    got = table(apportion(gpu_inputs(), ApportionRules(gpu_idle="separate")))
+    assert got.loc[("a", "Idle GPU"), ["kind", "gpu_idle", "total"]].tolist() == ["line", 6, 6]
+    assert got.loc[("a", "Sales"), "gpu_idle"] == 0
+    assert got.loc[("a", "Sales"), "idle"] == pytest.approx(7.5 * 11 / 14)  # idle itself unchanged
+
+
+def test_idle_gpu_per_resource_follows_gpu_cost_and_idle_per_resource_covers_it_without_a_rule():
+    for rules in (ApportionRules(gpu_idle="per_resource"), ApportionRules(idle="per_resource")):
+        got = table(apportion(gpu_inputs(), rules))
+        # GPU costs 3 : 1 : 0 (kube-system has none, so nothing is passed on with the shared cost).
+        assert got.loc[("a", "Sales"), "gpu_idle"] == pytest.approx(4.5)
+        assert got.loc[("a", "Ops"), "gpu_idle"] == pytest.approx(1.5)
+        assert got["total"].sum() == pytest.approx(39.5)
+
+
+def test_an_unknown_idle_gpu_method_is_refused():
+    with pytest.raises(EngineInputError, match=r"rules\.gpu_idle"):
+        apportion(gpu_inputs(), ApportionRules(gpu_idle="random"))

@@ -154,7 +154,8 @@ def test_the_day_rolls_gpu_cost_and_idle_gpu_up_to_the_unit():
 
 
 def test_per_resource_idle_divides_idle_gpu_by_gpu_cost():
-    # Idle GPU 3.0 goes by GPU cost 1 : 2; idle CPU 1.0 by CPU cost 1 : 1.
+    # Idle GPU 3.0 goes by GPU cost 1 : 2 (in its own column: the policy has no rule for idle GPU, so it
+    # follows idle's per_resource); idle CPU 1.0 by CPU cost 1 : 1.
     namespaces = pd.DataFrame(
         {
             "cluster": ["c", "c"],
@@ -171,8 +172,8 @@ def test_per_resource_idle_divides_idle_gpu_by_gpu_cost():
     overhead = pd.DataFrame({"cluster": ["c"], "cost": [0.0]})
     rules = ApportionRules(idle="per_resource", departments=["Research", "Shop"])
     lines = apportion(ApportionInputs(namespaces, idle, overhead), rules).lines.set_index("department")
-    assert lines.loc["Research", "idle"] == pytest.approx(0.5 + 1.0)
-    assert lines.loc["Shop", "idle"] == pytest.approx(0.5 + 2.0)
+    assert lines.loc["Research", ["idle", "gpu_idle"]].tolist() == pytest.approx([0.5, 1.0])
+    assert lines.loc["Shop", ["idle", "gpu_idle"]].tolist() == pytest.approx([0.5, 2.0])
 
 
 def test_gpu_devices_count_whole_gpus_mig_slices_and_named_extended_resources():

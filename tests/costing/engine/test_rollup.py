@@ -311,8 +311,8 @@ def test_exact_lines_take_direct_from_the_namespaces_and_give_leftover_units_to_
     got = exact_lines(engine, NAMESPACES, clusters)
     assert list(got.columns) == LINE_COLUMNS
     assert got.values.tolist() == [
-        [1, "A", "department", 123, 10, 40, 0, 173],
-        [1, "B", "department", 200, 20, 61, 0, 281],
+        [1, "A", "department", 123, 10, 40, 0, 0, 173],
+        [1, "B", "department", 200, 20, 61, 0, 0, 281],
     ]
 
 
@@ -327,11 +327,11 @@ def test_exact_lines_put_a_pool_nobody_holds_on_its_own_line():
     clusters = pd.DataFrame({"cluster": [1, 2], "idle": [3, 5], "overhead": [7, 0]})
     got = exact_lines(engine, NAMESPACES, clusters)
     assert got.values.tolist() == [
-        [1, "A", "department", 123, 10, 0, 0, 133],
-        [1, "B", "department", 200, 20, 0, 0, 220],
-        [1, "Idle", "line", 0, 0, 3, 0, 3],
-        [1, "Overhead", "line", 0, 0, 0, 7, 7],
-        [2, "Idle", "line", 0, 0, 5, 0, 5],
+        [1, "A", "department", 123, 10, 0, 0, 0, 133],
+        [1, "B", "department", 200, 20, 0, 0, 0, 220],
+        [1, "Idle", "line", 0, 0, 3, 0, 0, 3],
+        [1, "Overhead", "line", 0, 0, 0, 0, 7, 7],
+        [2, "Idle", "line", 0, 0, 5, 0, 0, 5],
     ]
     assert got[["direct", "shared", "idle", "overhead", "total"]].dtypes.eq(np.int64).all()
 

@@ -1,5 +1,6 @@
 import io
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -142,3 +143,13 @@ def test_load_policy_refuses_a_file_over_one_mib_and_stores_nothing(tmp_path):
         "big.yaml, line 1: the file is over 1 MiB (1,048,576 bytes), the most a policy file may be"
     )
     assert not Policy.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_idle_gpu_rule_is_stored_and_read_back_and_absent_stays_absent():
+    plain = PolicySpec(effective_from=date(2025, 6, 1))
+    assert "gpu_idle" not in spec_from_policy(save_spec(plain)).pools
+    with_rule = replace(
+        plain, effective_from=date(2025, 7, 1), pools={**plain.pools, "gpu_idle": PoolSpec("even")}
+    )
+    assert spec_from_policy(save_spec(with_rule)).pools["gpu_idle"] == PoolSpec("even", "cluster")

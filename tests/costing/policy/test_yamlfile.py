@@ -237,7 +237,7 @@ def test_validation_errors_point_at_their_line():
             "departments[1].namespaces[1]",
             "namespace 'payments' is already claimed by departments[0].namespaces[0]",
         ),
-        FileError(12, "pools.shared.method", "per_resource is only for the idle pool"),
+        FileError(12, "pools.shared.method", "per_resource is only for the idle pools (idle, gpu_idle)"),
         FileError(
             14,
             "pools.idle.scope",
@@ -561,3 +561,18 @@ def test_a_bad_sheet_names_its_line_and_field():
     assert found["pay_per_use.gib_second"] == (line_of(text, "vcpu_second: -1"), "is required")
     assert found["pay_per_use.vcpu_second"][1] == "must be a number, 0 or more, not -1"
     assert found["pay_per_use.gib_secnd"][1].startswith("unknown field in pay_per_use; the fields are name,")
+
+
+def test_idle_gpu_has_an_optional_rule_of_its_own():
+    # A file from before has no gpu_idle: idle GPU is then divided like idle (the engine's rule).
+    assert "gpu_idle" not in load_policy(GOOD).pools
+    text = GOOD + "  gpu_idle: {method: separate}\n"
+    spec = load_policy(text)
+    assert spec.pools["gpu_idle"] == PoolSpec("separate", "cluster")
+    assert load_policy(dump_policy(spec)) == spec
+    assert "gpu_idle:" in dump_policy(spec) and "gpu_idle" not in dump_policy(load_policy(GOOD))
+    assert (
+        load_policy(GOOD + "  gpu_idle: {method: per_resource}\n").pools["gpu_idle"].method == "per_resource"
+    )
+    (error,) = errors_of(GOOD + "  gpu_idle: {method: separate, scope: global}\n")
+    assert error.field == "pools.gpu_idle.scope" and "within its own cluster" in error.message

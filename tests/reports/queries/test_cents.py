@@ -61,8 +61,22 @@ def test_cents_and_department_rows():
     assert cents(rows, "cost") == D("1.00") and [r["cost"] for r in rows] == [D("0.33"), D("0.33"), D("0.34")]
     assert cents([], "cost", D("0.005")) == D("0.01")
     departments = [
-        {"direct": D("1.005"), "shared": D("0"), "idle": D("0.5"), "overhead": D("0"), "total": D("1.505")},
-        {"direct": D("2"), "shared": D("0.125"), "idle": D("0"), "overhead": D("0.37"), "total": D("2.495")},
+        {
+            "direct": D("1.005"),
+            "shared": D("0"),
+            "idle": D("0.5"),
+            "gpu_idle": D("0"),
+            "overhead": D("0"),
+            "total": D("1.505"),
+        },
+        {
+            "direct": D("2"),
+            "shared": D("0.125"),
+            "idle": D("0"),
+            "gpu_idle": D("0"),
+            "overhead": D("0.37"),
+            "total": D("2.495"),
+        },
     ]
     totals = round_department_rows(departments, D("4.00"))
     # Totals 1.505 and 2.495 against 4.00: a tie on .005, the earlier row takes the cent.
@@ -73,6 +87,7 @@ def test_cents_and_department_rows():
         "direct": D("3.01"),
         "shared": D("0.12"),
         "idle": D("0.50"),
+        "gpu_idle": D("0.00"),
         "overhead": D("0.37"),
     }
 

@@ -29,6 +29,7 @@ def test_department_breakdown_parts_namespaces_and_pools(computed):
         "direct": D("10.50"),
         "shared": D("2.65"),
         "idle": D("12.25"),
+        "gpu_idle": D("0.00"),  # no GPU: its column is 0
         "overhead": D("1.80"),
     }
     assert got["total"] == D("27.20") and got["pool_total"] == D("16.70")

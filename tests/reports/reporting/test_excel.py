@@ -111,7 +111,7 @@ def test_formats_frozen_headers_filters_widths_and_chart(book):
     assert ws.cell(row=2, column=header.index("% of total") + 1).number_format == "0.0%"
     assert isinstance(ws.cell(row=2, column=total_col).value, int | float | Decimal)
     # The filter covers the header and the rows, not the totals row under them.
-    assert ws.auto_filter.ref == f"A1:K{ws.max_row - 1}"
+    assert ws.auto_filter.ref == f"A1:L{ws.max_row - 1}"  # with the Idle GPU column
     ws = book["Daily trend"]
     assert ws.cell(row=2, column=1).number_format == "yyyy-mm-dd"
     assert ws.cell(row=2, column=1).value.date() == DAY
@@ -129,4 +129,4 @@ def test_department_workbook(book):
     assert cents(summary["Department total"]) == DEPARTMENTS["Search"]
     _rows, total = sheet_rows(book["Daily trend"])
     assert cents(total["Total"]) == DEPARTMENTS["Search"]
-    assert len(book["Daily trend"]._charts[0].series) == 4  # direct, shared, idle, overhead
+    assert len(book["Daily trend"]._charts[0].series) == 5  # direct, shared, idle, idle GPU, overhead
