@@ -28,3 +28,13 @@ def _celery_not_eager():
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _language_of_each_test_its_own():
+    # A request activates its language for the rest of its thread (LocaleMiddleware, the stored language):
+    # a test that asked for Chinese pages would otherwise leave the next test's reports in Chinese.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
