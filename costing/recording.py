@@ -57,6 +57,7 @@ from costing.models import (
     ClusterDay,
     ContainerHour,
     CoverageHour,
+    LoadBalancerHour,
     Namespace,
     Node,
     NodeHour,
@@ -521,7 +522,7 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
     deleted = {
         "slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "volume_hours": 0,
-        "coverage_hours": 0,
+        "load_balancer_hours": 0, "coverage_hours": 0,
     }  # fmt: skip
     first_dirty = dict(
         ClusterDay.objects.filter(dirty=True, day__lt=cutoff.date())
@@ -557,6 +558,9 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
                 deleted["volume_hours"] += model.objects.filter(
                     cluster_id=cluster_id, hour__lt=limit
                 ).delete()[0]
+            deleted["load_balancer_hours"] += LoadBalancerHour.objects.filter(
+                cluster_id=cluster_id, hour__lt=limit
+            ).delete()[0]
             deleted["coverage_hours"] += CoverageHour.objects.filter(
                 cluster_id=cluster_id, hour__lt=limit
             ).delete()[0]

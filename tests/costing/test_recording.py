@@ -16,6 +16,7 @@ from costing.models import (
     ClusterDay,
     ContainerHour,
     CoverageHour,
+    LoadBalancerHour,
     Namespace,
     Node,
     NodeHour,
@@ -387,7 +388,17 @@ def test_floor_slot_maps_late_runs_to_the_same_slot():
 def test_prune_removes_old_slots_and_hours_but_not_days_waiting_for_a_recompute(cluster):
     old, recent = T0 - timedelta(days=100), T0 - timedelta(days=1)
     for t in (old, recent):
-        record_samples(cluster, node_rows([t]), pod_rows([t], [1], [1]), interval=60, source=SIM)
+        load_balancer = pd.DataFrame(
+            [{"timestamp": t, "namespace": "shop", "service": "web", "ip": "10.0.0.9"}]
+        )
+        record_samples(
+            cluster,
+            node_rows([t]),
+            pod_rows([t], [1], [1]),
+            interval=60,
+            source=SIM,
+            load_balancers=load_balancer,
+        )
     ClusterDay.objects.update(dirty=True)
     kept = prune_usage(now=T0, retention_days=90)
     assert kept == {
@@ -396,6 +407,7 @@ def test_prune_removes_old_slots_and_hours_but_not_days_waiting_for_a_recompute(
         "container_hours": 0,
         "node_hours": 0,
         "volume_hours": 0,
+        "load_balancer_hours": 0,
         "coverage_hours": 0,
     }
     ClusterDay.objects.update(dirty=False)
@@ -406,10 +418,12 @@ def test_prune_removes_old_slots_and_hours_but_not_days_waiting_for_a_recompute(
         "container_hours": 1,
         "node_hours": 1,
         "volume_hours": 0,
+        "load_balancer_hours": 1,
         "coverage_hours": 1,
     }
     assert list(SampleSlot.objects.values_list("slot", flat=True)) == [recent]
     assert list(PodHour.objects.values_list("hour", flat=True)) == [recent.replace(minute=0)]
+    assert list(LoadBalancerHour.objects.values_list("hour", flat=True)) == [recent.replace(minute=0)]
 
 
 @pytest.mark.django_db(transaction=True)
