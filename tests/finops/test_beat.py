@@ -84,6 +84,7 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 @pytest.mark.worker
+@pytest.mark.own_services
 @pytest.mark.skipif(_unavailable() is not None, reason=_unavailable() or "")
 def test_beat_and_worker_sample_again_after_the_database_comes_back(tmp_path):
     """Started while the database is down, and through an outage while running; no restart by hand."""

@@ -36,6 +36,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 @pytest.mark.worker
+@pytest.mark.own_services
 def test_run_serves_login_then_ctrl_c_stops_everything(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
