@@ -763,16 +763,23 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
 
 
 def _claims(values: pd.Series) -> list[tuple[str, ...]]:
-    """Each pod's claims as a tuple of names: from a sequence, or a text of names joined by ";"."""
-    out = []
-    for value in values.tolist():
-        if isinstance(value, str):
-            out.append(tuple(sorted({c.strip() for c in value.split(";") if c.strip()})))
-        elif value is None or (isinstance(value, float) and np.isnan(value)):
-            out.append(())
-        else:
-            out.append(tuple(sorted({str(c) for c in value})))
-    return out
+    """Each pod's claims as a tuple of names: from a sequence, or a text of names joined by ";". Each
+    distinct value is read once (a pod's value repeats in every slot)."""
+    items = values.tolist()
+    try:
+        codes, uniques = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
+    except TypeError:  # lists: not hashable
+        return [_claims_of(value) for value in items]
+    parsed = [_claims_of(value) for value in uniques]
+    return [parsed[code] if code >= 0 else () for code in codes.tolist()]
+
+
+def _claims_of(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(sorted({c.strip() for c in value.split(";") if c.strip()}))
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ()
+    return tuple(sorted({str(c) for c in value}))
 
 
 _VOLUME_TEXT = ["volume", "phase", "claim_namespace", "claim_name", "disk_id", "driver", "storage_class"]
