@@ -1,4 +1,3 @@
-import itertools
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -300,7 +299,11 @@ def test_departments_and_lines_add_up_to_the_physical_cost_of_every_cluster(day,
 @given(day=days(), rules=policies())
 def test_the_order_in_which_pools_are_divided_does_not_change_the_result(day, rules):
     first = apportion(day, rules)
-    for order in itertools.permutations(POOLS):
+    # Every rotation (each pool first and last once; of any two pools, each before the other in some) and the
+    # reverse: a dependency between two pools would show, at 6 orders an example rather than all 120.
+    pools = tuple(POOLS)
+    orders = [pools[i:] + pools[:i] for i in range(1, len(pools))] + [pools[::-1]]
+    for order in orders:
         again = apportion(day, rules, pool_order=order)
         pd.testing.assert_frame_equal(again.lines, first.lines, check_exact=True)
         pd.testing.assert_frame_equal(again.explain, first.explain, check_exact=True)
