@@ -35,9 +35,14 @@ def remember(user, code: str) -> str | None:
     return language
 
 
+def stored_language(user) -> str | None:
+    """The language the user chose (UserLanguage), or None."""
+    return UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
+
+
 def language_of(user) -> str:
     """The language to write to `user` in."""
-    stored = UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
+    stored = stored_language(user)
     return supported(stored) or default_language()
 
 
@@ -76,7 +81,7 @@ def remember_browser_language(sender, request, user, **kwargs) -> None:
     (the switch's cookie, else Accept-Language); a request that asks for none stores nothing."""
     if request is None:
         return
-    stored = UserLanguage.objects.filter(user=user).values_list("language", flat=True).first()
+    stored = stored_language(user)
     if stored is None:
         asked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.META.get("HTTP_ACCEPT_LANGUAGE")
         if asked:
