@@ -1,8 +1,9 @@
 """Right-sizing recommendations over 14 (+7 back-test) days of 10,000 containers, from PostgreSQL.
 
-Seeds container-hours (histograms of a few keys), node-hour prices and coverage by COPY, then times
-reading the rows (the floor), the engine alone, and `costing.recommendations.recommendations` as a
-whole. Floor: COPY of the same container-hour rows into pandas. The database is the run's own
+Seeds container-hours (histograms of a few keys, each hour with a peak of its own in its highest bucket),
+node-hour prices and coverage by COPY, stores the container-days as computing the days does (timed apart:
+compute's work), then times reading the rows (the floor), the engine from the hours, the stored days' read,
+and `costing.recommendations.recommendations` as a whole (which reads the stored days). Floor: COPY of the same container-hour rows into pandas. The database is the run's own
 (bench/common.py: finops_bench_rightsizing_<pid>_<time>, dropped at the end); `--small` runs in seconds.
 """
 
@@ -29,6 +30,7 @@ def seed(containers: int, days: int, nodes: int) -> None:
     from django.db import transaction
 
     from costing import bulk_write as bulk
+    from costing import histograms
     from costing.choices import ConnectionType
     from costing.models import (
         Cluster,
@@ -80,12 +82,17 @@ def seed(containers: int, days: int, nodes: int) -> None:
             threaded=True,
         ) as inserter:  # fmt: skip
             for i in range(containers):
-                base = rng.integers(10, 60)
+                base = rng.integers(10, 40)
                 spread = rng.integers(0, 4, size=(n, 3))
                 cpu_h = [
                     {str(base + a): 1200, str(base + b): 1200, str(base + c): 1200}
                     for a, b, c in spread.tolist()
                 ]
+                # Each hour's peak lies in its highest bucket: a peak of its own, as real hours have.
+                top = base + spread.max(axis=1)
+                peaks = histograms.CPU.start(top) + rng.random(n) * (
+                    histograms.CPU.end(top) - histograms.CPU.start(top)
+                )
                 inserter.write(
                     {
                         "cluster": cluster.pk, "pod": int(pod_ids[i]), "node": int(node_ids[i % nodes]),
@@ -93,7 +100,7 @@ def seed(containers: int, days: int, nodes: int) -> None:
                         "samples_without_metrics": 0, "seconds": 3600, "cpu_request_core_hours": 1.0,
                         "cpu_usage_core_hours": 0.3, "cpu_billable_core_hours": 1.0, "cpu_limit_core_hours": 0.0,
                         "mem_request_gib_hours": 1.0, "mem_usage_gib_hours": 0.3, "mem_billable_gib_hours": 1.0,
-                        "mem_limit_gib_hours": 2.0, "cpu_usage_max_cores": 0.5,
+                        "mem_limit_gib_hours": 2.0, "cpu_usage_max_cores": peaks,
                         "mem_usage_max_bytes": float(rng.integers(2e8, 9e8)), "cpu_histogram": cpu_h,
                         "mem_histogram": {"30": 3600},
                     }
@@ -109,6 +116,24 @@ def seed(containers: int, days: int, nodes: int) -> None:
             },
         )
         bulk.insert_columns(CoverageHour, {"cluster": cluster.pk, "hour": hours, "sampled_seconds": 3600})
+    return cluster.pk
+
+
+def store_days(cluster_id: int, days: int) -> float:
+    """What computing the days stores for right-sizing (store_container_days, one transaction per cluster-day,
+    as compute does); returns the CPU seconds it took (this process and its PostgreSQL backend)."""
+    from django.db import transaction
+
+    from costing.models import ClusterDay
+    from costing.recommendations import store_container_days
+
+    clock = CpuClock()
+    for d in range(days):
+        day = (START + timedelta(days=d)).date()
+        with transaction.atomic():
+            ClusterDay.objects.create(cluster_id=cluster_id, day=day, dirty=False)
+            store_container_days(cluster_id, day)
+    return sum(clock.seconds())
 
 
 def main() -> None:
@@ -127,13 +152,17 @@ def main() -> None:
 def run(args) -> None:
     from costing.engine.rightsizing import recommend
     from costing.models import ContainerHour
-    from costing.recommendations import container_hours, coverage_hours, recommendations
+    from costing.recommendations import container_hours, coverage_hours, read_container_days, recommendations
 
     started = time.perf_counter()
-    seed(args.containers, args.days, args.nodes)
+    cluster_id = seed(args.containers, args.days, args.nodes)
     rows = args.containers * args.days * 24
     print(f"seeded {rows:,} container-hours ({args.containers:,} containers x {args.days} days) in "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    started = time.perf_counter()
+    stored_cpu = store_days(cluster_id, args.days)
+    print(f"container-days stored as compute does: {time.perf_counter() - started:.1f} s, {stored_cpu:.1f} s on "
+          f"one core ({stored_cpu / args.days:.2f} s per cluster-day, part of computing the day)")  # fmt: skip
     end = START + timedelta(days=args.days)
 
     # The floor first, so that it reads the rows cold as the product does after it.
@@ -157,11 +186,17 @@ def run(args) -> None:
     engine_s, engine_cpu = time.perf_counter() - started, time.process_time() - cpu
     del hours
     started, clock = time.perf_counter(), CpuClock()
+    stored = read_container_days(START, end)
+    days_s, days_cpu = time.perf_counter() - started, sum(clock.seconds())
+    assert len(stored) == args.containers * args.days, len(stored)
+    del stored
+    started, clock = time.perf_counter(), CpuClock()
     out = recommendations(START, end)
     total_s, (total_cpu, backend_cpu) = time.perf_counter() - started, clock.seconds()
     assert len(out) == args.containers
-    print(f"the product's reader:     {read_s:.1f} s   (CPU {read_cpu:.1f} s)")
-    print(f"engine alone:             {engine_s:.1f} s   (CPU {engine_cpu:.1f} s)")
+    print(f"hours read (no days stored): {read_s:.1f} s   (CPU {read_cpu:.1f} s)")
+    print(f"engine from the hours:    {engine_s:.1f} s   (CPU {engine_cpu:.1f} s)")
+    print(f"stored container-days read: {days_s:.1f} s   ({days_cpu:.1f} s on one core)")
     print(f"recommendations():        {total_s:.1f} s   (CPU {total_cpu:.1f} s)")
     print(
         f"on one core:              {total_cpu + backend_cpu:.1f} s   (CPU of this process {total_cpu:.1f} s + "

@@ -197,6 +197,9 @@ def _copy_text(field: models.Field, values, money: bool) -> list[str]:
         return _decimal_copy(values)
     if isinstance(field, (models.IntegerField, models.ForeignKey)):
         return _integer_copy(values)
+    if isinstance(field, models.BinaryField):
+        # bytea's hex form, its backslash escaped for COPY's text format.
+        return ["\\\\x" + bytes(v).hex() for v in values]
     return _text_copy(values, missing)
 
 

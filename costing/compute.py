@@ -387,6 +387,11 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
         day_rollup, lb_days = _with_load_balancers(day_rollup, inputs)
         totals = {**_store(cluster_id, day, day_rollup, spec), **_store_storage(cluster_id, day, storage)}
         totals.update(_store_load_balancers(cluster_id, day, lb_days))
+        # Right-sizing's container-days, priced at the node-hours just stored (imported here: the module
+        # reads its rows with this one's read_frame).
+        from costing.recommendations import store_container_days
+
+        store_container_days(cluster_id, day)
         row.policy = policy
         row.computed_at = timezone.now()
         for name, value in totals.items():

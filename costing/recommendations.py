@@ -14,16 +14,31 @@ from django.db.models import Func, TextField, Value
 from django.db.models.functions import Cast
 
 from costing import access
+from costing import bulk_write as bulk
 from costing.compute import read_frame
 from costing.engine.rightsizing import (
     COVERAGE_COLUMNS,
+    DAY_VALUES,
     HOUR_COLUMNS,
+    KEY_COLUMNS,
     OVER_REQUESTED,
     UNDER_REQUESTED,
+    ContainerDays,
     RightsizingPolicy,
-    recommend,
+    container_days,
+    recommend_days,
 )
-from costing.models import Cluster, ContainerHour, CoverageHour, NamespaceCostDay, NodeCostHour, Pod, Workload
+from costing.models import (
+    Cluster,
+    ClusterDay,
+    ContainerDay,
+    ContainerHour,
+    CoverageHour,
+    NamespaceCostDay,
+    NodeCostHour,
+    Pod,
+    Workload,
+)
 from costing.policy.spec import RIGHTSIZING_DAYS, RightsizingSpec
 from costing.policy.store import spec_for_day
 
@@ -37,10 +52,12 @@ __all__ = [
     "cpu_quantity",
     "kubectl_patch",
     "memory_quantity",
+    "read_container_days",
     "recommendations",
     "recommendations_at",
     "rightsizing_settings",
     "savings_sums",
+    "store_container_days",
     "with_owners",
 ]
 
@@ -70,7 +87,9 @@ _POD_NAMES = {
 }
 
 
-def container_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
+def container_hours(
+    start: datetime, end: datetime, cluster: str | None = None, *, cluster_id: int | None = None
+) -> pd.DataFrame:
     """The container-hours of [start, end) (HOUR_COLUMNS) with the unit prices of their node-hour.
 
     A node-hour not yet priced (costs not computed) has NaN prices: it costs nothing in either figure.
@@ -81,6 +100,8 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     scope = {"hour__gte": start, "hour__lt": end}
     if cluster:
         scope["cluster__name"] = cluster
+    if cluster_id is not None:
+        scope["cluster_id"] = cluster_id
     text = Cast("cpu_histogram", TextField())
     if connection.vendor == "postgresql":
         # {"35": 1200, "36": 600} sent as {35:1200,36:600}: a third of the bytes, and no quotes for the CSV to
@@ -107,7 +128,7 @@ def container_hours(start: datetime, end: datetime, cluster: str | None = None) 
     pods = pd.DataFrame.from_records(
         Pod.objects.filter(id__in=rows["pod_id"].unique().tolist()).values(*_POD_NAMES)
         if len(rows) < 30_000
-        else Pod.objects.filter(cluster__in=_clusters(cluster)).values(*_POD_NAMES),
+        else Pod.objects.filter(**_cluster_scope(cluster, cluster_id)).values(*_POD_NAMES),
         columns=list(_POD_NAMES),
     ).rename(columns=_POD_NAMES)
     at = pd.Index(pods["pod_id"]).get_indexer(rows["pod_id"])  # every row's pod exists (a foreign key)
@@ -140,8 +161,124 @@ def _node_hour(frame: pd.DataFrame) -> np.ndarray:
     return frame["node_id"].to_numpy(dtype=np.int64) * 10_000_000 + hours
 
 
-def _clusters(name: str | None):
-    return Cluster.objects.filter(name=name) if name else Cluster.objects.all()
+def _cluster_scope(name: str | None, cluster_id: int | None = None) -> dict:
+    if cluster_id is not None:
+        return {"cluster_id": cluster_id}
+    return {"cluster__in": Cluster.objects.filter(name=name)} if name else {}
+
+
+# --- container-days: what right-sizing reads of a computed day ----------------------------------------------
+
+_DAY_FIELDS = ["cluster_id", "day", "workload_id", "container", *DAY_VALUES, "histogram", "steps"]
+
+
+def store_container_days(cluster_id: int, day: date) -> int:
+    """Replace the ContainerDay rows of a cluster-day with those of its container-hours, priced at its
+    node-hours: call it where the day's NodeCostHour rows were just written, in the same transaction.
+    Marks the ClusterDay (`container_days`). Returns the number of rows."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    ContainerDay.objects.filter(cluster_id=cluster_id, day=day).delete()
+    days = container_days(container_hours(start, end, cluster_id=cluster_id), start, end)
+    ClusterDay.objects.filter(cluster_id=cluster_id, day=day).update(container_days=True)
+    if not len(days):
+        return 0
+    rows = days.rows
+    workloads = {
+        (namespace, kind, name): pk
+        for pk, namespace, kind, name in Workload.objects.filter(cluster_id=cluster_id).values_list(
+            "pk", "namespace__name", "kind", "name"
+        )
+    }
+    keys = zip(*(rows[c].astype(str) for c in ("namespace", "workload_kind", "workload_name")), strict=True)
+    histogram, steps = days.pack()
+    columns = {
+        "cluster_id": cluster_id,
+        "day": day,
+        "workload_id": [workloads[tuple(k)] for k in keys],
+        "container": rows["container"].astype(str).tolist(),
+        **{c: rows[c].to_numpy(dtype=float) for c in DAY_VALUES if c != "last_hour"},
+        "last_hour": pd.to_datetime(rows["last_hour"].to_numpy(dtype=np.int64), unit="s", utc=True),
+        "histogram": histogram,
+        "steps": steps,
+    }
+    return bulk.insert_columns(ContainerDay, columns)
+
+
+def read_container_days(start: datetime, end: datetime, cluster: str | None = None) -> ContainerDays:
+    """The container-days of [start, end) (whole UTC days): the stored rows of every cluster-day computed
+    with them and not dirty since, the others (not computed yet, changed since, or computed before
+    container-days were stored) folded from their container-hours, as the engine does."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    clusters = dict(
+        Cluster.objects.filter(**({"name": cluster} if cluster else {})).values_list("pk", "name")
+    )
+    stored = set(
+        ClusterDay.objects.filter(
+            cluster_id__in=clusters, day__gte=first, day__lt=last, container_days=True, dirty=False
+        ).values_list("cluster_id", "day")
+    )
+    parts = [_stored_days(stored, first, last)] if stored else []
+    every = [first + timedelta(days=i) for i in range((last - first).days)]
+    for cluster_id in clusters:
+        missing = [d for d in every if (cluster_id, d) not in stored]
+        for a, b in _runs(missing):
+            lo = datetime(a.year, a.month, a.day, tzinfo=UTC)
+            hi = datetime(b.year, b.month, b.day, tzinfo=UTC) + timedelta(days=1)
+            hours = container_hours(lo, hi, cluster_id=cluster_id)
+            if len(hours):
+                parts.append(container_days(hours, lo, hi))
+    return ContainerDays.concat(parts)
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and runs[-1][1] + timedelta(days=1) == d:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
+def _stored_days(stored: set, first: date, last: date) -> ContainerDays:
+    """The ContainerDay rows of the `stored` cluster-days, names from their workloads."""
+    cluster_ids = sorted({c for c, _ in stored})
+    with connection.cursor() as cursor:
+        query = ContainerDay.objects.filter(cluster_id__in=cluster_ids, day__gte=first, day__lt=last)
+        sql, params = query.values_list(*_DAY_FIELDS).query.sql_with_params()
+        cursor.execute(sql, params)
+        records = cursor.fetchall()
+    if not records:
+        return ContainerDays.empty()
+    columns = list(zip(*records, strict=True))
+    rows = pd.DataFrame({name: columns[i] for i, name in enumerate(_DAY_FIELDS[:-2])})
+    rows["day"] = pd.to_datetime(rows["day"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    keep = [(c, d) in stored for c, d in zip(rows["cluster_id"], columns[1], strict=True)]
+    rows["last_hour"] = (
+        pd.to_datetime(rows["last_hour"], utc=True).dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    ).astype(np.int64)
+    for column in DAY_VALUES:
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(np.float64)
+    rows["period"] = rows["day"]
+    names = pd.DataFrame.from_records(
+        Workload.objects.filter(cluster_id__in=cluster_ids).values_list(
+            "pk", "cluster__name", "namespace__name", "kind", "name"
+        ),
+        columns=["workload_id", "cluster", "namespace", "workload_kind", "workload_name"],
+    )
+    at = pd.Index(names["workload_id"]).get_indexer(rows["workload_id"])
+    for column in ("cluster", "namespace", "workload_kind", "workload_name"):
+        codes, uniques = pd.factorize(names[column].astype(str))
+        rows[column] = pd.Categorical.from_codes(codes[at], categories=uniques)
+    rows["container"] = pd.Categorical(rows["container"].astype(str))
+    days = ContainerDays.unpacked(
+        rows[[*KEY_COLUMNS, "day", "period", *DAY_VALUES]],
+        [bytes(b) for b in columns[-2]],
+        [bytes(b) for b in columns[-1]],
+    )
+    return days.take(np.asarray(keep, dtype=bool))
 
 
 def coverage_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
@@ -214,19 +351,29 @@ def recommendations(
     elif settings is None:
         settings = rightsizing_settings(end.astimezone(UTC).date())
     days = policy.backtest_days + policy.lookback_days if policy is not None else settings.days_read
-    # Only the hours the look-back and the back-test windows can use are read.
+    # Only the days the look-back and the back-test windows can use are read: the container-days stored
+    # with the computed days (whole UTC days), or else the hours folded into days as the engine does.
     first = max(start, end - timedelta(days=days))
-    hours = container_hours(first, end, cluster)
-    return recommend(
-        hours,
+    if _midnight(first) and _midnight(end):
+        found = read_container_days(first, end, cluster)
+    else:
+        found = container_days(
+            container_hours(first, end, cluster), first, end, offset=int(end.timestamp()) % 86400
+        )
+    return recommend_days(
+        found,
         coverage_hours(first, end, cluster),
         start=start,
         end=end,
         policy=policy if policy is not None else settings.default,
         namespace_policies=None
         if settings is None
-        else settings.namespace_policies(hours["namespace"].unique()),
+        else settings.namespace_policies(found.rows["namespace"].astype(str).unique()),
     )
+
+
+def _midnight(t: datetime) -> bool:
+    return int(t.timestamp()) % 86400 == 0
 
 
 def recommendations_at(

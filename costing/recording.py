@@ -55,6 +55,7 @@ from costing.hotpath import gc_paused
 from costing.k8snames import first_problem, owner_problem
 from costing.models import (
     ClusterDay,
+    ContainerDay,
     ContainerHour,
     CoverageHour,
     LoadBalancerHour,
@@ -521,8 +522,8 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     now = now or timezone.now()
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
     deleted = {
-        "slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "volume_hours": 0,
-        "load_balancer_hours": 0, "coverage_hours": 0,
+        "slots": 0, "pod_hours": 0, "container_hours": 0, "container_days": 0, "node_hours": 0,
+        "volume_hours": 0, "load_balancer_hours": 0, "coverage_hours": 0,
     }  # fmt: skip
     first_dirty = dict(
         ClusterDay.objects.filter(dirty=True, day__lt=cutoff.date())
@@ -550,6 +551,10 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
             deleted["pod_hours"] += PodHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[0]
             deleted["container_hours"] += ContainerHour.objects.filter(
                 cluster_id=cluster_id, hour__lt=limit
+            ).delete()[0]
+            # Right-sizing's container-days go with the hours they fold.
+            deleted["container_days"] += ContainerDay.objects.filter(
+                cluster_id=cluster_id, day__lt=limit.date()
             ).delete()[0]
             deleted["node_hours"] += NodeHour.objects.filter(cluster_id=cluster_id, hour__lt=limit).delete()[
                 0

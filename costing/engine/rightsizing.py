@@ -150,18 +150,42 @@ def recommend(
     cluster's sampled seconds per hour (an hour it lacks was not sampled). Unpriced hours (price NaN)
     cost nothing in both figures. `namespace_policies`: the policy of each namespace that has its own
     (the others use `policy`); the containers of each policy are recommended apart, then ranked together.
+
+    The hours are first folded into container-days (container_days), which recommend_days reads: the
+    same figures as the day rows stored at compute time give (costing.recommendations).
     """
     policy = policy or RightsizingPolicy()
+    start, end = _utc(start), _utc(end)
+    policies = [policy, *(namespace_policies or {}).values()]
+    first = min(_windows(start, end, p)["train"][0] for p in policies)
+    days = container_days(hours, first, end, offset=_epoch(end) % 86400)
+    return recommend_days(
+        days, coverage, start=start, end=end, policy=policy, namespace_policies=namespace_policies
+    )
+
+
+def recommend_days(
+    days: ContainerDays,
+    coverage: pd.DataFrame,
+    *,
+    start: datetime,
+    end: datetime,
+    policy: RightsizingPolicy | None = None,
+    namespace_policies: Mapping[str, RightsizingPolicy] | None = None,
+) -> pd.DataFrame:
+    """recommend() from container-days (whose `period` counts days from `end`'s time of day)."""
+    policy = policy or RightsizingPolicy()
+    start, end = _utc(start), _utc(end)
+    if end <= start:
+        raise EngineInputError(f"recommend: end {end.isoformat()} is not after start {start.isoformat()}")
     if not namespace_policies:
-        return _recommend(hours, coverage, start, end, policy)
-    require_columns(hours, HOUR_COLUMNS, name="container hours")
+        return _recommend(days, coverage, start, end, policy)
     policies = list(dict.fromkeys([policy, *namespace_policies.values()]))
     code = {p: i for i, p in enumerate(policies)}
-    chosen = (
-        hours["namespace"].astype(str).map(lambda ns: code[namespace_policies.get(ns, policy)]).to_numpy(int)
-    )
+    names = days.rows["namespace"].astype(str)
+    chosen = names.map(lambda ns: code[namespace_policies.get(ns, policy)]).to_numpy(int)
     parts = [
-        _recommend(hours.loc[chosen == i], coverage, start, end, each)
+        _recommend(days.take(chosen == i), coverage, start, end, each)
         for i, each in enumerate(policies)
         if i == 0 or (chosen == i).any()
     ]
@@ -175,36 +199,40 @@ def _ranked(out: pd.DataFrame) -> pd.DataFrame:
     return out[RESULT_COLUMNS].reset_index(drop=True)
 
 
-def _recommend(
-    hours: pd.DataFrame, coverage: pd.DataFrame, start: datetime, end: datetime, policy: RightsizingPolicy
-) -> pd.DataFrame:
-    start, end = _utc(start), _utc(end)
-    if end <= start:
-        raise EngineInputError(f"recommend: end {end.isoformat()} is not after start {start.isoformat()}")
+def _windows(
+    start: datetime, end: datetime, policy: RightsizingPolicy
+) -> dict[str, tuple[datetime, datetime]]:
     test_start = end - timedelta(days=policy.backtest_days)
-    windows = {
+    return {
         "now": (max(start, end - timedelta(days=policy.lookback_days)), end),
         "train": (max(start, test_start - timedelta(days=policy.lookback_days)), test_start),
         "test": (test_start, end),
     }
-    frame = _prepare(hours, min(w[0] for w in windows.values()), end)
-    if frame.empty:
+
+
+def _recommend(
+    days: ContainerDays, coverage: pd.DataFrame, start: datetime, end: datetime, policy: RightsizingPolicy
+) -> pd.DataFrame:
+    windows = _windows(start, end, policy)
+    rows = days.rows
+    if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
-    group, keys = _groups(frame)
+    group, keys = _groups(rows)
     n = len(keys)
-    cpu = _Long(frame, "cpu_histogram", histograms.CPU)
     cov = _coverage_frame(coverage)
+    offset = _epoch(end) % 86400
+    period = rows["period"].to_numpy()
     at = {
-        name: (frame["hour"].to_numpy() >= _epoch(a)) & (frame["hour"].to_numpy() < _epoch(b))
+        name: (period >= (_epoch(a) - offset) // 86400) & (period < (_epoch(b) - offset) // 86400)
         for name, (a, b) in windows.items()
     }
+    metric = days.metric_seconds()
 
-    now = _window(frame, group, n, cpu, at["now"], windows["now"], cov, policy)
-    train = _window(frame, group, n, cpu, at["train"], windows["train"], cov, policy)
+    now = _window(days, group, n, metric, at["now"], windows["now"], cov, policy)
+    train = _window(days, group, n, metric, at["train"], windows["train"], cov, policy)
     out = keys.copy()
     out["days"] = now["days"]
-    current = _current_requests(frame, group, n, at["now"])
-    out = out.join(current)
+    out = out.join(_current_requests(rows, group, n, at["now"]))
     out["cpu_percentile_cores"] = now["cpu_percentile"]
     out["cpu_usage_max_cores"] = now["cpu_max"]
     out["cpu_recommended_cores"] = now["cpu_rec"]
@@ -212,7 +240,7 @@ def _recommend(
     out["mem_recommended_bytes"] = now["mem_rec"]
     out["reason"] = now["reason"]
 
-    cost_now, cost_rec = _costs(frame, group, n, cpu, at["now"], now["cpu_rec"], now["mem_rec"])
+    cost_now, cost_rec = _costs(days, group, n, at["now"], now["cpu_rec"], now["mem_rec"])
     window_hours = (windows["now"][1] - windows["now"][0]).total_seconds() / SECONDS_PER_HOUR
     scale = HOURS_PER_MONTH / window_hours
     has_rec = now["reason"].isna().to_numpy()
@@ -220,12 +248,12 @@ def _recommend(
     out["monthly_cost_recommended"] = np.where(has_rec, cost_rec * scale, np.nan)
     out["monthly_saving"] = out["monthly_cost_now"] - out["monthly_cost_recommended"]
     out["cpu_over_request_share"] = _over_share(
-        frame, group, n, cpu, at["now"], out["cpu_request_cores"].to_numpy()
+        days, group, n, metric, at["now"], out["cpu_request_cores"].to_numpy(dtype=float)
     )
 
-    test_share = _over_share(frame, group, n, cpu, at["test"], train["cpu_rec"].to_numpy())
-    test_peak = _group_max(frame["mem_usage_max_bytes"].to_numpy(), group, n, at["test"])
-    test_limit = _group_max(frame["mem_limit_bytes"].to_numpy(), group, n, at["test"])
+    test_share = _over_share(days, group, n, metric, at["test"], train["cpu_rec"].to_numpy())
+    test_peak = _group_max(rows["mem_top_bytes"].to_numpy(dtype=float), group, n, at["test"])
+    test_limit = _group_max(rows["mem_limit_bytes"].to_numpy(dtype=float), group, n, at["test"])
     backtested = train["reason"].isna().to_numpy() & ~np.isnan(test_share)
     out["backtest_cpu_over_share"] = np.where(backtested, test_share, np.nan)
     out["backtest_mem_over"] = pd.array(
@@ -398,30 +426,284 @@ def _parse_general(values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return row, keys, seconds
 
 
+# --- container-days -------------------------------------------------------------------------------------------
+
+# A container-day's values besides its key (DAY_COLUMNS): what the engine needs of its hours.
+DAY_VALUES = [
+    "cpu_peak_cores",  # the highest CPU usage of its hours with metrics (NaN: none)
+    "mem_peak_bytes",  # the highest working set of its hours with metrics (NaN: none)
+    "mem_top_bytes",  # the highest working set of all its hours
+    "mem_limit_bytes",  # the highest memory limit per replica of its hours (0: none)
+    "last_hour",  # its last hour (epoch seconds), and that hour's seconds, requests and limit
+    "last_seconds",
+    "last_cpu_request_core_hours",
+    "last_mem_request_gib_hours",
+    "last_mem_limit_gib_hours",
+    "cpu_cost",  # the CPU and the memory it billed, at its node-hours' unit prices
+    "mem_cost",
+    "mem_price_hours",  # its hours weighted by their memory unit price: sum of hours x price per GiB-hour
+]
+# `day`: its UTC day (days since 1970-01-01). `period`: the day it counts in for the windows, which end at
+# `end`: the same as `day` when `end` is midnight UTC (a UTC day is split in two when it is not).
+DAY_COLUMNS = [*KEY_COLUMNS, "day", "period", *DAY_VALUES]
+STEP_ARRAYS = ("step_x", "cost_a", "cost_b", "over_a", "over_b")
+
+
+@dataclass
+class ContainerDays:
+    """One row per container (KEY_COLUMNS) and day: all the engine needs of that day's container-hours.
+
+    Exact for every figure: sums and peaks are scalars, the CPU histogram is merged, and what depends on a
+    request r not known yet is kept as *steps*, each figure being the sum over the steps with x <= r of
+    (a + b * r):
+    - cost: the CPU cost the day would have billed with request r: max(usage, r) per second at each hour's
+      unit price (steps at each hour's peak, from where the hour bills r for every second, and at the
+      middles of its histogram buckets below the peak, from where a bucket's seconds bill r over usage);
+    - over: the seconds in which CPU usage was above r (steps at the edges of the buckets, usage taken as
+      spread evenly between a bucket's start and the lower of its end and the hour's peak).
+    The step at x = -inf is the value at r = 0. Steps of a row with the same x are merged.
+    """
+
+    rows: pd.DataFrame  # DAY_COLUMNS
+    hist_row: np.ndarray  # the CPU histogram entries (row, bucket, seconds)
+    hist_bucket: np.ndarray
+    hist_seconds: np.ndarray
+    step_row: np.ndarray  # the steps (row, x, cost_a, cost_b, over_a, over_b), sorted by row then x
+    step_x: np.ndarray
+    cost_a: np.ndarray
+    cost_b: np.ndarray
+    over_a: np.ndarray
+    over_b: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, keep: np.ndarray) -> ContainerDays:
+        """The rows where `keep` (a boolean per row), renumbered."""
+        new = np.cumsum(keep) - 1
+        hist, step = keep[self.hist_row], keep[self.step_row]
+        return ContainerDays(
+            self.rows.loc[keep].reset_index(drop=True),
+            new[self.hist_row[hist]], self.hist_bucket[hist], self.hist_seconds[hist],
+            new[self.step_row[step]], *(getattr(self, a)[step] for a in STEP_ARRAYS),
+        )  # fmt: skip
+
+    @classmethod
+    def concat(cls, parts: list[ContainerDays]) -> ContainerDays:
+        parts = [p for p in parts if len(p)] or parts[:1] or [cls.empty()]
+        shifts = np.cumsum([0, *(len(p) for p in parts[:-1])])
+        rows = pd.concat([p.rows for p in parts], ignore_index=True)
+        for column in KEY_COLUMNS:  # names as categories again (concat of different categories: text)
+            if not isinstance(rows[column].dtype, pd.CategoricalDtype):
+                rows[column] = rows[column].astype(str).astype("category")
+        return cls(
+            rows,
+            np.concatenate([p.hist_row + s for p, s in zip(parts, shifts, strict=True)]),
+            np.concatenate([p.hist_bucket for p in parts]),
+            np.concatenate([p.hist_seconds for p in parts]),
+            np.concatenate([p.step_row + s for p, s in zip(parts, shifts, strict=True)]),
+            *(np.concatenate([getattr(p, a) for p in parts]) for a in STEP_ARRAYS),
+        )
+
+    @classmethod
+    def empty(cls) -> ContainerDays:
+        ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
+        rows = pd.DataFrame({c: pd.Series(dtype=object if c in KEY_COLUMNS else float) for c in DAY_COLUMNS})
+        return cls(rows, ints, ints, floats, ints, floats, floats, floats, floats, floats)
+
+    def metric_seconds(self) -> np.ndarray:
+        """Per row, the seconds with usage metrics (those its histogram holds)."""
+        return np.bincount(self.hist_row, weights=self.hist_seconds, minlength=len(self))
+
+    def pack(self) -> tuple[list[bytes], list[bytes]]:
+        """Per row, its histogram entries as the bytes of float64 (bucket, seconds) pairs and its steps as
+        those of float64 (x, cost_a, cost_b, over_a, over_b) rows, in order (unpacked by `unpacked`)."""
+        hist = self._slices(self.hist_row, np.column_stack([self.hist_bucket, self.hist_seconds]))
+        step = self._slices(self.step_row, np.column_stack([getattr(self, a) for a in STEP_ARRAYS]))
+        return hist, step
+
+    def _slices(self, owner: np.ndarray, cells: np.ndarray) -> list[bytes]:
+        order = np.argsort(owner, kind="stable")
+        data = np.ascontiguousarray(cells[order], dtype="<f8").tobytes()
+        width = cells.shape[1] * 8
+        edges = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(self)))]) * width
+        return [data[edges[i] : edges[i + 1]] for i in range(len(self))]
+
+    @classmethod
+    def unpacked(cls, rows: pd.DataFrame, hist: list[bytes], steps: list[bytes]) -> ContainerDays:
+        """The container-days of `rows` (DAY_COLUMNS) with the bytes `pack` made of each row's entries."""
+        hist_row, hist_cells = _unpack(hist, 2)
+        step_row, step_cells = _unpack(steps, 5)
+        return cls(
+            rows.reset_index(drop=True),
+            hist_row, hist_cells[:, 0].astype(np.int64), hist_cells[:, 1],
+            step_row, *(step_cells[:, i] for i in range(5)),
+        )  # fmt: skip
+
+
+def _unpack(blobs: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // (8 * width)
+    cells = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(-1, width)
+    return np.repeat(np.arange(len(blobs), dtype=np.int64), sizes), cells
+
+
+def container_days(hours: pd.DataFrame, start: datetime, end: datetime, *, offset: int = 0) -> ContainerDays:
+    """The container-days (ContainerDays) of the hours of [start, end) (HOUR_COLUMNS), init containers left
+    out; `offset`: the seconds after midnight UTC at which the windows' days begin (the `period`)."""
+    frame = _prepare(hours, _utc(start), _utc(end))
+    if frame.empty:
+        return ContainerDays.empty()
+    if len(frame) <= _CHUNK_ROWS:
+        return _container_days(frame, offset)
+    # Day by day (a row never spans two UTC days): the steps of millions of hours at once would take GBs.
+    day = frame["hour"].to_numpy() // 86400
+    order = np.argsort(day, kind="stable")
+    edges = np.flatnonzero(np.diff(day[order])) + 1
+    return ContainerDays.concat(
+        [_container_days(frame.iloc[part].reset_index(drop=True), offset) for part in np.split(order, edges)]
+    )
+
+
+_CHUNK_ROWS = 300_000
+
+
+def _container_days(frame: pd.DataFrame, offset: int) -> ContainerDays:
+    group, keys = _groups(frame)
+    hour = frame["hour"].to_numpy()
+    day = hour // 86400
+    period = (hour - offset) // 86400
+    # A row per (container, day, period): a UTC day is split where a window's day begins.
+    row, first = _codes(group * 2 * (int(day.max() - day.min()) + 2) + (day - day.min()) * 2 + (day - period))
+    n = len(first)
+    cpu = _Long(frame, "cpu_histogram", histograms.CPU)
+    metric = cpu.row_seconds > 0
+    t = frame["seconds"].to_numpy() / SECONDS_PER_HOUR
+    cpu_price = np.nan_to_num(frame["cpu_price"].to_numpy())
+    mem_price = np.nan_to_num(frame["mem_price"].to_numpy())
+
+    out = keys.iloc[group[first]].reset_index(drop=True)
+    out["day"] = day[first]
+    out["period"] = period[first]
+    everywhere = np.ones(len(frame), dtype=bool)
+    out["cpu_peak_cores"] = _group_max(frame["cpu_usage_max_cores"].to_numpy(), row, n, metric)
+    out["mem_peak_bytes"] = _group_max(frame["mem_usage_max_bytes"].to_numpy(), row, n, metric)
+    out["mem_top_bytes"] = _group_max(frame["mem_usage_max_bytes"].to_numpy(), row, n, everywhere)
+    out["mem_limit_bytes"] = _group_max(frame["mem_limit_bytes"].to_numpy(), row, n, everywhere)
+    last = _group_max(hour.astype(np.float64), row, n, everywhere)
+    out["last_hour"] = last.astype(np.int64)
+    in_last = hour == last[row]
+    for name, column in (
+        ("last_seconds", "seconds"),
+        ("last_cpu_request_core_hours", "cpu_request_core_hours"),
+        ("last_mem_request_gib_hours", "mem_request_gib_hours"),
+        ("last_mem_limit_gib_hours", "mem_limit_gib_hours"),
+    ):
+        out[name] = np.bincount(row[in_last], weights=frame[column].to_numpy()[in_last], minlength=n)
+    out["cpu_cost"] = np.bincount(
+        row, weights=frame["cpu_billable_core_hours"].to_numpy() * cpu_price, minlength=n
+    )
+    out["mem_cost"] = np.bincount(
+        row, weights=frame["mem_billable_gib_hours"].to_numpy() * mem_price, minlength=n
+    )
+    out["mem_price_hours"] = np.bincount(row, weights=t * mem_price, minlength=n)
+
+    hist = _merged(row[cpu.row] * histograms.CPU.count + cpu.bucket, [cpu.seconds])
+    steps = _steps(frame, row, cpu, t, cpu_price)
+    return ContainerDays(
+        out[DAY_COLUMNS],
+        hist[0] // histograms.CPU.count, hist[0] % histograms.CPU.count, hist[1][0],
+        steps[0], *steps[1:],
+    )  # fmt: skip
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A code per value (in order of first appearance) and the position of each code's first value."""
+    codes, _ = pd.factorize(values)
+    return codes.astype(np.int64), np.unique(codes, return_index=True)[1]
+
+
+def _merged(keys: np.ndarray, values: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct keys, sorted, with each of `values` summed per key."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
+    return keys[starts], [np.add.reduceat(v[order], starts) if len(keys) else v[:0] for v in values]
+
+
+def _steps(frame: pd.DataFrame, row: np.ndarray, cpu: _Long, t: np.ndarray, price: np.ndarray) -> tuple:
+    """(row, x, cost_a, cost_b, over_a, over_b) of the container-day rows, merged per (row, x), sorted."""
+    usage = frame["cpu_usage_core_hours"].to_numpy()
+    peak = frame["cpu_usage_max_cores"].to_numpy()
+    no_metrics = np.maximum(t - cpu.row_seconds / SECONDS_PER_HOUR, 0)  # seconds without metrics bill r
+    e = cpu.row  # each histogram entry's hour row
+    # Cost of an hour with request r: r >= peak: r x hours; else usage + r x hours without metrics + for each
+    # bucket whose (clipped) middle m is below r, (r - m) x its hours; times the CPU price.
+    m = np.maximum(np.minimum((cpu.start + cpu.end) / 2, peak[e]), cpu.start)
+    below = m < peak[e]
+    w = np.where(below, price[e] * cpu.seconds / SECONDS_PER_HOUR, 0.0)
+    w_m = np.bincount(e, weights=w * m, minlength=len(frame))
+    w_sum = np.bincount(e, weights=w, minlength=len(frame))
+    # Seconds above r: a bucket wholly above r counts whole, the one holding r its part above r.
+    lo, hi, s = cpu.start, np.minimum(cpu.end, peak[e]), cpu.seconds
+    wide = hi > lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(wide, s / (hi - lo), 0.0)
+    inf = np.full(len(frame), -np.inf)
+    zero_h, zero_e = np.zeros(len(frame)), np.zeros(len(e))
+    parts = [
+        # The hour at r = 0, and from its peak on.
+        (row, inf, price * usage, price * no_metrics, zero_h, zero_h),
+        (row, peak, w_m - price * usage, price * (t - no_metrics) - w_sum, zero_h, zero_h),
+        # Each bucket with its middle below the peak, from that middle.
+        (row[e[below]], m[below], -(w * m)[below], w[below], zero_e[below], zero_e[below]),
+        # Each bucket's seconds at r = 0; from its start they fall linearly to 0 at its (clipped) end.
+        (row[e], np.full(len(e), -np.inf), zero_e, zero_e, s, zero_e),
+        (row[e], lo, zero_e, zero_e, np.where(wide, slope * hi - s, -s), -slope),
+        (row[e[wide]], hi[wide], zero_e[wide], zero_e[wide], -(slope * hi)[wide], slope[wide]),
+    ]
+    owner = np.concatenate([p[0] for p in parts])
+    x = np.concatenate([p[1] for p in parts])
+    values = [np.concatenate([p[i] for p in parts]) for i in range(2, 6)]
+    # One step per (row, x): sort by row, then x.
+    order = np.lexsort((x, owner))
+    owner, x = owner[order], x[order]
+    values = [v[order] for v in values]
+    if len(x):
+        new = np.concatenate(([True], (owner[1:] != owner[:-1]) | (x[1:] != x[:-1])))
+        starts = np.flatnonzero(new)
+        owner, x = owner[starts], x[starts]
+        values = [np.add.reduceat(v, starts) for v in values]
+        # Steps that add nothing (an unpriced hour's cost, terms that cancel) are not kept.
+        live = np.logical_or.reduce([v != 0 for v in values])
+        owner, x, values = owner[live], x[live], [v[live] for v in values]
+    return (owner, x, *values)
+
+
 # --- per window ---------------------------------------------------------------------------------------------
 
 
 def _window(
-    frame: pd.DataFrame,
+    days: ContainerDays,
     group: np.ndarray,
     n: int,
-    cpu: _Long,
+    metric: np.ndarray,
     mask: np.ndarray,
     window: tuple[datetime, datetime],
     coverage: pd.DataFrame,
     policy: RightsizingPolicy,
 ) -> pd.DataFrame:
     """Per group: days with metrics, percentile, peaks, recommendation or the reason there is none."""
+    rows = days.rows
     lo, hi = _epoch(window[0]), _epoch(window[1])
     out = pd.DataFrame(index=range(n))
-    metric_rows = mask & (cpu.row_seconds > 0)
-    day = frame["hour"].to_numpy() // 86400
+    metric_rows = mask & (metric > 0)
+    day = rows["day"].to_numpy(dtype=np.int64)
     pairs = np.unique(group[metric_rows] * 1_000_000 + day[metric_rows])
     out["days"] = np.bincount(pairs // 1_000_000, minlength=n)
-    out["cpu_max"] = _group_max(frame["cpu_usage_max_cores"].to_numpy(), group, n, metric_rows)
-    out["mem_peak"] = _group_max(frame["mem_usage_max_bytes"].to_numpy(), group, n, metric_rows)
+    out["cpu_max"] = _group_max(rows["cpu_peak_cores"].to_numpy(dtype=float), group, n, metric_rows)
+    out["mem_peak"] = _group_max(rows["mem_peak_bytes"].to_numpy(dtype=float), group, n, metric_rows)
     out["cpu_percentile"] = np.minimum(
-        _percentile(cpu, group, n, mask, policy.cpu_percentile), out["cpu_max"]
+        _percentile(days, group, n, mask, policy.cpu_percentile), out["cpu_max"]
     )
     cpu_rec = _round_up(
         np.maximum(out["cpu_percentile"] * policy.cpu_headroom, policy.min_cpu_cores), policy.cpu_step_cores
@@ -435,17 +717,19 @@ def _window(
     seconds = max(hi - lo, 1)
     in_window = (coverage["hour"] >= lo) & (coverage["hour"] < hi)
     sampled = coverage.loc[in_window].groupby("cluster")["sampled_seconds"].sum()
-    first_row = pd.Series(np.arange(len(frame))).groupby(group).first().reindex(range(n)).to_numpy()
-    cluster_cov = frame["cluster"].to_numpy()[first_row].astype(str)
+    first_row = pd.Series(np.arange(len(rows))).groupby(group).first().reindex(range(n)).to_numpy()
+    cluster_cov = rows["cluster"].to_numpy()[first_row].astype(str)
     share = np.minimum(sampled.reindex(cluster_cov).fillna(0).to_numpy() / seconds, 1.0)
 
     reasons = np.full(n, None, dtype=object)
-    days = out["days"].to_numpy()
-    for i in np.flatnonzero((days < max(policy.min_days, 1)) | (share < policy.min_coverage)):
-        if days[i] == 0:
+    days_seen = out["days"].to_numpy()
+    for i in np.flatnonzero((days_seen < max(policy.min_days, 1)) | (share < policy.min_coverage)):
+        if days_seen[i] == 0:
             reasons[i] = "no usage metrics in the look-back window"
-        elif days[i] < policy.min_days:
-            reasons[i] = f"only {days[i]} day(s) of usage in the look-back window (needs {policy.min_days})"
+        elif days_seen[i] < policy.min_days:
+            reasons[i] = (
+                f"only {days_seen[i]} day(s) of usage in the look-back window (needs {policy.min_days})"
+            )
         else:
             reasons[i] = (
                 f"collector coverage {share[i]:.0%} in the look-back window (needs {policy.min_coverage:.0%})"
@@ -456,11 +740,13 @@ def _window(
     return out
 
 
-def _percentile(cpu: _Long, group: np.ndarray, n: int, mask: np.ndarray, q: float) -> np.ndarray:
+def _percentile(days: ContainerDays, group: np.ndarray, n: int, mask: np.ndarray, q: float) -> np.ndarray:
     """Per group, the upper edge of the bucket that holds the q-th percentile of the seconds (NaN: none)."""
-    keep = mask[cpu.row]
+    keep = mask[days.hist_row]
     cells = (
-        pd.DataFrame({"g": group[cpu.row[keep]], "b": cpu.bucket[keep], "s": cpu.seconds[keep]})
+        pd.DataFrame(
+            {"g": group[days.hist_row[keep]], "b": days.hist_bucket[keep], "s": days.hist_seconds[keep]}
+        )
         .groupby(["g", "b"], sort=True)["s"]
         .sum()
         .reset_index()
@@ -472,13 +758,15 @@ def _percentile(cpu: _Long, group: np.ndarray, n: int, mask: np.ndarray, q: floa
     total = cells.groupby("g")["s"].transform("sum")
     # Integer seconds: reach q% of the total, with a tolerance for the float product.
     reached = cells.loc[cells["cum"] >= total * (q / 100) - 1e-9].groupby("g")["b"].first()
-    out[reached.index.to_numpy()] = cpu.buckets.end(reached.to_numpy())
+    out[reached.index.to_numpy()] = histograms.CPU.end(reached.to_numpy())
     return out
 
 
 def _group_max(values: np.ndarray, group: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
+    """Per group, the highest of its `values` where `mask` (NaN values ignored; none: NaN)."""
+    keep = mask & ~np.isnan(values)
     out = np.full(n, -np.inf)
-    np.maximum.at(out, group[mask], values[mask])
+    np.maximum.at(out, group[keep], values[keep])
     out[np.isinf(out)] = np.nan
     return out
 
@@ -489,89 +777,76 @@ def _round_up(values, step: float) -> np.ndarray:
     return np.ceil(np.round(v / step, 9)) * step
 
 
-def _current_requests(frame: pd.DataFrame, group: np.ndarray, n: int, mask: np.ndarray) -> pd.DataFrame:
+def _current_requests(rows: pd.DataFrame, group: np.ndarray, n: int, mask: np.ndarray) -> pd.DataFrame:
     """Per group: requests and memory limit per replica in the last hour it was seen (a mean of its pods)."""
-    rows = frame.loc[mask].assign(g=group[mask])
     out = pd.DataFrame(
         index=range(n), columns=["cpu_request_cores", "mem_request_bytes", "mem_limit_bytes"], dtype=float
     )
-    if rows.empty:
+    if not mask.any():
         return out
-    last = rows["hour"] == rows.groupby("g")["hour"].transform("max")
-    sums = (
-        rows.loc[last]
-        .groupby("g")[["seconds", "cpu_request_core_hours", "mem_request_gib_hours", "mem_limit_gib_hours"]]
-        .sum()
-    )
-    replica_hours = sums["seconds"] / SECONDS_PER_HOUR
-    out.loc[sums.index, "cpu_request_cores"] = (sums["cpu_request_core_hours"] / replica_hours).round(6)
-    out.loc[sums.index, "mem_request_bytes"] = (sums["mem_request_gib_hours"] / replica_hours * GIB).round(0)
-    out.loc[sums.index, "mem_limit_bytes"] = (sums["mem_limit_gib_hours"] / replica_hours * GIB).round(0)
+    last_hour = rows["last_hour"].to_numpy(dtype=float)
+    latest = _group_max(last_hour, group, n, mask)
+    chosen = np.flatnonzero(mask & (last_hour == latest[group]))  # one row: a day per group holds it
+    g = group[chosen]
+    replica_hours = rows["last_seconds"].to_numpy(dtype=float)[chosen] / SECONDS_PER_HOUR
+    values = {
+        "cpu_request_cores": (rows["last_cpu_request_core_hours"], 1, 6),
+        "mem_request_bytes": (rows["last_mem_request_gib_hours"], GIB, 0),
+        "mem_limit_bytes": (rows["last_mem_limit_gib_hours"], GIB, 0),
+    }
+    for name, (column, unit, places) in values.items():
+        out.loc[g, name] = np.round(column.to_numpy(dtype=float)[chosen] / replica_hours * unit, places)
     return out
 
 
-def _billable_with(
-    frame: pd.DataFrame, long: _Long, request_per_row: np.ndarray, usage_hours: np.ndarray, max_column: str
+def _step_sums(
+    days: ContainerDays, group: np.ndarray, n: int, mask: np.ndarray, r: np.ndarray, a: str, b: str
 ) -> np.ndarray:
-    """Resource-hours each row would bill with `request_per_row`: max(usage, request) per second."""
-    t = frame["seconds"].to_numpy() / SECONDS_PER_HOUR
-    peak = frame[max_column].to_numpy()
-    r = request_per_row
-    # Seconds without metrics are billed the request, as the recorder does.
-    no_metrics = np.maximum(t - long.row_seconds / SECONDS_PER_HOUR, 0)
-    middle = np.minimum((long.start + long.end) / 2, peak[long.row])
-    below = np.maximum(r[long.row] - np.maximum(middle, long.start), 0) * long.seconds / SECONDS_PER_HOUR
-    topped = np.bincount(long.row, weights=below, minlength=len(frame))
-    return np.where(r >= peak, r * t, usage_hours + topped + r * no_metrics)
+    """Per group, the sum over the steps of its rows in `mask` with x <= its r of (a + b x r)."""
+    g = group[days.step_row]
+    r_step = r[g]
+    keep = mask[days.step_row] & (days.step_x <= r_step)
+    values = getattr(days, a)[keep] + getattr(days, b)[keep] * r_step[keep]
+    return np.bincount(g[keep], weights=values, minlength=n)
 
 
 def _costs(
-    frame: pd.DataFrame,
+    days: ContainerDays,
     group: np.ndarray,
     n: int,
-    cpu: _Long,
     mask: np.ndarray,
     cpu_rec: pd.Series,
     mem_rec: pd.Series,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the window's cost today and with the recommended requests, at each row's unit prices."""
-    cpu_price = np.nan_to_num(frame["cpu_price"].to_numpy())
-    mem_price = np.nan_to_num(frame["mem_price"].to_numpy())
-    now = (
-        frame["cpu_billable_core_hours"].to_numpy() * cpu_price
-        + frame["mem_billable_gib_hours"].to_numpy() * mem_price
-    )
-    r_cpu = np.nan_to_num(cpu_rec.to_numpy()[group])
-    r_mem = np.nan_to_num(mem_rec.to_numpy()[group])
-    cpu_hours = _billable_with(
-        frame, cpu, r_cpu, frame["cpu_usage_core_hours"].to_numpy(), "cpu_usage_max_cores"
-    )
+    """Per group, the window's cost today and with the recommended requests, at each hour's unit prices."""
+    rows = days.rows
+    cost = rows["cpu_cost"].to_numpy(dtype=float) + rows["mem_cost"].to_numpy(dtype=float)
+    now = np.bincount(group[mask], weights=cost[mask], minlength=n)
+    cpu = _step_sums(days, group, n, mask, np.nan_to_num(cpu_rec.to_numpy(dtype=float)), "cost_a", "cost_b")
     # Memory is never recommended below the window's peak, so each of its hours bills the request whole:
-    # the memory histogram is not needed (it is kept for the usage charts).
-    t = frame["seconds"].to_numpy() / SECONDS_PER_HOUR
-    mem_peak = frame["mem_usage_max_bytes"].to_numpy()
-    mem_gib_hours = np.where(r_mem >= mem_peak, r_mem / GIB * t, frame["mem_billable_gib_hours"].to_numpy())
-    recommended = cpu_hours * cpu_price + mem_gib_hours * mem_price
-    return (
-        np.bincount(group[mask], weights=now[mask], minlength=n),
-        np.bincount(group[mask], weights=recommended[mask], minlength=n),
+    # r / GiB x the hours weighted by price. (A day whose top is above r, only possible without a
+    # recommendation, whose figure is not shown, keeps what it billed.)
+    r_mem = np.nan_to_num(mem_rec.to_numpy(dtype=float))[group]
+    whole = r_mem >= rows["mem_top_bytes"].to_numpy(dtype=float)
+    mem = np.where(
+        whole,
+        r_mem / GIB * rows["mem_price_hours"].to_numpy(dtype=float),
+        rows["mem_cost"].to_numpy(dtype=float),
     )
+    recommended = cpu + np.bincount(group[mask], weights=mem[mask], minlength=n)
+    # The steps' terms cancel to within float rounding: both to 1e-9 of the currency, so that a request
+    # that changes nothing saves exactly nothing.
+    return np.round(now, 9), np.round(recommended, 9)
 
 
 def _over_share(
-    frame: pd.DataFrame, group: np.ndarray, n: int, cpu: _Long, mask: np.ndarray, request: np.ndarray
+    days: ContainerDays, group: np.ndarray, n: int, metric: np.ndarray, mask: np.ndarray, request: np.ndarray
 ) -> np.ndarray:
     """Per group, the share of its seconds with metrics in which CPU usage was above `request` (NaN: none)."""
-    keep = mask[cpu.row]
-    row = cpu.row[keep]
-    r = request[group[row]]
-    lo = cpu.start[keep]
-    hi = np.minimum(cpu.end[keep], frame["cpu_usage_max_cores"].to_numpy()[row])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        part = np.where(hi > lo, (hi - r) / (hi - lo), (lo > r).astype(float))
-    above = np.clip(np.nan_to_num(part), 0, 1) * cpu.seconds[keep]
-    total = np.bincount(group[row], weights=cpu.seconds[keep], minlength=n)
-    over = np.bincount(group[row], weights=np.where(np.isnan(r), 0, above), minlength=n)
+    total = np.bincount(group[mask], weights=metric[mask], minlength=n)
+    over = _step_sums(days, group, n, mask, np.nan_to_num(request), "over_a", "over_b")
+    # The steps' terms cancel above a bucket to within float rounding: to the millisecond, in [0, total].
+    over = np.clip(np.round(over, 3), 0, total)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, over / total, np.nan)
     return np.where(np.isnan(request), np.nan, share)

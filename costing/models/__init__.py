@@ -8,6 +8,7 @@ from .operations import WorkerHeartbeat
 from .policy import Department, DepartmentRule, FallbackPrice, Policy, TagRule
 from .results import (
     ClusterDay,
+    ContainerDay,
     DepartmentCostDay,
     LoadBalancerCostDay,
     NamespaceCostDay,
@@ -40,6 +41,7 @@ __all__ = [
     "BudgetPlan",
     "Cluster",
     "ClusterDay",
+    "ContainerDay",
     "ContainerHour",
     "CoverageHour",
     "Department",

@@ -62,6 +62,13 @@ class ClusterDay(models.Model):
     coverage = models.FloatField(
         default=0, help_text=_("sampled share of the day's seconds, 0..1"), verbose_name=_("coverage")
     )
+    # Whether its ContainerDay rows (right-sizing) were written with its results; until it is recomputed
+    # after the upgrade that added them, right-sizing reads its container-hours.
+    container_days = models.BooleanField(
+        default=False,
+        help_text=_("right-sizing's container-days were stored with the results"),
+        verbose_name=_("container days stored"),
+    )
 
     class Meta:
         verbose_name = _("cluster day")
@@ -433,3 +440,85 @@ class PoolShareDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool} -> {self.name} {self.day:%Y-%m-%d}: {self.amount}"
+
+
+class ContainerDay(models.Model):
+    """One container of a workload on one day: what right-sizing needs of its container-hours, written with
+    the cluster-day's results (costing.recommendations.store_container_days), read instead of 24 times as
+    many hour rows. Exact: the fields and the two packed arrays are costing.engine.rightsizing.ContainerDays.
+    """
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="container_days", verbose_name=_("workload")
+    )
+    container = models.CharField(max_length=63, verbose_name=_("container"))
+    cpu_peak_cores = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=_("highest CPU usage of its hours with metrics"),
+        verbose_name=_("CPU peak cores"),
+    )
+    mem_peak_bytes = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=_("highest working set of its hours with metrics"),
+        verbose_name=_("memory peak bytes"),
+    )
+    mem_top_bytes = models.FloatField(
+        default=0, help_text=_("highest working set of all its hours"), verbose_name=_("memory top bytes")
+    )
+    mem_limit_bytes = models.FloatField(
+        default=0,
+        help_text=_("highest memory limit per replica (0: none)"),
+        verbose_name=_("memory limit bytes"),
+    )
+    last_hour = models.DateTimeField(verbose_name=_("last hour"))
+    last_seconds = models.FloatField(default=0, verbose_name=_("seconds of the last hour"))
+    last_cpu_request_core_hours = models.FloatField(
+        default=0, verbose_name=_("CPU request core hours of the last hour")
+    )
+    last_mem_request_gib_hours = models.FloatField(
+        default=0, verbose_name=_("memory request GiB hours of the last hour")
+    )
+    last_mem_limit_gib_hours = models.FloatField(
+        default=0, verbose_name=_("memory limit GiB hours of the last hour")
+    )
+    cpu_cost = models.FloatField(
+        default=0, help_text=_("CPU billed at its node-hours' unit prices"), verbose_name=_("CPU cost")
+    )
+    mem_cost = models.FloatField(
+        default=0, help_text=_("memory billed at its node-hours' unit prices"), verbose_name=_("memory cost")
+    )
+    mem_price_hours = models.FloatField(
+        default=0,
+        help_text=_("its hours times their price per GiB-hour"),
+        verbose_name=_("memory price hours"),
+    )
+    histogram = models.BinaryField(
+        default=bytes,
+        help_text=_("CPU histogram: float64 (bucket, seconds) pairs"),
+        verbose_name=_("histogram"),
+    )
+    steps = models.BinaryField(
+        default=bytes,
+        help_text=_(
+            "cost and seconds above a request, as steps: float64 (x, cost a, cost b, over a, over b)"
+        ),
+        verbose_name=_("steps"),
+    )
+
+    class Meta:
+        verbose_name = _("container day")
+        verbose_name_plural = _("container days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "day", "workload", "container"], name="containerday_unique_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"workload {self.workload_id} container {self.container} {self.day:%Y-%m-%d}"

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from costing import histograms
-from costing.models import ContainerHour, CoverageHour, NodeCostHour
+from costing.models import ClusterDay, ContainerHour, CoverageHour, NodeCostHour
+from costing.recommendations import store_container_days
 
 END = datetime(2025, 3, 11, tzinfo=UTC)
 MIB = 2**20
@@ -65,3 +66,7 @@ def build(prod) -> None:
         [CoverageHour(cluster=cluster, hour=h) for h in hours], ignore_conflicts=True
     )
     CoverageHour.objects.filter(hour__in=hours).update(sampled_seconds=3600)
+    # The scenario's computed days store their container-days as compute does, from these hours and prices;
+    # the days it did not compute are read from the hours.
+    for day in ClusterDay.objects.filter(cluster=cluster, day__lt=END.date()).values_list("day", flat=True):
+        store_container_days(cluster.pk, day)
