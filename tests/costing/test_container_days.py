@@ -96,7 +96,9 @@ def test_a_computed_day_stores_its_container_days_exactly():
         if column in KEY_COLUMNS:
             assert list(a.astype(str)) == list(b.astype(str)), column
         else:
-            np.testing.assert_allclose(a.to_numpy(dtype=float), b.to_numpy(dtype=float), rtol=1e-12, err_msg=column)
+            np.testing.assert_allclose(
+                a.to_numpy(dtype=float), b.to_numpy(dtype=float), rtol=1e-12, err_msg=column
+            )
     # The same entries and steps (sums of the same terms, in the order the rows were read).
     for name in ("hist_row", "hist_bucket", "hist_seconds", "step_row", "step_x"):
         np.testing.assert_array_equal(getattr(stored, name), getattr(folded, name), err_msg=name)
