@@ -626,15 +626,13 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
             {"ts": np.int64}
         )
     _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
-    namespace = pods["namespace"].astype(str)
-    name = pods["pod"].astype(str)
-    if "pod_uid" in pods:
-        uid = pods["pod_uid"].astype(str)
-        blank = (uid == "").to_numpy()
-        if blank.any():
-            uid = uid.where(~blank, namespace + "/" + name)
-    else:
-        uid = namespace + "/" + name
+    # Names as Categoricals (costing.collectors.csv_files gives them so): each distinct name is handled once.
+    namespace, name = _coded(pods["namespace"]), _coded(pods["pod"])
+    uid = _coded(pods["pod_uid"]) if "pod_uid" in pods else None
+    blank = np.ones(len(pods), bool) if uid is None else np.asarray(uid == "")
+    if blank.any():
+        joined = _joined(namespace, name)
+        uid = joined if uid is None else _coded(pd.Series(np.where(blank, _texts(joined), _texts(uid))))
     has_metrics = (
         pods["has_metrics"].astype(bool).to_numpy() if "has_metrics" in pods else np.ones(len(pods), bool)
     )
@@ -643,12 +641,12 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "ts": _epoch_seconds(pods["timestamp"]),
-            "namespace": _coded(namespace),
-            "pod": name.to_numpy(),
-            "pod_uid": uid.to_numpy(),
-            "node": _coded(pods["node"].astype(str)),
-            "owner_kind": pods["owner_kind"].astype(str).to_numpy(),
-            "owner_name": pods["owner_name"].astype(str).to_numpy(),
+            "namespace": namespace,
+            "pod": name,
+            "pod_uid": uid,
+            "node": _coded(pods["node"]),
+            "owner_kind": _coded(pods["owner_kind"]),
+            "owner_name": _coded(pods["owner_name"]),
             "cpu_request_cores": pods["cpu_request_cores"].astype(np.float64).to_numpy(),
             "cpu_usage_cores": cpu_usage,
             "memory_request_bytes": pods["memory_request_bytes"].astype(np.float64).to_numpy(),
@@ -661,13 +659,14 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
         }
     )
     # A bare pod is its own workload.
-    bare = (out["owner_kind"] == "") | (out["owner_name"] == "")
+    bare = np.asarray(out["owner_kind"] == "") | np.asarray(out["owner_name"] == "")
     if bare.any():
-        out.loc[bare, "owner_kind"] = "Pod"
-        out.loc[bare, "owner_name"] = out.loc[bare, "pod"]
+        out["owner_kind"] = _coded(pd.Series(np.where(bare, "Pod", _texts(out["owner_kind"])), dtype=object))
+        out["owner_name"] = _coded(pd.Series(np.where(bare, _texts(out["pod"]), _texts(out["owner_name"]))))
     # Integer codes of the pods: every later grouping by pod runs on these, not on the strings.
     out["pod_code"] = pd.factorize(out["pod_uid"])[0]
-    if out.duplicated(["ts", "pod_code"]).any():
+    slot = pd.factorize(out["ts"])[0].astype(np.int64)
+    if pd.Series(slot * (int(out["pod_code"].max()) + 1) + out["pod_code"].to_numpy()).duplicated().any():
         raise RecordingError("pods frame has a pod twice at the same timestamp")
     _refuse_bad_names(out, "pods", ["namespace", "pod", "node"])
     kinds, names = _coded(out["owner_kind"]), _coded(out["owner_name"])
@@ -680,12 +679,27 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _coded(values: pd.Series) -> pd.Categorical:
-    """Names as a Categorical: each distinct name is hashed once here, and the groupings and lookups by node or
-    namespace that follow run on its integer codes."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    """Text values (anything else as its text) as a Categorical: each distinct value is hashed once, here or by
+    the file reader, and the comparisons, groupings and lookups that follow run on its integer codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.inferred_type in (
+        "string",
+        "empty",
+    ):
         return values.array
-    codes, uniques = pd.factorize(values.to_numpy())
+    codes, uniques = pd.factorize(values.astype(str).to_numpy())
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+
+
+def _texts(values) -> np.ndarray:
+    return np.asarray(values, dtype=object)
+
+
+def _joined(namespace: pd.Categorical, name: pd.Categorical) -> pd.Categorical:
+    """ "namespace/pod" of each row, made once per distinct pair."""
+    width = len(name.categories) + 1
+    codes, pairs = pd.factorize(namespace.codes.astype(np.int64) * width + name.codes)
+    texts = [f"{namespace.categories[p // width]}/{name.categories[p % width]}" for p in pairs.tolist()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
 
 
 _CONTAINER_NUMBERS = [c for c in CONTAINER_COLUMNS if c.endswith(("_cores", "_bytes"))]
@@ -1218,6 +1232,8 @@ class _Writer:
         starts = np.r_[0, ends[:-1] + 1]
         last = pods.iloc[order[ends]].set_index("pod_code")
         last["first_ts"] = ts[order[starts]]
+        for column in ("namespace", "pod", "pod_uid", "node", "owner_kind", "owner_name"):
+            last[column] = _texts(last[column])
         last["namespace_id"] = [namespace_ids[n] for n in last["namespace"]]
         workloads = (
             last[["namespace_id", "owner_kind", "owner_name"]]

@@ -131,8 +131,10 @@ def read_sample_files(
 def _pods_on_listed_nodes(nodes: pd.DataFrame, pods: pd.DataFrame) -> np.ndarray:
     """Whether each pod row's (timestamp, node) is a row of nodes, compared as integers (seconds, node number)."""
     names = pd.Index(pd.unique(nodes["node"].to_numpy()))
-    pod_codes, pod_names = pd.factorize(pods["node"].to_numpy())
-    pod_node = names.get_indexer(pod_names)[pod_codes] if len(pod_names) else np.zeros(0, np.int64)
+    pod_codes, pod_names = pd.factorize(pods["node"])
+    pod_node = (
+        names.get_indexer(np.asarray(pod_names, dtype=object))[pod_codes] if len(pod_names) else pod_codes
+    )
     width = len(names) + 1
     listed = _seconds(nodes["timestamp"]) * width + names.get_indexer(nodes["node"].to_numpy())
     return pd.Index(_seconds(pods["timestamp"]) * width + pod_node).isin(listed) & (pod_node >= 0)
@@ -298,29 +300,8 @@ def _read_pods(path: Path) -> pd.DataFrame:
     if per_container:
         coded["container"] = _read_container_columns(raw, out, errors)
     errors.raise_first()
-    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
-    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
-    if blank_uid.any():
-        codes, pairs = _distinct_pairs(coded["namespace"], coded["pod"])
-        pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
-        longest = _STORED["pod_uid"]
-        long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
-        rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
-        if len(rows):
-            row = int(rows[0])
-            errors.at(
-                row,
-                "pod",
-                f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
-                "identity may have: give the pod's uid in a pod_uid column",
-            )
-            errors.raise_first()
-        names = np.array(pair_names, dtype=object)[codes]
-        if uid is None:
-            out["pod_uid"], coded["pod_uid"] = names, (codes, pair_names)
-        else:
-            out["pod_uid"] = np.where(blank_uid, names, uid)
-            coded["pod_uid"] = _distinct(out["pod_uid"])
+    if "pod_uid" not in raw or (out["pod_uid"] == "").any():
+        _default_uids(out, coded, errors)
     uid_codes, uids = coded["pod_uid"]
     key = pd.factorize(_seconds(out["timestamp"]))[0].astype(np.int64) * len(uids) + uid_codes
     if per_container:
@@ -344,6 +325,31 @@ def _read_pods(path: Path) -> pd.DataFrame:
         )
         errors.raise_first()
     return out
+
+
+def _default_uids(out: pd.DataFrame, coded: dict[str, tuple[np.ndarray, list[str]]], errors: _Errors) -> None:
+    """A pod without a pod_uid is known as namespace/pod (refused when longer than the database keeps)."""
+    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in coded else None
+    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
+    codes, pairs = _distinct_pairs(coded["namespace"], coded["pod"])
+    pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
+    longest = _STORED["pod_uid"]
+    long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
+    rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
+    if len(rows):
+        row = int(rows[0])
+        errors.at(
+            row,
+            "pod",
+            f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
+            "identity may have: give the pod's uid in a pod_uid column",
+        )
+        errors.raise_first()
+    if uid is None:  # namespace/pod pairs are distinct names (neither has a "/")
+        out["pod_uid"], coded["pod_uid"] = _categorical(codes, pair_names), (codes, pair_names)
+    else:
+        coded["pod_uid"] = _distinct(np.where(blank_uid, np.array(pair_names, dtype=object)[codes], uid))
+        out["pod_uid"] = _categorical(*coded["pod_uid"])
 
 
 def _duplicated(keys: np.ndarray) -> np.ndarray:
@@ -496,8 +502,12 @@ def _text_coded(
         bad = {i: why for i, u in enumerate(uniques) if u and (why := name_problem(kubernetes, u))}
         if first := _first(codes, bad):
             errors.at(first[0], name, first[1])
-    values = np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
-    return values, codes, uniques
+    return _categorical(codes, uniques), codes, uniques
+
+
+def _categorical(codes: np.ndarray, distinct: list[str]) -> pd.Categorical:
+    """A text column as codes and distinct values (the recorder works on the codes: no text hashed again)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object))
 
 
 def _check_owners(
