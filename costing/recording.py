@@ -716,8 +716,9 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
             }
         )  # fmt: skip
     if containers is None:
-        # Usage of a pod without metrics is already 0 in `pods`.
-        return pd.DataFrame(
+        # Usage of a pod without metrics is already 0 in `pods`. The rows are the pods' (in their order): the
+        # container-hours group as the pod-hours do (_Writer.add_container_hours).
+        main = pd.DataFrame(
             {
                 "ts": pods["ts"].to_numpy(),
                 "pod_code": pods["pod_code"].to_numpy(),
@@ -733,6 +734,8 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
                 "has_metrics": pods["has_metrics"].to_numpy(),
             }
         )
+        main.attrs["main_of_pods"] = True
+        return main
     _require(containers, [c for c in CONTAINER_COLUMNS if c not in ("pod_uid", "has_metrics")], "containers")
     namespace = containers["namespace"].astype(str)
     uid = (
@@ -949,6 +952,7 @@ class _Writer:
 
     def __init__(self, cluster_id: int):
         self.cluster_id = cluster_id
+        self.pod_hour_groups: tuple[np.ndarray, pd.DataFrame] | None = None  # set by add_pod_hours
 
     # -- slots --
     def claim_slots(
@@ -1323,10 +1327,14 @@ class _Writer:
             "gpu_usage_hours": (gpu_use, None),
             "gpu_billable_hours": (gpu_use, gpu_req),
         }
-        values = np.empty((len(hour), len(quantities)))
-        for i, (value, floor) in enumerate(quantities.values()):
-            values[:, i] = take(value if floor is None else np.maximum(value, floor)) * weight
+        values = _columns(
+            [
+                take(value if floor is None else np.maximum(value, floor)) * weight
+                for value, floor in quantities.values()
+            ]
+        )
         group, sums = _grouped(keys)
+        self.pod_hour_groups = (group, sums.copy())
         sums["samples"] = np.bincount(group, minlength=len(sums))
         sums["samples_without_metrics"] = _count(group, take(~pods["has_metrics"].to_numpy()), len(sums))
         sums[list(quantities)] = _summed(group, values)
@@ -1355,14 +1363,20 @@ class _Writer:
         mem_req = take(containers["memory_request_bytes"].to_numpy())
         mem_use = take(containers["memory_usage_bytes"].to_numpy())
         keys = ["pod_id", "node_id", "container", "hour"]
-        group, sums = _grouped(
-            {
-                "pod_id": take(self.pod_id_by_code[containers["pod_code"].to_numpy()]),
-                "node_id": take(_ids(containers["node"], node_ids)),
-                "container": take(containers["container"].to_numpy()),
-                "hour": hour,
-            }
-        )
+        pod_hours = self.pod_hour_groups
+        if containers.attrs.get("main_of_pods") and pod_hours is not None and len(pod_hours[0]) == len(hour):
+            # One "main" container per pod row: the groups are the pod-hours' (same rows, same pieces).
+            group, sums = pod_hours[0], pod_hours[1].copy()
+            sums.insert(2, "container", MAIN_CONTAINER)
+        else:
+            group, sums = _grouped(
+                {
+                    "pod_id": take(self.pod_id_by_code[containers["pod_code"].to_numpy()]),
+                    "node_id": take(_ids(containers["node"], node_ids)),
+                    "container": take(containers["container"].to_numpy()),
+                    "hour": hour,
+                }
+            )
         sums["init"] = _count(group, take(containers["init"].to_numpy()), len(sums)) > 0
         sums["samples"] = np.bincount(group, minlength=len(sums))
         sums["samples_without_metrics"] = _count(group, ~metrics, len(sums))
@@ -1377,9 +1391,9 @@ class _Writer:
             "mem_billable_gib_hours": np.maximum(mem_use, mem_req) / GIB * weight,
             "mem_limit_gib_hours": take(containers["memory_limit_bytes"].to_numpy()) / GIB * weight,
         }
-        sums[list(added)] = _summed(group, np.column_stack(list(added.values())))
+        sums[list(added)] = _summed(group, _columns(list(added.values())))
         peaks = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
-        sums[peaks] = _summed(group, np.column_stack([cpu_use, mem_use]), "max")
+        sums[peaks] = _summed(group, _columns([cpu_use, mem_use]), "max")
         sums["cpu_histogram"] = _histograms(group, len(sums), histograms.CPU.index(cpu_use), seconds, metrics)
         sums["mem_histogram"] = _histograms(
             group, len(sums), histograms.MEMORY.index(mem_use), seconds, metrics
@@ -1609,8 +1623,12 @@ def _histograms(
     cell, cells = pd.factorize(group[keep].astype(np.int64) * width + bucket[keep], sort=True)
     totals = np.bincount(cell, weights=seconds[keep], minlength=len(cells)).astype(np.int64)
     g = cells // width
-    # Plain ints formatted once each (numpy scalars are slow to format one by one).
-    items = [f'"{b}":{v}' for b, v in zip((cells % width).tolist(), totals.tolist(), strict=True)]
+    # Each distinct bucket and total formatted once (few: the buckets, whole minutes of an hour).
+    keys = np.array([f'"{b}":' for b in range(width)], dtype=object)
+    codes, distinct = pd.factorize(totals)
+    items = (
+        keys[cells % width] + np.array([str(v) for v in distinct.tolist()], dtype=object)[codes]
+    ).tolist()
     out = [_EMPTY_JSON] * groups
     bounds = np.flatnonzero(np.diff(g)) + 1
     for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(g)].tolist(), strict=True):
@@ -1643,6 +1661,14 @@ def _grouped(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
     first = np.empty(len(distinct), dtype=np.int64)
     first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
     return group, pd.DataFrame({name: values[first] for name, values in keys.items()})
+
+
+def _columns(arrays: list[np.ndarray]) -> np.ndarray:
+    """Float columns side by side, column-major: the layout of a pandas block, so that no copy is made."""
+    out = np.empty((len(arrays[0]), len(arrays)), order="F")
+    for i, values in enumerate(arrays):
+        out[:, i] = values
+    return out
 
 
 def _count(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:

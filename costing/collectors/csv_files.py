@@ -461,7 +461,9 @@ def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
     # Few distinct instants (one per slot): parse those, then spread them.
     codes, uniques = _distinct(column)
     parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    bad = {i: f"not an ISO 8601 time: {text!r}" for i, text in enumerate(uniques) if pd.isna(parsed.iat[i])}
+    bad = {
+        i: f"not an ISO 8601 time: {uniques[i]!r}" for i in np.flatnonzero(parsed.isna().to_numpy()).tolist()
+    }
     if first := _first(codes, bad):
         errors.at(first[0], "timestamp", first[1])
     values = parsed.dt.tz_localize(None).dt.floor("s").to_numpy()[codes]
