@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import tempfile
 import time
@@ -23,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data
-from bench.common import add_size_argument, bench_database, result
+from bench.common import CpuClock, add_size_argument, bench_database, result
 
 DAY = pd.Timestamp("2026-03-02", tz="UTC")
 USAGE_TABLES = ["costing_podhour", "costing_nodehour", "costing_coveragehour", "costing_sampleslot"]
@@ -143,20 +144,29 @@ def main() -> None:
         )
         Cluster.objects.create(name="bench", connection_type=ConnectionType.KUBECONFIG)
 
+        clock = CpuClock()
         copy_s, copied = copy_rate(pods_csv)
+        copy_cpu = clock.seconds()
         assert copied == rows
         out = io.StringIO()
-        started = time.perf_counter()
+        started, clock = time.perf_counter(), CpuClock()
         call_command(
             "import_samples", "--cluster", "bench", "--nodes", str(nodes_csv), "--pods", str(pods_csv),
             "--namespaces", str(namespaces_csv), stdout=out,
         )  # fmt: skip
         import_s = time.perf_counter() - started
+        import_cpu = clock.seconds()
         assert sum(PodHour.objects.values_list("samples", flat=True)) == rows
 
         size, pod_days = storage_per_pod_day()
         print(out.getvalue().strip())
         print(f"import_samples {rows / import_s:,.0f} pod-sample rows/s; COPY {rows / copy_s:,.0f} rows/s")
+        # One core's worth (this process + its PostgreSQL backend): what wall time is on a machine of its own.
+        print(
+            f"CPU: import_samples {sum(import_cpu):.3f} s (process {import_cpu[0]:.3f} + backend "
+            f"{import_cpu[1]:.3f}); COPY {sum(copy_cpu):.3f} s (process {copy_cpu[0]:.3f} + backend "
+            f"{copy_cpu[1]:.3f}); ratio {sum(import_cpu) / sum(copy_cpu):.2f}; load average {os.getloadavg()[0]:.1f}"
+        )
         print(
             f"usage tables ({', '.join(USAGE_TABLES)}): {size / 1e6:.1f} MB for {pod_days:,} pod-days = "
             f"{size / pod_days:,.0f} bytes per pod-day (raw CSV: {size_mb * 1e6 / pod_days:,.0f} bytes per pod-day)"

@@ -631,15 +631,13 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
             {"ts": np.int64}
         )
     _require(pods, [c for c in POD_COLUMNS if c not in ("pod_uid", "labels", "has_metrics")], "pods")
-    namespace = pods["namespace"].astype(str)
-    name = pods["pod"].astype(str)
-    if "pod_uid" in pods:
-        uid = pods["pod_uid"].astype(str)
-        blank = (uid == "").to_numpy()
-        if blank.any():
-            uid = uid.where(~blank, namespace + "/" + name)
-    else:
-        uid = namespace + "/" + name
+    # Names as Categoricals (costing.collectors.csv_files gives them so): each distinct name is handled once.
+    namespace, name = _coded(pods["namespace"]), _coded(pods["pod"])
+    uid = _coded(pods["pod_uid"]) if "pod_uid" in pods else None
+    blank = np.ones(len(pods), bool) if uid is None else np.asarray(uid == "")
+    if blank.any():
+        joined = _joined(namespace, name)
+        uid = joined if uid is None else _coded(pd.Series(np.where(blank, _texts(joined), _texts(uid))))
     has_metrics = (
         pods["has_metrics"].astype(bool).to_numpy() if "has_metrics" in pods else np.ones(len(pods), bool)
     )
@@ -648,12 +646,12 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "ts": _epoch_seconds(pods["timestamp"]),
-            "namespace": namespace.to_numpy(),
-            "pod": name.to_numpy(),
-            "pod_uid": uid.to_numpy(),
-            "node": pods["node"].astype(str).to_numpy(),
-            "owner_kind": pods["owner_kind"].astype(str).to_numpy(),
-            "owner_name": pods["owner_name"].astype(str).to_numpy(),
+            "namespace": namespace,
+            "pod": name,
+            "pod_uid": uid,
+            "node": _coded(pods["node"]),
+            "owner_kind": _coded(pods["owner_kind"]),
+            "owner_name": _coded(pods["owner_name"]),
             "cpu_request_cores": pods["cpu_request_cores"].astype(np.float64).to_numpy(),
             "cpu_usage_cores": cpu_usage,
             "memory_request_bytes": pods["memory_request_bytes"].astype(np.float64).to_numpy(),
@@ -666,19 +664,47 @@ def _prepare_pods(pods: pd.DataFrame | None) -> pd.DataFrame:
         }
     )
     # A bare pod is its own workload.
-    bare = (out["owner_kind"] == "") | (out["owner_name"] == "")
+    bare = np.asarray(out["owner_kind"] == "") | np.asarray(out["owner_name"] == "")
     if bare.any():
-        out.loc[bare, "owner_kind"] = "Pod"
-        out.loc[bare, "owner_name"] = out.loc[bare, "pod"]
+        out["owner_kind"] = _coded(pd.Series(np.where(bare, "Pod", _texts(out["owner_kind"])), dtype=object))
+        out["owner_name"] = _coded(pd.Series(np.where(bare, _texts(out["pod"]), _texts(out["owner_name"]))))
     # Integer codes of the pods: every later grouping by pod runs on these, not on the strings.
     out["pod_code"] = pd.factorize(out["pod_uid"])[0]
-    if out.duplicated(["ts", "pod_code"]).any():
+    slot = pd.factorize(out["ts"])[0].astype(np.int64)
+    if pd.Series(slot * (int(out["pod_code"].max()) + 1) + out["pod_code"].to_numpy()).duplicated().any():
         raise RecordingError("pods frame has a pod twice at the same timestamp")
     _refuse_bad_names(out, "pods", ["namespace", "pod", "node"])
-    owners = out[["owner_kind", "owner_name"]].drop_duplicates().itertuples(index=False)
+    kinds, names = _coded(out["owner_kind"]), _coded(out["owner_name"])
+    width = len(names.categories) + 1
+    pairs = pd.unique(kinds.codes.astype(np.int64) * width + names.codes)
+    owners = zip(kinds.categories[pairs // width], names.categories[pairs % width], strict=True)
     if why := next((w for kind, name in owners if (w := owner_problem(kind, name))), None):
         raise RecordingError(f"pods frame: {why}")
     return out
+
+
+def _coded(values: pd.Series) -> pd.Categorical:
+    """Text values (anything else as its text) as a Categorical: each distinct value is hashed once, here or by
+    the file reader, and the comparisons, groupings and lookups that follow run on its integer codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.inferred_type in (
+        "string",
+        "empty",
+    ):
+        return values.array
+    codes, uniques = pd.factorize(values.astype(str).to_numpy())
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+
+
+def _texts(values) -> np.ndarray:
+    return np.asarray(values, dtype=object)
+
+
+def _joined(namespace: pd.Categorical, name: pd.Categorical) -> pd.Categorical:
+    """ "namespace/pod" of each row, made once per distinct pair."""
+    width = len(name.categories) + 1
+    codes, pairs = pd.factorize(namespace.codes.astype(np.int64) * width + name.codes)
+    texts = [f"{namespace.categories[p // width]}/{name.categories[p % width]}" for p in pairs.tolist()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
 
 
 _CONTAINER_NUMBERS = [c for c in CONTAINER_COLUMNS if c.endswith(("_cores", "_bytes"))]
@@ -695,12 +721,13 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
             }
         )  # fmt: skip
     if containers is None:
-        # Usage of a pod without metrics is already 0 in `pods`.
-        return pd.DataFrame(
+        # Usage of a pod without metrics is already 0 in `pods`. The rows are the pods' (in their order): the
+        # container-hours group as the pod-hours do (_Writer.add_container_hours).
+        main = pd.DataFrame(
             {
                 "ts": pods["ts"].to_numpy(),
                 "pod_code": pods["pod_code"].to_numpy(),
-                "node": pods["node"].to_numpy(),
+                "node": pods["node"].array,
                 "container": MAIN_CONTAINER,
                 "init": False,
                 "cpu_request_cores": pods["cpu_request_cores"].to_numpy(),
@@ -712,6 +739,8 @@ def _prepare_containers(containers: pd.DataFrame | None, pods: pd.DataFrame) -> 
                 "has_metrics": pods["has_metrics"].to_numpy(),
             }
         )
+        main.attrs["main_of_pods"] = True
+        return main
     _require(containers, [c for c in CONTAINER_COLUMNS if c not in ("pod_uid", "has_metrics")], "containers")
     namespace = containers["namespace"].astype(str)
     uid = (
@@ -857,8 +886,12 @@ def _optional(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:
 def _check_pods_on_sampled_nodes(nodes: pd.DataFrame, pods: pd.DataFrame) -> None:
     if pods.empty:
         return
-    seen = pd.MultiIndex.from_arrays([nodes["ts"], nodes["node"]])
-    present = pd.MultiIndex.from_arrays([pods["ts"], pods["node"]]).isin(seen)
+    names = pd.Index(pd.unique(nodes["node"].to_numpy()), dtype=object)
+    pod_codes, pod_names = pd.factorize(pods["node"])
+    pod_node = names.get_indexer(np.asarray(pod_names, dtype=object))[pod_codes]
+    width = len(names) + 1
+    listed = nodes["ts"].to_numpy() * width + names.get_indexer(nodes["node"].to_numpy())
+    present = pd.Index(pods["ts"].to_numpy() * width + pod_node).isin(listed) & (pod_node >= 0)
     if not present.all():
         row = pods[~present].iloc[0]
         at = datetime.fromtimestamp(int(row["ts"]), tz=UTC).isoformat()
@@ -924,6 +957,7 @@ class _Writer:
 
     def __init__(self, cluster_id: int):
         self.cluster_id = cluster_id
+        self.pod_hour_groups: tuple[np.ndarray, pd.DataFrame] | None = None  # set by add_pod_hours
 
     # -- slots --
     def claim_slots(
@@ -1145,6 +1179,7 @@ class _Writer:
             if len(pods)
             else pd.DataFrame(columns=["min", "max"])
         )
+        seen.index = pd.Index(np.asarray(seen.index, dtype=object))
         lo, hi = int(slot_ts.min()), int(slot_ts.max())
         ids: dict[str, int] = {}
         columns = ["cluster_id", "name", "labels", "first_seen", "last_seen"]
@@ -1199,11 +1234,16 @@ class _Writer:
         """Workloads and pods (attributes from their latest sample); uid -> id."""
         if pods.empty:
             return {}
-        ordered = pods.sort_values(["pod_code", "ts"], kind="stable")
-        grouped = ordered.groupby("pod_code", sort=True)
-        last = grouped.tail(1).set_index("pod_code")
-        last = last.join(grouped["ts"].min().rename("first_ts"))
-        last["namespace_id"] = last["namespace"].map(namespace_ids)
+        # Each pod's latest and first rows (codes run 0..n-1): the frame itself is not reordered.
+        code, ts = pods["pod_code"].to_numpy(), pods["ts"].to_numpy()
+        order = np.lexsort((ts, code))
+        ends = np.flatnonzero(np.r_[code[order][1:] != code[order][:-1], True])
+        starts = np.r_[0, ends[:-1] + 1]
+        last = pods.iloc[order[ends]].set_index("pod_code")
+        last["first_ts"] = ts[order[starts]]
+        for column in ("namespace", "pod", "pod_uid", "node", "owner_kind", "owner_name"):
+            last[column] = _texts(last[column])
+        last["namespace_id"] = [namespace_ids[n] for n in last["namespace"]]
         workloads = (
             last[["namespace_id", "owner_kind", "owner_name"]]
             .drop_duplicates()
@@ -1268,32 +1308,41 @@ class _Writer:
             return 0
         hour, seconds, index = _split_seconds(pods["ts"].to_numpy(), interval)
         weight = seconds / SECONDS_PER_HOUR
+        take = _taker(index)
         cpu_req = pods["cpu_request_cores"].to_numpy()
         cpu_use = pods["cpu_usage_cores"].to_numpy()
         mem_req = pods["memory_request_bytes"].to_numpy() / GIB
         mem_use = pods["memory_usage_bytes"].to_numpy() / GIB
         gpu_req = pods["gpu_request_devices"].to_numpy()
         gpu_use = pods["gpu_usage_devices"].to_numpy()
-        frame = pd.DataFrame(
-            {
-                "pod_id": self.pod_id_by_code[pods["pod_code"].to_numpy()][index],
-                "node_id": _ids(pods["node"], node_ids)[index],
-                "hour": hour,
-                "samples": 1,
-                "samples_without_metrics": (~pods["has_metrics"].to_numpy()).astype(np.int64)[index],
-                # The maximum is taken per sample, before anything is summed (docs/cost-model.md, rule 2).
-                "cpu_request_core_hours": cpu_req[index] * weight,
-                "cpu_usage_core_hours": cpu_use[index] * weight,
-                "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req)[index] * weight,
-                "mem_request_gib_hours": mem_req[index] * weight,
-                "mem_usage_gib_hours": mem_use[index] * weight,
-                "mem_billable_gib_hours": np.maximum(mem_use, mem_req)[index] * weight,
-                "gpu_request_hours": gpu_req[index] * weight,
-                "gpu_usage_hours": gpu_use[index] * weight,
-                "gpu_billable_hours": np.maximum(gpu_use, gpu_req)[index] * weight,
-            }
+        keys = {
+            "pod_id": take(self.pod_id_by_code[pods["pod_code"].to_numpy()]),
+            "node_id": take(_ids(pods["node"], node_ids)),
+            "hour": hour,
+        }
+        # The maximum is taken per sample, before anything is summed (docs/cost-model.md, rule 2).
+        quantities = {
+            "cpu_request_core_hours": (cpu_req, None),
+            "cpu_usage_core_hours": (cpu_use, None),
+            "cpu_billable_core_hours": (cpu_use, cpu_req),
+            "mem_request_gib_hours": (mem_req, None),
+            "mem_usage_gib_hours": (mem_use, None),
+            "mem_billable_gib_hours": (mem_use, mem_req),
+            "gpu_request_hours": (gpu_req, None),
+            "gpu_usage_hours": (gpu_use, None),
+            "gpu_billable_hours": (gpu_use, gpu_req),
+        }
+        values = _columns(
+            [
+                take(value if floor is None else np.maximum(value, floor)) * weight
+                for value, floor in quantities.values()
+            ]
         )
-        sums = frame.groupby(["pod_id", "node_id", "hour"], sort=True).sum().reset_index()
+        group, sums = _grouped(keys)
+        self.pod_hour_groups = (group, sums.copy())
+        sums["samples"] = np.bincount(group, minlength=len(sums))
+        sums["samples_without_metrics"] = _count(group, take(~pods["has_metrics"].to_numpy()), len(sums))
+        sums[list(quantities)] = _summed(group, values)
         sums.insert(0, "cluster_id", self.cluster_id)
         sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
         columns = list(sums.columns)
@@ -1312,41 +1361,44 @@ class _Writer:
             return 0
         hour, seconds, index = _split_seconds(containers["ts"].to_numpy(), interval)
         weight = seconds / SECONDS_PER_HOUR
-        metrics = containers["has_metrics"].to_numpy()[index]
-        cpu_req = containers["cpu_request_cores"].to_numpy()[index]
-        cpu_use = containers["cpu_usage_cores"].to_numpy()[index]
-        mem_req = containers["memory_request_bytes"].to_numpy()[index]
-        mem_use = containers["memory_usage_bytes"].to_numpy()[index]
-        frame = pd.DataFrame(
-            {
-                "pod_id": self.pod_id_by_code[containers["pod_code"].to_numpy()][index],
-                "node_id": _ids(containers["node"], node_ids)[index],
-                "container": containers["container"].to_numpy()[index],
-                "hour": hour,
-                "init": containers["init"].to_numpy()[index],
-                "samples": 1,
-                "samples_without_metrics": (~metrics).astype(np.int64),
-                "seconds": seconds,
-                "cpu_request_core_hours": cpu_req * weight,
-                "cpu_usage_core_hours": cpu_use * weight,
-                "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req) * weight,
-                "cpu_limit_core_hours": containers["cpu_limit_cores"].to_numpy()[index] * weight,
-                "mem_request_gib_hours": mem_req / GIB * weight,
-                "mem_usage_gib_hours": mem_use / GIB * weight,
-                "mem_billable_gib_hours": np.maximum(mem_use, mem_req) / GIB * weight,
-                "mem_limit_gib_hours": containers["memory_limit_bytes"].to_numpy()[index] / GIB * weight,
-                "cpu_usage_max_cores": cpu_use,
-                "mem_usage_max_bytes": mem_use,
-            }
-        )
+        take = _taker(index)
+        metrics = take(containers["has_metrics"].to_numpy())
+        cpu_req = take(containers["cpu_request_cores"].to_numpy())
+        cpu_use = take(containers["cpu_usage_cores"].to_numpy())
+        mem_req = take(containers["memory_request_bytes"].to_numpy())
+        mem_use = take(containers["memory_usage_bytes"].to_numpy())
         keys = ["pod_id", "node_id", "container", "hour"]
-        grouped = frame.groupby(keys, sort=True)
+        pod_hours = self.pod_hour_groups
+        if containers.attrs.get("main_of_pods") and pod_hours is not None and len(pod_hours[0]) == len(hour):
+            # One "main" container per pod row: the groups are the pod-hours' (same rows, same pieces).
+            group, sums = pod_hours[0], pod_hours[1].copy()
+            sums.insert(2, "container", MAIN_CONTAINER)
+        else:
+            group, sums = _grouped(
+                {
+                    "pod_id": take(self.pod_id_by_code[containers["pod_code"].to_numpy()]),
+                    "node_id": take(_ids(containers["node"], node_ids)),
+                    "container": take(containers["container"].to_numpy()),
+                    "hour": hour,
+                }
+            )
+        sums["init"] = _count(group, take(containers["init"].to_numpy()), len(sums)) > 0
+        sums["samples"] = np.bincount(group, minlength=len(sums))
+        sums["samples_without_metrics"] = _count(group, ~metrics, len(sums))
+        sums["seconds"] = _count(group, seconds, len(sums))
+        added = {
+            "cpu_request_core_hours": cpu_req * weight,
+            "cpu_usage_core_hours": cpu_use * weight,
+            "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req) * weight,
+            "cpu_limit_core_hours": take(containers["cpu_limit_cores"].to_numpy()) * weight,
+            "mem_request_gib_hours": mem_req / GIB * weight,
+            "mem_usage_gib_hours": mem_use / GIB * weight,
+            "mem_billable_gib_hours": np.maximum(mem_use, mem_req) / GIB * weight,
+            "mem_limit_gib_hours": take(containers["memory_limit_bytes"].to_numpy()) / GIB * weight,
+        }
+        sums[list(added)] = _summed(group, _columns(list(added.values())))
         peaks = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
-        sums = grouped[[c for c in frame.columns if c not in (*keys, "init", *peaks)]].sum()
-        sums[peaks] = grouped[peaks].max()
-        sums.insert(0, "init", grouped["init"].max())
-        sums = sums.reset_index()
-        group = grouped.ngroup().to_numpy()
+        sums[peaks] = _summed(group, _columns([cpu_use, mem_use]), "max")
         sums["cpu_histogram"] = _histograms(group, len(sums), histograms.CPU.index(cpu_use), seconds, metrics)
         sums["mem_histogram"] = _histograms(
             group, len(sums), histograms.MEMORY.index(mem_use), seconds, metrics
@@ -1538,6 +1590,7 @@ class _Writer:
         claims = claims.explode("claims").rename(
             columns={"claims": "claim_name", "namespace": "claim_namespace"}
         )
+        claims["claim_namespace"] = claims["claim_namespace"].astype(str)
         bound = volumes.loc[volumes["bound"], ["ts", "claim_namespace", "claim_name"]].reset_index(drop=True)
         bound["row"] = np.flatnonzero(volumes["bound"].to_numpy())
         joined = bound.merge(claims, on=["ts", "claim_namespace", "claim_name"], how="inner")
@@ -1570,25 +1623,68 @@ def _histograms(
     group: np.ndarray, groups: int, bucket: np.ndarray, seconds: np.ndarray, keep: np.ndarray
 ) -> list[str]:
     """The JSON histogram {bucket: seconds} of every group, from the samples' buckets and seconds."""
-    cells = (
-        pd.DataFrame({"g": group[keep], "b": bucket[keep], "s": seconds[keep]})
-        .groupby(["g", "b"], sort=True)["s"]
-        .sum()
-    )
-    g = cells.index.get_level_values(0).to_numpy()
-    # Plain ints formatted once each (numpy scalars are slow to format one by one).
-    items = [
-        f'"{b}":{v}'
-        for b, v in zip(
-            cells.index.get_level_values(1).tolist(), cells.to_numpy().astype(np.int64).tolist(), strict=True
-        )
-    ]
+    # One integer per (group, bucket) cell, in (group, bucket) order; seconds are whole: their sums exact.
+    width = int(bucket.max()) + 1 if len(bucket) else 1
+    cell, cells = pd.factorize(group[keep].astype(np.int64) * width + bucket[keep], sort=True)
+    totals = np.bincount(cell, weights=seconds[keep], minlength=len(cells)).astype(np.int64)
+    g = cells // width
+    # Each distinct bucket and total formatted once (few: the buckets, whole minutes of an hour).
+    keys = np.array([f'"{b}":' for b in range(width)], dtype=object)
+    codes, distinct = pd.factorize(totals)
+    items = (
+        keys[cells % width] + np.array([str(v) for v in distinct.tolist()], dtype=object)[codes]
+    ).tolist()
     out = [_EMPTY_JSON] * groups
     bounds = np.flatnonzero(np.diff(g)) + 1
     for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(g)].tolist(), strict=True):
         if hi > lo:
             out[int(g[lo])] = "{" + ",".join(items[lo:hi]) + "}"
     return out
+
+
+def _taker(index: np.ndarray):
+    """Each slot's value per piece of `_split_seconds` (a slot that spills into the next hour is two pieces);
+    without a spill the pieces are the slots themselves and nothing is copied."""
+    if len(index) and index[-1] == len(index) - 1:  # index is arange(n), then the spills
+        return lambda values: values
+    return lambda values: values[index]
+
+
+def _grouped(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
+    """(group of each row, one row per group with its keys), groups in the keys' sorted order: what
+    groupby(keys, sort=True) gives, through one integer per row instead of a tuple of keys."""
+    combined = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
+    width = 1
+    for values in keys.values():
+        codes, uniques = pd.factorize(values, sort=True)
+        if width * (len(uniques) + 1) >= 2**62:  # keep the combined key within int64
+            combined, distinct = pd.factorize(combined, sort=True)
+            width = len(distinct)
+        combined = combined * len(uniques) + codes
+        width *= max(len(uniques), 1)
+    group, distinct = pd.factorize(combined, sort=True)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    return group, pd.DataFrame({name: values[first] for name, values in keys.items()})
+
+
+def _columns(arrays: list[np.ndarray]) -> np.ndarray:
+    """Float columns side by side, column-major: the layout of a pandas block, so that no copy is made."""
+    out = np.empty((len(arrays[0]), len(arrays)), order="F")
+    for i, values in enumerate(arrays):
+        out[:, i] = values
+    return out
+
+
+def _count(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """Sums of integers (or booleans) per group, exact."""
+    return np.bincount(group, weights=values, minlength=groups).astype(np.int64)
+
+
+def _summed(group: np.ndarray, values: np.ndarray, how: str = "sum") -> np.ndarray:
+    """Column sums (or maxima) of a 2-D float array per group: pandas' grouped sum, whose compensated
+    summation in row order the stored figures have always had."""
+    return getattr(pd.DataFrame(values, copy=False).groupby(group, sort=True), how)().to_numpy()
 
 
 def _larger(table: str, column: str) -> str:

@@ -116,8 +116,7 @@ def read_sample_files(
     nodes = _read_nodes(nodes_path)
     pods = _read_pods(pods_path)
     namespaces = _read_namespaces(Path(namespaces_path)) if namespaces_path else None
-    seen = pd.MultiIndex.from_arrays([nodes["timestamp"], nodes["node"]])
-    known = pd.MultiIndex.from_arrays([pods["timestamp"], pods["node"]]).isin(seen)
+    known = _pods_on_listed_nodes(nodes, pods)
     if not known.all():
         row = int(np.flatnonzero(~known)[0])
         raise SampleFileError(
@@ -129,27 +128,46 @@ def read_sample_files(
     return nodes, pods, namespaces
 
 
+def _pods_on_listed_nodes(nodes: pd.DataFrame, pods: pd.DataFrame) -> np.ndarray:
+    """Whether each pod row's (timestamp, node) is a row of nodes, compared as integers (seconds, node number)."""
+    names = pd.Index(pd.unique(nodes["node"].to_numpy()))
+    pod_codes, pod_names = pd.factorize(pods["node"])
+    pod_node = (
+        names.get_indexer(np.asarray(pod_names, dtype=object))[pod_codes] if len(pod_names) else pod_codes
+    )
+    width = len(names) + 1
+    listed = _seconds(nodes["timestamp"]) * width + names.get_indexer(nodes["node"].to_numpy())
+    return pd.Index(_seconds(pods["timestamp"]) * width + pod_node).isin(listed) & (pod_node >= 0)
+
+
+def _seconds(stamps: pd.Series) -> np.ndarray:
+    # The reader's times are UTC (tz-aware): without the zone they are the instants' UTC wall times.
+    return stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
 # --- files ------------------------------------------------------------------------------------------------
 
 
-def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.DataFrame, _Errors]:
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8-sig",
-            skipinitialspace=False,
-        )
-    except FileNotFoundError:
-        raise SampleFileError(path, 0, "-", "no such file") from None
-    except UnicodeDecodeError:
-        raise SampleFileError(path, 0, "-", "not UTF-8 text") from None
-    except pd.errors.EmptyDataError:
-        raise SampleFileError(path, 1, "-", "the file is empty (a header line is required)") from None
-    except pd.errors.ParserError as error:
-        raise SampleFileError(path, 0, "-", f"not a CSV file ({error})") from None
+_CSV_OPTIONS = {
+    "keep_default_na": False,
+    "na_filter": False,
+    "encoding": "utf-8-sig",
+    "skipinitialspace": False,
+}
+# Pod columns of measured usage: nearly every value differs, so they are read as numbers by the CSV parser
+# (see _read_floats) instead of as text that is then converted one value at a time.
+_USAGE_FLOATS = ("cpu_usage_cores", "memory_usage_bytes")
+
+
+def _read(
+    path: Path, required: list[str], optional: list[str], floats: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, _Errors]:
+    """The file's columns as text (object arrays), each `floats` column as float64 where its values are all
+    plain non-negative numbers (else as text too: _numbers then reads it value by value and names the bad one).
+    """
+    frame = _read_floats(path, floats) if floats else None
+    if frame is None:
+        frame = _read_text(path)
     frame.columns = [str(c).strip() for c in frame.columns]
     for column in required:
         if column not in frame.columns:
@@ -162,6 +180,54 @@ def _read(path: Path, required: list[str], optional: list[str]) -> tuple[pd.Data
     if frame.columns.duplicated().any():
         raise SampleFileError(path, 1, frame.columns[frame.columns.duplicated()][0], "column given twice")
     return frame, _Errors(path, list(frame.columns))
+
+
+def _read_text(path: Path, usecols: list[str] | None = None) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=object, usecols=usecols, **_CSV_OPTIONS)
+    except FileNotFoundError:
+        raise SampleFileError(path, 0, "-", "no such file") from None
+    except UnicodeDecodeError:
+        raise SampleFileError(path, 0, "-", "not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise SampleFileError(path, 1, "-", "the file is empty (a header line is required)") from None
+    except pd.errors.ParserError as error:
+        raise SampleFileError(path, 0, "-", f"not a CSV file ({error})") from None
+
+
+def _read_floats(path: Path, floats: tuple[str, ...]) -> pd.DataFrame | None:
+    """The file with its `floats` columns parsed as float64 by the CSV parser itself, the others as text; None
+    when that cannot be done (a value that is no plain number, a file that does not parse: the text read then
+    tells what is wrong, as it always did).
+
+    The parser takes what to_numeric takes (the same doubles), and also inf, nan-free forms of it and the words
+    true/false (as 1 and 0), which are not numbers here: a float column with a value that is not finite, is
+    negative, or is exactly 0 or 1 (which a word may have given) is read again as text, so that it goes
+    through the checks of every other column.
+    """
+    try:
+        header = pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns
+    except Exception:  # the text read raises the same fault with its message
+        return None
+    wanted = {str(c).strip(): c for c in header}
+    if len(wanted) != len(header):
+        return None
+    numeric = {wanted[c] for c in floats if c in wanted}
+    if not numeric:
+        return None
+    try:
+        frame = pd.read_csv(
+            path, dtype={c: (np.float64 if c in numeric else object) for c in header}, **_CSV_OPTIONS
+        )
+    except Exception:  # as above
+        return None
+    for column in numeric:
+        values = frame[column].to_numpy()
+        if not (np.isfinite(values).all() and (values > 0).all() and (values != 1).all()):
+            frame[column] = _read_text(path, usecols=[column])[column].to_numpy()
+        else:
+            frame[column] = values + 0.0  # a plain float64 array of its own
+    return frame
 
 
 def _read_nodes(path: Path) -> pd.DataFrame:
@@ -188,19 +254,25 @@ def _read_nodes(path: Path) -> pd.DataFrame:
 
 
 def _read_pods(path: Path) -> pd.DataFrame:
-    raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL)
+    raw, errors = _read(path, POD_FILE_COLUMNS, POD_OPTIONAL, _USAGE_FLOATS)
     per_container = "container" in raw
     if not per_container and (extra := next((c for c in CONTAINER_ONLY if c in raw), None)):
         raise SampleFileError(path, 1, extra, "only a file with a container column may have this column")
     out = pd.DataFrame({"timestamp": _timestamps(raw["timestamp"], errors)})
+    coded: dict[str, tuple[np.ndarray, list[str]]] = {}  # column -> (code of each row, distinct values)
     for column in ("namespace", "pod", "node"):
-        out[column] = _text(raw[column], column, errors, required=True, kubernetes=column)
-    out["pod_uid"] = (
-        _text(raw["pod_uid"], "pod_uid", errors, longest=_STORED["pod_uid"]) if "pod_uid" in raw else ""
-    )
-    out["owner_kind"] = _text(raw["owner_kind"], "owner_kind", errors)
-    out["owner_name"] = _text(raw["owner_name"], "owner_name", errors)
-    _check_owners(out["owner_kind"], out["owner_name"], errors)
+        out[column], *coded[column] = _text_coded(
+            raw[column], column, errors, required=True, kubernetes=column
+        )
+    if "pod_uid" in raw:
+        out["pod_uid"], *coded["pod_uid"] = _text_coded(
+            raw["pod_uid"], "pod_uid", errors, longest=_STORED["pod_uid"]
+        )
+    else:
+        out["pod_uid"] = ""
+    out["owner_kind"], *coded["owner_kind"] = _text_coded(raw["owner_kind"], "owner_kind", errors)
+    out["owner_name"], *coded["owner_name"] = _text_coded(raw["owner_name"], "owner_name", errors)
+    _check_owners(coded["owner_kind"], coded["owner_name"], errors)
     out["cpu_request_cores"], _ = _numbers(raw["cpu_request_cores"], "cpu_request_cores", errors)
     out["memory_request_bytes"], _ = _numbers(raw["memory_request_bytes"], "memory_request_bytes", errors)
     out["cpu_usage_cores"], cpu_blank = _numbers(
@@ -226,46 +298,73 @@ def _read_pods(path: Path) -> pd.DataFrame:
     if "claims" in raw:
         out["claims"] = _text(raw["claims"], "claims", errors)
     if per_container:
-        _read_container_columns(raw, out, errors)
+        coded["container"] = _read_container_columns(raw, out, errors)
     errors.raise_first()
-    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in raw else None
-    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
-    if blank_uid.any():
-        codes, pairs = _distinct_pairs(out["namespace"], out["pod"])
-        pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
-        longest = _STORED["pod_uid"]
-        long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
-        rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
-        if len(rows):
-            row = int(rows[0])
-            errors.at(
-                row,
-                "pod",
-                f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
-                "identity may have: give the pod's uid in a pod_uid column",
-            )
-            errors.raise_first()
-        names = np.array(pair_names, dtype=object)[codes]
-        out["pod_uid"] = names if uid is None else np.where(blank_uid, names, uid)
+    if "pod_uid" not in raw or (out["pod_uid"] == "").any():
+        _default_uids(out, coded, errors)
+    uid_codes, uids = coded["pod_uid"]
+    key = pd.factorize(_seconds(out["timestamp"]))[0].astype(np.int64) * len(uids) + uid_codes
     if per_container:
-        _no_duplicates(
-            out.assign(_key=out["pod_uid"] + "|" + out["container"]),
-            ["timestamp", "_key"],
+        container_codes, containers = coded["container"]
+        dup = _duplicated(key * len(containers) + container_codes)
+        errors.where(
+            dup,
             "container",
-            errors,
-            "pod|container {} is listed twice at this timestamp",
+            lambda row: (
+                f"pod|container {uids[uid_codes[row]] + '|' + containers[container_codes[row]]!r} "
+                "is listed twice at this timestamp"
+            ),
         )
+        errors.raise_first()
         _same_pod_attributes(out, errors)
     else:
-        _no_duplicates(
-            out, ["timestamp", "pod_uid"], "pod", errors, "pod {} is listed twice at this timestamp"
+        errors.where(
+            _duplicated(key),
+            "pod",
+            lambda row: f"pod {uids[uid_codes[row]]!r} is listed twice at this timestamp",
         )
+        errors.raise_first()
     return out
 
 
-def _read_container_columns(raw: pd.DataFrame, out: pd.DataFrame, errors: _Errors) -> None:
-    """A file of one row per container: its name, init flag (default false) and limits (empty: none)."""
-    out["container"] = _text(raw["container"], "container", errors, required=True, kubernetes="container")
+def _default_uids(out: pd.DataFrame, coded: dict[str, tuple[np.ndarray, list[str]]], errors: _Errors) -> None:
+    """A pod without a pod_uid is known as namespace/pod (refused when longer than the database keeps)."""
+    uid = out["pod_uid"].to_numpy(dtype=object) if "pod_uid" in coded else None
+    blank_uid = np.ones(len(out), bool) if uid is None else uid == ""
+    codes, pairs = _distinct_pairs(coded["namespace"], coded["pod"])
+    pair_names = [f"{namespace}/{pod}" for namespace, pod in pairs]
+    longest = _STORED["pod_uid"]
+    long = {i: len(name) for i, name in enumerate(pair_names) if len(name) > longest}
+    rows = np.flatnonzero(blank_uid & np.isin(codes, list(long))) if long else []
+    if len(rows):
+        row = int(rows[0])
+        errors.at(
+            row,
+            "pod",
+            f"namespace/pod is {long[int(codes[row])]} characters, more than the {longest} a pod's "
+            "identity may have: give the pod's uid in a pod_uid column",
+        )
+        errors.raise_first()
+    if uid is None:  # namespace/pod pairs are distinct names (neither has a "/")
+        out["pod_uid"], coded["pod_uid"] = _categorical(codes, pair_names), (codes, pair_names)
+    else:
+        coded["pod_uid"] = _distinct(np.where(blank_uid, np.array(pair_names, dtype=object)[codes], uid))
+        out["pod_uid"] = _categorical(*coded["pod_uid"])
+
+
+def _duplicated(keys: np.ndarray) -> np.ndarray:
+    """Whether each integer key was seen in an earlier row."""
+    return pd.Series(keys, copy=False).duplicated().to_numpy()
+
+
+def _read_container_columns(
+    raw: pd.DataFrame, out: pd.DataFrame, errors: _Errors
+) -> tuple[np.ndarray, list[str]]:
+    """A file of one row per container: its name, init flag (default false) and limits (empty: none).
+    Returns the code of each row's container name and the distinct names."""
+    out["container"], *coded = _text_coded(
+        raw["container"], "container", errors, required=True, kubernetes="container"
+    )
     if "init" in raw:
         codes, uniques = _distinct(raw["init"])
         bad = {
@@ -278,6 +377,7 @@ def _read_container_columns(raw: pd.DataFrame, out: pd.DataFrame, errors: _Error
         out["init"] = False
     for column in ("cpu_limit_cores", "memory_limit_bytes"):
         out[column] = _numbers(raw[column], column, errors, blank_ok=True)[0] if column in raw else 0.0
+    return coded[0], coded[1]
 
 
 def _same_pod_attributes(out: pd.DataFrame, errors: _Errors) -> None:
@@ -338,10 +438,15 @@ def _read_namespaces(path: Path) -> pd.DataFrame:
 # --- columns ----------------------------------------------------------------------------------------------
 
 
-def _distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """(code of each row, distinct values stripped of blanks): checks then run once per distinct value."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    return codes, [str(u).strip() for u in uniques]
+def _distinct(column) -> tuple[np.ndarray, list[str]]:
+    """(code of each row, distinct values stripped of blanks): checks then run once per distinct value.
+    Values that differ only in their blanks share one code."""
+    codes, uniques = pd.factorize(np.asarray(column, dtype=object), use_na_sentinel=False)
+    stripped = [str(u).strip() for u in uniques]
+    if len(set(stripped)) < len(stripped):
+        remap, distinct = pd.factorize(np.asarray(stripped, dtype=object))
+        return remap[codes], list(distinct)
+    return codes, stripped
 
 
 def _first(codes: np.ndarray, bad: dict[int, str]) -> tuple[int, str] | None:
@@ -356,14 +461,20 @@ def _timestamps(column: pd.Series, errors: _Errors) -> pd.Series:
     # Few distinct instants (one per slot): parse those, then spread them.
     codes, uniques = _distinct(column)
     parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    bad = {i: f"not an ISO 8601 time: {text!r}" for i, text in enumerate(uniques) if pd.isna(parsed.iat[i])}
+    bad = {
+        i: f"not an ISO 8601 time: {uniques[i]!r}" for i in np.flatnonzero(parsed.isna().to_numpy()).tolist()
+    }
     if first := _first(codes, bad):
         errors.at(first[0], "timestamp", first[1])
     values = parsed.dt.tz_localize(None).dt.floor("s").to_numpy()[codes]
     return pd.Series(pd.DatetimeIndex(values).tz_localize(UTC))
 
 
-def _text(
+def _text(column: pd.Series, name: str, errors: _Errors, **checks) -> np.ndarray:
+    return _text_coded(column, name, errors, **checks)[0]
+
+
+def _text_coded(
     column: pd.Series,
     name: str,
     errors: _Errors,
@@ -371,7 +482,7 @@ def _text(
     required: bool = False,
     kubernetes: str | None = None,
     longest: int | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The column's values stripped; `kubernetes`: the kind of object (namespace, pod, node) they name, whose
     naming rules they must follow: a name Kubernetes refuses cannot be real, and breaks the pages' links.
     `longest`: the most characters the database keeps."""
@@ -393,22 +504,32 @@ def _text(
         bad = {i: why for i, u in enumerate(uniques) if u and (why := name_problem(kubernetes, u))}
         if first := _first(codes, bad):
             errors.at(first[0], name, first[1])
-    return np.asarray(uniques, dtype=object)[codes] if uniques else np.array([], dtype=object)
+    return _categorical(codes, uniques), codes, uniques
 
 
-def _check_owners(kinds: np.ndarray, names: np.ndarray, errors: _Errors) -> None:
+def _categorical(codes: np.ndarray, distinct: list[str]) -> pd.Categorical:
+    """A text column as codes and distinct values (the recorder works on the codes: no text hashed again)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object))
+
+
+def _check_owners(
+    kinds: tuple[np.ndarray, list[str]], names: tuple[np.ndarray, list[str]], errors: _Errors
+) -> None:
     # The rule depends on the pair (a Job's name is shorter than a Deployment's).
     codes, pairs = _distinct_pairs(kinds, names)
     bad = {i: why for i, (kind, name) in enumerate(pairs) if (why := owner_problem(kind, name))}
     if first := _first(codes, bad):
         row, why = first
-        errors.at(row, "owner_name" if kinds[row] and not kind_problem(kinds[row]) else "owner_kind", why)
+        kind = pairs[int(codes[row])][0]
+        errors.at(row, "owner_name" if kind and not kind_problem(kind) else "owner_kind", why)
 
 
-def _distinct_pairs(first, second) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """(code of each row, distinct (first, second) pairs): per-pair work then runs once per pair."""
-    first_codes, first_values = pd.factorize(first)
-    second_codes, second_values = pd.factorize(second)
+def _distinct_pairs(
+    first: tuple[np.ndarray, list[str]], second: tuple[np.ndarray, list[str]]
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(code of each row, distinct (first, second) pairs) from each column's (codes, distinct values):
+    per-pair work then runs once per pair."""
+    (first_codes, first_values), (second_codes, second_values) = first, second
     width = len(second_values) + 1
     codes, pairs = pd.factorize(first_codes.astype(np.int64) * width + second_codes)
     return codes, [(first_values[p // width], second_values[p % width]) for p in pairs]
@@ -418,7 +539,9 @@ def _numbers(
     column: pd.Series, name: str, errors: _Errors, *, blank_ok: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, blank) of a numeric column: plain numbers the fast way, Kubernetes quantities through
-    parse_quantity, each distinct text parsed once."""
+    parse_quantity, each distinct text parsed once. A float64 column (_read_floats) is checked already."""
+    if column.dtype == np.float64:
+        return column.to_numpy(), np.zeros(len(column), dtype=bool)
     head = column.iloc[:4096]
     if len(column) > len(head) and head.nunique() * 4 <= len(head):
         # Few distinct values (requests, capacities): parse those only.

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -337,3 +338,61 @@ def test_bad_container_rows_are_named_and_nothing_is_stored(cluster, tmp_path, p
         run(write(tmp_path, pods=pods))
     assert message in str(error.value)
     assert state() == ([], [], [], [], 0)
+
+
+# The usage columns are read as numbers by the CSV parser (csv_files._read_floats) when every value is a plain
+# positive number; any other value sends the column through the text checks, with the same errors as ever.
+@pytest.mark.parametrize(
+    ("usage", "message"),
+    [
+        ("true", "pods.csv, line 2, column cpu_usage_cores: not a Kubernetes quantity: 'true'"),
+        ("FALSE", "pods.csv, line 2, column cpu_usage_cores: not a Kubernetes quantity: 'FALSE'"),
+        ("inf", "pods.csv, line 2, column cpu_usage_cores: not a finite number: 'inf'"),
+        ("-0.5", "pods.csv, line 2, column cpu_usage_cores: negative: '-0.5'"),
+        ("nan", "pods.csv, line 2, column cpu_usage_cores: not a Kubernetes quantity: 'nan'"),
+    ],
+)
+def test_usage_read_as_numbers_still_names_a_bad_value(cluster, tmp_path, usage, message):
+    pods = f"{HEADER_PODS}\n{POD_ROW.replace(',0.2,', f',{usage},')}\n"
+    with pytest.raises(CommandError) as error:
+        run(write(tmp_path, pods=pods))
+    assert str(error.value) == message
+    assert state() == ([], [], [], [], 0)
+
+
+def test_usage_values_of_every_form_are_read_exactly(cluster, tmp_path):
+    from costing.collectors.csv_files import _read_floats, _read_text
+
+    # 0 and 1 (which the parser would also give for false/true) go through the text path; the others are
+    # parsed by the CSV parser: each must be the double that float() gives for the text.
+    texts = ["0.1", "1e-7", "123456789.123456789", " 0.25", "2.5e3", "0", "1", "7", "0.30000000000000004"]
+    rows = [
+        f"2026-03-02T10:{i:02d}:00Z,shop,web-1,n1,Deployment,web,1,{t},1Gi,{2 + i}"
+        for i, t in enumerate(texts)
+    ]
+    nodes = (
+        NODES.splitlines()[0]
+        + "\n"
+        + "".join(f"2026-03-02T10:{i:02d}:00Z,n1,pool-a,,4,16Gi,\n" for i in range(len(texts)))
+    )
+    paths = write(tmp_path, nodes=nodes, pods=HEADER_PODS + "\n" + "\n".join(rows) + "\n")
+    floats = _read_floats(tmp_path / "pods.csv", ("cpu_usage_cores", "memory_usage_bytes"))
+    assert floats["memory_usage_bytes"].dtype == np.float64  # all plain numbers above 1
+    assert floats["cpu_usage_cores"].dtype != np.float64  # 0 and 1: read as text
+    text = _read_text(tmp_path / "pods.csv")
+    assert floats["memory_usage_bytes"].tolist() == [float(v) for v in text["memory_usage_bytes"]]
+    only_numbers = write_dir(
+        tmp_path / "plain",
+        pods=HEADER_PODS
+        + "\n"
+        + "\n".join(r for r, t in zip(rows, texts, strict=True) if t.strip() not in ("0", "1"))
+        + "\n",
+        nodes=nodes,
+    )
+    floats = _read_floats(tmp_path / "plain" / "pods.csv", ("cpu_usage_cores",))
+    assert floats["cpu_usage_cores"].tolist() == [float(t) for t in texts if t.strip() not in ("0", "1")]
+    run(paths)
+    hours = PodHour.objects.get()
+    assert hours.samples == len(texts)
+    assert hours.cpu_usage_core_hours == pytest.approx(sum(float(t) for t in texts) / 60, rel=1e-12)
+    run(only_numbers)
