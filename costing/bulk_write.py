@@ -6,7 +6,7 @@ connection; callers name Django fields, never tables. Two ways in:
 - `Inserter` / `insert_columns`: plain inserts of columns of values. PostgreSQL gets one
   `COPY ... FROM STDIN` (text format), which a caller may feed chunk by chunk, optionally from a writer
   thread; other databases get `bulk_create`. Values are encoded by the field they go to: NULL for
-  None/NaN/NaT, timestamps as UTC, JSON dumped once per object, Decimals as given, and the fields
+  None/NaN/NaT, timestamps as UTC, JSON dumped once per object, Decimals (or exact number texts) as given, and the fields
   named as money given as int64 counts of 1e-8 (`costing.money.units_text`). None in a column that cannot be NULL
   takes the field's default (the importers' "missing": an empty string, an empty JSON object).
 - `upsert`: `INSERT ... ON CONFLICT (...) DO UPDATE SET ... / DO NOTHING [RETURNING ...]` of rows of
@@ -164,6 +164,10 @@ def _float_copy(values) -> list[str]:
 
 
 def _decimal_copy(values) -> list[str]:
+    array = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) in ("string", "empty"):
+        # Exact number texts (the bill importer's): PostgreSQL reads them as written.
+        return np.where(pd.isna(array), _NULL, array).tolist()
     return [_NULL if v is None or v != v else str(v) for v in values]
 
 

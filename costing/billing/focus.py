@@ -109,12 +109,12 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
         target = MANDATORY.get(focus) or OPTIONAL[focus]
         values = col(focus)
         if values is None:
-            out[target] = np.full(n, None, dtype=object)
+            out[target] = L.no_numbers(n)
             continue
-        converted, null, bad = L.decimals(values)
-        faults.add(bad, columns[focus], lambda i, f=focus: f"not a number: {raw_value(f, i)}")
+        converted = L.numbers(values)
+        faults.add(converted.bad, columns[focus], lambda i, f=focus: f"not a number: {raw_value(f, i)}")
         if focus in MANDATORY:
-            faults.add(null, columns[focus], lambda i: NOT_NULL)
+            faults.add(converted.null, columns[focus], lambda i: NOT_NULL)
         out[target] = converted
 
     for focus in ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"):
