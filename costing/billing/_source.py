@@ -149,12 +149,14 @@ class CsvSource:
         parts: list[bytes] = []
         size = 0
         ends = np.empty(0, dtype=np.int64)  # offsets of the record ends ('\n' outside quotes) in parts
+        breaks = np.empty(0, dtype=np.int64)  # offsets of every '\n' in parts
         parity = 0  # of the '"' read since the start of parts (which starts a record)
         while True:
             block = self._guarded_read(self._stream.read, _BLOCK)
             if block:
-                found, parity = _record_ends(block, parity)
+                found, newlines, parity = _record_ends(block, parity)
                 ends = np.concatenate([ends, found + size]) if len(found) else ends
+                breaks = np.concatenate([breaks, newlines + size]) if len(newlines) else breaks
                 parts.append(block)
                 size += len(block)
             elif not parity and size > (int(ends[-1]) + 1 if len(ends) else 0):
@@ -162,31 +164,40 @@ class CsvSource:
             while len(ends) >= self.chunk_size or (not block and len(ends)):
                 count = min(self.chunk_size, len(ends))
                 cut = int(ends[count - 1]) + 1
+                inside = int(np.searchsorted(breaks, cut))
                 data = b"".join(parts)
                 parts, size, ends = [data[cut:]], size - cut, ends[count:] - cut
-                yield self._parse(data[:cut], usecols, count)
+                chunk_breaks, breaks = breaks[:inside], breaks[inside:] - cut
+                yield self._parse(data[:cut], usecols, count, chunk_breaks)
             if not block:
                 break
         if parity:
             raise self._error("a quoted field is never closed (unbalanced '\"')", self._next_line)
 
-    def _parse(self, data: bytes, usecols: list[str], records_in: int) -> RawChunk:
-        """`records_in`: how many records `data` holds (blank lines included)."""
+    def _check_utf8(self, data: bytes, start: int) -> None:
+        if not self._validate_utf8 or data.isascii():
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = start + data.count(b"\n", 0, exc.start)
+            bad = data[exc.start : exc.start + 1]
+            raise self._error(f"wrong encoding: byte {bad!r} is not UTF-8", line) from exc
+
+    def _parse(self, data: bytes, usecols: list[str], records_in: int, breaks: np.ndarray) -> RawChunk:
+        """`records_in`: how many records `data` holds (blank lines included); `breaks`: where its '\n' are."""
         start = self._next_line
-        physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        physical = len(breaks) + (not data.endswith(b"\n"))
         self._next_line += physical
-        if self._validate_utf8 and not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = start + data.count(b"\n", 0, exc.start)
-                bad = data[exc.start : exc.start + 1]
-                raise self._error(f"wrong encoding: byte {bad!r} is not UTF-8", line) from exc
+        self._check_utf8(data, start)
         # Every line a record of its own (no line break inside quotes), and no blank line: one replace.
         simple = records_in == physical
         if not data.endswith(b"\n"):
             data += b"\n"
-        crlf = data.count(b"\r\n") if b"\r" in data else 0
+        if not len(breaks) or breaks[-1] != len(data) - 1:
+            breaks = np.append(breaks, len(data) - 1)
+        array = np.frombuffer(data, dtype=np.uint8)
+        crlf = int((array[breaks[breaks > 0] - 1] == 13).sum()) if b"\r" in data else 0
         blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
         if simple and not blank:
             records = None
@@ -239,16 +250,16 @@ class CsvSource:
         return RawChunk(frame.drop(columns=_END), lines)
 
 
-def _record_ends(block: bytes, parity: int) -> tuple[np.ndarray, int]:
+def _record_ends(block: bytes, parity: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Offsets of the '\\n' in `block` that end a record (an even count of '"' before them, counting
-    `parity`: that of the quotes before the block), and the parity after the block."""
+    `parity`: that of the quotes before the block), of all its '\\n', and the parity after the block."""
     array = np.frombuffer(block, dtype=np.uint8)
     newlines = np.flatnonzero(array == 10)
+    if b'"' not in block:
+        return (newlines if not parity else newlines[:0]), newlines, parity
     quotes = np.flatnonzero(array == 34)
-    if not len(quotes):
-        return (newlines if not parity else newlines[:0]), parity
     outside = ((np.searchsorted(quotes, newlines) + parity) & 1) == 0
-    return newlines[outside], (parity + len(quotes)) & 1
+    return newlines[outside], newlines, (parity + len(quotes)) & 1
 
 
 def _line(data: bytes, row: int) -> bytes:

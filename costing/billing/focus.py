@@ -134,7 +134,8 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
         values = L.text(col(focus))
         faults.add(pd.isna(values), columns[focus], lambda i: NOT_NULL)
         out[target] = values
-    out["currency"] = np.array([c.upper() if c else c for c in out["currency"]], dtype=object)
+    codes, uniques = pd.factorize(out["currency"])  # None: code -1, the last of the lookup
+    out["currency"] = np.array([*(c.upper() for c in uniques), None], dtype=object)[codes]
 
     category, unknown = L.enum(col("ChargeCategory"), L.CHARGE_CATEGORIES)
     faults.add(

@@ -326,7 +326,9 @@ def _check_fits(lines: pd.DataFrame, reader: BillReader) -> None:
         )
     for canonical in AMOUNT_FIELDS:
         values = lines[canonical].to_numpy()
-        large = too_large(lines[canonical + COEF].to_numpy(), lines[canonical + PLACES].to_numpy(), _MONEY_LIMIT)
+        large = too_large(
+            lines[canonical + COEF].to_numpy(), lines[canonical + PLACES].to_numpy(), _MONEY_LIMIT
+        )
         faults.add(
             large,
             _column_name(canonical, reader),

@@ -181,16 +181,25 @@ def numbers(values: pd.Series, null_tokens: tuple[str, ...] = NULL_TOKENS) -> Nu
     Only the distinct strings are converted: bills repeat amounts a lot.
     """
     codes, uniques = _factorize(values)
-    stripped = np.array([u.strip() for u in uniques], dtype=object)
+    joined = "".join(uniques)
+    stripped = _stripped(uniques, joined)
     null = np.isin(stripped, null_tokens) if len(stripped) else np.zeros(0, dtype=bool)
     coef, places, bad = parse_numbers(np.where(null, "0", stripped))
     text = np.where(null | bad, None, stripped)
-    if not "".join(stripped.tolist()).isascii():
+    if not joined.isascii():
         for i in np.flatnonzero(~(null | bad)):
             if stripped[i].isascii():
                 continue  # digits of other scripts: written as Decimal writes them
             text[i] = str(Decimal(stripped[i]))
     return Numbers(text[codes], coef[codes], places[codes], null[codes], bad[codes])
+
+
+def _stripped(uniques: list[str], joined: str | None = None) -> np.ndarray:
+    """The strings without surrounding blanks, as an object array; no loop when none has any."""
+    joined = "".join(uniques) if joined is None else joined
+    if joined.isascii() and not any(blank in joined for blank in " \t\r\n\v\f"):
+        return np.array(uniques, dtype=object)  # the usual case
+    return np.array([u.strip() for u in uniques], dtype=object)
 
 
 def parse_numbers(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,7 +222,8 @@ def parse_numbers(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     sign = np.zeros_like(digit)
     sign[:, 0] = (matrix[:, 0] == 43) | (matrix[:, 0] == 45)
     exponent = ((matrix == 101) | (matrix == 69)).any(axis=1)
-    allowed = (digit | dot | sign | pad).all(axis=1) & ~(np.logical_or.accumulate(pad, axis=1) & ~pad).any(axis=1)
+    after_pad = np.logical_or.accumulate(pad, axis=1) & ~pad  # a character after the end: an inner NUL
+    allowed = (digit | dot | sign | pad).all(axis=1) & ~after_pad.any(axis=1)
     digits = digit.sum(axis=1)
     bad = ~allowed | (dot.sum(axis=1) > 1) | (digits == 0)
     places[:] = (np.logical_or.accumulate(dot, axis=1) & digit).sum(axis=1)
@@ -403,7 +413,9 @@ def enum(values: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 def text(values: pd.Series) -> np.ndarray:
     """A str column with null tokens read as None and surrounding blanks removed."""
     codes, uniques = _factorize(values)
-    cleaned = np.array([None if u.strip() in NULL_TOKENS else u.strip() for u in uniques], dtype=object)
+    cleaned = _stripped(uniques)
+    if len(cleaned):
+        cleaned[np.isin(cleaned, NULL_TOKENS)] = None
     return cleaned[codes] if len(uniques) else np.full(len(values), None, dtype=object)
 
 
