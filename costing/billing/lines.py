@@ -301,7 +301,7 @@ def too_large(coef: np.ndarray, places: np.ndarray, limit: Decimal) -> np.ndarra
     rough = np.abs(coef.astype(np.float64)) * np.power(10.0, -places.astype(np.float64))
     large = rough >= float(limit) * (1 - 1e-9)
     for i in np.flatnonzero(large):  # near the limit, or over it: exactly
-        large[i] = abs(Decimal(f"{int(coef[i])}E{-int(places[i])}")) >= limit
+        large[i] = Decimal(f"{int(coef[i])}E{-int(places[i])}").copy_abs() >= limit  # exact, unlike abs()
     return large
 
 
