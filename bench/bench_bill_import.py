@@ -66,16 +66,21 @@ def prepare(seed: int) -> None:
 
 def run_import(path: Path, chunk_size: int) -> dict:
     use_database(os.environ["DATABASE_URL"])
+    from bench.common import CpuClock
     from costing.billing.importer import import_bill
 
+    clock = CpuClock()
     started = time.perf_counter()
     record = import_bill(path, "focus", expected_currency="USD", chunk_size=chunk_size)
     seconds = time.perf_counter() - started
+    process_cpu, backend_cpu = clock.seconds()
     if record.status != "succeeded":
         raise SystemExit(f"import failed: {record.error}")
     return {
         "rows": record.rows,
         "seconds": seconds,
+        "cpu": process_cpu,
+        "backend_cpu": backend_cpu,
         "peak_rss_mb": peak_rss_mb(),
         "effective_total": str(record.effective_total),
         "by_kind": record.kind_totals,
@@ -137,6 +142,13 @@ def main() -> None:
                 f"{label:16s} {run['seconds']:7.2f} s  {run['rows'] / run['seconds']:>9,.0f} lines/s  "
                 f"peak RSS {run['peak_rss_mb']:6.0f} MB"
             )
+        one_core = imported["cpu"] + imported["backend_cpu"]
+        print(
+            f"CPU: import_bill {imported['cpu']:.2f} s (its threads included) + PostgreSQL backend "
+            f"{imported['backend_cpu']:.2f} s = {one_core:.2f} s on one core; read_csv {floor['cpu']:.2f} s; "
+            f"ratio {one_core / floor['cpu']:.2f} (process alone {imported['cpu'] / floor['cpu']:.2f}); "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         print(f"stored: {stored['lines']:,d} lines, by kind {stored['by_kind']}")
         same = float(stored["effective_sum"]) == float(imported["effective_total"])
         print(

@@ -6,7 +6,7 @@ connection; callers name Django fields, never tables. Two ways in:
 - `Inserter` / `insert_columns`: plain inserts of columns of values. PostgreSQL gets one
   `COPY ... FROM STDIN` (text format), which a caller may feed chunk by chunk, optionally from a writer
   thread; other databases get `bulk_create`. Values are encoded by the field they go to: NULL for
-  None/NaN/NaT, timestamps as UTC, JSON dumped once per object, Decimals as given, and the fields
+  None/NaN/NaT, timestamps as UTC, JSON dumped once per object, Decimals (or exact number texts) as given, and the fields
   named as money given as int64 counts of 1e-8 (`costing.money.units_text`). None in a column that cannot be NULL
   takes the field's default (the importers' "missing": an empty string, an empty JSON object).
 - `upsert`: `INSERT ... ON CONFLICT (...) DO UPDATE SET ... / DO NOTHING [RETURNING ...]` of rows of
@@ -151,8 +151,10 @@ def _integer_copy(values) -> list[str]:
     array = np.asarray(values)
     if array.dtype.kind in "iu":
         return array.astype(str).tolist()
-    # v != v: NaN and NaT (inline: a call per value costs a tenth of a bill import's encoding)
-    return [_NULL if v is None or v != v else str(int(v)) for v in array.tolist()]
+    # Ids with None (NaN, NaT) for NULL: each distinct one written once.
+    codes, uniques = pd.factorize(np.asarray(array, dtype=object))
+    lookup = np.array([*(str(int(u)) for u in uniques), _NULL], dtype=object)
+    return lookup[codes].tolist()
 
 
 def _float_copy(values) -> list[str]:
@@ -164,6 +166,10 @@ def _float_copy(values) -> list[str]:
 
 
 def _decimal_copy(values) -> list[str]:
+    array = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) in ("string", "empty"):
+        # Exact number texts (the bill importer's): PostgreSQL reads them as written.
+        return np.where(pd.isna(array), _NULL, array).tolist()
     return [_NULL if v is None or v != v else str(v) for v in values]
 
 

@@ -22,6 +22,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 # which pandas alone would hide by padding the row with empty strings.
 _END = "\x00end"
 _SENTINEL = b"\x01"
+_BLOCK = 1 << 22  # bytes read at a time
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -140,45 +141,74 @@ class CsvSource:
 
     # -- records -----------------------------------------------------------------------------------------
     def chunks(self, usecols: list[str]) -> Iterator[RawChunk]:
-        """Yield the data records, `usecols` only (names from `header`), as str columns in chunks."""
-        buffer: list[bytes] = []
-        parity = 0
-        simple = True
-        for line in self._lines():
-            buffer.append(line)
-            if line.count(b'"') & 1:
-                parity ^= 1
-                simple = False
-            if not parity and len(buffer) >= self.chunk_size:
-                yield self._parse(buffer, simple, usecols)
-                buffer, simple = [], True
-        if parity:
-            start = self._next_line + _open_record_offset(buffer)
-            raise self._error("a quoted field is never closed (unbalanced '\"')", start)
-        if buffer:
-            yield self._parse(buffer, simple, usecols)
+        """Yield the data records, `usecols` only (names from `header`), as str columns in chunks.
 
-    def _parse(self, buffer: list[bytes], simple: bool, usecols: list[str]) -> RawChunk:
+        The file is read in blocks; numpy finds the line ends outside quotes (where the count of '"' before
+        them is even), so that a chunk ends on a whole record without looking at each line in Python.
+        """
+        parts: list[bytes] = []
+        size = 0
+        ends = np.empty(0, dtype=np.int64)  # offsets of the record ends ('\n' outside quotes) in parts
+        breaks = np.empty(0, dtype=np.int64)  # offsets of every '\n' in parts
+        parity = 0  # of the '"' read since the start of parts (which starts a record)
+        while True:
+            block = self._guarded_read(self._stream.read, _BLOCK)
+            if block:
+                found, newlines, parity = _record_ends(block, parity)
+                ends = np.concatenate([ends, found + size]) if len(found) else ends
+                breaks = np.concatenate([breaks, newlines + size]) if len(newlines) else breaks
+                parts.append(block)
+                size += len(block)
+            elif not parity and size > (int(ends[-1]) + 1 if len(ends) else 0):
+                ends = np.append(ends, size - 1)  # the last record, without a line break at the end
+            while len(ends) >= self.chunk_size or (not block and len(ends)):
+                count = min(self.chunk_size, len(ends))
+                cut = int(ends[count - 1]) + 1
+                inside = int(np.searchsorted(breaks, cut))
+                data = b"".join(parts)
+                parts, size, ends = [data[cut:]], size - cut, ends[count:] - cut
+                chunk_breaks, breaks = breaks[:inside], breaks[inside:] - cut
+                yield self._parse(data[:cut], usecols, count, chunk_breaks)
+            if not block:
+                break
+        if parity:
+            raise self._error("a quoted field is never closed (unbalanced '\"')", self._next_line)
+
+    def _check_utf8(self, data: bytes, start: int) -> None:
+        if not self._validate_utf8 or data.isascii():
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = start + data.count(b"\n", 0, exc.start)
+            bad = data[exc.start : exc.start + 1]
+            raise self._error(f"wrong encoding: byte {bad!r} is not UTF-8", line) from exc
+
+    def _parse(self, data: bytes, usecols: list[str], records_in: int, breaks: np.ndarray) -> RawChunk:
+        """`records_in`: how many records `data` holds (blank lines included); `breaks`: where its '\n' are."""
         start = self._next_line
-        self._next_line += len(buffer)
-        data = b"".join(buffer)
-        if self._validate_utf8:
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = start + data.count(b"\n", 0, exc.start)
-                bad = data[exc.start : exc.start + 1]
-                raise self._error(f"wrong encoding: byte {bad!r} is not UTF-8", line) from exc
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n")
+        physical = len(breaks) + (not data.endswith(b"\n"))
+        self._next_line += physical
+        self._check_utf8(data, start)
+        # Every line a record of its own (no line break inside quotes), and no blank line: one replace.
+        simple = records_in == physical
         if not data.endswith(b"\n"):
             data += b"\n"
-        if simple and not data.startswith(b"\n") and b"\n\n" not in data:
-            data = data.replace(b"\n", b"," + _SENTINEL + b"\n")
-            lines = np.arange(start, start + len(buffer), dtype=np.int64)
-            records = buffer
+        if not len(breaks) or breaks[-1] != len(data) - 1:
+            breaks = np.append(breaks, len(data) - 1)
+        array = np.frombuffer(data, dtype=np.uint8)
+        crlf = int((array[breaks[breaks > 0] - 1] == 13).sum()) if b"\r" in data else 0
+        blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+        if simple and not blank:
+            records = None
+            if crlf and crlf < physical:  # mixed line ends
+                data, crlf = data.replace(b"\r\n", b"\n"), 0
+            data = data.replace(b"\r\n" if crlf else b"\n", b"," + _SENTINEL + b"\n")
+            lines = np.arange(start, start + physical, dtype=np.int64)
         else:
-            records, starts = _records(buffer, start)
+            if crlf:
+                data = data.replace(b"\r\n", b"\n")
+            records, starts = _records(data.splitlines(keepends=True), start)
             data = b"".join(record.rstrip(b"\r\n") + b"," + _SENTINEL + b"\n" for record in records)
             lines = np.asarray(starts, dtype=np.int64)
         if not len(lines):
@@ -213,10 +243,28 @@ class CsvSource:
         ragged = (frame[_END] != _SENTINEL.decode()).to_numpy()
         if ragged.any():
             row = int(ragged.argmax())
-            text = records[row].decode("utf-8", errors="replace").rstrip("\r\n")
+            record = records[row] if records is not None else _line(data, row)
+            text = record.decode("utf-8", errors="replace").rstrip("\r\n")
             fields = len(next(csv.reader([text]), []))
             raise self._error(f"{fields} fields where the header has {len(self.header)}", int(lines[row]))
         return RawChunk(frame.drop(columns=_END), lines)
+
+
+def _record_ends(block: bytes, parity: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Offsets of the '\\n' in `block` that end a record (an even count of '"' before them, counting
+    `parity`: that of the quotes before the block), of all its '\\n', and the parity after the block."""
+    array = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(array == 10)
+    if b'"' not in block:
+        return (newlines if not parity else newlines[:0]), newlines, parity
+    quotes = np.flatnonzero(array == 34)
+    outside = ((np.searchsorted(quotes, newlines) + parity) & 1) == 0
+    return newlines[outside], newlines, (parity + len(quotes)) & 1
+
+
+def _line(data: bytes, row: int) -> bytes:
+    """The row-th line of data (with the sentinel field the reader appended)."""
+    return data.split(b"\n", row + 1)[row].removesuffix(b"," + _SENTINEL)
 
 
 def _records(buffer: list[bytes], start: int) -> tuple[list[bytes], list[int]]:
@@ -236,14 +284,3 @@ def _records(buffer: list[bytes], start: int) -> tuple[list[bytes], list[int]]:
             out.append(b"".join(current))
             current = []
     return out, starts
-
-
-def _open_record_offset(buffer: list[bytes]) -> int:
-    """Offset in `buffer` of the line where the record whose quote never closes begins."""
-    parity = 0
-    begin = 0
-    for offset, line in enumerate(buffer):
-        if not parity:
-            begin = offset
-        parity ^= line.count(b'"') & 1
-    return begin

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from costing.load_balancers import SERVICE_NAME_TAG, resource_keys
@@ -51,30 +52,49 @@ def attribute_lines(
     overhead (a disk that matches no volume stays overhead). A line that no rule claims is cost outside
     Kubernetes.
     """
-    clusters: list[str | None] = []
-    nodes: list[str | None] = []
-    volumes: list[str | None] = []
-    kinds: list[str] = []
-    for resource_id, tags in zip(lines["resource_id"].to_numpy(), lines["tags"].to_numpy(), strict=True):
-        hit = _node_of(resource_id, node_instance_ids)
-        disk = _volume_of(resource_id, volume_disk_ids) if hit is None and volume_disk_ids else None
-        if hit is not None or disk is not None:
-            clusters.append((hit or disk)[0])
-            nodes.append(hit[1] if hit is not None else None)
-            volumes.append(disk[1] if disk is not None else None)
-            kinds.append(NODE if hit is not None else VOLUME)
-            continue
-        cluster = _cluster_of(tags, tag_rules)
-        clusters.append(cluster)
-        nodes.append(None)
-        volumes.append(None)
-        kinds.append(OVERHEAD if cluster is not None else OUTSIDE)
+    # Each distinct ResourceId and each distinct tags object looked up once (readers share one dict per
+    # distinct Tags text), then spread over the lines by their codes.
+    resource_codes, resources = pd.factorize(lines["resource_id"].to_numpy(object), use_na_sentinel=False)
+    hits = _nodes_of(resources, node_instance_ids)
+    disks = [
+        _volume_of(r, volume_disk_ids) if hit is None and volume_disk_ids else None
+        for r, hit in zip(resources, hits, strict=True)
+    ]
+    tags = lines["tags"].to_numpy(object)
+    tag_codes, first = pd.factorize(np.fromiter(map(id, tags), dtype=np.int64, count=len(tags)))
+    tag_clusters = _tag_clusters(tags, tag_codes, len(first), tag_rules)
+
+    def spread(values: list) -> np.ndarray:
+        return np.array([*values, None], dtype=object)[:-1][resource_codes]
+
+    node_hit = spread([h[1] if h is not None else None for h in hits])
+    volume_hit = spread([d[1] if d is not None else None for d in disks])
+    own_cluster = spread(
+        [(h or d)[0] if (h or d) is not None else None for h, d in zip(hits, disks, strict=True)]
+    )
+    is_node = np.array([h is not None for h in hits], dtype=bool)[resource_codes]
+    is_volume = np.array([d is not None for d in disks], dtype=bool)[resource_codes]
+    by_tag = tag_clusters[tag_codes]
+    owned = is_node | is_volume
+    cluster = np.where(owned, own_cluster, by_tag)
+    kind = np.where(
+        is_node, NODE, np.where(is_volume, VOLUME, np.where(pd.isna(by_tag), OUTSIDE, OVERHEAD))
+    ).astype(object)
     result = lines.copy(deep=False)
-    result["cluster"] = pd.Series(clusters, index=lines.index, dtype=object)
-    result["node"] = pd.Series(nodes, index=lines.index, dtype=object)
-    result["volume"] = pd.Series(volumes, index=lines.index, dtype=object)
-    result["kind"] = pd.Series(kinds, index=lines.index, dtype=object)
+    result["cluster"] = pd.Series(cluster, index=lines.index, dtype=object)
+    result["node"] = pd.Series(node_hit, index=lines.index, dtype=object)
+    result["volume"] = pd.Series(volume_hit, index=lines.index, dtype=object)
+    result["kind"] = pd.Series(kind, index=lines.index, dtype=object)
     return result
+
+
+def _tag_clusters(
+    tags: np.ndarray, codes: np.ndarray, count: int, tag_rules: Sequence[TagRule]
+) -> np.ndarray:
+    """The cluster of each distinct tags object (by code), None where no rule claims it."""
+    firsts = np.full(count, -1, dtype=np.int64)
+    firsts[codes[::-1]] = np.arange(len(codes))[::-1]
+    return np.array([*(_cluster_of(tags[i], tag_rules) for i in firsts), None], dtype=object)[:-1]
 
 
 def _volume_of(resource_id, volume_disk_ids: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
@@ -83,13 +103,18 @@ def _volume_of(resource_id, volume_disk_ids: Mapping[str, tuple[str, str]]) -> t
     return volume_disk_ids.get(normalise_disk_id(resource_id))
 
 
-def _node_of(resource_id, node_instance_ids: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
-    if not isinstance(resource_id, str) or not resource_id:
-        return None
-    hit = node_instance_ids.get(resource_id)
-    if hit is None and "/" in resource_id:
-        hit = node_instance_ids.get(resource_id.rsplit("/", 1)[1])
-    return hit
+def _nodes_of(resources: np.ndarray, node_instance_ids: Mapping[str, tuple[str, str]]) -> list:
+    """(cluster, node) or None for each of `resources`: the instance id whole, or the last segment of a
+    path (ARNs, Huawei resource paths), by hash lookups of whole arrays."""
+    if not node_instance_ids or not len(resources):
+        return [None] * len(resources)
+    keys = pd.Index(list(node_instance_ids), dtype=object)
+    found = np.array([*node_instance_ids.values(), None], dtype=object)[:-1]
+    texts = [r if isinstance(r, str) and r else "\x00" for r in resources]  # "\x00": no instance id
+    where = keys.get_indexer(texts)
+    tails = [r.rsplit("/", 1)[1] if "/" in r else "\x00" for r in texts]
+    where = np.where(where >= 0, where, keys.get_indexer(tails))
+    return list(np.where(where >= 0, found[where], None))
 
 
 def _cluster_of(tags, tag_rules: Sequence[TagRule]) -> str | None:

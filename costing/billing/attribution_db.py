@@ -112,10 +112,17 @@ def touched_days(lines: pd.DataFrame) -> dict[int, set[date]]:
     has_cluster = lines["cluster"].notna().to_numpy()
     if not has_cluster.any():
         return {}
-    subset = lines[has_cluster]
+    subset = lines.loc[has_cluster, ["cluster", "charge_period_start", "charge_period_end"]]
     starts = _ns(subset["charge_period_start"])
     ends = np.maximum(_ns(subset["charge_period_end"]) - 1, starts)  # end excluded; empty: the start's day
-    spans = set(zip(subset["cluster"].to_numpy(), starts // DAY_NS, ends // DAY_NS, strict=True))
+    spans = pd.DataFrame(
+        {
+            "cluster": subset["cluster"].to_numpy().astype(np.int64),
+            "first": starts // DAY_NS,
+            "last": ends // DAY_NS,
+        }
+    ).drop_duplicates()
+    spans = spans.itertuples(index=False)
     result: dict[int, set[date]] = defaultdict(set)
     for cluster, first, last in spans:
         result[int(cluster)].update(_EPOCH + timedelta(days=int(d)) for d in range(first, last + 1))

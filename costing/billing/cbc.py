@@ -115,16 +115,16 @@ def convert_chunk(
         cleaned = L.text(values)
         return np.array([None if v in NULL_TOKENS else v for v in cleaned], dtype=object) if n else cleaned
 
-    amount, null, bad = L.decimals(_plain_amounts(col("amount")))
-    faults.add(bad, columns["amount"], lambda i: f"not a number: {raw_value('amount', i)}")
-    faults.add(null, columns["amount"], lambda i: "missing amount")
+    amount = L.numbers(_plain_amounts(col("amount")))
+    faults.add(amount.bad, columns["amount"], lambda i: f"not a number: {raw_value('amount', i)}")
+    faults.add(amount.null, columns["amount"], lambda i: "missing amount")
     out["effective_cost"] = out["billed_cost"] = amount
     if "list_price" in columns:
-        listed, _, bad = L.decimals(_plain_amounts(col("list_price")))
-        faults.add(bad, columns["list_price"], lambda i: f"not a number: {raw_value('list_price', i)}")
+        listed = L.numbers(_plain_amounts(col("list_price")))
+        faults.add(listed.bad, columns["list_price"], lambda i: f"not a number: {raw_value('list_price', i)}")
         out["list_cost"] = listed
     else:
-        out["list_cost"] = np.full(n, None, dtype=object)
+        out["list_cost"] = L.no_numbers(n)
 
     period_start, period_end, bad = _cycles(col("billing_cycle"), timezone)
     faults.add(
@@ -175,7 +175,7 @@ def convert_chunk(
 
     mode = text("billing_mode")
     subscription = np.array([bool(m) and any(s in m.lower() for s in _SUBSCRIPTION) for m in mode], bool)
-    negative = np.array([a is not None and a < 0 for a in amount], dtype=bool)
+    negative = amount.coef < 0
     category = np.where(negative, "Credit", np.where(subscription, "Purchase", "Usage"))
     out["charge_category"] = category.astype(object)
     out["charge_frequency"] = np.where(subscription, "One-Time", "Usage-Based").astype(object)
@@ -184,10 +184,9 @@ def convert_chunk(
         "commitment_discount_id",
         "commitment_discount_status",
         "service_category",
-        "pricing_quantity",
-        "consumed_quantity",
     ):
         out[name] = np.full(n, None, dtype=object)
+    out["pricing_quantity"] = out["consumed_quantity"] = L.no_numbers(n)
     out["provider"] = np.full(n, PROVIDER, dtype=object)
     for role in ("service_name", "sku_id", "region", "resource_id", "resource_name", "resource_type"):
         out[role] = text(role)

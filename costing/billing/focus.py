@@ -109,12 +109,12 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
         target = MANDATORY.get(focus) or OPTIONAL[focus]
         values = col(focus)
         if values is None:
-            out[target] = np.full(n, None, dtype=object)
+            out[target] = L.no_numbers(n)
             continue
-        converted, null, bad = L.decimals(values)
-        faults.add(bad, columns[focus], lambda i, f=focus: f"not a number: {raw_value(f, i)}")
+        converted = L.numbers(values)
+        faults.add(converted.bad, columns[focus], lambda i, f=focus: f"not a number: {raw_value(f, i)}")
         if focus in MANDATORY:
-            faults.add(null, columns[focus], lambda i: NOT_NULL)
+            faults.add(converted.null, columns[focus], lambda i: NOT_NULL)
         out[target] = converted
 
     for focus in ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"):
@@ -134,7 +134,8 @@ def convert_chunk(raw: RawChunk, columns: dict[str, str], path: str | Path) -> p
         values = L.text(col(focus))
         faults.add(pd.isna(values), columns[focus], lambda i: NOT_NULL)
         out[target] = values
-    out["currency"] = np.array([c.upper() if c else c for c in out["currency"]], dtype=object)
+    codes, uniques = pd.factorize(out["currency"])  # None: code -1, the last of the lookup
+    out["currency"] = np.array([*(c.upper() for c in uniques), None], dtype=object)[codes]
 
     category, unknown = L.enum(col("ChargeCategory"), L.CHARGE_CATEGORIES)
     faults.add(

@@ -23,7 +23,7 @@ from costing.billing import focus
 from costing.billing.attribution import LOAD_BALANCER, NODE, OUTSIDE, OVERHEAD, VOLUME
 from costing.billing.attribution_db import Attributor, mark_dirty, merge_days, touched_days
 from costing.billing.errors import BillError, BillErrors
-from costing.billing.lines import Faults
+from costing.billing.lines import COEF, PLACES, Faults, exact_sum, too_large
 from costing.billing.rates import RateTable, rates_into
 from costing.billing.reader import BillReader
 from costing.bulk_write import Inserter
@@ -121,6 +121,7 @@ def import_bill(
             expected_currency=currency,
             exchange_rates=exchange_rates,
             account_id=record.cbc_account_id or None,
+            decimals=False,  # amounts as exact text, coefficients and places: no Decimal per value
         )
 
         def report(rows: int) -> None:
@@ -289,15 +290,18 @@ def _fingerprint(path: Path) -> tuple[str, int]:
 
 
 def _tally_kinds(kinds: dict[str, list], lines: pd.DataFrame) -> None:
-    for kind in (NODE, VOLUME, LOAD_BALANCER, OVERHEAD, OUTSIDE):
-        mask = (lines["kind"] == kind).to_numpy()
+    kind = lines["kind"].to_numpy()
+    effective = [lines["effective_cost" + suffix].to_numpy() for suffix in (COEF, PLACES)]
+    billed = [lines["billed_cost" + suffix].to_numpy() for suffix in (COEF, PLACES)]
+    for name in (NODE, VOLUME, LOAD_BALANCER, OVERHEAD, OUTSIDE):
+        mask = kind == name
         if not mask.any():
             continue
-        entry = kinds.setdefault(kind, [0, _ZERO, _ZERO])
+        entry = kinds.setdefault(name, [0, _ZERO, _ZERO])
         with localcontext(_EXACT):
             entry[0] += int(mask.sum())
-            entry[1] += sum(lines["effective_cost"].to_numpy()[mask], _ZERO)
-            entry[2] += sum(lines["billed_cost"].to_numpy()[mask], _ZERO)
+            entry[1] += exact_sum(effective[0][mask], effective[1][mask])
+            entry[2] += exact_sum(billed[0][mask], billed[1][mask])
 
 
 # -- what the table can hold -------------------------------------------------------------------------------
@@ -322,11 +326,13 @@ def _check_fits(lines: pd.DataFrame, reader: BillReader) -> None:
         )
     for canonical in AMOUNT_FIELDS:
         values = lines[canonical].to_numpy()
-        large = np.array([v is not None and abs(v) >= _MONEY_LIMIT for v in values], dtype=bool)
+        large = too_large(
+            lines[canonical + COEF].to_numpy(), lines[canonical + PLACES].to_numpy(), _MONEY_LIMIT
+        )
         faults.add(
             large,
             _column_name(canonical, reader),
-            lambda i, v=values: f"amount {v[i]} is too large (limit {_MONEY_LIMIT:,})",
+            lambda i, v=values: f"amount {Decimal(v[i])} is too large (limit {_MONEY_LIMIT:,})",
         )
     faults.raise_if_any(reader.path, lines["source_row"].to_numpy())
 

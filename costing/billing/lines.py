@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -11,7 +12,8 @@ import pandas as pd
 
 from costing.billing.errors import MAX_ERRORS, BillError, BillErrors
 
-# One row per bill line. Amounts are Decimal objects (exact, negative allowed), times tz-aware UTC.
+# One row per bill line. Amounts are Decimal objects (exact, negative allowed; or, for the importer, their
+# exact text with coefficient and places: see Numbers), times tz-aware UTC.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "billing_account_id",
     "billing_period_start",
@@ -41,6 +43,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "source_row",
 )
 AMOUNT_COLUMNS = ("effective_cost", "billed_cost", "list_cost")
+NUMBER_COLUMNS = (*AMOUNT_COLUMNS, "pricing_quantity", "consumed_quantity")
 TIME_COLUMNS = ("billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end")
 
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
@@ -70,14 +73,44 @@ def empty_lines() -> pd.DataFrame:
 
 
 def canonical_frame(columns: dict[str, object]) -> pd.DataFrame:
-    """Assemble converted columns; text stays object dtype so that a missing value is None, never NaN."""
+    """Assemble converted columns; text stays object dtype so that a missing value is None, never NaN.
+
+    A number column (NUMBER_COLUMNS, given as Numbers) is its exact text, with its coefficient and places
+    beside it (COEF, PLACES); BillReader turns them into Decimal objects unless asked for this form.
+    """
     data = {}
     for name in CANONICAL_COLUMNS:
         values = columns[name]
+        if isinstance(values, Numbers):
+            data[name] = pd.Series(values.text, dtype=object)
+            data[name + COEF] = values.coef
+            data[name + PLACES] = values.places
+            continue
         if isinstance(values, np.ndarray) and values.dtype == object:
             values = pd.Series(values, dtype=object)
         data[name] = values
     return pd.DataFrame(data)
+
+
+def with_decimals(lines: pd.DataFrame) -> pd.DataFrame:
+    """Canonical lines with their numbers as Decimal objects (None for null), the exact columns dropped."""
+    if AMOUNT_COLUMNS[0] + COEF not in lines.columns:
+        return lines
+    lines = lines.drop(columns=[name + suffix for name in NUMBER_COLUMNS for suffix in (COEF, PLACES)])
+    for name in NUMBER_COLUMNS:
+        lines[name] = pd.Series(decimal_objects(lines[name].to_numpy()), index=lines.index, dtype=object)
+    return lines
+
+
+def no_numbers(n: int) -> Numbers:
+    """A number column of n nulls (an optional column the file does not have)."""
+    return Numbers(
+        np.full(n, None, dtype=object),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int32),
+        np.ones(n, dtype=bool),
+        np.zeros(n, dtype=bool),
+    )
 
 
 class Faults:
@@ -119,27 +152,163 @@ def null_mask(values: pd.Series) -> np.ndarray:
     return values.isin(NULL_TOKENS).to_numpy()
 
 
-def decimals(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact Decimal values of a str column: (values as object array, null mask, not-a-number mask).
+# The exact columns beside an amount column in the importer's form (BillReader(decimals=False)): the value
+# is coefficient x 10**-places, exactly; the amount column itself holds the exact text (None for null).
+COEF, PLACES = ":coef", ":places"
+_MAX_DIGITS = 18  # significant digits an int64 coefficient always holds
 
-    Only the distinct strings are converted: bills repeat amounts a lot, and equal strings then share one
-    Decimal object.
+
+@dataclass(slots=True)
+class Numbers:
+    """A column of exact decimal numbers read from text: `text` (the number as written, stripped; None for
+    null), and value = coef x 10**-places (int64 coefficients; Python ints, as objects, if any needs more
+    than 18 digits); `null` and `bad` (not a number) masks. Null and bad values are 0."""
+
+    text: np.ndarray
+    coef: np.ndarray
+    places: np.ndarray
+    null: np.ndarray
+    bad: np.ndarray
+
+    def decimals(self) -> np.ndarray:
+        """The values as Decimal objects (None for null), one object per distinct text."""
+        return decimal_objects(self.text)
+
+
+def numbers(values: pd.Series, null_tokens: tuple[str, ...] = NULL_TOKENS) -> Numbers:
+    """Exact numbers of a str column ([+-]digits[.digits][e[+-]digits]), converted column-wise.
+
+    Only the distinct strings are converted: bills repeat amounts a lot.
     """
     codes, uniques = _factorize(values)
-    converted = np.empty(len(uniques), dtype=object)
-    is_null = np.zeros(len(uniques), dtype=bool)
-    is_bad = np.zeros(len(uniques), dtype=bool)
-    for i, text in enumerate(uniques):
-        stripped = text.strip()
-        if stripped in NULL_TOKENS:
-            is_null[i] = True
-            converted[i] = None
-        elif _NUMBER.fullmatch(stripped):
-            converted[i] = Decimal(stripped)
+    joined = "".join(uniques)
+    stripped = _stripped(uniques, joined)
+    null = np.isin(stripped, null_tokens) if len(stripped) else np.zeros(0, dtype=bool)
+    coef, places, bad = parse_numbers(np.where(null, "0", stripped))
+    text = np.where(null | bad, None, stripped)
+    if not joined.isascii():
+        for i in np.flatnonzero(~(null | bad)):
+            if stripped[i].isascii():
+                continue  # digits of other scripts: written as Decimal writes them
+            text[i] = str(Decimal(stripped[i]))
+    return Numbers(text[codes], coef[codes], places[codes], null[codes], bad[codes])
+
+
+def _stripped(uniques: list[str], joined: str | None = None) -> np.ndarray:
+    """The strings without surrounding blanks, as an object array; no loop when none has any."""
+    joined = "".join(uniques) if joined is None else joined
+    if joined.isascii() and not any(blank in joined for blank in " \t\r\n\v\f"):
+        return np.array(uniques, dtype=object)  # the usual case
+    return np.array([u.strip() for u in uniques], dtype=object)
+
+
+def parse_numbers(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(coefficient, places, bad mask) of stripped number texts, on a matrix of their bytes."""
+    n = len(texts)
+    coef, places = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int32)
+    if not n:
+        return coef, places, np.zeros(0, dtype=bool)
+    try:
+        raw = np.array(texts.tolist(), dtype="S")
+    except UnicodeEncodeError:  # not ASCII: not a number, or one to look at closely
+        return _parse_slowly(texts, np.ones(n, dtype=bool), coef, places, np.zeros(n, dtype=bool))
+    width = raw.dtype.itemsize
+    if width > 64:
+        return _parse_slowly(texts, np.ones(n, dtype=bool), coef, places, np.zeros(n, dtype=bool))
+    matrix = raw.view(np.uint8).reshape(n, width)
+    digit = (matrix >= 48) & (matrix <= 57)
+    dot = matrix == 46
+    pad = matrix == 0
+    sign = np.zeros_like(digit)
+    sign[:, 0] = (matrix[:, 0] == 43) | (matrix[:, 0] == 45)
+    exponent = ((matrix == 101) | (matrix == 69)).any(axis=1)
+    after_pad = np.logical_or.accumulate(pad, axis=1) & ~pad  # a character after the end: an inner NUL
+    allowed = (digit | dot | sign | pad).all(axis=1) & ~after_pad.any(axis=1)
+    digits = digit.sum(axis=1)
+    bad = ~allowed | (dot.sum(axis=1) > 1) | (digits == 0)
+    places[:] = (np.logical_or.accumulate(dot, axis=1) & digit).sum(axis=1)
+    started = np.logical_or.accumulate(digit & (matrix != 48), axis=1)
+    significant = digits - (~started & digit).sum(axis=1)
+    slow = exponent | (significant > _MAX_DIGITS)
+    for j in range(width):
+        column = digit[:, j]
+        coef = np.where(column, coef * 10 + (matrix[:, j].astype(np.int64) - 48), coef)
+    coef = np.where(matrix[:, 0] == 45, -coef, coef)
+    bad &= ~exponent  # "1e5": the careful path says
+    coef[bad | slow] = 0
+    places[bad | slow] = 0
+    if slow.any():
+        return _parse_slowly(texts, slow & ~bad, coef, places, bad)
+    return coef, places, bad
+
+
+def _parse_slowly(texts, which, coef, places, bad):
+    """One by one with Decimal: exponents, more than 18 significant digits, odd characters."""
+    wide = []
+    for i in np.flatnonzero(which):
+        text = texts[i]
+        if not _NUMBER.fullmatch(text):
+            bad[i] = True
+            continue
+        sign, digits, exponent = Decimal(text).as_tuple()
+        value = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        places[i] = -exponent
+        if abs(value) > _INT64_MAX:
+            wide.append((i, value))
         else:
-            is_bad[i] = True
-            converted[i] = None
-    return converted[codes], is_null[codes], is_bad[codes]
+            coef[i] = value
+    if wide:
+        coef = coef.astype(object)
+        for i, value in wide:
+            coef[i] = value
+    return coef, places, bad
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def decimal_objects(text: np.ndarray) -> np.ndarray:
+    """Exact number texts (None for null) as Decimal objects, one per distinct text."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    objects = np.array([*map(Decimal, uniques), None], dtype=object)
+    return objects[codes]
+
+
+def exact_sum(coef: np.ndarray, places: np.ndarray) -> Decimal:
+    """The exact sum of coef x 10**-places as a Decimal, with the exponent a Decimal sum starting from
+    Decimal(0) has (the finest of the values' and 0)."""
+    if not len(coef):
+        return Decimal(0)
+    scale = max(0, int(places.max()))
+    if coef.dtype == object or scale - int(places.min()) > _MAX_DIGITS:
+        total = sum(int(c) * 10 ** (scale - int(p)) for c, p in zip(coef, places, strict=True) if c)
+        return Decimal(f"{total}E{-scale}")
+    factor = 10 ** (scale - places).astype(np.int64)
+    # Products that may not fit in int64 are summed as Python ints; the others in two int64 halves
+    # (high and low 32 bits), each of which cannot overflow for fewer than 2**31 values.
+    risky = np.abs(coef.astype(np.float64)) * factor.astype(np.float64) >= 2.0**62
+    total = 0
+    if risky.any():
+        total = sum(int(c) * int(f) for c, f in zip(coef[risky], factor[risky], strict=True))
+        coef, factor = coef[~risky], factor[~risky]
+    scaled = coef * factor
+    total += (int((scaled >> 32).sum()) << 32) + int((scaled & 0xFFFFFFFF).sum())
+    return Decimal(f"{total}E{-scale}")
+
+
+def too_large(coef: np.ndarray, places: np.ndarray, limit: Decimal) -> np.ndarray:
+    """Mask of the values coef x 10**-places whose magnitude is `limit` or more."""
+    rough = np.abs(coef.astype(np.float64)) * np.power(10.0, -places.astype(np.float64))
+    large = rough >= float(limit) * (1 - 1e-9)
+    for i in np.flatnonzero(large):  # near the limit, or over it: exactly
+        large[i] = Decimal(f"{int(coef[i])}E{-int(places[i])}").copy_abs() >= limit  # exact, unlike abs()
+    return large
+
+
+def decimals(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact Decimal values of a str column: (values as object array, null mask, not-a-number mask)."""
+    parsed = numbers(values)
+    return parsed.decimals(), parsed.null, parsed.bad
 
 
 def timestamps(
@@ -244,7 +413,9 @@ def enum(values: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 def text(values: pd.Series) -> np.ndarray:
     """A str column with null tokens read as None and surrounding blanks removed."""
     codes, uniques = _factorize(values)
-    cleaned = np.array([None if u.strip() in NULL_TOKENS else u.strip() for u in uniques], dtype=object)
+    cleaned = _stripped(uniques)
+    if len(cleaned):
+        cleaned[np.isin(cleaned, NULL_TOKENS)] = None
     return cleaned[codes] if len(uniques) else np.full(len(values), None, dtype=object)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from costing.billing import cbc, focus
+from costing.billing import lines as L
 from costing.billing._source import CsvSource
 from costing.billing.errors import BillError, BillErrors
 from costing.billing.rates import Rate, RateTable
@@ -37,6 +38,8 @@ class BillReader:
     expected_currency on the start day of the line's charge period. `rates_used`: the rates applied.
     account_id: CBC only, the billing account when the file has no account column (it wins over the column).
     cbc_timezone: CBC only, the zone of times written without one (the Huawei console writes UTC+08:00).
+    decimals: numbers as Decimal objects (the default); False: as the importer takes them, their exact text
+    with coefficient and places beside (lines.Numbers, lines.COEF, lines.PLACES): no object per value.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class BillReader:
         exchange_rates: RateTable | Mapping[str, Decimal] | None = None,
         account_id: str | None = None,
         cbc_timezone: str = cbc.DEFAULT_TIMEZONE,
+        decimals: bool = True,
     ):
         if fmt not in ("focus", "cbc"):
             raise ValueError(f"unknown bill format {fmt!r}: expected 'focus' or 'cbc'")
@@ -61,6 +65,7 @@ class BillReader:
         self.errors = BillErrors(self.path)
         self.account_id = account_id
         self.cbc_timezone = cbc_timezone
+        self.decimals = decimals
         self.focus_version: str | None = None
         self.encoding: str | None = None
         self.currency: str | None = self.expected_currency
@@ -125,7 +130,7 @@ class BillReader:
                 continue
             self._zero_amortised_purchases(lines)
             self._tally(lines)
-            yield lines
+            yield L.with_decimals(lines) if self.decimals else lines
 
     def _check_currency_of(self, refused: BillErrors, column: str) -> None:
         """The currency faults of a chunk refused for other faults, so that the file's errors are all told."""
@@ -174,14 +179,14 @@ class BillReader:
         if refused:
             raise refused
         lines = lines.copy()
-        for name in ("effective_cost", "billed_cost", "list_cost"):
-            values = lines[name].to_numpy()
+        converting = np.flatnonzero(rates != None)  # noqa: E711 (element-wise)
+        for name in L.AMOUNT_COLUMNS:
+            text = lines[name].to_numpy().copy()
             with localcontext(_EXACT):
-                converted = [
-                    v * r if r is not None and v is not None else v
-                    for v, r in zip(values, rates, strict=True)
-                ]
-            lines[name] = pd.Series(converted, index=lines.index, dtype=object)
+                for i in converting:
+                    if text[i] is not None:
+                        text[i] = str(Decimal(text[i]) * rates[i])
+            _set_numbers(lines, name, L.numbers(pd.Series(text, dtype=object).fillna("")))
         lines["currency"] = self.currency
         return lines
 
@@ -193,25 +198,37 @@ class BillReader:
         ].notna().to_numpy()
         if not purchase.any():
             return
-        costs = lines["effective_cost"].to_numpy()
-        nonzero = purchase & np.array([c != 0 for c in costs], dtype=bool)
+        coef, places = _exact(lines, "effective_cost")
+        nonzero = purchase & (coef != 0)
         if nonzero.any():
             self.zeroed_purchases += int(nonzero.sum())
-            self.zeroed_purchase_cost += sum(costs[nonzero], _ZERO)
-            costs = costs.copy()
-            costs[nonzero] = _ZERO
-            lines["effective_cost"] = costs
+            with localcontext(_EXACT):
+                self.zeroed_purchase_cost += L.exact_sum(coef[nonzero], places[nonzero])
+            written = pd.Series(lines["effective_cost"].to_numpy(), dtype=object).fillna("")
+            zero = L.numbers(pd.Series(np.where(nonzero, "0", written), dtype=object))
+            _set_numbers(lines, "effective_cost", zero)
 
     def _tally(self, lines: pd.DataFrame) -> None:
         self.rows += len(lines)
         with localcontext(_EXACT):
-            self.effective_total += sum(lines["effective_cost"].to_numpy(), _ZERO)
-            self.billed_total += sum(lines["billed_cost"].to_numpy(), _ZERO)
-            self.list_total += sum((v for v in lines["list_cost"].to_numpy() if v is not None), _ZERO)
+            self.effective_total += L.exact_sum(*_exact(lines, "effective_cost"))
+            self.billed_total += L.exact_sum(*_exact(lines, "billed_cost"))
+            self.list_total += L.exact_sum(*_exact(lines, "list_cost"))
         keys = lines[["billing_account_id", "billing_period_start", "billing_period_end"]].drop_duplicates()
         for account, start, end in keys.itertuples(index=False):
             self.billing_account_ids.add(account)
             self.billing_periods.add((account, start, end))
+
+
+def _exact(lines: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The coefficients and places of a number column (lines.Numbers)."""
+    return lines[name + L.COEF].to_numpy(), lines[name + L.PLACES].to_numpy()
+
+
+def _set_numbers(lines: pd.DataFrame, name: str, numbers: L.Numbers) -> None:
+    lines[name] = pd.Series(numbers.text, index=lines.index, dtype=object)
+    lines[name + L.COEF] = numbers.coef
+    lines[name + L.PLACES] = numbers.places
 
 
 def read_bill(
