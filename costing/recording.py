@@ -56,15 +56,18 @@ from costing.k8snames import first_problem, owner_problem
 from costing.models import (
     ClusterDay,
     ContainerHour,
+    ContainerMinute,
     CoverageHour,
     LoadBalancerHour,
     Namespace,
     Node,
     NodeHour,
     NodeInstance,
+    NodeMinute,
     NodePool,
     Pod,
     PodHour,
+    PodMinute,
     SampleSlot,
     Volume,
     VolumeHour,
@@ -172,6 +175,7 @@ def record_samples(
     queue: bool = True,
     volumes: pd.DataFrame | None = None,
     load_balancers: pd.DataFrame | None = None,
+    staged: bool = False,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -195,6 +199,9 @@ def record_samples(
     recorded of volumes (a source that cannot list them).
     `load_balancers` (LOAD_BALANCER_COLUMNS): the Services of type LoadBalancer seen in these slots
     (costing/recording_network.py); a row at a timestamp with no node or pod row adds no slot.
+    `staged`: the pod-, container- and node-hours go to the minute tables (appended by COPY), folded into
+    the hours later (costing/folding.py), and only the pods that are new or changed are written (their
+    `last_seen` follows at the fold): the live path's way, which rewrites no hour row every minute.
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -217,7 +224,7 @@ def record_samples(
     if len(slot_ts) == 0:
         return result
     with gc_paused(), transaction.atomic():
-        writer = _Writer(cluster_id)
+        writer = _Writer(cluster_id, staged=staged)
         touched_hours: set[int] = set()
         if replace:
             touched_hours |= writer.clear_hours(_hours_of(slot_ts, interval))
@@ -270,9 +277,19 @@ def replace_hours(cluster, timestamps, interval: int) -> set[date]:
 
 
 def record_snapshot(
-    cluster, snapshot: Snapshot, *, slot: datetime, interval: int, source: str, queue: bool = True
+    cluster,
+    snapshot: Snapshot,
+    *,
+    slot: datetime,
+    interval: int,
+    source: str,
+    queue: bool = True,
+    staged: bool = False,
 ) -> RecordResult:
-    """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path."""
+    """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path.
+
+    `staged` (what `take_sample` passes): the minute is appended to the minute tables and folded into
+    its hours later (record_samples)."""
     nodes, pods, namespaces = snapshot_frames(snapshot, slot)
     volumes = snapshot_volume_frame(snapshot, slot)
     if nodes.empty and pods.empty and (volumes is None or volumes.empty):
@@ -290,6 +307,7 @@ def record_snapshot(
         queue=queue,
         volumes=volumes,
         load_balancers=snapshot_load_balancer_frame(snapshot, slot),
+        staged=staged,
     )
 
 
@@ -520,6 +538,9 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     days = settings.FINOPS_HOURLY_RETENTION_DAYS if retention_days is None else retention_days
     now = now or timezone.now()
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
+    from costing.folding import fold_minutes  # folding imports this module's SET clauses
+
+    fold_minutes(None, before=cutoff)  # minutes still staged count in their hours before these go
     deleted = {
         "slots": 0, "pod_hours": 0, "container_hours": 0, "node_hours": 0, "volume_hours": 0,
         "load_balancer_hours": 0, "coverage_hours": 0,
@@ -917,8 +938,9 @@ def _record_empty(cluster, slot: datetime, interval: int, source: str, queue: bo
 class _Writer:
     """The writes of one cluster's samples, inside the caller's transaction, through costing.bulk_write."""
 
-    def __init__(self, cluster_id: int):
+    def __init__(self, cluster_id: int, *, staged: bool = False):
         self.cluster_id = cluster_id
+        self.staged = staged
 
     # -- slots --
     def claim_slots(
@@ -999,6 +1021,8 @@ class _Writer:
             VolumeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             clear_load_balancer_hours(self.cluster_id, a, b)
+            for model in (PodMinute, ContainerMinute, NodeMinute):
+                model.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
         return hours
 
@@ -1230,7 +1254,16 @@ class _Writer:
         update = bulk.if_newer(
             Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"], "last_seen"
         ) + bulk.widened(Pod)
-        ids = dict(
+        ids: dict[str, int] = {}
+        if self.staged:
+            # Only new or changed pods are written; the others' last_seen follows when their minutes fold.
+            known = self._known_pods(last["pod_uid"].tolist())
+            ids = {uid: row[0] for uid, row in known.items()}
+            first_ts = last["first_ts"].to_numpy().tolist()
+            rows = [
+                row for row, f in zip(rows, first_ts, strict=True) if _pod_changed(row, f, known.get(row[5]))
+            ]
+        ids.update(
             bulk.upsert(
                 Pod,
                 [
@@ -1254,6 +1287,18 @@ class _Writer:
         self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
         self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
         return ids
+
+    def _known_pods(self, uids: list[str]) -> dict[str, tuple]:
+        """uid -> (id, namespace id, workload id, node id, name, labels, first seen epoch) of stored pods."""
+        known: dict[str, tuple] = {}
+        chunk = bulk.max_params() - 1
+        fields = ["uid", "id", "namespace_id", "workload_id", "node_id", "name", "labels", "first_seen"]
+        for i in range(0, len(uids), chunk):
+            for uid, *row, first in Pod.objects.filter(
+                cluster_id=self.cluster_id, uid__in=uids[i : i + chunk]
+            ).values_list(*fields):
+                known[uid] = (*row, int(first.timestamp()))
+        return known
 
     # -- hourly quantities --
     def add_pod_hours(
@@ -1288,6 +1333,8 @@ class _Writer:
                 "gpu_billable_hours": np.maximum(gpu_use, gpu_req)[index] * weight,
             }
         )
+        if self.staged:
+            return self._stage(PodMinute, frame, pods["ts"].to_numpy()[index])
         sums = frame.groupby(["pod_id", "node_id", "hour"], sort=True).sum().reset_index()
         sums.insert(0, "cluster_id", self.cluster_id)
         sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
@@ -1334,6 +1381,11 @@ class _Writer:
                 "mem_usage_max_bytes": mem_use,
             }
         )
+        if self.staged:
+            # Each sample's usage bucket (None without metrics): the fold sums seconds per bucket.
+            frame["cpu_bucket"] = np.where(metrics, histograms.CPU.index(cpu_use), -1)
+            frame["mem_bucket"] = np.where(metrics, histograms.MEMORY.index(mem_use), -1)
+            return self._stage(ContainerMinute, frame, containers["ts"].to_numpy()[index])
         keys = ["pod_id", "node_id", "container", "hour"]
         grouped = frame.groupby(keys, sort=True)
         peaks = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
@@ -1376,6 +1428,8 @@ class _Writer:
                 "gpu_capacity_hours": nodes["gpu_capacity_devices"].to_numpy()[index] * weight,
             }
         )
+        if self.staged:
+            return self._stage(NodeMinute, frame, nodes["ts"].to_numpy()[index])
         sums = frame.groupby(["node_id", "hour"], sort=True).sum().reset_index()
         sums.insert(0, "cluster_id", self.cluster_id)
         sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
@@ -1388,6 +1442,20 @@ class _Writer:
             update=bulk.added(NodeHour, columns[3:]),
         )
         return len(sums)
+
+    def _stage(self, model, frame: pd.DataFrame, slots: np.ndarray) -> int:
+        """Append one row per sample and hour to a minute table (COPY on PostgreSQL); the rows' count."""
+        columns: dict[str, object] = {"cluster_id": self.cluster_id}
+        for name in frame.columns:
+            values = frame[name].to_numpy()
+            if name == "hour":
+                values = pd.to_datetime(values, unit="s", utc=True)
+            elif name in ("cpu_bucket", "mem_bucket"):  # -1: no metrics, NULL
+                values = np.where(values < 0, None, values.astype(object))
+            columns[name] = values
+        columns["slot"] = pd.to_datetime(slots, unit="s", utc=True)
+        bulk.insert_columns(model, columns)
+        return len(frame)
 
     # -- volumes --
     def add_volume_hours(
@@ -1552,6 +1620,23 @@ class _Writer:
             conflict=["cluster_id", "hour"],
             update=bulk.added(CoverageHour, [column]),
         )
+
+
+def _pod_changed(row: tuple, first_ts: int, known: tuple | None) -> bool:
+    """Whether a pod row (upsert_pods' layout) differs from the stored pod: new, moved, renamed, relabelled,
+    or seen earlier than its first_seen."""
+    if known is None:
+        return True
+    _, namespace_id, workload_id, node_id, name, _, labels, _, _ = row
+    _, k_namespace, k_workload, k_node, k_name, k_labels, k_first = known
+    if (namespace_id, workload_id, node_id, name) != (k_namespace, k_workload, k_node, k_name):
+        return True
+    if first_ts < k_first:
+        return True
+    stored = (
+        k_labels if isinstance(k_labels, str) else json.dumps(k_labels, sort_keys=True, separators=(",", ":"))
+    )
+    return stored != labels
 
 
 _ADDED_CONTAINER_FIELDS = {
