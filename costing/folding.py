@@ -31,7 +31,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from costing import bulk_write as bulk
-from costing.models import ContainerHour, ContainerMinute, NodeHour, NodeMinute, Pod, PodHour, PodMinute
+from costing.models import (
+    Cluster,
+    ContainerHour,
+    ContainerMinute,
+    NodeHour,
+    NodeMinute,
+    Pod,
+    PodHour,
+    PodMinute,
+)
 
 __all__ = ["fold_closed_hours", "fold_for_read", "fold_minutes", "has_staged"]
 
@@ -89,10 +98,19 @@ def fold_closed_hours(*, now: datetime | None = None) -> dict[str, int]:
     return fold_minutes(None, before=now.replace(minute=0, second=0, microsecond=0))
 
 
-def fold_for_read(cluster_ids: Iterable[int] | None = None) -> None:
-    """Before reading hour rows that may still be open: fold these clusters' staged minutes (cheap when
-    there are none)."""
-    fold_minutes(cluster_ids)
+def fold_for_read(
+    cluster: int | str | Iterable[int] | None = None, *, before: datetime | None = None
+) -> None:
+    """Before reading hour rows that may still be open: fold the staged minutes of a cluster (id or name),
+    of clusters (ids) or of all (None), of the hours before `before` if given. Three indexed probes when
+    nothing is staged."""
+    if isinstance(cluster, str):
+        ids = list(Cluster.objects.filter(name=cluster).values_list("pk", flat=True))
+    elif isinstance(cluster, int):
+        ids = [cluster]
+    else:
+        ids = cluster
+    fold_minutes(ids, before=before)
 
 
 # --- SQL ----------------------------------------------------------------------------------------------

@@ -115,6 +115,9 @@ _NODE_FIELDS = [
     "gpu_capacity_devices",
 ]  # fmt: skip
 _EMPTY_JSON = "{}"
+_POD_FIELDS = [
+    "cluster_id", "namespace_id", "workload_id", "node_id", "name", "uid", "labels", "first_seen", "last_seen",
+]  # fmt: skip
 
 
 @dataclass
@@ -1254,51 +1257,47 @@ class _Writer:
         update = bulk.if_newer(
             Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"], "last_seen"
         ) + bulk.widened(Pod)
-        ids: dict[str, int] = {}
         if self.staged:
-            # Only new or changed pods are written; the others' last_seen follows when their minutes fold.
-            known = self._known_pods(last["pod_uid"].tolist())
-            ids = {uid: row[0] for uid, row in known.items()}
-            first_ts = last["first_ts"].to_numpy().tolist()
-            rows = [
-                row for row, f in zip(rows, first_ts, strict=True) if _pod_changed(row, f, known.get(row[5]))
-            ]
-        ids.update(
+            return self._upsert_changed_pods(rows, update, last)
+        ids = dict(
             bulk.upsert(
-                Pod,
-                [
-                    "cluster_id",
-                    "namespace_id",
-                    "workload_id",
-                    "node_id",
-                    "name",
-                    "uid",
-                    "labels",
-                    "first_seen",
-                    "last_seen",
-                ],
-                rows,
-                conflict=["cluster_id", "uid"],
-                update=update,
-                returning=["uid", "id"],
+                Pod, _POD_FIELDS, rows, conflict=["cluster_id", "uid"], update=update, returning=["uid", "id"]
             )
         )
-        # pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)
-        self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
-        self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
+        self._pod_codes(last, ids)
         return ids
 
-    def _known_pods(self, uids: list[str]) -> dict[str, tuple]:
-        """uid -> (id, namespace id, workload id, node id, name, labels, first seen epoch) of stored pods."""
-        known: dict[str, tuple] = {}
+    def _upsert_changed_pods(
+        self, rows: list[tuple], update: list[str], last: pd.DataFrame
+    ) -> dict[str, int]:
+        """The staged path's pods: only a new pod, or one moved, renamed, relabelled or seen earlier than its
+        first_seen, is written (the others' last_seen follows when their minutes fold); uid -> id of all."""
+        t = bulk.table(Pod)
+        first = bulk.column(Pod, "first_seen")
+        where = bulk.differs(Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"])
+        where += f" OR excluded.{first} < {t}.{first}"
+        bulk.upsert(
+            Pod,
+            _POD_FIELDS,
+            rows,
+            conflict=["cluster_id", "uid"],
+            update=update,
+            where=where,
+            copy_min_rows=500,
+        )
+        uids = last["pod_uid"].tolist()
+        ids: dict[str, int] = {}
         chunk = bulk.max_params() - 1
-        fields = ["uid", "id", "namespace_id", "workload_id", "node_id", "name", "labels", "first_seen"]
         for i in range(0, len(uids), chunk):
-            for uid, *row, first in Pod.objects.filter(
-                cluster_id=self.cluster_id, uid__in=uids[i : i + chunk]
-            ).values_list(*fields):
-                known[uid] = (*row, int(first.timestamp()))
-        return known
+            part = uids[i : i + chunk]
+            ids.update(Pod.objects.filter(cluster_id=self.cluster_id, uid__in=part).values_list("uid", "id"))
+        self._pod_codes(last, ids)
+        return ids
+
+    def _pod_codes(self, last: pd.DataFrame, ids: dict[str, int]) -> None:
+        """pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)."""
+        self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
+        self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
 
     # -- hourly quantities --
     def add_pod_hours(
@@ -1620,23 +1619,6 @@ class _Writer:
             conflict=["cluster_id", "hour"],
             update=bulk.added(CoverageHour, [column]),
         )
-
-
-def _pod_changed(row: tuple, first_ts: int, known: tuple | None) -> bool:
-    """Whether a pod row (upsert_pods' layout) differs from the stored pod: new, moved, renamed, relabelled,
-    or seen earlier than its first_seen."""
-    if known is None:
-        return True
-    _, namespace_id, workload_id, node_id, name, _, labels, _, _ = row
-    _, k_namespace, k_workload, k_node, k_name, k_labels, k_first = known
-    if (namespace_id, workload_id, node_id, name) != (k_namespace, k_workload, k_node, k_name):
-        return True
-    if first_ts < k_first:
-        return True
-    stored = (
-        k_labels if isinstance(k_labels, str) else json.dumps(k_labels, sort_keys=True, separators=(",", ":"))
-    )
-    return stored != labels
 
 
 _ADDED_CONTAINER_FIELDS = {
