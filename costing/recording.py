@@ -14,6 +14,9 @@ samples and hours:
   anything, so a slot recorded twice (late, retried, concurrent) counts once.
 - Hourly rows grow by `INSERT ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x`: no
   read-then-write. Rows are sorted by key so that concurrent writers lock in the same order.
+- The live minute (`staged=True`) appends its pod-, container- and node-hour shares to the minute tables
+  instead (PodMinute, ContainerMinute, NodeMinute: COPY, no per-row foreign-key check) and writes only new
+  or changed pods; costing/folding.py adds them to the hours with the same additions, exactly once.
 - Every hour touched marks its day dirty (costing.dirty) in the same transaction.
 - Containers (CONTAINER_COLUMNS) become container-hours in the same transaction and under the same
   slot claim as their pods: resource-hours, the hour's peak usage and usage histograms
@@ -1285,13 +1288,25 @@ class _Writer:
             where=where,
             copy_min_rows=500,
         )
-        uids = last["pod_uid"].tolist()
+        ids = self._pod_ids(last["pod_uid"].tolist())
+        self._pod_codes(last, ids)
+        return ids
+
+    def _pod_ids(self, uids: list[str]) -> dict[str, int]:
+        """uid -> id of the cluster's pods named (PostgreSQL: one array parameter, not one per uid)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {bulk.column(Pod, 'uid')}, {bulk.column(Pod, 'id')} FROM {bulk.table(Pod)} "  # noqa: S608
+                    f"WHERE {bulk.column(Pod, 'cluster_id')} = %s AND {bulk.column(Pod, 'uid')} = ANY(%s)",
+                    [self.cluster_id, uids],
+                )
+                return dict(cursor.fetchall())
         ids: dict[str, int] = {}
         chunk = bulk.max_params() - 1
         for i in range(0, len(uids), chunk):
             part = uids[i : i + chunk]
             ids.update(Pod.objects.filter(cluster_id=self.cluster_id, uid__in=part).values_list("uid", "id"))
-        self._pod_codes(last, ids)
         return ids
 
     def _pod_codes(self, last: pd.DataFrame, ids: dict[str, int]) -> None:
