@@ -58,6 +58,7 @@ _CONTAINER_SUMS = [
 _CONTAINER_PEAKS = ["cpu_usage_max_cores", "mem_usage_max_bytes"]
 _NODE_SUMS = ["samples", "cpu_capacity_core_hours", "mem_capacity_gib_hours", "gpu_capacity_hours"]
 _STAGED = (PodMinute, ContainerMinute, NodeMinute)
+_FOLD_LOCK = 20_0033  # with the cluster id: the advisory lock of a cluster's fold (PostgreSQL)
 
 
 def has_staged(cluster_ids: Iterable[int] | None = None, *, before: datetime | None = None) -> bool:
@@ -84,12 +85,26 @@ def fold_minutes(
     out |= {"node_minutes": 0, "node_hours": 0}
     if ids == [] or not has_staged(ids, before=before):
         return out
-    where, params = _condition(ids, before)
     with transaction.atomic():
+        if _postgres():
+            # One fold of a cluster at a time, clusters locked in ascending order: two folds deleting the same
+            # minutes could otherwise lock them in different orders.
+            if ids is None:
+                ids = _staged_clusters(before)
+            for cluster_id in ids:
+                _run("SELECT pg_advisory_xact_lock(%s::int, %s::int)", [_FOLD_LOCK, cluster_id])
+        where, params = _condition(ids, before)
         out["pod_minutes"], out["pod_hours"] = _fold_pods(where, params)
         out["container_minutes"], out["container_hours"] = _fold_containers(where, params)
         out["node_minutes"], out["node_hours"] = _fold_nodes(where, params)
     return out
+
+
+def _staged_clusters(before: datetime | None) -> list[int]:
+    where, params = _condition(None, before)
+    cluster = bulk.column(PodMinute, "cluster_id")
+    union = " UNION ".join(f"SELECT {cluster} FROM {bulk.table(m)} WHERE {where}" for m in _STAGED)
+    return sorted(row[0] for row in _run(union, params * len(_STAGED)))
 
 
 def fold_closed_hours(*, now: datetime | None = None) -> dict[str, int]:

@@ -4,6 +4,7 @@ path (record_snapshot without staging) recording the very same minutes into anot
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -273,3 +274,39 @@ def test_the_staged_tables_have_no_foreign_key_constraint(db):
         for model in (PodMinute, ContainerMinute, NodeMinute):
             constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
             assert not [c for c in constraints.values() if c["foreign_key"]], model.__name__
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folds_and_records_at_once_count_every_minute_once():
+    """Three folds (all clusters, closed hours, one cluster) and a live minute at the same time."""
+    cluster = Cluster.objects.create(name="race", connection_type=ConnectionType.SIMULATOR)
+    staged(cluster, [at(0), at(1), at(61)], cpu_use=[1.0])
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def run(work):
+        try:
+            barrier.wait(timeout=5)
+            work()
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    works = [
+        lambda: fold_minutes(),
+        lambda: fold_closed_hours(now=at(90)),
+        lambda: fold_minutes([cluster.pk]),
+        lambda: staged(cluster, [at(2)], cpu_use=[1.0]),
+    ]
+    threads = [threading.Thread(target=run, args=(w,)) for w in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    fold_minutes()
+    assert PodHour.objects.get(hour=T0).samples == 3
+    assert PodHour.objects.get(hour=at(60)).samples == 1
+    assert ContainerHour.objects.get(hour=T0).seconds == 180
+    assert NodeHour.objects.get(hour=T0).samples == 3
