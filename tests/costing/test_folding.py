@@ -33,6 +33,7 @@ from costing.models import (
     VolumeMountHour,
 )
 from costing.recording import prune_usage, record_samples, record_snapshot, replace_hours
+from costing.tasks.sampling import fold_minutes_task
 
 GIB = 2**30
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -310,3 +311,9 @@ def test_folds_and_records_at_once_count_every_minute_once():
     assert PodHour.objects.get(hour=at(60)).samples == 1
     assert ContainerHour.objects.get(hour=T0).seconds == 180
     assert NodeHour.objects.get(hour=T0).samples == 3
+
+
+def test_the_beat_task_folds_the_closed_hours(cluster):
+    staged(cluster, [at(0)], cpu_use=[1.0])
+    assert fold_minutes_task.apply().get()["pod_minutes"] == 1  # 2026-03-02 10:00 closed long ago
+    assert PodHour.objects.get().samples == 1 and not has_staged()
