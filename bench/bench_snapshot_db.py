@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data
 from bench.bench_snapshot import CHURN_PER_RUN, fetch_and_parse
-from bench.common import add_size_argument, bench_database, result
+from bench.common import CpuClock, add_size_argument, bench_database, result
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=500)
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--slots", type=int, default=6)
+    parser.add_argument(
+        "--direct", action="store_true", help="the hour rows upserted every minute (the path before staging)"
+    )
     add_size_argument(parser)
     args = parser.parse_args()
     if args.small:
@@ -48,6 +51,7 @@ def main() -> None:
 
         from costing.choices import ConnectionType, SampleSource
         from costing.collectors.kubernetes import KubernetesCollector, api_client_from_kubeconfig
+        from costing.folding import fold_minutes
         from costing.models import Cluster, Pod, PodHour
         from costing.recording import record_snapshot
         from tests.costing.collectors.conftest import TOKEN, kubeconfig_for
@@ -66,28 +70,45 @@ def main() -> None:
                 if i:
                     data.churn_api(server, rng, int(args.pods * CHURN_PER_RUN))
                 first = len(server.requests)
+                clock = CpuClock()
                 t0 = time.perf_counter()
                 snap = collector.snapshot(datetime.now(UTC))
                 t1 = time.perf_counter()
+                snapshot_cpu = clock.seconds()[0]
                 recorded = record_snapshot(
                     cluster,
                     snap,
                     slot=START + timedelta(minutes=i),
                     interval=60,
                     source=SampleSource.COLLECTOR,
+                    staged=not args.direct,
                 )
                 t2 = time.perf_counter()
+                cpu = clock.seconds()
                 assert recorded.slots == 1
+                floor_clock = CpuClock()
                 floor, size = fetch_and_parse(pool, server.url, server.requests[first:], headers)
-                rows.append((t1 - t0, t2 - t1, floor))
+                floor_cpu = floor_clock.seconds()[0]
+                rows.append((t1 - t0, t2 - t1, floor, sum(cpu), floor_cpu))
                 print(
                     f"slot {i + 1}: snapshot {t1 - t0:.3f} s + record {t2 - t1:.3f} s; floor {floor:.3f} s "
-                    f"({size / 1e6:.1f} MB, {len(snap.pods):,} pods)",
+                    f"({size / 1e6:.1f} MB, {len(snap.pods):,} pods); one-core CPU {cpu[0]:.3f} s (snapshot "
+                    f"{snapshot_cpu:.3f} s) + PostgreSQL {cpu[1]:.3f} s (floor {floor_cpu:.3f} s; the test API server's own CPU, "
+                    "a thread of this process, counts in both)",
                     flush=True,
                 )
         finally:
             client.close()
             server.stop()
+        clock, t0 = CpuClock(), time.perf_counter()
+        folded = fold_minutes([cluster.pk])
+        fold_cpu = sum(clock.seconds())
+        print(
+            f"fold of the {args.slots} staged slots into their hours: {time.perf_counter() - t0:.3f} s, one-core "
+            f"CPU {fold_cpu:.3f} s ({folded['pod_minutes']:,} pod minutes -> {folded['pod_hours']:,} pod-hours; "
+            f"{folded['container_minutes']:,} container minutes): "
+            f"{fold_cpu / args.slots:.3f} s per slot folded"
+        )
         samples = sum(PodHour.objects.values_list("samples", flat=True))
         print(
             f"PostgreSQL {connection.pg_version // 10000}; {Pod.objects.count():,} pods recorded, "
@@ -95,7 +116,10 @@ def main() -> None:
         )
         print(
             f"medians: snapshot {statistics.median(r[0] for r in rows):.3f} s, "
-            f"record {statistics.median(r[1] for r in rows):.3f} s"
+            f"record {statistics.median(r[1] for r in rows):.3f} s, "
+            f"one-core CPU (process + PostgreSQL) {statistics.median(r[3] for r in rows):.3f} s, "
+            f"floor's CPU {statistics.median(r[4] for r in rows):.3f} s: CPU ratio "
+            f"{statistics.median(r[3] for r in rows) / statistics.median(r[4] for r in rows):.2f}"
         )
         result(
             f"snapshot() + record_snapshot(), median of {args.slots} slots (the first, inventory, included)",

@@ -36,6 +36,7 @@ __all__ = [
     "COPY_MIN_ROWS",
     "Inserter",
     "added",
+    "differs",
     "if_newer",
     "insert_columns",
     "max_params",
@@ -158,11 +159,19 @@ def _integer_copy(values) -> list[str]:
 
 
 def _float_copy(values) -> list[str]:
-    # numpy prints the shortest text that reads back as the same double, like repr().
+    # repr() is the shortest text that reads back as the same double (numpy's astype(str) prints the same
+    # text, at twice the cost). Columns that repeat a few values (requests, capacities) are printed once
+    # per distinct value.
     array = np.asarray(values, dtype=np.float64)
-    text = array.astype(str).astype(object)
-    text[np.isnan(array)] = _NULL
-    return text.tolist()
+    codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    if len(uniques) * 2 < len(array):
+        lookup = np.array([*map(float.__repr__, uniques.tolist()), _NULL], dtype=object)
+        return lookup[codes].tolist()
+    text = list(map(float.__repr__, array.tolist()))
+    if (codes < 0).any():
+        for i in np.flatnonzero(codes < 0).tolist():
+            text[i] = _NULL
+    return text
 
 
 def _decimal_copy(values) -> list[str]:
@@ -369,6 +378,14 @@ def if_newer(model, fields: Iterable[str], stamp: str) -> list[str]:
     ]
 
 
+def differs(model, fields: Iterable[str]) -> str:
+    """A condition (for `upsert`'s `where`): one of the fields differs between the stored and the new row
+    (NULL-safe; JSON compared as values on PostgreSQL)."""
+    t = table(model)
+    op = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return " OR ".join(f"{t}.{c} {op} excluded.{c}" for c in (column(model, f) for f in fields))
+
+
 def widened(model, first: str = "first_seen", last: str = "last_seen") -> list[str]:
     """SET clauses that widen the stored [first, last] span to cover the new row's."""
     t, a, b = table(model), column(model, first), column(model, last)
@@ -387,10 +404,13 @@ def upsert(
     update: Sequence[str] = (),
     returning: Sequence[str] = (),
     copy_min_rows: int = COPY_MIN_ROWS,
+    where: str = "",
 ) -> list[tuple]:
     """INSERT rows of `fields`; on a conflict on the `conflict` fields, apply the `update` SET clauses
     (from `added`, `if_newer`, `widened`), or DO NOTHING without them. Returns the `returning` fields of
-    the rows inserted or updated (with DO NOTHING: only of the rows inserted).
+    the rows inserted or updated (with DO NOTHING: only of the rows inserted). `where`: a condition on
+    the stored row (the table's name) and `excluded` without which a conflicting row is left as it is
+    (not rewritten, not returned).
 
     Rows hold plain Python values in the database's terms: timestamps from `stamps`, JSON as text.
     `copy_min_rows`: from how many rows PostgreSQL gets them by COPY (wide rows gain from it sooner).
@@ -399,6 +419,8 @@ def upsert(
         return []
     name, cols = table(model), _columns(model, fields)
     action = f"DO UPDATE SET {', '.join(update)}" if update else "DO NOTHING"
+    if update and where:
+        action += f" WHERE {where}"
     tail = f" ON CONFLICT ({_columns(model, conflict)}) {action}"
     if returning:
         tail += f" RETURNING {_columns(model, returning)}"

@@ -37,6 +37,7 @@ from costing.engine.rollup import (
     roll_up_day,
     units,
 )
+from costing.folding import fold_minutes
 from costing.models import (
     BillLine,
     Cluster,
@@ -371,6 +372,8 @@ def compute_cluster_day(cluster_id: int, day: date, *, clear_dirty: bool = True)
     with transaction.atomic():
         ClusterDay.objects.get_or_create(cluster_id=cluster_id, day=day)
         row = ClusterDay.objects.select_for_update().get(cluster_id=cluster_id, day=day)
+        # The live samples' minutes of the day's hours, open ones included, into their hours first.
+        fold_minutes([cluster_id], before=day_bounds(day)[1])
         version = row.dirty_version
         policy = policy_for_day(day)
         spec = spec_from_policy(policy) if policy is not None else _spec_for_day(day)

@@ -22,6 +22,7 @@ from costing.engine.levers import (
 )
 from costing.engine.levers.frames import WORKLOAD_KEY
 from costing.engine.rightsizing import OVER_REQUESTED, RightsizingPolicy
+from costing.folding import fold_for_read
 from costing.models import Cluster, Node, NodeCostHour, NodeHour, Pod, PodHour
 from costing.policy.store import spec_for_day
 from costing.recommendations import recommendations, with_owners
@@ -98,6 +99,7 @@ def _scope(start: datetime, end: datetime, cluster: str | None) -> dict:
 
 def node_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
     """NODE_COLUMNS for [start, end): capacity sampled per node-hour, with its pool, cost and unit prices."""
+    fold_for_read(cluster, before=end)
     scope = _scope(start, end, cluster)
     hours = read_frame(
         NodeHour.objects.filter(**scope).values_list(
@@ -126,6 +128,7 @@ def node_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd
 def pod_hours(start: datetime, end: datetime, cluster: str | None = None) -> pd.DataFrame:
     """POD_COLUMNS for [start, end). A pod's share of the hour is its samples times its cluster's sampling
     interval (at most the hour): its request while present is its request-hours over that share."""
+    fold_for_read(cluster, before=end)
     rows = read_frame(
         PodHour.objects.filter(**_scope(start, end, cluster)).values_list(*_POD_FIELDS), _POD_FIELDS
     )

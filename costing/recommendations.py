@@ -39,6 +39,7 @@ from costing.models import (
     Pod,
     Workload,
 )
+from costing.folding import fold_for_read
 from costing.policy.spec import RIGHTSIZING_DAYS, RightsizingSpec
 from costing.policy.store import spec_for_day
 
@@ -97,6 +98,7 @@ def container_hours(
     rows: the ORM's per-row work would be most of the time); names come from the pods, read once each,
     and prices from the node-hours, joined by position (a merge of millions of rows costs seconds).
     """
+    fold_for_read(cluster, before=end)
     scope = {"hour__gte": start, "hour__lt": end}
     if cluster:
         scope["cluster__name"] = cluster

@@ -14,6 +14,9 @@ samples and hours:
   anything, so a slot recorded twice (late, retried, concurrent) counts once.
 - Hourly rows grow by `INSERT ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x`: no
   read-then-write. Rows are sorted by key so that concurrent writers lock in the same order.
+- The live minute (`staged=True`) appends its pod-, container- and node-hour shares to the minute tables
+  instead (PodMinute, ContainerMinute, NodeMinute: COPY, no per-row foreign-key check) and writes only new
+  or changed pods; costing/folding.py adds them to the hours with the same additions, exactly once.
 - Every hour touched marks its day dirty (costing.dirty) in the same transaction.
 - Containers (CONTAINER_COLUMNS) become container-hours in the same transaction and under the same
   slot claim as their pods: resource-hours, the hour's peak usage and usage histograms
@@ -57,15 +60,18 @@ from costing.models import (
     ClusterDay,
     ContainerDay,
     ContainerHour,
+    ContainerMinute,
     CoverageHour,
     LoadBalancerHour,
     Namespace,
     Node,
     NodeHour,
     NodeInstance,
+    NodeMinute,
     NodePool,
     Pod,
     PodHour,
+    PodMinute,
     SampleSlot,
     Volume,
     VolumeHour,
@@ -113,6 +119,9 @@ _NODE_FIELDS = [
     "gpu_capacity_devices",
 ]  # fmt: skip
 _EMPTY_JSON = "{}"
+_POD_FIELDS = [
+    "cluster_id", "namespace_id", "workload_id", "node_id", "name", "uid", "labels", "first_seen", "last_seen",
+]  # fmt: skip
 
 
 @dataclass
@@ -173,6 +182,7 @@ def record_samples(
     queue: bool = True,
     volumes: pd.DataFrame | None = None,
     load_balancers: pd.DataFrame | None = None,
+    staged: bool = False,
 ) -> RecordResult:
     """Store samples (NODE_COLUMNS, POD_COLUMNS, NAMESPACE_COLUMNS frames) of one cluster, in one transaction.
 
@@ -196,6 +206,9 @@ def record_samples(
     recorded of volumes (a source that cannot list them).
     `load_balancers` (LOAD_BALANCER_COLUMNS): the Services of type LoadBalancer seen in these slots
     (costing/recording_network.py); a row at a timestamp with no node or pod row adds no slot.
+    `staged`: the pod-, container- and node-hours go to the minute tables (appended by COPY), folded into
+    the hours later (costing/folding.py), and only the pods that are new or changed are written (their
+    `last_seen` follows at the fold): the live path's way, which rewrites no hour row every minute.
     """
     if not 1 <= int(interval) <= SECONDS_PER_HOUR:
         raise ValueError(f"interval must be 1..3600 seconds, not {interval}")
@@ -218,7 +231,7 @@ def record_samples(
     if len(slot_ts) == 0:
         return result
     with gc_paused(), transaction.atomic():
-        writer = _Writer(cluster_id)
+        writer = _Writer(cluster_id, staged=staged)
         touched_hours: set[int] = set()
         if replace:
             touched_hours |= writer.clear_hours(_hours_of(slot_ts, interval))
@@ -271,9 +284,19 @@ def replace_hours(cluster, timestamps, interval: int) -> set[date]:
 
 
 def record_snapshot(
-    cluster, snapshot: Snapshot, *, slot: datetime, interval: int, source: str, queue: bool = True
+    cluster,
+    snapshot: Snapshot,
+    *,
+    slot: datetime,
+    interval: int,
+    source: str,
+    queue: bool = True,
+    staged: bool = False,
 ) -> RecordResult:
-    """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path."""
+    """Record one snapshot as the sample of `slot` (not of the instant it was taken): the live path.
+
+    `staged` (what `take_sample` passes): the minute is appended to the minute tables and folded into
+    its hours later (record_samples)."""
     nodes, pods, namespaces = snapshot_frames(snapshot, slot)
     volumes = snapshot_volume_frame(snapshot, slot)
     if nodes.empty and pods.empty and (volumes is None or volumes.empty):
@@ -291,6 +314,7 @@ def record_snapshot(
         queue=queue,
         volumes=volumes,
         load_balancers=snapshot_load_balancer_frame(snapshot, slot),
+        staged=staged,
     )
 
 
@@ -521,6 +545,9 @@ def prune_usage(*, now: datetime | None = None, retention_days: int | None = Non
     days = settings.FINOPS_HOURLY_RETENTION_DAYS if retention_days is None else retention_days
     now = now or timezone.now()
     cutoff = _floor_hour(now - timedelta(days=days)).replace(hour=0)
+    from costing.folding import fold_minutes  # folding imports this module's SET clauses
+
+    fold_minutes(None, before=cutoff)  # minutes still staged count in their hours before these go
     deleted = {
         "slots": 0, "pod_hours": 0, "container_hours": 0, "container_days": 0, "node_hours": 0,
         "volume_hours": 0, "load_balancer_hours": 0, "coverage_hours": 0,
@@ -955,8 +982,9 @@ def _record_empty(cluster, slot: datetime, interval: int, source: str, queue: bo
 class _Writer:
     """The writes of one cluster's samples, inside the caller's transaction, through costing.bulk_write."""
 
-    def __init__(self, cluster_id: int):
+    def __init__(self, cluster_id: int, *, staged: bool = False):
         self.cluster_id = cluster_id
+        self.staged = staged
         self.pod_hour_groups: tuple[np.ndarray, pd.DataFrame] | None = None  # set by add_pod_hours
 
     # -- slots --
@@ -1038,6 +1066,8 @@ class _Writer:
             VolumeHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             CoverageHour.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             clear_load_balancer_hours(self.cluster_id, a, b)
+            for model in (PodMinute, ContainerMinute, NodeMinute):
+                model.objects.filter(**scope, hour__gte=a, hour__lt=b).delete()
             SampleSlot.objects.filter(**scope, slot__gte=a, slot__lt=b).delete()
         return hours
 
@@ -1275,30 +1305,59 @@ class _Writer:
         update = bulk.if_newer(
             Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"], "last_seen"
         ) + bulk.widened(Pod)
+        if self.staged:
+            return self._upsert_changed_pods(rows, update, last)
         ids = dict(
             bulk.upsert(
-                Pod,
-                [
-                    "cluster_id",
-                    "namespace_id",
-                    "workload_id",
-                    "node_id",
-                    "name",
-                    "uid",
-                    "labels",
-                    "first_seen",
-                    "last_seen",
-                ],
-                rows,
-                conflict=["cluster_id", "uid"],
-                update=update,
-                returning=["uid", "id"],
+                Pod, _POD_FIELDS, rows, conflict=["cluster_id", "uid"], update=update, returning=["uid", "id"]
             )
         )
-        # pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)
+        self._pod_codes(last, ids)
+        return ids
+
+    def _upsert_changed_pods(
+        self, rows: list[tuple], update: list[str], last: pd.DataFrame
+    ) -> dict[str, int]:
+        """The staged path's pods: only a new pod, or one moved, renamed, relabelled or seen earlier than its
+        first_seen, is written (the others' last_seen follows when their minutes fold); uid -> id of all."""
+        t = bulk.table(Pod)
+        first = bulk.column(Pod, "first_seen")
+        where = bulk.differs(Pod, ["namespace_id", "workload_id", "node_id", "name", "labels"])
+        where += f" OR excluded.{first} < {t}.{first}"
+        bulk.upsert(
+            Pod,
+            _POD_FIELDS,
+            rows,
+            conflict=["cluster_id", "uid"],
+            update=update,
+            where=where,
+            copy_min_rows=500,
+        )
+        ids = self._pod_ids(last["pod_uid"].tolist())
+        self._pod_codes(last, ids)
+        return ids
+
+    def _pod_ids(self, uids: list[str]) -> dict[str, int]:
+        """uid -> id of the cluster's pods named (PostgreSQL: one array parameter, not one per uid)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {bulk.column(Pod, 'uid')}, {bulk.column(Pod, 'id')} FROM {bulk.table(Pod)} "  # noqa: S608
+                    f"WHERE {bulk.column(Pod, 'cluster_id')} = %s AND {bulk.column(Pod, 'uid')} = ANY(%s)",
+                    [self.cluster_id, uids],
+                )
+                return dict(cursor.fetchall())
+        ids: dict[str, int] = {}
+        chunk = bulk.max_params() - 1
+        for i in range(0, len(uids), chunk):
+            part = uids[i : i + chunk]
+            ids.update(Pod.objects.filter(cluster_id=self.cluster_id, uid__in=part).values_list("uid", "id"))
+        return ids
+
+    def _pod_codes(self, last: pd.DataFrame, ids: dict[str, int]) -> None:
+        """pod code -> id, for the pod-hours (codes run 0..n-1 over the batch)."""
         self.pod_id_by_code = np.zeros(int(last.index.max()) + 1, dtype=np.int64)
         self.pod_id_by_code[last.index.to_numpy()] = [ids[u] for u in last["pod_uid"]]
-        return ids
 
     # -- hourly quantities --
     def add_pod_hours(
@@ -1338,6 +1397,16 @@ class _Writer:
                 for value, floor in quantities.values()
             ]
         )
+        if self.staged:
+            frame = pd.DataFrame(
+                {
+                    **keys,
+                    "samples": 1,
+                    "samples_without_metrics": take((~pods["has_metrics"].to_numpy()).astype(np.int64)),
+                    **{name: values[:, i] for i, name in enumerate(quantities)},
+                }
+            )
+            return self._stage(PodMinute, frame, take(pods["ts"].to_numpy()))
         group, sums = _grouped(keys)
         self.pod_hour_groups = (group, sums.copy())
         sums["samples"] = np.bincount(group, minlength=len(sums))
@@ -1367,6 +1436,33 @@ class _Writer:
         cpu_use = take(containers["cpu_usage_cores"].to_numpy())
         mem_req = take(containers["memory_request_bytes"].to_numpy())
         mem_use = take(containers["memory_usage_bytes"].to_numpy())
+        if self.staged:
+            frame = pd.DataFrame(
+                {
+                    "pod_id": take(self.pod_id_by_code[containers["pod_code"].to_numpy()]),
+                    "node_id": take(_ids(containers["node"], node_ids)),
+                    "container": take(containers["container"].to_numpy()),
+                    "hour": hour,
+                    "init": take(containers["init"].to_numpy()),
+                    "samples": 1,
+                    "samples_without_metrics": (~metrics).astype(np.int64),
+                    "seconds": seconds,
+                    "cpu_request_core_hours": cpu_req * weight,
+                    "cpu_usage_core_hours": cpu_use * weight,
+                    "cpu_billable_core_hours": np.maximum(cpu_use, cpu_req) * weight,
+                    "cpu_limit_core_hours": take(containers["cpu_limit_cores"].to_numpy()) * weight,
+                    "mem_request_gib_hours": mem_req / GIB * weight,
+                    "mem_usage_gib_hours": mem_use / GIB * weight,
+                    "mem_billable_gib_hours": np.maximum(mem_use, mem_req) / GIB * weight,
+                    "mem_limit_gib_hours": take(containers["memory_limit_bytes"].to_numpy()) / GIB * weight,
+                    "cpu_usage_max_cores": cpu_use,
+                    "mem_usage_max_bytes": mem_use,
+                }
+            )
+            # Each sample's usage bucket (None without metrics): the fold sums seconds per bucket.
+            frame["cpu_bucket"] = np.where(metrics, histograms.CPU.index(cpu_use), -1)
+            frame["mem_bucket"] = np.where(metrics, histograms.MEMORY.index(mem_use), -1)
+            return self._stage(ContainerMinute, frame, take(containers["ts"].to_numpy()))
         keys = ["pod_id", "node_id", "container", "hour"]
         pod_hours = self.pod_hour_groups
         if containers.attrs.get("main_of_pods") and pod_hours is not None and len(pod_hours[0]) == len(hour):
@@ -1433,6 +1529,8 @@ class _Writer:
                 "gpu_capacity_hours": nodes["gpu_capacity_devices"].to_numpy()[index] * weight,
             }
         )
+        if self.staged:
+            return self._stage(NodeMinute, frame, nodes["ts"].to_numpy()[index])
         sums = frame.groupby(["node_id", "hour"], sort=True).sum().reset_index()
         sums.insert(0, "cluster_id", self.cluster_id)
         sums["hour"] = bulk.stamps(sums["hour"].to_numpy())
@@ -1445,6 +1543,20 @@ class _Writer:
             update=bulk.added(NodeHour, columns[3:]),
         )
         return len(sums)
+
+    def _stage(self, model, frame: pd.DataFrame, slots: np.ndarray) -> int:
+        """Append one row per sample and hour to a minute table (COPY on PostgreSQL); the rows' count."""
+        columns: dict[str, object] = {"cluster_id": self.cluster_id}
+        for name in frame.columns:
+            values = frame[name].to_numpy()
+            if name == "hour":
+                values = pd.to_datetime(values, unit="s", utc=True)
+            elif name in ("cpu_bucket", "mem_bucket"):  # -1: no metrics, NULL
+                values = np.where(values < 0, None, values.astype(object))
+            columns[name] = values
+        columns["slot"] = pd.to_datetime(slots, unit="s", utc=True)
+        bulk.insert_columns(model, columns)
+        return len(frame)
 
     # -- volumes --
     def add_volume_hours(

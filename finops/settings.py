@@ -231,6 +231,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "costing.sample_cluster": {"queue": "sampling"},
     "costing.sweep_missed_slots": {"queue": "sampling"},
+    "costing.fold_minutes": {"queue": "compute"},
     "costing.import_bill": {"queue": "billing"},
     "costing.recompute_dirty_days": {"queue": "compute"},
     "costing.recompute_day": {"queue": "compute"},

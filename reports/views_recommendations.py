@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 
 from costing import access, histograms
 from costing.engine.rightsizing import OVER_REQUESTED, UNDER_REQUESTED
+from costing.folding import fold_for_read
 from costing.models import ContainerHour, Workload
 from costing.recommendations import kubectl_patch, recommendations_at, rightsizing_settings, savings_sums
 from reports import charts, tables, views_common
@@ -170,6 +171,7 @@ def recommendation(request, state, pk: int):
     rows = _records(frame)
     policy = settings.for_namespace(workload.namespace.name)
     end = _midnight(day)
+    fold_for_read(workload.cluster_id, before=end)
     window = ContainerHour.objects.filter(
         pod__workload=workload, init=False, hour__gte=end - timedelta(days=policy.lookback_days), hour__lt=end
     )

@@ -76,7 +76,10 @@ def take_sample(cluster_id: int, slot: datetime) -> str:
         logger.warning("cluster %s slot %s: gap (%s)", cluster.name, slot.isoformat(), reason)
         return "gap" if recorded else "duplicate"
     # The minute's sample adds to the running day, which the 5-minute sweep recomputes: no queue of its own.
-    result = record_snapshot(cluster, snapshot, slot=slot, interval=interval, source=source, queue=False)
+    # Staged: appended to the minute tables, folded into its hours later (costing/folding.py).
+    result = record_snapshot(
+        cluster, snapshot, slot=slot, interval=interval, source=source, queue=False, staged=True
+    )
     if not result.slots:
         return "duplicate"
     logger.info("cluster %s slot %s: %d pods recorded", cluster.name, slot.isoformat(), result.pod_samples)

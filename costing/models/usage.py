@@ -257,3 +257,92 @@ class LoadBalancerHour(models.Model):
 
     def __str__(self) -> str:
         return f"load balancer {self.load_balancer_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+# --- the live path's minutes, before they are folded into their hours (costing/folding.py) ---------------
+
+
+class _StagedMinute(models.Model):
+    """Rows appended by the minute's live sample and folded into the hourly tables later.
+
+    One row per sample and hour it overlaps, with the quantities that sample adds to that hour. No
+    foreign-key constraint and no unique key: appending is a plain COPY, and the foreign keys are checked
+    once, when the fold inserts the hour rows. Django still cascades a deleted cluster, pod or node here.
+    """
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("cluster")
+    )
+    hour = models.DateTimeField(verbose_name=_("hour"))
+    slot = models.DateTimeField(verbose_name=_("slot"))
+    samples = models.PositiveIntegerField(default=0, verbose_name=_("samples"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"cluster {self.cluster_id} @ {self.hour:%Y-%m-%d %H:00} (slot {self.slot:%H:%M:%S})"
+
+
+class PodMinute(_StagedMinute, ResourceHours, GpuHours):
+    """A pod sample's share of one pod-hour, waiting to be folded into PodHour."""
+
+    pod = models.ForeignKey(
+        Pod, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("pod")
+    )
+    node = models.ForeignKey(
+        Node, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("node")
+    )
+    samples_without_metrics = models.PositiveIntegerField(
+        default=0, verbose_name=_("samples without metrics")
+    )
+
+    class Meta:
+        verbose_name = _("pod minute")
+        verbose_name_plural = _("pod minutes")
+        indexes = [models.Index(fields=["cluster", "hour"], name="podminute_cluster_hour")]
+
+
+class ContainerMinute(_StagedMinute, ResourceHours):
+    """A container sample's share of one container-hour, waiting to be folded into ContainerHour. The
+    sample's usage buckets (costing.histograms) are kept, NULL for a sample without metrics."""
+
+    pod = models.ForeignKey(
+        Pod, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("pod")
+    )
+    node = models.ForeignKey(
+        Node, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("node")
+    )
+    container = models.CharField(max_length=63, verbose_name=_("container"))
+    init = models.BooleanField(default=False, verbose_name=_("init"))
+    samples_without_metrics = models.PositiveIntegerField(
+        default=0, verbose_name=_("samples without metrics")
+    )
+    seconds = models.PositiveIntegerField(default=0, verbose_name=_("seconds"))
+    cpu_limit_core_hours = models.FloatField(default=0, verbose_name=_("CPU limit core hours"))
+    mem_limit_gib_hours = models.FloatField(default=0, verbose_name=_("memory limit GiB hours"))
+    cpu_usage_max_cores = models.FloatField(default=0, verbose_name=_("CPU usage max cores"))
+    mem_usage_max_bytes = models.FloatField(default=0, verbose_name=_("memory usage max bytes"))
+    cpu_bucket = models.IntegerField(null=True, verbose_name=_("CPU bucket"))
+    mem_bucket = models.IntegerField(null=True, verbose_name=_("memory bucket"))
+
+    class Meta:
+        verbose_name = _("container minute")
+        verbose_name_plural = _("container minutes")
+        indexes = [models.Index(fields=["cluster", "hour"], name="containerminute_cluster_hour")]
+
+
+class NodeMinute(_StagedMinute):
+    """A node sample's share of one node-hour, waiting to be folded into NodeHour."""
+
+    node = models.ForeignKey(
+        Node, on_delete=models.CASCADE, db_constraint=False, related_name="+", verbose_name=_("node")
+    )
+    cpu_capacity_core_hours = models.FloatField(default=0, verbose_name=_("CPU capacity core hours"))
+    mem_capacity_gib_hours = models.FloatField(default=0, verbose_name=_("memory capacity GiB hours"))
+    gpu_capacity_hours = models.FloatField(default=0, verbose_name=_("GPU capacity hours"))
+
+    class Meta:
+        verbose_name = _("node minute")
+        verbose_name_plural = _("node minutes")
+        indexes = [models.Index(fields=["cluster", "hour"], name="nodeminute_cluster_hour")]

@@ -14,11 +14,13 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from costing.collectors.sampling import SAMPLE_TASK, give_up, slot_of, sweep_missed_slots, take_sample
+from costing.folding import fold_closed_hours
 from costing.recording import prune_usage
 
 logger = logging.getLogger(__name__)
 
 PRUNE_TASK = "costing.prune_usage"
+FOLD_TASK = "costing.fold_minutes"
 SWEEP_TASK = "costing.sweep_missed_slots"
 MAX_RETRIES = 3
 
@@ -83,3 +85,10 @@ def prune_usage_task() -> dict[str, int]:
     deleted = prune_usage()
     logger.info("pruned usage rows: %s", deleted)
     return deleted
+
+
+@shared_task(name=FOLD_TASK, ignore_result=True, acks_late=True)
+def fold_minutes_task() -> dict[str, int]:
+    """Beat, every 5 minutes: fold the live samples' staged minutes of the hours that have closed into those
+    hours (costing/folding.py). Safe to run twice or at once: each fold moves its minutes in one transaction."""
+    return fold_closed_hours()

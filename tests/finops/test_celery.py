@@ -21,6 +21,7 @@ QUEUE_OF = {
     "costing.compute_cluster_day": "compute",
     "costing.evaluate_alerts": "compute",
     "costing.recompute_dirty_days": "compute",
+    "costing.fold_minutes": "compute",
     "costing.prune_results": "default",
     "costing.ensure_partitions": "default",
     "costing.prune_usage": "default",

@@ -51,3 +51,4 @@ def test_months_before():
 def test_beat_schedule_is_registered_by_migration():
     tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
     assert tasks["costing.recompute_dirty_days"] == 300 and tasks["costing.prune_results"] == 86400
+    assert tasks["costing.fold_minutes"] == 300  # the staged minutes of closed hours (costing/folding.py)

@@ -11,7 +11,8 @@ from django.db import OperationalError
 
 from costing.choices import ConnectionType, SampleSource, SampleStatus
 from costing.demo.simulator import DemoCluster
-from costing.models import Cluster, CoverageHour, Node, NodeHour, Pod, PodHour, SampleSlot
+from costing.folding import fold_closed_hours, fold_minutes
+from costing.models import Cluster, CoverageHour, Node, NodeHour, Pod, PodHour, PodMinute, SampleSlot
 from costing.recording import floor_slot
 from costing.tasks import sampling
 from costing.tasks.sampling import sample_cluster
@@ -77,6 +78,12 @@ def test_a_live_sample_lands_in_the_database(api):
     assert (slot.nodes, slot.pods, slot.pods_without_metrics) == (1, 2, 1)
     node = Node.objects.get()
     assert (node.node_pool.name, node.instance_id) == ("general", "i-0123456789abcdef0")
+    # The live minute is staged, not written into its hours: beat folds it once the hour has closed.
+    assert not PodHour.objects.exists() and PodMinute.objects.count() == 2
+    fold_closed_hours(now=SLOT + timedelta(minutes=30))
+    assert not PodHour.objects.exists()
+    fold_closed_hours(now=SLOT + timedelta(minutes=61))
+    assert not PodMinute.objects.exists()
     web = PodHour.objects.get(pod__uid="uid-web-x1")
     # requests 0.5 core and 1 GiB; usage 0.8 core and 0.5 GiB: billable 0.8 core, 1 GiB, for 60 s
     assert web.cpu_billable_core_hours == pytest.approx(0.8 / 60)
@@ -98,6 +105,7 @@ def test_running_the_task_twice_or_late_for_one_slot_counts_once(api):
     assert sample_cluster(cluster.pk, "2026-03-02T10:00:59+00:00") == "duplicate"
     assert sample_cluster.apply(args=[cluster.pk, "2026-03-02T10:00:30+00:00"]).get() == "duplicate"
     assert SampleSlot.objects.count() == 1
+    fold_minutes()
     assert PodHour.objects.get(pod__uid="uid-web-x1").samples == 1
     assert CoverageHour.objects.get().sampled_seconds == 60
 
@@ -143,6 +151,7 @@ def test_a_simulator_cluster_samples_the_demo(settings):
     assert sample_cluster(cluster.pk, "2026-03-02T10:00:10+00:00") == "recorded"
     snap = DemoCluster("demo", 7).snapshot(SLOT)
     assert SampleSlot.objects.get().source == SampleSource.SIMULATOR
+    fold_minutes()
     assert PodHour.objects.count() == len(snap.pods)
     expected = sum(max(p.cpu_usage_cores, p.cpu_request_cores) for p in snap.pods) / 60
     total = sum(PodHour.objects.values_list("cpu_billable_core_hours", flat=True))
