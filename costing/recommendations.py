@@ -28,6 +28,7 @@ from costing.engine.rightsizing import (
     container_days,
     recommend_days,
 )
+from costing.folding import fold_for_read
 from costing.models import (
     Cluster,
     ClusterDay,
@@ -39,7 +40,6 @@ from costing.models import (
     Pod,
     Workload,
 )
-from costing.folding import fold_for_read
 from costing.policy.spec import RIGHTSIZING_DAYS, RightsizingSpec
 from costing.policy.store import spec_for_day
 
@@ -98,7 +98,7 @@ def container_hours(
     rows: the ORM's per-row work would be most of the time); names come from the pods, read once each,
     and prices from the node-hours, joined by position (a merge of millions of rows costs seconds).
     """
-    fold_for_read(cluster, before=end)
+    fold_for_read(cluster_id if cluster_id is not None else cluster, before=end)
     scope = {"hour__gte": start, "hour__lt": end}
     if cluster:
         scope["cluster__name"] = cluster
