@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -17,6 +19,12 @@ from api.views.common import query_params
 from costing.access import granted_departments, owned_rows
 from reports.periods import check_in_history, custom_period
 from reports.queries.frames import load_balancer_frame, node_idle_frame, pod_cost_groups
+
+
+def no_idle() -> pd.DataFrame:
+    """node_idle_frame's columns without a row: for an answer that neither shows nor divides idle."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in ("day", "cluster", "node")})
+    return frame.assign(**{c: pd.Series(dtype=np.int64) for c in ("cpu_idle", "mem_idle", "gpu_idle")})
 
 
 class Rendered(str):
@@ -87,7 +95,12 @@ class AllocationView(APIView):
             opencost.grouping(aggregate, pod_filter),
             by_day=opencost.by_day(accumulate, share_idle, pod_filter, not load_balancers.empty),
         )
-        idle = node_idle_frame(window.start, window.end)
+        # Idle is read only when the answer shows or divides it.
+        idle = (
+            node_idle_frame(window.start, window.end)
+            if include_idle or share_idle or pod_filter is not None
+            else no_idle()
+        )
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
         as_json = isinstance(getattr(request, "accepted_renderer", None), AllocationJSONRenderer)
         sets = opencost.allocation_sets(

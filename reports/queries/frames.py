@@ -76,15 +76,21 @@ def pod_cost_frame(start: date, end: date, *, cluster: str | None = None) -> pd.
 def node_idle_frame(start: date, end: date, *, cluster: str | None = None) -> pd.DataFrame:
     """One row per node and day over [start, end): day, cluster, node, cpu_idle, mem_idle, gpu_idle (int64,
     1e-8 units)."""
-    qs = NodeCostDay.objects.filter(day__gte=start, day__lt=end)
+    from django.db.models import BigIntegerField, F, Value
+    from django.db.models.functions import Round
+
+    qs = NodeCostDay.objects.filter(day__gte=start, day__lt=end).order_by()
     if cluster is not None:
         qs = qs.filter(cluster__name=cluster)
-    frame = pd.DataFrame.from_records(
-        list(qs.values_list("day", "cluster__name", "node__name", "cpu_idle", "mem_idle", "gpu_idle")),
-        columns=["day", "cluster", "node", "cpu_idle", "mem_idle", "gpu_idle"],
+    idle = ("cpu_idle", "mem_idle", "gpu_idle")
+    # In integer units from the database (exact: the columns have 8 decimals), not a Decimal a value.
+    qs = qs.annotate(
+        **{f"_{c}": Cast(Round(F(c) * Value(UNITS_PER_CURRENCY)), BigIntegerField()) for c in idle}
     )
-    for column in ("cpu_idle", "mem_idle", "gpu_idle"):
-        frame[column] = units_array(frame[column]) if len(frame) else np.zeros(0, dtype=np.int64)
+    frame = _fetch(qs.values_list("day", "cluster__name", "node__name", *(f"_{c}" for c in idle)))
+    frame.columns = ["day", "cluster", "node", *idle]
+    for column in idle:
+        frame[column] = frame[column].to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, dtype=np.int64)
     return frame
 
 
