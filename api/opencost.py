@@ -6,6 +6,7 @@ hands them here. Our finest grain is the UTC day, so every window is widened to 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -249,10 +250,13 @@ def set_windows(start: date, end: date, step_days: int, accumulate: bool) -> lis
     return windows
 
 
+_BARE_POD = str(OwnerKind.POD.value)
+
+
 def _kind(kind) -> str:
     # A bare pod has no controller. Not a string: several kinds in a pre-summed row, which only the
     # properties read (and skip); a key or filter on the kind groups by it.
-    if not isinstance(kind, str) or kind == OwnerKind.POD:
+    if not isinstance(kind, str) or kind == _BARE_POD:
         return ""
     return kind.lower()
 
@@ -323,12 +327,132 @@ def _iso(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def _rounded(values) -> list[float]:
-    return [round(v, 6) for v in np.asarray(values, dtype=float).tolist()]
+# Below this magnitude x * 1e6 is within 2**51: an integer count of millionths held exactly by a float.
+_MICROS_SAFE = 1e9
 
 
-def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> dict[str, dict]:
-    """name -> OpenCost allocation, one per row of `sums` (the _MEASURES summed per name), computed column
+def _rounded(values) -> np.ndarray:
+    """Each value rounded to 6 decimals exactly as Python's round(x, 6) (correctly rounded, half to even),
+    vectorised: rint(x * 1e6) / 1e6 is that wherever the product cannot have crossed a half (Python rounds
+    the few next to one, and the values too large or not finite)."""
+    x = np.asarray(values, dtype=float)
+    safe = np.abs(x) < _MICROS_SAFE  # False for NaN and infinities
+    y = np.where(safe, x, 0.0) * 1e6
+    near_half = np.abs(np.abs(y - np.trunc(y)) - 0.5) <= np.abs(y) * 1e-15 + 1e-12
+    out = np.rint(y) / 1e6
+    python = ~safe | near_half
+    if python.any():
+        out[python] = [round(v, 6) for v in x[python].tolist()]
+    return out
+
+
+def _json_numbers(values: np.ndarray) -> list[str]:
+    """The JSON text of each float as json.dumps writes it (float.__repr__), each distinct value once."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 64:
+        return list(map(float.__repr__, v.tolist()))
+    distinct, at = np.unique(v, return_inverse=True)
+    if len(distinct) > len(v) // 2:
+        return list(map(float.__repr__, v.tolist()))
+    return np.array(list(map(float.__repr__, distinct.tolist())), dtype=object)[at].tolist()
+
+
+@dataclass
+class _Properties:
+    """The properties of allocations column by column: per property (in the order an allocation lists
+    them) each allocation's value or None, and each allocation's labels ({} for none). Allocations that
+    share a label set share its dict."""
+
+    columns: dict[str, list]
+    labels: list[dict]
+
+    @classmethod
+    def of(cls, properties: list[dict]) -> _Properties:
+        keys = [k for k in (*_SINGLE, "labels") if any(k in p for p in properties)]
+        columns = {k: [p.get(k) for p in properties] for k in keys if k != "labels"}
+        return cls(columns, [p.get("labels") or {} for p in properties])
+
+    def dicts(self) -> list[dict]:
+        out = []
+        for i, labels in enumerate(self.labels):
+            props = {k: values[i] for k, values in self.columns.items() if values[i] is not None}
+            if labels:
+                props["labels"] = labels
+            out.append(props)
+        return out
+
+    def json(self) -> list[str]:
+        """Each allocation's properties as compact JSON text (json.dumps of dicts()), written column-wise."""
+        encode = json.encoder.encode_basestring
+        parts = [
+            [None if v is None else f'"{k}":{encode(v)}' for v in values]
+            for k, values in self.columns.items()
+        ]
+        texts: dict[int, tuple] = {}  # per labels dict: the dict and its text
+        labels = []
+        for common in self.labels:
+            held = texts.get(id(common))
+            if held is None or held[0] is not common:
+                text = '"labels":' + json.dumps(common, ensure_ascii=False, separators=(",", ":"))
+                held = texts[id(common)] = (common, text if common else None)
+            labels.append(held[1])
+        parts.append(labels)
+        return ["{" + ",".join([p for p in row if p is not None]) + "}" for row in zip(*parts, strict=True)]
+
+
+@dataclass
+class _Allocations:
+    """Allocations column by column (what _allocations computes): as dicts, or as JSON text per allocation
+    written straight from the columns (one format a row, each distinct number formatted once)."""
+
+    names: list[str]
+    properties: _Properties
+    window: dict
+    starts: list[str]
+    stops: list[str]
+    columns: dict[str, np.ndarray]  # the figures in their order in an allocation, ZEROS before the last two
+
+    def dicts(self) -> dict[str, dict]:
+        out = {}
+        properties = self.properties.dicts()
+        columns = {key: values.tolist() for key, values in self.columns.items()}
+        keys = list(columns)
+        head, tail = keys[:-2], keys[-2:]
+        for i, name in enumerate(self.names):
+            allocation = {
+                "name": name,
+                "properties": properties[i],
+                "window": dict(self.window),
+                "start": self.starts[i],
+                "end": self.stops[i],
+            }
+            allocation.update({key: columns[key][i] for key in head})
+            allocation.update(ZEROS)
+            allocation.update({key: columns[key][i] for key in tail})
+            out[name] = allocation
+        return out
+
+    def json(self) -> dict[str, str]:
+        """name -> the allocation as compact JSON (DRF's JSONRenderer's text of dicts())."""
+        encode = json.encoder.encode_basestring
+        keys = list(self.columns)
+        window = json.dumps(self.window, separators=(",", ":"))
+        zeros = ",".join(f"{encode(k)}:{float.__repr__(v)}" for k, v in ZEROS.items())
+        fields = [f"{encode(k)}:%s" for k in keys[:-2]] + [zeros] + [f"{encode(k)}:%s" for k in keys[-2:]]
+        template = '{"name":%s,"properties":%s,"window":' + window + ',"start":"%s","end":"%s",'
+        template += ",".join(fields) + "}"
+        names = [encode(n) for n in self.names]
+        properties = self.properties.json()
+        numbers = [_json_numbers(self.columns[k]) for k in keys]
+        rows = zip(names, properties, self.starts, self.stops, *numbers, strict=True)
+        return dict(zip(self.names, (template % row for row in rows), strict=True))
+
+
+ZEROS = dict.fromkeys(("networkCost", "sharedCost", "externalCost"), 0.0)
+
+
+def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> _Allocations:
+    """The OpenCost allocations, one per row of `sums` (the _MEASURES summed per name), computed column
     by column. first, last: datetime64[D] arrays, [first, last) the days each name has costs on."""
     days = (last - first).astype(np.int64)
     hours = days * 24.0
@@ -368,7 +492,7 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
     ram_request = _rounded(ram["mem_request_gib_hours"])
     ram_usage = _rounded(ram["mem_usage_gib_hours"])
     columns = {
-        "minutes": (days * 1440.0).tolist(),
+        "minutes": days * 1440.0,
         "cpuCores": _rounded(per_hour["cpu_billable_core_hours"]),
         "cpuCoreHours": _rounded(col["cpu_billable_core_hours"]),
         "cpuCoreRequestAverage": _rounded(per_hour["cpu_request_core_hours"]),
@@ -395,28 +519,17 @@ def _allocations(names, properties, window, first, last, sums: pd.DataFrame) -> 
         "gpuEfficiency": _rounded(gpu_eff),
         "loadBalancerCost": _rounded(lb_cost),
     }
-    zeros = dict.fromkeys(("networkCost", "sharedCost", "externalCost"), 0.0)
     columns["pvCost"] = _rounded(pv_cost)
-    ends = {
-        "totalCost": _rounded(total),
-        "totalEfficiency": _rounded(total_eff),
-    }
-    starts, stops = _iso_days(first), _iso_days(last)
-    window = {"start": _iso(window[0]), "end": _iso(window[1])}
-    out = {}
-    for i, name in enumerate(names):
-        allocation = {
-            "name": name,
-            "properties": properties[i],
-            "window": dict(window),
-            "start": starts[i],
-            "end": stops[i],
-        }
-        allocation.update({key: values[i] for key, values in columns.items()})
-        allocation.update(zeros)
-        allocation.update({key: values[i] for key, values in ends.items()})
-        out[name] = allocation
-    return out
+    columns["totalCost"] = _rounded(total)
+    columns["totalEfficiency"] = _rounded(total_eff)
+    return _Allocations(
+        list(names),
+        properties,
+        {"start": _iso(window[0]), "end": _iso(window[1])},
+        _iso_days(first),
+        _iso_days(last),
+        columns,
+    )
 
 
 def _iso_days(days) -> list[str]:
@@ -462,37 +575,58 @@ def _common_labels(label_dicts) -> dict:
     return labels or {}
 
 
-def _properties(frame: pd.DataFrame, codes: np.ndarray, count: int) -> list[dict]:
+def _properties(frame: pd.DataFrame, codes: np.ndarray, count: int) -> _Properties:
     """Per allocation (group code 0..count-1 of each row of `frame`), the properties all its members share
     (OpenCost keeps the ones that match)."""
     columns = list(_SINGLE.values())
-    grouped = frame[columns].groupby(codes, sort=True)
-    # None: several values within one pre-summed row (reports.queries.frames.pod_cost_groups).
-    distinct = grouped.nunique(dropna=False)
-    first = grouped.first()
-    single = {c: (distinct[c].to_numpy() == 1).tolist() for c in columns}
-    values = {c: first[c].tolist() for c in columns}
-    labels = _labels_per_group(frame["labels"].tolist(), codes, count)
-    out = []
-    for i, common in enumerate(labels):
-        props = {}
-        kind = _kind(values["controller_kind"][i]) if single["controller_kind"][i] else None
-        for prop, column in _SINGLE.items():
-            value = values[column][i]
-            if not single[column][i] or value is None or value != value or value == "":  # None, NaN: several
-                continue
-            if prop == "controllerKind":
-                if kind:
-                    props[prop] = kind
-            elif prop == "controller":
-                if kind:
-                    props[prop] = str(value)
-            else:
-                props[prop] = str(value)
-        if common:
-            props["labels"] = {k: str(v) for k, v in sorted(common.items())}
-        out.append(props)
-    return out
+    if count == len(frame):  # one row an allocation (aggregate=pod over a day): its values as they are
+        order = np.argsort(codes, kind="stable")
+        values = {c: frame[c].to_numpy(dtype=object)[order].tolist() for c in columns}
+        labels = frame["labels"].to_numpy(dtype=object)[order].tolist()
+    else:
+        grouped = frame[columns].groupby(codes, sort=True)
+        # None: several values within one pre-summed row (reports.queries.frames.pod_cost_groups).
+        distinct = grouped.nunique(dropna=False)
+        first = grouped.first()
+        values = {
+            c: [
+                v if one else None
+                for v, one in zip(first[c].tolist(), distinct[c].to_numpy() == 1, strict=True)
+            ]
+            for c in columns
+        }
+        labels = _labels_per_group(frame["labels"].tolist(), codes, count)
+    kinds: dict = {}  # each distinct controller kind as shown (few)
+    kind = [
+        None if _absent(v) else kinds[v] if v in kinds else kinds.setdefault(v, _kind(v))
+        for v in values["controller_kind"]
+    ]
+    out = {}
+    for prop, column in _SINGLE.items():
+        if prop == "controllerKind":
+            out[prop] = [k or None for k in kind]
+        elif prop == "controller":
+            out[prop] = [
+                None if not k or _absent(v) else str(v) for k, v in zip(kind, values[column], strict=True)
+            ]
+        else:
+            out[prop] = [None if _absent(v) else str(v) for v in values[column]]
+    shown: dict[int, tuple] = {}  # the labels as shown, once per labels dict (rows share them)
+    common_labels = []
+    for common in labels:
+        if not common:
+            common_labels.append({})
+            continue
+        held = shown.get(id(common))
+        if held is None or held[0] is not common:
+            held = shown[id(common)] = (common, {k: str(v) for k, v in sorted(common.items())})
+        common_labels.append(held[1])
+    return _Properties(out, common_labels)
+
+
+def _absent(value) -> bool:
+    """None (several values within one allocation), NaN or empty: no such property."""
+    return value is None or value != value or value == ""
 
 
 def _labels_per_group(labels: list, codes: np.ndarray, count: int) -> list[dict]:
@@ -502,8 +636,8 @@ def _labels_per_group(labels: list, codes: np.ndarray, count: int) -> list[dict]
         row_labels = row_labels or {}
         held = common[code]
         if held is None:
-            common[code] = dict(row_labels)
-        elif held:
+            common[code] = row_labels  # not copied: never changed, and rows share their label sets
+        elif held and held is not row_labels:
             common[code] = {k: v for k, v in held.items() if row_labels.get(k) == v}
     return [c or {} for c in common]
 
@@ -539,7 +673,7 @@ def by_day(accumulate: bool, share_idle: bool, pod_filter, load_balancers: bool 
     return not accumulate or share_idle or pod_filter is not None or load_balancers
 
 
-def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> dict[str, dict]:
+def _pod_allocations(in_set: pd.DataFrame, keys: list[str], window) -> _Allocations:
     """The allocations of one set's pod rows, by the names their `keys` give them."""
     parts = _key_parts(in_set, keys)
     names = pd.Series(["/".join(p) for p in zip(*parts, strict=True)], index=in_set.index)
@@ -640,8 +774,10 @@ def allocation_sets(
     visible=None,
     pod_filter=None,
     load_balancers: pd.DataFrame | None = None,
-) -> list[dict[str, dict]]:
-    """One dict per window: allocation name -> OpenCost allocation (see _allocation).
+    as_json: bool = False,
+) -> list[dict[str, dict]] | list[dict[str, str]]:
+    """One dict per window: allocation name -> OpenCost allocation (see _allocations), or with `as_json`
+    the allocation as JSON text (sets_json writes the answer of them without a dict per allocation).
 
     pods: reports.queries.frames.pod_cost_frame, or pod_cost_groups grouped as grouping() and by_day() say;
     idle: reports.queries.frames.node_idle_frame. `visible(pods)` returns
@@ -687,9 +823,9 @@ def allocation_sets(
             if visible is not None:
                 kept = kept & visible(in_set).to_numpy(bool)
             in_set = in_set[kept]
-        allocations: dict[str, dict] = {}
+        parts: list[_Allocations] = []
         if len(in_set):
-            allocations = _pod_allocations(in_set, keys, (first, last))
+            parts.append(_pod_allocations(in_set, keys, (first, last)))
         if include_idle and visible is None and len(idle_left):
             by_cluster = "cluster" in keys
             groups = idle_left.groupby("cluster") if by_cluster else [(None, idle_left)]
@@ -698,18 +834,32 @@ def allocation_sets(
                 sums = pd.DataFrame({m: [0.0] for m in _MEASURES})  # idle has no load balancer
                 for resource in RESOURCES:
                     sums[f"{resource}_cost"] = group[f"{resource}_idle"].sum()
-                allocations.update(
+                parts.append(
                     _allocations(
                         [name],
-                        [{"cluster": cluster} if cluster else {}],
+                        _Properties.of([{"cluster": cluster} if cluster else {}]),
                         (first, last),
                         np.array([group["day"].min()], dtype="datetime64[D]"),
                         np.array([group["day"].max() + timedelta(days=1)], dtype="datetime64[D]"),
                         sums,
                     )
                 )
+        allocations = {}
+        for part in parts:
+            allocations.update(part.json() if as_json else part.dicts())
         out.append(dict(sorted(allocations.items())))
     return out
+
+
+def sets_json(sets: list[dict[str, str]]) -> str:
+    """The answer {"code": 200, "data": [...]} as JSON text from allocation_sets(..., as_json=True): what
+    DRF's JSONRenderer writes of the same sets as dicts (compact, U+2028 and U+2029 escaped)."""
+    encode = json.encoder.encode_basestring
+    data = ",".join(
+        "{" + ",".join(f"{encode(name)}:{text}" for name, text in one.items()) + "}" for one in sets
+    )
+    text = '{"code":200,"data":[' + data + "]}"
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 # --- parameters ------------------------------------------------------------------------------------------

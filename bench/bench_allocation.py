@@ -5,7 +5,9 @@ about 10,000 pods running (Deployments of 2-10 replicas replaced daily, Stateful
 node churn, 90 days of stored daily results. Then /allocation is asked for the whole 90 days, accumulated,
 aggregated by namespace and by pod, as an admin, with the Django test client and no warm-up request (the
 first counts); the median of the runs is printed beside the floor: the request's own SQL statements run
-again with a plain cursor, rows fetched (what Python adds to the database's work).
+again with a plain cursor, rows fetched (what Python adds to the database's work); and the median one-core
+CPU of a request (this process and its PostgreSQL backend: bench.common.CpuClock), which a loaded machine
+inflates far less than wall time.
 
 aggregate=pod answers one allocation per pod: over 90 days of this fleet (pods replaced daily, a CronJob
 pod an hour) that is about 1.7 million allocations, gigabytes of JSON, bound by its own size. It is asked
@@ -29,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data
-from bench.common import add_size_argument, bench_database, result
+from bench.common import CpuClock, add_size_argument, bench_database, result
 
 DAYS = 90
 RUNNING_PODS = 10_000
@@ -48,12 +50,14 @@ def measure(runs: int, first_day, last_day, aggregate: str) -> dict:
     client.force_login(admin)
     window = f"{first_day.isoformat()}T00:00:00Z,{last_day.isoformat()}T00:00:00Z"
     url = "/allocation?" + urlencode({"window": window, "aggregate": aggregate, "accumulate": "true"})
-    times, statements, allocations = [], [], 0
+    times, cpu, statements, allocations = [], [], [], 0
     for run in range(runs):  # no warm-up: the first request counts
         with CaptureQueriesContext(connection) as captured:
+            clock = CpuClock()
             started = time.perf_counter()
             response = client.get(url)
             times.append(time.perf_counter() - started)
+            cpu.append(clock.seconds())
         assert response.status_code == 200, (url, response.status_code, response.content[:500])
         if run == 0:
             statements = [q["sql"] for q in captured.captured_queries]
@@ -66,9 +70,12 @@ def measure(runs: int, first_day, last_day, aggregate: str) -> dict:
                 cursor.fetchall()
     floor = time.perf_counter() - started
     median = float(np.median(times))
+    python, postgres = (float(np.median([c[i] for c in cpu])) for i in (0, 1))
     print(
         f"aggregate={aggregate:10} {days:3} days {allocations:9,} allocations  first {times[0]:6.2f} s  median "
-        f"{median:6.2f} s  floor {floor:6.2f} s  ({len(statements)} statements)",
+        f"{median:6.2f} s  floor {floor:6.2f} s  ({len(statements)} statements)\n"
+        f"{'':26} one-core CPU (median): {python + postgres:6.2f} s = Python {python:.2f} s + PostgreSQL "
+        f"backend {postgres:.2f} s (its parallel workers not counted)",
         flush=True,
     )
     return {

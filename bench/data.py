@@ -382,7 +382,7 @@ OVERHEAD_PER_DAY = 24.0
 
 def seed_daily_results(first_day, days: int, running_pods: int, clusters: int = 3, seed: int = 11) -> dict:
     """Inventory and daily results (ClusterDay, NodeCostDay, PodCostDay, WorkloadCostDay, NamespaceCostDay,
-    DepartmentCostDay, PoolShareDay, and the WorkloadCostMonth rollup) as the engine stores them, for `days` days from `first_day`.
+    DepartmentCostDay, PoolShareDay, and the rollups WorkloadCostMonth and PodGroupDay) as the engine stores them, for `days` days from `first_day`.
 
     Each cluster runs a fleet of running_pods / clusters pods, drawn for a week and repeated week after
     week with new pods and nodes (the workloads stay): daily replacement, CronJobs and node churn are
@@ -483,11 +483,12 @@ def seed_daily_results(first_day, days: int, running_pods: int, clusters: int = 
                         ):
                             copy_model(model, pd.concat(batch.pop(model), ignore_index=True))
                     print(f"  {cluster.name}: results up to {day}", flush=True)
-    from costing.rollups import fill_workload_months
+    from costing.rollups import fill_pod_groups, fill_workload_months
 
-    # The monthly rollup, as compute keeps it beside the days it writes.
+    # The rollups (monthly workloads, daily pod groups), as compute keeps them beside the days it writes.
     with transaction.atomic():
         fill_workload_months()
+        fill_pod_groups()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return totals

@@ -61,7 +61,7 @@ from costing.money import UNITS_PER_CURRENCY, to_money, to_units
 from costing.policy import DepartmentResolver, PolicySpec
 from costing.policy.store import policy_for_day, spec_from_policy
 from costing.policy.store import spec_for_day as _spec_for_day
-from costing.rollups import refresh_workload_months
+from costing.rollups import refresh_pod_groups, refresh_workload_months
 from costing.storage import (
     NAMESPACE_STORAGE_MONEY,
     POD_STORAGE_MONEY,
@@ -457,6 +457,8 @@ def _store(cluster_id: int, day: date, day_rollup: DayRollup, spec: PolicySpec) 
 
     common = {"cluster_id": cluster_id, "day": day}
     write_rows(PodCostDay, {**common, **_fields(day_rollup.pods)}, (*POD_MONEY, *POD_STORAGE_MONEY))
+    # The pod days per namespace, workload and label set, for /allocation (costing/rollups.py).
+    refresh_pod_groups(cluster_id, day)
     write_rows(WorkloadCostDay, {**common, **_fields(day_rollup.workloads)}, (*POD_MONEY, *POD_STORAGE_MONEY))
     namespaces = day_rollup.namespaces
     ns_ids = namespaces["namespace"].tolist()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +21,26 @@ from reports.periods import check_in_history, custom_period
 from reports.queries.frames import load_balancer_frame, node_idle_frame, pod_cost_groups
 
 
+def no_idle() -> pd.DataFrame:
+    """node_idle_frame's columns without a row: for an answer that neither shows nor divides idle."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in ("day", "cluster", "node")})
+    return frame.assign(**{c: pd.Series(dtype=np.int64) for c in ("cpu_idle", "mem_idle", "gpu_idle")})
+
+
+class Rendered(str):
+    """An answer already written as JSON text (opencost.sets_json)."""
+
+
+class AllocationJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, writing a Rendered answer as it is (allocations written column by column
+    rather than one dict each: a day of a large fleet is tens of thousands of allocations)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, Rendered):
+            return data.encode()
+        return super().render(data, accepted_media_type, renderer_context)
+
+
 class AllocationView(APIView):
     """OpenCost-compatible allocation: {"code": 200, "data": [{name: allocation}, ...]}, one set per step.
 
@@ -27,6 +50,7 @@ class AllocationView(APIView):
     """
 
     permission_classes = [HasRole]
+    renderer_classes = [AllocationJSONRenderer, BrowsableAPIRenderer]
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -71,8 +95,14 @@ class AllocationView(APIView):
             opencost.grouping(aggregate, pod_filter),
             by_day=opencost.by_day(accumulate, share_idle, pod_filter, not load_balancers.empty),
         )
-        idle = node_idle_frame(window.start, window.end)
+        # Idle is read only when the answer shows or divides it.
+        idle = (
+            node_idle_frame(window.start, window.end)
+            if include_idle or share_idle or pod_filter is not None
+            else no_idle()
+        )
         windows = opencost.set_windows(window.start, window.end, step, accumulate)
+        as_json = isinstance(getattr(request, "accepted_renderer", None), AllocationJSONRenderer)
         sets = opencost.allocation_sets(
             pods,
             idle,
@@ -83,7 +113,10 @@ class AllocationView(APIView):
             visible=visible,
             pod_filter=pod_filter,
             load_balancers=load_balancers,
+            as_json=as_json,
         )
+        if as_json:
+            return Response(Rendered(opencost.sets_json(sets)))
         return Response({"code": 200, "data": sets})
 
 

@@ -257,6 +257,43 @@ class WorkloadCostMonth(ResourceHours, GpuHours, AllocatedCost):
         return f"workload {self.workload_id} {self.month:%Y-%m}: {self.cost}"
 
 
+class PodGroupDay(ResourceHours, GpuHours, AllocatedCost):
+    """A cluster-day's pod days summed per namespace, workload and label set (costing/rollups.py).
+
+    What /allocation reads when it does not group by node or pod (aggregate=namespace, controller, label,
+    department, cluster): a few rows a workload and day instead of every pod day and a join to every pod
+    for its labels. `labels` are the pods' labels when the day was computed; node_* and pod_* are the
+    least and greatest node and pod names of the group (one name when they are equal). Written with the
+    cluster-day's results (costing.compute) and pruned with them, so it always sums their PodCostDay rows.
+    """
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="+", verbose_name=_("namespace")
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.CASCADE, related_name="+", verbose_name=_("workload")
+    )
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    pods = models.PositiveIntegerField(default=0, verbose_name=_("pods"))
+    samples = models.PositiveBigIntegerField(default=0, verbose_name=_("samples"))
+    node_first = models.CharField(max_length=253, blank=True, default="", verbose_name=_("first node"))
+    node_last = models.CharField(max_length=253, blank=True, default="", verbose_name=_("last node"))
+    pod_first = models.CharField(max_length=253, blank=True, default="", verbose_name=_("first pod"))
+    pod_last = models.CharField(max_length=253, blank=True, default="", verbose_name=_("last pod"))
+
+    class Meta:
+        verbose_name = _("pod group day")
+        verbose_name_plural = _("pod group days")
+        indexes = [models.Index(fields=["day", "cluster"], name="podgroupday_day_cluster")]
+
+    def __str__(self) -> str:
+        return f"pods of workload {self.workload_id} {self.day:%Y-%m-%d}: {self.cost}"
+
+
 class NamespaceCostDay(ResourceHours, GpuHours, AllocatedCost):
     """One namespace's day, with the department the policy of that day gave it (or shared)."""
 
