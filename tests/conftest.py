@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test.utils import override_settings
 
 
 @pytest.fixture(autouse=True)
@@ -12,6 +13,15 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    # Django's default hasher is slow by design (PBKDF2, a million rounds: a quarter of a CPU second a
+    # password) and the fixtures set some 350 passwords a run (four a `clients`). Passwords are still hashed
+    # and checked (sign-in by password is tested), with the fast hasher Django's testing docs advise.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

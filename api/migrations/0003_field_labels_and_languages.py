@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from finops.migration_ops import alter_fields_together
+
 
 class Migration(migrations.Migration):
 
@@ -12,7 +14,8 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [
+    # One re-render for each run of AlterField (finops/migration_ops.py): the same state and schema.
+    operations = alter_fields_together([
         migrations.AlterField(
             model_name='apitoken',
             name='created_at',
@@ -48,4 +51,4 @@ class Migration(migrations.Migration):
             name='user',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user'),
         ),
-    ]
+    ])

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+from finops.migration_ops import alter_fields_together
+
 
 class Migration(migrations.Migration):
 
@@ -15,7 +17,8 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [
+    # One re-render for each run of AlterField (finops/migration_ops.py): the same state and schema.
+    operations = alter_fields_together([
         migrations.AddField(
             model_name='alert',
             name='messages',
@@ -2053,4 +2056,4 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'language preferences',
             },
         ),
-    ]
+    ])

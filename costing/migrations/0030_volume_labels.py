@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from finops.migration_ops import alter_fields_together
+
 
 class Migration(migrations.Migration):
 
@@ -10,7 +12,8 @@ class Migration(migrations.Migration):
         ('costing', '0029_volumes'),
     ]
 
-    operations = [
+    # One re-render for each run of AlterField (finops/migration_ops.py): the same state and schema.
+    operations = alter_fields_together([
         migrations.AlterField(
             model_name='billline',
             name='kind',
@@ -226,4 +229,4 @@ class Migration(migrations.Migration):
             name='storage_cost',
             field=models.DecimalField(db_default=0, decimal_places=8, default=0, max_digits=20, verbose_name='storage cost'),
         ),
-    ]
+    ])

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from finops.migration_ops import alter_fields_together
+
 
 class Migration(migrations.Migration):
 
@@ -10,7 +12,8 @@ class Migration(migrations.Migration):
         ('costing', '0031_load_balancers_idle_gpu'),
     ]
 
-    operations = [
+    # One re-render for each run of AlterField (finops/migration_ops.py): the same state and schema.
+    operations = alter_fields_together([
         migrations.AlterField(
             model_name='billline',
             name='kind',
@@ -151,4 +154,4 @@ class Migration(migrations.Migration):
             name='pool',
             field=models.CharField(choices=[('shared', 'Shared namespaces'), ('idle', 'Idle'), ('gpu_idle', 'Idle GPU'), ('overhead', 'Overhead')], max_length=10, verbose_name='pool'),
         ),
-    ]
+    ])

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from finops.migration_ops import alter_fields_together
+
 
 class Migration(migrations.Migration):
 
@@ -13,7 +15,8 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [
+    # One re-render for each run of AlterField (finops/migration_ops.py): the same state and schema.
+    operations = alter_fields_together([
         migrations.AlterField(
             model_name='closedperiod',
             name='closed_at',
@@ -334,4 +337,4 @@ class Migration(migrations.Migration):
             name='write_to_directory',
             field=models.BooleanField(default=False, help_text='also write the files under FINOPS_EXPORT_DIR', verbose_name='write to directory'),
         ),
-    ]
+    ])

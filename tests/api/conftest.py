@@ -13,6 +13,7 @@ from costing.choices import Role
 from costing.compute import recompute_day
 from costing.models import Department
 from tests.costing import scenario
+from tests.module_rows import rows_of_the_module
 
 DAY = scenario.DAY
 NEXT = DAY + timedelta(days=1)
@@ -26,12 +27,27 @@ def _frozen_now(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
-@pytest.fixture
-def prod(db):
+def build_prod() -> dict:
     objects = scenario.build()
     recompute_day(DAY)
     recompute_day(NEXT)  # the second half of the control-plane line: 2.40 of overhead, no pods
     return objects
+
+
+@pytest.fixture
+def prod(db):
+    return build_prod()
+
+
+@pytest.fixture(scope="module")
+def prod_of_module(django_db_setup, django_db_blocker):
+    """The scenario built and computed once for a module whose tests read it (each test's writes rolled back):
+    such a module defines `prod` as this (test_allocation.py). Built at the tests' frozen now."""
+    with rows_of_the_module(django_db_blocker):
+        with pytest.MonkeyPatch.context() as frozen:
+            frozen.setattr(timezone, "now", lambda: NOW)
+            objects = build_prod()
+        yield objects
 
 
 @pytest.fixture

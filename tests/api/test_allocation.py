@@ -12,6 +12,14 @@ from reports.queries.costs import cost_rows
 from tests.api.conftest import DAY, NEXT
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prod(prod_of_module, db):
+    """The scenario built once for this module's tests, which only read it (tests/api/conftest.py)."""
+    return prod_of_module
+
+
 WINDOW = "2025-03-10T00:00:00Z,2025-03-11T00:00:00Z"
 # Per pod and day (tests/costing/scenario.py): CPU and memory cost.
 CPU = {"pay-1": 3.00, "co-1": 3.00, "ks-1": 1.50, "se-1": 1.08, "ks-2": 0.54}

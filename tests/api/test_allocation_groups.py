@@ -19,6 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def prod(prod_of_module, db):
+    """The scenario built once for this module's tests, which only read it (tests/api/conftest.py)."""
+    return prod_of_module
+
+
+@pytest.fixture
 def mixed(prod):
     """The scenario, plus a StatefulSet pod in `payments` on n2: a namespace of two kinds and nodes."""
     pay = Pod.objects.get(name="pay-1")

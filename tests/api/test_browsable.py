@@ -7,6 +7,12 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def prod(prod_of_module, db):
+    """The scenario built once for this module's tests, which only read it (tests/api/conftest.py)."""
+    return prod_of_module
+
+
 @pytest.mark.parametrize(
     "url",
     [

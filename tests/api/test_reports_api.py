@@ -32,6 +32,14 @@ from tests.reports.reporting.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prod(prod_of_module, db):
+    """The scenario built once for this module's tests, which only read it (tests/api/conftest.py)."""
+    return prod_of_module
+
+
 EXPORTS = "/api/v1/reports/exports/"
 MONTH = f"{DAY:%Y-%m}"  # the scenario's two days lie in it
 

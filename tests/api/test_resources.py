@@ -13,6 +13,14 @@ from reports.queries.explain import explain_department, explain_namespace
 from tests.api.conftest import DAY, NEXT
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prod(prod_of_module, db):
+    """The scenario built once for this module's tests, which only read it (tests/api/conftest.py)."""
+    return prod_of_module
+
+
 DAY_QUERY = "start=2025-03-10&end=2025-03-11"
 
 

@@ -10,9 +10,17 @@ import pytest
 
 from reports.periods import parse_period
 from tests.reports.test_views_pages import text
-from tests.reports.views_fixtures import clients, fixed_today, make_user, prod  # noqa: F401
+from tests.reports.views_fixtures import clients, fixed_today, make_user, prod_of_module  # noqa: F401
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prod(prod_of_module, fixed_today):
+    """The scenario built once for this module's tests, which only read it (views_fixtures.prod_of_module)."""
+    return prod_of_module
+
+
 D = Decimal
 
 

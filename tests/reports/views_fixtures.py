@@ -6,12 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 
 from costing.choices import Role
 from costing.compute import recompute_day
 from costing.models import Department
 from tests.costing import scenario
+from tests.module_rows import rows_of_the_module
 
 DAY = scenario.DAY  # 2025-03-10
 NEXT = DAY + timedelta(days=1)
@@ -28,10 +29,24 @@ def fixed_today(monkeypatch, settings):
 @pytest.fixture
 def prod(fixed_today):
     """scenario.build() computed for its day and the next (which has only 2.40 of overhead)."""
+    return build_prod()
+
+
+def build_prod() -> dict:
     objects = scenario.build()
     recompute_day(DAY)
     recompute_day(NEXT)
     return objects
+
+
+@pytest.fixture(scope="module")
+def prod_of_module(django_db_setup, django_db_blocker):
+    """prod built once for a module whose tests read it (each test's writes rolled back): such a module defines
+    `prod(prod_of_module, fixed_today)` as this. Built with fixed_today's settings."""
+    with rows_of_the_module(django_db_blocker):
+        with override_settings(FINOPS_HOURLY_RETENTION_DAYS=100_000, FINOPS_CURRENCY="EUR"):
+            objects = build_prod()
+        yield objects
 
 
 @pytest.fixture

@@ -8,18 +8,26 @@ from reports.queries.common import QueryError
 from reports.queries.costs import cost_rows
 from tests.costing import scenario
 from tests.costing.scenario import DAY
+from tests.module_rows import rows_of_the_module
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 NEXT = DAY + timedelta(days=1)
 
 
+@pytest.fixture(scope="module")
+def prod_of_module(django_db_setup, django_db_blocker):
+    """The scenario built once for this module's tests, which only read it (tests/module_rows.py)."""
+    with rows_of_the_module(django_db_blocker):
+        objects = scenario.build()
+        recompute_day(DAY)
+        recompute_day(NEXT)  # only the second half of the control plane line: 2.40 of overhead
+        yield objects
+
+
 @pytest.fixture
-def prod():
-    objects = scenario.build()
-    recompute_day(DAY)
-    recompute_day(NEXT)  # only the second half of the control plane line: 2.40 of overhead
-    return objects
+def prod(prod_of_module, db):
+    return prod_of_module
 
 
 def groups(rows, *keys):

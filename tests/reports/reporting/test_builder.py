@@ -12,6 +12,7 @@ from reports.periods import parse_period
 from reports.queries.costs import cost_rows
 from reports.reporting.builder import ReportError, build_report, report_from_data, report_to_data
 from tests.costing.scenario import DAY
+from tests.module_rows import rows_of_the_module
 from tests.reports.reporting.helpers import (
     DEPARTMENTS,
     TWO_DAYS,
@@ -26,11 +27,18 @@ TODAY = date(2025, 6, 15)
 MARCH = parse_period("2025-03")
 
 
-@pytest.fixture
-def prod():
+@pytest.fixture(scope="module")
+def prod_of_module(django_db_setup, django_db_blocker):
+    """The scenario built once for this module's tests, which only read it (tests/module_rows.py)."""
     from tests.reports.reporting.helpers import build_scenario
 
-    return build_scenario(DAY)
+    with rows_of_the_module(django_db_blocker):
+        yield build_scenario(DAY)
+
+
+@pytest.fixture
+def prod(prod_of_module, db):
+    return prod_of_module
 
 
 def by(rows, key):
