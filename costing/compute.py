@@ -82,6 +82,17 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: (first, last) each."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
 def read_frame(queryset, columns: list[str], *, text: tuple[str, ...] = ()) -> pd.DataFrame:
     """The rows of a values_list() queryset as a DataFrame; on PostgreSQL read with COPY (several
     times faster than fetching rows for the hundreds of thousands of pod-hours of a large cluster-day).

@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from costing.billing.attribution_db import reattribute
-from costing.compute import apportion_day, clusters_of_day, compute_cluster_day, day_bounds
+from costing.compute import apportion_day, clusters_of_day, compute_cluster_day, day_bounds, day_runs
 from costing.models import Cluster, ClusterDay
 
 # A queued cluster-day not computed by then is sent again by the sweep (its message was lost): longer
@@ -52,7 +52,7 @@ def fan_out(pairs: Iterable[tuple[date, int]], *, queue: str | None = None) -> i
         by_day.setdefault(day, set()).add(cluster_id)
     # Bill lines attributed again once per run of consecutive days, not once per day: a line of a month
     # overlaps every day of it.
-    for first, last in _runs(sorted(by_day)):
+    for first, last in day_runs(sorted(by_day)):
         reattribute(day_bounds(first)[0], day_bounds(last)[1])
     for day in sorted(by_day):
         ids = sorted(by_day[day])
@@ -65,17 +65,6 @@ def fan_out(pairs: Iterable[tuple[date, int]], *, queue: str | None = None) -> i
             sent = [(c, day) for c in ids]
             transaction.on_commit(lambda sent=sent: _send(sent, queue))
     return sum(len(ids) for ids in by_day.values())
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days: (first, last) each."""
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def _send(pairs: list[tuple[int, date]], queue: str | None) -> None:

@@ -15,7 +15,7 @@ from django.db.models.functions import Cast
 
 from costing import access
 from costing import bulk_write as bulk
-from costing.compute import read_frame
+from costing.compute import day_bounds, day_runs, read_frame
 from costing.engine.rightsizing import (
     COVERAGE_COLUMNS,
     DAY_VALUES,
@@ -178,8 +178,7 @@ def store_container_days(cluster_id: int, day: date) -> int:
     """Replace the ContainerDay rows of a cluster-day with those of its container-hours, priced at its
     node-hours: call it where the day's NodeCostHour rows were just written, in the same transaction.
     Marks the ClusterDay (`container_days`). Returns the number of rows."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
+    start, end = day_bounds(day)
     ContainerDay.objects.filter(cluster_id=cluster_id, day=day).delete()
     days = container_days(container_hours(start, end, cluster_id=cluster_id), start, end)
     ClusterDay.objects.filter(cluster_id=cluster_id, day=day).update(container_days=True)
@@ -224,24 +223,12 @@ def read_container_days(start: datetime, end: datetime, cluster: str | None = No
     every = [first + timedelta(days=i) for i in range((last - first).days)]
     for cluster_id in clusters:
         missing = [d for d in every if (cluster_id, d) not in stored]
-        for a, b in _runs(missing):
-            lo = datetime(a.year, a.month, a.day, tzinfo=UTC)
-            hi = datetime(b.year, b.month, b.day, tzinfo=UTC) + timedelta(days=1)
+        for a, b in day_runs(missing):
+            lo, hi = day_bounds(a)[0], day_bounds(b)[1]
             hours = container_hours(lo, hi, cluster_id=cluster_id)
             if len(hours):
                 parts.append(container_days(hours, lo, hi))
     return ContainerDays.concat(parts)
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs."""
-    runs: list[tuple[date, date]] = []
-    for d in days:
-        if runs and runs[-1][1] + timedelta(days=1) == d:
-            runs[-1] = (runs[-1][0], d)
-        else:
-            runs.append((d, d))
-    return runs
 
 
 def _stored_days(stored: set, first: date, last: date) -> ContainerDays:

@@ -401,7 +401,6 @@ class _Long:
         self.bucket = np.clip(keys, 0, buckets.count - 1)
         self.start = buckets.start(self.bucket)
         self.end = buckets.end(self.bucket)
-        self.buckets = buckets
         # Seconds with metrics per row: those a histogram holds.
         self.row_seconds = np.bincount(self.row, weights=self.seconds, minlength=len(frame))
 
